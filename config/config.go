@@ -1,0 +1,243 @@
+// Package config is swiftbox's configuration: the config.yaml model, its
+// defaults and validation. Command-line flags override what the file says.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `swiftbox serve` and the daemons need. Field names in
+// YAML follow Swift's option names where Swift has one.
+type Config struct {
+	// Devices is the directory whose subdirectories are devices (Swift's devices).
+	Devices string `yaml:"devices"`
+	// StateDir holds rings, swift.conf (hash path prefix/suffix) and generated
+	// users. Default: the config file's directory, or <devices>/.swiftbox.
+	StateDir string `yaml:"swift_dir"`
+	// Bind is the API listener, HOST:PORT.
+	Bind string `yaml:"bind"`
+	// MountCheck requires each device to be a mount point (Swift's mount_check).
+	MountCheck bool `yaml:"mount_check"`
+	// FallocateReserve keeps this much free on each device: bytes or "N%".
+	FallocateReserve string `yaml:"fallocate_reserve"`
+	// ReclaimAge is how long tombstones are kept, in seconds.
+	ReclaimAge int64 `yaml:"reclaim_age"`
+	// ObjectReplicas and PartPower are used only when serve builds the
+	// default rings (no rings in StateDir yet); 0 means choose automatically.
+	Replicas  int `yaml:"replicas"`
+	PartPower int `yaml:"part_power"`
+
+	Auth        AuthConfig        `yaml:"auth"`
+	Constraints ConstraintsConfig `yaml:"constraints"`
+
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	// path of the file this was loaded from ("" = none)
+	File string `yaml:"-"`
+}
+
+// AuthConfig configures tempauth-style local users.
+type AuthConfig struct {
+	// ResellerPrefix is the account prefix of local users (Swift's reseller_prefix).
+	ResellerPrefix string `yaml:"reseller_prefix"`
+	// TokenLife is how long a token is valid, in seconds (Swift's token_life).
+	TokenLife int64 `yaml:"token_life"`
+	// Users are "account:user:key[:group,group…]" entries, as --user takes them.
+	Users []string `yaml:"users"`
+	// StorageURLScheme forces the scheme of X-Storage-Url ("default" = as requested).
+	StorageURLScheme string `yaml:"storage_url_scheme"`
+}
+
+// ConstraintsConfig is Swift's [swift-constraints], served at /info.
+type ConstraintsConfig struct {
+	MaxFileSize           int64 `yaml:"max_file_size" json:"max_file_size"`
+	MaxMetaNameLength     int   `yaml:"max_meta_name_length" json:"max_meta_name_length"`
+	MaxMetaValueLength    int   `yaml:"max_meta_value_length" json:"max_meta_value_length"`
+	MaxMetaCount          int   `yaml:"max_meta_count" json:"max_meta_count"`
+	MaxMetaOverallSize    int   `yaml:"max_meta_overall_size" json:"max_meta_overall_size"`
+	MaxHeaderSize         int   `yaml:"max_header_size" json:"max_header_size"`
+	MaxObjectNameLength   int   `yaml:"max_object_name_length" json:"max_object_name_length"`
+	ContainerListingLimit int   `yaml:"container_listing_limit" json:"container_listing_limit"`
+	AccountListingLimit   int   `yaml:"account_listing_limit" json:"account_listing_limit"`
+	MaxAccountNameLength  int   `yaml:"max_account_name_length" json:"max_account_name_length"`
+	MaxContainerNameLen   int   `yaml:"max_container_name_length" json:"max_container_name_length"`
+	ExtraHeaderCount      int   `yaml:"extra_header_count" json:"extra_header_count"`
+}
+
+// Default returns the configuration used when neither file nor flag says otherwise.
+func Default() *Config {
+	return &Config{
+		Devices:          "/srv/node",
+		Bind:             ":8080",
+		FallocateReserve: "1%",
+		ReclaimAge:       604800,
+		LogLevel:         "info",
+		Auth: AuthConfig{
+			ResellerPrefix:   "AUTH",
+			TokenLife:        86400,
+			StorageURLScheme: "default",
+		},
+		Constraints: ConstraintsConfig{
+			MaxFileSize:           5368709122,
+			MaxMetaNameLength:     128,
+			MaxMetaValueLength:    256,
+			MaxMetaCount:          90,
+			MaxMetaOverallSize:    4096,
+			MaxHeaderSize:         8192,
+			MaxObjectNameLength:   1024,
+			ContainerListingLimit: 10000,
+			AccountListingLimit:   10000,
+			MaxAccountNameLength:  256,
+			MaxContainerNameLen:   256,
+		},
+	}
+}
+
+// Load reads path over the defaults. Unknown keys are an error, so a typo
+// in an option name is reported instead of silently ignored.
+func Load(path string) (*Config, error) {
+	c := Default()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		c.File = abs
+	}
+	return c, nil
+}
+
+// Finish fills derived defaults (StateDir) and validates.
+func (c *Config) Finish() error {
+	if c.Devices == "" {
+		return errors.New("config: devices must be set")
+	}
+	dev, err := filepath.Abs(c.Devices)
+	if err != nil {
+		return fmt.Errorf("config: devices: %w", err)
+	}
+	c.Devices = dev
+	if c.StateDir == "" {
+		if c.File != "" {
+			c.StateDir = filepath.Dir(c.File)
+		} else {
+			c.StateDir = filepath.Join(c.Devices, ".swiftbox")
+		}
+	}
+	if c.StateDir, err = filepath.Abs(c.StateDir); err != nil {
+		return fmt.Errorf("config: swift_dir: %w", err)
+	}
+	if _, _, err := net.SplitHostPort(c.Bind); err != nil {
+		return fmt.Errorf("config: bind %q: want HOST:PORT: %w", c.Bind, err)
+	}
+	if _, _, err := c.ParseFallocateReserve(); err != nil {
+		return err
+	}
+	if c.ReclaimAge <= 0 {
+		return fmt.Errorf("config: reclaim_age must be positive, got %d", c.ReclaimAge)
+	}
+	if c.Replicas < 0 || c.Replicas > 6 {
+		return fmt.Errorf("config: replicas must be 0 (auto) to 6, got %d", c.Replicas)
+	}
+	if c.PartPower != 0 && (c.PartPower < 1 || c.PartPower > 22) {
+		return fmt.Errorf("config: part_power must be 0 (auto) or 1..22, got %d", c.PartPower)
+	}
+	if c.Auth.TokenLife <= 0 {
+		return fmt.Errorf("config: auth.token_life must be positive, got %d", c.Auth.TokenLife)
+	}
+	if c.Auth.ResellerPrefix == "" {
+		return errors.New("config: auth.reseller_prefix must not be empty")
+	}
+	switch c.Auth.StorageURLScheme {
+	case "default", "http", "https":
+	default:
+		return fmt.Errorf("config: auth.storage_url_scheme must be default, http or https, got %q", c.Auth.StorageURLScheme)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	for _, u := range c.Auth.Users {
+		if _, err := ParseUser(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseFallocateReserve returns the reserve as bytes or percent (one is 0).
+func (c *Config) ParseFallocateReserve() (bytes int64, percent float64, err error) {
+	s := strings.TrimSpace(c.FallocateReserve)
+	if s == "" {
+		return 0, 0, nil
+	}
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 || v >= 100 {
+			return 0, 0, fmt.Errorf("config: fallocate_reserve %q: want bytes or a percentage below 100%%", s)
+		}
+		return 0, v, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, 0, fmt.Errorf("config: fallocate_reserve %q: want bytes or a percentage", s)
+	}
+	return v, 0, nil
+}
+
+// TokenLifetime is Auth.TokenLife as a duration.
+func (c *Config) TokenLifetime() time.Duration { return time.Duration(c.Auth.TokenLife) * time.Second }
+
+// User is one tempauth user.
+type User struct {
+	Account, Name, Key string
+	Groups             []string
+}
+
+// ParseUser parses "account:user:key[:group,group…]".
+func ParseUser(s string) (User, error) {
+	parts := strings.SplitN(s, ":", 4)
+	if len(parts) < 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return User{}, fmt.Errorf("user %q: want account:user:key[:group,…]", s)
+	}
+	u := User{Account: parts[0], Name: parts[1], Key: parts[2]}
+	if strings.ContainsAny(u.Account, "/") || strings.ContainsAny(u.Name, "/") {
+		return User{}, fmt.Errorf("user %q: account and user may not contain '/'", s)
+	}
+	if len(parts) == 4 && parts[3] != "" {
+		for _, g := range strings.Split(parts[3], ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				u.Groups = append(u.Groups, g)
+			}
+		}
+	}
+	return u, nil
+}
+
+// String formats u the way ParseUser reads it.
+func (u User) String() string {
+	s := u.Account + ":" + u.Name + ":" + u.Key
+	if len(u.Groups) > 0 {
+		s += ":" + strings.Join(u.Groups, ",")
+	}
+	return s
+}

@@ -1,0 +1,176 @@
+// Package keystone authenticates Swift and S3 requests: tempauth-style local
+// users with signed tokens, container ACLs, reseller prefixes and admins.
+package keystone
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"swiftbox/config"
+)
+
+// Group names with special meaning, as in Swift's tempauth.
+const (
+	GroupAdmin         = ".admin"
+	GroupResellerAdmin = ".reseller_admin"
+)
+
+// ErrBadCredentials is returned for an unknown user or a wrong key.
+var ErrBadCredentials = errors.New("invalid credentials")
+
+// Identity is who a valid token or key belongs to.
+type Identity struct {
+	// User is "account:user".
+	User string
+	// Account is the storage account the user owns, e.g. "AUTH_test".
+	Account string
+	// Groups holds the user's groups plus "account" and "account:user",
+	// which container ACLs match against (as tempauth's groups do).
+	Groups []string
+	// Expires is when the token stops being valid.
+	Expires time.Time
+}
+
+// IsAdmin reports whether the identity owns its account (.admin).
+func (id *Identity) IsAdmin() bool { return id.hasGroup(GroupAdmin) }
+
+// IsResellerAdmin reports whether the identity may act on every account.
+func (id *Identity) IsResellerAdmin() bool { return id.hasGroup(GroupResellerAdmin) }
+
+func (id *Identity) hasGroup(g string) bool {
+	for _, x := range id.Groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// TempAuth holds local users and issues and checks their tokens. Tokens are
+// self-contained (user, expiry, HMAC), so they survive a restart of serve
+// and need no shared store; changing a user's key revokes its tokens.
+type TempAuth struct {
+	prefix string // e.g. "AUTH_"
+	life   time.Duration
+	secret []byte
+
+	mu    sync.RWMutex
+	users map[string]config.User // by "account:user"
+}
+
+// NewTempAuth makes a TempAuth for users with accounts "<resellerPrefix>_<account>".
+// secret signs tokens; keep it stable across restarts.
+func NewTempAuth(resellerPrefix string, tokenLife time.Duration, secret []byte, users []config.User) *TempAuth {
+	t := &TempAuth{prefix: NormalizePrefix(resellerPrefix), life: tokenLife, secret: secret, users: map[string]config.User{}}
+	for _, u := range users {
+		t.users[u.Account+":"+u.Name] = u
+	}
+	return t
+}
+
+// NormalizePrefix returns p with a trailing "_" as Swift's tempauth does.
+func NormalizePrefix(p string) string {
+	if p != "" && !strings.HasSuffix(p, "_") {
+		p += "_"
+	}
+	return p
+}
+
+// Prefix is the reseller prefix including its "_".
+func (t *TempAuth) Prefix() string { return t.prefix }
+
+// Users returns a copy of the configured users.
+func (t *TempAuth) Users() []config.User {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]config.User, 0, len(t.users))
+	for _, u := range t.users {
+		out = append(out, u)
+	}
+	return out
+}
+
+// Authenticate checks user ("account:user") and key and returns a new token.
+func (t *TempAuth) Authenticate(user, key string) (token string, id *Identity, err error) {
+	t.mu.RLock()
+	u, ok := t.users[user]
+	t.mu.RUnlock()
+	if !ok || subtle.ConstantTimeCompare([]byte(u.Key), []byte(key)) != 1 {
+		return "", nil, ErrBadCredentials
+	}
+	exp := time.Now().Add(t.life).Truncate(time.Second)
+	return t.sign(user, u.Key, exp), t.identity(u, exp), nil
+}
+
+// Validate returns the identity of a token this TempAuth issued, or false.
+func (t *TempAuth) Validate(token string) (*Identity, bool) {
+	rest, ok := strings.CutPrefix(token, t.prefix+"tk")
+	if !ok || len(rest) < 64+16 {
+		return nil, false
+	}
+	userHex := rest[64+16:]
+	raw, err := hex.DecodeString(userHex)
+	if err != nil {
+		return nil, false
+	}
+	user := string(raw)
+	expRaw, err := hex.DecodeString(rest[64 : 64+16])
+	if err != nil {
+		return nil, false
+	}
+	exp := time.Unix(int64(binary.BigEndian.Uint64(expRaw)), 0)
+	if time.Now().After(exp) {
+		return nil, false
+	}
+	t.mu.RLock()
+	u, found := t.users[user]
+	t.mu.RUnlock()
+	if !found {
+		return nil, false
+	}
+	if subtle.ConstantTimeCompare([]byte(t.sign(user, u.Key, exp)), []byte(token)) != 1 {
+		return nil, false
+	}
+	return t.identity(u, exp), true
+}
+
+// sign makes "<prefix>tk" + hex(hmac) + hex(expiry) + hex(user).
+func (t *TempAuth) sign(user, key string, exp time.Time) string {
+	var e [8]byte
+	binary.BigEndian.PutUint64(e[:], uint64(exp.Unix()))
+	m := hmac.New(sha256.New, t.secret)
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(key))
+	m.Write(e[:])
+	return t.prefix + "tk" + hex.EncodeToString(m.Sum(nil)) + hex.EncodeToString(e[:]) + hex.EncodeToString([]byte(user))
+}
+
+func (t *TempAuth) identity(u config.User, exp time.Time) *Identity {
+	groups := append([]string{u.Account, u.Account + ":" + u.Name}, u.Groups...)
+	return &Identity{
+		User:    u.Account + ":" + u.Name,
+		Account: t.prefix + u.Account,
+		Groups:  groups,
+		Expires: exp,
+	}
+}
+
+// Lookup returns the identity of a user by "account:user" without a key
+// check; for S3 signatures, which prove the key themselves.
+func (t *TempAuth) Lookup(user string) (*Identity, string, bool) {
+	t.mu.RLock()
+	u, ok := t.users[user]
+	t.mu.RUnlock()
+	if !ok {
+		return nil, "", false
+	}
+	return t.identity(u, time.Now().Add(t.life)), u.Key, true
+}

@@ -1,0 +1,34 @@
+package db
+
+import "errors"
+
+var (
+	// ErrNotFound means the database does not exist, or exists but is
+	// deleted (Swift's 404). Info methods return the info alongside it when
+	// the database exists but is deleted.
+	ErrNotFound = errors.New("db: not found")
+
+	// ErrNotEmpty means a container still holds live objects and cannot be
+	// deleted (Swift's 409 on DELETE).
+	ErrNotEmpty = errors.New("db: container not empty")
+
+	// ErrConflict means a PUT or DELETE lost to a newer timestamp already in
+	// the database, or a PUT named a storage policy different from the live
+	// container's (Swift's 409).
+	ErrConflict = errors.New("db: conflict")
+
+	// ErrRecentlyDeleted means an account was deleted and has not been
+	// reaped yet, so it cannot be re-created (Swift's 403 "Recently deleted").
+	ErrRecentlyDeleted = errors.New("db: account recently deleted")
+
+	// ErrDeviceUnavailable means the device directory is missing (the disk
+	// is not mounted); callers answer 507 and never create the directory.
+	ErrDeviceUnavailable = errors.New("db: device unavailable")
+
+	// ErrCorrupt means the database file failed to open or failed a
+	// consistency check; the auditor quarantines such files.
+	ErrCorrupt = errors.New("db: corrupt database")
+
+	// ErrClosed means the Store has been closed.
+	ErrClosed = errors.New("db: store closed")
+)

@@ -1,0 +1,314 @@
+// Package db holds Swift's container and account databases, one bbolt file
+// per container or account, laid out exactly where Swift keeps its SQLite
+// files: <devices>/<device>/containers/<part>/<hash[-3:]>/<hash>/<hash>.db
+// (accounts/ for accounts).
+//
+// Durability: every method that changes a database returns after the bbolt
+// transaction holding the change has committed, and bbolt fsyncs on commit.
+// A new database is built in <device>/tmp, fsynced, renamed into place, and
+// every directory created on the way and the final directory are fsynced,
+// so a crash never leaves a half-initialised database at the real path.
+//
+// Concurrency: a Store is safe for concurrent use. Object and container row
+// updates from concurrent callers share transactions (group commit), so one
+// fsync serves many updates. Reads run in bbolt read transactions and never
+// block writers.
+package db
+
+import (
+	"container/list"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"swiftbox/ring"
+)
+
+// DefaultMaxOpen bounds the number of open database files when
+// Config.MaxOpen is zero.
+const DefaultMaxOpen = 256
+
+// Kinds of database, also the data directory names under a device.
+const (
+	KindContainers = "containers"
+	KindAccounts   = "accounts"
+)
+
+// Config locates databases and bounds the handle cache.
+type Config struct {
+	DevicesDir string // e.g. /srv/node
+	HashPrefix string // swift_hash_path_prefix
+	HashSuffix string // swift_hash_path_suffix
+	MaxOpen    int    // open database files kept; DefaultMaxOpen if 0
+}
+
+// Store opens, caches and closes database files. Handles beyond MaxOpen are
+// closed least recently used first, but never while a call is using them.
+type Store struct {
+	cfg Config
+
+	mu      sync.Mutex
+	closed  bool
+	handles map[string]*handle
+	lru     list.List // *handle, most recently used at the front
+}
+
+// handle is one open database file shared by all callers.
+type handle struct {
+	path  string
+	db    *bolt.DB
+	err   error         // set, with db nil, if opening failed
+	ready chan struct{} // closed once db or err is set
+	refs  int           // callers using the handle; guarded by Store.mu
+	elem  *list.Element // guarded by Store.mu
+	batch batcher
+}
+
+// Open returns a Store for the databases under cfg.DevicesDir. It touches
+// no files until a database is used.
+func Open(cfg Config) *Store {
+	if cfg.MaxOpen <= 0 {
+		cfg.MaxOpen = DefaultMaxOpen
+	}
+	return &Store{cfg: cfg, handles: make(map[string]*handle)}
+}
+
+// Close closes every idle database now and every busy one when its last
+// caller finishes; calls made after Close fail with ErrClosed. Every change
+// already returned to a caller is durable, so Close has nothing to flush.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var firstErr error
+	for _, h := range s.handles {
+		if h.refs == 0 {
+			if err := s.dropLocked(h); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+// DBPath returns where Swift keeps the database of an account (container
+// "") or a container. kind is KindContainers or KindAccounts.
+func (s *Store) DBPath(kind string, device string, part int, account, container string) string {
+	if kind == KindAccounts {
+		container = ""
+	}
+	hash := ring.HashPathHex(s.cfg.HashPrefix, s.cfg.HashSuffix, account, container, "")
+	return filepath.Join(s.cfg.DevicesDir, device, kind, strconv.Itoa(part), hash[len(hash)-3:], hash, hash+".db")
+}
+
+// initFunc fills a brand-new database inside its first transaction.
+type initFunc func(tx *bolt.Tx) error
+
+// acquire returns the open handle for path, opening it if needed. If the
+// file is missing it is created with init, or ErrNotFound is returned when
+// init is nil. device names the device directory checked before opening
+// ("" skips the check). Every successful acquire must be paired with release.
+func (s *Store) acquire(device, path string, init initFunc) (*handle, error) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if h, ok := s.handles[path]; ok {
+			h.refs++
+			s.lru.MoveToFront(h.elem)
+			s.mu.Unlock()
+			<-h.ready
+			if h.err == nil {
+				return h, nil
+			}
+			s.release(h)
+			if errors.Is(h.err, ErrNotFound) && init != nil {
+				continue // its opener would not create it; we will
+			}
+			return nil, h.err
+		}
+		h := &handle{path: path, ready: make(chan struct{}), refs: 1}
+		h.elem = s.lru.PushFront(h)
+		s.handles[path] = h
+		s.mu.Unlock()
+
+		h.db, h.err = s.openFile(device, path, init)
+		if h.err != nil {
+			s.mu.Lock()
+			delete(s.handles, path)
+			s.lru.Remove(h.elem)
+			h.refs--
+			s.mu.Unlock()
+			close(h.ready)
+			return nil, h.err
+		}
+		close(h.ready)
+		s.mu.Lock()
+		s.evictLocked()
+		s.mu.Unlock()
+		return h, nil
+	}
+}
+
+// release ends a caller's use of h and closes idle handles over the bound.
+func (s *Store) release(h *handle) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.refs--
+	if h.db == nil {
+		return
+	}
+	if s.closed && h.refs == 0 {
+		_ = s.dropLocked(h)
+		return
+	}
+	s.evictLocked()
+}
+
+// evictLocked closes least recently used idle handles until the cache is
+// within its bound or only busy handles remain.
+func (s *Store) evictLocked() {
+	for e := s.lru.Back(); e != nil && len(s.handles) > s.cfg.MaxOpen; {
+		prev := e.Prev()
+		if h := e.Value.(*handle); h.refs == 0 && h.db != nil {
+			_ = s.dropLocked(h)
+		}
+		e = prev
+	}
+}
+
+func (s *Store) dropLocked(h *handle) error {
+	if s.handles[h.path] == h {
+		delete(s.handles, h.path)
+		s.lru.Remove(h.elem)
+	}
+	return h.db.Close()
+}
+
+// openFile opens path, creating it with init if it is missing.
+func (s *Store) openFile(device, path string, init initFunc) (*bolt.DB, error) {
+	devDir := filepath.Join(s.cfg.DevicesDir, device)
+	if device != "" {
+		if fi, err := os.Stat(devDir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: %s", ErrDeviceUnavailable, devDir)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		if !os.IsNotExist(err) {
+			return nil, err
+		}
+		if init == nil {
+			return nil, ErrNotFound
+		}
+		if err := createFile(devDir, path, init); err != nil {
+			return nil, err
+		}
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
+		}
+		return nil, err
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketInfo) == nil {
+			return fmt.Errorf("%w: %s: no info bucket", ErrCorrupt, path)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// createFile builds a database in <device>/tmp and renames it to path,
+// fsyncing the file (bbolt's commit), every directory it creates and the
+// directory it lands in.
+func createFile(devDir, path string, init initFunc) error {
+	tmpDir := filepath.Join(devDir, "tmp")
+	if err := mkdirSynced(devDir, tmpDir); err != nil {
+		return err
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(tmpDir, filepath.Base(path)+"."+hex.EncodeToString(rnd[:])+".tmp")
+	db, err := bolt.Open(tmp, 0o644, nil)
+	if err != nil {
+		return err
+	}
+	err = db.Update(init)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = mkdirSynced(devDir, filepath.Dir(path))
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// mkdirSynced creates dir and any missing parents below base (which must
+// exist), fsyncing the parent of each directory it creates.
+func mkdirSynced(base, dir string) error {
+	if dir == base {
+		return nil
+	}
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("db: %s is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent == dir {
+		return fmt.Errorf("db: %s is outside %s", dir, base)
+	}
+	if err := mkdirSynced(base, parent); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if os.IsExist(err) {
+			return nil
+		}
+		return err
+	}
+	return syncDir(parent)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newID returns a random database id, like Swift's broker id.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"swiftbox/config"
+	"swiftbox/keystone"
+	"swiftbox/ring"
+	"swiftbox/server"
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+)
+
+func init() {
+	var (
+		cfgFile  string
+		devices  string
+		addr     string
+		users    []string
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Swift API over the devices under --devices",
+		Long: `Serve runs a whole Swift cluster on this box: every subdirectory of --devices
+is a device. On first start it creates device directories (when there are
+none), builds rings, generates the hash path suffix and an admin user, and
+keeps them in <devices>/.swiftbox (or beside --config) so a restart comes back
+to the same cluster.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, cfgFile, devices)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("addr") {
+				cfg.Bind = addr
+			}
+			if cmd.Flags().Changed("log-level") {
+				cfg.LogLevel = logLevel
+			}
+			cfg.Auth.Users = append(cfg.Auth.Users, users...)
+			if err := cfg.Finish(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgFile, "config", "", "config file (YAML; see config.yaml.example)")
+	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
+	f.StringVar(&addr, "addr", ":8080", "API listen address HOST:PORT")
+	f.StringArrayVar(&users, "user", nil, "tempauth user account:user:key[:group,…] (repeatable)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	rootCmd.AddCommand(cmd)
+}
+
+// loadConfig reads --config (if any) and applies --devices over it.
+func loadConfig(cmd *cobra.Command, file, devices string) (*config.Config, error) {
+	cfg := config.Default()
+	if file != "" {
+		var err error
+		if cfg, err = config.Load(file); err != nil {
+			return nil, err
+		}
+	}
+	if cmd.Flags().Changed("devices") || file == "" {
+		cfg.Devices = devices
+	}
+	return cfg, nil
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// runServe wires storage, rings, auth and the proxy, and serves until ctx ends.
+func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	log := newLogger(cfg.LogLevel, os.Stderr)
+	say := func(format string, args ...any) { fmt.Fprintf(out, "swiftbox: "+format+"\n", args...) }
+
+	devs, made, err := discoverDevices(cfg.Devices)
+	if err != nil {
+		return err
+	}
+	if len(made) > 0 {
+		say("no devices in %s: created %s (one replica each; mount real disks there for real redundancy)",
+			cfg.Devices, strings.Join(made, ", "))
+	}
+	st, created, err := config.LoadState(cfg.StateDir, devicesHoldData(cfg.Devices, devs))
+	if err != nil {
+		return err
+	}
+	for _, c := range created {
+		say("generated %s", c)
+	}
+	rings, err := loadOrBuildRings(cfg, devs, say)
+	if err != nil {
+		return err
+	}
+
+	var userList []config.User
+	for _, s := range cfg.Auth.Users {
+		u, _ := config.ParseUser(s)
+		userList = append(userList, u)
+	}
+	userList = append(userList, st.Generated...)
+	if len(userList) == 0 {
+		u, err := st.GenerateAdmin()
+		if err != nil {
+			return err
+		}
+		say("created admin user %s:%s and stored it in %s", u.Account, u.Name, filepath.Join(cfg.StateDir, "users.yaml"))
+		userList = append(userList, u)
+	}
+	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
+
+	resBytes, resPct, _ := cfg.ParseFallocateReserve()
+	objects := storage.NewObjectStore(storage.ObjectStoreConfig{
+		DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix,
+		FallocateReserve: resBytes, FallocateReservePercent: resPct,
+		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, MountCheck: cfg.MountCheck,
+	})
+	dbs := db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix})
+	defer dbs.Close()
+
+	proxy := server.NewProxy(server.Options{
+		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
+		Backend: &backend.Local{Objects: objects, DBs: dbs}, Auth: auth, Log: log,
+	})
+	defer proxy.Close()
+
+	ln, err := net.Listen("tcp", cfg.Bind)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Bind, err)
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
+	for _, u := range st.Generated {
+		say("admin credentials: user %s:%s key %s", u.Account, u.Name, u.Key)
+		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
+		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
+	}
+	srv := server.NewHTTPServer(proxy.Handler(), "swiftbox")
+	err = server.Serve(ctx, srv, ln)
+	say("shut down")
+	return err
+}
+
+// displayAddr turns a wildcard listen address into one a client can use.
+func displayAddr(a net.Addr) string {
+	host, port, _ := net.SplitHostPort(a.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// discoverDevices lists the device directories under dir (every
+// subdirectory not starting with "."), creating d1..d3 when there are none.
+func discoverDevices(dir string) (devs, made []string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("devices: %w", err)
+	}
+	list := func() ([]string, error) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("devices: %w", err)
+		}
+		var out []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			fi, err := os.Stat(filepath.Join(dir, e.Name()))
+			if err == nil && fi.IsDir() {
+				out = append(out, e.Name())
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	}
+	if devs, err = list(); err != nil || len(devs) > 0 {
+		return devs, nil, err
+	}
+	for _, d := range []string{"d1", "d2", "d3"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, nil, fmt.Errorf("devices: %w", err)
+		}
+		made = append(made, d)
+	}
+	devs, err = list()
+	return devs, made, err
+}
+
+// devicesHoldData reports whether any device already has Swift data.
+func devicesHoldData(dir string, devs []string) bool {
+	for _, d := range devs {
+		for _, sub := range []string{"objects", "containers", "accounts"} {
+			if _, err := os.Stat(filepath.Join(dir, d, sub)); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ringPorts are Swift's default storage-server ports, recorded in the rings
+// so Swift's tools and a later multi-node setup see familiar values.
+var ringPorts = map[string]int{"object": 6200, "container": 6201, "account": 6202}
+
+// loadOrBuildRings loads the three rings from the state dir, building
+// default ones from devs for any that are missing.
+func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any)) (*server.Rings, error) {
+	out := map[string]*ring.Ring{}
+	for _, name := range []string{"object", "container", "account"} {
+		path := filepath.Join(cfg.StateDir, name+".ring.gz")
+		r, err := ring.Load(path)
+		if err == nil {
+			out[name] = r
+			continue
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s ring: %w", name, err)
+		}
+		var ds []ring.Device
+		for _, d := range devs {
+			ds = append(ds, ring.Device{Region: 1, IP: "127.0.0.1", Port: ringPorts[name], Device: d, Weight: 100})
+		}
+		b, err := buildRing(ds, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s ring: %w", name, err)
+		}
+		if err := b.Save(filepath.Join(cfg.StateDir, name+".builder")); err != nil {
+			return nil, err
+		}
+		r = b.Ring()
+		if err := r.Save(path); err != nil {
+			return nil, err
+		}
+		say("built %s ring: %d devices, %d replicas, part power %d (%s)", name, len(ds), r.ReplicaCount(), r.PartPower(), path)
+		out[name] = r
+	}
+	known := map[string]bool{}
+	for _, d := range out["object"].Devices() {
+		known[d.Device] = true
+	}
+	for _, d := range devs {
+		if !known[d] {
+			say("device %s is not in the object ring; add it with: swiftbox ring add object --dir %s --device %s … && swiftbox ring rebalance object --dir %s",
+				d, cfg.StateDir, d, cfg.StateDir)
+		}
+	}
+	return &server.Rings{Object: out["object"], Container: out["container"], Account: out["account"]}, nil
+}
+
+func buildRing(ds []ring.Device, cfg *config.Config) (*ring.Builder, error) {
+	if cfg.Replicas == 0 && cfg.PartPower == 0 {
+		return ring.BuildDefault(ds)
+	}
+	replicas := cfg.Replicas
+	if replicas == 0 {
+		replicas = min(3, len(ds))
+	}
+	pp := uint(cfg.PartPower)
+	if pp == 0 {
+		pp = ring.DefaultPartPower(len(ds), replicas)
+	}
+	b, err := ring.NewBuilder(pp, replicas, 1)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range ds {
+		d.Zone = i + 1
+		if _, err := b.AddDevice(d); err != nil {
+			return nil, err
+		}
+	}
+	if _, _, err := b.Rebalance(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/ring"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+func (p *Proxy) accountController(r *sreq) {
+	switch r.method {
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+		p.accountGet(r)
+	case fasthttp.MethodPost:
+		p.accountPost(r)
+	case fasthttp.MethodPut, fasthttp.MethodDelete:
+		// allow_account_management is off, as in a default Swift proxy.
+		methodNotAllowed(r.ctx, "HEAD, GET, POST")
+	default:
+		methodNotAllowed(r.ctx, "HEAD, GET, POST")
+	}
+}
+
+func (p *Proxy) accountInfo(a string) (db.AccountInfo, error) {
+	pl := p.accountPlace(a)
+	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
+		return p.be.AccountInfo(nil, n, pl.part, a)
+	})
+}
+
+// ensureAccount creates the account on its replicas if missing
+// (account_autocreate, as with tempauth in Swift).
+func (p *Proxy) ensureAccount(a string) error {
+	if _, err := p.accountInfo(a); err == nil {
+		return nil
+	} else if !notFound(err) {
+		return err
+	}
+	pl := p.accountPlace(a)
+	ts := timestamp.Now()
+	res := writeEach(pl, func(n *ring.Device) error {
+		_, err := p.be.AccountCreate(nil, n, pl.part, a, ts, nil)
+		return err
+	})
+	_, err := outcome(res, pl.quorum())
+	return err
+}
+
+func (p *Proxy) accountGet(r *sreq) {
+	format, err := listingFormat(r)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	opts, err := listOptions(r, p.limits.AccountListingLimit)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	info, err := p.accountInfo(r.account)
+	if err != nil && !notFound(err) {
+		writeError(r.ctx, err)
+		return
+	}
+	exists := err == nil
+	if !exists {
+		now := timestamp.Now()
+		info = db.AccountInfo{Account: r.account, CreatedAt: now, PutTimestamp: now}
+	}
+	h := &r.ctx.Response.Header
+	h.Set("X-Account-Container-Count", strconv.FormatInt(info.ContainerCount, 10))
+	h.Set("X-Account-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
+	h.Set("X-Account-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
+	h.Set("X-Account-Storage-Policy-Policy-0-Container-Count", strconv.FormatInt(info.ContainerCount, 10))
+	h.Set("X-Account-Storage-Policy-Policy-0-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
+	h.Set("X-Account-Storage-Policy-Policy-0-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
+	h.Set("X-Timestamp", info.CreatedAt.Normal())
+	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
+	h.Set("Accept-Ranges", "bytes")
+	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
+	var entries []db.ContainerEntry
+	if exists && r.method == fasthttp.MethodGet {
+		pl := p.accountPlace(r.account)
+		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
+			return p.be.AccountList(nil, n, pl.part, r.account, opts)
+		})
+		if err != nil && !notFound(err) {
+			writeError(r.ctx, err)
+			return
+		}
+	}
+	writeContainerListing(r.ctx, format, r.account, entries)
+	if r.method == fasthttp.MethodHead {
+		headBody(r.ctx)
+	}
+}
+
+func (p *Proxy) accountPost(r *sreq) {
+	if err := p.checkMetadata(r, "Account"); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	if err := p.ensureAccount(r.account); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	ts := timestamp.Now()
+	meta := dbMetadata(r, "Account", ts, nil)
+	pl := p.accountPlace(r.account)
+	res := writeEach(pl, func(n *ring.Device) error { return p.be.AccountPost(nil, n, pl.part, r.account, meta) })
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// headBody turns a listing response into Swift's answer to HEAD on an
+// account or container: the same headers, 204 and no body.
+func headBody(ctx *fasthttp.RequestCtx) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	ctx.Response.Header.SetContentLength(0)
+}

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"swiftbox/ring"
+	"swiftbox/storage/db"
+)
+
+// accountFlushInterval bounds how stale account statistics may be after
+// object writes (Swift's container-updater does this every few minutes).
+const accountFlushInterval = 250 * time.Millisecond
+
+type acKey struct{ account, container string }
+
+// accountUpdater carries container statistics into account databases, as
+// Swift's container server (on container PUT/DELETE) and container updater
+// (after object writes) do. Object writes only mark a container dirty; a
+// flush every accountFlushInterval coalesces them into one account row
+// update per container.
+type accountUpdater struct {
+	p     *Proxy
+	mu    sync.Mutex
+	dirty map[acKey]struct{}
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newAccountUpdater(p *Proxy) *accountUpdater {
+	u := &accountUpdater{p: p, dirty: map[acKey]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go u.loop()
+	return u
+}
+
+func (u *accountUpdater) markDirty(a, c string) {
+	u.mu.Lock()
+	u.dirty[acKey{a, c}] = struct{}{}
+	u.mu.Unlock()
+}
+
+func (u *accountUpdater) loop() {
+	defer close(u.done)
+	t := time.NewTicker(accountFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.stop:
+			u.flush()
+			return
+		case <-t.C:
+			u.flush()
+		}
+	}
+}
+
+func (u *accountUpdater) flush() {
+	u.mu.Lock()
+	batch := u.dirty
+	u.dirty = map[acKey]struct{}{}
+	u.mu.Unlock()
+	for k := range batch {
+		if err := u.update(k.account, k.container); err != nil {
+			u.p.log.Warn("account update failed; will retry", "account", k.account, "container", k.container, "err", err)
+			u.markDirty(k.account, k.container)
+		}
+	}
+}
+
+// updateNow pushes one container's row to its account synchronously
+// (container PUT/DELETE), falling back to the periodic flush on failure.
+func (u *accountUpdater) updateNow(a, c string) {
+	if err := u.update(a, c); err != nil {
+		u.markDirty(a, c)
+	}
+}
+
+func (u *accountUpdater) update(a, c string) error {
+	info, err := u.p.containerInfo(nil, a, c)
+	if err != nil && !notFound(err) {
+		return err
+	}
+	row := db.ContainerRow{Name: c, PutTimestamp: info.PutTimestamp, DeleteTimestamp: info.DeleteTimestamp,
+		ObjectCount: info.ObjectCount, BytesUsed: info.BytesUsed, Deleted: info.Deleted, StoragePolicy: info.StoragePolicy}
+	if info.PutTimestamp.IsZero() && info.DeleteTimestamp.IsZero() {
+		return nil // never existed anywhere: nothing to report
+	}
+	pl := u.p.accountPlace(a)
+	res := writeEach(pl, func(n *ring.Device) error { return u.p.be.AccountUpdate(nil, n, pl.part, a, row) })
+	_, err = outcome(res, pl.quorum())
+	return err
+}
+
+func (u *accountUpdater) close() {
+	close(u.stop)
+	<-u.done
+}

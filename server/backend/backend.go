@@ -1,0 +1,76 @@
+// Package backend is the proxy's view of storage nodes: one interface whose
+// methods mirror Swift's object, container and account server protocol, with
+// an in-process implementation for devices on this node.
+package backend
+
+import (
+	"context"
+	"io"
+
+	"swiftbox/ring"
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// Node is a device as the ring names it.
+type Node = ring.Device
+
+// Backend is every storage-node operation the proxy uses. Each method maps to
+// one request of Swift's backend HTTP protocol (PUT/GET/HEAD/POST/DELETE on
+// /<device>/<partition>/<account>[/<container>[/<object>]]), so a remote
+// implementation can carry it over HTTP. Errors are the storage and db
+// packages' sentinels (storage.ErrNotFound, db.ErrNotEmpty, …).
+type Backend interface {
+	// ObjectCreate starts an object PUT; the writer's Commit makes it durable.
+	ObjectCreate(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64) (ObjectWriter, error)
+	// ObjectOpen is GET/HEAD.
+	ObjectOpen(ctx context.Context, n *Node, part int, a, c, o string) (ObjectReader, error)
+	// ObjectPost writes a .meta (fast-POST).
+	ObjectPost(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error
+	// ObjectDelete writes a tombstone.
+	ObjectDelete(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error
+	// AsyncPending records a container update that could not be applied.
+	AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error
+
+	ContainerCreate(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp, policy int, meta db.Metadata) (created bool, err error)
+	ContainerDelete(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error
+	ContainerInfo(ctx context.Context, n *Node, part int, a, c string) (db.ContainerInfo, error)
+	ContainerPost(ctx context.Context, n *Node, part int, a, c string, meta db.Metadata) error
+	// ContainerUpdate applies an object row (the object server's container update).
+	ContainerUpdate(ctx context.Context, n *Node, part int, a, c string, row db.ObjectRow) error
+	ContainerList(ctx context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error)
+
+	AccountCreate(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp, meta db.Metadata) (created bool, err error)
+	AccountDelete(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp) error
+	AccountInfo(ctx context.Context, n *Node, part int, a string) (db.AccountInfo, error)
+	AccountPost(ctx context.Context, n *Node, part int, a string, meta db.Metadata) error
+	// AccountUpdate applies a container row (the container server's account update).
+	AccountUpdate(ctx context.Context, n *Node, part int, a string, row db.ContainerRow) error
+	AccountList(ctx context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error)
+}
+
+// ObjectWriter streams one replica of an object PUT.
+type ObjectWriter interface {
+	io.Writer
+	// Commit makes the object durable with meta (X-Timestamp, Content-Type,
+	// user metadata…); Content-Length, ETag and name are added by storage.
+	Commit(meta map[string]string) error
+	// Abort discards everything written; safe after Commit.
+	Abort()
+	Size() int64
+	ETag() string
+}
+
+// ObjectReader is one replica of an object, open for reading.
+type ObjectReader interface {
+	Metadata() map[string]string
+	Timestamp() timestamp.Timestamp
+	Size() int64
+	// Section reads n bytes from off.
+	Section(off, n int64) io.Reader
+	// Whole reads the full body, verifying its MD5 at the end (a mismatch
+	// quarantines the replica and surfaces as an error).
+	Whole() io.Reader
+	Close() error
+}

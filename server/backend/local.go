@@ -1,0 +1,106 @@
+package backend
+
+import (
+	"context"
+	"io"
+
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// Local serves every node from devices on this machine: no HTTP hop, no
+// extra copy. Node.Device names the directory under the devices root.
+type Local struct {
+	Objects *storage.ObjectStore
+	DBs     *db.Store
+}
+
+var _ Backend = (*Local)(nil)
+
+type localWriter struct{ *storage.ObjectWriter }
+
+type localReader struct{ r *storage.ObjectReader }
+
+func (l localReader) Metadata() map[string]string    { return l.r.Metadata() }
+func (l localReader) Timestamp() timestamp.Timestamp { return l.r.Timestamp() }
+func (l localReader) Size() int64                    { return l.r.Size() }
+func (l localReader) Section(off, n int64) io.Reader { return l.r.NewSectionReader(off, n) }
+func (l localReader) Whole() io.Reader               { return l.r.VerifyingReader() }
+func (l localReader) Close() error                   { return l.r.Close() }
+
+func (b *Local) ObjectCreate(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64) (ObjectWriter, error) {
+	w, err := b.Objects.NewWriter(n.Device, part, a, c, o, ts, size)
+	if err != nil {
+		return nil, err
+	}
+	return localWriter{w}, nil
+}
+
+func (b *Local) ObjectOpen(_ context.Context, n *Node, part int, a, c, o string) (ObjectReader, error) {
+	r, err := b.Objects.Open(n.Device, part, a, c, o)
+	if err != nil {
+		return nil, err
+	}
+	return localReader{r}, nil
+}
+
+func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error {
+	return b.Objects.Post(n.Device, part, a, c, o, ts, meta)
+}
+
+func (b *Local) ObjectDelete(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error {
+	return b.Objects.Delete(n.Device, part, a, c, o, ts, meta)
+}
+
+func (b *Local) AsyncPending(_ context.Context, n *Node, p storage.AsyncPending) error {
+	return b.Objects.WriteAsyncPending(n.Device, p)
+}
+
+func (b *Local) ContainerCreate(_ context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp, policy int, meta db.Metadata) (bool, error) {
+	return b.DBs.CreateContainer(n.Device, part, a, c, ts, policy, meta)
+}
+
+func (b *Local) ContainerDelete(_ context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error {
+	return b.DBs.DeleteContainer(n.Device, part, a, c, ts)
+}
+
+func (b *Local) ContainerInfo(_ context.Context, n *Node, part int, a, c string) (db.ContainerInfo, error) {
+	return b.DBs.ContainerInfo(n.Device, part, a, c)
+}
+
+func (b *Local) ContainerPost(_ context.Context, n *Node, part int, a, c string, meta db.Metadata) error {
+	return b.DBs.UpdateContainerMetadata(n.Device, part, a, c, meta)
+}
+
+func (b *Local) ContainerUpdate(_ context.Context, n *Node, part int, a, c string, row db.ObjectRow) error {
+	return b.DBs.PutObjectRow(n.Device, part, a, c, row)
+}
+
+func (b *Local) ContainerList(_ context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
+	return b.DBs.ListObjects(n.Device, part, a, c, opts)
+}
+
+func (b *Local) AccountCreate(_ context.Context, n *Node, part int, a string, ts timestamp.Timestamp, meta db.Metadata) (bool, error) {
+	return b.DBs.CreateAccount(n.Device, part, a, ts, meta)
+}
+
+func (b *Local) AccountDelete(_ context.Context, n *Node, part int, a string, ts timestamp.Timestamp) error {
+	return b.DBs.DeleteAccount(n.Device, part, a, ts)
+}
+
+func (b *Local) AccountInfo(_ context.Context, n *Node, part int, a string) (db.AccountInfo, error) {
+	return b.DBs.AccountInfo(n.Device, part, a)
+}
+
+func (b *Local) AccountPost(_ context.Context, n *Node, part int, a string, meta db.Metadata) error {
+	return b.DBs.UpdateAccountMetadata(n.Device, part, a, meta)
+}
+
+func (b *Local) AccountUpdate(_ context.Context, n *Node, part int, a string, row db.ContainerRow) error {
+	return b.DBs.PutContainerRow(n.Device, part, a, row)
+}
+
+func (b *Local) AccountList(_ context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error) {
+	return b.DBs.ListContainers(n.Device, part, a, opts)
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/ring"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+func (p *Proxy) containerController(r *sreq) {
+	switch r.method {
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+		p.containerGet(r)
+	case fasthttp.MethodPut:
+		p.containerPut(r)
+	case fasthttp.MethodPost:
+		p.containerPost(r)
+	case fasthttp.MethodDelete:
+		p.containerDelete(r)
+	default:
+		methodNotAllowed(r.ctx, "HEAD, GET, PUT, POST, DELETE")
+	}
+}
+
+// containerInfo reads a container's info from the first replica that has it.
+func (p *Proxy) containerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
+	pl := p.containerPlace(a, c)
+	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
+		return p.be.ContainerInfo(nil, n, pl.part, a, c)
+	})
+}
+
+// policyIndex maps X-Storage-Policy to a policy index; swiftbox has one
+// replicated policy, Policy-0.
+func policyIndex(name string) (int, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "policy-0", "gold":
+		return 0, nil
+	}
+	return 0, errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy %q", name)
+}
+
+func (p *Proxy) containerPut(r *sreq) {
+	if err := p.checkMetadata(r, "Container"); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	policy, err := policyIndex(r.header("X-Storage-Policy"))
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	if err := p.ensureAccount(r.account); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
+	pl := p.containerPlace(r.account, r.container)
+	var created bool
+	var cmu = make(chan bool, len(pl.primaries)+len(pl.handoffs))
+	res := writeEach(pl, func(n *ring.Device) error {
+		c, err := p.be.ContainerCreate(nil, n, pl.part, r.account, r.container, ts, policy, meta)
+		if err == nil {
+			cmu <- c
+		}
+		return err
+	})
+	close(cmu)
+	for c := range cmu {
+		created = created || c
+	}
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	p.acct.updateNow(r.account, r.container)
+	if created {
+		r.ctx.SetStatusCode(fasthttp.StatusCreated)
+	} else {
+		r.ctx.SetStatusCode(fasthttp.StatusAccepted)
+	}
+	r.ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	r.ctx.Response.Header.SetContentLength(0)
+}
+
+func (p *Proxy) containerPost(r *sreq) {
+	if err := p.checkMetadata(r, "Container"); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	if _, err := p.containerInfo(r.ctx, r.account, r.container); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	ts := timestamp.Now()
+	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
+	pl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(n *ring.Device) error {
+		return p.be.ContainerPost(nil, n, pl.part, r.account, r.container, meta)
+	})
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+func (p *Proxy) containerDelete(r *sreq) {
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	pl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(n *ring.Device) error {
+		return p.be.ContainerDelete(nil, n, pl.part, r.account, r.container, ts)
+	})
+	for _, x := range res {
+		if status(x.err) == fasthttp.StatusConflict {
+			writeStatus(r.ctx, fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
+			return
+		}
+	}
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	p.acct.updateNow(r.account, r.container)
+	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+func (p *Proxy) containerGet(r *sreq) {
+	format, err := listingFormat(r)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	opts, err := listOptions(r, p.limits.ContainerListingLimit)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	info, err := p.containerInfo(r.ctx, r.account, r.container)
+	if err != nil {
+		writeError(r.ctx, err)
+		return
+	}
+	h := &r.ctx.Response.Header
+	h.Set("X-Container-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
+	h.Set("X-Container-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
+	h.Set("X-Timestamp", info.CreatedAt.Normal())
+	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
+	h.Set("X-Storage-Policy", "Policy-0")
+	h.Set("Last-Modified", httpDate(info.PutTimestamp))
+	h.Set("Accept-Ranges", "bytes")
+	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
+	var entries []db.ObjectEntry
+	if r.method == fasthttp.MethodGet {
+		pl := p.containerPlace(r.account, r.container)
+		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
+			return p.be.ContainerList(nil, n, pl.part, r.account, r.container, opts)
+		})
+		if err != nil {
+			writeError(r.ctx, err)
+			return
+		}
+	}
+	writeObjectListing(r.ctx, format, r.container, entries)
+	if r.method == fasthttp.MethodHead {
+		headBody(r.ctx)
+	}
+}

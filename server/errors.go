@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+)
+
+// httpError is an error that carries the status and body Swift would send.
+type httpError struct {
+	status int
+	body   string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
+
+// errorf makes an httpError with a plain-text body, as Swift's constraint
+// checks and proxy validations reply.
+func errorf(status int, format string, args ...any) error {
+	return &httpError{status: status, body: fmt.Sprintf(format, args...)}
+}
+
+// statusBody are Swift's default HTML bodies (swob's RESPONSE_REASONS).
+var statusBody = map[int]string{
+	400: "<html><h1>Bad Request</h1><p>The server could not comply with the request since it is either malformed or otherwise incorrect.</p></html>",
+	401: "<html><h1>Unauthorized</h1><p>This server could not verify that you are authorized to access the document you requested.</p></html>",
+	403: "<html><h1>Forbidden</h1><p>Access was denied to this resource.</p></html>",
+	404: "<html><h1>Not Found</h1><p>The resource could not be found.</p></html>",
+	405: "<html><h1>Method Not Allowed</h1><p>The method is not allowed for this resource.</p></html>",
+	409: "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>",
+	411: "<html><h1>Length Required</h1><p>Length Required</p></html>",
+	412: "<html><h1>Precondition Failed</h1><p>A precondition for this request was not met.</p></html>",
+	413: "<html><h1>Request Entity Too Large</h1><p>The body of your request was too large for this server.</p></html>",
+	416: "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>",
+	422: "<html><h1>Unprocessable Entity</h1><p>Unable to process the contained instructions</p></html>",
+	499: "<html><h1>Client Disconnect</h1><p>The client was disconnected during request.</p></html>",
+	500: "<html><h1>Internal Error</h1><p>The server has either erred or is incapable of performing the requested operation.</p></html>",
+	501: "<html><h1>Not Implemented</h1><p>The server is either unable or not yet able to perform the requested operation.</p></html>",
+	503: "<html><h1>Service Unavailable</h1><p>The server is currently unavailable. Please try again at a later time.</p></html>",
+	507: "<html><h1>Insufficient Storage</h1><p>There was not enough space to save the resource. Drive: unknown</p></html>",
+}
+
+// status returns the HTTP status for err: the one place storage and db
+// errors become Swift status codes.
+func status(err error) int {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return he.status
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, db.ErrNotFound):
+		return fasthttp.StatusNotFound
+	case errors.Is(err, storage.ErrConflict):
+		return fasthttp.StatusConflict
+	case errors.Is(err, db.ErrNotEmpty):
+		return fasthttp.StatusConflict
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrDeviceUnavailable), errors.Is(err, db.ErrDeviceUnavailable):
+		return fasthttp.StatusInsufficientStorage
+	case errors.Is(err, context.Canceled), errors.Is(err, errClientDisconnect):
+		return 499
+	case errors.Is(err, errTimeout):
+		return fasthttp.StatusRequestTimeout
+	}
+	return fasthttp.StatusInternalServerError
+}
+
+var (
+	errClientDisconnect = errors.New("client disconnected")
+	errTimeout          = errors.New("timed out reading request body")
+)
+
+// writeError sends err as Swift would.
+func writeError(ctx *fasthttp.RequestCtx, err error) {
+	code := status(err)
+	body := statusBody[code]
+	var he *httpError
+	if errors.As(err, &he) && he.body != "" {
+		body = he.body
+	}
+	writeStatus(ctx, code, body)
+}
+
+// writeStatus sends a status with the given body (default body when "").
+func writeStatus(ctx *fasthttp.RequestCtx, code int, body string) {
+	ctx.SetStatusCode(code)
+	if body == "" {
+		body = statusBody[code]
+	}
+	if string(ctx.Method()) == fasthttp.MethodHead || code == fasthttp.StatusNoContent || code == fasthttp.StatusNotModified {
+		ctx.Response.ResetBody()
+		ctx.Response.Header.SetContentLength(0)
+		if code != fasthttp.StatusNoContent && code != fasthttp.StatusNotModified && body != "" {
+			ctx.Response.Header.SetContentLength(len(body))
+			ctx.Response.SkipBody = true
+		}
+		if body != "" {
+			ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+		}
+		return
+	}
+	if body != "" && body[0] == '<' {
+		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	} else {
+		ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
+	}
+	ctx.SetBodyString(body)
+}

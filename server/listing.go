@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// listingFormat picks plain, json or xml from ?format= or Accept, as
+// Swift's listing_formats middleware does.
+func listingFormat(r *sreq) (string, error) {
+	if f := strings.ToLower(r.query("format")); f != "" {
+		switch f {
+		case "json", "xml", "plain":
+			return f, nil
+		case "txt", "text":
+			return "plain", nil
+		}
+		return "plain", nil
+	}
+	accept := strings.ToLower(r.header("Accept"))
+	switch {
+	case accept == "":
+		return "plain", nil
+	case strings.Contains(accept, "application/json"):
+		return "json", nil
+	case strings.Contains(accept, "application/xml"), strings.Contains(accept, "text/xml"):
+		return "xml", nil
+	case strings.Contains(accept, "text/plain"), strings.Contains(accept, "*/*"), strings.Contains(accept, "text/*"):
+		return "plain", nil
+	}
+	return "", errorf(fasthttp.StatusNotAcceptable, "")
+}
+
+// listOptions parses the listing query parameters with Swift's checks.
+func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
+	o := db.ListOptions{
+		Prefix:    r.query("prefix"),
+		Delimiter: r.query("delimiter"),
+		Marker:    r.query("marker"),
+		EndMarker: r.query("end_marker"),
+		Limit:     maxLimit,
+	}
+	for _, s := range []string{o.Prefix, o.Delimiter, o.Marker, o.EndMarker} {
+		if !validUTF8NoNull(s) {
+			return o, errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
+		}
+	}
+	if len(o.Delimiter) > 1 {
+		return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
+	}
+	if l := r.query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			return o, errorf(fasthttp.StatusPreconditionFailed, "Value of limit must be a positive integer")
+		}
+		if n > maxLimit {
+			return o, errorf(fasthttp.StatusPreconditionFailed, "Maximum limit is %d", maxLimit)
+		}
+		o.Limit = n
+	}
+	if v := strings.ToLower(r.query("reverse")); v == "1" || v == "true" || v == "yes" || v == "on" || v == "t" || v == "y" {
+		o.Reverse = true
+	}
+	return o, nil
+}
+
+func validUTF8NoNull(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8Valid(s)
+}
+
+// isoTime formats a timestamp as Swift's listings do: microseconds, no zone.
+func isoTime(ts timestamp.Timestamp) string {
+	return ts.Time().Format("2006-01-02T15:04:05.000000")
+}
+
+type objectJSON struct {
+	Hash         string `json:"hash"`
+	LastModified string `json:"last_modified"`
+	Bytes        int64  `json:"bytes"`
+	Name         string `json:"name"`
+	ContentType  string `json:"content_type"`
+}
+
+type subdirJSON struct {
+	Subdir string `json:"subdir"`
+}
+
+type containerJSON struct {
+	Name         string `json:"name"`
+	Count        int64  `json:"count"`
+	Bytes        int64  `json:"bytes"`
+	LastModified string `json:"last_modified"`
+}
+
+// writeObjectListing renders a container listing in format.
+func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
+	var buf bytes.Buffer
+	switch format {
+	case "json":
+		items := make([]any, 0, len(entries))
+		for _, e := range entries {
+			if e.Subdir != "" {
+				items = append(items, subdirJSON{Subdir: e.Subdir})
+				continue
+			}
+			items = append(items, objectJSON{Hash: e.ETag, LastModified: isoTime(e.Timestamp), Bytes: e.Size,
+				Name: e.Name, ContentType: e.ContentType})
+		}
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(items)
+		buf.Truncate(buf.Len() - 1)
+		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+	case "xml":
+		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+		buf.WriteString(`<container name="` + xmlEscape(container) + `">`)
+		for _, e := range entries {
+			if e.Subdir != "" {
+				buf.WriteString(`<subdir name="` + xmlEscape(e.Subdir) + `"><name>` + xmlEscape(e.Subdir) + `</name></subdir>`)
+				continue
+			}
+			buf.WriteString("<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(e.ETag) +
+				"</hash><bytes>" + strconv.FormatInt(e.Size, 10) + "</bytes><content_type>" +
+				xmlEscape(e.ContentType) + "</content_type><last_modified>" + isoTime(e.Timestamp) +
+				"</last_modified></object>")
+		}
+		buf.WriteString("</container>")
+		ctx.Response.Header.SetContentType("application/xml; charset=utf-8")
+	default:
+		for _, e := range entries {
+			if e.Subdir != "" {
+				buf.WriteString(e.Subdir)
+			} else {
+				buf.WriteString(e.Name)
+			}
+			buf.WriteByte('\n')
+		}
+		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+		if len(entries) == 0 {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return
+		}
+	}
+	ctx.SetBody(buf.Bytes())
+}
+
+// writeContainerListing renders an account listing in format.
+func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, entries []db.ContainerEntry) {
+	var buf bytes.Buffer
+	switch format {
+	case "json":
+		items := make([]any, 0, len(entries))
+		for _, e := range entries {
+			if e.Subdir != "" {
+				items = append(items, subdirJSON{Subdir: e.Subdir})
+				continue
+			}
+			items = append(items, containerJSON{Name: e.Name, Count: e.ObjectCount, Bytes: e.BytesUsed,
+				LastModified: isoTime(e.PutTimestamp)})
+		}
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(items)
+		buf.Truncate(buf.Len() - 1)
+		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+	case "xml":
+		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+		buf.WriteString(`<account name="` + xmlEscape(account) + `">`)
+		for _, e := range entries {
+			if e.Subdir != "" {
+				buf.WriteString(`<subdir name="` + xmlEscape(e.Subdir) + `"><name>` + xmlEscape(e.Subdir) + `</name></subdir>`)
+				continue
+			}
+			buf.WriteString("<container><name>" + xmlEscape(e.Name) + "</name><count>" +
+				strconv.FormatInt(e.ObjectCount, 10) + "</count><bytes>" + strconv.FormatInt(e.BytesUsed, 10) +
+				"</bytes><last_modified>" + isoTime(e.PutTimestamp) + "</last_modified></container>")
+		}
+		buf.WriteString("</account>")
+		ctx.Response.Header.SetContentType("application/xml; charset=utf-8")
+	default:
+		for _, e := range entries {
+			if e.Subdir != "" {
+				buf.WriteString(e.Subdir)
+			} else {
+				buf.WriteString(e.Name)
+			}
+			buf.WriteByte('\n')
+		}
+		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
+		if len(entries) == 0 {
+			ctx.SetStatusCode(fasthttp.StatusNoContent)
+			return
+		}
+	}
+	ctx.SetBody(buf.Bytes())
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

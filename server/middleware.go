@@ -1,0 +1,92 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// newTransID makes a Swift transaction id: "tx" + 21 hex digits + "-" + hex time.
+func newTransID() string {
+	var b [11]byte
+	rand.Read(b[:])
+	return "tx" + hex.EncodeToString(b[:])[:21] + fmt.Sprintf("-%010x", time.Now().Unix())
+}
+
+// catchErrors gives every request a transaction id and turns a panic into
+// a 500 instead of a dropped connection (Swift's catch_errors).
+func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		tid := newTransID()
+		ctx.SetUserValue(keyTransID, tid)
+		ctx.Response.Header.Set("X-Trans-Id", tid)
+		ctx.Response.Header.Set("X-Openstack-Request-Id", tid)
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic serving request", "trans_id", tid, "method", string(ctx.Method()),
+					"path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
+				ctx.Response.Reset()
+				ctx.Response.Header.Set("X-Trans-Id", tid)
+				writeStatus(ctx, fasthttp.StatusInternalServerError, "")
+			}
+		}()
+		next(ctx)
+	}
+}
+
+const keyTransID = "swiftbox.trans_id"
+
+var (
+	backendPrefix    = []byte("X-Backend-")
+	sysmetaPrefixes  = [][]byte{[]byte("X-Account-Sysmeta-"), []byte("X-Container-Sysmeta-"), []byte("X-Object-Sysmeta-")}
+	transientSysmeta = []byte("X-Object-Transient-Sysmeta-")
+)
+
+// gatekeeper strips headers that only storage nodes and middlewares may set
+// (X-Backend-*, sysmeta) from client requests, as Swift's gatekeeper does.
+func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		var drop [][]byte
+		for k := range ctx.Request.Header.All() {
+			if hasPrefixFold(k, backendPrefix) || hasPrefixFold(k, transientSysmeta) {
+				drop = append(drop, append([]byte(nil), k...))
+				continue
+			}
+			for _, sp := range sysmetaPrefixes {
+				if hasPrefixFold(k, sp) {
+					drop = append(drop, append([]byte(nil), k...))
+				}
+			}
+		}
+		for _, k := range drop {
+			ctx.Request.Header.DelBytes(k)
+		}
+		next(ctx)
+	}
+}
+
+func hasPrefixFold(s, prefix []byte) bool {
+	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], prefix)
+}
+
+// healthcheck answers GET /healthcheck with "OK".
+func healthcheck(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/healthcheck" {
+			ctx.Response.Header.SetContentType("text/plain")
+			if string(ctx.Method()) == fasthttp.MethodHead {
+				ctx.Response.Header.SetContentLength(2)
+				ctx.Response.SkipBody = true
+				return
+			}
+			ctx.SetBodyString("OK")
+			return
+		}
+		next(ctx)
+	}
+}

@@ -1,0 +1,389 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// objectAllowedHeaders are stored with an object and returned on GET/HEAD
+// (Swift's allowed_headers plus the ones it always keeps).
+var objectAllowedHeaders = []string{
+	"Content-Disposition", "Content-Encoding", "X-Delete-At", "X-Object-Manifest",
+	"X-Static-Large-Object", "Cache-Control", "Content-Language", "Expires", "X-Robots-Tag",
+}
+
+func (p *Proxy) objectController(r *sreq) {
+	switch r.method {
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+		p.objectGet(r)
+	case fasthttp.MethodPut:
+		p.objectPut(r)
+	case fasthttp.MethodPost:
+		p.objectPost(r)
+	case fasthttp.MethodDelete:
+		p.objectDelete(r)
+	default:
+		methodNotAllowed(r.ctx, "HEAD, GET, PUT, POST, DELETE")
+	}
+}
+
+// guessContentType is Swift's mimetypes.guess_type fallback chain.
+func guessContentType(name string) string {
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		if i := strings.Index(t, ";"); i >= 0 {
+			t = strings.TrimSpace(t[:i])
+		}
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// deleteAt validates X-Delete-At / X-Delete-After and returns the value to
+// store ("" for none), as constraints.check_delete_headers does.
+func deleteAt(r *sreq, now time.Time) (string, error) {
+	if v := r.header("X-Delete-After"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return "", errorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
+		}
+		if n < 0 {
+			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
+		}
+		return strconv.FormatInt(now.Unix()+n, 10), nil
+	}
+	if v := r.header("X-Delete-At"); v != "" {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return "", errorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
+		}
+		n := int64(f)
+		if n <= now.Unix() {
+			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+		}
+		return strconv.FormatInt(n, 10), nil
+	}
+	return "", nil
+}
+
+// objectMeta builds the metadata stored with an object from the request.
+func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[string]string {
+	meta := map[string]string{"X-Timestamp": ts.Internal(), "Content-Type": contentType}
+	for k, v := range r.ctx.Request.Header.All() {
+		lk := strings.ToLower(string(k))
+		if strings.HasPrefix(lk, "x-object-meta-") && len(v) > 0 {
+			meta[canonical(string(k))] = string(v)
+		}
+	}
+	for _, h := range objectAllowedHeaders {
+		if v := r.header(h); v != "" && h != "X-Delete-At" {
+			meta[h] = v
+		}
+	}
+	if delAt != "" {
+		meta["X-Delete-At"] = delAt
+	}
+	return meta
+}
+
+// expired reports whether an object's X-Delete-At has passed.
+func expired(meta map[string]string, now time.Time) bool {
+	v := meta["X-Delete-At"]
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && n <= now.Unix()
+}
+
+// putBufPool holds the copy buffers of object PUTs.
+var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func (p *Proxy) objectPut(r *sreq) {
+	ctx := r.ctx
+	chunked := strings.Contains(strings.ToLower(r.header("Transfer-Encoding")), "chunked")
+	size := int64(-1)
+	if !chunked {
+		cl := r.header("Content-Length")
+		if cl == "" {
+			writeStatus(ctx, fasthttp.StatusLengthRequired, "")
+			return
+		}
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n < 0 {
+			writeStatus(ctx, fasthttp.StatusBadRequest, "Invalid Content-Length")
+			return
+		}
+		size = n
+	}
+	if size > p.limits.MaxFileSize {
+		writeStatus(ctx, fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+		return
+	}
+	if err := p.checkMetadata(r, "Object"); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if inm := r.header("If-None-Match"); inm != "" && inm != "*" {
+		writeStatus(ctx, fasthttp.StatusBadRequest, "If-None-Match only supports *")
+		return
+	}
+	now := time.Now()
+	delAt, err := deleteAt(r, now)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ctype := r.header("Content-Type")
+	if ctype == "" || r.header("X-Detect-Content-Type") == "true" {
+		ctype = guessContentType(r.object)
+	}
+	if _, err := p.containerInfo(ctx, r.account, r.container); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(r.account, r.container, r.object)
+	if r.header("If-None-Match") == "*" {
+		if _, err := p.openObject(pl, r, false); err == nil {
+			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")
+			return
+		}
+	}
+	writers, conflicts, err := p.openWriters(r, pl, ts, size)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if len(writers) < pl.quorum() {
+		for _, w := range writers {
+			w.w.Abort()
+		}
+		if conflicts >= pl.quorum() {
+			// Every replica already has something newer: Swift answers 202.
+			ctx.SetStatusCode(fasthttp.StatusAccepted)
+			return
+		}
+		writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+		return
+	}
+	abortAll := func() {
+		for _, w := range writers {
+			w.w.Abort()
+		}
+	}
+	n, err := p.copyBody(ctx, writers, size, pl.quorum())
+	if err != nil {
+		abortAll()
+		writeError(ctx, err)
+		return
+	}
+	if size >= 0 && n < size {
+		abortAll()
+		writeStatus(ctx, 499, "")
+		return
+	}
+	live := writers[:0]
+	for _, w := range writers {
+		if w.err == nil {
+			live = append(live, w)
+		}
+	}
+	etag := live[0].w.ETag()
+	if want := strings.Trim(strings.ToLower(r.header("Etag")), `"`); want != "" && want != etag {
+		abortAll()
+		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
+		return
+	}
+	meta := objectMeta(r, ts, ctype, delAt)
+	var wg sync.WaitGroup
+	for _, w := range live {
+		wg.Add(1)
+		go func(w *replicaWriter) {
+			defer wg.Done()
+			w.err = w.w.Commit(meta)
+		}(w)
+	}
+	wg.Wait()
+	committed := 0
+	for _, w := range live {
+		if w.err == nil {
+			committed++
+		} else {
+			p.log.Warn("object commit failed", "trans_id", r.transID, "device", w.node.Device, "err", w.err)
+		}
+	}
+	if committed < pl.quorum() {
+		writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+		return
+	}
+	row := db.ObjectRow{Name: r.object, Timestamp: ts, Size: n, ContentType: ctype, ETag: etag}
+	p.updateContainers(r, live, row)
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.Response.Header.Set("Etag", etag)
+	ctx.Response.Header.Set("Last-Modified", httpDate(ts))
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	ctx.Response.Header.SetContentLength(0)
+}
+
+// replicaWriter is one replica of a PUT in progress.
+type replicaWriter struct {
+	node  *ring.Device
+	index int // replica index: which container replica it updates
+	w     backend.ObjectWriter
+	err   error
+}
+
+// openWriters opens a writer on every primary (a handoff for each
+// unavailable one). conflicts counts replicas holding a newer object.
+func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size int64) ([]*replicaWriter, int, error) {
+	var out []*replicaWriter
+	conflicts := 0
+	var mu sync.Mutex
+	res := writeEach(pl, func(n *ring.Device) error {
+		w, err := p.be.ObjectCreate(nil, n, pl.part, r.account, r.container, r.object, ts, size)
+		if err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				mu.Lock()
+				conflicts++
+				mu.Unlock()
+			}
+			return err
+		}
+		mu.Lock()
+		out = append(out, &replicaWriter{node: n, w: w})
+		mu.Unlock()
+		return nil
+	})
+	for i, rw := range res {
+		for _, w := range out {
+			if w.node == rw.node {
+				w.index = i
+			}
+		}
+		if rw.err != nil && !errors.Is(rw.err, storage.ErrConflict) {
+			p.log.Warn("object replica unavailable", "trans_id", r.transID, "device", rw.node.Device, "err", rw.err)
+		}
+	}
+	if len(out) == 0 && conflicts == 0 {
+		nospace := 0
+		for _, rw := range res {
+			if errors.Is(rw.err, storage.ErrNoSpace) {
+				nospace++
+			}
+		}
+		if nospace > 0 {
+			return nil, 0, storage.ErrNoSpace
+		}
+	}
+	return out, conflicts, nil
+}
+
+// copyBody streams the request body to every writer. A writer that fails
+// is dropped; the PUT goes on while a quorum remains.
+func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, size int64, quorum int) (int64, error) {
+	var body io.Reader
+	if s := ctx.RequestBodyStream(); s != nil {
+		body = s
+	} else {
+		body = bytes.NewReader(ctx.PostBody())
+	}
+	if size >= 0 {
+		body = io.LimitReader(body, size)
+	}
+	bp := putBufPool.Get().(*[]byte)
+	defer putBufPool.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			total += int64(k)
+			if total > p.limits.MaxFileSize {
+				return total, errorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+			}
+			alive := 0
+			for _, w := range writers {
+				if w.err != nil {
+					continue
+				}
+				if _, err := w.w.Write(buf[:k]); err != nil {
+					w.err = err
+					w.w.Abort()
+					continue
+				}
+				alive++
+			}
+			if alive < quorum {
+				return total, errorf(fasthttp.StatusServiceUnavailable, "")
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, errClientDisconnect
+		}
+	}
+}
+
+// updateContainers records the object row in the container replicas, one
+// per object replica as Swift's object servers do; a failed update becomes
+// an async_pending on that object replica's device.
+func (p *Proxy) updateContainers(r *sreq, replicas []*replicaWriter, row db.ObjectRow) {
+	cpl := p.containerPlace(r.account, r.container)
+	op := "PUT"
+	if row.Deleted {
+		op = "DELETE"
+	}
+	var wg sync.WaitGroup
+	for _, w := range replicas {
+		if w.err != nil {
+			continue
+		}
+		cnode := cpl.primaries[w.index%len(cpl.primaries)]
+		wg.Add(1)
+		go func(w *replicaWriter, cnode *ring.Device) {
+			defer wg.Done()
+			err := p.be.ContainerUpdate(nil, cnode, cpl.part, r.account, r.container, row)
+			if err == nil {
+				return
+			}
+			ap := storage.AsyncPending{Op: op, Account: r.account, Container: r.container, Object: r.object,
+				Headers: map[string]string{
+					"X-Size":                         strconv.FormatInt(row.Size, 10),
+					"X-Content-Type":                 row.ContentType,
+					"X-Etag":                         row.ETag,
+					"X-Timestamp":                    row.Timestamp.Internal(),
+					"X-Trans-Id":                     r.transID,
+					"X-Backend-Storage-Policy-Index": "0",
+				}}
+			if aerr := p.be.AsyncPending(nil, w.node, ap); aerr != nil {
+				p.log.Error("container update and async_pending both failed", "trans_id", r.transID,
+					"account", r.account, "container", r.container, "object", r.object, "err", err, "async_err", aerr)
+				return
+			}
+			p.log.Warn("container update failed; saved async_pending", "trans_id", r.transID, "err", err)
+		}(w, cnode)
+	}
+	wg.Wait()
+	p.acct.markDirty(r.account, r.container)
+}

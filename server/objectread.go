@@ -1,0 +1,304 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// openObject opens the object on the first replica that has it, or with
+// newest set (X-Newest) the replica with the newest timestamp. Expired
+// objects are not found.
+func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (backend.ObjectReader, error) {
+	open := func(n *ring.Device) (backend.ObjectReader, error) {
+		return p.be.ObjectOpen(nil, n, pl.part, r.account, r.container, r.object)
+	}
+	var rd backend.ObjectReader
+	var err error
+	if newest {
+		for _, n := range pl.candidates() {
+			x, e := open(n)
+			if e != nil {
+				if err == nil || notFound(e) {
+					err = e
+				}
+				continue
+			}
+			if rd == nil || x.Timestamp().After(rd.Timestamp()) {
+				if rd != nil {
+					rd.Close()
+				}
+				rd = x
+			} else {
+				x.Close()
+			}
+		}
+		if rd != nil {
+			err = nil
+		}
+	} else {
+		rd, err = readFirst(pl, open)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if expired(rd.Metadata(), time.Now()) {
+		rd.Close()
+		return nil, storage.ErrNotFound
+	}
+	return rd, nil
+}
+
+// etagMatches implements If-Match / If-None-Match lists against etag.
+func etagMatches(header, etag string) bool {
+	for _, v := range strings.Split(header, ",") {
+		v = strings.TrimSpace(v)
+		v = strings.TrimPrefix(v, "W/")
+		if v == "*" || strings.Trim(v, `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// conditional evaluates If-* headers; it returns 0 to go on, or the status
+// (304/412) to answer.
+func conditional(r *sreq, etag string, ts timestamp.Timestamp) int {
+	get := r.method == fasthttp.MethodGet || r.method == fasthttp.MethodHead
+	if im := r.header("If-Match"); im != "" && !etagMatches(im, etag) {
+		return fasthttp.StatusPreconditionFailed
+	}
+	if inm := r.header("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		if get {
+			return fasthttp.StatusNotModified
+		}
+		return fasthttp.StatusPreconditionFailed
+	}
+	lm := lastModifiedSec(ts)
+	if r.header("If-None-Match") == "" {
+		if v := r.header("If-Modified-Since"); v != "" && get {
+			if t, ok := parseHTTPDate(v); ok && lm <= t.Unix() {
+				return fasthttp.StatusNotModified
+			}
+		}
+	}
+	if r.header("If-Match") == "" {
+		if v := r.header("If-Unmodified-Since"); v != "" {
+			if t, ok := parseHTTPDate(v); ok && lm > t.Unix() {
+				return fasthttp.StatusPreconditionFailed
+			}
+		}
+	}
+	return 0
+}
+
+// setObjectHeaders writes the metadata headers of an object response.
+func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
+	meta := rd.Metadata()
+	h := &ctx.Response.Header
+	for k, v := range meta {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-object-meta-") {
+			h.Set(k, v)
+		}
+	}
+	for _, k := range objectAllowedHeaders {
+		if v, ok := meta[k]; ok && v != "" {
+			h.Set(k, v)
+		}
+	}
+	h.SetContentType(meta["Content-Type"])
+	h.Set("Etag", meta["ETag"])
+	ts := rd.Timestamp()
+	if v := meta["X-Timestamp"]; v != "" {
+		if t, err := timestamp.Parse(v); err == nil {
+			ts = t
+		}
+	}
+	h.Set("X-Timestamp", ts.Normal())
+	h.Set("Last-Modified", httpDate(ts))
+	h.Set("Accept-Ranges", "bytes")
+}
+
+// readerCloser streams a section and closes the replica when fasthttp is done.
+type readerCloser struct {
+	io.Reader
+	rd backend.ObjectReader
+}
+
+func (c *readerCloser) Close() error { return c.rd.Close() }
+
+func (p *Proxy) objectGet(r *sreq) {
+	ctx := r.ctx
+	pl := p.objectPlace(r.account, r.container, r.object)
+	rd, err := p.openObject(pl, r, strings.EqualFold(r.header("X-Newest"), "true"))
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	meta := rd.Metadata()
+	etag := meta["ETag"]
+	setObjectHeaders(ctx, rd)
+	if code := conditional(r, etag, rd.Timestamp()); code != 0 {
+		rd.Close()
+		if code == fasthttp.StatusNotModified {
+			ctx.SetStatusCode(code)
+			ctx.Response.Header.SetContentLength(0)
+			ctx.Response.SkipBody = true
+			return
+		}
+		ctx.Response.Header.Del("Content-Type")
+		writeStatus(ctx, code, "")
+		return
+	}
+	size := rd.Size()
+	if r.method == fasthttp.MethodHead {
+		rd.Close()
+		ctx.Response.Header.SetContentLength(int(size))
+		ctx.Response.SkipBody = true
+		return
+	}
+	var ranges []byteRange
+	if rh := r.header("Range"); rh != "" {
+		var ok, unsat bool
+		ranges, ok, unsat = parseRange(rh, size)
+		if unsat {
+			rd.Close()
+			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+			ctx.Response.Header.Del("Content-Type")
+			writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+			return
+		}
+		if !ok {
+			ranges = nil
+		}
+	}
+	switch {
+	case len(ranges) == 0:
+		ctx.SetBodyStream(&readerCloser{Reader: rd.Whole(), rd: rd}, int(size))
+	case len(ranges) == 1:
+		br := ranges[0]
+		ctx.SetStatusCode(fasthttp.StatusPartialContent)
+		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, size))
+		ctx.SetBodyStream(&readerCloser{Reader: rd.Section(br.start, br.end-br.start+1), rd: rd}, int(br.end-br.start+1))
+	default:
+		p.multiRange(ctx, rd, ranges, meta["Content-Type"], size)
+	}
+}
+
+// multiRange sends multipart/byteranges, streaming each part.
+func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, ctype string, size int64) {
+	var b [16]byte
+	rand.Read(b[:])
+	boundary := hex.EncodeToString(b[:])
+	var readers []io.Reader
+	total := 0
+	for i, br := range ranges {
+		head := ""
+		if i > 0 {
+			head = "\r\n"
+		}
+		head += "--" + boundary + "\r\nContent-Type: " + ctype + "\r\nContent-Range: bytes " +
+			strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end, 10) + "/" + strconv.FormatInt(size, 10) + "\r\n\r\n"
+		readers = append(readers, strings.NewReader(head), rd.Section(br.start, br.end-br.start+1))
+		total += len(head) + int(br.end-br.start+1)
+	}
+	tail := "\r\n--" + boundary + "--"
+	readers = append(readers, strings.NewReader(tail))
+	total += len(tail)
+	ctx.SetStatusCode(fasthttp.StatusPartialContent)
+	ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
+	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd}, total)
+}
+
+func (p *Proxy) objectPost(r *sreq) {
+	ctx := r.ctx
+	if err := p.checkMetadata(r, "Object"); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	delAt, err := deleteAt(r, time.Now())
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(r.account, r.container, r.object)
+	rd, err := p.openObject(pl, r, false)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	old := rd.Metadata()
+	rd.Close()
+	ctype := r.header("Content-Type")
+	meta := objectMeta(r, ts, ctype, delAt)
+	if ctype == "" {
+		delete(meta, "Content-Type")
+	}
+	res := writeEach(pl, func(n *ring.Device) error {
+		return p.be.ObjectPost(nil, n, pl.part, r.account, r.container, r.object, ts, meta)
+	})
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if ctype != "" && ctype != old["Content-Type"] {
+		size, _ := strconv.ParseInt(old["Content-Length"], 10, 64)
+		orig, _ := timestamp.Parse(old["X-Timestamp"])
+		row := db.ObjectRow{Name: r.object, Timestamp: orig, Size: size, ContentType: ctype, ETag: old["ETag"],
+			CtypeTimestamp: ts, MetaTimestamp: ts}
+		var reps []*replicaWriter
+		for i, x := range res {
+			if x.err == nil {
+				reps = append(reps, &replicaWriter{node: x.node, index: i})
+			}
+		}
+		p.updateContainers(r, reps, row)
+	}
+	writeStatus(ctx, fasthttp.StatusAccepted, "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>")
+}
+
+func (p *Proxy) objectDelete(r *sreq) {
+	ctx := r.ctx
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(r.account, r.container, r.object)
+	res := writeEach(pl, func(n *ring.Device) error {
+		return p.be.ObjectDelete(nil, n, pl.part, r.account, r.container, r.object, ts, nil)
+	})
+	// A tombstone was written wherever the answer is 2xx or 404.
+	var reps []*replicaWriter
+	for i, x := range res {
+		if x.err == nil || notFound(x.err) {
+			reps = append(reps, &replicaWriter{node: x.node, index: i})
+		}
+	}
+	if len(reps) > 0 {
+		p.updateContainers(r, reps, db.ObjectRow{Name: r.object, Timestamp: ts, Deleted: true})
+	}
+	if _, err := outcome(res, pl.quorum()); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}

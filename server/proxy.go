@@ -1,0 +1,109 @@
+package server
+
+import (
+	"log/slog"
+	"sync/atomic"
+
+	"swiftbox/config"
+	"swiftbox/keystone"
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+)
+
+// Rings are the three rings the proxy places data with.
+type Rings struct {
+	Object, Container, Account *ring.Ring
+}
+
+// Proxy is the Swift proxy core: it authenticates, validates, and fans each
+// request out to the replicas the rings name through a Backend.
+type Proxy struct {
+	cfg        *config.Config
+	limits     config.ConstraintsConfig
+	hashPrefix string
+	hashSuffix string
+	rings      atomic.Pointer[Rings]
+	be         backend.Backend
+	auth       *keystone.TempAuth
+	log        *slog.Logger
+	acct       *accountUpdater
+}
+
+// Options wires a Proxy.
+type Options struct {
+	Config     *config.Config
+	HashPrefix string
+	HashSuffix string
+	Rings      *Rings
+	Backend    backend.Backend
+	Auth       *keystone.TempAuth
+	Log        *slog.Logger
+}
+
+// NewProxy builds the proxy core. Call Close to flush pending account updates.
+func NewProxy(o Options) *Proxy {
+	p := &Proxy{
+		cfg:        o.Config,
+		limits:     o.Config.Constraints,
+		hashPrefix: o.HashPrefix,
+		hashSuffix: o.HashSuffix,
+		be:         o.Backend,
+		auth:       o.Auth,
+		log:        o.Log,
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.rings.Store(o.Rings)
+	p.acct = newAccountUpdater(p)
+	return p
+}
+
+// Close stops background work, flushing account statistics.
+func (p *Proxy) Close() { p.acct.close() }
+
+// SetRings swaps in new rings (after a rebalance).
+func (p *Proxy) SetRings(r *Rings) { p.rings.Store(r) }
+
+// placement is where one account, container or object lives: its
+// partition, the primary nodes, then handoffs to try when a primary fails.
+type placement struct {
+	part      int
+	primaries []*ring.Device
+	handoffs  []*ring.Device
+}
+
+// quorum is Swift's quorum_size for replicated policies: a majority.
+func (pl placement) quorum() int { return len(pl.primaries)/2 + 1 }
+
+// candidates returns primaries followed by up to extra handoffs
+// (Swift's request_node_count = 2 × replicas).
+func (pl placement) candidates() []*ring.Device {
+	out := make([]*ring.Device, 0, 2*len(pl.primaries))
+	out = append(out, pl.primaries...)
+	for i := 0; i < len(pl.handoffs) && i < len(pl.primaries); i++ {
+		out = append(out, pl.handoffs[i])
+	}
+	return out
+}
+
+func (p *Proxy) place(r *ring.Ring, a, c, o string) placement {
+	h := ring.HashPath(p.hashPrefix, p.hashSuffix, a, c, o)
+	part := r.Partition(h)
+	pl := placement{part: part, primaries: r.PrimaryNodes(part)}
+	for n := range r.Handoffs(part) {
+		pl.handoffs = append(pl.handoffs, n)
+		if len(pl.handoffs) >= 2*len(pl.primaries) {
+			break
+		}
+	}
+	return pl
+}
+
+func (p *Proxy) objectPlace(a, c, o string) placement { return p.place(p.rings.Load().Object, a, c, o) }
+
+func (p *Proxy) containerPlace(a, c string) placement {
+	return p.place(p.rings.Load().Container, a, c, "")
+}
+
+func (p *Proxy) accountPlace(a string) placement { return p.place(p.rings.Load().Account, a, "", "") }

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/keystone"
+)
+
+// sreq is one Swift API request after path parsing and authentication.
+type sreq struct {
+	ctx                        *fasthttp.RequestCtx
+	method                     string
+	version                    string
+	account, container, object string
+	id                         *keystone.Identity // nil when anonymous
+	transID                    string
+}
+
+func (r *sreq) header(name string) string { return string(r.ctx.Request.Header.Peek(name)) }
+
+func (r *sreq) hasHeader(name string) bool { return r.ctx.Request.Header.Peek(name) != nil }
+
+func (r *sreq) query(name string) string { return string(r.ctx.QueryArgs().Peek(name)) }
+
+func (r *sreq) hasQuery(name string) bool { return r.ctx.QueryArgs().Has(name) }
+
+// splitPath parses "/v1/account[/container[/object]]" from the raw request
+// URI, so "//", "." and ".." in object names survive as Swift keeps them.
+func splitPath(ctx *fasthttp.RequestCtx) (version, account, container, object string, err error) {
+	raw := string(ctx.Request.Header.RequestURI())
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	if strings.HasPrefix(raw, "http://") || strings.HasPrefix(raw, "https://") {
+		if u, perr := url.Parse(raw); perr == nil {
+			raw = u.EscapedPath()
+		}
+	}
+	if !strings.HasPrefix(raw, "/") {
+		return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path: %s", raw)
+	}
+	parts := strings.SplitN(raw[1:], "/", 4)
+	dec := make([]string, len(parts))
+	for i, s := range parts {
+		d, uerr := url.PathUnescape(s)
+		if uerr != nil {
+			return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path encoding")
+		}
+		if !utf8.ValidString(d) || strings.IndexByte(d, 0) >= 0 {
+			return "", "", "", "", errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
+		}
+		dec[i] = d
+	}
+	for len(dec) < 4 {
+		dec = append(dec, "")
+	}
+	version, account, container, object = dec[0], dec[1], dec[2], dec[3]
+	// split_path(…, 1, 4, rest_with_last=True): empty middle segments are
+	// invalid ("/v1//c"), a trailing empty container ("/v1/a/") is not.
+	if account == "" && (container != "" || object != "") || container == "" && object != "" {
+		return "", "", "", "", errorf(fasthttp.StatusNotFound, "")
+	}
+	if len(parts) == 4 && object == "" {
+		// "/v1/a/c/" addresses the container.
+		object = ""
+	}
+	return version, account, container, object, nil
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/keystone"
+)
+
+// serveSwift is the proxy core's entry: parse the path, authenticate,
+// authorize, then dispatch to the account, container or object controller.
+func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
+	version, account, container, object, err := splitPath(ctx)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if version != "v1" && version != "v1.0" {
+		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		return
+	}
+	if account == "" {
+		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		return
+	}
+	r := &sreq{ctx: ctx, method: string(ctx.Method()), version: version,
+		account: account, container: container, object: object}
+	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
+		r.transID = tid
+	}
+	if err := p.checkNames(r); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
+		id, ok := p.auth.Validate(token)
+		if !ok {
+			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			return
+		}
+		r.id = id
+	}
+	if !strings.HasPrefix(account, p.auth.Prefix()) {
+		// Not an account of this auth system's reseller prefix.
+		if r.id == nil || !r.id.IsResellerAdmin() {
+			if r.id == nil {
+				writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			} else {
+				writeStatus(ctx, fasthttp.StatusForbidden, "")
+			}
+			return
+		}
+	}
+	if d := p.authorize(r); d != keystone.Allow {
+		if d == keystone.Unauthorized {
+			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+		} else {
+			writeStatus(ctx, fasthttp.StatusForbidden, "")
+		}
+		return
+	}
+	switch {
+	case object != "":
+		p.objectController(r)
+	case container != "":
+		p.containerController(r)
+	default:
+		p.accountController(r)
+	}
+}
+
+// checkNames enforces Swift's name length constraints.
+func (p *Proxy) checkNames(r *sreq) error {
+	if n := len(r.account); n > p.limits.MaxAccountNameLength {
+		return errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
+	}
+	if n := len(r.container); n > p.limits.MaxContainerNameLen {
+		return errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
+	}
+	if n := len(r.object); n > p.limits.MaxObjectNameLength {
+		return errorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
+	}
+	return nil
+}
+
+// authorize decides like tempauth: owners and reseller admins go straight
+// through; anyone else needs the container's ACLs.
+func (p *Proxy) authorize(r *sreq) keystone.Decision {
+	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
+		Object: r.object, Referrer: r.header("Referer")}
+	if r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin())) {
+		return keystone.Allow
+	}
+	if r.container != "" {
+		if info, err := p.containerInfo(r.ctx, r.account, r.container); err == nil {
+			ar.ReadACL = info.Metadata["X-Container-Read"].Value
+			ar.WriteACL = info.Metadata["X-Container-Write"].Value
+		}
+	}
+	return p.auth.Authorize(r.id, ar)
+}
+
+// isOwner reports whether the request may see and set owner-only things
+// (container ACLs, sync keys).
+func (r *sreq) isOwner() bool {
+	return r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin()))
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
+}

@@ -1,0 +1,76 @@
+// Package server is swiftbox's HTTP front: the Swift API proxy, its
+// feature middlewares in Swift's pipeline order, and the listener.
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Middleware wraps a handler, as one of Swift's proxy pipeline filters does.
+type Middleware func(next fasthttp.RequestHandler) fasthttp.RequestHandler
+
+// Handler returns the proxy's full pipeline in Swift's order:
+// catch_errors gatekeeper healthcheck info tempauth → proxy.
+func (p *Proxy) Handler() fasthttp.RequestHandler {
+	pipeline := []Middleware{
+		p.catchErrors,
+		gatekeeper,
+		healthcheck,
+		p.info,
+		p.tempauthEndpoint,
+	}
+	h := fasthttp.RequestHandler(p.serveSwift)
+	for i := len(pipeline) - 1; i >= 0; i-- {
+		h = pipeline[i](h)
+	}
+	return h
+}
+
+// maxRequestBodyInMemory is the largest body fasthttp may buffer; anything
+// bigger is streamed to the handler, so uploads never sit in memory.
+const maxRequestBodyInMemory = 1 << 20
+
+// NewHTTPServer makes the fasthttp server for h with streaming bodies.
+func NewHTTPServer(h fasthttp.RequestHandler, name string) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                       h,
+		Name:                          name,
+		StreamRequestBody:             true,
+		MaxRequestBodySize:            maxRequestBodyInMemory,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultContentType:          true,
+		NoDefaultServerHeader:         true,
+		NoDefaultDate:                 false,
+		ReadBufferSize:                16 << 10,
+		WriteBufferSize:               64 << 10,
+		ReadTimeout:                   0,
+		IdleTimeout:                   5 * time.Minute,
+		CloseOnShutdown:               true,
+		DisableHeaderNamesNormalizing: false,
+		ReduceMemoryUsage:             false,
+		Concurrency:                   64 * 1024,
+	}
+}
+
+// Serve runs srv on ln until ctx ends, then shuts down gracefully: requests
+// in flight finish, idle connections close.
+func Serve(ctx context.Context, srv *fasthttp.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.ShutdownWithContext(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,239 @@
+package storage
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"swiftbox/storage/timestamp"
+)
+
+// Metadata keys the .data keeps when a .meta overlays it (Swift's
+// RESERVED_DATAFILE_META and DATAFILE_SYSTEM_META, plus X-Object-Sysmeta-*).
+var dataOnlyKeys = map[string]bool{
+	"content-length":        true,
+	"deleted":               true,
+	"etag":                  true,
+	"x-static-large-object": true,
+}
+
+const sysmetaPrefix = "x-object-sysmeta-"
+
+// ObjectReader is an open object: its merged metadata and its .data file.
+// ReadAt and NewSectionReader may be used concurrently; Close releases the
+// file. A reader keeps serving the version it opened even if a newer one
+// is committed meanwhile.
+type ObjectReader struct {
+	s         *ObjectStore
+	device    string
+	partition int
+	hashDir   string
+	f         File
+	meta      map[string]string
+	dataTS    timestamp.Timestamp
+	metaTS    timestamp.Timestamp
+	size      int64
+	etag      string
+}
+
+// Open opens the current version of a/c/o. It returns ErrNotFound when no
+// object exists, *DeletedError when the newest state is a tombstone,
+// ErrDeviceUnavailable when the device cannot be used, and ErrQuarantined
+// (which matches ErrNotFound) after moving aside an object whose metadata
+// is unreadable or fails its checksum, or whose size disagrees with its
+// Content-Length. Obsolete files are cleaned up on the way.
+func (s *ObjectStore) Open(device string, partition int, account, container, object string) (*ObjectReader, error) {
+	if err := s.CheckDevice(device); err != nil {
+		return nil, err
+	}
+	hashDir := s.HashDir(device, partition, account, container, object)
+	var lastErr error
+	for range 3 {
+		r, err := s.open(device, partition, hashDir)
+		if !errNotExist(err) {
+			return r, err
+		}
+		// A newer write removed the file we chose; look again.
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func (s *ObjectStore) open(device string, partition int, hashDir string) (*ObjectReader, error) {
+	mu := s.objectLock(hashDir)
+	mu.Lock()
+	od, _, err := s.cleanup(hashDir)
+	mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if od.data == nil {
+		if od.ts != nil {
+			return nil, &DeletedError{Timestamp: od.ts.ts}
+		}
+		return nil, ErrNotFound
+	}
+	dataPath := filepath.Join(hashDir, od.data.name)
+	f, err := s.fs.Open(dataPath)
+	if err != nil {
+		return nil, err
+	}
+	r := &ObjectReader{s: s, device: device, partition: partition, hashDir: hashDir, f: f, dataTS: od.data.ts}
+	if err := r.load(od, dataPath); err != nil {
+		f.Close()
+		if errors.Is(err, ErrBadMetadata) {
+			return nil, s.quarantineAfter(device, partition, hashDir, err)
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// quarantineAfter quarantines hashDir because of cause and returns
+// ErrQuarantined (or the quarantine failure).
+func (s *ObjectStore) quarantineAfter(device string, partition int, hashDir string, cause error) error {
+	if err := s.Quarantine(device, partition, hashDir); err != nil && !errNotExist(err) {
+		return fmt.Errorf("quarantine after %v: %w", cause, err)
+	}
+	return fmt.Errorf("%w: %v", ErrQuarantined, cause)
+}
+
+// load reads the .data metadata and merges any .meta as Swift's
+// _construct_from_data_file does.
+func (r *ObjectReader) load(od ondisk, dataPath string) error {
+	dataMeta, err := r.s.readMetadata(r.f, dataPath)
+	if err != nil {
+		return err
+	}
+	st, err := r.f.Stat()
+	if err != nil {
+		return err
+	}
+	r.size = st.Size()
+	if cl, ok := dataMeta["Content-Length"]; ok {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n != r.size {
+			return fmt.Errorf("%w: %s: Content-Length %q but %d bytes", ErrBadMetadata, dataPath, cl, r.size)
+		}
+	}
+	if od.meta == nil {
+		r.meta = dataMeta
+	} else {
+		metaMeta, err := r.s.readFileMetadata(filepath.Join(r.hashDir, od.meta.name))
+		if err != nil {
+			return err
+		}
+		r.metaTS = od.meta.ts
+		if od.ctype != nil && od.ctype.name != od.meta.name {
+			ct, err := r.s.readFileMetadata(filepath.Join(r.hashDir, od.ctype.name))
+			if err != nil {
+				return err
+			}
+			if v, ok := ct["Content-Type"]; ok &&
+				ct["Content-Type-Timestamp"] > metaMeta["Content-Type-Timestamp"] &&
+				ct["Content-Type-Timestamp"] > od.data.ts.Internal() {
+				metaMeta["Content-Type"] = v
+				metaMeta["Content-Type-Timestamp"] = ct["Content-Type-Timestamp"]
+			}
+		}
+		r.meta = mergeMeta(dataMeta, metaMeta, od.data.ts)
+	}
+	r.etag = strings.ToLower(r.meta["ETag"])
+	return nil
+}
+
+// mergeMeta overlays .meta metadata on .data metadata: everything from the
+// .meta, then the .data's system keys on top, and the .data's
+// Content-Type unless the .meta's content type is newer than the data.
+func mergeMeta(data, meta map[string]string, dataTS timestamp.Timestamp) map[string]string {
+	out := make(map[string]string, len(data)+len(meta))
+	for k, v := range meta {
+		out[k] = v
+	}
+	for k, v := range data {
+		lk := strings.ToLower(k)
+		if dataOnlyKeys[lk] || strings.HasPrefix(lk, sysmetaPrefix) {
+			out[k] = v
+		}
+	}
+	if ct, ok := data["Content-Type"]; ok {
+		mct, err := timestamp.Parse(meta["Content-Type-Timestamp"])
+		if err != nil || !mct.After(dataTS) {
+			out["Content-Type"] = ct
+			delete(out, "Content-Type-Timestamp")
+		}
+	}
+	return out
+}
+
+// Metadata returns the merged metadata. The map must not be modified.
+func (r *ObjectReader) Metadata() map[string]string { return r.meta }
+
+// Timestamp is the timestamp of the .data file (the PUT).
+func (r *ObjectReader) Timestamp() timestamp.Timestamp { return r.dataTS }
+
+// DataTimestamp is the timestamp of the .data file (the PUT).
+func (r *ObjectReader) DataTimestamp() timestamp.Timestamp { return r.dataTS }
+
+// MetaTimestamp is the timestamp of the overlaying .meta file, zero if
+// none.
+func (r *ObjectReader) MetaTimestamp() timestamp.Timestamp { return r.metaTS }
+
+// Size is the body length.
+func (r *ObjectReader) Size() int64 { return r.size }
+
+// ETag is the body MD5 recorded at PUT, lower-case hex.
+func (r *ObjectReader) ETag() string { return r.etag }
+
+// ReadAt reads body bytes at off.
+func (r *ObjectReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+
+// NewSectionReader returns a reader of n body bytes from off.
+func (r *ObjectReader) NewSectionReader(off, n int64) io.Reader {
+	return io.NewSectionReader(r.f, off, n)
+}
+
+// Close releases the open .data file.
+func (r *ObjectReader) Close() error { return r.f.Close() }
+
+// VerifyingReader returns a reader of the whole body that hashes what it
+// serves. At the end it compares the MD5 with the ETag; on a mismatch (or
+// a short file) it quarantines the object and returns ErrQuarantined
+// instead of io.EOF.
+func (r *ObjectReader) VerifyingReader() io.Reader {
+	return &verifyingReader{r: r, sr: io.NewSectionReader(r.f, 0, r.size), h: md5.New()}
+}
+
+type verifyingReader struct {
+	r   *ObjectReader
+	sr  *io.SectionReader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.sr.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if err == io.EOF {
+		got := hex.EncodeToString(v.h.Sum(nil))
+		if v.n != v.r.size || got != v.r.etag {
+			cause := fmt.Errorf("%s: body MD5 %s (%d bytes), ETag %s (%d bytes)", v.r.hashDir, got, v.n, v.r.etag, v.r.size)
+			err = v.r.s.quarantineAfter(v.r.device, v.r.partition, v.r.hashDir, cause)
+		}
+	}
+	if err != nil {
+		v.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,401 @@
+package storage
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"swiftbox/storage/timestamp"
+)
+
+// bytesPerSync is Swift's bytes_per_sync: a long upload is fdatasynced
+// every so often so dirty pages never pile up.
+const bytesPerSync = 512 << 20
+
+// ObjectWriter streams one object body into a temp file on its device.
+// Nothing is visible until Commit returns; Abort (or a failed Commit)
+// leaves nothing behind. An ObjectWriter is not safe for concurrent use.
+type ObjectWriter struct {
+	s         *ObjectStore
+	device    string
+	partition int
+	account   string
+	container string
+	object    string
+	ts        timestamp.Timestamp
+	declared  int64
+	f         File
+	md5       hash.Hash
+	size      int64
+	unsynced  int64
+	done      bool
+	err       error
+}
+
+// NewWriter starts a PUT of a/c/o with timestamp ts on device/partition.
+// size is the body length (-1 if unknown): when known the space is
+// fallocated, when unknown only the fallocate_reserve floor is checked;
+// either failing gives ErrNoSpace. It returns *ConflictError when a .data
+// or .ts at least as new as ts exists (Swift's 409), and
+// ErrDeviceUnavailable when the device cannot be used.
+func (s *ObjectStore) NewWriter(device string, partition int, account, container, object string, ts timestamp.Timestamp, size int64) (*ObjectWriter, error) {
+	if err := s.CheckDevice(device); err != nil {
+		return nil, err
+	}
+	hashDir := s.HashDir(device, partition, account, container, object)
+	if err := s.checkNewer(hashDir, ts); err != nil {
+		return nil, err
+	}
+	f, err := s.createTemp(device)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reserve(device, f, max(size, 0)); err != nil {
+		f.Close()
+		s.fs.Remove(f.Name())
+		return nil, err
+	}
+	return &ObjectWriter{
+		s: s, device: device, partition: partition,
+		account: account, container: container, object: object,
+		ts: ts, declared: size, f: f, md5: md5.New(),
+	}, nil
+}
+
+// checkNewer returns *ConflictError if hashDir holds a .data or .ts not
+// older than ts.
+func (s *ObjectStore) checkNewer(hashDir string, ts timestamp.Timestamp) error {
+	names, err := s.listHashDir(hashDir)
+	if err != nil {
+		return err
+	}
+	if cur, _ := resolve(names).newest(); !cur.IsZero() && cur.Compare(ts) >= 0 {
+		return &ConflictError{Timestamp: cur}
+	}
+	return nil
+}
+
+func (s *ObjectStore) createTemp(device string) (File, error) {
+	dir := filepath.Join(s.devicePath(device), tmpDir)
+	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, noSpace(err)
+	}
+	f, err := s.fs.CreateTemp(dir, tmpPattern)
+	if err != nil {
+		return nil, noSpace(err)
+	}
+	return f, nil
+}
+
+// reserve is Swift's fallocate(): refuse when writing size more bytes
+// would leave less than the fallocate_reserve free, then preallocate.
+func (s *ObjectStore) reserve(device string, f File, size int64) error {
+	if s.cfg.FallocateReserve > 0 || s.cfg.FallocateReservePercent > 0 {
+		st, err := s.fs.Statfs(s.devicePath(device))
+		if err != nil {
+			return err
+		}
+		free := float64(st.Avail) - float64(size)
+		if s.cfg.FallocateReserve > 0 && free <= float64(s.cfg.FallocateReserve) {
+			return fmt.Errorf("%w: %s: %d bytes free, reserve %d", ErrNoSpace, device, st.Avail, s.cfg.FallocateReserve)
+		}
+		if s.cfg.FallocateReservePercent > 0 && st.Total > 0 &&
+			free/float64(st.Total)*100 <= s.cfg.FallocateReservePercent {
+			return fmt.Errorf("%w: %s: below %g%% free", ErrNoSpace, device, s.cfg.FallocateReservePercent)
+		}
+	}
+	if size > 0 {
+		if err := f.Fallocate(size); err != nil {
+			return noSpace(err)
+		}
+	}
+	return nil
+}
+
+// Write appends p to the body, hashing it as it goes.
+func (w *ObjectWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("storage: write after Commit or Abort")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(p)
+	w.md5.Write(p[:n])
+	w.size += int64(n)
+	w.unsynced += int64(n)
+	if err == nil && w.unsynced >= bytesPerSync {
+		err = w.f.Datasync()
+		w.unsynced = 0
+	}
+	if err != nil {
+		w.err = noSpace(err)
+		return n, w.err
+	}
+	return n, nil
+}
+
+// Size is the number of body bytes written so far.
+func (w *ObjectWriter) Size() int64 { return w.size }
+
+// ETag is the hex MD5 of the body bytes written so far.
+func (w *ObjectWriter) ETag() string { return hex.EncodeToString(w.md5.Sum(nil)) }
+
+// Commit makes the object durable and visible. meta holds X-Timestamp,
+// Content-Type, X-Object-Meta-* and the like; Commit sets "name"
+// (/a/c/o), "Content-Length", "ETag" and "X-Timestamp" (the writer's
+// timestamp). It fails with ErrSizeMismatch if a known size was not met
+// and ErrETagMismatch if meta carries a different ETag.
+//
+// Commit returns only after the body and its metadata xattrs are fsynced,
+// the suffix is recorded in hashes.invalid (fsynced), the file is renamed
+// to <hash dir>/<ts>.data and every directory created or renamed into is
+// fsynced; obsolete older files are then removed. On error nothing new is
+// visible and the temp file is gone.
+func (w *ObjectWriter) Commit(meta map[string]string) error {
+	if w.done {
+		return errors.New("storage: Commit after Commit or Abort")
+	}
+	if w.err != nil {
+		w.Abort()
+		return w.err
+	}
+	if w.declared >= 0 && w.size != w.declared {
+		w.Abort()
+		return fmt.Errorf("%w: wrote %d of %d bytes", ErrSizeMismatch, w.size, w.declared)
+	}
+	etag := w.ETag()
+	md := make(map[string]string, len(meta)+4)
+	for k, v := range meta {
+		if strings.EqualFold(k, "ETag") {
+			if !strings.EqualFold(strings.Trim(v, `"`), etag) {
+				w.Abort()
+				return fmt.Errorf("%w: got %s, body has %s", ErrETagMismatch, v, etag)
+			}
+			continue
+		}
+		if strings.EqualFold(k, "Content-Length") || strings.EqualFold(k, "X-Timestamp") || k == "name" {
+			continue
+		}
+		md[k] = v
+	}
+	md["name"] = objectName(w.account, w.container, w.object)
+	md["X-Timestamp"] = w.ts.Internal()
+	md["Content-Length"] = strconv.FormatInt(w.size, 10)
+	md["ETag"] = etag
+	hashDir := w.s.HashDir(w.device, w.partition, w.account, w.container, w.object)
+	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md)
+	w.done = true
+	if err != nil {
+		w.s.fs.Remove(w.f.Name())
+	}
+	return err
+}
+
+// Abort discards the upload and removes the temp file. It is safe to call
+// more than once and after Commit (then it does nothing).
+func (w *ObjectWriter) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	w.s.fs.Remove(w.f.Name())
+}
+
+func objectName(account, container, object string) string {
+	return "/" + account + "/" + container + "/" + object
+}
+
+// finalize is Swift's _finalize_put for the temp file tmp (which it
+// closes): write the metadata xattrs (or an overflow sidecar), fsync,
+// invalidate the suffix hash, rename into hashDir as name, fsync the
+// directories and clean up obsolete files. The caller removes tmp on error.
+func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string) error {
+	blob, err := encodeMetadata(meta)
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	overflow, err := setMetadataXattrs(tmp, blob)
+	var sidecar string
+	if err == nil && overflow {
+		sidecar, err = s.writeOverflow(tmp, filepath.Join(s.devicePath(device), tmpDir), name, blob)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if sidecar != "" {
+			s.fs.Remove(sidecar)
+		}
+		return noSpace(err)
+	}
+	suffixDir := filepath.Dir(hashDir)
+	if err := s.invalidateHash(filepath.Dir(suffixDir), filepath.Base(suffixDir)); err != nil {
+		if sidecar != "" {
+			s.fs.Remove(sidecar)
+		}
+		return noSpace(err)
+	}
+	mu := s.objectLock(hashDir)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := s.renameInto(hashDir, sidecar, tmp.Name(), name); err != nil {
+		if sidecar != "" {
+			s.fs.Remove(sidecar)
+			s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix))
+		}
+		return noSpace(err)
+	}
+	_, _, err = s.cleanup(hashDir)
+	return err
+}
+
+// renameInto creates hashDir (fsyncing the parents of what it creates),
+// renames the sidecar (if any) and then tmp into it, and fsyncs hashDir.
+// The sidecar goes first so a visible file always has its metadata.
+func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
+	var err error
+	for range 3 {
+		// A concurrent SuffixHashes may rmdir the empty suffix directory
+		// between our mkdirs; try again.
+		if err = s.mkdirAllSynced(hashDir); !errNotExist(err) {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if sidecar != "" {
+		if err := s.fs.Rename(sidecar, filepath.Join(hashDir, name+overflowSuffix)); err != nil {
+			return err
+		}
+	}
+	if err := s.fs.Rename(tmp, filepath.Join(hashDir, name)); err != nil {
+		return err
+	}
+	if sidecar == "" {
+		// A same-timestamp file we just replaced may have left a sidecar;
+		// ours has its metadata in xattrs.
+		if err := s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix)); err != nil && !errNotExist(err) {
+			return err
+		}
+	}
+	return s.fs.SyncDir(hashDir)
+}
+
+// Delete writes a tombstone <ts>.ts holding meta plus name and
+// X-Timestamp, and removes older files. It returns *ConflictError if a
+// .data or .ts at least as new exists, and ErrNotFound — after writing the
+// tombstone, as Swift does — if there was no live object. Tombstones
+// ignore fallocate_reserve. Returns after the tombstone and its directory
+// are fsynced and the suffix is invalidated.
+func (s *ObjectStore) Delete(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+	if err := s.CheckDevice(device); err != nil {
+		return err
+	}
+	hashDir := s.HashDir(device, partition, account, container, object)
+	names, err := s.listHashDir(hashDir)
+	if err != nil {
+		return err
+	}
+	cur, live := resolve(names).newest()
+	if !cur.IsZero() && cur.Compare(ts) >= 0 {
+		return &ConflictError{Timestamp: cur}
+	}
+	if err := s.writeMetaFile(device, hashDir, ts.Internal()+extTS, account, container, object, ts, meta); err != nil {
+		return err
+	}
+	if !live {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Post writes fast-POST metadata as a .meta file, replacing the object's
+// user metadata (X-Object-Meta-*, X-Object-Transient-Sysmeta-*) and, if
+// meta has Content-Type, its content type (stamped with
+// Content-Type-Timestamp, default ts, encoded in the file name as Swift
+// does). It returns ErrNotFound or *DeletedError when there is no live
+// object and *ConflictError when the object's data or metadata is not
+// older than ts. Returns after the .meta and its directory are fsynced.
+func (s *ObjectStore) Post(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+	if err := s.CheckDevice(device); err != nil {
+		return err
+	}
+	hashDir := s.HashDir(device, partition, account, container, object)
+	names, err := s.listHashDir(hashDir)
+	if err != nil {
+		return err
+	}
+	r := resolve(names)
+	if r.data == nil {
+		if r.ts != nil {
+			return &DeletedError{Timestamp: r.ts.ts}
+		}
+		return ErrNotFound
+	}
+	orig := r.data.ts
+	if r.meta != nil && r.meta.ts.After(orig) {
+		orig = r.meta.ts
+	}
+	origCtype := r.data.ts
+	if r.ctype != nil {
+		origCtype = r.ctype.ctype
+	}
+	md := make(map[string]string, len(meta)+2)
+	for k, v := range meta {
+		md[k] = v
+	}
+	var ctype *timestamp.Timestamp
+	var reqCtype timestamp.Timestamp
+	if md["Content-Type"] != "" {
+		ct := ts
+		if v, ok := md["Content-Type-Timestamp"]; ok {
+			if p, err := timestamp.Parse(v); err == nil {
+				ct = p
+			}
+		}
+		md["Content-Type-Timestamp"] = ct.Internal()
+		ctype, reqCtype = &ct, ct
+	} else {
+		delete(md, "Content-Type")
+		delete(md, "Content-Type-Timestamp")
+	}
+	if orig.Compare(ts) >= 0 && origCtype.Compare(reqCtype) >= 0 {
+		return &ConflictError{Timestamp: orig}
+	}
+	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md)
+}
+
+// writeMetaFile writes a zero-length file (.ts or .meta) carrying meta.
+func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+	md := make(map[string]string, len(meta)+2)
+	for k, v := range meta {
+		md[k] = v
+	}
+	md["name"] = objectName(account, container, object)
+	md["X-Timestamp"] = ts.Internal()
+	f, err := s.createTemp(device)
+	if err != nil {
+		return err
+	}
+	if err := s.finalize(device, hashDir, f, name, md); err != nil {
+		s.fs.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// errNotExist reports a missing path.
+func errNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

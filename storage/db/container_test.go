@@ -143,9 +143,9 @@ func TestObjectRowMergeModel(t *testing.T) {
 	mustCreateContainer(t, s, c)
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := map[string]ObjectRow{}
-	for i := range 3000 {
+	for i := range 1200 {
 		r := ObjectRow{
-			Name:        fmt.Sprintf("obj%02d", rng.IntN(60)),
+			Name:        fmt.Sprintf("obj%02d", rng.IntN(40)),
 			Timestamp:   ts(100 + rng.IntN(5000)),
 			ContentType: "text/plain",
 		}

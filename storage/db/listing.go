@@ -180,6 +180,9 @@ func scanListing(tx *bolt.Tx, o ListOptions, row func(k, v []byte, deleted bool)
 		if !o.Reverse && upper != nil && bytes.Compare(k, upper) >= 0 {
 			break
 		}
+		if !bytes.HasPrefix(k, prefix) {
+			break // only reachable for prefixes that are not UTF-8
+		}
 		if len(delim) > 0 {
 			if i := bytes.Index(k[len(prefix):], delim); i >= 0 {
 				dir := k[:len(prefix)+i+len(delim)]

@@ -160,7 +160,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
-	srv := server.NewHTTPServer(proxy.Handler(), "swiftbox")
+	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")
 	return err

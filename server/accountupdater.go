@@ -76,8 +76,8 @@ func (u *accountUpdater) updateNow(a, c string) {
 }
 
 func (u *accountUpdater) update(a, c string) error {
-	info, err := u.p.containerInfo(nil, a, c)
-	if err != nil && !notFound(err) {
+	info, err := u.p.containerStat(a, c)
+	if err != nil {
 		return err
 	}
 	row := db.ContainerRow{Name: c, PutTimestamp: info.PutTimestamp, DeleteTimestamp: info.DeleteTimestamp,
@@ -94,4 +94,47 @@ func (u *accountUpdater) update(a, c string) error {
 func (u *accountUpdater) close() {
 	close(u.stop)
 	<-u.done
+}
+
+// containerStat reads a container's info including when it is deleted (the
+// account must learn of the deletion): the newest info any replica has.
+func (p *Proxy) containerStat(a, c string) (db.ContainerInfo, error) {
+	pl := p.containerPlace(a, c)
+	var best db.ContainerInfo
+	var firstErr error
+	found := false
+	for _, n := range pl.candidates() {
+		info, err := p.be.ContainerInfo(nil, n, pl.part, a, c)
+		if err != nil && !notFound(err) {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if info.PutTimestamp.IsZero() && info.DeleteTimestamp.IsZero() {
+			continue
+		}
+		if !found || newerInfo(info, best) {
+			best, found = info, true
+		}
+	}
+	if !found && firstErr != nil {
+		return best, firstErr
+	}
+	return best, nil
+}
+
+// newerInfo orders container infos by their latest status change.
+func newerInfo(a, b db.ContainerInfo) bool {
+	la, lb := a.PutTimestamp, b.PutTimestamp
+	if a.DeleteTimestamp.After(la) {
+		la = a.DeleteTimestamp
+	}
+	if b.DeleteTimestamp.After(lb) {
+		lb = b.DeleteTimestamp
+	}
+	if la.Compare(lb) != 0 {
+		return la.After(lb)
+	}
+	return a.ObjectCount+a.BytesUsed > b.ObjectCount+b.BytesUsed
 }

@@ -49,10 +49,13 @@ func (p *Proxy) containerPut(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	policy, err := policyIndex(r.header("X-Storage-Policy"))
-	if err != nil {
-		writeError(r.ctx, err)
-		return
+	policy := -1 // not requested: keep an existing container's policy
+	if r.hasHeader("X-Storage-Policy") {
+		var err error
+		if policy, err = policyIndex(r.header("X-Storage-Policy")); err != nil {
+			writeError(r.ctx, err)
+			return
+		}
 	}
 	if err := p.ensureAccount(r.account); err != nil {
 		writeError(r.ctx, err)

@@ -115,20 +115,13 @@ var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return 
 
 func (p *Proxy) objectPut(r *sreq) {
 	ctx := r.ctx
-	chunked := strings.Contains(strings.ToLower(r.header("Transfer-Encoding")), "chunked")
-	size := int64(-1)
-	if !chunked {
-		cl := r.header("Content-Length")
-		if cl == "" {
-			writeStatus(ctx, fasthttp.StatusLengthRequired, "")
-			return
-		}
-		n, err := strconv.ParseInt(cl, 10, 64)
-		if err != nil || n < 0 {
-			writeStatus(ctx, fasthttp.StatusBadRequest, "Invalid Content-Length")
-			return
-		}
-		size = n
+	// fasthttp reports a missing Content-Length as 0: look at what was sent.
+	size := int64(ctx.Request.Header.ContentLength())
+	if size < 0 {
+		size = -1 // chunked
+	} else if !hasRawHeader(&ctx.Request.Header, "content-length") {
+		writeStatus(ctx, fasthttp.StatusLengthRequired, "")
+		return
 	}
 	if size > p.limits.MaxFileSize {
 		writeStatus(ctx, fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
@@ -386,4 +379,15 @@ func (p *Proxy) updateContainers(r *sreq, replicas []*replicaWriter, row db.Obje
 	}
 	wg.Wait()
 	p.acct.markDirty(r.account, r.container)
+}
+
+// hasRawHeader reports whether the client sent header name (lower case).
+func hasRawHeader(h *fasthttp.RequestHeader, name string) bool {
+	for _, line := range bytes.Split(h.RawHeaders(), []byte("\n")) {
+		k, _, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(strings.TrimSpace(string(k)), name) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -35,10 +36,27 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 // bigger is streamed to the handler, so uploads never sit in memory.
 const maxRequestBodyInMemory = 1 << 20
 
+// ExpectHandler answers "Expect: 100-continue" before the body is sent:
+// an oversized upload (413) or a bad token (401) is refused without
+// making the client send gigabytes first.
+func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
+	if n := ctx.Request.Header.ContentLength(); n > 0 && int64(n) > p.limits.MaxFileSize {
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" && !bytes.HasPrefix(ctx.Path(), []byte("/auth")) {
+		if _, ok := p.auth.Validate(token); !ok {
+			return fasthttp.StatusUnauthorized
+		}
+	}
+	return fasthttp.StatusContinue
+}
+
 // NewHTTPServer makes the fasthttp server for h with streaming bodies.
-func NewHTTPServer(h fasthttp.RequestHandler, name string) *fasthttp.Server {
+// expect, when set, decides on "Expect: 100-continue" requests.
+func NewHTTPServer(h fasthttp.RequestHandler, expect func(*fasthttp.RequestCtx) int, name string) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       h,
+		ExpectHandler:                 expect,
 		Name:                          name,
 		StreamRequestBody:             true,
 		MaxRequestBodySize:            maxRequestBodyInMemory,

@@ -291,7 +291,13 @@ func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 			return err
 		}
 	}
-	return s.fs.SyncDir(hashDir)
+	if err := s.fs.SyncDir(hashDir); err != nil {
+		// Not durable, so not committed: withdraw it rather than leave
+		// visible what the caller is told failed.
+		s.fs.Remove(filepath.Join(hashDir, name))
+		return err
+	}
+	return nil
 }
 
 // Delete writes a tombstone <ts>.ts holding meta plus name and

@@ -46,12 +46,19 @@ lint:
 
 # Benchmark: swiftbox with 3 devices, 3 replicas; objbench PUT/GET of 4 KiB,
 # 1 MiB and 64 MiB at concurrency 16.
-bench: build
-	./scripts/bench.sh $(BIN) $(BENCH)
+# BENCH_DURATION, BENCH_SIZES, BENCH_DEVICES and BENCH_OUT tune it.
+bench:
+	OBJBENCH_DIR=$(abspath $(BENCH)) $(GO) test -tags bench -count=1 -timeout 60m -run TestBench -v ./cli/ | grep -v '^=== RUN'
 
-# Same loads against swiftbox and a Swift all-in-one (../shared/anchors/saio).
-bench-compare: build
-	COMPARE_SWIFT=1 ./scripts/bench.sh $(BIN) $(BENCH)
+# Same loads against swiftbox and a Swift all-in-one in one run, swiftbox's
+# devices on the SAIO's XFS image: ../shared/anchors/saio sets Swift up.
+SAIO_DIR ?= /tmp/swift-saio
+bench-compare:
+	$(abspath $(BENCH))/../../anchors/saio/setup.sh $(SAIO_DIR) && $(abspath $(BENCH))/../../anchors/saio/start.sh $(SAIO_DIR)
+	mkdir -p $(SAIO_DIR)/node/swiftbox
+	COMPARE_SWIFT=1 BENCH_DEVICES=$(SAIO_DIR)/node/swiftbox OBJBENCH_DIR=$(abspath $(BENCH)) \
+	  $(GO) test -tags bench -count=1 -timeout 90m -run TestBench -v ./cli/ | grep -v '^=== RUN'
+	$(abspath $(BENCH))/../../anchors/saio/stop.sh $(SAIO_DIR)
 
 clean:
 	rm -rf bin

@@ -140,6 +140,10 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		FallocateReserve: resBytes, FallocateReservePercent: resPct,
 		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, MountCheck: cfg.MountCheck,
 	})
+	if err := recoverDevices(cfg, objects, devs, log); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(cfg.StateDir, runningMarker))
 	dbs := db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix})
 	defer dbs.Close()
 
@@ -299,4 +303,38 @@ func buildRing(ds []ring.Device, cfg *config.Config) (*ring.Builder, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// runningMarker exists in the state dir while serve runs; finding it at
+// start means the last run did not shut down cleanly.
+const runningMarker = "running"
+
+// recoverDevices prepares devices for serving: temp files of interrupted
+// uploads are removed (nothing is writing yet), and after an unclean
+// shutdown every suffix hash is invalidated so replication re-checks all
+// of them (hashes.invalid appends are not fsynced on their own).
+func recoverDevices(cfg *config.Config, objects *storage.ObjectStore, devs []string, log *slog.Logger) error {
+	marker := filepath.Join(cfg.StateDir, runningMarker)
+	_, err := os.Stat(marker)
+	unclean := err == nil
+	for _, d := range devs {
+		if n, err := objects.CleanupTmp(d, 0); err != nil {
+			log.Warn("cleaning temp files", "device", d, "err", err)
+		} else if n > 0 {
+			log.Info("removed temp files of interrupted uploads", "device", d, "files", n)
+		}
+		if unclean {
+			if err := objects.InvalidateAllHashes(d); err != nil {
+				log.Warn("invalidating suffix hashes", "device", d, "err", err)
+			}
+		}
+	}
+	if unclean {
+		log.Warn("previous run did not shut down cleanly; suffix hashes invalidated for a full replication check")
+	}
+	f, err := os.Create(marker)
+	if err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	return f.Close()
 }

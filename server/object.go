@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"io"
 	"mime"
@@ -183,7 +185,7 @@ func (p *Proxy) objectPut(r *sreq) {
 			w.w.Abort()
 		}
 	}
-	n, err := p.copyBody(ctx, writers, size, pl.quorum())
+	n, etag, err := p.copyBody(ctx, writers, size, pl.quorum())
 	if err != nil {
 		abortAll()
 		writeError(ctx, err)
@@ -200,13 +202,13 @@ func (p *Proxy) objectPut(r *sreq) {
 			live = append(live, w)
 		}
 	}
-	etag := live[0].w.ETag()
 	if want := strings.Trim(strings.ToLower(r.header("Etag")), `"`); want != "" && want != etag {
 		abortAll()
 		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
 	meta := objectMeta(r, ts, ctype, delAt)
+	meta["ETag"] = etag
 	var wg sync.WaitGroup
 	for _, w := range live {
 		wg.Add(1)
@@ -290,9 +292,10 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 	return out, conflicts, nil
 }
 
-// copyBody streams the request body to every writer. A writer that fails
-// is dropped; the PUT goes on while a quorum remains.
-func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, size int64, quorum int) (int64, error) {
+// copyBody streams the request body to every writer, hashing it once.
+// A writer that fails is dropped; the PUT goes on while a quorum remains.
+// It returns the byte count and the hex MD5.
+func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, size int64, quorum int) (int64, string, error) {
 	var body io.Reader
 	if s := ctx.RequestBodyStream(); s != nil {
 		body = s
@@ -306,13 +309,15 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 	defer putBufPool.Put(bp)
 	buf := *bp
 	var total int64
+	h := md5.New()
 	for {
 		k, rerr := body.Read(buf)
 		if k > 0 {
 			total += int64(k)
 			if total > p.limits.MaxFileSize {
-				return total, errorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+				return total, "", errorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
 			}
+			h.Write(buf[:k])
 			alive := 0
 			for _, w := range writers {
 				if w.err != nil {
@@ -326,14 +331,14 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 				alive++
 			}
 			if alive < quorum {
-				return total, errorf(fasthttp.StatusServiceUnavailable, "")
+				return total, "", errorf(fasthttp.StatusServiceUnavailable, "")
 			}
 		}
 		if rerr == io.EOF {
-			return total, nil
+			return total, hex.EncodeToString(h.Sum(nil)), nil
 		}
 		if rerr != nil {
-			return total, errClientDisconnect
+			return total, "", errClientDisconnect
 		}
 	}
 }

@@ -32,6 +32,9 @@ type FS interface {
 	// SyncDir fsyncs directory dir, making entries created, renamed or
 	// removed in it durable.
 	SyncDir(dir string) error
+	// Syncfs makes everything written to the filesystem holding path
+	// durable: file data, metadata, xattrs and directory entries (syncfs(2)).
+	Syncfs(path string) error
 	// Statfs reports the size and free space of the filesystem holding path.
 	Statfs(path string) (FSStats, error)
 	// Lock takes an exclusive flock on name (created if absent), blocking

@@ -28,6 +28,7 @@ const (
 	OpRemove    Op = "remove"
 	OpMkdir     Op = "mkdir"
 	OpSyncDir   Op = "syncdir"
+	OpSyncfs    Op = "syncfs"
 	OpStatfs    Op = "statfs"
 )
 
@@ -242,6 +243,27 @@ func (f *FaultFS) SyncDir(dir string) error {
 		}
 	}
 	f.ops = kept
+	return nil
+}
+
+// Syncfs makes every tracked file and directory change durable, as
+// syncfs(2) does for the whole filesystem.
+func (f *FaultFS) Syncfs(path string) error {
+	if err := f.inject(OpSyncfs, path); err != nil {
+		return err
+	}
+	if err := f.Inner.Syncfs(path); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = nil
+	for path, ff := range f.files {
+		if st, err := f.Inner.Stat(path); err == nil {
+			ff.durable = st.Size()
+		}
+		ff.dirty = false
+	}
 	return nil
 }
 

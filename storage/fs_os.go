@@ -71,6 +71,19 @@ func (OSFS) SyncDir(dir string) error {
 	return err
 }
 
+func (OSFS) Syncfs(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "syncfs", Path: path, Err: err}
+	}
+	err = unix.Syncfs(fd)
+	unix.Close(fd)
+	if err != nil {
+		return &os.PathError{Op: "syncfs", Path: path, Err: err}
+	}
+	return nil
+}
+
 func (OSFS) Statfs(path string) (FSStats, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {

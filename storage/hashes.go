@@ -18,7 +18,8 @@ import (
 // rehashes it. Returns after the line (and a newly created file's
 // directory entry) is fsynced.
 func (s *ObjectStore) invalidateHash(partDir, suffix string) error {
-	if err := s.mkdirAllSynced(partDir); err != nil {
+	// Created directories become durable with the caller's group flush.
+	if err := s.fs.MkdirAll(partDir, 0o755); err != nil {
 		return err
 	}
 	lock, err := s.fs.Lock(filepath.Join(partDir, partLockFile))
@@ -32,10 +33,9 @@ func (s *ObjectStore) invalidateHash(partDir, suffix string) error {
 	if err != nil {
 		return err
 	}
+	// No fsync of its own: the caller's group flush (syncfs) makes this
+	// append durable together with the object it records.
 	_, err = f.Write([]byte(suffix + "\n"))
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -329,4 +329,26 @@ func (s *ObjectStore) hashSuffix(suffixDir string) (sum string, ok bool, err err
 		return "", false, nil
 	}
 	return hex.EncodeToString(h.Sum(nil)), true, nil
+}
+
+// InvalidateAllHashes removes every partition's hashes.pkl on device, so
+// the next SuffixHashes recomputes every suffix from the directories. serve
+// calls it after an unclean shutdown, when a hashes.invalid append (not
+// fsynced on its own) may have been lost.
+func (s *ObjectStore) InvalidateAllHashes(device string) error {
+	objDir := filepath.Join(s.devicePath(device), objectsDir)
+	parts, err := s.fs.ReadDir(objDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		err := s.fs.Remove(filepath.Join(objDir, p, hashesFile))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

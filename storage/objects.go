@@ -68,7 +68,9 @@ type ObjectStore struct {
 	cfg   ObjectStoreConfig
 	fs    FS
 	locks [objectLockCount]sync.Mutex
-	now   func() time.Time
+	// groups group-commits durability per filesystem (syncgroup.go).
+	groups syncGroups
+	now    func() time.Time
 }
 
 // NewObjectStore returns a store for cfg, applying defaults.

@@ -127,7 +127,9 @@ func (w *ObjectWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	n, err := w.f.Write(p)
-	w.md5.Write(p[:n])
+	if w.md5 != nil {
+		w.md5.Write(p[:n])
+	}
 	w.size += int64(n)
 	w.unsynced += int64(n)
 	if err == nil && w.unsynced >= bytesPerSync {
@@ -144,8 +146,19 @@ func (w *ObjectWriter) Write(p []byte) (int, error) {
 // Size is the number of body bytes written so far.
 func (w *ObjectWriter) Size() int64 { return w.size }
 
-// ETag is the hex MD5 of the body bytes written so far.
-func (w *ObjectWriter) ETag() string { return hex.EncodeToString(w.md5.Sum(nil)) }
+// ETag is the hex MD5 of the body bytes written so far ("" after SkipHash).
+func (w *ObjectWriter) ETag() string {
+	if w.md5 == nil {
+		return ""
+	}
+	return hex.EncodeToString(w.md5.Sum(nil))
+}
+
+// SkipHash stops the writer from hashing the body: the caller hashes the
+// stream once for all replicas (MD5 is the CPU cost of a PUT) and passes
+// the result as meta["ETag"] to Commit, which then requires it. Call it
+// before the first Write.
+func (w *ObjectWriter) SkipHash() { w.md5 = nil }
 
 // Commit makes the object durable and visible. meta holds X-Timestamp,
 // Content-Type, X-Object-Meta-* and the like; Commit sets "name"
@@ -153,10 +166,10 @@ func (w *ObjectWriter) ETag() string { return hex.EncodeToString(w.md5.Sum(nil))
 // timestamp). It fails with ErrSizeMismatch if a known size was not met
 // and ErrETagMismatch if meta carries a different ETag.
 //
-// Commit returns only after the body and its metadata xattrs are fsynced,
-// the suffix is recorded in hashes.invalid (fsynced), the file is renamed
-// to <hash dir>/<ts>.data and every directory created or renamed into is
-// fsynced; obsolete older files are then removed. On error nothing new is
+// Commit returns only after the body, its metadata xattrs, the suffix
+// recorded in hashes.invalid, the rename to <hash dir>/<ts>.data and every
+// directory created on the way are durable (one group-committed syncfs,
+// see finalize); obsolete older files are then removed. On error nothing new is
 // visible and the temp file is gone.
 func (w *ObjectWriter) Commit(meta map[string]string) error {
 	if w.done {
@@ -171,6 +184,17 @@ func (w *ObjectWriter) Commit(meta map[string]string) error {
 		return fmt.Errorf("%w: wrote %d of %d bytes", ErrSizeMismatch, w.size, w.declared)
 	}
 	etag := w.ETag()
+	if w.md5 == nil {
+		for k, v := range meta {
+			if strings.EqualFold(k, "ETag") {
+				etag = strings.ToLower(strings.Trim(v, `"`))
+			}
+		}
+		if len(etag) != 32 {
+			w.Abort()
+			return fmt.Errorf("%w: SkipHash needs the body's MD5 as meta ETag, got %q", ErrETagMismatch, etag)
+		}
+	}
 	md := make(map[string]string, len(meta)+4)
 	for k, v := range meta {
 		if strings.EqualFold(k, "ETag") {
@@ -214,9 +238,17 @@ func objectName(account, container, object string) string {
 }
 
 // finalize is Swift's _finalize_put for the temp file tmp (which it
-// closes): write the metadata xattrs (or an overflow sidecar), fsync,
-// invalidate the suffix hash, rename into hashDir as name, fsync the
-// directories and clean up obsolete files. The caller removes tmp on error.
+// closes): write the metadata xattrs (or an overflow sidecar), invalidate
+// the suffix hash, rename into hashDir as name, make all of it durable,
+// then clean up obsolete files. The caller removes tmp on error.
+//
+// Durability is group-committed: instead of fsyncing the file and then
+// each directory it touched (three or four flushes per replica), the
+// commit joins its filesystem's syncGroup, whose one syncfs covers the
+// file data, xattrs and every directory entry of all commits waiting with
+// it. Large bodies fdatasync their own data first so a shared flush never
+// carries megabytes for small objects. Until the flush returns the commit
+// is not acknowledged; if it fails the new file is withdrawn.
 func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string) error {
 	blob, err := encodeMetadata(meta)
 	if err != nil {
@@ -229,7 +261,9 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		sidecar, err = s.writeOverflow(tmp, filepath.Join(s.devicePath(device), tmpDir), name, blob)
 	}
 	if err == nil {
-		err = tmp.Sync()
+		if st, serr := tmp.Stat(); serr == nil && st.Size() >= ownSyncSize {
+			err = tmp.Datasync()
+		}
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -250,26 +284,43 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	mu := s.objectLock(hashDir)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := s.renameInto(hashDir, sidecar, tmp.Name(), name); err != nil {
+	withdraw := func() {
+		s.fs.Remove(filepath.Join(hashDir, name))
 		if sidecar != "" {
 			s.fs.Remove(sidecar)
 			s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix))
 		}
+	}
+	if err := s.renameInto(hashDir, sidecar, tmp.Name(), name); err != nil {
+		withdraw()
+		return noSpace(err)
+	}
+	if err := s.syncGroupFor(device).wait(); err != nil {
+		// Not durable, so not committed: withdraw it rather than leave
+		// visible what the caller is told failed.
+		withdraw()
 		return noSpace(err)
 	}
 	_, _, err = s.cleanup(hashDir)
 	return err
 }
 
-// renameInto creates hashDir (fsyncing the parents of what it creates),
-// renames the sidecar (if any) and then tmp into it, and fsyncs hashDir.
+// ownSyncSize is the body size from which a commit fdatasyncs its own data
+// before joining the group flush.
+const ownSyncSize = 1 << 20
+
+// renameInto creates hashDir, renames the sidecar (if any) and then tmp
+// into it. Nothing is durable yet: the caller's group flush makes it so.
 // The sidecar goes first so a visible file always has its metadata.
 func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 	var err error
 	for range 3 {
 		// A concurrent SuffixHashes may rmdir the empty suffix directory
 		// between our mkdirs; try again.
-		if err = s.mkdirAllSynced(hashDir); !errNotExist(err) {
+		if err = s.fs.MkdirAll(hashDir, 0o755); err == nil {
+			_, err = s.fs.Stat(hashDir)
+		}
+		if !errNotExist(err) {
 			break
 		}
 	}
@@ -290,12 +341,6 @@ func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 		if err := s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix)); err != nil && !errNotExist(err) {
 			return err
 		}
-	}
-	if err := s.fs.SyncDir(hashDir); err != nil {
-		// Not durable, so not committed: withdraw it rather than leave
-		// visible what the caller is told failed.
-		s.fs.Remove(filepath.Join(hashDir, name))
-		return err
 	}
 	return nil
 }

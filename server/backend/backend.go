@@ -54,12 +54,12 @@ type Backend interface {
 type ObjectWriter interface {
 	io.Writer
 	// Commit makes the object durable with meta (X-Timestamp, Content-Type,
-	// user metadata…); Content-Length, ETag and name are added by storage.
+	// ETag — the MD5 the proxy computed — user metadata…); Content-Length
+	// and name are added by storage.
 	Commit(meta map[string]string) error
 	// Abort discards everything written; safe after Commit.
 	Abort()
 	Size() int64
-	ETag() string
 }
 
 // ObjectReader is one replica of an object, open for reading.

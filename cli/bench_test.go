@@ -122,4 +122,3 @@ func runObjbench(t *testing.T, bin, auth, user, key, op, size, duration string) 
 	}
 	return doc.Ops[0]
 }
-

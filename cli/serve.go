@@ -147,9 +147,11 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	dbs := db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix})
 	defer dbs.Close()
 
+	local := backend.NewLocal(objects, dbs, log)
+	defer local.Close()
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: &backend.Local{Objects: objects, DBs: dbs}, Auth: auth, Log: log,
+		Backend: local, Auth: auth, Log: log,
 	})
 	defer proxy.Close()
 
@@ -158,12 +160,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return fmt.Errorf("listen %s: %w", cfg.Bind, err)
 	}
 	url := "http://" + displayAddr(ln.Addr())
-	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	for _, u := range st.Generated {
 		say("admin credentials: user %s:%s key %s", u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
+	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")

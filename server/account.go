@@ -41,7 +41,7 @@ func (p *Proxy) ensureAccount(a string) error {
 	}
 	pl := p.accountPlace(a)
 	ts := timestamp.Now()
-	res := writeEach(pl, func(n *ring.Device) error {
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		_, err := p.be.AccountCreate(nil, n, pl.part, a, ts, nil)
 		return err
 	})
@@ -110,7 +110,7 @@ func (p *Proxy) accountPost(r *sreq) {
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
 	pl := p.accountPlace(r.account)
-	res := writeEach(pl, func(n *ring.Device) error { return p.be.AccountPost(nil, n, pl.part, r.account, meta) })
+	res := writeEach(pl, func(_ int, n *ring.Device) error { return p.be.AccountPost(nil, n, pl.part, r.account, meta) })
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(r.ctx, err)
 		return

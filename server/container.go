@@ -26,11 +26,16 @@ func (p *Proxy) containerController(r *sreq) {
 	}
 }
 
-// containerInfo reads a container's info from the first replica that has it.
+// containerInfo reads a container's info from the first replica that has
+// it, for existence and ACL checks (counts may lag by a few milliseconds).
 func (p *Proxy) containerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
+	return p.readContainerInfo(a, c, false)
+}
+
+func (p *Proxy) readContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
-		return p.be.ContainerInfo(nil, n, pl.part, a, c)
+		return p.be.ContainerInfo(nil, n, pl.part, a, c, fresh)
 	})
 }
 
@@ -70,7 +75,7 @@ func (p *Proxy) containerPut(r *sreq) {
 	pl := p.containerPlace(r.account, r.container)
 	var created bool
 	var cmu = make(chan bool, len(pl.primaries)+len(pl.handoffs))
-	res := writeEach(pl, func(n *ring.Device) error {
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		c, err := p.be.ContainerCreate(nil, n, pl.part, r.account, r.container, ts, policy, meta)
 		if err == nil {
 			cmu <- c
@@ -107,7 +112,7 @@ func (p *Proxy) containerPost(r *sreq) {
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	pl := p.containerPlace(r.account, r.container)
-	res := writeEach(pl, func(n *ring.Device) error {
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.ContainerPost(nil, n, pl.part, r.account, r.container, meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
@@ -124,7 +129,7 @@ func (p *Proxy) containerDelete(r *sreq) {
 		return
 	}
 	pl := p.containerPlace(r.account, r.container)
-	res := writeEach(pl, func(n *ring.Device) error {
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.ContainerDelete(nil, n, pl.part, r.account, r.container, ts)
 	})
 	for _, x := range res {
@@ -152,7 +157,7 @@ func (p *Proxy) containerGet(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	info, err := p.containerInfo(r.ctx, r.account, r.container)
+	info, err := p.readContainerInfo(r.account, r.container, true)
 	if err != nil {
 		writeError(r.ctx, err)
 		return

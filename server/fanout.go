@@ -59,7 +59,8 @@ type writeResult struct {
 // writeEach runs fn on every primary in parallel. A primary whose device
 // is unavailable is replaced by the next unused handoff, so a dead disk
 // does not reduce durability. Results are in primary order.
-func writeEach(pl placement, fn func(n *ring.Device) error) []writeResult {
+// fn gets the primary's replica index, also when it runs on a handoff.
+func writeEach(pl placement, fn func(i int, n *ring.Device) error) []writeResult {
 	res := make([]writeResult, len(pl.primaries))
 	var mu sync.Mutex
 	next := 0
@@ -79,7 +80,7 @@ func writeEach(pl placement, fn func(n *ring.Device) error) []writeResult {
 		go func(i int, n *ring.Device) {
 			defer wg.Done()
 			for n != nil {
-				err := fn(n)
+				err := fn(i, n)
 				res[i] = writeResult{node: n, err: err}
 				if err == nil || !unavailable(err) {
 					return

@@ -18,7 +18,6 @@ import (
 	"swiftbox/ring"
 	"swiftbox/server/backend"
 	"swiftbox/storage"
-	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
 )
 
@@ -230,8 +229,7 @@ func (p *Proxy) objectPut(r *sreq) {
 		writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
 		return
 	}
-	row := db.ObjectRow{Name: r.object, Timestamp: ts, Size: n, ContentType: ctype, ETag: etag}
-	p.updateContainers(r, live, row)
+	p.acct.markDirty(r.account, r.container)
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.Response.Header.Set("Etag", etag)
 	ctx.Response.Header.Set("Last-Modified", httpDate(ts))
@@ -241,10 +239,9 @@ func (p *Proxy) objectPut(r *sreq) {
 
 // replicaWriter is one replica of a PUT in progress.
 type replicaWriter struct {
-	node  *ring.Device
-	index int // replica index: which container replica it updates
-	w     backend.ObjectWriter
-	err   error
+	node *ring.Device
+	w    backend.ObjectWriter
+	err  error
 }
 
 // openWriters opens a writer on every primary (a handoff for each
@@ -253,8 +250,9 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 	var out []*replicaWriter
 	conflicts := 0
 	var mu sync.Mutex
-	res := writeEach(pl, func(n *ring.Device) error {
-		w, err := p.be.ObjectCreate(nil, n, pl.part, r.account, r.container, r.object, ts, size)
+	cpl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(i int, n *ring.Device) error {
+		w, err := p.be.ObjectCreate(nil, n, pl.part, r.account, r.container, r.object, ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()
@@ -268,12 +266,7 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 		mu.Unlock()
 		return nil
 	})
-	for i, rw := range res {
-		for _, w := range out {
-			if w.node == rw.node {
-				w.index = i
-			}
-		}
+	for _, rw := range res {
 		if rw.err != nil && !errors.Is(rw.err, storage.ErrConflict) {
 			p.log.Warn("object replica unavailable", "trans_id", r.transID, "device", rw.node.Device, "err", rw.err)
 		}
@@ -341,49 +334,6 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 			return total, "", errClientDisconnect
 		}
 	}
-}
-
-// updateContainers records the object row in the container replicas, one
-// per object replica as Swift's object servers do; a failed update becomes
-// an async_pending on that object replica's device.
-func (p *Proxy) updateContainers(r *sreq, replicas []*replicaWriter, row db.ObjectRow) {
-	cpl := p.containerPlace(r.account, r.container)
-	op := "PUT"
-	if row.Deleted {
-		op = "DELETE"
-	}
-	var wg sync.WaitGroup
-	for _, w := range replicas {
-		if w.err != nil {
-			continue
-		}
-		cnode := cpl.primaries[w.index%len(cpl.primaries)]
-		wg.Add(1)
-		go func(w *replicaWriter, cnode *ring.Device) {
-			defer wg.Done()
-			err := p.be.ContainerUpdate(nil, cnode, cpl.part, r.account, r.container, row)
-			if err == nil {
-				return
-			}
-			ap := storage.AsyncPending{Op: op, Account: r.account, Container: r.container, Object: r.object,
-				Headers: map[string]string{
-					"X-Size":                         strconv.FormatInt(row.Size, 10),
-					"X-Content-Type":                 row.ContentType,
-					"X-Etag":                         row.ETag,
-					"X-Timestamp":                    row.Timestamp.Internal(),
-					"X-Trans-Id":                     r.transID,
-					"X-Backend-Storage-Policy-Index": "0",
-				}}
-			if aerr := p.be.AsyncPending(nil, w.node, ap); aerr != nil {
-				p.log.Error("container update and async_pending both failed", "trans_id", r.transID,
-					"account", r.account, "container", r.container, "object", r.object, "err", err, "async_err", aerr)
-				return
-			}
-			p.log.Warn("container update failed; saved async_pending", "trans_id", r.transID, "err", err)
-		}(w, cnode)
-	}
-	wg.Wait()
-	p.acct.markDirty(r.account, r.container)
 }
 
 // hasRawHeader reports whether the client sent header name (lower case).

@@ -14,7 +14,6 @@ import (
 	"swiftbox/ring"
 	"swiftbox/server/backend"
 	"swiftbox/storage"
-	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
 )
 
@@ -245,33 +244,21 @@ func (p *Proxy) objectPost(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
-	old := rd.Metadata()
 	rd.Close()
 	ctype := r.header("Content-Type")
 	meta := objectMeta(r, ts, ctype, delAt)
 	if ctype == "" {
 		delete(meta, "Content-Type")
 	}
-	res := writeEach(pl, func(n *ring.Device) error {
-		return p.be.ObjectPost(nil, n, pl.part, r.account, r.container, r.object, ts, meta)
+	cpl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(i int, n *ring.Device) error {
+		return p.be.ObjectPost(nil, n, pl.part, r.account, r.container, r.object, ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(ctx, err)
 		return
 	}
-	if ctype != "" && ctype != old["Content-Type"] {
-		size, _ := strconv.ParseInt(old["Content-Length"], 10, 64)
-		orig, _ := timestamp.Parse(old["X-Timestamp"])
-		row := db.ObjectRow{Name: r.object, Timestamp: orig, Size: size, ContentType: ctype, ETag: old["ETag"],
-			CtypeTimestamp: ts, MetaTimestamp: ts}
-		var reps []*replicaWriter
-		for i, x := range res {
-			if x.err == nil {
-				reps = append(reps, &replicaWriter{node: x.node, index: i})
-			}
-		}
-		p.updateContainers(r, reps, row)
-	}
+
 	writeStatus(ctx, fasthttp.StatusAccepted, "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>")
 }
 
@@ -283,19 +270,11 @@ func (p *Proxy) objectDelete(r *sreq) {
 		return
 	}
 	pl := p.objectPlace(r.account, r.container, r.object)
-	res := writeEach(pl, func(n *ring.Device) error {
-		return p.be.ObjectDelete(nil, n, pl.part, r.account, r.container, r.object, ts, nil)
+	cpl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(i int, n *ring.Device) error {
+		return p.be.ObjectDelete(nil, n, pl.part, r.account, r.container, r.object, ts, nil, cpl.target(i))
 	})
-	// A tombstone was written wherever the answer is 2xx or 404.
-	var reps []*replicaWriter
-	for i, x := range res {
-		if x.err == nil || notFound(x.err) {
-			reps = append(reps, &replicaWriter{node: x.node, index: i})
-		}
-	}
-	if len(reps) > 0 {
-		p.updateContainers(r, reps, db.ObjectRow{Name: r.object, Timestamp: ts, Deleted: true})
-	}
+	p.acct.markDirty(r.account, r.container)
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(ctx, err)
 		return

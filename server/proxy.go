@@ -107,3 +107,9 @@ func (p *Proxy) containerPlace(a, c string) placement {
 }
 
 func (p *Proxy) accountPlace(a string) placement { return p.place(p.rings.Load().Account, a, "", "") }
+
+// target is the container replica that object replica i updates, pairing
+// them as Swift's proxy does (X-Container-Host per object node).
+func (pl placement) target(i int) *backend.ContainerTarget {
+	return &backend.ContainerTarget{Node: pl.primaries[i%len(pl.primaries)], Part: pl.part}
+}

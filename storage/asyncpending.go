@@ -54,14 +54,28 @@ func (s *ObjectStore) asyncPath(device string, p AsyncPending) (string, error) {
 
 // WriteAsyncPending stores p for the updater in Swift's format. Returns
 // after the file and the directories it was created or renamed into are
-// fsynced.
+// durable (group-committed with concurrent writes, see finalize).
 func (s *ObjectStore) WriteAsyncPending(device string, p AsyncPending) error {
 	if err := s.CheckDevice(device); err != nil {
 		return err
 	}
-	dest, err := s.asyncPath(device, p)
+	dest, err := s.stageAsyncPending(device, p)
 	if err != nil {
 		return err
+	}
+	if err := s.syncGroupFor(device).wait(); err != nil {
+		s.fs.Remove(dest)
+		return noSpace(err)
+	}
+	return nil
+}
+
+// stageAsyncPending writes p into place without making it durable; the
+// caller's group flush does. It returns the file's path.
+func (s *ObjectStore) stageAsyncPending(device string, p AsyncPending) (string, error) {
+	dest, err := s.asyncPath(device, p)
+	if err != nil {
+		return "", err
 	}
 	headers := make(map[string]any, len(p.Headers))
 	for k, v := range p.Headers {
@@ -79,13 +93,33 @@ func (s *ObjectStore) WriteAsyncPending(device string, p AsyncPending) error {
 	}
 	blob, err := pickle.Marshal(m)
 	if err != nil {
-		return err
+		return "", err
 	}
 	tmp := filepath.Join(s.devicePath(device), tmpDir)
 	if err := s.fs.MkdirAll(tmp, 0o755); err != nil {
-		return noSpace(err)
+		return "", noSpace(err)
 	}
-	return s.writeFileAtomic(tmp, dest, blob)
+	f, err := s.fs.CreateTemp(tmp, tmpPattern)
+	if err != nil {
+		return "", noSpace(err)
+	}
+	_, err = f.Write(blob)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.renameCreatingDir(f.Name(), dest)
+	}
+	if err != nil {
+		s.fs.Remove(f.Name())
+		return "", noSpace(err)
+	}
+	return dest, nil
+}
+
+// AsyncPendingPath is where WriteAsyncPending stores p on device.
+func (s *ObjectStore) AsyncPendingPath(device string, p AsyncPending) (string, error) {
+	return s.asyncPath(device, p)
 }
 
 // ListAsyncPendings returns the paths of all async_pending files on
@@ -163,6 +197,21 @@ func (s *ObjectStore) RemoveAsyncPending(path string) error {
 	if err := s.fs.Remove(path); err != nil && !errNotExist(err) {
 		return err
 	}
-	s.fs.Remove(filepath.Dir(path))
 	return nil
+}
+
+// renameCreatingDir renames tmp to dest, creating dest's directory. A
+// concurrent RemoveAsyncPending may rmdir that directory between the mkdir
+// and the rename, so ENOENT is retried a few times.
+func (s *ObjectStore) renameCreatingDir(tmp, dest string) error {
+	var err error
+	for range 4 {
+		if err = s.fs.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return err
+		}
+		if err = s.fs.Rename(tmp, dest); !errNotExist(err) {
+			return err
+		}
+	}
+	return err
 }

@@ -111,7 +111,7 @@ func (s *ObjectStore) HashDir(device string, partition int, account, container, 
 // removes a directory another goroutine is about to rename into.
 func (s *ObjectStore) objectLock(hashDir string) *sync.Mutex {
 	h := fnv.New32a()
-	h.Write([]byte(filepath.Base(hashDir)))
+	h.Write([]byte(hashDir)) // the full path: replicas on other devices don't contend
 	return &s.locks[h.Sum32()%objectLockCount]
 }
 

@@ -172,6 +172,13 @@ func (w *ObjectWriter) SkipHash() { w.md5 = nil }
 // see finalize); obsolete older files are then removed. On error nothing new is
 // visible and the temp file is gone.
 func (w *ObjectWriter) Commit(meta map[string]string) error {
+	return w.CommitWithUpdate(meta, nil)
+}
+
+// CommitWithUpdate is Commit that also journals the container update ap
+// (as an async_pending record) durably with the object, in the same
+// flush. The record's path is AsyncPendingPath(device, *ap).
+func (w *ObjectWriter) CommitWithUpdate(meta map[string]string, ap *AsyncPending) error {
 	if w.done {
 		return errors.New("storage: Commit after Commit or Abort")
 	}
@@ -214,7 +221,7 @@ func (w *ObjectWriter) Commit(meta map[string]string) error {
 	md["Content-Length"] = strconv.FormatInt(w.size, 10)
 	md["ETag"] = etag
 	hashDir := w.s.HashDir(w.device, w.partition, w.account, w.container, w.object)
-	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md)
+	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md, ap)
 	w.done = true
 	if err != nil {
 		w.s.fs.Remove(w.f.Name())
@@ -249,7 +256,10 @@ func objectName(account, container, object string) string {
 // it. Large bodies fdatasync their own data first so a shared flush never
 // carries megabytes for small objects. Until the flush returns the commit
 // is not acknowledged; if it fails the new file is withdrawn.
-func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string) error {
+//
+// ap, when set, is a container update staged beside the object and made
+// durable by the same flush (the object server's update, journalled).
+func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string, ap *AsyncPending) error {
 	blob, err := encodeMetadata(meta)
 	if err != nil {
 		tmp.Close()
@@ -281,9 +291,6 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		}
 		return noSpace(err)
 	}
-	mu := s.objectLock(hashDir)
-	mu.Lock()
-	defer mu.Unlock()
 	withdraw := func() {
 		s.fs.Remove(filepath.Join(hashDir, name))
 		if sidecar != "" {
@@ -291,16 +298,33 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 			s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix))
 		}
 	}
-	if err := s.renameInto(hashDir, sidecar, tmp.Name(), name); err != nil {
+	mu := s.objectLock(hashDir)
+	mu.Lock()
+	err = s.renameInto(hashDir, sidecar, tmp.Name(), name)
+	mu.Unlock()
+	if err != nil {
 		withdraw()
 		return noSpace(err)
 	}
+	if ap != nil {
+		apPath, err := s.stageAsyncPending(device, *ap)
+		if err != nil {
+			withdraw()
+			return err
+		}
+		prev := withdraw
+		withdraw = func() { prev(); s.fs.Remove(apPath) }
+	}
+	// The lock is not held while waiting for the flush: other objects'
+	// commits (and other replicas) must be able to join the same flush.
 	if err := s.syncGroupFor(device).wait(); err != nil {
 		// Not durable, so not committed: withdraw it rather than leave
 		// visible what the caller is told failed.
 		withdraw()
 		return noSpace(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	_, _, err = s.cleanup(hashDir)
 	return err
 }
@@ -352,6 +376,13 @@ func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 // ignore fallocate_reserve. Returns after the tombstone and its directory
 // are fsynced and the suffix is invalidated.
 func (s *ObjectStore) Delete(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+	return s.DeleteWithUpdate(device, partition, account, container, object, ts, meta, nil)
+}
+
+// DeleteWithUpdate is Delete that also journals the container update ap
+// durably with the tombstone (see CommitWithUpdate). The record is written
+// whenever the tombstone is, including when ErrNotFound is returned.
+func (s *ObjectStore) DeleteWithUpdate(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending) error {
 	if err := s.CheckDevice(device); err != nil {
 		return err
 	}
@@ -364,7 +395,7 @@ func (s *ObjectStore) Delete(device string, partition int, account, container, o
 	if !cur.IsZero() && cur.Compare(ts) >= 0 {
 		return &ConflictError{Timestamp: cur}
 	}
-	if err := s.writeMetaFile(device, hashDir, ts.Internal()+extTS, account, container, object, ts, meta); err != nil {
+	if err := s.writeMetaFile(device, hashDir, ts.Internal()+extTS, account, container, object, ts, meta, ap); err != nil {
 		return err
 	}
 	if !live {
@@ -426,11 +457,11 @@ func (s *ObjectStore) Post(device string, partition int, account, container, obj
 	if orig.Compare(ts) >= 0 && origCtype.Compare(reqCtype) >= 0 {
 		return &ConflictError{Timestamp: orig}
 	}
-	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md)
+	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md, nil)
 }
 
 // writeMetaFile writes a zero-length file (.ts or .meta) carrying meta.
-func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending) error {
 	md := make(map[string]string, len(meta)+2)
 	for k, v := range meta {
 		md[k] = v
@@ -441,7 +472,7 @@ func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, o
 	if err != nil {
 		return err
 	}
-	if err := s.finalize(device, hashDir, f, name, md); err != nil {
+	if err := s.finalize(device, hashDir, f, name, md, ap); err != nil {
 		s.fs.Remove(f.Name())
 		return err
 	}

@@ -22,20 +22,25 @@ type Node = ring.Device
 // implementation can carry it over HTTP. Errors are the storage and db
 // packages' sentinels (storage.ErrNotFound, db.ErrNotEmpty, …).
 type Backend interface {
-	// ObjectCreate starts an object PUT; the writer's Commit makes it durable.
-	ObjectCreate(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64) (ObjectWriter, error)
+	// ObjectCreate starts an object PUT; the writer's Commit makes it
+	// durable and, when ct is set, records the container update for ct.
+	ObjectCreate(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error)
 	// ObjectOpen is GET/HEAD.
 	ObjectOpen(ctx context.Context, n *Node, part int, a, c, o string) (ObjectReader, error)
-	// ObjectPost writes a .meta (fast-POST).
-	ObjectPost(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error
-	// ObjectDelete writes a tombstone.
-	ObjectDelete(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error
+	// ObjectPost writes a .meta (fast-POST); a changed Content-Type is
+	// carried to ct's listing.
+	ObjectPost(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
+	// ObjectDelete writes a tombstone and records the deletion for ct.
+	ObjectDelete(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
 	// AsyncPending records a container update that could not be applied.
 	AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error
 
 	ContainerCreate(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp, policy int, meta db.Metadata) (created bool, err error)
 	ContainerDelete(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error
-	ContainerInfo(ctx context.Context, n *Node, part int, a, c string) (db.ContainerInfo, error)
+	// ContainerInfo reads a container's info; fresh includes every
+	// acknowledged object write in the counts (stale is cheaper and enough
+	// for existence and ACL checks).
+	ContainerInfo(ctx context.Context, n *Node, part int, a, c string, fresh bool) (db.ContainerInfo, error)
 	ContainerPost(ctx context.Context, n *Node, part int, a, c string, meta db.Metadata) error
 	// ContainerUpdate applies an object row (the object server's container update).
 	ContainerUpdate(ctx context.Context, n *Node, part int, a, c string, row db.ObjectRow) error
@@ -48,6 +53,14 @@ type Backend interface {
 	// AccountUpdate applies a container row (the container server's account update).
 	AccountUpdate(ctx context.Context, n *Node, part int, a string, row db.ContainerRow) error
 	AccountList(ctx context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error)
+}
+
+// ContainerTarget is the container replica an object write updates
+// (Swift's X-Container-Host/-Device/-Partition). The update is durable
+// when the write returns and visible to the next read of that container.
+type ContainerTarget struct {
+	Node *Node
+	Part int
 }
 
 // ObjectWriter streams one replica of an object PUT.

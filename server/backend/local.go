@@ -2,7 +2,10 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
+	"strconv"
 
 	"swiftbox/storage"
 	"swiftbox/storage/db"
@@ -14,11 +17,41 @@ import (
 type Local struct {
 	Objects *storage.ObjectStore
 	DBs     *db.Store
+	updates *containerUpdates
 }
 
 var _ Backend = (*Local)(nil)
 
-type localWriter struct{ *storage.ObjectWriter }
+// NewLocal serves objects and dbs; Close applies pending container updates.
+func NewLocal(objects *storage.ObjectStore, dbs *db.Store, log *slog.Logger) *Local {
+	return &Local{Objects: objects, DBs: dbs, updates: newContainerUpdates(objects, dbs, log)}
+}
+
+// Close applies every queued container update.
+func (b *Local) Close() { b.updates.close() }
+
+type localWriter struct {
+	*storage.ObjectWriter
+	b                *Local
+	device           string
+	account, cont, o string
+	ts               timestamp.Timestamp
+	ct               *ContainerTarget
+}
+
+// Commit makes the replica and its journalled container update durable
+// in one flush, then queues the update for the container database.
+func (w *localWriter) Commit(meta map[string]string) error {
+	if w.ct == nil {
+		return w.ObjectWriter.Commit(meta)
+	}
+	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: meta["ETag"]}
+	ap := AsyncPendingFor(w.account, w.cont, w.o, row)
+	if err := w.ObjectWriter.CommitWithUpdate(meta, &ap); err != nil {
+		return err
+	}
+	return w.b.updates.queue(w.device, w.ct, ap, row)
+}
 
 type localReader struct{ r *storage.ObjectReader }
 
@@ -29,14 +62,14 @@ func (l localReader) Section(off, n int64) io.Reader { return l.r.NewSectionRead
 func (l localReader) Whole() io.Reader               { return l.r.VerifyingReader() }
 func (l localReader) Close() error                   { return l.r.Close() }
 
-func (b *Local) ObjectCreate(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64) (ObjectWriter, error) {
+func (b *Local) ObjectCreate(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
 	w, err := b.Objects.NewWriter(n.Device, part, a, c, o, ts, size)
 	if err != nil {
 		return nil, err
 	}
 	// The proxy hashes the body once for all replicas and commits with its ETag.
 	w.SkipHash()
-	return localWriter{w}, nil
+	return &localWriter{ObjectWriter: w, b: b, device: n.Device, account: a, cont: c, o: o, ts: ts, ct: ct}, nil
 }
 
 func (b *Local) ObjectOpen(_ context.Context, n *Node, part int, a, c, o string) (ObjectReader, error) {
@@ -47,12 +80,43 @@ func (b *Local) ObjectOpen(_ context.Context, n *Node, part int, a, c, o string)
 	return localReader{r}, nil
 }
 
-func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error {
-	return b.Objects.Post(n.Device, part, a, c, o, ts, meta)
+func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	var before map[string]string
+	if ct != nil && meta["Content-Type"] != "" {
+		if r, err := b.Objects.Open(n.Device, part, a, c, o); err == nil {
+			before = r.Metadata()
+			r.Close()
+		}
+	}
+	if err := b.Objects.Post(n.Device, part, a, c, o, ts, meta); err != nil {
+		return err
+	}
+	if before == nil || before["Content-Type"] == meta["Content-Type"] {
+		return nil
+	}
+	// Swift's object server updates the listing when a POST changes the
+	// content type.
+	dataTs, _ := timestamp.Parse(before["X-Timestamp"])
+	size, _ := strconv.ParseInt(before["Content-Length"], 10, 64)
+	row := db.ObjectRow{Name: o, Timestamp: dataTs, Size: size, ContentType: meta["Content-Type"],
+		ETag: before["ETag"], CtypeTimestamp: ts, MetaTimestamp: ts}
+	return b.updates.record(n.Device, ct, a, c, o, row)
 }
 
-func (b *Local) ObjectDelete(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string) error {
-	return b.Objects.Delete(n.Device, part, a, c, o, ts, meta)
+func (b *Local) ObjectDelete(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	if ct == nil {
+		return b.Objects.Delete(n.Device, part, a, c, o, ts, meta)
+	}
+	row := db.ObjectRow{Name: o, Timestamp: ts, Deleted: true}
+	ap := AsyncPendingFor(a, c, o, row)
+	err := b.Objects.DeleteWithUpdate(n.Device, part, a, c, o, ts, meta, &ap)
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		// A tombstone was written either way: the listing forgets the object.
+		if qerr := b.updates.queue(n.Device, ct, ap, row); qerr != nil {
+			return qerr
+		}
+	}
+	return err
 }
 
 func (b *Local) AsyncPending(_ context.Context, n *Node, p storage.AsyncPending) error {
@@ -64,10 +128,14 @@ func (b *Local) ContainerCreate(_ context.Context, n *Node, part int, a, c strin
 }
 
 func (b *Local) ContainerDelete(_ context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error {
+	b.updates.flush(dbKey{n.Device, part, a, c})
 	return b.DBs.DeleteContainer(n.Device, part, a, c, ts)
 }
 
-func (b *Local) ContainerInfo(_ context.Context, n *Node, part int, a, c string) (db.ContainerInfo, error) {
+func (b *Local) ContainerInfo(_ context.Context, n *Node, part int, a, c string, fresh bool) (db.ContainerInfo, error) {
+	if fresh {
+		b.updates.flush(dbKey{n.Device, part, a, c})
+	}
 	return b.DBs.ContainerInfo(n.Device, part, a, c)
 }
 
@@ -80,6 +148,7 @@ func (b *Local) ContainerUpdate(_ context.Context, n *Node, part int, a, c strin
 }
 
 func (b *Local) ContainerList(_ context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
+	b.updates.flush(dbKey{n.Device, part, a, c})
 	return b.DBs.ListObjects(n.Device, part, a, c, opts)
 }
 

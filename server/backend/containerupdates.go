@@ -1,0 +1,225 @@
+package backend
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// An object write's container update is made durable as an async_pending
+// record on the object's device, group-committed with the object itself,
+// and applied to the container database by a background loop that merges
+// every pending row of a database in one transaction. Reads of a
+// container apply its pending rows first (as Swift merges a container's
+// .pending file before answering), so listings never miss an
+// acknowledged write; a record whose update cannot be applied stays on
+// disk for the object updater.
+
+// dbKey names one container database replica.
+type dbKey struct {
+	device    string
+	part      int
+	account   string
+	container string
+}
+
+type pendingRow struct {
+	row           db.ObjectRow
+	journalDevice string
+	journalPath   string
+}
+
+type containerUpdates struct {
+	objects *storage.ObjectStore
+	dbs     *db.Store
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	rows    map[dbKey][]pendingRow
+	applyMu sync.Mutex // held while rows are being merged
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newContainerUpdates(objects *storage.ObjectStore, dbs *db.Store, log *slog.Logger) *containerUpdates {
+	u := &containerUpdates{objects: objects, dbs: dbs, log: log, rows: map[dbKey][]pendingRow{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go u.loop()
+	return u
+}
+
+// AsyncPendingFor is the async_pending record of a container update.
+func AsyncPendingFor(a, c, o string, row db.ObjectRow) storage.AsyncPending {
+	op := "PUT"
+	if row.Deleted {
+		op = "DELETE"
+	}
+	h := map[string]string{
+		"X-Timestamp":                    row.Timestamp.Internal(),
+		"X-Backend-Storage-Policy-Index": strconv.Itoa(row.StoragePolicy),
+	}
+	if !row.Deleted {
+		h["X-Size"] = strconv.FormatInt(row.Size, 10)
+		h["X-Content-Type"] = row.ContentType
+		h["X-Etag"] = row.ETag
+	}
+	if !row.CtypeTimestamp.IsZero() {
+		h["X-Content-Type-Timestamp"] = row.CtypeTimestamp.Internal()
+	}
+	if !row.MetaTimestamp.IsZero() {
+		h["X-Meta-Timestamp"] = row.MetaTimestamp.Internal()
+	}
+	return storage.AsyncPending{Op: op, Account: a, Container: c, Object: o, Headers: h}
+}
+
+// RowFromAsyncPending turns an async_pending record back into its row.
+func RowFromAsyncPending(p storage.AsyncPending) (db.ObjectRow, error) {
+	get := func(k string) string {
+		for hk, v := range p.Headers {
+			if equalFold(hk, k) {
+				return v
+			}
+		}
+		return ""
+	}
+	ts, err := timestamp.Parse(get("X-Timestamp"))
+	if err != nil {
+		return db.ObjectRow{}, errors.New("async_pending without a valid X-Timestamp")
+	}
+	row := db.ObjectRow{Name: p.Object, Timestamp: ts, Deleted: p.Op == "DELETE"}
+	row.StoragePolicy, _ = strconv.Atoi(get("X-Backend-Storage-Policy-Index"))
+	if !row.Deleted {
+		row.Size, _ = strconv.ParseInt(get("X-Size"), 10, 64)
+		row.ContentType = get("X-Content-Type")
+		row.ETag = get("X-Etag")
+	}
+	if v := get("X-Content-Type-Timestamp"); v != "" {
+		row.CtypeTimestamp, _ = timestamp.Parse(v)
+	}
+	if v := get("X-Meta-Timestamp"); v != "" {
+		row.MetaTimestamp, _ = timestamp.Parse(v)
+	}
+	return row, nil
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// record makes the update durable on the object's device and queues it.
+func (u *containerUpdates) record(objDevice string, ct *ContainerTarget, a, c, o string, row db.ObjectRow) error {
+	ap := AsyncPendingFor(a, c, o, row)
+	if err := u.objects.WriteAsyncPending(objDevice, ap); err != nil {
+		return err
+	}
+	return u.queue(objDevice, ct, ap, row)
+}
+
+// queue hands an update whose record ap is already durable on objDevice
+// to the background merge.
+func (u *containerUpdates) queue(objDevice string, ct *ContainerTarget, ap storage.AsyncPending, row db.ObjectRow) error {
+	path, err := u.objects.AsyncPendingPath(objDevice, ap)
+	if err != nil {
+		return err
+	}
+	k := dbKey{device: ct.Node.Device, part: ct.Part, account: ap.Account, container: ap.Container}
+	u.mu.Lock()
+	u.rows[k] = append(u.rows[k], pendingRow{row: row, journalDevice: objDevice, journalPath: path})
+	u.mu.Unlock()
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (u *containerUpdates) loop() {
+	defer close(u.done)
+	for {
+		select {
+		case <-u.stop:
+			u.applyAll()
+			return
+		case <-u.kick:
+			u.applyAll()
+		}
+	}
+}
+
+// applyAll merges every queued row, one transaction per database, the
+// databases in parallel.
+func (u *containerUpdates) applyAll() {
+	u.applyMu.Lock()
+	defer u.applyMu.Unlock()
+	u.mu.Lock()
+	batch := u.rows
+	u.rows = map[dbKey][]pendingRow{}
+	u.mu.Unlock()
+	var wg sync.WaitGroup
+	for k, rows := range batch {
+		wg.Add(1)
+		go func(k dbKey, rows []pendingRow) {
+			defer wg.Done()
+			u.apply(k, rows)
+		}(k, rows)
+	}
+	wg.Wait()
+}
+
+// flush applies the queued rows of one database before it is read.
+func (u *containerUpdates) flush(k dbKey) {
+	u.applyMu.Lock()
+	defer u.applyMu.Unlock()
+	u.mu.Lock()
+	rows := u.rows[k]
+	delete(u.rows, k)
+	u.mu.Unlock()
+	if len(rows) > 0 {
+		u.apply(k, rows)
+	}
+}
+
+func (u *containerUpdates) apply(k dbKey, rows []pendingRow) {
+	list := make([]db.ObjectRow, len(rows))
+	for i, r := range rows {
+		list[i] = r.row
+	}
+	if err := u.dbs.MergeObjectRows(k.device, k.part, k.account, k.container, list); err != nil {
+		// The records stay on disk; the object updater retries them.
+		u.log.Warn("container update deferred to the updater", "account", k.account, "container", k.container,
+			"device", k.device, "rows", len(rows), "err", err)
+		return
+	}
+	for _, r := range rows {
+		if err := u.objects.RemoveAsyncPending(r.journalPath); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			u.log.Debug("removing applied async_pending", "path", r.journalPath, "err", err)
+		}
+	}
+}
+
+// close applies everything still queued and stops the loop.
+func (u *containerUpdates) close() {
+	close(u.stop)
+	<-u.done
+}

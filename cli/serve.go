@@ -155,6 +155,15 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	})
 	defer proxy.Close()
 
+	// Container updates journalled before a crash or while a container
+	// replica was unavailable are applied before serving, then every 30 s.
+	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log}
+	if st := upd.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
+		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
+	}
+	upd.MinAge = 10 * time.Second
+	go upd.Run(ctx, 30*time.Second)
+
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Bind, err)

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+)
+
+// Updater is Swift's object-updater: it applies async_pending records
+// (container updates journalled by object writes) to every replica of
+// their container and removes each record once all replicas have it. A
+// record that cannot be applied yet stays for the next pass.
+type Updater struct {
+	Proxy   *Proxy
+	Objects *storage.ObjectStore
+	Devices func() []string
+	Log     *slog.Logger
+	// MinAge skips records younger than this: the live path is still
+	// applying those (0 = apply everything, as after a restart).
+	MinAge time.Duration
+}
+
+// UpdaterStats summarises one pass.
+type UpdaterStats struct {
+	Applied, Failed, Unreadable int
+}
+
+// RunOnce makes one pass over every device.
+func (u *Updater) RunOnce() UpdaterStats {
+	var st UpdaterStats
+	for _, dev := range u.Devices() {
+		paths, err := u.Objects.ListAsyncPendings(dev)
+		if err != nil {
+			u.Log.Warn("updater: listing async_pending", "device", dev, "err", err)
+			continue
+		}
+		for _, path := range paths {
+			if u.MinAge > 0 && !olderThan(u.Objects, path, u.MinAge) {
+				continue
+			}
+			u.applyOne(path, &st)
+		}
+	}
+	return st
+}
+
+func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
+	fi, err := s.FS().Stat(path)
+	return err == nil && time.Since(fi.ModTime()) >= age
+}
+
+func (u *Updater) applyOne(path string, st *UpdaterStats) {
+	ap, err := u.Objects.LoadAsyncPending(path)
+	if err != nil {
+		st.Unreadable++
+		u.Log.Warn("updater: unreadable async_pending kept", "path", path, "err", err)
+		return
+	}
+	row, err := backend.RowFromAsyncPending(ap)
+	if err != nil {
+		st.Unreadable++
+		u.Log.Warn("updater: bad async_pending kept", "path", path, "err", err)
+		return
+	}
+	p := u.Proxy
+	pl := p.containerPlace(ap.Account, ap.Container)
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
+		return p.be.ContainerUpdate(context.Background(), n, pl.part, ap.Account, ap.Container, row)
+	})
+	for _, r := range res {
+		if r.err != nil {
+			st.Failed++
+			u.Log.Debug("updater: container update failed; kept", "path", path, "device", r.node.Device, "err", r.err)
+			return
+		}
+	}
+	if err := u.Objects.RemoveAsyncPending(path); err != nil {
+		u.Log.Warn("updater: removing applied async_pending", "path", path, "err", err)
+	}
+	p.acct.markDirty(ap.Account, ap.Container)
+	st.Applied++
+}
+
+// Run makes a pass every interval until ctx ends.
+func (u *Updater) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
+			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
+		}
+	}
+}

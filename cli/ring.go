@@ -24,7 +24,7 @@ func ringFiles(cmd *cobra.Command, name string) (ringPaths, error) {
 		return ringPaths{}, fmt.Errorf("ring name %q: want object, object-N, container or account", name)
 	}
 	dir, _ := cmd.Flags().GetString("dir")
-	return ringPaths{filepath.Join(dir, name+".builder"), filepath.Join(dir, name+".ring.gz")}, nil
+	return ringPaths{filepath.Join(dir, name+ring.BuilderSuffix), filepath.Join(dir, name+".ring.gz")}, nil
 }
 
 func loadBuilder(cmd *cobra.Command, name string) (*ring.Builder, ringPaths, error) {
@@ -42,12 +42,12 @@ func loadBuilder(cmd *cobra.Command, name string) (*ring.Builder, ringPaths, err
 func init() {
 	ringCmd := &cobra.Command{
 		Use:   "ring",
-		Short: "Create, change and inspect rings (NAME.builder and Swift-compatible NAME.ring.gz)",
+		Short: "Create, change and inspect rings (NAME.builder.json and Swift-compatible NAME.ring.gz)",
 		Long: `Manage rings like swift-ring-builder. NAME is object, object-N, container or
-account; NAME.builder (swiftbox's JSON builder) and NAME.ring.gz (Swift's ring
+account; NAME.builder.json (swiftbox's JSON builder) and NAME.ring.gz (Swift's ring
 format, usable by OpenStack Swift) live in --dir.`,
 	}
-	ringCmd.PersistentFlags().String("dir", ".", "directory holding NAME.builder and NAME.ring.gz")
+	ringCmd.PersistentFlags().String("dir", ".", "directory holding NAME.builder.json and NAME.ring.gz")
 
 	create := &cobra.Command{
 		Use:   "create NAME",
@@ -141,7 +141,7 @@ format, usable by OpenStack Swift) live in --dir.`,
 
 	rebalance := &cobra.Command{
 		Use:   "rebalance NAME",
-		Short: "Reassign partitions and write NAME.builder and NAME.ring.gz",
+		Short: "Reassign partitions and write NAME.builder.json and NAME.ring.gz",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, p, err := loadBuilder(cmd, args[0])
@@ -195,7 +195,7 @@ format, usable by OpenStack Swift) live in --dir.`,
 	rootCmd.AddCommand(ringCmd)
 }
 
-// withBuilder loads NAME.builder, applies change and saves it.
+// withBuilder loads NAME.builder.json, applies change and saves it.
 func withBuilder(cmd *cobra.Command, name string, change func(*ring.Builder) error) error {
 	b, p, err := loadBuilder(cmd, name)
 	if err != nil {

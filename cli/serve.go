@@ -265,7 +265,7 @@ func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any
 		if err != nil {
 			return nil, fmt.Errorf("%s ring: %w", name, err)
 		}
-		if err := b.Save(filepath.Join(cfg.StateDir, name+".builder")); err != nil {
+		if err := b.Save(filepath.Join(cfg.StateDir, name+ring.BuilderSuffix)); err != nil {
 			return nil, err
 		}
 		r = b.Ring()

@@ -27,7 +27,7 @@ const BuilderFormat = "swiftbox-ring-builder"
 // with weights, the current assignment table and when each partition last
 // moved. It is not safe for concurrent use.
 //
-// A builder is persisted as a JSON file, conventionally <name>.builder
+// A builder is persisted as a JSON file, conventionally <name>.builder.json
 // (Swift's own .builder is a Python pickle; swiftbox neither reads nor
 // writes that). Its fields:
 //
@@ -92,6 +92,11 @@ const (
 	MaxPartPower = 24 // 16M partitions; Swift allows 32 but tables grow as 2^pp
 	MaxReplicas  = 64
 )
+
+// BuilderSuffix ends a builder file's name: "object" + BuilderSuffix. It is
+// not Swift's ".builder" (a pickle), so Swift's tools that look for
+// object.builder beside object.ring.gz read the ring itself instead.
+const BuilderSuffix = ".builder.json"
 
 // NewBuilder returns an empty builder.
 func NewBuilder(partPower uint, replicas, minPartHours int) (*Builder, error) {

@@ -158,6 +158,9 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
 	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log}
+	if n := upd.ReplayJournals(); n > 0 {
+		log.Info("replayed journalled container updates", "updates", n)
+	}
 	if st := upd.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
 		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
 	}

@@ -53,18 +53,31 @@ func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
 	return err == nil && time.Since(fi.ModTime()) >= age
 }
 
-func (u *Updater) applyOne(path string, st *UpdaterStats) {
-	ap, err := u.Objects.LoadAsyncPending(path)
-	if err != nil {
-		st.Unreadable++
-		u.Log.Warn("updater: unreadable async_pending kept", "path", path, "err", err)
-		return
+// ReplayJournals applies the container updates an earlier run journalled
+// but had not applied when it stopped (a crash); what cannot be applied
+// now is saved as async_pending files for later passes. Call it before
+// serving.
+func (u *Updater) ReplayJournals() (replayed int) {
+	for _, dev := range u.Devices() {
+		n, err := u.Objects.ReplayJournal(dev, func(ap storage.AsyncPending) error {
+			if err := u.apply(ap); err != nil {
+				return u.Objects.WriteAsyncPending(dev, ap)
+			}
+			return nil
+		})
+		replayed += n
+		if err != nil {
+			u.Log.Warn("updater: replaying the update journal", "device", dev, "err", err)
+		}
 	}
+	return replayed
+}
+
+// apply sends one update to every replica of its container.
+func (u *Updater) apply(ap storage.AsyncPending) error {
 	row, err := backend.RowFromAsyncPending(ap)
 	if err != nil {
-		st.Unreadable++
-		u.Log.Warn("updater: bad async_pending kept", "path", path, "err", err)
-		return
+		return err
 	}
 	p := u.Proxy
 	pl := p.containerPlace(ap.Account, ap.Container)
@@ -73,15 +86,33 @@ func (u *Updater) applyOne(path string, st *UpdaterStats) {
 	})
 	for _, r := range res {
 		if r.err != nil {
-			st.Failed++
-			u.Log.Debug("updater: container update failed; kept", "path", path, "device", r.node.Device, "err", r.err)
-			return
+			return r.err
 		}
+	}
+	p.acct.markDirty(ap.Account, ap.Container)
+	return nil
+}
+
+func (u *Updater) applyOne(path string, st *UpdaterStats) {
+	ap, err := u.Objects.LoadAsyncPending(path)
+	if err != nil {
+		st.Unreadable++
+		u.Log.Warn("updater: unreadable async_pending kept", "path", path, "err", err)
+		return
+	}
+	if _, err := backend.RowFromAsyncPending(ap); err != nil {
+		st.Unreadable++
+		u.Log.Warn("updater: bad async_pending kept", "path", path, "err", err)
+		return
+	}
+	if err := u.apply(ap); err != nil {
+		st.Failed++
+		u.Log.Debug("updater: container update failed; kept", "path", path, "err", err)
+		return
 	}
 	if err := u.Objects.RemoveAsyncPending(path); err != nil {
 		u.Log.Warn("updater: removing applied async_pending", "path", path, "err", err)
 	}
-	p.acct.markDirty(ap.Account, ap.Container)
 	st.Applied++
 }
 

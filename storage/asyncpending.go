@@ -77,21 +77,7 @@ func (s *ObjectStore) stageAsyncPending(device string, p AsyncPending) (string, 
 	if err != nil {
 		return "", err
 	}
-	headers := make(map[string]any, len(p.Headers))
-	for k, v := range p.Headers {
-		headers[k] = v
-	}
-	m := map[string]any{
-		"op":        p.Op,
-		"account":   p.Account,
-		"container": p.Container,
-		"obj":       p.Object,
-		"headers":   headers,
-	}
-	if p.ContainerPath != "" {
-		m["container_path"] = p.ContainerPath
-	}
-	blob, err := pickle.Marshal(m)
+	blob, err := encodeAsyncPending(p)
 	if err != nil {
 		return "", err
 	}
@@ -166,9 +152,36 @@ func (s *ObjectStore) LoadAsyncPending(path string) (AsyncPending, error) {
 	if err != nil {
 		return AsyncPending{}, err
 	}
+	p, err := decodeAsyncPending(data)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// encodeAsyncPending pickles p as Swift's object server does.
+func encodeAsyncPending(p AsyncPending) ([]byte, error) {
+	headers := make(map[string]any, len(p.Headers))
+	for k, v := range p.Headers {
+		headers[k] = v
+	}
+	m := map[string]any{
+		"op":        p.Op,
+		"account":   p.Account,
+		"container": p.Container,
+		"obj":       p.Object,
+		"headers":   headers,
+	}
+	if p.ContainerPath != "" {
+		m["container_path"] = p.ContainerPath
+	}
+	return pickle.Marshal(m)
+}
+
+func decodeAsyncPending(data []byte) (AsyncPending, error) {
 	m, err := pickle.UnmarshalDict(data)
 	if err != nil {
-		return AsyncPending{}, fmt.Errorf("%s: %w", path, err)
+		return AsyncPending{}, err
 	}
 	str := func(k string) string { v, _ := m[k].(string); return v }
 	p := AsyncPending{
@@ -184,7 +197,7 @@ func (s *ObjectStore) LoadAsyncPending(path string) (AsyncPending, error) {
 		}
 	}
 	if p.Op == "" || p.Account == "" {
-		return p, fmt.Errorf("%w: %s: not an async_pending", ErrBadMetadata, path)
+		return p, fmt.Errorf("%w: not an async_pending", ErrBadMetadata)
 	}
 	return p, nil
 }

@@ -314,3 +314,21 @@ func TestCrashLeftoversCleaned(t *testing.T) {
 		t.Errorf("CleanupTmp: %d %v", n, err)
 	}
 }
+
+// Device checks and free space are cached briefly: a full device is
+// noticed once the cache expires, and an ENOSPC forgets the cache at once.
+func TestDeviceCacheExpires(t *testing.T) {
+	ffs := NewFaultFS(nil)
+	s := newStore(t, ffs)
+	s.cfg.DeviceCacheTTL = 50 * time.Millisecond
+	s.cfg.FallocateReserve = 1 << 20
+	avail := uint64(1 << 30)
+	ffs.Avail = &avail
+	mustPut(t, s, "o1", 1, []byte("x"), nil)
+	avail = 1 << 10
+	mustPut(t, s, "o2", 2, []byte("cached"), nil)
+	time.Sleep(60 * time.Millisecond)
+	if _, err := s.NewWriter(testDev, 1, "a", "c", "o3", ts(3), 1); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("full device after the cache expired: %v", err)
+	}
+}

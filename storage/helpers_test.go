@@ -22,7 +22,7 @@ func newStore(t *testing.T, fs FS) *ObjectStore {
 	if err := os.Mkdir(filepath.Join(dir, testDev), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return NewObjectStore(ObjectStoreConfig{DevicesDir: dir, HashPrefix: "", HashSuffix: "changeme", FS: fs})
+	return NewObjectStore(ObjectStoreConfig{DevicesDir: dir, HashPrefix: "", HashSuffix: "changeme", FS: fs, DeviceCacheTTL: -1})
 }
 
 // baseSec keeps test timestamps recent, so tombstones are not reclaimed.
@@ -42,7 +42,7 @@ func newStoreIn(t *testing.T, root string, fs FS) *ObjectStore {
 	if err := os.Mkdir(filepath.Join(dir, testDev), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return NewObjectStore(ObjectStoreConfig{DevicesDir: dir, HashSuffix: "changeme", FS: fs})
+	return NewObjectStore(ObjectStoreConfig{DevicesDir: dir, HashSuffix: "changeme", FS: fs, DeviceCacheTTL: -1})
 }
 
 // bigXattrDir returns a directory whose filesystem takes 64 KiB xattr

@@ -58,6 +58,9 @@ type ObjectStoreConfig struct {
 	// MountCheck requires each device to be a mount point (Swift's
 	// mount_check); off, any subdirectory of DevicesDir is a device.
 	MountCheck bool
+	// DeviceCacheTTL is how long a good device check and a free-space
+	// reading are reused (0 = 500 ms, negative = check on every write).
+	DeviceCacheTTL time.Duration
 }
 
 // ObjectStore reads and writes objects on the devices under DevicesDir. It
@@ -70,6 +73,10 @@ type ObjectStore struct {
 	locks [objectLockCount]sync.Mutex
 	// groups group-commits durability per filesystem (syncgroup.go).
 	groups syncGroups
+	// journals hold container updates until applied (journal.go).
+	journals journals
+	// health caches good device checks and free space briefly (devcache.go).
+	health deviceCache
 	now    func() time.Time
 }
 
@@ -77,6 +84,9 @@ type ObjectStore struct {
 func NewObjectStore(cfg ObjectStoreConfig) *ObjectStore {
 	if cfg.FS == nil {
 		cfg.FS = OSFS{}
+	}
+	if cfg.DeviceCacheTTL == 0 {
+		cfg.DeviceCacheTTL = defaultDeviceCacheTTL
 	}
 	if cfg.ReclaimAge <= 0 {
 		cfg.ReclaimAge = defaultReclaim
@@ -122,6 +132,18 @@ func (s *ObjectStore) CheckDevice(device string) error {
 	if device == "" || device == "." || device == ".." || strings.ContainsRune(device, '/') {
 		return deviceError(device, "invalid device name")
 	}
+	if s.health.recentlyOK(device, s.now(), s.cfg.DeviceCacheTTL) {
+		return nil
+	}
+	if err := s.checkDevice(device); err != nil {
+		return err
+	}
+	s.health.markOK(device, s.now())
+	return nil
+}
+
+// checkDevice is CheckDevice without the cache of recent good results.
+func (s *ObjectStore) checkDevice(device string) error {
 	path := s.devicePath(device)
 	st, err := s.fs.Stat(path)
 	if err != nil {

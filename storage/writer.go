@@ -97,7 +97,7 @@ func (s *ObjectStore) createTemp(device string) (File, error) {
 // would leave less than the fallocate_reserve free, then preallocate.
 func (s *ObjectStore) reserve(device string, f File, size int64) error {
 	if s.cfg.FallocateReserve > 0 || s.cfg.FallocateReservePercent > 0 {
-		st, err := s.fs.Statfs(s.devicePath(device))
+		st, err := s.health.statfs(s.fs, device, s.devicePath(device), s.now(), s.cfg.DeviceCacheTTL)
 		if err != nil {
 			return err
 		}
@@ -138,6 +138,7 @@ func (w *ObjectWriter) Write(p []byte) (int, error) {
 	}
 	if err != nil {
 		w.err = noSpace(err)
+		w.s.health.forget(w.device)
 		return n, w.err
 	}
 	return n, nil
@@ -172,13 +173,19 @@ func (w *ObjectWriter) SkipHash() { w.md5 = nil }
 // see finalize); obsolete older files are then removed. On error nothing new is
 // visible and the temp file is gone.
 func (w *ObjectWriter) Commit(meta map[string]string) error {
-	return w.CommitWithUpdate(meta, nil)
+	return w.commit(meta, nil, nil)
 }
 
 // CommitWithUpdate is Commit that also journals the container update ap
-// (as an async_pending record) durably with the object, in the same
-// flush. The record's path is AsyncPendingPath(device, *ap).
-func (w *ObjectWriter) CommitWithUpdate(meta map[string]string, ap *AsyncPending) error {
+// durably with the object, in the same flush (see journal.go). Release the
+// returned reference with ReleaseJournal once the update is applied.
+func (w *ObjectWriter) CommitWithUpdate(meta map[string]string, ap *AsyncPending) (JournalRef, error) {
+	var ref JournalRef
+	err := w.commit(meta, ap, &ref)
+	return ref, err
+}
+
+func (w *ObjectWriter) commit(meta map[string]string, ap *AsyncPending, jref *JournalRef) error {
 	if w.done {
 		return errors.New("storage: Commit after Commit or Abort")
 	}
@@ -221,7 +228,7 @@ func (w *ObjectWriter) CommitWithUpdate(meta map[string]string, ap *AsyncPending
 	md["Content-Length"] = strconv.FormatInt(w.size, 10)
 	md["ETag"] = etag
 	hashDir := w.s.HashDir(w.device, w.partition, w.account, w.container, w.object)
-	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md, ap)
+	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md, ap, jref)
 	w.done = true
 	if err != nil {
 		w.s.fs.Remove(w.f.Name())
@@ -259,7 +266,7 @@ func objectName(account, container, object string) string {
 //
 // ap, when set, is a container update staged beside the object and made
 // durable by the same flush (the object server's update, journalled).
-func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string, ap *AsyncPending) error {
+func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, meta map[string]string, ap *AsyncPending, jref *JournalRef) error {
 	blob, err := encodeMetadata(meta)
 	if err != nil {
 		tmp.Close()
@@ -307,13 +314,15 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		return noSpace(err)
 	}
 	if ap != nil {
-		apPath, err := s.stageAsyncPending(device, *ap)
+		ref, err := s.stageJournal(device, *ap)
 		if err != nil {
 			withdraw()
 			return err
 		}
+		*jref = ref
 		prev := withdraw
-		withdraw = func() { prev(); s.fs.Remove(apPath) }
+		// The record stays in the journal; released, it is simply dropped.
+		withdraw = func() { prev(); s.ReleaseJournal(ref) }
 	}
 	// The lock is not held while waiting for the flush: other objects'
 	// commits (and other replicas) must be able to join the same flush.
@@ -341,10 +350,7 @@ func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 	for range 3 {
 		// A concurrent SuffixHashes may rmdir the empty suffix directory
 		// between our mkdirs; try again.
-		if err = s.fs.MkdirAll(hashDir, 0o755); err == nil {
-			_, err = s.fs.Stat(hashDir)
-		}
-		if !errNotExist(err) {
+		if err = s.fs.MkdirAll(hashDir, 0o755); !errNotExist(err) {
 			break
 		}
 	}
@@ -376,13 +382,14 @@ func (s *ObjectStore) renameInto(hashDir, sidecar, tmp, name string) error {
 // ignore fallocate_reserve. Returns after the tombstone and its directory
 // are fsynced and the suffix is invalidated.
 func (s *ObjectStore) Delete(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
-	return s.DeleteWithUpdate(device, partition, account, container, object, ts, meta, nil)
+	return s.DeleteWithUpdate(device, partition, account, container, object, ts, meta, nil, nil)
 }
 
 // DeleteWithUpdate is Delete that also journals the container update ap
 // durably with the tombstone (see CommitWithUpdate). The record is written
-// whenever the tombstone is, including when ErrNotFound is returned.
-func (s *ObjectStore) DeleteWithUpdate(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending) error {
+// whenever the tombstone is, including when ErrNotFound is returned; ref
+// is then set.
+func (s *ObjectStore) DeleteWithUpdate(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending, ref *JournalRef) error {
 	if err := s.CheckDevice(device); err != nil {
 		return err
 	}
@@ -395,7 +402,7 @@ func (s *ObjectStore) DeleteWithUpdate(device string, partition int, account, co
 	if !cur.IsZero() && cur.Compare(ts) >= 0 {
 		return &ConflictError{Timestamp: cur}
 	}
-	if err := s.writeMetaFile(device, hashDir, ts.Internal()+extTS, account, container, object, ts, meta, ap); err != nil {
+	if err := s.writeMetaFile(device, hashDir, ts.Internal()+extTS, account, container, object, ts, meta, ap, ref); err != nil {
 		return err
 	}
 	if !live {
@@ -457,11 +464,11 @@ func (s *ObjectStore) Post(device string, partition int, account, container, obj
 	if orig.Compare(ts) >= 0 && origCtype.Compare(reqCtype) >= 0 {
 		return &ConflictError{Timestamp: orig}
 	}
-	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md, nil)
+	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md, nil, nil)
 }
 
 // writeMetaFile writes a zero-length file (.ts or .meta) carrying meta.
-func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending) error {
+func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending, jref *JournalRef) error {
 	md := make(map[string]string, len(meta)+2)
 	for k, v := range meta {
 		md[k] = v
@@ -472,7 +479,7 @@ func (s *ObjectStore) writeMetaFile(device, hashDir, name, account, container, o
 	if err != nil {
 		return err
 	}
-	if err := s.finalize(device, hashDir, f, name, md, ap); err != nil {
+	if err := s.finalize(device, hashDir, f, name, md, ap, jref); err != nil {
 		s.fs.Remove(f.Name())
 		return err
 	}

@@ -84,7 +84,7 @@ func TestXFS(t *testing.T) {
 	if err := s.CheckDevice(testDev); err == nil {
 		t.Error("subdirectory of the mount passed the mount check")
 	}
-	ms := NewObjectStore(ObjectStoreConfig{DevicesDir: filepath.Dir(mnt), MountCheck: true})
+	ms := NewObjectStore(ObjectStoreConfig{DevicesDir: filepath.Dir(mnt), MountCheck: true, DeviceCacheTTL: -1})
 	if err := ms.CheckDevice(filepath.Base(mnt)); err != nil {
 		t.Errorf("mount point failed the mount check: %v", err)
 	}

@@ -29,9 +29,11 @@ type dbKey struct {
 }
 
 type pendingRow struct {
-	row           db.ObjectRow
-	journalDevice string
-	journalPath   string
+	row    db.ObjectRow
+	ap     storage.AsyncPending
+	device string // the object's device, which holds the journal record
+	ref    *storage.JournalRef
+	path   string // or an async_pending file, when ref is nil
 }
 
 type containerUpdates struct {
@@ -127,31 +129,36 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-// record makes the update durable on the object's device and queues it.
+// record makes the update durable on the object's device as an
+// async_pending file and queues it (for writes that did not journal it).
 func (u *containerUpdates) record(objDevice string, ct *ContainerTarget, a, c, o string, row db.ObjectRow) error {
 	ap := AsyncPendingFor(a, c, o, row)
 	if err := u.objects.WriteAsyncPending(objDevice, ap); err != nil {
 		return err
 	}
-	return u.queue(objDevice, ct, ap, row)
-}
-
-// queue hands an update whose record ap is already durable on objDevice
-// to the background merge.
-func (u *containerUpdates) queue(objDevice string, ct *ContainerTarget, ap storage.AsyncPending, row db.ObjectRow) error {
 	path, err := u.objects.AsyncPendingPath(objDevice, ap)
 	if err != nil {
 		return err
 	}
-	k := dbKey{device: ct.Node.Device, part: ct.Part, account: ap.Account, container: ap.Container}
+	u.enqueue(ct, pendingRow{row: row, ap: ap, device: objDevice, path: path})
+	return nil
+}
+
+// queue hands an update already journalled on objDevice (ref) to the
+// background merge.
+func (u *containerUpdates) queue(objDevice string, ct *ContainerTarget, ap storage.AsyncPending, row db.ObjectRow, ref storage.JournalRef) {
+	u.enqueue(ct, pendingRow{row: row, ap: ap, device: objDevice, ref: &ref})
+}
+
+func (u *containerUpdates) enqueue(ct *ContainerTarget, r pendingRow) {
+	k := dbKey{device: ct.Node.Device, part: ct.Part, account: r.ap.Account, container: r.ap.Container}
 	u.mu.Lock()
-	u.rows[k] = append(u.rows[k], pendingRow{row: row, journalDevice: objDevice, journalPath: path})
+	u.rows[k] = append(u.rows[k], r)
 	u.mu.Unlock()
 	select {
 	case u.kick <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (u *containerUpdates) loop() {
@@ -206,14 +213,27 @@ func (u *containerUpdates) apply(k dbKey, rows []pendingRow) {
 		list[i] = r.row
 	}
 	if err := u.dbs.MergeObjectRows(k.device, k.part, k.account, k.container, list); err != nil {
-		// The records stay on disk; the object updater retries them.
+		// Saved as Swift async_pending files, the object updater retries them.
 		u.log.Warn("container update deferred to the updater", "account", k.account, "container", k.container,
 			"device", k.device, "rows", len(rows), "err", err)
+		for _, r := range rows {
+			if r.ref == nil {
+				continue // already an async_pending file
+			}
+			if err := u.objects.WriteAsyncPending(r.device, r.ap); err != nil {
+				// Keep the journal record: replay after a restart retries it.
+				u.log.Error("saving a container update failed", "device", r.device, "err", err)
+				continue
+			}
+			u.objects.ReleaseJournal(*r.ref)
+		}
 		return
 	}
 	for _, r := range rows {
-		if err := u.objects.RemoveAsyncPending(r.journalPath); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			u.log.Debug("removing applied async_pending", "path", r.journalPath, "err", err)
+		if r.ref != nil {
+			u.objects.ReleaseJournal(*r.ref)
+		} else if err := u.objects.RemoveAsyncPending(r.path); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			u.log.Debug("removing applied async_pending", "path", r.path, "err", err)
 		}
 	}
 }

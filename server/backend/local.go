@@ -47,10 +47,12 @@ func (w *localWriter) Commit(meta map[string]string) error {
 	}
 	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: meta["ETag"]}
 	ap := AsyncPendingFor(w.account, w.cont, w.o, row)
-	if err := w.ObjectWriter.CommitWithUpdate(meta, &ap); err != nil {
+	ref, err := w.ObjectWriter.CommitWithUpdate(meta, &ap)
+	if err != nil {
 		return err
 	}
-	return w.b.updates.queue(w.device, w.ct, ap, row)
+	w.b.updates.queue(w.device, w.ct, ap, row, ref)
+	return nil
 }
 
 type localReader struct{ r *storage.ObjectReader }
@@ -109,12 +111,11 @@ func (b *Local) ObjectDelete(_ context.Context, n *Node, part int, a, c, o strin
 	}
 	row := db.ObjectRow{Name: o, Timestamp: ts, Deleted: true}
 	ap := AsyncPendingFor(a, c, o, row)
-	err := b.Objects.DeleteWithUpdate(n.Device, part, a, c, o, ts, meta, &ap)
+	var ref storage.JournalRef
+	err := b.Objects.DeleteWithUpdate(n.Device, part, a, c, o, ts, meta, &ap, &ref)
 	if err == nil || errors.Is(err, storage.ErrNotFound) {
 		// A tombstone was written either way: the listing forgets the object.
-		if qerr := b.updates.queue(n.Device, ct, ap, row); qerr != nil {
-			return qerr
-		}
+		b.updates.queue(n.Device, ct, ap, row, ref)
 	}
 	return err
 }

@@ -157,7 +157,8 @@ func (p *Proxy) objectPut(r *sreq) {
 	}
 	pl := p.objectPlace(r.account, r.container, r.object)
 	if r.header("If-None-Match") == "*" {
-		if _, err := p.openObject(pl, r, false); err == nil {
+		if rd, err := p.openObject(pl, r, false); err == nil {
+			rd.Close()
 			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")
 			return
 		}

@@ -27,6 +27,7 @@ type Proxy struct {
 	auth       *keystone.TempAuth
 	log        *slog.Logger
 	acct       *accountUpdater
+	verified   verifiedCache
 }
 
 // Options wires a Proxy.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -27,7 +28,7 @@ func (p *Proxy) accountController(r *sreq) {
 func (p *Proxy) accountInfo(a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
 	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
-		return p.be.AccountInfo(nil, n, pl.part, a)
+		return p.be.AccountInfo(context.Background(), n, pl.part, a)
 	})
 }
 
@@ -42,7 +43,7 @@ func (p *Proxy) ensureAccount(a string) error {
 	pl := p.accountPlace(a)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		_, err := p.be.AccountCreate(nil, n, pl.part, a, ts, nil)
+		_, err := p.be.AccountCreate(context.Background(), n, pl.part, a, ts, nil)
 		return err
 	})
 	_, err := outcome(res, pl.quorum())
@@ -85,7 +86,7 @@ func (p *Proxy) accountGet(r *sreq) {
 	if exists && r.method == fasthttp.MethodGet {
 		pl := p.accountPlace(r.account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(nil, n, pl.part, r.account, opts)
+			return p.be.AccountList(context.Background(), n, pl.part, r.account, opts)
 		})
 		if err != nil && !notFound(err) {
 			writeError(r.ctx, err)
@@ -110,7 +111,9 @@ func (p *Proxy) accountPost(r *sreq) {
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
 	pl := p.accountPlace(r.account)
-	res := writeEach(pl, func(_ int, n *ring.Device) error { return p.be.AccountPost(nil, n, pl.part, r.account, meta) })
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
+		return p.be.AccountPost(context.Background(), n, pl.part, r.account, meta)
+	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(r.ctx, err)
 		return

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -86,7 +87,9 @@ func (u *accountUpdater) update(a, c string) error {
 		return nil // never existed anywhere: nothing to report
 	}
 	pl := u.p.accountPlace(a)
-	res := writeEach(pl, func(_ int, n *ring.Device) error { return u.p.be.AccountUpdate(nil, n, pl.part, a, row) })
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
+		return u.p.be.AccountUpdate(context.Background(), n, pl.part, a, row)
+	})
 	_, err = outcome(res, pl.quorum())
 	return err
 }
@@ -104,7 +107,7 @@ func (p *Proxy) containerStat(a, c string) (db.ContainerInfo, error) {
 	var firstErr error
 	found := false
 	for _, n := range pl.candidates() {
-		info, err := p.be.ContainerInfo(nil, n, pl.part, a, c, true)
+		info, err := p.be.ContainerInfo(context.Background(), n, pl.part, a, c, true)
 		if err != nil && !notFound(err) {
 			if firstErr == nil {
 				firstErr = err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ func (p *Proxy) containerInfo(_ *fasthttp.RequestCtx, a, c string) (db.Container
 func (p *Proxy) readContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
-		return p.be.ContainerInfo(nil, n, pl.part, a, c, fresh)
+		return p.be.ContainerInfo(context.Background(), n, pl.part, a, c, fresh)
 	})
 }
 
@@ -76,7 +77,7 @@ func (p *Proxy) containerPut(r *sreq) {
 	var created bool
 	var cmu = make(chan bool, len(pl.primaries)+len(pl.handoffs))
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(nil, n, pl.part, r.account, r.container, ts, policy, meta)
+		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.account, r.container, ts, policy, meta)
 		if err == nil {
 			cmu <- c
 		}
@@ -113,7 +114,7 @@ func (p *Proxy) containerPost(r *sreq) {
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	pl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(nil, n, pl.part, r.account, r.container, meta)
+		return p.be.ContainerPost(context.Background(), n, pl.part, r.account, r.container, meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(r.ctx, err)
@@ -130,7 +131,7 @@ func (p *Proxy) containerDelete(r *sreq) {
 	}
 	pl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(nil, n, pl.part, r.account, r.container, ts)
+		return p.be.ContainerDelete(context.Background(), n, pl.part, r.account, r.container, ts)
 	})
 	for _, x := range res {
 		if status(x.err) == fasthttp.StatusConflict {
@@ -175,7 +176,7 @@ func (p *Proxy) containerGet(r *sreq) {
 	if r.method == fasthttp.MethodGet {
 		pl := p.containerPlace(r.account, r.container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(nil, n, pl.part, r.account, r.container, opts)
+			return p.be.ContainerList(context.Background(), n, pl.part, r.account, r.container, opts)
 		})
 		if err != nil {
 			writeError(r.ctx, err)

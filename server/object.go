@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -253,7 +254,7 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 	var mu sync.Mutex
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		w, err := p.be.ObjectCreate(nil, n, pl.part, r.account, r.container, r.object, ts, size, cpl.target(i))
+		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, r.account, r.container, r.object, ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()

@@ -1,13 +1,14 @@
 package server
 
 import (
-	"sync"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -29,7 +30,7 @@ type openedObject struct {
 // objects are not found.
 func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (*openedObject, error) {
 	open := func(n *ring.Device) (*openedObject, error) {
-		rd, err := p.be.ObjectOpen(nil, n, pl.part, r.account, r.container, r.object)
+		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, r.account, r.container, r.object)
 		if err != nil {
 			return nil, err
 		}
@@ -304,7 +305,7 @@ func (p *Proxy) objectPost(r *sreq) {
 	}
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(nil, n, pl.part, r.account, r.container, r.object, ts, meta, cpl.target(i))
+		return p.be.ObjectPost(context.Background(), n, pl.part, r.account, r.container, r.object, ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(ctx, err)
@@ -324,7 +325,7 @@ func (p *Proxy) objectDelete(r *sreq) {
 	pl := p.objectPlace(r.account, r.container, r.object)
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(nil, n, pl.part, r.account, r.container, r.object, ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(context.Background(), n, pl.part, r.account, r.container, r.object, ts, nil, cpl.target(i))
 	})
 	p.acct.markDirty(r.account, r.container)
 	if _, err := outcome(res, pl.quorum()); err != nil {

@@ -56,6 +56,10 @@ type File interface {
 	Sync() error
 	// Datasync is fdatasync: data becomes durable, not necessarily xattrs.
 	Datasync() error
+	// StartWriteback asks the kernel to begin writing n bytes from off to
+	// disk without waiting (sync_file_range WRITE): a hint that keeps a
+	// long upload's final fsync short. It promises no durability.
+	StartWriteback(off, n int64) error
 	// Fallocate reserves size bytes without changing the file size
 	// (FALLOC_FL_KEEP_SIZE). Filesystems without fallocate succeed.
 	Fallocate(size int64) error

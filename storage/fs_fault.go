@@ -399,6 +399,9 @@ func (ff *faultFile) Sync() error {
 	return ff.synced(ff.File.Sync())
 }
 
+// StartWriteback is passed through; it makes nothing durable.
+func (ff *faultFile) StartWriteback(off, n int64) error { return ff.File.StartWriteback(off, n) }
+
 func (ff *faultFile) Datasync() error {
 	if err := ff.fs.inject(OpSync, ff.path); err != nil {
 		return err

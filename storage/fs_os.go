@@ -138,3 +138,7 @@ func (f osFile) Setxattr(name string, value []byte) error {
 func (f osFile) Removexattr(name string) error { return xattr.FRemove(f.File, name) }
 
 func (f osFile) Listxattr() ([]string, error) { return xattr.FList(f.File) }
+
+func (f osFile) StartWriteback(off, n int64) error {
+	return unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}

@@ -232,3 +232,21 @@ func (s *ObjectStore) ReplayJournal(device string, apply func(AsyncPending) erro
 	s.journals.mu.Unlock()
 	return n, nil
 }
+
+// syncJournal fdatasyncs device's current journal segment (and syncs its
+// directory, which may have just gained the segment).
+func (s *ObjectStore) syncJournal(device string) error {
+	j, err := s.journalFor(device)
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	if err := j.f.Datasync(); err != nil {
+		return err
+	}
+	return s.fs.SyncDir(j.dir)
+}

@@ -86,3 +86,35 @@ func TestJournalSegmentsDeletedWhenReleased(t *testing.T) {
 		t.Fatalf("want only the new current segment, have %v (current %d)", segs, j.seq)
 	}
 }
+
+// A large object takes the fsync path instead of the group flush; it and
+// its journalled update survive a crash all the same.
+func TestLargeCommitSurvivesCrash(t *testing.T) {
+	ffs := NewFaultFS(nil)
+	s := newStore(t, ffs)
+	body := make([]byte, ownSyncSize+123)
+	for i := range body {
+		body[i] = byte(i)
+	}
+	w, err := s.NewWriter(testDev, 7, "a", "c", "big", ts(20), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(body)
+	ap := apFor("big")
+	if _, err := w.CommitWithUpdate(map[string]string{"Content-Type": "t"}, &ap); err != nil {
+		t.Fatal(err)
+	}
+	if err := ffs.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(testDev, 7, "a", "c", "big")
+	if err != nil || r.Size() != int64(len(body)) {
+		t.Fatalf("after crash: %v", err)
+	}
+	r.Close()
+	n, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func(AsyncPending) error { return nil })
+	if err != nil || n != 1 {
+		t.Fatalf("journal after crash: %d %v", n, err)
+	}
+}

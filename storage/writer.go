@@ -18,6 +18,11 @@ import (
 // every so often so dirty pages never pile up.
 const bytesPerSync = 512 << 20
 
+// writebackStep is how much of an upload accumulates before its writeback
+// is started (sync_file_range), so large uploads reach the disk as they
+// arrive instead of all at once at commit.
+const writebackStep = 8 << 20
+
 // ObjectWriter streams one object body into a temp file on its device.
 // Nothing is visible until Commit returns; Abort (or a failed Commit)
 // leaves nothing behind. An ObjectWriter is not safe for concurrent use.
@@ -34,6 +39,7 @@ type ObjectWriter struct {
 	md5       hash.Hash
 	size      int64
 	unsynced  int64
+	kicked    int64 // bytes handed to StartWriteback so far
 	done      bool
 	err       error
 }
@@ -132,6 +138,12 @@ func (w *ObjectWriter) Write(p []byte) (int, error) {
 	}
 	w.size += int64(n)
 	w.unsynced += int64(n)
+	if err == nil && w.size-w.kicked >= writebackStep {
+		// Start writing the last step out now, so the disk works while the
+		// body streams in; errors surface at the final fsync.
+		w.f.StartWriteback(w.kicked, w.size-w.kicked)
+		w.kicked = w.size
+	}
 	if err == nil && w.unsynced >= bytesPerSync {
 		err = w.f.Datasync()
 		w.unsynced = 0
@@ -277,9 +289,14 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	if err == nil && overflow {
 		sidecar, err = s.writeOverflow(tmp, filepath.Join(s.devicePath(device), tmpDir), name, blob)
 	}
+	// A large body is made durable on its own: fsync of the file, then of
+	// the directories, as Swift does. A group flush (syncfs) would have to
+	// write back every other upload in flight too.
+	large := false
 	if err == nil {
 		if st, serr := tmp.Stat(); serr == nil && st.Size() >= ownSyncSize {
-			err = tmp.Datasync()
+			large = true
+			err = tmp.Sync()
 		}
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -292,6 +309,10 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		return noSpace(err)
 	}
 	suffixDir := filepath.Dir(hashDir)
+	var created []string // directories this commit creates, for the large path
+	if large {
+		created = s.missingDirs(hashDir)
+	}
 	if err := s.invalidateHash(filepath.Dir(suffixDir), filepath.Base(suffixDir)); err != nil {
 		if sidecar != "" {
 			s.fs.Remove(sidecar)
@@ -324,9 +345,15 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		// The record stays in the journal; released, it is simply dropped.
 		withdraw = func() { prev(); s.ReleaseJournal(ref) }
 	}
-	// The lock is not held while waiting for the flush: other objects'
-	// commits (and other replicas) must be able to join the same flush.
-	if err := s.syncGroupFor(device).wait(); err != nil {
+	var durable error
+	if large {
+		durable = s.syncLarge(device, hashDir, created, ap != nil)
+	} else {
+		// The lock is not held while waiting for the flush: other objects'
+		// commits (and other replicas) must be able to join the same flush.
+		durable = s.syncGroupFor(device).wait()
+	}
+	if err := durable; err != nil {
 		// Not durable, so not committed: withdraw it rather than leave
 		// visible what the caller is told failed.
 		withdraw()
@@ -338,9 +365,41 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	return err
 }
 
-// ownSyncSize is the body size from which a commit fdatasyncs its own data
-// before joining the group flush.
+// ownSyncSize is the body size from which a commit makes itself durable
+// with fsyncs of its own instead of joining the group flush.
 const ownSyncSize = 1 << 20
+
+// missingDirs lists dir and those of its parents (below the device) that
+// do not exist yet, deepest first.
+func (s *ObjectStore) missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := s.fs.Stat(d); err == nil {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// syncLarge makes a renamed-in large object durable without a group flush:
+// fsync of the hash directory and of the parent of every directory the
+// commit created, and of the device's journal when it holds the update.
+func (s *ObjectStore) syncLarge(device, hashDir string, created []string, journalled bool) error {
+	dirs := map[string]bool{hashDir: true}
+	for _, d := range created {
+		dirs[filepath.Dir(d)] = true
+	}
+	for d := range dirs {
+		if err := s.fs.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	if journalled {
+		return s.syncJournal(device)
+	}
+	return nil
+}
 
 // renameInto creates hashDir, renames the sidecar (if any) and then tmp
 // into it. Nothing is durable yet: the caller's group flush makes it so.

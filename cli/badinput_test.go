@@ -90,7 +90,7 @@ func TestBadInput(t *testing.T) {
 		{"bad x-timestamp", "PUT", "/c/t1", map[string]string{"X-Timestamp": "yesterday"}, "x", 400, "X-Timestamp"},
 		{"if-none-match etag on put", "PUT", "/c/i1", map[string]string{"If-None-Match": "abc"}, "x", 400, "If-None-Match only supports *"},
 		{"bad storage policy", "PUT", "/c2", map[string]string{"X-Storage-Policy": "platinum"}, "", 400, "Invalid X-Storage-Policy"},
-		{"bad limit", "GET", "/c?limit=abc", nil, "", 412, ""},
+		{"bad limit is ignored", "GET", "/c?limit=abc", nil, "", 204, ""},
 		{"limit over max", "GET", "/c?limit=10001", nil, "", 412, "Maximum limit is 10000"},
 		{"account put not allowed", "PUT", "", nil, "", 405, ""},
 	}

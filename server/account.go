@@ -17,13 +17,16 @@ func (p *Proxy) accountController(r *sreq) {
 		p.accountGet(r)
 	case fasthttp.MethodPost:
 		p.accountPost(r)
-	case fasthttp.MethodPut, fasthttp.MethodDelete:
-		// allow_account_management is off, as in a default Swift proxy.
-		methodNotAllowed(r.ctx, "HEAD, GET, POST")
+	case fasthttp.MethodOptions:
+		options(r.ctx, accountMethods)
 	default:
-		methodNotAllowed(r.ctx, "HEAD, GET, POST")
+		// PUT and DELETE too: allow_account_management is off, as in a
+		// default Swift proxy.
+		methodNotAllowed(r.ctx, accountMethods)
 	}
 }
+
+const accountMethods = "HEAD, GET, POST, OPTIONS"
 
 func (p *Proxy) accountInfo(a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
@@ -83,7 +86,7 @@ func (p *Proxy) accountGet(r *sreq) {
 	h.Set("Accept-Ranges", "bytes")
 	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
 	var entries []db.ContainerEntry
-	if exists && r.method == fasthttp.MethodGet {
+	if exists && r.method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
 			return p.be.AccountList(context.Background(), n, pl.part, r.account, opts)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"swiftbox/keystone"
 
 	"github.com/valyala/fasthttp"
 
@@ -22,9 +23,30 @@ func (p *Proxy) containerController(r *sreq) {
 		p.containerPost(r)
 	case fasthttp.MethodDelete:
 		p.containerDelete(r)
+	case fasthttp.MethodOptions:
+		options(r.ctx, containerMethods)
 	default:
-		methodNotAllowed(r.ctx, "HEAD, GET, PUT, POST, DELETE")
+		methodNotAllowed(r.ctx, containerMethods)
 	}
+}
+
+const containerMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
+
+// cleanACLs normalises X-Container-Read/-Write in place (Swift's
+// clean_acls), answering 400 for an invalid one.
+func cleanACLs(r *sreq) error {
+	for _, h := range []string{"X-Container-Read", "X-Container-Write"} {
+		v := r.ctx.Request.Header.Peek(h)
+		if v == nil {
+			continue
+		}
+		clean, err := keystone.CleanACL(h, string(v))
+		if err != nil {
+			return errorf(fasthttp.StatusBadRequest, "%s", err.Error())
+		}
+		r.ctx.Request.Header.Set(h, clean)
+	}
+	return nil
 }
 
 // containerInfo reads a container's info from the first replica that has
@@ -51,6 +73,10 @@ func policyIndex(name string) (int, error) {
 }
 
 func (p *Proxy) containerPut(r *sreq) {
+	if err := cleanACLs(r); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
 	if err := p.checkMetadata(r, "Container"); err != nil {
 		writeError(r.ctx, err)
 		return
@@ -102,6 +128,10 @@ func (p *Proxy) containerPut(r *sreq) {
 }
 
 func (p *Proxy) containerPost(r *sreq) {
+	if err := cleanACLs(r); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
 	if err := p.checkMetadata(r, "Container"); err != nil {
 		writeError(r.ctx, err)
 		return
@@ -173,7 +203,7 @@ func (p *Proxy) containerGet(r *sreq) {
 	h.Set("Accept-Ranges", "bytes")
 	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
 	var entries []db.ObjectEntry
-	if r.method == fasthttp.MethodGet {
+	if r.method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.account, r.container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
 			return p.be.ContainerList(context.Background(), n, pl.part, r.account, r.container, opts)

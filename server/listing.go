@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,30 +14,70 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-// listingFormat picks plain, json or xml from ?format= or Accept, as
-// Swift's listing_formats middleware does.
+// listingOffers are the listing content types, in Swift's preference order.
+var listingOffers = []struct{ mime, format string }{
+	{"text/plain", "plain"}, {"application/json", "json"}, {"application/xml", "xml"}, {"text/xml", "xml"},
+}
+
+// listingFormat picks plain, json or xml from ?format= or, as Swift's
+// listing_formats middleware does, the best match for Accept.
 func listingFormat(r *sreq) (string, error) {
 	if f := strings.ToLower(r.query("format")); f != "" {
 		switch f {
-		case "json", "xml", "plain":
+		case "json", "xml":
 			return f, nil
-		case "txt", "text":
-			return "plain", nil
 		}
 		return "plain", nil
 	}
-	accept := strings.ToLower(r.header("Accept"))
-	switch {
-	case accept == "":
-		return "plain", nil
-	case strings.Contains(accept, "application/json"):
-		return "json", nil
-	case strings.Contains(accept, "application/xml"), strings.Contains(accept, "text/xml"):
-		return "xml", nil
-	case strings.Contains(accept, "text/plain"), strings.Contains(accept, "*/*"), strings.Contains(accept, "text/*"):
+	accept := r.header("Accept")
+	if strings.TrimSpace(accept) == "" {
 		return "plain", nil
 	}
-	return "", errorf(fasthttp.StatusNotAcceptable, "")
+	best, bestQ := "", 0.0
+	for _, o := range listingOffers {
+		if q := acceptQuality(accept, o.mime); q > bestQ {
+			best, bestQ = o.format, q
+		}
+	}
+	if best == "" {
+		return "", errorf(fasthttp.StatusNotAcceptable, "")
+	}
+	return best, nil
+}
+
+// acceptQuality is the q-value Accept gives mime: that of the most
+// specific matching media range (type/subtype over type/* over */*).
+func acceptQuality(accept, mime string) float64 {
+	typ, _, _ := strings.Cut(mime, "/")
+	q, spec := 0.0, -1
+	for _, part := range strings.Split(accept, ",") {
+		fields := strings.Split(part, ";")
+		rng := strings.ToLower(strings.TrimSpace(fields[0]))
+		s := -1
+		switch {
+		case rng == mime:
+			s = 2
+		case rng == typ+"/*":
+			s = 1
+		case rng == "*/*" || rng == "*":
+			s = 0
+		}
+		if s < spec || s < 0 {
+			continue
+		}
+		v := 1.0
+		for _, f := range fields[1:] {
+			if k, val, ok := strings.Cut(strings.TrimSpace(f), "="); ok && strings.TrimSpace(k) == "q" {
+				if x, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+					v = x
+				}
+			}
+		}
+		if s > spec || v > q {
+			q, spec = v, s
+		}
+	}
+	return q
 }
 
 // listOptions parses the listing query parameters with Swift's checks.
@@ -53,15 +94,20 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 			return o, errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
 		}
 	}
-	if len(o.Delimiter) > 1 {
-		return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
-	}
-	if l := r.query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			return o, errorf(fasthttp.StatusPreconditionFailed, "Value of limit must be a positive integer")
+	if o.Delimiter != "" {
+		// One character, and Latin-1 (Swift: len > 1 or ord > 254).
+		if utf8.RuneCountInString(o.Delimiter) > 1 {
+			return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
 		}
-		if n > maxLimit {
+		if rn, _ := utf8.DecodeRuneInString(o.Delimiter); rn > 254 {
+			return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
+		}
+	}
+	// Swift's constrain_req_limit: a limit that is not all digits is
+	// ignored; a larger one than allowed is refused.
+	if l := r.query("limit"); l != "" && isDigits(l) {
+		n, err := strconv.Atoi(l)
+		if err != nil || n > maxLimit {
 			return o, errorf(fasthttp.StatusPreconditionFailed, "Maximum limit is %d", maxLimit)
 		}
 		o.Limit = n
@@ -70,6 +116,15 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 		o.Reverse = true
 	}
 	return o, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func validUTF8NoNull(s string) bool {

@@ -29,6 +29,8 @@ var objectAllowedHeaders = []string{
 	"X-Static-Large-Object", "Cache-Control", "Content-Language", "Expires", "X-Robots-Tag",
 }
 
+const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
+
 func (p *Proxy) objectController(r *sreq) {
 	switch r.method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
@@ -39,8 +41,10 @@ func (p *Proxy) objectController(r *sreq) {
 		p.objectPost(r)
 	case fasthttp.MethodDelete:
 		p.objectDelete(r)
+	case fasthttp.MethodOptions:
+		options(r.ctx, objectMethods)
 	default:
-		methodNotAllowed(r.ctx, "HEAD, GET, PUT, POST, DELETE")
+		methodNotAllowed(r.ctx, objectMethods)
 	}
 }
 
@@ -66,14 +70,17 @@ func deleteAt(r *sreq, now time.Time) (string, error) {
 		if n < 0 {
 			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
 		}
+		if n == 0 {
+			// now + 0 is already past by the time it is checked (Swift).
+			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+		}
 		return strconv.FormatInt(now.Unix()+n, 10), nil
 	}
 	if v := r.header("X-Delete-At"); v != "" {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			return "", errorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
 		}
-		n := int64(f)
 		if n <= now.Unix() {
 			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
 		}

@@ -43,18 +43,17 @@ func splitPath(ctx *fasthttp.RequestCtx) (version, account, container, object st
 	if !strings.HasPrefix(raw, "/") {
 		return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path: %s", raw)
 	}
-	parts := strings.SplitN(raw[1:], "/", 4)
-	dec := make([]string, len(parts))
-	for i, s := range parts {
-		d, uerr := url.PathUnescape(s)
-		if uerr != nil {
-			return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path encoding")
-		}
-		if !utf8.ValidString(d) || strings.IndexByte(d, 0) >= 0 {
-			return "", "", "", "", errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
-		}
-		dec[i] = d
+	// Decode first, then split, as Swift's split_path sees PATH_INFO: an
+	// encoded "/" (%2F) separates account, container and object too.
+	path, uerr := url.PathUnescape(raw[1:])
+	if uerr != nil {
+		return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path encoding")
 	}
+	if !utf8.ValidString(path) || strings.IndexByte(path, 0) >= 0 {
+		return "", "", "", "", errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
+	}
+	parts := strings.SplitN(path, "/", 4)
+	dec := parts
 	for len(dec) < 4 {
 		dec = append(dec, "")
 	}
@@ -63,10 +62,6 @@ func splitPath(ctx *fasthttp.RequestCtx) (version, account, container, object st
 	// invalid ("/v1//c"), a trailing empty container ("/v1/a/") is not.
 	if account == "" && (container != "" || object != "") || container == "" && object != "" {
 		return "", "", "", "", errorf(fasthttp.StatusNotFound, "")
-	}
-	if len(parts) == 4 && object == "" {
-		// "/v1/a/c/" addresses the container.
-		object = ""
 	}
 	return version, account, container, object, nil
 }

@@ -107,6 +107,14 @@ func (r *sreq) isOwner() bool {
 	return r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin()))
 }
 
+// options answers an OPTIONS request without CORS headers: the methods
+// the resource allows.
+func options(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	ctx.Response.Header.SetContentLength(0)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
 	writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")

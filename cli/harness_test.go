@@ -61,7 +61,16 @@ func startServer(t *testing.T, devices string, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, Devices: devices, args: extra}
 	s.start()
-	t.Cleanup(func() { s.Stop() })
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			out := s.Output()
+			if len(out) > 8000 {
+				out = "…" + out[len(out)-8000:]
+			}
+			t.Logf("server output:\n%s", out)
+		}
+	})
 	return s
 }
 

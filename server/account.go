@@ -121,7 +121,7 @@ func (p *Proxy) accountPost(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+	noContent(r.ctx)
 }
 
 // headBody turns a listing response into Swift's answer to HEAD on an

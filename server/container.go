@@ -120,11 +120,11 @@ func (p *Proxy) containerPut(r *sreq) {
 	p.acct.updateNow(r.account, r.container)
 	if created {
 		r.ctx.SetStatusCode(fasthttp.StatusCreated)
+		r.ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+		r.ctx.Response.Header.SetContentLength(0)
 	} else {
-		r.ctx.SetStatusCode(fasthttp.StatusAccepted)
+		writeStatus(r.ctx, fasthttp.StatusAccepted, acceptedBody)
 	}
-	r.ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
-	r.ctx.Response.Header.SetContentLength(0)
 }
 
 func (p *Proxy) containerPost(r *sreq) {
@@ -150,7 +150,7 @@ func (p *Proxy) containerPost(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+	noContent(r.ctx)
 }
 
 func (p *Proxy) containerDelete(r *sreq) {
@@ -174,7 +174,7 @@ func (p *Proxy) containerDelete(r *sreq) {
 		return
 	}
 	p.acct.updateNow(r.account, r.container)
-	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+	noContent(r.ctx)
 }
 
 func (p *Proxy) containerGet(r *sreq) {

@@ -25,6 +25,8 @@ func errorf(status int, format string, args ...any) error {
 	return &httpError{status: status, body: fmt.Sprintf(format, args...)}
 }
 
+const acceptedBody = "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"
+
 // statusBody are Swift's default HTML bodies (swob's RESPONSE_REASONS).
 var statusBody = map[int]string{
 	400: "<html><h1>Bad Request</h1><p>The server could not comply with the request since it is either malformed or otherwise incorrect.</p></html>",

@@ -2,10 +2,11 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -29,6 +30,8 @@ func listingFormat(r *sreq) (string, error) {
 		}
 		return "plain", nil
 	}
+	// The answer depends on Accept (caches must know).
+	r.ctx.Response.Header.Set("Vary", "Accept")
 	accept := r.header("Accept")
 	if strings.TrimSpace(accept) == "" {
 		return "plain", nil
@@ -136,43 +139,26 @@ func isoTime(ts timestamp.Timestamp) string {
 	return ts.Time().Format("2006-01-02T15:04:05.000000")
 }
 
-type objectJSON struct {
-	Hash         string `json:"hash"`
-	LastModified string `json:"last_modified"`
-	Bytes        int64  `json:"bytes"`
-	Name         string `json:"name"`
-	ContentType  string `json:"content_type"`
-}
-
-type subdirJSON struct {
-	Subdir string `json:"subdir"`
-}
-
-type containerJSON struct {
-	Name         string `json:"name"`
-	Count        int64  `json:"count"`
-	Bytes        int64  `json:"bytes"`
-	LastModified string `json:"last_modified"`
-}
-
 // writeObjectListing renders a container listing in format.
 func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
 	var buf bytes.Buffer
 	switch format {
 	case "json":
-		items := make([]any, 0, len(entries))
-		for _, e := range entries {
+		// Swift's shape: json.dumps with its key order and ", " separators.
+		buf.WriteByte('[')
+		for i, e := range entries {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
 			if e.Subdir != "" {
-				items = append(items, subdirJSON{Subdir: e.Subdir})
+				buf.WriteString(`{"subdir": ` + jsonString(e.Subdir) + "}")
 				continue
 			}
-			items = append(items, objectJSON{Hash: e.ETag, LastModified: isoTime(e.Timestamp), Bytes: e.Size,
-				Name: e.Name, ContentType: e.ContentType})
+			buf.WriteString(`{"bytes": ` + strconv.FormatInt(e.Size, 10) + `, "hash": ` + jsonString(e.ETag) +
+				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(e.ContentType) +
+				`, "last_modified": ` + jsonString(isoTime(e.Timestamp)) + "}")
 		}
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(items)
-		buf.Truncate(buf.Len() - 1)
+		buf.WriteByte(']')
 		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 	case "xml":
 		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
@@ -212,19 +198,20 @@ func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, ent
 	var buf bytes.Buffer
 	switch format {
 	case "json":
-		items := make([]any, 0, len(entries))
-		for _, e := range entries {
+		buf.WriteByte('[')
+		for i, e := range entries {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
 			if e.Subdir != "" {
-				items = append(items, subdirJSON{Subdir: e.Subdir})
+				buf.WriteString(`{"subdir": ` + jsonString(e.Subdir) + "}")
 				continue
 			}
-			items = append(items, containerJSON{Name: e.Name, Count: e.ObjectCount, Bytes: e.BytesUsed,
-				LastModified: isoTime(e.PutTimestamp)})
+			buf.WriteString(`{"name": ` + jsonString(e.Name) + `, "count": ` + strconv.FormatInt(e.ObjectCount, 10) +
+				`, "bytes": ` + strconv.FormatInt(e.BytesUsed, 10) + `, "last_modified": ` +
+				jsonString(isoTime(e.PutTimestamp)) + "}")
 		}
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(items)
-		buf.Truncate(buf.Len() - 1)
+		buf.WriteByte(']')
 		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 	case "xml":
 		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
@@ -256,6 +243,42 @@ func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, ent
 		}
 	}
 	ctx.SetBody(buf.Bytes())
+}
+
+// jsonString is s as a JSON string the way Python's json.dumps writes it
+// (non-ASCII as \uXXXX escapes, "/" unescaped).
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || r > 0x7e:
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func xmlEscape(s string) string {

@@ -221,8 +221,8 @@ func (p *Proxy) objectGet(r *sreq) {
 		if unsat {
 			rd.Close()
 			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-			ctx.Response.Header.Del("Content-Type")
 			writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+			ctx.Response.Header.SetContentType(meta["Content-Type"]) // Swift keeps the object's
 			return
 		}
 		if !ok {
@@ -312,7 +312,7 @@ func (p *Proxy) objectPost(r *sreq) {
 		return
 	}
 
-	writeStatus(ctx, fasthttp.StatusAccepted, "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>")
+	writeStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
 }
 
 func (p *Proxy) objectDelete(r *sreq) {
@@ -332,5 +332,5 @@ func (p *Proxy) objectDelete(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	noContent(ctx)
 }

@@ -413,7 +413,7 @@ func TestWriteObjectListing(t *testing.T) {
 		body    string
 	}{
 		{"json", entries, 200, "application/json; charset=utf-8",
-			`[{"hash":"e1","last_modified":"2023-11-14T22:13:20.123450","bytes":3,"name":"a<&>\"b","content_type":"text/plain"},{"subdir":"d<&>/"}]`},
+			`[{"bytes": 3, "hash": "e1", "name": "a<&>\"b", "content_type": "text/plain", "last_modified": "2023-11-14T22:13:20.123450"}, {"subdir": "d<&>/"}]`},
 		{"json", nil, 200, "application/json; charset=utf-8", `[]`},
 		{"xml", entries, 200, "application/xml; charset=utf-8",
 			`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<container name="c&lt;&amp;&gt;">` +
@@ -448,7 +448,7 @@ func TestWriteContainerListing(t *testing.T) {
 		body    string
 	}{
 		{"json", entries, 200, "application/json; charset=utf-8",
-			`[{"name":"c<&>","count":2,"bytes":42,"last_modified":"2023-11-14T22:13:20.000000"},{"subdir":"p/"}]`},
+			`[{"name": "c<&>", "count": 2, "bytes": 42, "last_modified": "2023-11-14T22:13:20.000000"}, {"subdir": "p/"}]`},
 		{"json", nil, 200, "application/json; charset=utf-8", `[]`},
 		{"xml", entries, 200, "application/xml; charset=utf-8",
 			`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<account name="AUTH_a&amp;">` +
@@ -477,5 +477,22 @@ func checkResponse(t *testing.T, ctx *fasthttp.RequestCtx, status int, ctype, bo
 	}
 	if got := string(ctx.Response.Body()); got != body {
 		t.Errorf("body =\n%s\nwant\n%s", got, body)
+	}
+}
+
+// jsonString writes what Python's json.dumps does (ensure_ascii).
+func TestJSONStringLikePython(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":     `"plain"`,
+		`q"b\s`:     `"q\"b\\s"`,
+		"tab\tnl\n": `"tab\tnl\n"`,
+		"snow☃":     `"snow\u2603"`,
+		"emoji😀":    `"emoji\ud83d\ude00"`,
+		"a/b":       `"a/b"`,
+		"\x7f\x01":  `"\u007f\u0001"`,
+	} {
+		if got := jsonString(in); got != want {
+			t.Errorf("jsonString(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -119,3 +119,9 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
 	writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
 }
+
+// noContent is Swift's 204 for POST and DELETE.
+func noContent(ctx *fasthttp.RequestCtx) {
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+}

@@ -87,10 +87,10 @@ func TestBadInput(t *testing.T) {
 		{"bad x-delete-at", "PUT", "/c/d1", map[string]string{"X-Delete-At": "12"}, "x", 400, "X-Delete-At in past"},
 		{"bad x-delete-after", "PUT", "/c/d2", map[string]string{"X-Delete-After": "soon"}, "x", 400, "Non-integer X-Delete-After"},
 		{"missing container", "PUT", "/nope/o", nil, "x", 404, ""},
-		{"bad x-timestamp", "PUT", "/c/t1", map[string]string{"X-Timestamp": "yesterday"}, "x", 400, "X-Timestamp"},
+		{"client x-timestamp is ignored", "PUT", "/c/t1", map[string]string{"X-Timestamp": "yesterday"}, "x", 201, ""},
 		{"if-none-match etag on put", "PUT", "/c/i1", map[string]string{"If-None-Match": "abc"}, "x", 400, "If-None-Match only supports *"},
 		{"bad storage policy", "PUT", "/c2", map[string]string{"X-Storage-Policy": "platinum"}, "", 400, "Invalid X-Storage-Policy"},
-		{"bad limit is ignored", "GET", "/c?limit=abc", nil, "", 204, ""},
+		{"bad limit is ignored", "GET", "/c?limit=abc", nil, "", 200, "t1"},
 		{"limit over max", "GET", "/c?limit=10001", nil, "", 412, "Maximum limit is 10000"},
 		{"account put not allowed", "PUT", "", nil, "", 405, ""},
 	}
@@ -166,6 +166,7 @@ func TestBadInput(t *testing.T) {
 	if code, _, _ := do(t, "HEAD", url+"/c/short", tok, nil, nil); code != 404 {
 		t.Errorf("short body stored: %d", code)
 	}
+	do(t, "DELETE", url+"/c/t1", tok, nil, nil)
 	for _, name := range []string{"e1", "short", "m1", "big"} {
 		if code, _, _ := do(t, "HEAD", url+"/c/"+name, tok, nil, nil); code != 404 {
 			t.Errorf("%s exists after a rejected PUT: %d", name, code)
@@ -174,7 +175,7 @@ func TestBadInput(t *testing.T) {
 	if left := tmpFiles(t, dev); len(left) > 0 {
 		t.Errorf("temp files left behind: %v", left)
 	}
-	// Only the one good object ("r") has .data files, one per replica.
+	// Only the one good object ("r") has .data files (t1 was deleted).
 	if n := len(findFiles(t, dev, ".data")); n != 3 {
 		t.Errorf("want 3 .data files (1 object × 3 replicas), found %d", n)
 	}

@@ -15,14 +15,21 @@ import (
 type httpError struct {
 	status int
 	body   string
+	ctype  string // "" = Swift's default, text/html; charset=UTF-8
 }
 
 func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
 
-// errorf makes an httpError with a plain-text body, as Swift's constraint
-// checks and proxy validations reply.
+// errorf makes an httpError with a message body, sent as Swift's swob
+// sends a body without a content type (text/html; charset=UTF-8).
 func errorf(status int, format string, args ...any) error {
 	return &httpError{status: status, body: fmt.Sprintf(format, args...)}
+}
+
+// constraintErrorf is errorf for Swift's constraint checks, which answer
+// with content_type text/plain.
+func constraintErrorf(status int, format string, args ...any) error {
+	return &httpError{status: status, body: fmt.Sprintf(format, args...), ctype: "text/plain"}
 }
 
 const acceptedBody = "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"
@@ -84,6 +91,9 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 		body = he.body
 	}
 	writeStatus(ctx, code, body)
+	if he != nil && he.ctype != "" {
+		ctx.Response.Header.SetContentType(he.ctype)
+	}
 }
 
 // writeStatus sends a status with the given body (default body when "").
@@ -104,10 +114,6 @@ func writeStatus(ctx *fasthttp.RequestCtx, code int, body string) {
 		}
 		return
 	}
-	if body != "" && body[0] == '<' {
-		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
-	} else {
-		ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
-	}
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	ctx.SetBodyString(body)
 }

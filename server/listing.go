@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -30,8 +29,6 @@ func listingFormat(r *sreq) (string, error) {
 		}
 		return "plain", nil
 	}
-	// The answer depends on Accept (caches must know).
-	r.ctx.Response.Header.Set("Vary", "Accept")
 	accept := r.header("Accept")
 	if strings.TrimSpace(accept) == "" {
 		return "plain", nil
@@ -97,15 +94,7 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 			return o, errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
 		}
 	}
-	if o.Delimiter != "" {
-		// One character, and Latin-1 (Swift: len > 1 or ord > 254).
-		if utf8.RuneCountInString(o.Delimiter) > 1 {
-			return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
-		}
-		if rn, _ := utf8.DecodeRuneInString(o.Delimiter); rn > 254 {
-			return o, errorf(fasthttp.StatusPreconditionFailed, "Bad delimiter")
-		}
-	}
+	// Any delimiter is allowed, several characters too (as in Swift 2.30).
 	// Swift's constrain_req_limit: a limit that is not all digits is
 	// ignored; a larger one than allowed is refused.
 	if l := r.query("limit"); l != "" && isDigits(l) {
@@ -141,6 +130,7 @@ func isoTime(ts timestamp.Timestamp) string {
 
 // writeObjectListing renders a container listing in format.
 func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
+	varyAccept(ctx)
 	var buf bytes.Buffer
 	switch format {
 	case "json":
@@ -195,6 +185,7 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 
 // writeContainerListing renders an account listing in format.
 func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, entries []db.ContainerEntry) {
+	varyAccept(ctx)
 	var buf bytes.Buffer
 	switch format {
 	case "json":
@@ -243,6 +234,13 @@ func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, ent
 		}
 	}
 	ctx.SetBody(buf.Bytes())
+}
+
+// varyAccept marks a listing whose format came from Accept, not ?format=.
+func varyAccept(ctx *fasthttp.RequestCtx) {
+	if !ctx.QueryArgs().Has("format") {
+		ctx.Response.Header.Set("Vary", "Accept")
+	}
 }
 
 // jsonString is s as a JSON string the way Python's json.dumps writes it

@@ -43,25 +43,25 @@ func (p *Proxy) checkMetadata(r *sreq, kind string) error {
 		size += len(key) + len(value)
 		switch {
 		case key == "":
-			err = errorf(fasthttp.StatusBadRequest, "Metadata name cannot be empty")
+			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name cannot be empty")
 		case !utf8.ValidString(key):
-			err = errorf(fasthttp.StatusBadRequest, "Metadata name must be valid UTF-8")
+			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name must be valid UTF-8")
 		case !utf8.ValidString(value):
-			err = errorf(fasthttp.StatusBadRequest, "Metadata value must be valid UTF-8")
+			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata value must be valid UTF-8")
 		case len(key) > p.limits.MaxMetaNameLength:
-			err = errorf(fasthttp.StatusBadRequest, "Metadata name too long: %s%s", string(k)[:len(prefix)], key)
+			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name too long: %s%s", prefix, key)
 		case len(value) > p.limits.MaxMetaValueLength:
-			err = errorf(fasthttp.StatusBadRequest, "Metadata value longer than %d: %s%s", p.limits.MaxMetaValueLength, string(k)[:len(prefix)], key)
+			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata value longer than %d: %s%s", p.limits.MaxMetaValueLength, prefix, key)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if count > p.limits.MaxMetaCount {
-		return errorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
+		return constraintErrorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
 	}
 	if size > p.limits.MaxMetaOverallSize {
-		return errorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
+		return constraintErrorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
 	}
 	return nil
 }

@@ -48,10 +48,11 @@ var (
 )
 
 // gatekeeper strips headers that only storage nodes and middlewares may set
-// (X-Backend-*, sysmeta) from client requests, as Swift's gatekeeper does.
+// (X-Backend-*, sysmeta, and X-Timestamp: the proxy stamps every write
+// itself) from client requests, as Swift's gatekeeper does.
 func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		var drop [][]byte
+		drop := [][]byte{[]byte("X-Timestamp")}
 		for k := range ctx.Request.Header.All() {
 			if hasPrefixFold(k, backendPrefix) || hasPrefixFold(k, transientSysmeta) {
 				drop = append(drop, append([]byte(nil), k...))

@@ -65,24 +65,24 @@ func deleteAt(r *sreq, now time.Time) (string, error) {
 	if v := r.header("X-Delete-After"); v != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			return "", errorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
 		}
 		if n < 0 {
-			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
 		}
 		if n == 0 {
 			// now + 0 is already past by the time it is checked (Swift).
-			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
 		}
 		return strconv.FormatInt(now.Unix()+n, 10), nil
 	}
 	if v := r.header("X-Delete-At"); v != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			return "", errorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
 		}
 		if n <= now.Unix() {
-			return "", errorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
 		}
 		return strconv.FormatInt(n, 10), nil
 	}
@@ -133,7 +133,7 @@ func (p *Proxy) objectPut(r *sreq) {
 		return
 	}
 	if size > p.limits.MaxFileSize {
-		writeStatus(ctx, fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+		writeError(ctx, constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large."))
 		return
 	}
 	if err := p.checkMetadata(r, "Object"); err != nil {
@@ -141,7 +141,7 @@ func (p *Proxy) objectPut(r *sreq) {
 		return
 	}
 	if inm := r.header("If-None-Match"); inm != "" && inm != "*" {
-		writeStatus(ctx, fasthttp.StatusBadRequest, "If-None-Match only supports *")
+		writeError(ctx, constraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *"))
 		return
 	}
 	now := time.Now()
@@ -317,7 +317,7 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 		if k > 0 {
 			total += int64(k)
 			if total > p.limits.MaxFileSize {
-				return total, "", errorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+				return total, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
 			}
 			h.Write(buf[:k])
 			alive := 0

@@ -36,7 +36,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
 		id, ok := p.auth.Validate(token)
 		if !ok {
-			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			unauthorized(ctx, account)
 			return
 		}
 		r.id = id
@@ -45,7 +45,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		// Not an account of this auth system's reseller prefix.
 		if r.id == nil || !r.id.IsResellerAdmin() {
 			if r.id == nil {
-				writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+				unauthorized(ctx, account)
 			} else {
 				writeStatus(ctx, fasthttp.StatusForbidden, "")
 			}
@@ -54,7 +54,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 	}
 	if d := p.authorize(r); d != keystone.Allow {
 		if d == keystone.Unauthorized {
-			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			unauthorized(ctx, account)
 		} else {
 			writeStatus(ctx, fasthttp.StatusForbidden, "")
 		}
@@ -73,13 +73,13 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 // checkNames enforces Swift's name length constraints.
 func (p *Proxy) checkNames(r *sreq) error {
 	if n := len(r.account); n > p.limits.MaxAccountNameLength {
-		return errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
+		return constraintErrorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
 	}
 	if n := len(r.container); n > p.limits.MaxContainerNameLen {
-		return errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
+		return constraintErrorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
 	}
 	if n := len(r.object); n > p.limits.MaxObjectNameLength {
-		return errorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
+		return constraintErrorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
 	}
 	return nil
 }
@@ -124,4 +124,14 @@ func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 func noContent(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+}
+
+// unauthorized is tempauth's 401, naming the realm (the account, or
+// "unknown") so clients know to authenticate.
+func unauthorized(ctx *fasthttp.RequestCtx, realm string) {
+	if realm == "" {
+		realm = "unknown"
+	}
+	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+realm+`"`)
+	writeStatus(ctx, fasthttp.StatusUnauthorized, "")
 }

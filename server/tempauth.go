@@ -26,12 +26,12 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 		user := headerOr(ctx, "X-Auth-User", "X-Storage-User")
 		key := headerOr(ctx, "X-Auth-Key", "X-Storage-Pass")
 		if user == "" || key == "" {
-			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			unauthorized(ctx, "")
 			return
 		}
 		token, id, err := p.auth.Authenticate(user, key)
 		if err != nil {
-			writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+			unauthorized(ctx, "")
 			return
 		}
 		url := p.storageURL(ctx, id)

@@ -264,7 +264,7 @@ func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any
 		for _, d := range devs {
 			ds = append(ds, ring.Device{Region: 1, IP: "127.0.0.1", Port: ringPorts[name], Device: d, Weight: 100})
 		}
-		b, err := buildRing(ds, cfg)
+		b, err := ring.BuildFor(ds, cfg.Replicas, uint(cfg.PartPower))
 		if err != nil {
 			return nil, fmt.Errorf("%s ring: %w", name, err)
 		}
@@ -289,34 +289,6 @@ func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any
 		}
 	}
 	return &server.Rings{Object: out["object"], Container: out["container"], Account: out["account"]}, nil
-}
-
-func buildRing(ds []ring.Device, cfg *config.Config) (*ring.Builder, error) {
-	if cfg.Replicas == 0 && cfg.PartPower == 0 {
-		return ring.BuildDefault(ds)
-	}
-	replicas := cfg.Replicas
-	if replicas == 0 {
-		replicas = min(3, len(ds))
-	}
-	pp := uint(cfg.PartPower)
-	if pp == 0 {
-		pp = ring.DefaultPartPower(len(ds), replicas)
-	}
-	b, err := ring.NewBuilder(pp, replicas, 1)
-	if err != nil {
-		return nil, err
-	}
-	for i, d := range ds {
-		d.Zone = i + 1
-		if _, err := b.AddDevice(d); err != nil {
-			return nil, err
-		}
-	}
-	if _, _, err := b.Rebalance(); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // runningMarker exists in the state dir while serve runs; finding it at

@@ -450,11 +450,22 @@ func ParseDeviceSpec(spec, weight string) (Device, error) {
 // fewer partitions balance poorly, many more only add directories for the
 // replicator to walk. It is clamped to 8..14 (256..16384 partitions).
 func BuildDefault(devices []Device) (*Builder, error) {
+	return BuildFor(devices, 0, 0)
+}
+
+// BuildFor is BuildDefault with the replica count and part power given
+// (0 = BuildDefault's choice).
+func BuildFor(devices []Device, replicas int, partPower uint) (*Builder, error) {
 	if len(devices) == 0 {
 		return nil, fmt.Errorf("%w: no devices", ErrTooFewDevices)
 	}
-	replicas := min(3, len(devices))
-	b, err := NewBuilder(DefaultPartPower(len(devices), replicas), replicas, 1)
+	if replicas == 0 {
+		replicas = min(3, len(devices))
+	}
+	if partPower == 0 {
+		partPower = DefaultPartPower(len(devices), replicas)
+	}
+	b, err := NewBuilder(partPower, replicas, 1)
 	if err != nil {
 		return nil, err
 	}

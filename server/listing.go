@@ -128,107 +128,96 @@ func isoTime(ts timestamp.Timestamp) string {
 	return ts.Time().Format("2006-01-02T15:04:05.000000")
 }
 
+// listingItem is one listing entry, rendered for json and xml; subdir
+// entries (delimiter roll-ups) carry only their name.
+type listingItem struct {
+	name, subdir string
+	json, xml    string
+}
+
 // writeObjectListing renders a container listing in format.
 func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
-	varyAccept(ctx)
-	var buf bytes.Buffer
-	switch format {
-	case "json":
-		// Swift's shape: json.dumps with its key order and ", " separators.
-		buf.WriteByte('[')
-		for i, e := range entries {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			if e.Subdir != "" {
-				buf.WriteString(`{"subdir": ` + jsonString(e.Subdir) + "}")
-				continue
-			}
-			buf.WriteString(`{"bytes": ` + strconv.FormatInt(e.Size, 10) + `, "hash": ` + jsonString(e.ETag) +
-				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(e.ContentType) +
-				`, "last_modified": ` + jsonString(isoTime(e.Timestamp)) + "}")
+	items := make([]listingItem, len(entries))
+	for i, e := range entries {
+		if e.Subdir != "" {
+			items[i] = listingItem{subdir: e.Subdir}
+			continue
 		}
-		buf.WriteByte(']')
-		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
-	case "xml":
-		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-		buf.WriteString(`<container name="` + xmlEscape(container) + `">`)
-		for _, e := range entries {
-			if e.Subdir != "" {
-				buf.WriteString(`<subdir name="` + xmlEscape(e.Subdir) + `"><name>` + xmlEscape(e.Subdir) + `</name></subdir>`)
-				continue
-			}
-			buf.WriteString("<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(e.ETag) +
+		items[i] = listingItem{name: e.Name,
+			// Swift's shape: json.dumps with its key order and ", " separators.
+			json: `{"bytes": ` + strconv.FormatInt(e.Size, 10) + `, "hash": ` + jsonString(e.ETag) +
+				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(e.ContentType) +
+				`, "last_modified": ` + jsonString(isoTime(e.Timestamp)) + "}",
+			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(e.ETag) +
 				"</hash><bytes>" + strconv.FormatInt(e.Size, 10) + "</bytes><content_type>" +
 				xmlEscape(e.ContentType) + "</content_type><last_modified>" + isoTime(e.Timestamp) +
-				"</last_modified></object>")
-		}
-		buf.WriteString("</container>")
-		ctx.Response.Header.SetContentType("application/xml; charset=utf-8")
-	default:
-		for _, e := range entries {
-			if e.Subdir != "" {
-				buf.WriteString(e.Subdir)
-			} else {
-				buf.WriteString(e.Name)
-			}
-			buf.WriteByte('\n')
-		}
-		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-		if len(entries) == 0 {
-			ctx.SetStatusCode(fasthttp.StatusNoContent)
-			return
-		}
+				"</last_modified></object>"}
 	}
-	ctx.SetBody(buf.Bytes())
+	writeListing(ctx, format, "container", container, items)
 }
 
 // writeContainerListing renders an account listing in format.
 func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, entries []db.ContainerEntry) {
+	items := make([]listingItem, len(entries))
+	for i, e := range entries {
+		if e.Subdir != "" {
+			items[i] = listingItem{subdir: e.Subdir}
+			continue
+		}
+		items[i] = listingItem{name: e.Name,
+			json: `{"name": ` + jsonString(e.Name) + `, "count": ` + strconv.FormatInt(e.ObjectCount, 10) +
+				`, "bytes": ` + strconv.FormatInt(e.BytesUsed, 10) + `, "last_modified": ` +
+				jsonString(isoTime(e.PutTimestamp)) + "}",
+			xml: "<container><name>" + xmlEscape(e.Name) + "</name><count>" +
+				strconv.FormatInt(e.ObjectCount, 10) + "</count><bytes>" + strconv.FormatInt(e.BytesUsed, 10) +
+				"</bytes><last_modified>" + isoTime(e.PutTimestamp) + "</last_modified></container>"}
+	}
+	writeListing(ctx, format, "account", account, items)
+}
+
+// writeListing sends items as Swift's listing formats do: json array, xml
+// under <root name="…">, or plain names (an empty plain listing is 204).
+func writeListing(ctx *fasthttp.RequestCtx, format, root, rootName string, items []listingItem) {
 	varyAccept(ctx)
 	var buf bytes.Buffer
 	switch format {
 	case "json":
 		buf.WriteByte('[')
-		for i, e := range entries {
+		for i, it := range items {
 			if i > 0 {
 				buf.WriteString(", ")
 			}
-			if e.Subdir != "" {
-				buf.WriteString(`{"subdir": ` + jsonString(e.Subdir) + "}")
-				continue
+			if it.subdir != "" {
+				buf.WriteString(`{"subdir": ` + jsonString(it.subdir) + "}")
+			} else {
+				buf.WriteString(it.json)
 			}
-			buf.WriteString(`{"name": ` + jsonString(e.Name) + `, "count": ` + strconv.FormatInt(e.ObjectCount, 10) +
-				`, "bytes": ` + strconv.FormatInt(e.BytesUsed, 10) + `, "last_modified": ` +
-				jsonString(isoTime(e.PutTimestamp)) + "}")
 		}
 		buf.WriteByte(']')
 		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 	case "xml":
 		buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-		buf.WriteString(`<account name="` + xmlEscape(account) + `">`)
-		for _, e := range entries {
-			if e.Subdir != "" {
-				buf.WriteString(`<subdir name="` + xmlEscape(e.Subdir) + `"><name>` + xmlEscape(e.Subdir) + `</name></subdir>`)
-				continue
+		buf.WriteString("<" + root + ` name="` + xmlEscape(rootName) + `">`)
+		for _, it := range items {
+			if it.subdir != "" {
+				buf.WriteString(`<subdir name="` + xmlEscape(it.subdir) + `"><name>` + xmlEscape(it.subdir) + `</name></subdir>`)
+			} else {
+				buf.WriteString(it.xml)
 			}
-			buf.WriteString("<container><name>" + xmlEscape(e.Name) + "</name><count>" +
-				strconv.FormatInt(e.ObjectCount, 10) + "</count><bytes>" + strconv.FormatInt(e.BytesUsed, 10) +
-				"</bytes><last_modified>" + isoTime(e.PutTimestamp) + "</last_modified></container>")
 		}
-		buf.WriteString("</account>")
+		buf.WriteString("</" + root + ">")
 		ctx.Response.Header.SetContentType("application/xml; charset=utf-8")
 	default:
-		for _, e := range entries {
-			if e.Subdir != "" {
-				buf.WriteString(e.Subdir)
+		for _, it := range items {
+			if it.subdir != "" {
+				buf.WriteString(it.subdir)
 			} else {
-				buf.WriteString(e.Name)
+				buf.WriteString(it.name)
 			}
 			buf.WriteByte('\n')
 		}
 		ctx.Response.Header.SetContentType("text/plain; charset=utf-8")
-		if len(entries) == 0 {
+		if len(items) == 0 {
 			ctx.SetStatusCode(fasthttp.StatusNoContent)
 			return
 		}

@@ -140,6 +140,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		FallocateReserve: resBytes, FallocateReservePercent: resPct,
 		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, MountCheck: cfg.MountCheck,
 	})
+	defer objects.Close() // writes out noted suffix invalidations
 	if err := recoverDevices(cfg, objects, devs, log); err != nil {
 		return err
 	}

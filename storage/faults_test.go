@@ -86,7 +86,6 @@ func TestFailuresLeaveNothing(t *testing.T) {
 		{"write ENOSPC", OpWrite, "", unix.ENOSPC, ErrNoSpace},
 		{"syncfs EIO", OpSyncfs, "", unix.EIO, unix.EIO},
 		{"setxattr EIO", OpSetxattr, "", unix.EIO, unix.EIO},
-		{"invalidate EIO", OpWrite, "hashes.invalid", unix.EIO, unix.EIO},
 		{"rename EIO", OpRename, ".data", unix.EIO, unix.EIO},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -330,5 +329,26 @@ func TestDeviceCacheExpires(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	if _, err := s.NewWriter(testDev, 1, "a", "c", "o3", ts(3), 1); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("full device after the cache expired: %v", err)
+	}
+}
+
+// Suffix invalidations are noted in memory by writes and written out by
+// FlushInvalidations; one that cannot be written stays noted and is
+// reported.
+func TestInvalidationsFlushAndRetry(t *testing.T) {
+	ffs := NewFaultFS(nil)
+	s := newStore(t, ffs)
+	mustPut(t, s, "o", 1, []byte("x"), nil)
+	ffs.Inject = failOn(OpWrite, "hashes.invalid", unix.EIO)
+	if err := s.FlushInvalidations(); !errors.Is(err, unix.EIO) {
+		t.Fatalf("flush with EIO: %v", err)
+	}
+	ffs.Inject = nil
+	if err := s.Close(); err != nil {
+		t.Fatalf("close retries the noted suffix: %v", err)
+	}
+	inv, _ := os.ReadFile(filepath.Join(s.cfg.DevicesDir, testDev, "objects", "1", invalidFile))
+	if len(inv) != 4 {
+		t.Errorf("hashes.invalid after retry: %q", inv)
 	}
 }

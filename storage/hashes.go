@@ -9,9 +9,108 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"swiftbox/storage/pickle"
 )
+
+// noteInvalid records that suffix of partDir changed. Object writes only
+// note it in memory; FlushInvalidations appends the notes to hashes.invalid
+// (at the latest 2 s later, before SuffixHashes reads the partition, and
+// at Close). A crash can lose notes: serve then invalidates every
+// partition's hashes at its next start, so replication never trusts a
+// stale suffix hash.
+func (s *ObjectStore) noteInvalid(partDir, suffix string) {
+	inv := &s.invalid
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.m == nil {
+		inv.m = map[string]map[string]struct{}{}
+	}
+	if inv.m[partDir] == nil {
+		inv.m[partDir] = map[string]struct{}{}
+	}
+	inv.m[partDir][suffix] = struct{}{}
+	if inv.timer == nil && !inv.closed {
+		inv.timer = time.AfterFunc(invalidFlushDelay, func() {
+			if err := s.FlushInvalidations(); err != nil {
+				s.noteFlushError(err)
+			}
+		})
+	}
+}
+
+// invalidFlushDelay bounds how long a noted suffix waits in memory.
+const invalidFlushDelay = 2 * time.Second
+
+// pendingInvalid holds suffixes noted but not yet in hashes.invalid.
+type pendingInvalid struct {
+	mu     sync.Mutex
+	m      map[string]map[string]struct{} // partition dir → suffixes
+	timer  *time.Timer
+	closed bool
+	err    error // last background flush error, reported by Close
+}
+
+func (s *ObjectStore) noteFlushError(err error) {
+	s.invalid.mu.Lock()
+	s.invalid.err = err
+	s.invalid.mu.Unlock()
+}
+
+// FlushInvalidations appends every noted suffix to its partition's
+// hashes.invalid. Suffixes that could not be written stay noted.
+func (s *ObjectStore) FlushInvalidations() error {
+	return s.flushInvalid("")
+}
+
+// flushInvalid flushes one partition dir ("" = all).
+func (s *ObjectStore) flushInvalid(only string) error {
+	inv := &s.invalid
+	inv.mu.Lock()
+	batch := map[string]map[string]struct{}{}
+	for dir, sufs := range inv.m {
+		if only == "" || dir == only {
+			batch[dir] = sufs
+			delete(inv.m, dir)
+		}
+	}
+	if only == "" && inv.timer != nil {
+		inv.timer.Stop()
+		inv.timer = nil
+	}
+	inv.mu.Unlock()
+	var firstErr error
+	for dir, sufs := range batch {
+		for suf := range sufs {
+			if err := s.invalidateHash(dir, suf); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				s.noteInvalid(dir, suf)
+			}
+		}
+	}
+	return firstErr
+}
+
+// Close writes out noted suffix invalidations; the store must not be
+// written to afterwards.
+func (s *ObjectStore) Close() error {
+	err := s.FlushInvalidations()
+	s.invalid.mu.Lock()
+	s.invalid.closed = true
+	if s.invalid.timer != nil {
+		s.invalid.timer.Stop()
+		s.invalid.timer = nil
+	}
+	if err == nil {
+		err = s.invalid.err
+	}
+	s.invalid.mu.Unlock()
+	return err
+}
 
 // invalidateHash is Swift's invalidate_hash: append suffix to
 // <part>/hashes.invalid under the partition lock, so the next SuffixHashes
@@ -214,6 +313,9 @@ func (s *ObjectStore) SuffixHashes(device string, partition int, recalculate []s
 	partDir := s.partitionPath(device, partition)
 	if _, err := s.fs.Stat(partDir); errors.Is(err, os.ErrNotExist) {
 		return map[string]string{}, nil
+	}
+	if err := s.flushInvalid(partDir); err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		st, err := s.consolidateHashes(partDir)

@@ -75,6 +75,8 @@ type ObjectStore struct {
 	groups syncGroups
 	// journals hold container updates until applied (journal.go).
 	journals journals
+	// invalid holds suffix invalidations not yet in hashes.invalid.
+	invalid pendingInvalid
 	// health caches good device checks and free space briefly (devcache.go).
 	health deviceCache
 	now    func() time.Time

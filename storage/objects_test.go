@@ -44,6 +44,9 @@ func TestWriteRead(t *testing.T) {
 	if _, err := os.Stat(p); err != nil {
 		t.Error(err)
 	}
+	if err := s.FlushInvalidations(); err != nil {
+		t.Fatal(err)
+	}
 	inv, _ := os.ReadFile(filepath.Join(s.cfg.DevicesDir, testDev, "objects", "1", "hashes.invalid"))
 	if string(inv) != h[29:]+"\n" {
 		t.Errorf("hashes.invalid %q", inv)
@@ -297,6 +300,7 @@ func TestVerifyingReaderQuarantines(t *testing.T) {
 	}
 	f.WriteAt([]byte("B"), 0)
 	f.Close()
+	s.FlushInvalidations()
 	os.Truncate(filepath.Join(s.cfg.DevicesDir, testDev, "objects", "1", "hashes.invalid"), 0)
 	_, _, err = get(t, s, "o")
 	if !errors.Is(err, ErrQuarantined) || !errors.Is(err, ErrNotFound) {

@@ -313,12 +313,7 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	if large {
 		created = s.missingDirs(hashDir)
 	}
-	if err := s.invalidateHash(filepath.Dir(suffixDir), filepath.Base(suffixDir)); err != nil {
-		if sidecar != "" {
-			s.fs.Remove(sidecar)
-		}
-		return noSpace(err)
-	}
+	s.noteInvalid(filepath.Dir(suffixDir), filepath.Base(suffixDir))
 	withdraw := func() {
 		s.fs.Remove(filepath.Join(hashDir, name))
 		if sidecar != "" {

@@ -1,4 +1,6 @@
 # swiftbox — build, run, test, benchmark.
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO       ?= go
 BIN      ?= bin/swiftbox
 DATA     ?= ./data

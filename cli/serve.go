@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"swiftbox/config"
 	"swiftbox/keystone"
@@ -110,6 +111,11 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := lockState(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for _, c := range created {
 		say("generated %s", c)
 	}
@@ -324,4 +330,23 @@ func recoverDevices(cfg *config.Config, objects *storage.ObjectStore, devs []str
 		return fmt.Errorf("state dir: %w", err)
 	}
 	return f.Close()
+}
+
+// lockState takes an exclusive lock on the state dir for as long as serve
+// runs: two servers over the same devices would wait on each other's
+// database locks and race on the same files.
+func lockState(dir string) (func(), error) {
+	path := filepath.Join(dir, "serve.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another swiftbox is already serving these devices (lock %s held); stop it first", path)
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }

@@ -47,6 +47,10 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if err := c.ObjectPutString(ctx, "keep", "a/b.txt", "hello", ""); err != nil {
 		t.Fatal(err)
 	}
+	// A second server over the same devices is refused with a clear error.
+	if out := run(t, true, "serve", "--devices", dir, "--addr", "127.0.0.1:0"); !strings.Contains(out, "already serving these devices") {
+		t.Errorf("second serve on the same devices: %s", out)
+	}
 	s.Restart()
 	out2 := s.Output()
 	if strings.Contains(out2[len(out):], "built object ring") || strings.Contains(out2[len(out):], "created admin") {

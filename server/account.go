@@ -113,6 +113,12 @@ func (p *Proxy) accountPost(r *sreq) {
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
+	if info, err := p.accountInfo(r.account); err == nil {
+		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
+			writeError(r.ctx, err)
+			return
+		}
+	}
 	pl := p.accountPlace(r.account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.AccountPost(context.Background(), n, pl.part, r.account, meta)

@@ -99,6 +99,12 @@ func (p *Proxy) containerPut(r *sreq) {
 		return
 	}
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
+	if info, err := p.containerInfo(r.ctx, r.account, r.container); err == nil {
+		if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
+			writeError(r.ctx, err)
+			return
+		}
+	}
 	pl := p.containerPlace(r.account, r.container)
 	var created bool
 	var cmu = make(chan bool, len(pl.primaries)+len(pl.handoffs))
@@ -136,12 +142,17 @@ func (p *Proxy) containerPost(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	if _, err := p.containerInfo(r.ctx, r.account, r.container); err != nil {
+	info, err := p.containerInfo(r.ctx, r.account, r.container)
+	if err != nil {
 		writeError(r.ctx, err)
 		return
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
+	if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
+		writeError(r.ctx, err)
+		return
+	}
 	pl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.ContainerPost(context.Background(), n, pl.part, r.account, r.container, meta)

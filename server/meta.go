@@ -121,3 +121,31 @@ func requestTimestamp(r *sreq) (timestamp.Timestamp, error) {
 	}
 	return ts, nil
 }
+
+// checkMergedMeta is the database's validate_metadata: the stored user
+// metadata with update applied must stay within the count and size limits.
+func (p *Proxy) checkMergedMeta(kind string, stored, update db.Metadata) error {
+	prefix := "x-" + strings.ToLower(kind) + "-meta-"
+	merged := map[string]string{}
+	for k, v := range stored {
+		merged[strings.ToLower(k)] = v.Value
+	}
+	for k, v := range update {
+		merged[strings.ToLower(k)] = v.Value
+	}
+	count, size := 0, 0
+	for k, v := range merged {
+		if v == "" || !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		count++
+		size += len(k) - len(prefix) + len(v)
+	}
+	if count > p.limits.MaxMetaCount {
+		return errorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
+	}
+	if size > p.limits.MaxMetaOverallSize {
+		return errorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
+	}
+	return nil
+}

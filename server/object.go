@@ -77,7 +77,7 @@ func deleteAt(r *sreq, now time.Time) (string, error) {
 		return strconv.FormatInt(now.Unix()+n, 10), nil
 	}
 	if v := r.header("X-Delete-At"); v != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		n, err := parseDeleteAt(v)
 		if err != nil {
 			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
 		}
@@ -87,6 +87,23 @@ func deleteAt(r *sreq, now time.Time) (string, error) {
 		return strconv.FormatInt(n, 10), nil
 	}
 	return "", nil
+}
+
+// maxDeleteAt is Swift's largest X-Delete-At (normalize_delete_at_timestamp).
+const maxDeleteAt = 9999999999
+
+// parseDeleteAt reads an integer X-Delete-At; values past the year 2286
+// are clamped as Swift clamps them.
+func parseDeleteAt(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && isDigits(v) {
+		return maxDeleteAt, nil // too large for int64: far future
+	}
+	if err != nil {
+		return 0, err
+	}
+	return min(n, maxDeleteAt), nil
 }
 
 // objectMeta builds the metadata stored with an object from the request.

@@ -323,6 +323,28 @@ func (p *Proxy) objectDelete(r *sreq) {
 		return
 	}
 	pl := p.objectPlace(r.account, r.container, r.object)
+	if v := r.header("X-If-Delete-At"); v != "" {
+		// The expirer's conditional delete: only the version that is due.
+		want, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			writeStatus(ctx, fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
+			return
+		}
+		// Expired objects count here: the expirer deletes exactly those.
+		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
+			return p.be.ObjectOpen(context.Background(), n, pl.part, r.account, r.container, r.object)
+		})
+		if err != nil {
+			writeError(ctx, err)
+			return
+		}
+		have := rd.Metadata()["X-Delete-At"]
+		rd.Close()
+		if have != strconv.FormatInt(want, 10) {
+			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
+			return
+		}
+	}
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
 		return p.be.ObjectDelete(context.Background(), n, pl.part, r.account, r.container, r.object, ts, nil, cpl.target(i))

@@ -73,10 +73,10 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 // checkNames enforces Swift's name length constraints.
 func (p *Proxy) checkNames(r *sreq) error {
 	if n := len(r.account); n > p.limits.MaxAccountNameLength {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
+		return errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
 	}
 	if n := len(r.container); n > p.limits.MaxContainerNameLen {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
+		return errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
 	}
 	if n := len(r.object); n > p.limits.MaxObjectNameLength {
 		return constraintErrorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)

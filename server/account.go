@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
+	"swiftbox/keystone"
 
 	"github.com/valyala/fasthttp"
 
@@ -85,6 +86,9 @@ func (p *Proxy) accountGet(r *sreq) {
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
 	h.Set("Accept-Ranges", "bytes")
 	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
+	if v := info.Metadata[keystone.AccountACLSysmeta].Value; v != "" && r.isOwner() {
+		h.Set("X-Account-Access-Control", v)
+	}
 	var entries []db.ContainerEntry
 	if exists && r.method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.account)
@@ -103,6 +107,11 @@ func (p *Proxy) accountGet(r *sreq) {
 }
 
 func (p *Proxy) accountPost(r *sreq) {
+	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil && !r.isOwner() {
+		writeStatus(r.ctx, fasthttp.StatusForbidden, "")
+		return
+	}
+	dropOwnerOnly(r)
 	if err := p.checkMetadata(r, "Account"); err != nil {
 		writeError(r.ctx, err)
 		return
@@ -113,6 +122,10 @@ func (p *Proxy) accountPost(r *sreq) {
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
+	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
+		_, stored, _ := keystone.ParseAccountACL(string(v)) // validated in serveSwift
+		meta[keystone.AccountACLSysmeta] = db.MetaValue{Value: stored, Timestamp: ts}
+	}
 	if info, err := p.accountInfo(r.account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
 			writeError(r.ctx, err)

@@ -73,6 +73,7 @@ func policyIndex(name string) (int, error) {
 }
 
 func (p *Proxy) containerPut(r *sreq) {
+	dropOwnerOnly(r)
 	if err := cleanACLs(r); err != nil {
 		writeError(r.ctx, err)
 		return
@@ -134,6 +135,7 @@ func (p *Proxy) containerPut(r *sreq) {
 }
 
 func (p *Proxy) containerPost(r *sreq) {
+	dropOwnerOnly(r)
 	if err := cleanACLs(r); err != nil {
 		writeError(r.ctx, err)
 		return

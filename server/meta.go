@@ -98,14 +98,44 @@ func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.M
 // settings (ACLs, sync keys) only for owners.
 func setMetaHeaders(ctx *fasthttp.RequestCtx, meta db.Metadata, owner bool) {
 	for k, v := range meta {
-		if v.Value == "" {
+		if v.Value == "" || strings.HasPrefix(k, "X-Account-Sysmeta-") || strings.HasPrefix(k, "X-Container-Sysmeta-") {
 			continue
 		}
-		if !owner && (k == "X-Container-Read" || k == "X-Container-Write" ||
-			k == "X-Container-Sync-Key" || k == "X-Container-Sync-To") {
+		if !owner && ownerOnly(k) {
 			continue
 		}
 		ctx.Response.Header.Set(k, v.Value)
+	}
+}
+
+// ownerOnly names the settings only an account's owners (swift_owner) may
+// see or change: ACLs, sync keys and temp URL keys.
+func ownerOnly(header string) bool {
+	switch strings.ToLower(header) {
+	case "x-container-read", "x-container-write", "x-container-sync-key", "x-container-sync-to",
+		"x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2",
+		"x-container-meta-temp-url-key", "x-container-meta-temp-url-key-2",
+		"x-account-access-control":
+		return true
+	}
+	return false
+}
+
+// dropOwnerOnly removes owner-only settings (and their X-Remove- forms)
+// from a request by someone who is not an owner, as Swift's proxy does.
+func dropOwnerOnly(r *sreq) {
+	if r.isOwner() {
+		return
+	}
+	var drop []string
+	for k := range r.ctx.Request.Header.All() {
+		name := string(k)
+		if ownerOnly(name) || (len(name) > 9 && strings.EqualFold(name[:9], "x-remove-") && ownerOnly("x-"+name[9:])) {
+			drop = append(drop, name)
+		}
+	}
+	for _, k := range drop {
+		r.ctx.Request.Header.Del(k)
 	}
 }
 

@@ -17,6 +17,7 @@ type sreq struct {
 	version                    string
 	account, container, object string
 	id                         *keystone.Identity // nil when anonymous
+	owner                      bool               // swift_owner: may see and set ACLs
 	transID                    string
 }
 

@@ -33,6 +33,13 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, err)
 		return
 	}
+	for k, v := range ctx.Request.Header.All() {
+		// Swift's servers refuse header lines over max_header_size.
+		if len(k)+len(v)+2 > p.limits.MaxHeaderSize {
+			writeStatus(ctx, fasthttp.StatusBadRequest, "Header Line Too Long")
+			return
+		}
+	}
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
 		id, ok := p.auth.Validate(token)
 		if !ok {
@@ -49,6 +56,15 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			} else {
 				writeStatus(ctx, fasthttp.StatusForbidden, "")
 			}
+			return
+		}
+	}
+	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
+		// An ACL header must be valid whoever sends it (tempauth).
+		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
+			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
+			writeStatus(ctx, fasthttp.StatusBadRequest, "X-Account-Access-Control invalid: "+err.Error()+"\n\nInput: "+string(v)+"\n")
+			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
 			return
 		}
 	}
@@ -85,11 +101,12 @@ func (p *Proxy) checkNames(r *sreq) error {
 }
 
 // authorize decides like tempauth: owners and reseller admins go straight
-// through; anyone else needs the container's ACLs.
+// through; anyone else needs the container's ACLs or the account's ACL.
 func (p *Proxy) authorize(r *sreq) keystone.Decision {
 	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
 		Object: r.object, Referrer: r.header("Referer")}
 	if r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin())) {
+		r.owner = true
 		return keystone.Allow
 	}
 	if r.container != "" {
@@ -98,14 +115,39 @@ func (p *Proxy) authorize(r *sreq) keystone.Decision {
 			ar.WriteACL = info.Metadata["X-Container-Write"].Value
 		}
 	}
-	return p.auth.Authorize(r.id, ar)
+	d := p.auth.Authorize(r.id, ar)
+	if d == keystone.Allow || r.id == nil {
+		return d
+	}
+	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
+	info, err := p.accountInfo(r.account)
+	if err != nil {
+		return d
+	}
+	acl, _, err := keystone.ParseAccountACL(info.Metadata[keystone.AccountACLSysmeta].Value)
+	if err != nil {
+		return d
+	}
+	read := r.method == fasthttp.MethodGet || r.method == fasthttp.MethodHead
+	switch acl.Grant(r.id.Groups) {
+	case keystone.AccountAdmin:
+		r.owner = true
+		return keystone.Allow
+	case keystone.AccountReadWrite:
+		if r.container != "" || read {
+			return keystone.Allow
+		}
+	case keystone.AccountReadOnly:
+		if read {
+			return keystone.Allow
+		}
+	}
+	return d
 }
 
 // isOwner reports whether the request may see and set owner-only things
-// (container ACLs, sync keys).
-func (r *sreq) isOwner() bool {
-	return r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin()))
-}
+// (ACLs, sync keys): tempauth's swift_owner.
+func (r *sreq) isOwner() bool { return r.owner }
 
 // options answers an OPTIONS request without CORS headers: the methods
 // the resource allows.

@@ -43,6 +43,7 @@ func ParseAccountACL(value string) (AccountACL, string, error) {
 		if !ok {
 			return acl, "", fmt.Errorf("Value for key '%s' must be a list", k)
 		}
+		clean[k] = []string{}
 		for _, x := range list {
 			s, ok := x.(string)
 			if !ok {

@@ -90,7 +90,7 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 		Limit:     maxLimit,
 	}
 	for _, s := range []string{o.Prefix, o.Delimiter, o.Marker, o.EndMarker} {
-		if !validUTF8NoNull(s) {
+		if !utf8Valid(s) { // NUL is allowed: "marker\x00" is how clients say "after marker"
 			return o, errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
 		}
 	}
@@ -117,10 +117,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func validUTF8NoNull(s string) bool {
-	return strings.IndexByte(s, 0) < 0 && utf8Valid(s)
 }
 
 // isoTime formats a timestamp as Swift's listings do: microseconds, no zone.

@@ -46,7 +46,8 @@ func (p *Proxy) checkMetadata(r *sreq, kind string) error {
 			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name cannot be empty")
 		case !utf8.ValidString(key):
 			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name must be valid UTF-8")
-		case !utf8.ValidString(value):
+		case kind != "Object" && !utf8.ValidString(value):
+			// Object metadata values may be any bytes, as in Swift.
 			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata value must be valid UTF-8")
 		case len(key) > p.limits.MaxMetaNameLength:
 			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name too long: %s%s", prefix, key)

@@ -36,6 +36,10 @@ func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandle
 			}
 		}()
 		next(ctx)
+		if string(ctx.Request.Header.Peek("Connection")) == "keep-alive" && !ctx.Response.ConnectionClose() {
+			// Eventlet-served Swift echoes it; some clients look for it.
+			ctx.Response.Header.Set("Connection", "keep-alive")
+		}
 	}
 }
 

@@ -48,8 +48,17 @@ func (p *Proxy) objectController(r *sreq) {
 	}
 }
 
+// pythonTypes are Python mimetypes' answers where Go's table differs.
+var pythonTypes = map[string]string{
+	".wav": "audio/x-wav", ".bmp": "image/x-ms-bmp", ".ico": "image/vnd.microsoft.icon",
+	".xml": "text/xml", ".js": "application/javascript", ".mp3": "audio/mpeg",
+}
+
 // guessContentType is Swift's mimetypes.guess_type fallback chain.
 func guessContentType(name string) string {
+	if t, ok := pythonTypes[strings.ToLower(path.Ext(name))]; ok {
+		return t
+	}
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
 		if i := strings.Index(t, ";"); i >= 0 {
 			t = strings.TrimSpace(t[:i])
@@ -141,6 +150,10 @@ var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return 
 
 func (p *Proxy) objectPut(r *sreq) {
 	ctx := r.ctx
+	if te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding")); te != "" && te != "chunked" {
+		writeStatus(ctx, fasthttp.StatusNotImplemented, "")
+		return
+	}
 	// fasthttp reports a missing Content-Length as 0: look at what was sent.
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
@@ -362,13 +375,24 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 	}
 }
 
-// hasRawHeader reports whether the client sent header name (lower case).
+// hasRawHeader reports whether the client sent header name.
 func hasRawHeader(h *fasthttp.RequestHeader, name string) bool {
+	_, ok := rawHeaderValue(h, name)
+	return ok
+}
+
+// rawHeader is the value of header name as the client sent it.
+func rawHeader(h *fasthttp.RequestHeader, name string) string {
+	v, _ := rawHeaderValue(h, name)
+	return v
+}
+
+func rawHeaderValue(h *fasthttp.RequestHeader, name string) (string, bool) {
 	for _, line := range bytes.Split(h.RawHeaders(), []byte("\n")) {
-		k, _, ok := bytes.Cut(line, []byte(":"))
+		k, v, ok := bytes.Cut(line, []byte(":"))
 		if ok && strings.EqualFold(strings.TrimSpace(string(k)), name) {
-			return true
+			return strings.TrimSpace(string(v)), true
 		}
 	}
-	return false
+	return "", false
 }

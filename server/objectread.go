@@ -105,11 +105,10 @@ func conditional(r *sreq, etag string, ts timestamp.Timestamp) int {
 			}
 		}
 	}
-	if r.header("If-Match") == "" {
-		if v := r.header("If-Unmodified-Since"); v != "" {
-			if t, ok := parseHTTPDate(v); ok && lm > t.Unix() {
-				return fasthttp.StatusPreconditionFailed
-			}
+	// Swift checks If-Unmodified-Since even when If-Match matched.
+	if v := r.header("If-Unmodified-Since"); v != "" {
+		if t, ok := parseHTTPDate(v); ok && lm > t.Unix() {
+			return fasthttp.StatusPreconditionFailed
 		}
 	}
 	return 0

@@ -144,8 +144,8 @@ func TestConditional(t *testing.T) {
 		{"If-Unmodified-Since later", "GET", []string{"If-Unmodified-Since", date(lm + 1)}, 0},
 		{"If-Unmodified-Since garbage", "GET", []string{"If-Unmodified-Since", "soon"}, 0},
 		{"If-Unmodified-Since on DELETE", "DELETE", []string{"If-Unmodified-Since", date(lm - 1)}, 412},
-		{"If-Unmodified-Since ignored with If-Match", "GET",
-			[]string{"If-Match", `"abc"`, "If-Unmodified-Since", date(lm - 1)}, 0},
+		{"If-Unmodified-Since checked with a matching If-Match (Swift)", "GET",
+			[]string{"If-Match", `"abc"`, "If-Unmodified-Since", date(lm - 1)}, 412},
 		{"RFC 850 date", "GET", []string{"If-Modified-Since", time.Unix(lm, 0).UTC().Format(time.RFC850)}, 304},
 		{"asctime date", "GET", []string{"If-Modified-Since", time.Unix(lm, 0).UTC().Format(time.ANSIC)}, 304},
 	}
@@ -285,9 +285,9 @@ func TestListOptions(t *testing.T) {
 		{query: "delimiter=ab", want: db.ListOptions{Delimiter: "ab", Limit: maxLimit}},
 		{query: "delimiter=%2F%2F", want: db.ListOptions{Delimiter: "//", Limit: maxLimit}},
 		{query: "prefix=%FF", status: 412},
-		{query: "marker=a%00", status: 412},
+		{query: "marker=a%00", want: db.ListOptions{Marker: "a\x00", Limit: maxLimit}},
 		{query: "end_marker=%C0", status: 412},
-		{query: "delimiter=%00", status: 412},
+		{query: "delimiter=%00", want: db.ListOptions{Delimiter: "\x00", Limit: maxLimit}}, // NUL is allowed in query parameters
 		{query: "reverse=true", want: db.ListOptions{Limit: maxLimit, Reverse: true}},
 		{query: "reverse=TRUE", want: db.ListOptions{Limit: maxLimit, Reverse: true}},
 		{query: "reverse=1", want: db.ListOptions{Limit: maxLimit, Reverse: true}},

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -21,7 +22,8 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if account == "" {
-		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		// "/v1" alone names nothing Swift can serve.
+		writeStatus(ctx, fasthttp.StatusPreconditionFailed, "Bad URL")
 		return
 	}
 	r := &sreq{ctx: ctx, method: string(ctx.Method()), version: version,
@@ -174,6 +176,22 @@ func unauthorized(ctx *fasthttp.RequestCtx, realm string) {
 	if realm == "" {
 		realm = "unknown"
 	}
-	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+realm+`"`)
+	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyQuote(realm)+`"`)
 	writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+}
+
+// pyQuote is Python's urllib.parse.quote: everything but letters, digits,
+// "_.-~" and "/" percent-encoded (Swift quotes the realm this way, so a
+// crafted account name cannot inject headers).
+func pyQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

@@ -212,9 +212,24 @@ func (p *Proxy) containerGet(r *sreq) {
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
 	h.Set("X-Storage-Policy", "Policy-0")
-	h.Set("Last-Modified", httpDate(info.PutTimestamp))
+	// A POST moves Last-Modified too (Swift updates put_timestamp on POST).
+	lm := info.PutTimestamp
+	for _, v := range info.Metadata {
+		if v.Timestamp.After(lm) {
+			lm = v.Timestamp
+		}
+	}
+	h.Set("Last-Modified", httpDate(lm))
 	h.Set("Accept-Ranges", "bytes")
 	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
+	path, isPath := r.query("path"), r.hasQuery("path")
+	if isPath {
+		// The legacy path query: what lies directly under path/.
+		opts.Prefix, opts.Delimiter = "", "/"
+		if path != "" {
+			opts.Prefix = strings.TrimRight(path, "/") + "/"
+		}
+	}
 	var entries []db.ObjectEntry
 	if r.method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.account, r.container)
@@ -225,9 +240,29 @@ func (p *Proxy) containerGet(r *sreq) {
 			writeError(r.ctx, err)
 			return
 		}
+		if isPath {
+			entries = pathEntries(entries, opts.Prefix)
+		}
 	}
 	writeObjectListing(r.ctx, format, r.container, entries)
 	if r.method == fasthttp.MethodHead {
 		headBody(r.ctx)
 	}
+}
+
+// pathEntries shapes a listing for ?path= as Swift does: the directory
+// marker named path itself is left out, and each deeper directory is
+// listed as an empty object named "dir/".
+func pathEntries(entries []db.ObjectEntry, prefix string) []db.ObjectEntry {
+	out := entries[:0]
+	for _, e := range entries {
+		switch {
+		case e.Subdir != "":
+			out = append(out, db.ObjectEntry{ObjectRow: db.ObjectRow{Name: e.Subdir}})
+		case e.Name == prefix:
+		default:
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -124,6 +124,15 @@ func isoTime(ts timestamp.Timestamp) string {
 	return ts.Time().Format("2006-01-02T15:04:05.000000")
 }
 
+// lastModified is a listed object's last change: its metadata timestamp
+// when a POST came after the data (Swift's _transform_record).
+func lastModified(row db.ObjectRow) timestamp.Timestamp {
+	if row.MetaTimestamp.After(row.Timestamp) {
+		return row.MetaTimestamp
+	}
+	return row.Timestamp
+}
+
 // listingItem is one listing entry, rendered for json and xml; subdir
 // entries (delimiter roll-ups) carry only their name.
 type listingItem struct {
@@ -143,10 +152,10 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 			// Swift's shape: json.dumps with its key order and ", " separators.
 			json: `{"bytes": ` + strconv.FormatInt(e.Size, 10) + `, "hash": ` + jsonString(e.ETag) +
 				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(e.ContentType) +
-				`, "last_modified": ` + jsonString(isoTime(e.Timestamp)) + "}",
+				`, "last_modified": ` + jsonString(isoTime(lastModified(e.ObjectRow))) + "}",
 			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(e.ETag) +
 				"</hash><bytes>" + strconv.FormatInt(e.Size, 10) + "</bytes><content_type>" +
-				xmlEscape(e.ContentType) + "</content_type><last_modified>" + isoTime(e.Timestamp) +
+				xmlEscape(e.ContentType) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
 				"</last_modified></object>"}
 	}
 	writeListing(ctx, format, "container", container, items)

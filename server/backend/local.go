@@ -84,24 +84,27 @@ func (b *Local) ObjectOpen(_ context.Context, n *Node, part int, a, c, o string)
 
 func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
 	var before map[string]string
-	if ct != nil && meta["Content-Type"] != "" {
+	var dataTs timestamp.Timestamp
+	if ct != nil {
 		if r, err := b.Objects.Open(n.Device, part, a, c, o); err == nil {
-			before = r.Metadata()
+			before, dataTs = r.Metadata(), r.Timestamp()
 			r.Close()
 		}
 	}
 	if err := b.Objects.Post(n.Device, part, a, c, o, ts, meta); err != nil {
 		return err
 	}
-	if before == nil || before["Content-Type"] == meta["Content-Type"] {
+	if before == nil {
 		return nil
 	}
-	// Swift's object server updates the listing when a POST changes the
-	// content type.
-	dataTs, _ := timestamp.Parse(before["X-Timestamp"])
+	// Like Swift's object server, tell the container: the listing's
+	// last_modified is the metadata timestamp, and a new content type shows.
 	size, _ := strconv.ParseInt(before["Content-Length"], 10, 64)
-	row := db.ObjectRow{Name: o, Timestamp: dataTs, Size: size, ContentType: meta["Content-Type"],
-		ETag: before["ETag"], CtypeTimestamp: ts, MetaTimestamp: ts}
+	row := db.ObjectRow{Name: o, Timestamp: dataTs, Size: size, ContentType: before["Content-Type"],
+		ETag: before["ETag"], MetaTimestamp: ts}
+	if ctype := meta["Content-Type"]; ctype != "" {
+		row.ContentType, row.CtypeTimestamp = ctype, ts
+	}
 	return b.updates.record(n.Device, ct, a, c, o, row)
 }
 

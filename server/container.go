@@ -252,11 +252,14 @@ func (p *Proxy) containerGet(r *sreq) {
 
 // pathEntries shapes a listing for ?path= as Swift does: the directory
 // marker named path itself is left out, and each deeper directory is
-// listed as an empty object named "dir/".
+// listed as an empty object named "dir/" (names with an empty directory
+// part, like "/x" under path "", belong to path "/" instead).
 func pathEntries(entries []db.ObjectEntry, prefix string) []db.ObjectEntry {
 	out := entries[:0]
 	for _, e := range entries {
 		switch {
+		case e.Subdir == prefix+"/":
+			// an empty directory name ("/" under path ""): not a level of path
 		case e.Subdir != "":
 			out = append(out, db.ObjectEntry{ObjectRow: db.ObjectRow{Name: e.Subdir}})
 		case e.Name == prefix:

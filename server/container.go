@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"swiftbox/keystone"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -72,13 +73,18 @@ func policyIndex(name string) (int, error) {
 	return 0, errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy %q", name)
 }
 
-func (p *Proxy) containerPut(r *sreq) {
+// checkContainerHeaders prepares a container PUT or POST: owner-only
+// settings dropped for non-owners, ACLs cleaned, metadata within limits.
+func (p *Proxy) checkContainerHeaders(r *sreq) error {
 	dropOwnerOnly(r)
 	if err := cleanACLs(r); err != nil {
-		writeError(r.ctx, err)
-		return
+		return err
 	}
-	if err := p.checkMetadata(r, "Container"); err != nil {
+	return p.checkMetadata(r, "Container")
+}
+
+func (p *Proxy) containerPut(r *sreq) {
+	if err := p.checkContainerHeaders(r); err != nil {
 		writeError(r.ctx, err)
 		return
 	}
@@ -107,25 +113,20 @@ func (p *Proxy) containerPut(r *sreq) {
 		}
 	}
 	pl := p.containerPlace(r.account, r.container)
-	var created bool
-	var cmu = make(chan bool, len(pl.primaries)+len(pl.handoffs))
+	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.account, r.container, ts, policy, meta)
-		if err == nil {
-			cmu <- c
+		if c {
+			created.Store(true)
 		}
 		return err
 	})
-	close(cmu)
-	for c := range cmu {
-		created = created || c
-	}
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(r.ctx, err)
 		return
 	}
 	p.acct.updateNow(r.account, r.container)
-	if created {
+	if created.Load() {
 		r.ctx.SetStatusCode(fasthttp.StatusCreated)
 		r.ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 		r.ctx.Response.Header.SetContentLength(0)
@@ -135,12 +136,7 @@ func (p *Proxy) containerPut(r *sreq) {
 }
 
 func (p *Proxy) containerPost(r *sreq) {
-	dropOwnerOnly(r)
-	if err := cleanACLs(r); err != nil {
-		writeError(r.ctx, err)
-		return
-	}
-	if err := p.checkMetadata(r, "Container"); err != nil {
+	if err := p.checkContainerHeaders(r); err != nil {
 		writeError(r.ctx, err)
 		return
 	}

@@ -293,11 +293,10 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	// the directories, as Swift does. A group flush (syncfs) would have to
 	// write back every other upload in flight too.
 	large := false
-	if err == nil {
-		if st, serr := tmp.Stat(); serr == nil && st.Size() >= ownSyncSize {
-			large = true
-			err = tmp.Sync()
-		}
+	// Content-Length is set for .data files (Commit); .ts/.meta are empty.
+	if n, _ := strconv.ParseInt(meta["Content-Length"], 10, 64); err == nil && n >= ownSyncSize {
+		large = true
+		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

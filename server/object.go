@@ -158,7 +158,7 @@ func (p *Proxy) objectPut(r *sreq) {
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !hasRawHeader(&ctx.Request.Header, "content-length") {
+	} else if !isInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") {
 		writeStatus(ctx, fasthttp.StatusLengthRequired, "")
 		return
 	}

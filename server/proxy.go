@@ -28,6 +28,7 @@ type Proxy struct {
 	log        *slog.Logger
 	acct       *accountUpdater
 	verified   verifiedCache
+	front      []Middleware
 }
 
 // Options wires a Proxy.
@@ -39,6 +40,9 @@ type Options struct {
 	Backend    backend.Backend
 	Auth       *keystone.TempAuth
 	Log        *slog.Logger
+	// Front middlewares run before tempauth, where Swift's pipeline has
+	// s3api and keystone: they may authenticate with SetIdentity.
+	Front []Middleware
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
@@ -51,6 +55,7 @@ func NewProxy(o Options) *Proxy {
 		be:         o.Backend,
 		auth:       o.Auth,
 		log:        o.Log,
+		front:      o.Front,
 	}
 	if p.log == nil {
 		p.log = slog.Default()

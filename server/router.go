@@ -9,7 +9,25 @@ import (
 	"swiftbox/keystone"
 )
 
-// serveSwift is the proxy core's entry: parse the path, authenticate,
+// authenticate finds who sent the request from its token (tempauth's
+// half that runs before the feature middlewares); front middlewares may
+// already have set an identity (S3 signatures, Keystone).
+func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if RequestIdentity(ctx) == nil {
+			if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
+				if id, ok := p.auth.Validate(token); ok {
+					SetIdentity(ctx, id)
+				} else {
+					ctx.SetUserValue(keyBadToken, true)
+				}
+			}
+		}
+		next(ctx)
+	}
+}
+
+// serveSwift is the proxy core's entry: parse the path,
 // authorize, then dispatch to the account, container or object controller.
 func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 	version, account, container, object, err := splitPath(ctx)
@@ -42,14 +60,11 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
-		id, ok := p.auth.Validate(token)
-		if !ok {
-			unauthorized(ctx, account)
-			return
-		}
-		r.id = id
+	if ctx.UserValue(keyBadToken) != nil {
+		unauthorized(ctx, account)
+		return
 	}
+	r.id = RequestIdentity(ctx)
 	if !strings.HasPrefix(account, p.auth.Prefix()) {
 		// Not an account of this auth system's reseller prefix.
 		if r.id == nil || !r.id.IsResellerAdmin() {
@@ -70,7 +85,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if d := p.authorize(r); d != keystone.Allow {
+	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
 		if d == keystone.Unauthorized {
 			unauthorized(ctx, account)
 		} else {
@@ -107,7 +122,7 @@ func (p *Proxy) checkNames(r *sreq) error {
 func (p *Proxy) authorize(r *sreq) keystone.Decision {
 	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
 		Object: r.object, Referrer: r.header("Referer")}
-	if r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin())) {
+	if authorizedLevel(r.ctx) == AuthorizedOwner || r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin())) {
 		r.owner = true
 		return keystone.Allow
 	}

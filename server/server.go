@@ -16,15 +16,20 @@ import (
 type Middleware func(next fasthttp.RequestHandler) fasthttp.RequestHandler
 
 // Handler returns the proxy's full pipeline in Swift's order:
-// catch_errors gatekeeper healthcheck info tempauth → proxy.
+// catch_errors gatekeeper healthcheck info, the front middlewares
+// (S3, Keystone), tempauth, the feature middlewares → proxy.
 func (p *Proxy) Handler() fasthttp.RequestHandler {
 	pipeline := []Middleware{
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
 		p.info,
-		p.tempauthEndpoint,
 	}
+	pipeline = append(pipeline, p.front...)
+	pipeline = append(pipeline,
+		p.tempauthEndpoint,
+		p.authenticate,
+	)
 	h := fasthttp.RequestHandler(p.serveSwift)
 	for i := len(pipeline) - 1; i >= 0; i-- {
 		h = pipeline[i](h)

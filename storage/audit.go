@@ -77,11 +77,12 @@ type AuditResult struct {
 
 // AuditObject checks one object as Swift's object auditor does: its
 // metadata reads and unpickles, Content-Length equals the size of the
-// .data, and — unless metadataOnly — the body's MD5 equals the ETag. A
-// failing object is quarantined (moved to <dev>/quarantined/objects,
-// suffix invalidated). lim paces the body read; it may be nil. A deleted
-// object (only a tombstone) passes with Size -1.
-func (s *ObjectStore) AuditObject(device string, ref HashDirRef, metadataOnly bool, lim Limiter) (AuditResult, error) {
+// .data, and the body's MD5 equals the ETag — for zero-byte objects only
+// when zeroByteOnly (Swift's fast ZBF pass). A failing object is
+// quarantined (moved to <dev>/quarantined/objects, suffix invalidated).
+// lim paces the body read; it may be nil. A deleted object (only a
+// tombstone) passes with Size -1.
+func (s *ObjectStore) AuditObject(device string, ref HashDirRef, zeroByteOnly bool, lim Limiter) (AuditResult, error) {
 	res := AuditResult{Size: -1}
 	r, err := s.open(device, ref.Partition, ref.Path)
 	if err != nil {
@@ -96,7 +97,7 @@ func (s *ObjectStore) AuditObject(device string, ref HashDirRef, metadataOnly bo
 	}
 	defer r.Close()
 	res.Size = r.Size()
-	if metadataOnly {
+	if zeroByteOnly && res.Size > 0 {
 		return res, nil
 	}
 	if _, ok := r.Metadata()["ETag"]; !ok {

@@ -58,7 +58,11 @@ func (d *Databases) RunOnce(ctx context.Context) Stats {
 		}
 	}
 	st.End = time.Now()
-	log.Info("database audit pass done", "kind", d.Kind, "databases", st.Files, "quarantined", st.Quarantined,
+	lvl := slog.LevelDebug
+	if st.Quarantined+st.Errors > 0 {
+		lvl = slog.LevelInfo
+	}
+	log.Log(ctx, lvl, "database audit pass done", "kind", d.Kind, "databases", st.Files, "quarantined", st.Quarantined,
 		"errors", st.Errors, "duration", st.Duration().Round(time.Millisecond))
 	if d.OnPass != nil {
 		d.OnPass(st)

@@ -101,7 +101,11 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 		}
 	}
 	st.End = time.Now()
-	a.log().Info("object audit pass done", "zero_byte_only", zeroByteOnly, "files", st.Files, "bytes", st.Bytes,
+	lvl := slog.LevelDebug
+	if st.Quarantined+st.Errors > 0 || !zeroByteOnly && st.Files > 0 {
+		lvl = slog.LevelInfo
+	}
+	a.log().Log(ctx, lvl, "object audit pass done", "zero_byte_only", zeroByteOnly, "files", st.Files, "bytes", st.Bytes,
 		"quarantined", st.Quarantined, "errors", st.Errors, "duration", st.Duration().Round(time.Millisecond))
 	if a.OnPass != nil {
 		a.OnPass(st)

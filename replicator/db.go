@@ -48,7 +48,11 @@ func (d *Databases) RunOnce(ctx context.Context) PassStats {
 		}
 	}
 	st.End = time.Now()
-	d.log().Info("database replication pass done", "kind", d.Kind, "databases", st.Partitions,
+	lvl := slog.LevelDebug
+	if st.Files+st.Failures+st.Removed+int(st.Bytes) > 0 {
+		lvl = slog.LevelInfo
+	}
+	d.log().Log(ctx, lvl, "database replication pass done", "kind", d.Kind, "databases", st.Partitions,
 		"handoffs", st.Handoffs, "copied", st.Files, "rows_merged", st.Bytes, "removed", st.Removed,
 		"failures", st.Failures, "remote_skipped", st.Remote, "duration", st.Duration().Round(time.Millisecond))
 	if d.OnPass != nil {

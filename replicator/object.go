@@ -116,7 +116,11 @@ feed:
 	close(jobs)
 	wg.Wait()
 	total.End = time.Now()
-	o.log().Info("object replication pass done", "partitions", total.Partitions, "handoffs", total.Handoffs,
+	lvl := slog.LevelDebug
+	if total.Files+total.Failures+total.Removed > 0 {
+		lvl = slog.LevelInfo
+	}
+	o.log().Log(ctx, lvl, "object replication pass done", "partitions", total.Partitions, "handoffs", total.Handoffs,
 		"suffixes_checked", total.SuffixesChecked, "suffixes_synced", total.SuffixesSynced,
 		"files", total.Files, "bytes", total.Bytes, "handoffs_removed", total.Removed,
 		"failures", total.Failures, "remote_skipped", total.Remote, "duration", total.Duration().Round(time.Millisecond))

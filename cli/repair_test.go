@@ -210,3 +210,58 @@ func objectFiles(t *testing.T, devices string) []string {
 	}
 	return out
 }
+
+// drive-audit finds a device's kernel errors, --unmount takes it out of
+// service at once (writes go to handoffs), and after --clear one
+// replication pass moves its share home.
+func TestDriveAuditUnmount(t *testing.T) {
+	dev := t.TempDir()
+	for _, d := range []string{"d1", "d2", "d3", "d4"} {
+		os.Mkdir(filepath.Join(dev, d), 0o755)
+	}
+	s := startServer(t, dev, "--user", "test:tester:testing:.admin")
+	ctx := context.Background()
+	c := s.conn(t, "test:tester", "testing")
+	c.ContainerCreate(ctx, "da", nil)
+	logf := filepath.Join(t.TempDir(), "kern.log")
+	line := time.Now().Add(-2*time.Minute).Format(time.Stamp) + " box kernel: [ 812.1] blk_update_request: I/O error, dev sdc, sector 2048 op 0x1:(WRITE)\n"
+	os.WriteFile(logf, []byte(line+line), 0o644)
+	mounts := filepath.Join(t.TempDir(), "mounts")
+	os.WriteFile(mounts, []byte("/dev/sdc1 "+filepath.Join(dev, "d2")+" xfs rw 0 0\n"), 0o644)
+
+	out := run(t, false, "drive-audit", "--devices", dev, "--log-file", logf, "--mounts", mounts)
+	if !strings.Contains(out, "kernel device sdc: 2 errors") || !strings.Contains(out, "device d2 has 2 errors: failing") {
+		t.Fatalf("drive-audit report:\n%s", out)
+	}
+	out = run(t, false, "drive-audit", "--devices", dev, "--log-file", logf, "--mounts", mounts, "--unmount")
+	if !strings.Contains(out, "d2 has 2 errors: marked failed") {
+		t.Fatalf("drive-audit --unmount:\n%s", out)
+	}
+	time.Sleep(600 * time.Millisecond) // past the device check cache
+	const n = 20
+	for i := range n {
+		if _, err := c.ObjectPut(ctx, "da", fmt.Sprint(i), strings.NewReader("v"), true, "", "", nil); err != nil {
+			t.Fatalf("PUT with d2 failed: %v", err)
+		}
+	}
+	if got := findFiles(t, filepath.Join(dev, "d2", "objects"), ".data"); len(got) != 0 {
+		t.Fatalf("failed device d2 still took %d writes", len(got))
+	}
+	if got := len(objectFiles(t, dev)); got != 3*n {
+		t.Fatalf("%d copies, want %d (handoffs stand in for d2)", got, 3*n)
+	}
+	run(t, false, "drive-audit", "--devices", dev, "--clear", "d2")
+	time.Sleep(600 * time.Millisecond)
+	run(t, false, "replicator", "--once", "--devices", dev)
+	if got := len(objectFiles(t, dev)); got != 3*n {
+		t.Fatalf("%d copies after d2 returned, want %d (handoff copies removed)", got, 3*n)
+	}
+	if got := findFiles(t, filepath.Join(dev, "d2", "objects"), ".data"); len(got) == 0 {
+		t.Fatal("d2 got nothing back after its mark was cleared")
+	}
+	run(t, true, "drive-audit", "--devices", dev, "--clear", "d2") // not marked any more
+	out = run(t, true, "drive-audit", "--devices", dev, "--log-file", "/nonexistent/kern.log")
+	if !strings.Contains(out, "kernel log") {
+		t.Fatalf("missing log file: %s", out)
+	}
+}

@@ -76,8 +76,12 @@ func TestAuditorAndReplicatorRepairDamagedDevice(t *testing.T) {
 			t.Fatalf("GET %s before repair: %d bytes, %v", name, len(got), err)
 		}
 	}
+	out := run(t, true, "account-audit", "AUTH_test", "--devices", dev)
+	if strings.Count(out, "replica missing on d2") != 3 || !strings.Contains(out, "3 problems") {
+		t.Fatalf("account-audit before repair should name the 2 deleted and the truncated replica:\n%s", out)
+	}
 	start := time.Now()
-	out := run(t, false, "auditor", "--once", "--devices", dev)
+	out = run(t, false, "auditor", "--once", "--devices", dev)
 	if !strings.Contains(out, "running serve") {
 		t.Errorf("auditor --once did not go through the running serve:\n%s", out)
 	}
@@ -109,6 +113,10 @@ func TestAuditorAndReplicatorRepairDamagedDevice(t *testing.T) {
 		if err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("GET %s after repair: %d bytes, %v", name, len(got), err)
 		}
+	}
+	out = run(t, false, "account-audit", "AUTH_test", "--verify", "--devices", dev)
+	if !strings.Contains(out, "1 containers, 40 objects, 120 object replicas checked (120 read in full): 0 problems") {
+		t.Fatalf("account-audit after repair:\n%s", out)
 	}
 	t.Logf("objects %d, damaged 6 (3 flipped, 1 truncated, 2 deleted), quarantined %d, repaired 6, lost 0, time to repair %v",
 		n, quarantined, repair.Round(time.Millisecond))

@@ -54,7 +54,9 @@ func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" && !bytes.HasPrefix(ctx.Path(), []byte("/auth")) {
-		if _, ok := p.auth.Validate(token); !ok {
+		if id, err := p.validateToken(ctx, token); err != nil {
+			return fasthttp.StatusServiceUnavailable
+		} else if id == nil {
 			return fasthttp.StatusUnauthorized
 		}
 	}

@@ -641,7 +641,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 	if ce := strings.Trim(j.headers["Etag"], `"`); ce != "" && ce != etag {
 		if w != nil {
 			finish(0, []bulkField{{"Response Status", swiftStatus(422)},
-				{"Response Body", statusBody[422]}}, nil)
+				{"Response Body", "Unprocessable Entity\nUnable to process the contained instructions"}}, nil)
 			return
 		}
 		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -25,6 +27,7 @@ const (
 	bulkMaxFailedExtractions       = 1000
 	bulkMaxDeletesPerRequest       = 10000
 	bulkMaxFailedDeletes           = 1000
+	bulkYieldFrequency             = 10 * time.Second
 )
 
 // bulkItem is one name to delete.
@@ -59,8 +62,9 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				writeStatus(ctx, fasthttp.StatusBadRequest, "Unsupported archive format")
 				return
 			}
-			fields, errs := p.extractArchive(ctx, next, ok, version, account, rest, kind, outType)
-			bulkRespond(ctx, outType, fields, errs, "extract")
+			p.bulkStream(ctx, outType, "extract", func(beat func()) ([]bulkField, [][2]string) {
+				return p.extractArchive(ctx, next, ok, version, account, rest, kind, outType, beat)
+			})
 			return
 		}
 		var fields []bulkField
@@ -86,10 +90,54 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				fields = bulkDeleteFields(swiftStatus(status(err)), body, 0, 0)
 				break
 			}
-			fields, errs = p.bulkDelete(ctx, next, version, account, items, bulkMaxFailedDeletes, true)
+			p.bulkStream(ctx, outType, "delete", func(beat func()) ([]bulkField, [][2]string) {
+				return p.bulkDelete(ctx, next, version, account, items, bulkMaxFailedDeletes, true, beat)
+			})
+			return
 		}
 		bulkRespond(ctx, outType, fields, errs, "delete")
 	}
+}
+
+// bulkStream answers 200 at once and runs work while the body streams:
+// beat, called between items, sends a space (an XML declaration first)
+// every yield frequency so clients and proxies do not time out, as Swift.
+func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work func(beat func()) ([]bulkField, [][2]string)) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	if outType != "" {
+		ctx.Response.Header.SetContentType(outType)
+	} else {
+		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	}
+	tid, _ := ctx.UserValue(keyTransID).(string)
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		sep := ""
+		first := " "
+		if strings.HasSuffix(outType, "/xml") {
+			first = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		}
+		last := time.Now()
+		beat := func() {
+			if time.Since(last) > bulkYieldFrequency {
+				last = time.Now()
+				w.WriteString(first)
+				w.Flush()
+				first, sep = " ", "\r\n\r\n"
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic in bulk request", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))
+				w.WriteString(sep)
+				w.Write(bulkResponseBody(outType, []bulkField{{"Response Status", swiftStatus(500)}, {"Response Body", ""}}, nil, root))
+				w.Flush()
+			}
+		}()
+		fields, errs := work(beat)
+		w.WriteString(sep)
+		w.Write(bulkResponseBody(outType, fields, errs, root))
+		w.Flush()
+	})
 }
 
 // bulkRespond sends a result document with status 200.
@@ -170,7 +218,7 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
 // and returns the result document. withToken passes the request's token
 // on (bulk runs before authentication).
 func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account string,
-	items []bulkItem, maxFailed int, withToken bool) ([]bulkField, [][2]string) {
+	items []bulkItem, maxFailed int, withToken bool, beat func()) ([]bulkField, [][2]string) {
 	token := string(ctx.Request.Header.Peek("X-Auth-Token"))
 	deleted, notFound := 0, 0
 	var failed [][2]string
@@ -181,6 +229,7 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 			if name == "" {
 				continue
 			}
+			beat()
 			isObj := strings.Contains(strings.Trim(name, "/"), "/")
 			if isObj != (pass == 0) {
 				continue
@@ -243,7 +292,7 @@ func paxHeader(k string) string {
 
 // extractArchive uploads the files of the request's archive.
 func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, pathOK bool,
-	version, account, base, kind, outType string) ([]bulkField, [][2]string) {
+	version, account, base, kind, outType string, beat func()) ([]bulkField, [][2]string) {
 	created := 0
 	result := func(status, body string) []bulkField {
 		return []bulkField{{"Response Status", status}, {"Response Body", body}, {"Number Files Created", created}}
@@ -294,6 +343,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 	}
 	tr := tar.NewReader(body)
 	for len(failed) < bulkMaxFailedExtractions {
+		beat()
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break

@@ -57,6 +57,16 @@ func TestBulk(t *testing.T) {
 		t.Fatalf("extract gz %q", body)
 	}
 	c.must(200, "GET", "/v1/AUTH_test/base/x/y", "")
+	// A big archive streams in while the answer streams out.
+	big := strings.Repeat("0123456789abcdef", 1<<18) // 4 MiB
+	arch = makeTar(t, false, map[string]string{"bigc/one": big, "bigc/two": big[:1000]})
+	_, body = c.must(200, "PUT", "/v1/AUTH_test?extract-archive=tar", arch)
+	if !strings.Contains(body, "Number Files Created: 2\n") {
+		t.Fatalf("extract big %q", body)
+	}
+	if _, b := c.must(200, "GET", "/v1/AUTH_test/bigc/one", ""); b != big {
+		t.Fatalf("big file: %d bytes", len(b))
+	}
 	_, body = c.must(200, "PUT", "/v1/AUTH_test?extract-archive=tar", "not a tar at all, really not a tar")
 	if !strings.Contains(body, "Response Status: 400 Bad Request") {
 		t.Fatalf("bad tar %q", body)

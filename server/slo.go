@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -501,7 +502,13 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.Response.Header.SetContentType(outType)
+	tid, _ := ctx.UserValue(keyTransID).(string)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic in SLO manifest PUT", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
 		w.WriteString(" ")
 		w.Flush()
 		job.run(w)
@@ -921,7 +928,7 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 		it.subSLO = false
 		queue = append(queue, it)
 	}
-	fields, errs := p.bulkDelete(ctx, next, version, account, items, math.MaxInt, false)
+	fields, errs := p.bulkDelete(ctx, next, version, account, items, math.MaxInt, false, func() {})
 	bulkRespond(ctx, outType, fields, errs, "delete")
 }
 

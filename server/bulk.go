@@ -7,6 +7,7 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"runtime/debug"
@@ -21,14 +22,6 @@ import (
 // uploads the files of a tar (optionally gzip or bzip2) archive. Both
 // answer 200 and report per-item results in the body (text, JSON or XML
 // as Accept asks).
-
-const (
-	bulkMaxContainersPerExtraction = 10000
-	bulkMaxFailedExtractions       = 1000
-	bulkMaxDeletesPerRequest       = 10000
-	bulkMaxFailedDeletes           = 1000
-	bulkYieldFrequency             = 10 * time.Second
-)
 
 // bulkItem is one name to delete.
 type bulkItem struct {
@@ -79,7 +72,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				fields = bulkDeleteFields(swiftStatus(406), notAcceptableBody, 0, 0)
 				break
 			}
-			items, err := bulkDeleteList(ctx)
+			items, err := bulkDeleteList(ctx, p.cfg.Bulk.MaxDeletesPerRequest)
 			if err != nil {
 				var he *httpError
 				errors.As(err, &he)
@@ -91,7 +84,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				break
 			}
 			p.bulkStream(ctx, outType, "delete", func(beat func()) ([]bulkField, [][2]string) {
-				return p.bulkDelete(ctx, next, version, account, items, bulkMaxFailedDeletes, true, beat)
+				return p.bulkDelete(ctx, next, version, account, items, p.cfg.Bulk.MaxFailedDeletes, true, beat)
 			})
 			return
 		}
@@ -118,7 +111,7 @@ func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work 
 		}
 		last := time.Now()
 		beat := func() {
-			if time.Since(last) > bulkYieldFrequency {
+			if time.Since(last) > time.Duration(p.cfg.Bulk.YieldFrequency)*time.Second {
 				last = time.Now()
 				w.WriteString(first)
 				w.Flush()
@@ -176,7 +169,7 @@ func bulkDeleteFields(status, body string, deleted, notFound int) []bulkField {
 }
 
 // bulkDeleteList reads the names of a bulk delete body.
-func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
+func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error) {
 	h := &ctx.Request.Header
 	if n := h.ContentLength(); n == -2 || n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") {
 		return nil, errorf(fasthttp.StatusLengthRequired, "")
@@ -202,8 +195,8 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
 		if name != "" || err == nil {
 			items = append(items, bulkItem{name: name})
 		}
-		if len(items) > bulkMaxDeletesPerRequest {
-			return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", bulkMaxDeletesPerRequest)
+		if len(items) > maxDeletes {
+			return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", maxDeletes)
 		}
 		if err == io.EOF {
 			return items, nil
@@ -342,7 +335,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		return pyQuote(s)
 	}
 	tr := tar.NewReader(body)
-	for len(failed) < bulkMaxFailedExtractions {
+	for len(failed) < p.cfg.Bulk.MaxFailedExtractions {
 		beat()
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -383,8 +376,8 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 				put.CloseBodyStream()
 				if code/100 == 2 {
 					containersCreated++
-					if containersCreated > bulkMaxContainersPerExtraction {
-						return result(swiftStatus(400), "More than 10000 containers to create from tar."), failed
+					if containersCreated > p.cfg.Bulk.MaxContainersPerExtraction {
+						return result(swiftStatus(400), fmt.Sprintf("More than %d containers to create from tar.", p.cfg.Bulk.MaxContainersPerExtraction)), failed
 					}
 				}
 			}

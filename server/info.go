@@ -38,19 +38,19 @@ func (p *Proxy) infoDoc() map[string]any {
 		"swift":    swift,
 		"tempauth": map[string]any{"account_acls": true},
 		"slo": map[string]any{
-			"max_manifest_segments": sloMaxManifestSegments,
-			"max_manifest_size":     sloMaxManifestSize,
-			"yield_frequency":       sloYieldFrequency,
+			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
+			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
+			"yield_frequency":       p.cfg.SLO.YieldFrequency,
 			"min_segment_size":      1,
 			"allow_async_delete":    false,
 		},
 		"bulk_upload": map[string]any{
-			"max_containers_per_extraction": bulkMaxContainersPerExtraction,
-			"max_failed_extractions":        bulkMaxFailedExtractions,
+			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
+			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
 		},
 		"bulk_delete": map[string]any{
-			"max_deletes_per_request": bulkMaxDeletesPerRequest,
-			"max_failed_deletes":      bulkMaxFailedDeletes,
+			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
+			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
 	}
 }

@@ -32,11 +32,8 @@ const (
 	sloEtagKey = "X-Object-Sysmeta-Slo-Etag"
 	sloSizeKey = "X-Object-Sysmeta-Slo-Size"
 
-	sloMaxManifestSegments = 1000
-	sloMaxManifestSize     = 8 << 20
-	sloYieldFrequency      = 10 // seconds between heartbeat spaces
-	sloMaxRecursion        = 10
-	sloHeadConcurrency     = 2
+	sloMaxRecursion    = 10
+	sloHeadConcurrency = 2
 )
 
 // sloSeg is one entry of a stored manifest, in Swift's JSON.
@@ -456,8 +453,9 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	if n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") || n == -2 {
 		return errorf(fasthttp.StatusLengthRequired, "")
 	}
-	if n > sloMaxManifestSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", sloMaxManifestSize)
+	maxSize := p.cfg.SLO.MaxManifestSize
+	if n > maxSize {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", maxSize)
 	}
 	var body io.Reader
 	if s := ctx.RequestBodyStream(); s != nil {
@@ -465,7 +463,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	} else {
 		body = bytes.NewReader(ctx.PostBody())
 	}
-	data, err := io.ReadAll(io.LimitReader(body, sloMaxManifestSize))
+	data, err := io.ReadAll(io.LimitReader(body, int64(maxSize)))
 	if err != nil {
 		return errClientDisconnect
 	}
@@ -480,8 +478,8 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 			objSegs++
 		}
 	}
-	if objSegs > sloMaxManifestSegments {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", sloMaxManifestSegments)
+	if objSegs > p.cfg.SLO.MaxManifestSegments {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", p.cfg.SLO.MaxManifestSegments)
 	}
 	outType, err := bestMatch(string(h.Peek("Accept")), bulkFormats)
 	if err != nil || outType == "" {
@@ -571,7 +569,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 	last := time.Now()
 	for _, path := range paths {
 		work <- path
-		if w != nil && time.Since(last) > sloYieldFrequency*time.Second {
+		if w != nil && time.Since(last) > time.Duration(j.p.cfg.SLO.YieldFrequency)*time.Second {
 			w.WriteString(" ")
 			w.Flush()
 			last = time.Now()
@@ -906,7 +904,7 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 	var items []bulkItem
 	queue := []bulkItem{{name: "/" + container + "/" + obj, subSLO: true}}
 	for len(queue) > 0 {
-		if len(queue) > sloMaxManifestSegments*10 {
+		if len(queue) > p.cfg.SLO.MaxManifestSegments*10 {
 			bulkRespond(ctx, outType, bulkDeleteFields(swiftStatus(400), "Too many buffered slo segments to delete.", 0, 0), nil, "delete")
 			return
 		}

@@ -404,28 +404,15 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 		}
 		out[i] = in
 	}
-	if len(list) > 0 {
-		all := true
-		for _, in := range out {
-			if !in.isData {
-				all = false
-			}
+	allData := len(list) > 0
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if _, has := m["data"]; !ok || !has {
+			allData = false
 		}
-		if all && len(errs) == 0 {
-			errs = append(errs, "Inline data segments require at least one object-backed segment.")
-		} else if all {
-			// every entry is data or invalid: Swift counts only dicts with 'data'
-			allData := true
-			for _, item := range list {
-				m, ok := item.(map[string]any)
-				if _, has := m["data"]; !ok || !has {
-					allData = false
-				}
-			}
-			if allData {
-				errs = append(errs, "Inline data segments require at least one object-backed segment.")
-			}
-		}
+	}
+	if allData {
+		errs = append(errs, "Inline data segments require at least one object-backed segment.")
 	}
 	if len(errs) > 0 {
 		return nil, constraintErrorf(fasthttp.StatusBadRequest, "%s", strings.Join(errs, "\n")+"\n")

@@ -42,6 +42,8 @@ type Config struct {
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
 	Auditor     AuditorConfig     `yaml:"auditor"`
 	Keystone    KeystoneConfig    `yaml:"keystone"`
+	SLO         SLOConfig         `yaml:"slo"`
+	Bulk        BulkConfig        `yaml:"bulk"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -78,6 +80,26 @@ type ConstraintsConfig struct {
 	ExtraHeaderCount      int   `yaml:"extra_header_count" json:"extra_header_count"`
 }
 
+// SLOConfig is Swift's [filter:slo] (static large objects), served at /info.
+type SLOConfig struct {
+	MaxManifestSegments int `yaml:"max_manifest_segments"`
+	MaxManifestSize     int `yaml:"max_manifest_size"`
+	// YieldFrequency is the seconds between heartbeat spaces of a
+	// ?heartbeat=on manifest PUT.
+	YieldFrequency int `yaml:"yield_frequency"`
+}
+
+// BulkConfig is Swift's [filter:bulk] (bulk delete, archive extraction).
+type BulkConfig struct {
+	MaxContainersPerExtraction int `yaml:"max_containers_per_extraction"`
+	MaxFailedExtractions       int `yaml:"max_failed_extractions"`
+	MaxDeletesPerRequest       int `yaml:"max_deletes_per_request"`
+	MaxFailedDeletes           int `yaml:"max_failed_deletes"`
+	// YieldFrequency is the seconds between the spaces a long bulk request
+	// sends to keep its connection alive.
+	YieldFrequency int `yaml:"yield_frequency"`
+}
+
 // Default returns the configuration used when neither file nor flag says otherwise.
 func Default() *Config {
 	return &Config{
@@ -107,6 +129,9 @@ func Default() *Config {
 			MaxAccountNameLength:  256,
 			MaxContainerNameLen:   256,
 		},
+		SLO: SLOConfig{MaxManifestSegments: 1000, MaxManifestSize: 8 << 20, YieldFrequency: 10},
+		Bulk: BulkConfig{MaxContainersPerExtraction: 10000, MaxFailedExtractions: 1000,
+			MaxDeletesPerRequest: 10000, MaxFailedDeletes: 1000, YieldFrequency: 10},
 	}
 }
 
@@ -156,6 +181,14 @@ func (c *Config) Finish() error {
 	}
 	if _, _, err := c.ParseFallocateReserve(); err != nil {
 		return err
+	}
+	for name, v := range map[string]int{"slo.max_manifest_segments": c.SLO.MaxManifestSegments,
+		"slo.max_manifest_size": c.SLO.MaxManifestSize, "bulk.max_containers_per_extraction": c.Bulk.MaxContainersPerExtraction,
+		"bulk.max_failed_extractions": c.Bulk.MaxFailedExtractions, "bulk.max_deletes_per_request": c.Bulk.MaxDeletesPerRequest,
+		"bulk.max_failed_deletes": c.Bulk.MaxFailedDeletes} {
+		if v <= 0 {
+			return fmt.Errorf("config: %s must be positive, got %d", name, v)
+		}
 	}
 	if c.ReclaimAge <= 0 {
 		return fmt.Errorf("config: reclaim_age must be positive, got %d", c.ReclaimAge)

@@ -37,6 +37,21 @@ func (p *Proxy) infoDoc() map[string]any {
 	return map[string]any{
 		"swift":    swift,
 		"tempauth": map[string]any{"account_acls": true},
+		"slo": map[string]any{
+			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
+			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
+			"yield_frequency":       p.cfg.SLO.YieldFrequency,
+			"min_segment_size":      1,
+			"allow_async_delete":    false,
+		},
+		"bulk_upload": map[string]any{
+			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
+			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
+		},
+		"bulk_delete": map[string]any{
+			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
+			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
+		},
 	}
 }
 

@@ -40,6 +40,15 @@ type Config struct {
 	Auth        AuthConfig        `yaml:"auth"`
 	Constraints ConstraintsConfig `yaml:"constraints"`
 
+	TempURL     TempURLConfig     `yaml:"tempurl"`
+	FormPost    FormPostConfig    `yaml:"formpost"`
+	StaticWeb   StaticWebConfig   `yaml:"staticweb"`
+	CORS        CORSConfig        `yaml:"cors"`
+	RateLimit   RateLimitConfig   `yaml:"ratelimit"`
+	CrossDomain CrossDomainConfig `yaml:"crossdomain"`
+	DomainRemap DomainRemapConfig `yaml:"domain_remap"`
+	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -77,7 +86,7 @@ type ConstraintsConfig struct {
 
 // Default returns the configuration used when neither file nor flag says otherwise.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Devices:          "/srv/node",
 		Bind:             ":8080",
 		FallocateReserve: "1%",
@@ -102,6 +111,8 @@ func Default() *Config {
 			MaxContainerNameLen:   256,
 		},
 	}
+	defaultMiddlewares(c)
+	return c
 }
 
 // Load reads path over the defaults. Unknown keys are an error, so a typo

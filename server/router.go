@@ -85,6 +85,10 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if tempURLScopeDenies(ctx, account, container) {
+		unauthorized(ctx, account)
+		return
+	}
 	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
 		if d == keystone.Unauthorized {
 			unauthorized(ctx, account)

@@ -26,7 +26,9 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		// domain_remap, cname_lookup
 		// proxy_logging
 		p.info,
-		// container_sync, bulk, tempurl, ratelimit, crossdomain
+		// container_sync, bulk
+		p.tempURL,
+		// ratelimit, crossdomain
 	}
 	pipeline = append(pipeline, p.front...) // s3api, keystone
 	pipeline = append(pipeline,

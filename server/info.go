@@ -34,11 +34,17 @@ func (p *Proxy) infoDoc() map[string]any {
 		"max_container_name_length":  l.MaxContainerNameLen,
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
-	return map[string]any{
-		"swift":    swift,
-		"tempauth": map[string]any{"account_acls": true},
-		"tempurl":  p.tempURLInfo(),
+	doc := map[string]any{
+		"swift":     swift,
+		"tempauth":  map[string]any{"account_acls": true},
+		"tempurl":   p.tempURLInfo(),
+		"staticweb": map[string]any{},
+		"formpost":  p.formPostInfo(),
 	}
+	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
+		doc["domain_remap"] = p.domainRemapInfo()
+	}
+	return doc
 }
 
 // info serves GET/HEAD/OPTIONS /info.

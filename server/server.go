@@ -23,7 +23,8 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
-		// domain_remap, cname_lookup
+		// cname_lookup
+		p.domainRemap,
 		// proxy_logging
 		p.info,
 		// container_sync, bulk
@@ -34,7 +35,9 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,
-		// formpost, staticweb, copy, container_quotas, account_quotas,
+		p.formPost,
+		p.staticWeb,
+		// copy, container_quotas, account_quotas,
 		// slo, dlo, versioned_writes, symlink
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)

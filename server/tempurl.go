@@ -441,3 +441,10 @@ func tempURLScopeDenies(ctx *fasthttp.RequestCtx, account, container string) boo
 	}
 	return account != s.account || s.container != "" && container != s.container
 }
+
+// signHMACRaw is the hex HMAC of msg with key.
+func signHMACRaw(algo, key, msg string) string {
+	m := hmac.New(digestHash(algo), []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
+}

@@ -81,11 +81,11 @@ func (p *Proxy) staticWeb(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 }
 
 type staticWebReq struct {
-	p                                    *Proxy
-	next                                 fasthttp.RequestHandler
-	ctx                                  *fasthttp.RequestCtx
+	p                                   *Proxy
+	next                                fasthttp.RequestHandler
+	ctx                                 *fasthttp.RequestCtx
 	version, account, container, object string
-	site                                 staticWebSite
+	site                                staticWebSite
 }
 
 // decodedPath is the request's PATH_INFO, decoded.

@@ -15,7 +15,7 @@ func (p *Proxy) infoDoc() map[string]any {
 	l := p.limits
 	swift := map[string]any{
 		"version":                    swiftVersion,
-		"strict_cors_mode":           true,
+		"strict_cors_mode":           p.cfg.CORS.StrictCORSMode,
 		"allow_account_management":   false,
 		"account_autocreate":         true,
 		"auto_create_account_prefix": ".",

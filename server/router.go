@@ -60,6 +60,11 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if r.method == fasthttp.MethodOptions {
+		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
+		p.corsPreflight(r)
+		return
+	}
 	if ctx.UserValue(keyBadToken) != nil {
 		unauthorized(ctx, account)
 		return
@@ -89,7 +94,14 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		unauthorized(ctx, account)
 		return
 	}
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
+		defer p.corsResponse(r, string(origin))
+	}
 	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
+		if object == "" && r.method != fasthttp.MethodGet && r.method != fasthttp.MethodHead {
+			// Container writes are denied before Swift's CORS handling.
+			r.corsSkip = true
+		}
 		if d == keystone.Unauthorized {
 			unauthorized(ctx, account)
 		} else {

@@ -35,11 +35,13 @@ func (p *Proxy) infoDoc() map[string]any {
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
 	doc := map[string]any{
-		"swift":     swift,
-		"tempauth":  map[string]any{"account_acls": true},
-		"tempurl":   p.tempURLInfo(),
-		"staticweb": map[string]any{},
-		"formpost":  p.formPostInfo(),
+		"swift":            swift,
+		"tempauth":         map[string]any{"account_acls": true},
+		"tempurl":          p.tempURLInfo(),
+		"staticweb":        map[string]any{},
+		"formpost":         p.formPostInfo(),
+		"container_quotas": map[string]any{},
+		"account_quotas":   map[string]any{},
 	}
 	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
 		doc["domain_remap"] = p.domainRemapInfo()

@@ -37,7 +37,9 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.authenticate,
 		p.formPost,
 		p.staticWeb,
-		// copy, container_quotas, account_quotas,
+		// copy
+		p.containerQuotas,
+		p.accountQuotas,
 		// slo, dlo, versioned_writes, symlink
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)

@@ -62,3 +62,42 @@ func startHandler(t *testing.T, h fasthttp.RequestHandler) string {
 	t.Cleanup(func() { srv.Shutdown() })
 	return "http://" + ln.Addr().String()
 }
+
+func TestCNAMELookup(t *testing.T) {
+	c := startTestCluster(t)
+	c.Proxy.cfg.DomainRemap.StorageDomain = []string{"example.net"}
+	c.Proxy.cfg.CNAMELookup.StorageDomain = []string{"example.net"}
+	c.Proxy.cfg.CNAMELookup.LookupDepth = 2
+	c.Proxy.cfg.CNAMELookup.CNAMEs = map[string]string{
+		"www.mysite.org":  "c.auth-test.example.net",
+		"deep.mysite.org": "www.mysite.org",
+		"loop.mysite.org": "loop2.mysite.org", "loop2.mysite.org": "loop3.mysite.org",
+	}
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", "via cname")
+	srv := startHandler(t, c.Proxy.Handler())
+	get := func(host string) (int, string) {
+		req, _ := http.NewRequest("GET", srv+"/o", nil)
+		req.Host = host
+		req.Header.Set("X-Auth-Token", c.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for host, want := range map[string]string{
+		"www.mysite.org":          "via cname",
+		"www.mysite.org:8080":     "via cname",
+		"deep.mysite.org":         "via cname",
+		"loop.mysite.org":         "CNAME lookup failed after 2 tries",
+		"nothing.mysite.org":      "CNAME lookup failed to resolve to a valid domain",
+		"c.AUTH_test.example.net": "via cname",
+	} {
+		if _, body := get(host); body != want {
+			t.Errorf("%s: %q, want %q", host, body, want)
+		}
+	}
+}

@@ -42,9 +42,14 @@ func (p *Proxy) infoDoc() map[string]any {
 		"formpost":         p.formPostInfo(),
 		"container_quotas": map[string]any{},
 		"account_quotas":   map[string]any{},
+		"ratelimit":        p.rateLimitInfo(),
+		"crossdomain":      map[string]any{},
 	}
 	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
 		doc["domain_remap"] = p.domainRemapInfo()
+	}
+	if len(storageDomains(p.cfg.CNAMELookup.StorageDomain)) > 0 {
+		doc["cname_lookup"] = p.cnameLookupInfo()
 	}
 	return doc
 }

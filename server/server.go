@@ -23,13 +23,14 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
-		// cname_lookup
+		p.cnameLookup,
 		p.domainRemap,
 		// proxy_logging
 		p.info,
 		// container_sync, bulk
 		p.tempURL,
-		// ratelimit, crossdomain
+		p.rateLimit,
+		p.crossDomain,
 	}
 	pipeline = append(pipeline, p.front...) // s3api, keystone
 	pipeline = append(pipeline,

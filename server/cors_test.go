@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCORS(t *testing.T) {
 	c := startTestCluster(t)
@@ -16,7 +19,8 @@ func TestCORS(t *testing.T) {
 	for k, want := range map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Max-Age": "600",
 		"Access-Control-Allow-Methods": objectMethods, "Access-Control-Allow-Headers": "x-auth-token",
 		"Vary": "Access-Control-Request-Headers", "Allow": objectMethods} {
-		if got := resp.Header.Get(k); got != want {
+		// (copy, when in the pipeline, adds ", COPY" to the object's methods)
+		if got := resp.Header.Get(k); got != want && !strings.HasPrefix(got, want+", ") {
 			t.Errorf("preflight %s = %q, want %q", k, got, want)
 		}
 	}

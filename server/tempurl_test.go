@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestSplitSignature(t *testing.T) {
@@ -130,4 +132,35 @@ func TestTempURL(t *testing.T) {
 	if !strings.Contains(info, `"tempurl":{"allowed_digests":["sha1","sha256","sha512"],"deprecated_digests":["sha1"],"incoming_allow_headers":[],"incoming_remove_headers":["x-timestamp"],"methods":["GET","HEAD","PUT","POST","DELETE"],"outgoing_allow_headers":["x-object-meta-public-*"],"outgoing_remove_headers":["x-object-meta-*"]}`) {
 		t.Errorf("info: %s", info)
 	}
+}
+
+// A signed request's subrequests (a DLO's segment reads) stay within the
+// signing container: outside it they get 401, inside they are allowed.
+func TestTempURLScopeOnSubrequests(t *testing.T) {
+	peek := func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+		return func(ctx *fasthttp.RequestCtx) {
+			if target := string(ctx.Request.Header.Peek("X-Test-Sub")); target != "" {
+				resp := Subrequest(ctx, next, "GET", target, nil)
+				ctx.SetStatusCode(resp.StatusCode())
+				resp.CloseBodyStream()
+				return
+			}
+			next(ctx)
+		}
+	}
+	c := startTestCluster(t, peek)
+	c.must(201, "PUT", "/v1/AUTH_test/a", "", "X-Container-Meta-Temp-URL-Key: ckey")
+	c.must(201, "PUT", "/v1/AUTH_test/b", "")
+	c.must(201, "PUT", "/v1/AUTH_test/a/seg", "x")
+	c.must(201, "PUT", "/v1/AUTH_test/b/seg", "x")
+	c.must(201, "PUT", "/v1/AUTH_test/a/m", "")
+	exp := time.Now().Add(time.Hour).Unix()
+	q := tempURLQuery("sha1", "GET", "/v1/AUTH_test/a/m", "ckey", exp, "")
+	c.must(200, "GET", "/v1/AUTH_test/a/m"+q, "", "X-Auth-Token:", "X-Test-Sub: /v1/AUTH_test/a/seg")
+	c.must(401, "GET", "/v1/AUTH_test/a/m"+q, "", "X-Auth-Token:", "X-Test-Sub: /v1/AUTH_test/b/seg")
+	// An account key reaches every container of the account.
+	c.must(204, "POST", "/v1/AUTH_test", "", "X-Account-Meta-Temp-URL-Key: akey")
+	q = tempURLQuery("sha1", "GET", "/v1/AUTH_test/a/m", "akey", exp, "")
+	c.must(200, "GET", "/v1/AUTH_test/a/m"+q, "", "X-Auth-Token:", "X-Test-Sub: /v1/AUTH_test/b/seg")
+	c.must(401, "GET", "/v1/AUTH_test/a/m"+q, "", "X-Auth-Token:", "X-Test-Sub: /v1/AUTH_test2/b/seg")
 }

@@ -147,6 +147,11 @@ func (s *staticWebReq) handleObject() {
 	path := s.decodedPath()
 	s.next(ctx)
 	code := ctx.Response.StatusCode()
+	if (code/100 == 2 || code/100 == 3) && ctx.Response.Header.ContentLength() > 1 || code/100 > 3 && code != fasthttp.StatusNotFound {
+		// Not a directory marker nor missing: nothing for the site to do
+		// (spares the container read).
+		return
+	}
 	s.loadSite()
 	if code/100 == 2 || code/100 == 3 {
 		dirType := s.site.dirType

@@ -82,6 +82,24 @@ func TestFormPost(t *testing.T) {
 	}
 	c.must(200, "GET", "/v1/AUTH_test/up/c.txt", "")
 
+	// x_delete_after becomes the object's X-Delete-At.
+	f = fields()
+	f["x_delete_after"] = "3600"
+	resp, _ = postForm(t, c, "/v1/AUTH_test/up/", "formkey", f, []formFile{{"tmp", "t", ""}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("x_delete_after: %d", resp.StatusCode)
+	}
+	r, _ = c.must(200, "HEAD", "/v1/AUTH_test/up/tmp", "")
+	if r.Header.Get("X-Delete-At") == "" {
+		t.Errorf("no X-Delete-At: %v", r.Header)
+	}
+	f = fields()
+	f["x_delete_after"] = "soon"
+	resp, body = postForm(t, c, "/v1/AUTH_test/up/", "formkey", f, []formFile{{"tmp2", "t", ""}})
+	if resp.StatusCode != 400 || body != "FormPost: x_delete_after not an integer: Number of seconds required." {
+		t.Errorf("bad x_delete_after: %d %q", resp.StatusCode, body)
+	}
+
 	// Too many files: the first ones are stored, then 400.
 	f = fields()
 	f["max_file_count"] = "1"

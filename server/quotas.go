@@ -67,6 +67,10 @@ func requestLength(ctx *fasthttp.RequestCtx) int64 {
 func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		method := string(ctx.Method())
+		if method != fasthttp.MethodPut && method != fasthttp.MethodPost {
+			next(ctx)
+			return
+		}
 		a, c, o, ok := quotaPath(ctx)
 		if !ok || c == "" {
 			next(ctx)
@@ -83,8 +87,16 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 				return
 			}
 		case o != "" && method == fasthttp.MethodPut:
-			info, err := p.readContainerInfo(a, c, true)
+			info, err := p.containerInfo(ctx, a, c)
 			if err != nil {
+				break
+			}
+			_, hasBytes := metaValue(info.Metadata, "X-Container-Meta-Quota-Bytes")
+			_, hasCount := metaValue(info.Metadata, "X-Container-Meta-Quota-Count")
+			if !hasBytes && !hasCount {
+				break // the common case: no quota, and pending counts stay batched
+			}
+			if info, err = p.readContainerInfo(a, c, true); err != nil {
 				break
 			}
 			if q, ok := metaValue(info.Metadata, "X-Container-Meta-Quota-Bytes"); ok && isDigits(q) {

@@ -60,11 +60,6 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if r.method == fasthttp.MethodOptions {
-		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
-		p.corsPreflight(r)
-		return
-	}
 	if ctx.UserValue(keyBadToken) != nil {
 		unauthorized(ctx, account)
 		return
@@ -80,6 +75,11 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			}
 			return
 		}
+	}
+	if r.method == fasthttp.MethodOptions {
+		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
+		p.corsPreflight(r)
+		return
 	}
 	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		// An ACL header must be valid whoever sends it (tempauth).

@@ -82,6 +82,19 @@ func TestFormPost(t *testing.T) {
 	}
 	c.must(200, "GET", "/v1/AUTH_test/up/c.txt", "")
 
+	// A file bigger than fasthttp's in-memory body limit streams through.
+	f = fields()
+	f["max_file_size"] = "10000000"
+	big := strings.Repeat("0123456789", 300000)
+	resp, _ = postForm(t, c, "/v1/AUTH_test/up/", "formkey", f, []formFile{{"big3m", big, ""}, {"small", "s", ""}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("big upload: %d", resp.StatusCode)
+	}
+	if _, got = c.must(200, "GET", "/v1/AUTH_test/up/big3m", ""); got != big {
+		t.Errorf("big3m: %d bytes", len(got))
+	}
+	c.must(200, "GET", "/v1/AUTH_test/up/small", "")
+
 	// x_delete_after becomes the object's X-Delete-At.
 	f = fields()
 	f["x_delete_after"] = "3600"

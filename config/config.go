@@ -45,6 +45,15 @@ type Config struct {
 	SLO         SLOConfig         `yaml:"slo"`
 	Bulk        BulkConfig        `yaml:"bulk"`
 
+	TempURL     TempURLConfig     `yaml:"tempurl"`
+	FormPost    FormPostConfig    `yaml:"formpost"`
+	StaticWeb   StaticWebConfig   `yaml:"staticweb"`
+	CORS        CORSConfig        `yaml:"cors"`
+	RateLimit   RateLimitConfig   `yaml:"ratelimit"`
+	CrossDomain CrossDomainConfig `yaml:"crossdomain"`
+	DomainRemap DomainRemapConfig `yaml:"domain_remap"`
+	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -102,7 +111,7 @@ type BulkConfig struct {
 
 // Default returns the configuration used when neither file nor flag says otherwise.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Devices:          "/srv/node",
 		Bind:             ":8080",
 		FallocateReserve: "1%",
@@ -133,6 +142,8 @@ func Default() *Config {
 		Bulk: BulkConfig{MaxContainersPerExtraction: 10000, MaxFailedExtractions: 1000,
 			MaxDeletesPerRequest: 10000, MaxFailedDeletes: 1000, YieldFrequency: 10},
 	}
+	defaultMiddlewares(c)
+	return c
 }
 
 // Load reads path over the defaults. Unknown keys are an error, so a typo

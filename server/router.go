@@ -117,6 +117,11 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if r.method == fasthttp.MethodOptions {
+		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
+		p.corsPreflight(r)
+		return
+	}
 	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		// An ACL header must be valid whoever sends it (tempauth).
 		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
@@ -126,7 +131,18 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if tempURLScopeDenies(ctx, account, container) {
+		unauthorized(ctx, account)
+		return
+	}
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
+		defer p.corsResponse(r, string(origin))
+	}
 	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
+		if object == "" && r.method != fasthttp.MethodGet && r.method != fasthttp.MethodHead {
+			// Container writes are denied before Swift's CORS handling.
+			r.corsSkip = true
+		}
 		if d == keystone.Unauthorized {
 			unauthorized(ctx, account)
 		} else {

@@ -23,20 +23,25 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
-		// domain_remap, cname_lookup
+		p.cnameLookup,
+		p.domainRemap,
 		// proxy_logging
 		p.info,
 		// container_sync
 		p.bulk,
-		// tempurl, ratelimit, crossdomain
+		p.tempURL,
+		p.rateLimit,
+		p.crossDomain,
 	}
 	pipeline = append(pipeline, p.front...) // s3api, keystone
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,
-		// formpost, staticweb
+		p.formPost,
+		p.staticWeb,
 		p.copyMiddleware,
-		// container_quotas, account_quotas
+		p.containerQuotas,
+		p.accountQuotas,
 		p.slo,
 		p.dlo,
 		// versioned_writes, symlink

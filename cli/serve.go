@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -123,12 +124,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return err
 	}
 
-	var userList []config.User
+	var static, userList []config.User
 	for _, s := range cfg.Auth.Users {
 		u, _ := config.ParseUser(s)
-		userList = append(userList, u)
+		static = append(static, u)
 	}
-	userList = append(userList, st.Generated...)
+	userList = append(slices.Clone(static), st.Generated...)
 	if len(userList) == 0 {
 		u, err := st.GenerateAdmin()
 		if err != nil {
@@ -138,6 +139,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		userList = append(userList, u)
 	}
 	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
+	go watchUsers(ctx, cfg.StateDir, static, auth, out)
 
 	nd := openNode(cfg, log, st.HashPrefix, st.HashSuffix, rings, devs)
 	defer nd.close() // writes out noted suffix invalidations
@@ -189,6 +191,9 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	for _, u := range st.Generated {
+		if u.Account+":"+u.Name != "admin:admin" {
+			continue // only the admin serve generated; `swiftbox user` prints its own
+		}
 		say("admin credentials: user %s:%s key %s", u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)

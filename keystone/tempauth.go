@@ -64,8 +64,9 @@ type TempAuth struct {
 	secret []byte
 
 	mu      sync.RWMutex
-	users   map[string]config.User // by "account:user"
-	revoked map[string]time.Time   // revoked token → its expiry
+	users   map[string]config.User  // by "account:user"
+	revoked map[string]time.Time    // revoked token → its expiry
+	s3keys  map[string]config.S3Key // by access key
 }
 
 // NewTempAuth makes a TempAuth for users with accounts "<resellerPrefix>_<account>".
@@ -195,4 +196,43 @@ func (t *TempAuth) Revoke(token string, exp time.Time) {
 		}
 	}
 	t.revoked[token] = exp
+}
+
+// SetUsers replaces the users (after `swiftbox user` changed them); tokens
+// of removed users, or of users whose key changed, stop validating.
+func (t *TempAuth) SetUsers(users []config.User) {
+	m := make(map[string]config.User, len(users))
+	for _, u := range users {
+		m[u.Account+":"+u.Name] = u
+	}
+	t.mu.Lock()
+	t.users = m
+	t.mu.Unlock()
+}
+
+// SetS3Keys replaces the S3 access keys of local users.
+func (t *TempAuth) SetS3Keys(keys []config.S3Key) {
+	m := make(map[string]config.S3Key, len(keys))
+	for _, k := range keys {
+		m[k.AccessKey] = k
+	}
+	t.mu.Lock()
+	t.s3keys = m
+	t.mu.Unlock()
+}
+
+// LookupS3 finds the secret and identity for an S3 access key: a key made
+// with `swiftbox user key create` (with its bucket restrictions), or
+// "account:user" whose secret is the user's own key. ok is false for an
+// unknown key or a key whose user is gone.
+func (t *TempAuth) LookupS3(access string) (id *Identity, secret string, key config.S3Key, ok bool) {
+	t.mu.RLock()
+	k, found := t.s3keys[access]
+	t.mu.RUnlock()
+	if !found {
+		id, secret, ok = t.Lookup(access)
+		return id, secret, config.S3Key{AccessKey: access, SecretKey: secret, User: access}, ok
+	}
+	id, _, ok = t.Lookup(k.User)
+	return id, k.SecretKey, k, ok
 }

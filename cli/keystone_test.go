@@ -111,7 +111,9 @@ func (k *keystoneServer) token(user, password, project string) (string, string, 
 		return "", "", err
 	}
 	defer resp.Body.Close()
-	var doc struct{ Token struct{ Project struct{ ID string } } }
+	var doc struct {
+		Token struct{ Project struct{ ID string } }
+	}
 	json.NewDecoder(resp.Body).Decode(&doc)
 	if resp.StatusCode != 201 {
 		return "", "", fmt.Errorf("token for %s: %s", user, resp.Status)

@@ -27,8 +27,10 @@ test: test-deps lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Debian's swift CLI, Swift's own object tools (swift-object-info) and ring
-# builder for compatibility checks, xfsprogs for the XFS loop-image tests.
-TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift mkfs.xfs:xfsprogs
+# builder for compatibility checks (swift-recon against serve's recon), xfsprogs
+# for the XFS loop-image tests, promtool (prometheus) to lint /metrics.
+TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift swift-recon:swift \
+	mkfs.xfs:xfsprogs promtool:prometheus
 test-deps:
 	@need=""; for p in $(TEST_PKGS); do command -v $${p%%:*} >/dev/null || need="$$need $${p#*:}"; done; \
 	if [ -n "$$need" ]; then \

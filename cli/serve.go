@@ -34,6 +34,9 @@ func init() {
 		addr     string
 		users    []string
 		logLevel string
+		metrics  string
+		backend  string
+		access   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,6 +58,15 @@ to the same cluster.`,
 			if cmd.Flags().Changed("log-level") {
 				cfg.LogLevel = logLevel
 			}
+			if cmd.Flags().Changed("metrics-addr") {
+				cfg.Metrics.Addr = metrics
+			}
+			if cmd.Flags().Changed("backend-addr") {
+				cfg.BackendAddr = backend
+			}
+			if cmd.Flags().Changed("access-log") {
+				cfg.AccessLog.Path = access
+			}
 			cfg.Auth.Users = append(cfg.Auth.Users, users...)
 			if err := cfg.Finish(); err != nil {
 				return err
@@ -70,6 +82,9 @@ to the same cluster.`,
 	f.StringVar(&addr, "addr", ":8080", "API listen address HOST:PORT")
 	f.StringArrayVar(&users, "user", nil, "tempauth user account:user:key[:group,…] (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&metrics, "metrics-addr", config.DefaultMetricsAddr, `Prometheus /metrics listen address HOST:PORT ("" = off)`)
+	f.StringVar(&backend, "backend-addr", "auto", `storage-node (recon) listeners: auto (the rings' ip:port of this node's devices), HOST:PORT[,…] or "" (off)`)
+	f.StringVar(&access, "access-log", "-", `access log file ("-" = stdout, "" = off)`)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -154,17 +169,24 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	dbs := db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix})
 	defer dbs.Close()
 
+	obs, err := startObservability(ctx, cfg, objects, devs, rings, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+
 	local := backend.NewLocal(objects, dbs, log)
 	defer local.Close()
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: local, Auth: auth, Log: log,
+		Backend: local, Auth: auth, Log: log, Logging: obs.logging,
 	})
 	defer proxy.Close()
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
-	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log}
+	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log,
+		Metrics: obs.metrics.Updater}
 	if n := upd.ReplayJournals(); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
 	}

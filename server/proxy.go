@@ -29,6 +29,7 @@ type Proxy struct {
 	acct       *accountUpdater
 	verified   verifiedCache
 	front      []Middleware
+	logging    *RequestLogging
 }
 
 // Options wires a Proxy.
@@ -43,6 +44,8 @@ type Options struct {
 	// Front middlewares run before tempauth, where Swift's pipeline has
 	// s3api and keystone: they may authenticate with SetIdentity.
 	Front []Middleware
+	// Logging records requests in metrics and the access log (nil = off).
+	Logging *RequestLogging
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
@@ -56,6 +59,7 @@ func NewProxy(o Options) *Proxy {
 		auth:       o.Auth,
 		log:        o.Log,
 		front:      o.Front,
+		logging:    o.Logging,
 	}
 	if p.log == nil {
 		p.log = slog.Default()

@@ -24,7 +24,7 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		gatekeeper,
 		healthcheck,
 		// domain_remap, cname_lookup
-		// proxy_logging
+		p.logging.Middleware("swift"), // proxy_logging
 		p.info,
 		// container_sync, bulk, tempurl, ratelimit, crossdomain
 	}

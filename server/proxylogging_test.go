@@ -1,0 +1,244 @@
+package server
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"swiftbox/server/metrics"
+)
+
+// syncBuffer is a bytes.Buffer safe for the access log's writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// loggedCluster serves c's proxy again with request logging into m and
+// the returned buffer.
+func loggedCluster(t *testing.T, c *testCluster, m *metrics.Metrics, headers bool) (*AccessLog, *syncBuffer) {
+	buf := &syncBuffer{}
+	al := NewAccessLog(buf, nil)
+	al.Headers = headers
+	c.Proxy.logging = &RequestLogging{Metrics: m.HTTP, Access: al}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(c.Proxy.Handler(), c.Proxy.ExpectHandler, "swiftbox-test")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(); al.Close() })
+	c.URL = "http://" + ln.Addr().String()
+	return al, buf
+}
+
+// metricValue sums the samples of family name whose labels include want.
+func metricValue(t *testing.T, m *metrics.Metrics, name string, want map[string]string) float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, s := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range s.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue next
+				}
+			}
+			sum += sampleValue(f.GetType(), s)
+		}
+	}
+	return sum
+}
+
+func sampleValue(typ dto.MetricType, s *dto.Metric) float64 {
+	switch typ {
+	case dto.MetricType_COUNTER:
+		return s.GetCounter().GetValue()
+	case dto.MetricType_GAUGE:
+		return s.GetGauge().GetValue()
+	case dto.MetricType_HISTOGRAM:
+		return float64(s.GetHistogram().GetSampleCount())
+	}
+	return 0
+}
+
+// waitMetric waits until the metric reaches want (streamed responses are
+// recorded when fasthttp closes the body stream, just after the client
+// got the last byte), then checks it is exactly want.
+func waitMetric(t *testing.T, m *metrics.Metrics, name string, labels map[string]string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for metricValue(t, m, name, labels) < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := metricValue(t, m, name, labels); got != want {
+		t.Errorf("%s%v = %v, want %v", name, labels, got, want)
+	}
+}
+
+// A known load moves the request counters, histograms and byte counters
+// by exactly its counts, streamed and chunked bodies included.
+func TestProxyLoggingMetrics(t *testing.T) {
+	c := startTestCluster(t)
+	m := metrics.New(metrics.Options{})
+	loggedCluster(t, c, m, false)
+
+	c.must(201, "PUT", "/v1/AUTH_test/m", "")
+	sizes := []int{0, 1000, 70000, 3 << 20}
+	var total int
+	for i, n := range sizes {
+		c.must(201, "PUT", "/v1/AUTH_test/m/o"+strconv.Itoa(i), strings.Repeat("x", n))
+		total += n
+	}
+	// A chunked upload: no Content-Length, so the bytes are counted as read.
+	req, _ := http.NewRequest("PUT", c.URL+"/v1/AUTH_test/m/chunked", io.MultiReader(strings.NewReader(strings.Repeat("y", 5000))))
+	req.Header.Set("X-Auth-Token", c.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("chunked PUT: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	total += 5000
+	for i := range sizes {
+		c.must(200, "GET", "/v1/AUTH_test/m/o"+strconv.Itoa(i), "")
+	}
+	c.must(206, "GET", "/v1/AUTH_test/m/o2", "", "Range: bytes=10-19")
+	c.must(200, "HEAD", "/v1/AUTH_test/m/o1", "")
+	c.must(404, "GET", "/v1/AUTH_test/m/missing", "")
+	_, listing := c.must(200, "GET", "/v1/AUTH_test/m", "")
+	c.must(204, "HEAD", "/v1/AUTH_test", "")
+	c.must(200, "GET", "/v1/AUTH_test/m/o1", "", "Authorization: AWS abc:def")
+
+	req2xx := func(method, policy string) map[string]string {
+		return map[string]string{"api": "swift", "method": method, "policy": policy, "status_class": "2xx"}
+	}
+	waitMetric(t, m, "swiftbox_http_requests_total", req2xx("PUT", "0"), 1+float64(len(sizes))+1)
+	waitMetric(t, m, "swiftbox_http_requests_total", req2xx("GET", "0"), float64(len(sizes))+2)
+	waitMetric(t, m, "swiftbox_http_requests_total", req2xx("HEAD", "0"), 1)
+	waitMetric(t, m, "swiftbox_http_requests_total", req2xx("HEAD", ""), 1)
+	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"method": "GET", "status_class": "4xx"}, 1)
+	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"api": "s3"}, 1)
+	waitMetric(t, m, "swiftbox_http_request_duration_seconds", map[string]string{"api": "swift"}, float64(1+len(sizes)+1+len(sizes)+1+1+1+1+1))
+	waitMetric(t, m, "swiftbox_http_request_body_bytes_total", map[string]string{"method": "PUT"}, float64(total))
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", map[string]string{"api": "swift", "method": "GET", "policy": "0"},
+		float64(total-5000+10+len(listing)+len("<html><h1>Not Found</h1><p>The resource could not be found.</p></html>")))
+	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
+}
+
+// Access log lines carry Swift's proxy-logging fields in Swift's order.
+func TestAccessLogLines(t *testing.T) {
+	c := startTestCluster(t)
+	m := metrics.New(metrics.Options{})
+	al, buf := loggedCluster(t, c, m, true)
+	c.must(201, "PUT", "/v1/AUTH_test/logs", "")
+	body := strings.Repeat("z", 12345)
+	putResp, _ := c.must(201, "PUT", "/v1/AUTH_test/logs/a%20b?multipart-manifest=put&x=1", body,
+		"User-Agent: test agent/1.0", "Referer: http://example.com/x", "X-Forwarded-For: 10.1.2.3, 10.0.0.1", "Etag: "+md5hex(body))
+	getResp, _ := c.must(200, "GET", "/v1/AUTH_test/logs/a%20b", "")
+	c.must(204, "HEAD", "/v1/AUTH_test", "")
+	waitMetric(t, m, "swiftbox_http_requests_total", nil, 4)
+	al.Flush()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want 4 access log lines, got %d:\n%s", len(lines), buf.String())
+	}
+	names := []string{"client_ip", "remote_addr", "datetime", "method", "path", "protocol", "status_int",
+		"referer", "user_agent", "auth_token", "bytes_recvd", "bytes_sent", "client_etag", "transaction_id",
+		"headers", "request_time", "source", "log_info", "start_time", "end_time", "policy_index"}
+	parse := func(line string) map[string]string {
+		f := strings.Split(line, " ")
+		if len(f) != len(names) {
+			t.Fatalf("%d fields, want %d: %s", len(f), len(names), line)
+		}
+		out := map[string]string{}
+		for i, n := range names {
+			out[n] = f[i]
+		}
+		return out
+	}
+	put := parse(lines[1])
+	tok := c.Token[:16] + "..."
+	want := map[string]string{
+		"client_ip": "10.1.2.3", "remote_addr": "127.0.0.1", "method": "PUT",
+		"path": "/v1/AUTH_test/logs/a%2520b%3Fmultipart-manifest%3Dput%26x%3D1", "protocol": "HTTP/1.1",
+		"status_int": "201", "referer": "http://example.com/x", "user_agent": "test%20agent/1.0",
+		"auth_token": tok, "bytes_recvd": "12345", "bytes_sent": "-", "client_etag": md5hex(body),
+		"transaction_id": putResp.Header.Get("X-Trans-Id"), "source": "-", "log_info": "-", "policy_index": "0",
+	}
+	for k, v := range want {
+		if put[k] != v {
+			t.Errorf("PUT %s = %q, want %q", k, put[k], v)
+		}
+	}
+	if !strings.Contains(put["headers"], "X-Auth-Token:%20"+tok) || !strings.Contains(put["headers"], "%0A") {
+		t.Errorf("headers field %q: want every header, token obscured, lines quoted", put["headers"])
+	}
+	start, _ := strconv.ParseFloat(put["start_time"], 64)
+	end, _ := strconv.ParseFloat(put["end_time"], 64)
+	dur, _ := strconv.ParseFloat(put["request_time"], 64)
+	if start <= 0 || end < start || dur < 0 || dur > end-start+0.001 || time.Since(time.Unix(int64(end), 0)) > time.Minute {
+		t.Errorf("times: start %v end %v request_time %v", start, end, dur)
+	}
+	if dt, err := time.Parse("02/Jan/2006/15/04/05", put["datetime"]); err != nil || dt.Unix() != int64(end) {
+		t.Errorf("datetime %q (%v) is not end_time %v in UTC", put["datetime"], err, end)
+	}
+	get := parse(lines[2])
+	if get["bytes_sent"] != "12345" || get["bytes_recvd"] != "-" || get["status_int"] != "200" ||
+		get["transaction_id"] != getResp.Header.Get("X-Trans-Id") || get["client_ip"] != "127.0.0.1" {
+		t.Errorf("GET line: %v", get)
+	}
+	if head := parse(lines[3]); head["policy_index"] != "-" || head["bytes_sent"] != "-" || head["status_int"] != "204" {
+		t.Errorf("account HEAD line: %v", head)
+	}
+}
+
+func TestQuoteSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/a/c/o":       "/v1/a/c/o",
+		"a b?c=d&e":       "a%20b%3Fc%3Dd%26e",
+		"{S}:x~_.-":       "{S}:x~_.-",
+		"caf\xc3\xa9\n\"": "caf%C3%A9%0A%22",
+	} {
+		if got := quoteSafe(in, ":/{}"); got != want {
+			t.Errorf("quoteSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func md5hex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}

@@ -81,7 +81,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	}
 	// What a replicator pass leaves in the recon cache, and a quarantined object.
 	os.MkdirAll(filepath.Join(state, "recon"), 0o755)
-	last := float64(time.Now().Add(-90*time.Second).Unix())
+	last := float64(time.Now().Add(-90 * time.Second).Unix())
 	os.WriteFile(filepath.Join(state, "recon", "object.recon"), []byte(fmt.Sprintf(
 		`{"object_replication_last": %v, "object_replication_time": 0.5, "replication_last": %v, "replication_time": 0.5, `+
 			`"replication_stats": {"attempted": 64, "success": 63, "failure": 1, "hashmatch": 60, "remove": 0, "rsync": 3, "failure_nodes": {}}}`, last, last)), 0o644)

@@ -208,6 +208,20 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A device that disappears is failed and not mounted, and the errors
+	// the proxy meets on it are counted against it.
+	if err := os.Rename(filepath.Join(devices, "d3"), filepath.Join(dir, "d3-gone")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // the device check cache's TTL
+	do("PUT", "/obs/after", []byte("x"), 201)
+	_, after = scrapeMetrics(t, metricsURL)
+	if after[`swiftbox_device_failed{device="d3"}`] != 1 || after[`swiftbox_device_mounted{device="d3"}`] != 0 ||
+		after[`swiftbox_device_errors_total{device="d3"}`] < 1 || after[`swiftbox_device_errors_total{device="d1"}`] != 0 {
+		t.Errorf("failed device d3: failed %v mounted %v errors %v (d1 errors %v)", after[`swiftbox_device_failed{device="d3"}`],
+			after[`swiftbox_device_mounted{device="d3"}`], after[`swiftbox_device_errors_total{device="d3"}`], after[`swiftbox_device_errors_total{device="d1"}`])
+	}
+
 	// After a clean stop the access log holds one line per request the
 	// proxy answered (auth included), in Swift's 21 fields.
 	s.Stop()
@@ -225,7 +239,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 			proxyLines++
 		}
 	}
-	if proxyLines != 2+n+n+2 {
-		t.Errorf("%d proxy access log lines, want %d:\n%s", proxyLines, 2+n+n+2, raw)
+	if proxyLines != 2+n+n+3 {
+		t.Errorf("%d proxy access log lines, want %d:\n%s", proxyLines, 2+n+n+3, raw)
 	}
 }

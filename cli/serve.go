@@ -179,7 +179,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer local.Close()
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: local, Auth: auth, Log: log, Logging: obs.logging,
+		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
+		Auth:    auth, Log: log, Logging: obs.logging,
 	})
 	defer proxy.Close()
 

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"swiftbox/storage"
+	"swiftbox/storage/db"
 )
 
 // Devices reports each device's space, mount state, an estimate of its
@@ -75,6 +77,22 @@ func (d *Devices) Error(device string) {
 		return
 	}
 	d.errors.WithLabelValues(device).Inc()
+}
+
+// ObserveError counts err against device when it is a device's fault
+// (unavailable, full, I/O error, read-only), not a request's outcome like
+// "not found" or "conflict".
+func (d *Devices) ObserveError(device string, err error) {
+	if DeviceFault(err) {
+		d.Error(device)
+	}
+}
+
+// DeviceFault reports whether err says a device failed.
+func DeviceFault(err error) bool {
+	return errors.Is(err, storage.ErrDeviceUnavailable) || errors.Is(err, db.ErrDeviceUnavailable) ||
+		errors.Is(err, storage.ErrNoSpace) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EROFS) ||
+		errors.Is(err, syscall.ENOSPC)
 }
 
 // Describe implements prometheus.Collector.

@@ -77,7 +77,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	addrs, auto := backendAddrs(cfg.BackendAddr, rings, devs)
 	types := portTypes(rings)
 	rh := &recon.Handler{Devices: cfg.Devices, SwiftDir: cfg.StateDir, Cache: o.recon, CheckDevice: objects.CheckDevice, Version: Version}
-	h := server.StorageNodeHandler(func(port int) string { return types[port] },
+	h := server.StorageNodeHandler(func(port int) string { return types[port] }, nil,
 		o.logging.Middleware("backend"), rh.Middleware)
 	for _, addr := range addrs {
 		ln, err := net.Listen("tcp", addr)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/metrics"
 )
@@ -241,4 +243,64 @@ func TestQuoteSafe(t *testing.T) {
 func md5hex(s string) string {
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// Bodies written with SetBodyStreamWriter (listings, large objects) are
+// counted as sent, and a client that hangs up mid-body still ends the
+// request's record (in-flight back to 0, a 200 line with what was sent).
+func TestProxyLoggingCountsStreams(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	buf := &syncBuffer{}
+	al := NewAccessLog(buf, nil)
+	l := &RequestLogging{Metrics: m.HTTP, Access: al}
+	chunk := strings.Repeat("s", 4096)
+	h := l.Middleware("swift")(func(ctx *fasthttp.RequestCtx) {
+		n := 100
+		if string(ctx.Path()) == "/endless" {
+			n = 1 << 20
+		}
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := 0; i < n; i++ {
+				if _, err := w.WriteString(chunk); err != nil {
+					return
+				}
+				if err := w.Flush(); err != nil {
+					return
+				}
+			}
+		})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(h, nil, "t")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(); al.Close() })
+	base := "http://" + ln.Addr().String()
+	resp, err := http.Get(base + "/v1/a/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 100*4096 {
+		t.Fatalf("got %d bytes", len(b))
+	}
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 100*4096)
+
+	resp, err = http.Get(base + "/endless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadFull(resp.Body, make([]byte, 1<<20))
+	resp.Body.Close() // hang up mid-body
+	waitMetric(t, m, "swiftbox_http_requests_total", nil, 2)
+	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
+	if got := metricValue(t, m, "swiftbox_http_response_body_bytes_total", nil); got < 100*4096+1<<20 || got >= 100*4096+4096*(1<<20) {
+		t.Errorf("bytes sent after a hang-up: %v", got)
+	}
+	if !reqStreamOffset.ok || !respStreamOffset.ok {
+		t.Errorf("fasthttp's body stream field was not found: byte counts fall back to Content-Length")
+	}
 }

@@ -7,11 +7,12 @@ import (
 )
 
 // StorageNodeHandler is the storage-node (backend) listener's pipeline:
-// the given middlewares (proxy_logging, recon) in front of what Swift's
-// object/container/account servers answer. serverType maps a local port
-// to "object", "container" or "account" (from the rings), so OPTIONS
-// names the server as Swift's do (swift-recon --validate-servers).
-func StorageNodeHandler(serverType func(port int) string, mws ...Middleware) fasthttp.RequestHandler {
+// the given middlewares (proxy_logging, recon) in front of api, the
+// object/container/account server API (nil: everything but OPTIONS is
+// 404). serverType maps a local port to "object", "container" or
+// "account" (from the rings), so OPTIONS names the server as Swift's do
+// (swift-recon --validate-servers).
+func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHandler, mws ...Middleware) fasthttp.RequestHandler {
 	h := func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Method()) == fasthttp.MethodOptions {
 			typ := "object"
@@ -23,6 +24,10 @@ func StorageNodeHandler(serverType func(port int) string, mws ...Middleware) fas
 			ctx.Response.Header.Set("Server", typ+"-server/"+swiftVersion)
 			ctx.Response.Header.Set("Allow", "DELETE, GET, HEAD, OPTIONS, POST, PUT, REPLICATE, SSYNC, UPDATE")
 			ctx.Response.Header.SetContentLength(0)
+			return
+		}
+		if api != nil {
+			api(ctx)
 			return
 		}
 		writeStatus(ctx, fasthttp.StatusNotFound, "")

@@ -180,7 +180,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
-		Auth:    auth, Log: log, Logging: obs.logging,
+		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics,
 	})
 	defer proxy.Close()
 

@@ -8,6 +8,7 @@ import (
 	"swiftbox/keystone"
 	"swiftbox/ring"
 	"swiftbox/server/backend"
+	"swiftbox/server/metrics"
 )
 
 // Rings are the three rings the proxy places data with.
@@ -30,6 +31,7 @@ type Proxy struct {
 	verified   verifiedCache
 	front      []Middleware
 	logging    *RequestLogging
+	metrics    *metrics.Metrics
 }
 
 // Options wires a Proxy.
@@ -46,6 +48,8 @@ type Options struct {
 	Front []Middleware
 	// Logging records requests in metrics and the access log (nil = off).
 	Logging *RequestLogging
+	// Metrics receives auth and other proxy metrics (nil = none).
+	Metrics *metrics.Metrics
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
@@ -60,6 +64,10 @@ func NewProxy(o Options) *Proxy {
 		log:        o.Log,
 		front:      o.Front,
 		logging:    o.Logging,
+		metrics:    o.Metrics,
+	}
+	if p.metrics == nil {
+		p.metrics = &metrics.Metrics{} // every part nil: recording is a no-op
 	}
 	if p.log == nil {
 		p.log = slog.Default()

@@ -45,6 +45,7 @@ func loggedCluster(t *testing.T, c *testCluster, m *metrics.Metrics, headers boo
 	al := NewAccessLog(buf, nil)
 	al.Headers = headers
 	c.Proxy.logging = &RequestLogging{Metrics: m.HTTP, Access: al}
+	c.Proxy.metrics = m
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +159,21 @@ func TestProxyLoggingMetrics(t *testing.T) {
 	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", map[string]string{"api": "swift", "method": "GET", "policy": "0"},
 		float64(total-5000+10+len(listing)+len("<html><h1>Not Found</h1><p>The resource could not be found.</p></html>")))
 	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
+	// Every request carried the token: each was one valid validation.
+	if v, n := metricValue(t, m, "swiftbox_auth_token_validations_total", map[string]string{"system": "tempauth", "result": "valid"}),
+		metricValue(t, m, "swiftbox_http_requests_total", nil); v != n {
+		t.Errorf("%v valid token validations for %v requests", v, n)
+	}
+	c.login("test:tester", "testing")
+	if resp, _ := c.do("GET", "/auth/v1.0", "", "X-Auth-User: test:tester", "X-Auth-Key: wrong", "X-Auth-Token: "); resp.StatusCode != 401 {
+		t.Errorf("bad login: %d", resp.StatusCode)
+	}
+	c.do("HEAD", "/v1/AUTH_test", "", "X-Auth-Token: AUTH_tkbogus")
+	for labels, want := range map[[2]string]float64{{"logins_total", "success"}: 1, {"logins_total", "failure"}: 1, {"token_validations_total", "invalid"}: 1} {
+		if got := metricValue(t, m, "swiftbox_auth_"+labels[0], map[string]string{"result": labels[1]}); got != want {
+			t.Errorf("swiftbox_auth_%s{result=%s} = %v, want %v", labels[0], labels[1], got, want)
+		}
+	}
 }
 
 // Access log lines carry Swift's proxy-logging fields in Swift's order.

@@ -16,7 +16,9 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 	return func(ctx *fasthttp.RequestCtx) {
 		if RequestIdentity(ctx) == nil {
 			if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
-				if id, ok := p.auth.Validate(token); ok {
+				id, ok := p.auth.Validate(token)
+				p.metrics.Auth.ObserveToken("tempauth", ok)
+				if ok {
 					SetIdentity(ctx, id)
 				} else {
 					ctx.SetUserValue(keyBadToken, true)

@@ -32,6 +32,7 @@ type Metrics struct {
 	Updater     *Updater
 	Expirer     *Expirer
 	Rings       *Rings
+	Auth        *Auth
 }
 
 // Options configures New.
@@ -54,6 +55,7 @@ func New(o Options) *Metrics {
 		Updater:     newUpdater(reg, o.Recon),
 		Expirer:     newExpirer(reg, o.Recon),
 		Rings:       newRings(reg),
+		Auth:        newAuth(reg),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),

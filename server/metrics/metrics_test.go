@@ -59,6 +59,10 @@ func populated(t *testing.T) (*Metrics, memRecon) {
 	m.Auditor.ObservePass(AuditPass{Type: "object", Mode: "ALL", Start: now.Add(-time.Hour), End: now, Passes: 1, Quarantined: 1, BytesProcessed: 1244, Complete: true})
 	m.Updater.ObservePass(UpdaterPass{Type: "object", Start: now.Add(-time.Second), End: now, Successes: 2, Failures: 1, Backlog: 3})
 	m.Expirer.ObservePass(ExpirerPass{Start: now.Add(-time.Second), End: now, Expired: 5})
+	m.Auth.ObserveLogin("tempauth", true)
+	m.Auth.ObserveToken("tempauth", false)
+	m.Auth.ObserveCache("keystone", true)
+	m.Auth.SetCacheEntries("keystone", 3)
 	return m, rc
 }
 
@@ -114,6 +118,10 @@ func TestExposition(t *testing.T) {
 		`swiftbox_updater_updates_total{result="failure",type="object"} 1`,
 		`swiftbox_updater_async_pending{type="object"} 3`,
 		`swiftbox_expirer_objects_total{result="success"} 5`,
+		`swiftbox_auth_logins_total{result="success",system="tempauth"} 1`,
+		`swiftbox_auth_token_validations_total{result="invalid",system="tempauth"} 1`,
+		`swiftbox_auth_token_cache_requests_total{result="hit",system="keystone"} 1`,
+		`swiftbox_auth_token_cache_entries{system="keystone"} 3`,
 		"swiftbox_device_capacity_bytes", "swiftbox_device_free_bytes", "swiftbox_device_used_bytes",
 		"swiftbox_replication_last_pass_timestamp_seconds", "swiftbox_auditor_last_pass_timestamp_seconds",
 		"go_goroutines", "process_resident_memory_bytes", "swiftbox_start_time_seconds",
@@ -175,4 +183,8 @@ func TestNilSafe(t *testing.T) {
 	m.Expirer.ObservePass(ExpirerPass{})
 	m.Devices.Error("d1")
 	m.Rings.Set("object", nil)
+	m.Auth.ObserveLogin("tempauth", true)
+	m.Auth.ObserveToken("tempauth", true)
+	m.Auth.ObserveCache("keystone", false)
+	m.Auth.SetCacheEntries("keystone", 1)
 }

@@ -30,22 +30,25 @@ func TestCacheDumpMerges(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, h *Handler, path string) (int, string) {
-	t.Helper()
+// serve runs h on a loopback port and returns a GET helper for it.
+func serve(t *testing.T, h *Handler) func(path string) (int, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &fasthttp.Server{Handler: h.Middleware(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(418) })}
 	go srv.Serve(ln)
-	defer srv.Shutdown()
-	resp, err := http.Get("http://" + ln.Addr().String() + path)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { ln.Close() })
+	return func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // The answers have the shapes swift-recon reads.
@@ -66,6 +69,7 @@ func TestHandler(t *testing.T) {
 			}
 			return nil
 		}}
+	get := serve(t, h)
 	for path, want := range map[string]string{
 		"/recon/async":               `{"async_pending":2,"async_pending_last":5.5}`,
 		"/recon/quarantined":         `{"accounts":0,"containers":1,"objects":2,"policies":{"0":{"objects":2}}}`,
@@ -75,32 +79,32 @@ func TestHandler(t *testing.T) {
 		"/recon/version":             `{"swiftbox_version":"test","version":"2.30.1"}`,
 		"/recon/relinker":            `{"devices":null,"workers":null}`,
 	} {
-		code, body := get(t, h, path)
+		code, body := get(path)
 		if code != 200 || body != want {
 			t.Errorf("GET %s: %d %s, want %s", path, code, body, want)
 		}
 	}
-	code, body := get(t, h, "/recon/diskusage")
+	code, body := get("/recon/diskusage")
 	var du []map[string]any
 	if err := json.Unmarshal([]byte(body), &du); code != 200 || err != nil || len(du) != 3 ||
 		du[0]["mounted"] != true || du[0]["size"].(float64) <= 0 || du[2]["mounted"] != false {
 		t.Errorf("diskusage: %d %s", code, body)
 	}
-	code, body = get(t, h, "/recon/swiftconfmd5")
+	code, body = get("/recon/swiftconfmd5")
 	var sc map[string]any
 	if json.Unmarshal([]byte(body), &sc); code != 200 || sc[DefaultSwiftConf] == nil || sc[DefaultSwiftConf] != sc[filepath.Join(swiftDir, "swift.conf")] {
 		t.Errorf("swiftconfmd5: %s", body)
 	}
 	for _, p := range []string{"/recon/load", "/recon/mem", "/recon/mounted", "/recon/sockstat", "/recon/time", "/recon/devices",
 		"/recon/auditor/object", "/recon/updater/object", "/recon/expirer/object", "/recon/replication/object", "/recon/driveaudit"} {
-		if code, body := get(t, h, p); code != 200 || !json.Valid([]byte(body)) {
+		if code, body := get(p); code != 200 || !json.Valid([]byte(body)) {
 			t.Errorf("GET %s: %d %s", p, code, body)
 		}
 	}
-	if code, body := get(t, h, "/recon/nonsense"); code != 404 || body != "Invalid path: /recon/nonsense" {
+	if code, body := get("/recon/nonsense"); code != 404 || body != "Invalid path: /recon/nonsense" {
 		t.Errorf("unknown check: %d %s", code, body)
 	}
-	if code, _ := get(t, h, "/other"); code != 418 {
+	if code, _ := get("/other"); code != 418 {
 		t.Errorf("non-recon path not passed on: %d", code)
 	}
 }

@@ -1,0 +1,57 @@
+package metrics
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The Grafana dashboard is valid JSON and charts only metrics swiftbox
+// exports.
+func TestGrafanaDashboard(t *testing.T) {
+	raw, err := os.ReadFile("grafana/swiftbox-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := populated(t)
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, f := range fams {
+		have[f.GetName()] = true
+	}
+	name := regexp.MustCompile(`\b(?:swiftbox|process|go)_[a-z_]+\b`)
+	exprs := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			exprs++
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				base := n
+				for _, suf := range []string{"_bucket", "_count", "_sum"} {
+					if b, ok := strings.CutSuffix(n, suf); ok && have[b] {
+						base = b
+					}
+				}
+				if !have[base] {
+					t.Errorf("panel %q charts %s, which swiftbox does not export", p.Title, n)
+				}
+			}
+		}
+	}
+	if exprs < 30 {
+		t.Errorf("only %d queries in the dashboard", exprs)
+	}
+}

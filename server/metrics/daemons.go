@@ -241,6 +241,16 @@ type UpdaterPass struct {
 	Backlog int
 }
 
+// Observe counts updates applied outside a sweep (the proxy's continuous
+// container→account updates); metrics only.
+func (u *Updater) Observe(typ string, successes, failures int) {
+	if u == nil {
+		return
+	}
+	u.updates.WithLabelValues(typ, "success").Add(float64(successes))
+	u.updates.WithLabelValues(typ, "failure").Add(float64(failures))
+}
+
 // ObservePass records a sweep (metrics and recon cache).
 func (u *Updater) ObservePass(p UpdaterPass) {
 	if u == nil {

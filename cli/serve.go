@@ -103,15 +103,18 @@ func loadConfig(cmd *cobra.Command, file, devices string) (*config.Config, error
 	return cfg, nil
 }
 
-func newLogger(level string, w io.Writer) *slog.Logger {
+func newLogger(level, format string, w io.Writer) *slog.Logger {
 	var l slog.Level
 	l.UnmarshalText([]byte(level))
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // runServe wires storage, rings, auth and the proxy, and serves until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
-	log := newLogger(cfg.LogLevel, os.Stderr)
+	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	say := func(format string, args ...any) { fmt.Fprintf(out, "swiftbox: "+format+"\n", args...) }
 
 	devs, made, err := discoverDevices(cfg.Devices)

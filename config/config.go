@@ -53,6 +53,9 @@ type Config struct {
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (logfmt-style key=value) or json, for the server's
+	// and daemons' structured logs.
+	LogFormat string `yaml:"log_format"`
 
 	// path of the file this was loaded from ("" = none)
 	File string `yaml:"-"`
@@ -117,6 +120,7 @@ func Default() *Config {
 		FallocateReserve: "1%",
 		ReclaimAge:       604800,
 		LogLevel:         "info",
+		LogFormat:        "text",
 		BackendAddr:      "auto",
 		Metrics:          MetricsConfig{Addr: DefaultMetricsAddr},
 		AccessLog:        AccessLogConfig{Path: "-", RevealSensitivePrefix: 16},
@@ -230,6 +234,9 @@ func (c *Config) Finish() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log_level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("config: log_format must be text or json, got %q", c.LogFormat)
 	}
 	for _, u := range c.Auth.Users {
 		if _, err := ParseUser(u); err != nil {

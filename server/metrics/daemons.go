@@ -1,5 +1,21 @@
 package metrics
 
+// The daemons report here; each call updates the Prometheus families and,
+// when New was given a ReconSink, the recon cache swift-recon reads:
+//
+//	m.Replication.ObservePass(metrics.ReplicationPass{Type: "object", Start: start, End: time.Now(),
+//		Attempted: n, Success: ok, Failure: failed, Hashmatch: same, Remove: removed,
+//		SuffixHash: hashed, SuffixSync: synced, Handoffs: handoffs})
+//	m.Auditor.ObserveFile("object", "passed"|"quarantined"|"error", bytes)   // per file
+//	m.Auditor.ObservePass(metrics.AuditPass{Type: "object", Mode: "ALL", Start: start,
+//		Passes: p, Quarantined: q, Errors: e, BytesProcessed: b, AuditTime: busy,
+//		Complete: done, End: time.Now()})                                     // every few minutes and at the end
+//	m.Updater.ObservePass(metrics.UpdaterPass{...})
+//	m.Expirer.ObservePass(metrics.ExpirerPass{...})
+//
+// Every method is a no-op on a nil receiver, so a daemon built without
+// metrics needs no checks.
+
 import (
 	"time"
 

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/server/metrics"
 )
 
 func TestCacheDumpMerges(t *testing.T) {
@@ -106,5 +109,38 @@ func TestHandler(t *testing.T) {
 	}
 	if code, _ := get("/other"); code != 418 {
 		t.Errorf("non-recon path not passed on: %d", code)
+	}
+}
+
+// What the daemons report through server/metrics lands in the recon
+// cache files and comes back out of /recon as swift-recon reads it.
+func TestDaemonPassesReachRecon(t *testing.T) {
+	dir := t.TempDir()
+	cache := &Cache{Dir: filepath.Join(dir, "recon")}
+	m := metrics.New(metrics.Options{Recon: cache})
+	end := time.Unix(1700000000, 0)
+	m.Replication.ObservePass(metrics.ReplicationPass{Type: "object", Start: end.Add(-3 * time.Minute), End: end, Attempted: 8, Success: 7, Failure: 1})
+	m.Replication.ObservePass(metrics.ReplicationPass{Type: "container", Start: end.Add(-2 * time.Second), End: end, Attempted: 2, Success: 2})
+	m.Auditor.ObservePass(metrics.AuditPass{Type: "object", Mode: "ZBF", Start: end.Add(-time.Hour), AuditTime: time.Minute, Passes: 5, Quarantined: 1, BytesProcessed: 0})
+	m.Auditor.ObservePass(metrics.AuditPass{Type: "account", Start: end.Add(-time.Hour), End: end, Passes: 3, Complete: true})
+	m.Updater.ObservePass(metrics.UpdaterPass{Type: "object", Start: end.Add(-time.Second), End: end, Backlog: 4})
+	m.Expirer.ObservePass(metrics.ExpirerPass{Start: end.Add(-2 * time.Second), End: end, Expired: 9})
+	get := serve(t, &Handler{Devices: dir, SwiftDir: dir, Cache: cache})
+	for path, want := range map[string]string{
+		"/recon/replication/object": `{"object_replication_last":1700000000,"object_replication_time":3,"replication_last":1700000000,` +
+			`"replication_stats":{"attempted":8,"failure":1,"failure_nodes":{},"hashmatch":0,"remove":0,"rsync":0,"start":1699999820,` +
+			`"success":7,"suffix_count":0,"suffix_hash":0,"suffix_sync":0},"replication_time":3}`,
+		"/recon/replication/container": `{"replication_last":1700000000,"replication_stats":{"attempted":2,"failure":0,"failure_nodes":{},` +
+			`"hashmatch":0,"no_change":0,"remove":0,"rsync":0,"start":1699999998,"success":2},"replication_time":2}`,
+		"/recon/auditor/object": `{"object_auditor_stats_ALL":null,"object_auditor_stats_ZBF":{"audit_time":60,"bytes_processed":0,` +
+			`"errors":0,"passes":5,"quarantined":1,"start_time":1699996400}}`,
+		"/recon/auditor/account": `{"account_auditor_pass_completed":3600,"account_audits_failed":0,"account_audits_passed":3,"account_audits_since":1699996400}`,
+		"/recon/async":           `{"async_pending":4,"async_pending_last":1700000000}`,
+		"/recon/updater/object":  `{"object_updater_sweep":1}`,
+		"/recon/expirer/object":  `{"expired_last_pass":9,"object_expiration_pass":2}`,
+	} {
+		if code, body := get(path); code != 200 || body != want {
+			t.Errorf("GET %s:\n got %d %s\nwant %s", path, code, body, want)
+		}
 	}
 }

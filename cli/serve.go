@@ -211,7 +211,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
-	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
+	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")
 	return err

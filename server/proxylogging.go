@@ -56,6 +56,24 @@ func (l *RequestLogging) Middleware(api string) Middleware {
 	}
 }
 
+// Expect wraps an "Expect: 100-continue" decider so the requests it
+// refuses (413, 401 before the body is sent) are logged and counted too:
+// fasthttp answers those without calling the handler.
+func (l *RequestLogging) Expect(api string, decide func(*fasthttp.RequestCtx) int) func(*fasthttp.RequestCtx) int {
+	if l == nil || decide == nil || l.Metrics == nil && l.Access == nil {
+		return decide
+	}
+	return func(ctx *fasthttp.RequestCtx) int {
+		status := decide(ctx)
+		if status != fasthttp.StatusContinue {
+			rec := l.begin(ctx, api)
+			ctx.SetStatusCode(status) // as fasthttp will; the body stays empty
+			rec.responded(ctx)
+		}
+		return status
+	}
+}
+
 // requestRecord is what the log line and metrics need, copied out of the
 // RequestCtx before the handler returns (the ctx must not be touched
 // afterwards), completed when the response body is sent.
@@ -93,13 +111,7 @@ func (rec *requestRecord) responded(ctx *fasthttp.RequestCtx) {
 		rec.api = v
 	}
 	h := &ctx.Request.Header
-	remote := ""
-	if a, ok := ctx.RemoteAddr().(interface{ String() string }); ok && a != nil {
-		remote = a.String()
-		if i := strings.LastIndexByte(remote, ':'); i > 0 {
-			remote = strings.Trim(remote[:i], "[]")
-		}
-	}
+	remote := ctx.RemoteIP().String()
 	e.RemoteAddr = remote
 	e.ClientIP = remote
 	if v := h.Peek("X-Cluster-Client-Ip"); len(v) > 0 {

@@ -50,7 +50,7 @@ func loggedCluster(t *testing.T, c *testCluster, m *metrics.Metrics, headers boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewHTTPServer(c.Proxy.Handler(), c.Proxy.ExpectHandler, "swiftbox-test")
+	srv := NewHTTPServer(c.Proxy.Handler(), c.Proxy.logging.Expect("swift", c.Proxy.ExpectHandler), "swiftbox-test")
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown(); al.Close() })
 	c.URL = "http://" + ln.Addr().String()
@@ -144,6 +144,17 @@ func TestProxyLoggingMetrics(t *testing.T) {
 	_, listing := c.must(200, "GET", "/v1/AUTH_test/m", "")
 	c.must(204, "HEAD", "/v1/AUTH_test", "")
 	c.must(200, "GET", "/v1/AUTH_test/m/o1", "", "Authorization: AWS abc:def")
+	// Refused before the body is sent: fasthttp answers without the handler.
+	tooBig, _ := http.NewRequest("PUT", c.URL+"/v1/AUTH_test/m/big", strings.NewReader("x"))
+	tooBig.ContentLength = c.Proxy.limits.MaxFileSize + 1
+	tooBig.Header.Set("Expect", "100-continue")
+	tooBig.Header.Set("X-Auth-Token", c.Token)
+	if resp, err := http.DefaultClient.Do(tooBig); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("oversized PUT: %d", resp.StatusCode)
+		}
+	}
 
 	req2xx := func(method, policy string) map[string]string {
 		return map[string]string{"api": "swift", "method": method, "policy": policy, "status_class": "2xx"}
@@ -154,14 +165,16 @@ func TestProxyLoggingMetrics(t *testing.T) {
 	waitMetric(t, m, "swiftbox_http_requests_total", req2xx("HEAD", ""), 1)
 	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"method": "GET", "status_class": "4xx"}, 1)
 	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"api": "s3"}, 1)
-	waitMetric(t, m, "swiftbox_http_request_duration_seconds", map[string]string{"api": "swift"}, float64(1+len(sizes)+1+len(sizes)+1+1+1+1+1))
+	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"method": "PUT", "status_class": "4xx"}, 1)
+	waitMetric(t, m, "swiftbox_http_request_duration_seconds", map[string]string{"api": "swift"}, float64(1+len(sizes)+1+len(sizes)+1+1+1+1+1+1)) // the 413 included
 	waitMetric(t, m, "swiftbox_http_request_body_bytes_total", map[string]string{"method": "PUT"}, float64(total))
 	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", map[string]string{"api": "swift", "method": "GET", "policy": "0"},
 		float64(total-5000+10+len(listing)+len("<html><h1>Not Found</h1><p>The resource could not be found.</p></html>")))
 	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
-	// Every request carried the token: each was one valid validation.
+	// Every request the handler saw carried the token: each was one valid
+	// validation (the 413 was refused before the handler).
 	if v, n := metricValue(t, m, "swiftbox_auth_token_validations_total", map[string]string{"system": "tempauth", "result": "valid"}),
-		metricValue(t, m, "swiftbox_http_requests_total", nil); v != n {
+		metricValue(t, m, "swiftbox_http_requests_total", nil)-1; v != n {
 		t.Errorf("%v valid token validations for %v requests", v, n)
 	}
 	c.login("test:tester", "testing")

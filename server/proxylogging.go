@@ -50,6 +50,16 @@ func (l *RequestLogging) Middleware(api string) Middleware {
 		}
 		return func(ctx *fasthttp.RequestCtx) {
 			rec := l.begin(ctx, api)
+			defer func() {
+				if r := recover(); r != nil {
+					// Logged as the 500 catch_errors will answer, then
+					// passed on to it (Swift's proxy_logging does the same).
+					ctx.Response.Reset()
+					ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+					rec.responded(ctx)
+					panic(r)
+				}
+			}()
 			next(ctx)
 			rec.responded(ctx)
 		}

@@ -333,3 +333,25 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 		t.Errorf("fasthttp's body stream field was not found: byte counts fall back to Content-Length")
 	}
 }
+
+// A panicking handler is logged and counted as the 500 catch_errors
+// answers, and leaves nothing in flight.
+func TestProxyLoggingPanics(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	l := &RequestLogging{Metrics: m.HTTP}
+	h := l.Middleware("swift")(func(ctx *fasthttp.RequestCtx) { panic("boom") })
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic was swallowed")
+			}
+		}()
+		h(&fasthttp.RequestCtx{})
+	}()
+	if got := metricValue(t, m, "swiftbox_http_requests_total", map[string]string{"status_class": "5xx"}); got != 1 {
+		t.Errorf("5xx count %v, want 1", got)
+	}
+	if got := metricValue(t, m, "swiftbox_http_requests_in_flight", nil); got != 0 {
+		t.Errorf("in flight %v, want 0", got)
+	}
+}

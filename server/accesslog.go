@@ -18,6 +18,7 @@ type AccessLog struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
 	closer io.Closer
+	path   string // the file, for Reopen ("" when not a file)
 	stop   chan struct{}
 	done   chan struct{}
 	// RevealSensitivePrefix is how many characters of a token are logged
@@ -29,16 +30,46 @@ type AccessLog struct {
 
 // OpenAccessLog opens path for appending ("-" = stdout).
 func OpenAccessLog(path string) (*AccessLog, error) {
-	var w io.Writer = os.Stdout
-	var c io.Closer
-	if path != "-" {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("access log: %w", err)
-		}
-		w, c = f, f
+	if path == "-" {
+		return NewAccessLog(os.Stdout, nil), nil
 	}
-	return NewAccessLog(w, c), nil
+	f, err := openLogFile(path)
+	if err != nil {
+		return nil, err
+	}
+	l := NewAccessLog(f, f)
+	l.path = path
+	return l, nil
+}
+
+func openLogFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	return f, nil
+}
+
+// Reopen flushes and reopens the log file, so logrotate can move it away
+// and signal serve (SIGHUP). A log on stdout is left as it is.
+func (l *AccessLog) Reopen() error {
+	if l == nil || l.path == "" {
+		return nil
+	}
+	f, err := openLogFile(l.path)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Flush()
+	old := l.closer
+	l.w.Reset(f)
+	l.closer = f
+	if old != nil {
+		return old.Close()
+	}
+	return nil
 }
 
 // NewAccessLog logs to w; closer (may be nil) is closed by Close.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,5 +354,32 @@ func TestProxyLoggingPanics(t *testing.T) {
 	}
 	if got := metricValue(t, m, "swiftbox_http_requests_in_flight", nil); got != 0 {
 		t.Errorf("in flight %v, want 0", got)
+	}
+}
+
+// Reopen starts a new file where the old one was moved away (logrotate).
+func TestAccessLogReopen(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/access.log"
+	l, err := OpenAccessLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write(&AccessEntry{Method: "GET", Status: 200})
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	l.Write(&AccessEntry{Method: "PUT", Status: 201})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	if strings.Count(string(old), "\n") != 1 || !strings.Contains(string(old), " GET ") ||
+		strings.Count(string(cur), "\n") != 1 || !strings.Contains(string(cur), " PUT ") {
+		t.Errorf("rotated %q, current %q", old, cur)
 	}
 }

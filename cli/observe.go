@@ -42,7 +42,7 @@ func (o *observability) close() {
 func startObservability(ctx context.Context, cfg *config.Config, objects *storage.ObjectStore, devs []string,
 	rings *server.Rings, log *slog.Logger) (*observability, error) {
 	o := &observability{recon: &recon.Cache{Dir: cfg.ReconCachePath, Log: log}}
-	o.metrics = metrics.New(metrics.Options{Recon: o.recon})
+	o.metrics = metrics.New(metrics.Options{Recon: o.recon, Version: Version})
 	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
 	o.metrics.Rings.Set("object", rings.Object)
 	o.metrics.Rings.Set("container", rings.Container)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,8 @@ type Options struct {
 	// Recon, when set, receives the daemons' statistics in Swift's recon
 	// cache format as well.
 	Recon ReconSink
+	// Version is swiftbox's version, reported by swiftbox_build_info.
+	Version string
 }
 
 // New creates a registry with all families registered, including the Go
@@ -60,6 +63,11 @@ func New(o Options) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "build_info",
+			Help:        "Always 1; the labels say which swiftbox and which Swift release it follows.",
+			ConstLabels: prometheus.Labels{"version": o.Version, "swift_version": "2.30.1", "goversion": runtime.Version()},
+		}, func() float64 { return 1 }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "start_time_seconds",
 			Help: "When this swiftbox process started, in seconds since the epoch.",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func populated(t *testing.T) (*Metrics, memRecon) {
 		os.MkdirAll(filepath.Join(dir, d, "objects", "7", "abc", "0123456789abcdef0123456789abcabc"), 0o755)
 	}
 	rc := memRecon{}
-	m := New(Options{Recon: rc})
+	m := New(Options{Recon: rc, Version: "v-test"})
 	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: dir, HashSuffix: "x"})
 	m.Devices.SetSource(DeviceSource{Store: store, List: func() []string { return []string{"d1", "d2", "gone"} }})
 	m.Devices.Error("d2")
@@ -124,6 +125,7 @@ func TestExposition(t *testing.T) {
 		`swiftbox_auth_token_cache_entries{system="keystone"} 3`,
 		"swiftbox_device_capacity_bytes", "swiftbox_device_free_bytes", "swiftbox_device_used_bytes",
 		"swiftbox_replication_last_pass_timestamp_seconds", "swiftbox_auditor_last_pass_timestamp_seconds",
+		`swiftbox_build_info{goversion="` + runtime.Version() + `",swift_version="2.30.1",version="v-test"} 1`,
 		"go_goroutines", "process_resident_memory_bytes", "swiftbox_start_time_seconds",
 	} {
 		if !strings.Contains(body, want) {

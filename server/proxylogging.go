@@ -263,6 +263,36 @@ func (s *sentCounter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo keeps the wrapped stream's WriteTo (object GETs copy in 1 MiB
+// steps through it), counting what it writes.
+func (s *sentCounter) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := s.r.(io.WriterTo); ok {
+		return wt.WriteTo(&sentWriter{w: w, n: &s.rec.outBytes})
+	}
+	return io.Copy(w, readOnly{s})
+}
+
+// SupportsBodyWriteTo passes on whether fasthttp may use the wrapped
+// stream's WriteTo for chunked bodies (fasthttp.BodyWriterTo).
+func (s *sentCounter) SupportsBodyWriteTo() bool {
+	b, ok := s.r.(fasthttp.BodyWriterTo)
+	return ok && b.SupportsBodyWriteTo()
+}
+
+// readOnly hides every method but Read (so io.Copy reads).
+type readOnly struct{ io.Reader }
+
+type sentWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.n.Add(int64(n))
+	return n, err
+}
+
 // CloseWithError is the only close method, so fasthttp calls it once; it
 // closes the wrapped stream as fasthttp would have (Close and/or
 // CloseWithError, whichever it has).

@@ -383,3 +383,29 @@ func TestAccessLogReopen(t *testing.T) {
 		t.Errorf("rotated %q, current %q", old, cur)
 	}
 }
+
+type writerToReader struct {
+	io.Reader
+	used bool
+}
+
+func (w *writerToReader) WriteTo(dst io.Writer) (int64, error) {
+	w.used = true
+	return io.Copy(dst, readOnly{w.Reader})
+}
+
+// The wrapped response stream keeps its WriteTo (GETs copy in 1 MiB steps).
+func TestSentCounterKeepsWriteTo(t *testing.T) {
+	rec := &requestRecord{l: &RequestLogging{}, endGauge: func() {}}
+	src := &writerToReader{Reader: strings.NewReader(strings.Repeat("w", 5000))}
+	var dst bytes.Buffer
+	n, err := (&sentCounter{r: src, rec: rec}).WriteTo(&dst)
+	if err != nil || n != 5000 || dst.Len() != 5000 || !src.used || rec.outBytes.Load() != 5000 {
+		t.Errorf("WriteTo: n %d err %v used %v counted %d", n, err, src.used, rec.outBytes.Load())
+	}
+	plain := &sentCounter{r: strings.NewReader("abc"), rec: rec}
+	dst.Reset()
+	if n, err := plain.WriteTo(&dst); n != 3 || err != nil || rec.outBytes.Load() != 5003 {
+		t.Errorf("WriteTo of a plain reader: %d %v counted %d", n, err, rec.outBytes.Load())
+	}
+}

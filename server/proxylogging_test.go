@@ -403,7 +403,7 @@ func TestSentCounterKeepsWriteTo(t *testing.T) {
 	if err != nil || n != 5000 || dst.Len() != 5000 || !src.used || rec.outBytes.Load() != 5000 {
 		t.Errorf("WriteTo: n %d err %v used %v counted %d", n, err, src.used, rec.outBytes.Load())
 	}
-	plain := &sentCounter{r: strings.NewReader("abc"), rec: rec}
+	plain := &sentCounter{r: readOnly{strings.NewReader("abc")}, rec: rec}
 	dst.Reset()
 	if n, err := plain.WriteTo(&dst); n != 3 || err != nil || rec.outBytes.Load() != 5003 {
 		t.Errorf("WriteTo of a plain reader: %d %v counted %d", n, err, rec.outBytes.Load())

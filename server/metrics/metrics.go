@@ -20,9 +20,10 @@ import (
 // namespace prefixes every swiftbox metric name.
 const namespace = "swiftbox"
 
-// Metrics is one registry with every swiftbox family. Its methods and
-// those of its parts are safe for concurrent use, and all of them accept a
-// nil receiver (doing nothing), so code may run without metrics.
+// Metrics is one registry with every swiftbox family. The methods of its
+// parts are safe for concurrent use and accept a nil receiver (doing
+// nothing): a zero Metrics, every part nil, records nothing, so code may
+// run without metrics.
 type Metrics struct {
 	Registry *prometheus.Registry
 

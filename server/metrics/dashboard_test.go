@@ -3,6 +3,8 @@ package metrics
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,5 +55,27 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	if exprs < 30 {
 		t.Errorf("only %d queries in the dashboard", exprs)
+	}
+}
+
+// The README's Prometheus scrape config is one promtool accepts.
+func TestReadmeScrapeConfig(t *testing.T) {
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool (Debian prometheus) not installed")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\nscrape_configs:")
+	if !ok {
+		t.Fatal("README has no ```yaml scrape_configs block")
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	file := filepath.Join(t.TempDir(), "prometheus.yml")
+	os.WriteFile(file, []byte("scrape_configs:"+block), 0o644)
+	if out, err := exec.Command(path, "check", "config", file).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config: %v\n%s", err, out)
 	}
 }

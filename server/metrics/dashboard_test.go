@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,5 +78,38 @@ func TestReadmeScrapeConfig(t *testing.T) {
 	os.WriteFile(file, []byte("scrape_configs:"+block), 0o644)
 	if out, err := exec.Command(path, "check", "config", file).CombinedOutput(); err != nil {
 		t.Errorf("promtool check config: %v\n%s", err, out)
+	}
+}
+
+// Every dashboard query is valid PromQL: promtool check rules parses them
+// as recording rules (Grafana's variables replaced by plain values).
+func TestDashboardQueriesParse(t *testing.T) {
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool (Debian prometheus) not installed")
+	}
+	raw, err := os.ReadFile("grafana/swiftbox-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct{ Targets []struct{ Expr string } }
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "5m", "$instance", ".*", "$api", ".*")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	for i, p := range dash.Panels {
+		for j, tg := range p.Targets {
+			q, _ := json.Marshal(vars.Replace(tg.Expr))
+			fmt.Fprintf(&rules, "      - record: swiftbox:dashboard_%d_%d\n        expr: %s\n", i, j, q)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "rules.yml")
+	os.WriteFile(file, []byte(rules.String()), 0o644)
+	if out, err := exec.Command(path, "check", "rules", file).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
 }

@@ -54,7 +54,7 @@ func newDevices(reg prometheus.Registerer) *Devices {
 		used:     desc("used_bytes", "Bytes used on the device's filesystem (size less space available to swiftbox)."),
 		free:     desc("free_bytes", "Bytes available to swiftbox on the device's filesystem."),
 		objects:  desc("objects_estimate", "Estimated number of objects (hash directories) on the device, sampled from up to 8 partitions."),
-		mounted:  desc("mounted", "1 when the device directory exists (and is a mount point when mount_check is on)."),
+		mounted:  desc("mounted", "1 when the device directory exists (and is a mount point when mount_check is on), even if unusable otherwise."),
 		failed:   desc("failed", "1 when the device cannot be used (missing, not mounted, not writable, statfs failing)."),
 	}
 	reg.MustRegister(d.errors, d)
@@ -115,7 +115,8 @@ func (d *Devices) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, dev := range src.List() {
 		st, err := src.Store.DeviceUsage(dev)
-		mounted := err == nil || !(strings.Contains(err.Error(), "not a mount point") || strings.Contains(err.Error(), "does not exist"))
+		mounted := err == nil || !(strings.Contains(err.Error(), "not a mount point") ||
+			strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "not a directory"))
 		gauge(d.mounted, b2f(mounted), dev)
 		gauge(d.failed, b2f(err != nil), dev)
 		if err != nil {

@@ -3,6 +3,9 @@ package cli_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -173,6 +176,22 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		}
 	} else {
 		t.Log("promtool (Debian prometheus) not installed; exposition not linted")
+	}
+
+	// /recon/ringmd5 names the rings in the state dir with their md5s.
+	resp, err := http.Get("http://127.0.0.1:" + port + "/recon/ringmd5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums map[string]string
+	json.NewDecoder(resp.Body).Decode(&sums)
+	resp.Body.Close()
+	for _, name := range []string{"object", "container", "account"} {
+		p := filepath.Join(state, name+".ring.gz")
+		raw, _ := os.ReadFile(p)
+		if sum := md5.Sum(raw); sums[p] != hex.EncodeToString(sum[:]) {
+			t.Errorf("ringmd5 %s = %q, want %x", p, sums[p], sum)
+		}
 	}
 
 	if _, err := exec.LookPath("swift-recon"); err != nil {

@@ -38,6 +38,9 @@ type Objects struct {
 	BytesPerSecond                         int64
 	Log                                    *slog.Logger
 	OnPass                                 func(Stats)
+	// OnFile, if set, hears of every object checked: "passed",
+	// "quarantined" or "error", and the bytes read.
+	OnFile func(result string, bytes int64)
 }
 
 // RunOnce audits every object on every device once. With zeroByteOnly it
@@ -56,10 +59,7 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 		bytesLim = replicator.NewRateLimiter(float64(a.BytesPerSecond))
 	}
 	filesLim := replicator.NewRateLimiter(float64(fps))
-	var lim storage.Limiter
-	if bytesLim != nil {
-		lim = bytesLim
-	}
+	lim, perFile := bytesLim.Bind(ctx), filesLim.Bind(ctx)
 	for _, dev := range a.Devices() {
 		if err := a.Store.CheckDevice(dev); err != nil {
 			a.log().Warn("auditor: skipping device", "device", dev, "err", err)
@@ -78,11 +78,23 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			filesLim.Wait(1)
-			res, err := a.Store.AuditObject(dev, ref, zeroByteOnly, lim)
+			if perFile != nil {
+				perFile.Wait(1)
+			}
+			res, err := a.Store.AuditObject(ctx, dev, ref, zeroByteOnly, lim)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			result := "passed"
+			defer func() {
+				if a.OnFile != nil && (res.Size >= 0 || result != "passed") {
+					a.OnFile(result, res.Bytes)
+				}
+			}()
 			if err != nil {
 				a.log().Warn("auditor: checking object", "device", dev, "path", ref.Path, "err", err)
 				st.Errors++
+				result = "error"
 				return nil
 			}
 			if res.Size >= 0 {
@@ -90,6 +102,7 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 			}
 			st.Bytes += res.Bytes
 			if res.Quarantined {
+				result = "quarantined"
 				st.Quarantined++
 				a.log().Warn("auditor: quarantined object", "device", dev, "path", ref.Path, "reason", res.Reason)
 			}

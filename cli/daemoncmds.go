@@ -129,7 +129,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 		return err
 	}
 	defer unlock()
-	log := newLogger(cfg.LogLevel, os.Stderr)
+	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	rings, err := loadRings(cfg.StateDir)
 	if err != nil {
 		return err

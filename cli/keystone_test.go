@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,15 +21,6 @@ type keystoneServer struct {
 	URL   string // http://127.0.0.1:PORT/v3
 	admin string // admin token
 	dir   string
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func startKeystone(t *testing.T, users ...string) *keystoneServer {

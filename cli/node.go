@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"swiftbox/replicator"
 	"swiftbox/ring"
 	"swiftbox/server"
+	"swiftbox/server/metrics"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -26,8 +28,9 @@ type node struct {
 	rings          *server.Rings
 	objects        *storage.ObjectStore
 	dbs            *db.Store
-	dirs           []string // device directories found under cfg.Devices
-	serving        bool     // inside serve (journals are live)
+	dirs           []string         // device directories found under cfg.Devices
+	serving        bool             // inside serve (journals are live)
+	metrics        *metrics.Metrics // nil outside serve: recording is a no-op
 }
 
 // openNode opens the object store and the databases over cfg.Devices.
@@ -94,7 +97,36 @@ func (n *node) objectReplicator() *replicator.Objects {
 		Store: n.objects, Ring: func() *ring.Ring { return n.rings.Object }, Local: n.isLocal,
 		Devices:     func() []string { return n.devices(n.rings.Object) },
 		Concurrency: n.cfg.Replicator.Concurrency, Limit: replicator.NewRateLimiter(float64(n.cfg.Replicator.BytesPerSecond)),
-		Log: n.log,
+		Log: n.log, OnPass: n.observeReplication("object"),
+	}
+}
+
+// observeReplication reports a pass to metrics and recon.
+func (n *node) observeReplication(typ string) func(replicator.PassStats) {
+	return func(st replicator.PassStats) {
+		if n.metrics == nil {
+			return
+		}
+		n.metrics.Replication.ObservePass(metrics.ReplicationPass{Type: typ, Start: st.Start, End: st.End,
+			Attempted: st.Partitions, Success: st.Partitions - min(st.Partitions, st.Failures), Failure: st.Failures,
+			Remove: st.Removed, Rsync: st.SuffixesSynced, SuffixHash: st.SuffixesChecked, SuffixSync: st.SuffixesSynced,
+			Handoffs: st.Handoffs})
+	}
+}
+
+// observeAudit reports an audit pass to metrics and recon.
+func (n *node) observeAudit(typ string) func(auditor.Stats) {
+	return func(st auditor.Stats) {
+		if n.metrics == nil {
+			return
+		}
+		mode := "ALL"
+		if st.ZeroByteOnly {
+			mode = "ZBF"
+		}
+		n.metrics.Auditor.ObservePass(metrics.AuditPass{Type: typ, Mode: mode, Start: st.Start, AuditTime: st.Duration(),
+			Passes: st.Files - st.Quarantined, Quarantined: st.Quarantined, Errors: st.Errors, BytesProcessed: st.Bytes,
+			Complete: true, End: st.End})
 	}
 }
 
@@ -107,6 +139,7 @@ func (n *node) dbReplicator(kind string) *replicator.Databases {
 		Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
 		Devices:    func() []string { return n.devices(rg()) },
 		ReclaimAge: time.Duration(n.cfg.ReclaimAge) * time.Second, Log: n.log,
+		OnPass: n.observeReplication(strings.TrimSuffix(kind, "s")),
 	}
 }
 
@@ -115,7 +148,12 @@ func (n *node) objectAuditor() *auditor.Objects {
 	return &auditor.Objects{
 		Store: n.objects, Devices: func() []string { return n.devices(n.rings.Object) },
 		FilesPerSecond: a.FilesPerSecond, BytesPerSecond: a.BytesPerSecond, ZeroByteFilesPerSecond: a.ZeroByteFilesPerSecond,
-		Log: n.log,
+		Log: n.log, OnPass: n.observeAudit("object"),
+		OnFile: func(result string, bytes int64) {
+			if n.metrics != nil {
+				n.metrics.Auditor.ObserveFile("object", result, bytes)
+			}
+		},
 	}
 }
 
@@ -124,5 +162,6 @@ func (n *node) dbAuditor(kind string) *auditor.Databases {
 	if kind == db.KindAccounts {
 		r = n.rings.Account
 	}
-	return &auditor.Databases{Kind: kind, Store: n.dbs, Devices: func() []string { return n.devices(r) }, Log: n.log}
+	return &auditor.Databases{Kind: kind, Store: n.dbs, Devices: func() []string { return n.devices(r) }, Log: n.log,
+		OnPass: n.observeAudit(strings.TrimSuffix(kind, "s"))}
 }

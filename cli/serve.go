@@ -34,6 +34,9 @@ func init() {
 		addr     string
 		users    []string
 		logLevel string
+		metrics  string
+		backend  string
+		access   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,6 +58,15 @@ to the same cluster.`,
 			if cmd.Flags().Changed("log-level") {
 				cfg.LogLevel = logLevel
 			}
+			if cmd.Flags().Changed("metrics-addr") {
+				cfg.Metrics.Addr = metrics
+			}
+			if cmd.Flags().Changed("backend-addr") {
+				cfg.BackendAddr = backend
+			}
+			if cmd.Flags().Changed("access-log") {
+				cfg.AccessLog.Path = access
+			}
 			cfg.Auth.Users = append(cfg.Auth.Users, users...)
 			if err := cfg.Finish(); err != nil {
 				return err
@@ -70,6 +82,9 @@ to the same cluster.`,
 	f.StringVar(&addr, "addr", ":8080", "API listen address HOST:PORT")
 	f.StringArrayVar(&users, "user", nil, "tempauth user account:user:key[:group,…] (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&metrics, "metrics-addr", config.DefaultMetricsAddr, `Prometheus /metrics listen address HOST:PORT ("" = off)`)
+	f.StringVar(&backend, "backend-addr", "auto", `storage-node (recon) listeners: auto (the rings' ip:port of this node's devices), HOST:PORT[,…] or "" (off)`)
+	f.StringVar(&access, "access-log", "-", `access log file ("-" = stdout, "" = off)`)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -88,15 +103,18 @@ func loadConfig(cmd *cobra.Command, file, devices string) (*config.Config, error
 	return cfg, nil
 }
 
-func newLogger(level string, w io.Writer) *slog.Logger {
+func newLogger(level, format string, w io.Writer) *slog.Logger {
 	var l slog.Level
 	l.UnmarshalText([]byte(level))
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // runServe wires storage, rings, auth and the proxy, and serves until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
-	log := newLogger(cfg.LogLevel, os.Stderr)
+	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	say := func(format string, args ...any) { fmt.Fprintf(out, "swiftbox: "+format+"\n", args...) }
 
 	devs, made, err := discoverDevices(cfg.Devices)
@@ -149,6 +167,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	defer os.Remove(filepath.Join(cfg.StateDir, runningMarker))
 
+	obs, err := startObservability(ctx, cfg, objects, devs, rings, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+
 	local := backend.NewLocal(objects, nd.dbs, log)
 	defer local.Close()
 	// The daemon commands' control endpoint gets its own updater (no
@@ -164,7 +188,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: local, Auth: auth, Log: log, Keystone: ks,
+		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
+		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
 		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware},
 	})
 	defer proxy.Close()
@@ -173,7 +198,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
-	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log}
+	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log,
+		Metrics: obs.metrics.Updater}
 	if n := upd.ReplayJournals(); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
 	}
@@ -182,6 +208,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	upd.MinAge = 10 * time.Second
 	go upd.Run(ctx, 30*time.Second)
+	nd.metrics = obs.metrics
 	daemons := startDaemons(ctx, nd)
 	defer daemons.Wait()
 
@@ -204,7 +231,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	defer os.Remove(addrPath)
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
-	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
+	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")
 	return err

@@ -37,6 +37,15 @@ type Config struct {
 	Replicas  int `yaml:"replicas"`
 	PartPower int `yaml:"part_power"`
 
+	// BackendAddr is where the storage-node listener (Swift's backend
+	// API, recon) listens: "auto" = every ip:port the rings give this
+	// node's devices, where the IP is this host's and the port free; a
+	// comma-separated HOST:PORT list; "" = no backend listener.
+	BackendAddr string `yaml:"backend_addr"`
+	// ReconCachePath holds the daemons' recon cache files (Swift's
+	// recon_cache_path). Default: <swift_dir>/recon.
+	ReconCachePath string `yaml:"recon_cache_path"`
+
 	Auth        AuthConfig        `yaml:"auth"`
 	Constraints ConstraintsConfig `yaml:"constraints"`
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
@@ -53,12 +62,40 @@ type Config struct {
 	CrossDomain CrossDomainConfig `yaml:"crossdomain"`
 	DomainRemap DomainRemapConfig `yaml:"domain_remap"`
 	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
+	Metrics     MetricsConfig     `yaml:"metrics"`
+	AccessLog   AccessLogConfig   `yaml:"access_log"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (logfmt-style key=value) or json, for the server's
+	// and daemons' structured logs.
+	LogFormat string `yaml:"log_format"`
 
 	// path of the file this was loaded from ("" = none)
 	File string `yaml:"-"`
+}
+
+// MetricsConfig configures the Prometheus /metrics listener.
+type MetricsConfig struct {
+	// Addr is the listener, HOST:PORT ("" = no metrics listener).
+	Addr string `yaml:"addr"`
+	// BearerToken, when set, must be sent as "Authorization: Bearer …".
+	BearerToken string `yaml:"bearer_token"`
+}
+
+// DefaultMetricsAddr is the default /metrics listener: loopback only, in
+// the Prometheus exporters' 91xx range (9100 itself is node_exporter's).
+const DefaultMetricsAddr = "127.0.0.1:9180"
+
+// AccessLogConfig configures the access log (Swift's proxy-logging lines).
+type AccessLogConfig struct {
+	// Path is the file lines are appended to; "-" = stdout, "" = off.
+	Path string `yaml:"path"`
+	// Headers logs every request header (Swift's access_log_headers).
+	Headers bool `yaml:"headers"`
+	// RevealSensitivePrefix is how many characters of an auth token are
+	// logged before "..." (Swift's reveal_sensitive_prefix).
+	RevealSensitivePrefix int `yaml:"reveal_sensitive_prefix"`
 }
 
 // AuthConfig configures tempauth-style local users.
@@ -117,6 +154,10 @@ func Default() *Config {
 		FallocateReserve: "1%",
 		ReclaimAge:       604800,
 		LogLevel:         "info",
+		LogFormat:        "text",
+		BackendAddr:      "auto",
+		Metrics:          MetricsConfig{Addr: DefaultMetricsAddr},
+		AccessLog:        AccessLogConfig{Path: "-", RevealSensitivePrefix: 16},
 		Auth: AuthConfig{
 			ResellerPrefix:   "AUTH",
 			TokenLife:        86400,
@@ -190,6 +231,24 @@ func (c *Config) Finish() error {
 	if _, _, err := net.SplitHostPort(c.Bind); err != nil {
 		return fmt.Errorf("config: bind %q: want HOST:PORT: %w", c.Bind, err)
 	}
+	if c.Metrics.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {
+			return fmt.Errorf("config: metrics.addr %q: want HOST:PORT: %w", c.Metrics.Addr, err)
+		}
+	}
+	if c.BackendAddr != "auto" && c.BackendAddr != "" {
+		for _, a := range strings.Split(c.BackendAddr, ",") {
+			if _, _, err := net.SplitHostPort(strings.TrimSpace(a)); err != nil {
+				return fmt.Errorf("config: backend_addr %q: want auto, HOST:PORT[,HOST:PORT…] or empty: %w", c.BackendAddr, err)
+			}
+		}
+	}
+	if c.ReconCachePath == "" {
+		c.ReconCachePath = filepath.Join(c.StateDir, "recon")
+	}
+	if c.AccessLog.RevealSensitivePrefix < 0 {
+		return fmt.Errorf("config: access_log.reveal_sensitive_prefix must not be negative, got %d", c.AccessLog.RevealSensitivePrefix)
+	}
 	if _, _, err := c.ParseFallocateReserve(); err != nil {
 		return err
 	}
@@ -225,6 +284,9 @@ func (c *Config) Finish() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log_level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("config: log_format must be text or json, got %q", c.LogFormat)
 	}
 	for _, u := range c.Auth.Users {
 		if _, err := ParseUser(u); err != nil {

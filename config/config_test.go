@@ -34,7 +34,9 @@ func TestLoadRejectsUnknownAndBadValues(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 	for _, body := range []string{"bind: nope\n", "fallocate_reserve: 120%\n", "reclaim_age: -1\n",
-		"log_level: loud\n", "auth:\n  users: [\"bad\"]\n", "replicas: 9\n"} {
+		"log_level: loud\n", "auth:\n  users: [\"bad\"]\n", "replicas: 9\n",
+		"metrics:\n  addr: nope\n", "backend_addr: x\n", "backend_addr: \"127.0.0.1:1,y\"\n", "log_format: xml\n",
+		"access_log:\n  reveal_sensitive_prefix: -1\n"} {
 		c, err := Load(write(body))
 		if err == nil {
 			err = c.Finish()
@@ -46,6 +48,18 @@ func TestLoadRejectsUnknownAndBadValues(t *testing.T) {
 	c, err := Load(write("devices: " + dir + "\n"))
 	if err != nil || c.Finish() != nil || c.StateDir != dir {
 		t.Fatalf("state dir defaults to the config's dir: %v %q", err, c.StateDir)
+	}
+	if c.ReconCachePath != filepath.Join(dir, "recon") {
+		t.Errorf("recon_cache_path defaults to <swift_dir>/recon, got %q", c.ReconCachePath)
+	}
+	for _, body := range []string{"metrics:\n  addr: \"\"\n", "backend_addr: \"\"\n", "backend_addr: \"127.0.0.1:6200, 127.0.0.1:6201\"\n", "log_format: json\n"} {
+		c, err := Load(write("devices: " + dir + "\n" + body))
+		if err == nil {
+			err = c.Finish()
+		}
+		if err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
 	}
 }
 

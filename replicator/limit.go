@@ -6,8 +6,11 @@
 package replicator
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"swiftbox/storage"
 )
 
 // RateLimiter paces work to a rate per second, shared by the goroutines
@@ -29,7 +32,14 @@ func NewRateLimiter(perSecond float64) *RateLimiter {
 
 // Wait blocks until n more units fit under the rate. Safe on a nil limiter.
 func (l *RateLimiter) Wait(n int) {
-	if l == nil || n <= 0 {
+	if l == nil {
+		return
+	}
+	l.waitWith(n, l.sleep)
+}
+
+func (l *RateLimiter) waitWith(n int, sleep func(time.Duration)) {
+	if n <= 0 {
 		return
 	}
 	l.mu.Lock()
@@ -41,6 +51,34 @@ func (l *RateLimiter) Wait(n int) {
 	l.next = l.next.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
 	l.mu.Unlock()
 	if d := time.Until(at); d > 0 {
-		l.sleep(d)
+		sleep(d)
 	}
+}
+
+// Bind returns a Limiter whose waits end early when ctx ends, so a paced
+// pass stops promptly at shutdown. nil when l is nil (unlimited).
+func (l *RateLimiter) Bind(ctx context.Context) storage.Limiter {
+	if l == nil {
+		return nil
+	}
+	return boundLimiter{l, ctx}
+}
+
+type boundLimiter struct {
+	l   *RateLimiter
+	ctx context.Context
+}
+
+func (b boundLimiter) Wait(n int) {
+	if b.ctx.Err() != nil {
+		return
+	}
+	b.l.waitWith(n, func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-b.ctx.Done():
+		}
+	})
 }

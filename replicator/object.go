@@ -82,7 +82,7 @@ func (o *Objects) RunOnce(ctx context.Context) PassStats {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				st := o.replicatePartition(j.device, j.part)
+				st := o.replicatePartition(ctx, j.device, j.part)
 				mu.Lock()
 				total.add(st)
 				mu.Unlock()
@@ -152,7 +152,7 @@ func (o *Objects) log() *slog.Logger {
 
 // replicatePartition is Swift's update() for a primary partition and
 // update_deleted() for a handoff one.
-func (o *Objects) replicatePartition(dev string, part int) PassStats {
+func (o *Objects) replicatePartition(ctx context.Context, dev string, part int) PassStats {
 	st := PassStats{Partitions: 1}
 	r := o.Ring()
 	if part >= r.PartitionCount() {
@@ -199,7 +199,7 @@ func (o *Objects) replicatePartition(dev string, part int) PassStats {
 		}
 		peer := d.Device
 		for peer != "" {
-			ps, err := o.syncTo(dev, peer, part)
+			ps, err := o.syncTo(ctx, dev, peer, part)
 			st.add(ps)
 			if err == nil {
 				if peer == d.Device {
@@ -233,7 +233,7 @@ func (o *Objects) replicatePartition(dev string, part int) PassStats {
 }
 
 // syncTo pushes the suffixes whose hashes differ from dev to peer.
-func (o *Objects) syncTo(dev, peer string, part int) (PassStats, error) {
+func (o *Objects) syncTo(ctx context.Context, dev, peer string, part int) (PassStats, error) {
 	var st PassStats
 	local, err := o.Store.SuffixHashes(dev, part, nil)
 	if err != nil {
@@ -262,7 +262,10 @@ func (o *Objects) syncTo(dev, peer string, part int) (PassStats, error) {
 		if _, ok := local[suf]; !ok {
 			continue
 		}
-		ss, err := o.Store.SyncSuffix(dev, peer, part, suf, o.limit())
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		ss, err := o.Store.SyncSuffix(dev, peer, part, suf, o.Limit.Bind(ctx))
 		st.Files += ss.Files
 		st.Bytes += ss.Bytes
 		if err != nil {
@@ -272,11 +275,4 @@ func (o *Objects) syncTo(dev, peer string, part int) (PassStats, error) {
 	}
 	_, err = o.Store.SuffixHashes(peer, part, diff)
 	return st, err
-}
-
-func (o *Objects) limit() storage.Limiter {
-	if o.Limit == nil {
-		return nil
-	}
-	return o.Limit
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"swiftbox/ring"
+	"swiftbox/server/metrics"
 	"swiftbox/storage/db"
 )
 
@@ -26,10 +27,13 @@ type accountUpdater struct {
 	dirty map[acKey]struct{}
 	stop  chan struct{}
 	done  chan struct{}
+	// metrics counts the updates (the container-updater's family).
+	metrics *metrics.Updater
 }
 
 func newAccountUpdater(p *Proxy) *accountUpdater {
-	u := &accountUpdater{p: p, dirty: map[acKey]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	u := &accountUpdater{p: p, dirty: map[acKey]struct{}{}, stop: make(chan struct{}), done: make(chan struct{}),
+		metrics: p.metrics.Updater}
 	go u.loop()
 	return u
 }
@@ -60,11 +64,16 @@ func (u *accountUpdater) flush() {
 	batch := u.dirty
 	u.dirty = map[acKey]struct{}{}
 	u.mu.Unlock()
+	failed := 0
 	for k := range batch {
 		if err := u.update(k.account, k.container); err != nil {
 			u.p.log.Warn("account update failed; will retry", "account", k.account, "container", k.container, "err", err)
 			u.markDirty(k.account, k.container)
+			failed++
 		}
+	}
+	if len(batch) > 0 {
+		u.metrics.Observe("container", len(batch)-failed, failed)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"swiftbox/keystone"
 	"swiftbox/ring"
 	"swiftbox/server/backend"
+	"swiftbox/server/metrics"
 )
 
 // Rings are the three rings the proxy places data with.
@@ -30,6 +31,8 @@ type Proxy struct {
 	verified   verifiedCache
 	front      []Middleware
 	ks         *keystone.Keystone // nil without a Keystone
+	logging    *RequestLogging
+	metrics    *metrics.Metrics
 }
 
 // Options wires a Proxy.
@@ -47,6 +50,10 @@ type Options struct {
 	// Keystone, if set, validates tokens tempauth did not issue and owns
 	// the accounts of its reseller prefixes.
 	Keystone *keystone.Keystone
+	// Logging records requests in metrics and the access log (nil = off).
+	Logging *RequestLogging
+	// Metrics receives auth and other proxy metrics (nil = none).
+	Metrics *metrics.Metrics
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
@@ -61,6 +68,11 @@ func NewProxy(o Options) *Proxy {
 		log:        o.Log,
 		front:      o.Front,
 		ks:         o.Keystone,
+		logging:    o.Logging,
+		metrics:    o.Metrics,
+	}
+	if p.metrics == nil {
+		p.metrics = &metrics.Metrics{} // every part nil: recording is a no-op
 	}
 	if p.log == nil {
 		p.log = slog.Default()

@@ -39,13 +39,14 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 // as service roles). nil, nil for an unknown token; an error when
 // Keystone cannot be asked.
 func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone.Identity, error) {
-	if id, ok := p.auth.Validate(token); ok {
+	if id, ok := p.auth.Validate(token); ok || p.ks == nil {
+		p.metrics.Auth.ObserveToken("tempauth", ok)
 		return id, nil
 	}
-	if p.ks == nil {
-		return nil, nil
-	}
 	scope, exp, err := p.ks.Validate(context.Background(), token)
+	if err == nil {
+		p.metrics.Auth.ObserveToken("keystone", scope != nil)
+	}
 	if err != nil || scope == nil {
 		return nil, err
 	}

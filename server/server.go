@@ -25,7 +25,7 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		healthcheck,
 		p.cnameLookup,
 		p.domainRemap,
-		// proxy_logging
+		p.logging.Middleware("swift"), // proxy_logging
 		p.info,
 		// container_sync
 		p.bulk,

@@ -30,6 +30,7 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 			return
 		}
 		token, id, err := p.auth.Authenticate(user, key)
+		p.metrics.Auth.ObserveLogin("tempauth", err == nil)
 		if err != nil {
 			unauthorized(ctx, "")
 			return

@@ -7,6 +7,7 @@ import (
 
 	"swiftbox/ring"
 	"swiftbox/server/backend"
+	"swiftbox/server/metrics"
 	"swiftbox/storage"
 )
 
@@ -22,22 +23,32 @@ type Updater struct {
 	// MinAge skips records younger than this: the live path is still
 	// applying those (0 = apply everything, as after a restart).
 	MinAge time.Duration
+	// Metrics, when set, receives each pass (and the recon cache with it).
+	Metrics *metrics.Updater
 }
 
 // UpdaterStats summarises one pass.
 type UpdaterStats struct {
 	Applied, Failed, Unreadable int
+	// Backlog is the number of async_pending files the pass found.
+	Backlog int
 }
 
 // RunOnce makes one pass over every device.
 func (u *Updater) RunOnce() UpdaterStats {
 	var st UpdaterStats
+	start := time.Now()
+	defer func() {
+		u.Metrics.ObservePass(metrics.UpdaterPass{Type: "object", Start: start, End: time.Now(),
+			Successes: st.Applied, Failures: st.Failed, Unreadable: st.Unreadable, Backlog: st.Backlog})
+	}()
 	for _, dev := range u.Devices() {
 		paths, err := u.Objects.ListAsyncPendings(dev)
 		if err != nil {
 			u.Log.Warn("updater: listing async_pending", "device", dev, "err", err)
 			continue
 		}
+		st.Backlog += len(paths)
 		for _, path := range paths {
 			if u.MinAge > 0 && !olderThan(u.Objects, path, u.MinAge) {
 				continue

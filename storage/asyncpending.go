@@ -63,7 +63,7 @@ func (s *ObjectStore) WriteAsyncPending(device string, p AsyncPending) error {
 	if err != nil {
 		return err
 	}
-	if err := s.syncGroupFor(device).wait(); err != nil {
+	if err := s.syncGroupFor(device).wait(s.devicePath(device)); err != nil {
 		s.fs.Remove(dest)
 		return noSpace(err)
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,9 +81,10 @@ type AuditResult struct {
 // .data, and the body's MD5 equals the ETag — for zero-byte objects only
 // when zeroByteOnly (Swift's fast ZBF pass). A failing object is
 // quarantined (moved to <dev>/quarantined/objects, suffix invalidated).
-// lim paces the body read; it may be nil. A deleted object (only a
+// lim paces the body read; it may be nil. When ctx ends the check stops
+// with ctx's error. A deleted object (only a
 // tombstone) passes with Size -1.
-func (s *ObjectStore) AuditObject(device string, ref HashDirRef, zeroByteOnly bool, lim Limiter) (AuditResult, error) {
+func (s *ObjectStore) AuditObject(ctx context.Context, device string, ref HashDirRef, zeroByteOnly bool, lim Limiter) (AuditResult, error) {
 	res := AuditResult{Size: -1}
 	r, err := s.open(device, ref.Partition, ref.Path)
 	if err != nil {
@@ -106,6 +108,9 @@ func (s *ObjectStore) AuditObject(device string, ref HashDirRef, zeroByteOnly bo
 	vr := r.VerifyingReader()
 	buf := make([]byte, 256<<10)
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err // stopping: the object is neither good nor bad
+		}
 		n, err := vr.Read(buf)
 		res.Bytes += int64(n)
 		if lim != nil && n > 0 {

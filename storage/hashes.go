@@ -117,6 +117,15 @@ func (s *ObjectStore) Close() error {
 // rehashes it. Returns after the line (and a newly created file's
 // directory entry) is fsynced.
 func (s *ObjectStore) invalidateHash(partDir, suffix string) error {
+	// The partition directory may be created, the device's never: a device
+	// that vanished (unmounted, removed) must not come back as an empty
+	// directory because a deferred note was flushed; the note stays.
+	if rel, err := filepath.Rel(s.cfg.DevicesDir, partDir); err == nil && !strings.HasPrefix(rel, "..") {
+		dev, _, _ := strings.Cut(rel, string(filepath.Separator))
+		if err := s.CheckDevice(dev); err != nil {
+			return err
+		}
+	}
 	// Created directories become durable with the caller's group flush.
 	if err := s.fs.MkdirAll(partDir, 0o755); err != nil {
 		return err

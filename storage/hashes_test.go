@@ -172,3 +172,27 @@ print(json.dumps({'stored': stored, 'fresh': fresh}))
 		}
 	}
 }
+
+// A noted suffix flushed after its device vanished does not recreate the
+// device directory; the note is kept for when the device is back.
+func TestInvalidationFlushDoesNotRecreateDevice(t *testing.T) {
+	s := newStore(t, nil)
+	s.cfg.DeviceCacheTTL = -1
+	mustPut(t, s, "o", 1, []byte("x"), nil)
+	dev := filepath.Join(s.cfg.DevicesDir, testDev)
+	if err := os.Rename(dev, dev+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FlushInvalidations(); err == nil {
+		t.Error("flush onto a vanished device succeeded")
+	}
+	if _, err := os.Stat(dev); !os.IsNotExist(err) {
+		t.Fatalf("device directory recreated: %v", err)
+	}
+	if err := os.Rename(dev+".gone", dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FlushInvalidations(); err != nil {
+		t.Errorf("flush after the device came back: %v", err)
+	}
+}

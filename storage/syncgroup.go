@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"errors"
 	"sync"
+	"syscall"
 )
 
 // syncGroup is group commit for one filesystem: a commit that needs its
@@ -12,19 +14,28 @@ import (
 // each: under 16 concurrent PUTs × 3 replicas this is the difference
 // between a few hundred and a few thousand durable objects a second.
 type syncGroup struct {
-	fs   FS
-	path string // any path on the filesystem
+	fs FS
 
 	mu      sync.Mutex
-	waiting []chan error
+	waiting []syncWaiter
 	running bool
 }
 
-// wait returns once everything written before the call is durable.
-func (g *syncGroup) wait() error {
+// syncWaiter is one commit waiting for a flush: path is its device's
+// directory, on the group's filesystem.
+type syncWaiter struct {
+	path string
+	done chan error
+}
+
+// wait returns once everything written before the call is durable. path
+// is the caller's device directory: the flush syncs the filesystem through
+// a waiter's path that still exists, so a device that vanished (removed,
+// renamed) does not fail the commits of the others sharing its filesystem.
+func (g *syncGroup) wait(path string) error {
 	done := make(chan error, 1)
 	g.mu.Lock()
-	g.waiting = append(g.waiting, done)
+	g.waiting = append(g.waiting, syncWaiter{path: path, done: done})
 	if !g.running {
 		g.running = true
 		go g.flush()
@@ -47,11 +58,30 @@ func (g *syncGroup) flush() {
 			return
 		}
 		g.mu.Unlock()
-		err := g.fs.Syncfs(g.path)
-		for _, c := range batch {
-			c <- err
+		tried := map[string]error{}
+		var err error
+		for _, w := range batch {
+			if _, ok := tried[w.path]; ok {
+				continue
+			}
+			e := g.fs.Syncfs(w.path)
+			tried[w.path] = e
+			if err = e; !pathGone(e) {
+				break
+			}
+		}
+		for _, w := range batch {
+			if e, ok := tried[w.path]; ok && pathGone(e) {
+				w.done <- e // that device's directory is gone: not durable
+				continue
+			}
+			w.done <- err
 		}
 	}
+}
+
+func pathGone(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // syncGroups hands out one syncGroup per filesystem (by device id), so
@@ -81,7 +111,7 @@ func (s *ObjectStore) syncGroupFor(device string) *syncGroup {
 			return g
 		}
 	}
-	g := &syncGroup{fs: s.fs, path: path}
+	g := &syncGroup{fs: s.fs}
 	gs.byPath[path] = g
 	if ok {
 		gs.byDev[dev] = g

@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,4 +42,24 @@ func TestGroupCommitSharesFlushes(t *testing.T) {
 		mustGet(t, s, fmt.Sprintf("o%d", i), []byte(fmt.Sprintf("body %d", i)))
 	}
 	t.Logf("%d commits, %d syncfs", n, flushes.Load())
+}
+
+// Devices sharing a filesystem share a group; when the device whose path
+// first made the group disappears, the others still commit.
+func TestGroupCommitSurvivesVanishedDevice(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.Mkdir(a, 0o755)
+	os.Mkdir(b, 0o755)
+	g := &syncGroup{fs: OSFS{}}
+	if err := g.wait(a); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(a)
+	if err := g.wait(b); err != nil {
+		t.Errorf("commit on b after a vanished: %v", err)
+	}
+	if err := g.wait(a); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("commit on vanished a: %v, want not exist", err)
+	}
 }

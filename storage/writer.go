@@ -345,7 +345,7 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	} else {
 		// The lock is not held while waiting for the flush: other objects'
 		// commits (and other replicas) must be able to join the same flush.
-		durable = s.syncGroupFor(device).wait()
+		durable = s.syncGroupFor(device).wait(s.devicePath(device))
 	}
 	if err := durable; err != nil {
 		// Not durable, so not committed: withdraw it rather than leave

@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"swiftbox/config"
+	"swiftbox/ring"
+	"swiftbox/server"
+	"swiftbox/server/metrics"
+	"swiftbox/server/recon"
+	"swiftbox/storage"
+)
+
+// observability is what serve runs so an operator can see inside it: the
+// /metrics listener, the storage-node listeners answering recon, the
+// recon cache, and the access log.
+type observability struct {
+	metrics *metrics.Metrics
+	recon   *recon.Cache
+	logging *server.RequestLogging
+	access  *server.AccessLog
+}
+
+func (o *observability) close() {
+	if o.access != nil {
+		o.access.Close()
+	}
+}
+
+// startObservability opens the access log and starts the metrics and
+// storage-node listeners; they stop when ctx ends.
+func startObservability(ctx context.Context, cfg *config.Config, objects *storage.ObjectStore, devs []string,
+	rings *server.Rings, log *slog.Logger) (*observability, error) {
+	o := &observability{recon: &recon.Cache{Dir: cfg.ReconCachePath, Log: log}}
+	o.metrics = metrics.New(metrics.Options{Recon: o.recon, Version: Version})
+	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
+	o.metrics.Rings.Set("object", rings.Object)
+	o.metrics.Rings.Set("container", rings.Container)
+	o.metrics.Rings.Set("account", rings.Account)
+	o.logging = &server.RequestLogging{Metrics: o.metrics.HTTP}
+	if p := cfg.AccessLog.Path; p != "" {
+		al, err := server.OpenAccessLog(p)
+		if err != nil {
+			return nil, err
+		}
+		al.Headers = cfg.AccessLog.Headers
+		al.RevealSensitivePrefix = cfg.AccessLog.RevealSensitivePrefix
+		o.access, o.logging.Access = al, al
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					if err := al.Reopen(); err != nil {
+						log.Error("reopening the access log", "path", p, "err", err)
+					}
+				}
+			}
+		}()
+	}
+
+	if addr := cfg.Metrics.Addr; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		switch {
+		case err != nil && addr == config.DefaultMetricsAddr && errors.Is(err, syscall.EADDRINUSE):
+			log.Warn("metrics: default address in use; serving without /metrics (set metrics.addr or --metrics-addr)", "addr", addr)
+		case err != nil:
+			o.close()
+			return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
+		default:
+			log.Info("serving Prometheus metrics", "url", "http://"+displayAddr(ln.Addr())+"/metrics")
+			go func() {
+				if err := o.metrics.Serve(ctx, ln, cfg.Metrics.BearerToken); err != nil {
+					log.Error("metrics listener", "err", err)
+				}
+			}()
+		}
+	}
+
+	addrs, auto := backendAddrs(cfg.BackendAddr, rings, devs)
+	types := portTypes(rings)
+	rh := &recon.Handler{Devices: cfg.Devices, SwiftDir: cfg.StateDir, Cache: o.recon, CheckDevice: objects.CheckDevice, Version: Version}
+	h := server.StorageNodeHandler(func(port int) string { return types[port] }, nil,
+		o.logging.Middleware("backend"), rh.Middleware)
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if auto {
+				log.Warn("storage-node listener: address unavailable; recon is not answered there", "addr", addr, "err", err)
+				continue
+			}
+			o.close()
+			return nil, fmt.Errorf("backend_addr: listen %s: %w", addr, err)
+		}
+		log.Info("serving the storage-node API (recon)", "addr", ln.Addr().String())
+		srv := server.NewHTTPServer(h, nil, "swiftbox-storage")
+		go func() {
+			if err := server.Serve(ctx, srv, ln); err != nil {
+				log.Error("storage-node listener", "addr", addr, "err", err)
+			}
+		}()
+	}
+	return o, nil
+}
+
+// backendAddrs resolves backend_addr: "auto" is every distinct ip:port of
+// this node's devices in the rings whose IP belongs to this host.
+func backendAddrs(setting string, rings *server.Rings, devs []string) (addrs []string, auto bool) {
+	if setting != "auto" {
+		for _, a := range strings.Split(setting, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+		return addrs, false
+	}
+	local := map[string]bool{}
+	if ifaddrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range ifaddrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				local[ipn.IP.String()] = true
+			}
+		}
+	}
+	mine := map[string]bool{}
+	for _, d := range devs {
+		mine[d] = true
+	}
+	seen := map[string]bool{}
+	for _, rg := range []*ring.Ring{rings.Object, rings.Container, rings.Account} {
+		for _, d := range rg.Devices() {
+			ip := net.ParseIP(d.IP)
+			if ip == nil || !mine[d.Device] || !(local[ip.String()] || ip.IsLoopback()) {
+				continue
+			}
+			a := net.JoinHostPort(ip.String(), strconv.Itoa(d.Port))
+			if !seen[a] {
+				seen[a] = true
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	sort.Strings(addrs)
+	return addrs, true
+}
+
+// portTypes maps each ring device port to its server type, for OPTIONS.
+func portTypes(rings *server.Rings) map[int]string {
+	out := map[int]string{}
+	for name, rg := range map[string]*ring.Ring{"object": rings.Object, "container": rings.Container, "account": rings.Account} {
+		for _, d := range rg.Devices() {
+			out[d.Port] = name
+		}
+	}
+	return out
+}

@@ -70,8 +70,9 @@ clean:
 
 # OpenStack Swift's functional suite against swiftbox: make conformance-swift
 # SWIFT_SRC=<openstack/swift 2.30.1 source> [SWIFT_TEST_PATHS="test/functional/test_object.py"].
-# Service-token tests are skipped until that feature lands; domain_remap serves
-# the suite's storage domain, example.net.
+# Local users get the suite's reseller prefixes (AUTH, SERVICE with
+# SERVICE_require_group = service); domain_remap serves its storage domain,
+# example.net.
 SWIFT_SRC  ?=
 CONF_DIR   ?= /tmp/swiftbox-conformance
 CONF_PORT  ?= 18080
@@ -82,9 +83,9 @@ CONF_USERS := --user admin:admin:admin:.admin,.reseller_admin --user test:tester
 conformance-swift: build
 	@test -n "$(SWIFT_SRC)" || { echo "set SWIFT_SRC to a checkout of openstack/swift at 2.30.1"; exit 2; }
 	rm -rf $(CONF_DIR) && mkdir -p $(CONF_DIR)
-	printf 'domain_remap:\n  storage_domain: [example.net]\n' > $(CONF_DIR)/config.yaml
+	printf 'domain_remap:\n  storage_domain: [example.net]\nauth:\n  reseller_prefix: "AUTH, SERVICE"\n  require_group: {SERVICE: service}\n' > $(CONF_DIR)/config.yaml
 	$(BIN) serve --config $(CONF_DIR)/config.yaml --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
 	  > $(CONF_DIR)/server.log 2>&1 & pid=$$!; sleep 2; \
-	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX= SWIFT_STORAGE_DOMAIN=example.net \
+	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX=SERVICE SWIFT_STORAGE_DOMAIN=example.net \
 	  $(abspath $(BENCH))/../../conformance/swift-functional.sh $(SWIFT_SRC) $(CONF_DIR)/out; rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc

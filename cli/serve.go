@@ -157,6 +157,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		userList = append(userList, u)
 	}
 	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
+	auth.SetRequireGroups(cfg.Auth.RequireGroup)
 	go watchUsers(ctx, cfg.StateDir, static, auth, out)
 
 	nd := openNode(cfg, log, st.HashPrefix, st.HashSuffix, rings, devs)

@@ -94,7 +94,7 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added %s (account %s_%s, groups %s)\nkey: %s\n", args[0],
-				strings.TrimSuffix(cfg.Auth.ResellerPrefix, "_"), acct, orNone(u.Groups), key)
+				strings.TrimSuffix(cfg.Auth.Prefixes()[0], "_"), acct, orNone(u.Groups), key)
 			return nil
 		},
 	}

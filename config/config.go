@@ -100,8 +100,14 @@ type AccessLogConfig struct {
 
 // AuthConfig configures tempauth-style local users.
 type AuthConfig struct {
-	// ResellerPrefix is the account prefix of local users (Swift's reseller_prefix).
+	// ResellerPrefix is the account prefix of local users (Swift's
+	// reseller_prefix); a list ("AUTH, SERVICE") gives them several, the
+	// first being that of their tokens and storage URLs.
 	ResellerPrefix string `yaml:"reseller_prefix"`
+	// RequireGroup maps a prefix to the group a second token
+	// (X-Service-Token) must belong to for owner access to its accounts
+	// (Swift's <PREFIX>_require_group), e.g. {SERVICE: service}.
+	RequireGroup map[string]string `yaml:"require_group"`
 	// TokenLife is how long a token is valid, in seconds (Swift's token_life).
 	TokenLife int64 `yaml:"token_life"`
 	// Users are "account:user:key[:group,group…]" entries, as --user takes them.
@@ -160,6 +166,7 @@ func Default() *Config {
 		AccessLog:        AccessLogConfig{Path: "-", RevealSensitivePrefix: 16},
 		Auth: AuthConfig{
 			ResellerPrefix:   "AUTH",
+			RequireGroup:     map[string]string{},
 			TokenLife:        86400,
 			StorageURLScheme: "default",
 		},
@@ -272,7 +279,18 @@ func (c *Config) Finish() error {
 	if c.Auth.TokenLife <= 0 {
 		return fmt.Errorf("config: auth.token_life must be positive, got %d", c.Auth.TokenLife)
 	}
-	if c.Auth.ResellerPrefix == "" {
+	for p := range c.Auth.RequireGroup {
+		found := false
+		for _, q := range c.Auth.Prefixes() {
+			if strings.TrimSuffix(p, "_")+"_" == q {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("config: auth.require_group names %q, which is not one of auth.reseller_prefix %q", p, c.Auth.ResellerPrefix)
+		}
+	}
+	if len(c.Auth.Prefixes()) == 0 {
 		return errors.New("config: auth.reseller_prefix must not be empty")
 	}
 	switch c.Auth.StorageURLScheme {
@@ -355,4 +373,15 @@ func (u User) String() string {
 		s += ":" + strings.Join(u.Groups, ",")
 	}
 	return s
+}
+
+// Prefixes are the local users' reseller prefixes, each ending in "_".
+func (a AuthConfig) Prefixes() []string {
+	var out []string
+	for _, p := range strings.Split(a.ResellerPrefix, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, strings.TrimSuffix(p, "_")+"_")
+		}
+	}
+	return out
 }

@@ -67,14 +67,17 @@ func (c *Config) finishKeystone() error {
 	if len(k.Accounts) == 0 {
 		return fmt.Errorf("config: keystone.accounts must name at least one reseller prefix")
 	}
-	local := strings.TrimSuffix(c.Auth.ResellerPrefix, "_") + "_"
+	local := map[string]bool{}
+	for _, p := range c.Auth.Prefixes() {
+		local[p] = true
+	}
 	seen := map[string]bool{}
 	for i := range k.Accounts {
 		p := strings.TrimSuffix(k.Accounts[i].Prefix, "_") + "_"
 		if p == "_" {
 			return fmt.Errorf("config: keystone.accounts[%d].prefix must not be empty", i)
 		}
-		if p == local {
+		if local[p] {
 			return fmt.Errorf("config: keystone prefix %q is also the local users' auth.reseller_prefix; give each its own", p)
 		}
 		if seen[p] {

@@ -29,13 +29,8 @@ func (t *TempAuth) Authorize(id *Identity, r Request) Decision {
 		// CORS preflight carries no credentials; the CORS logic decides.
 		return Allow
 	}
-	if id != nil {
-		if id.IsResellerAdmin() {
-			return Allow
-		}
-		if id.Account == r.Account && id.IsAdmin() {
-			return Allow
-		}
+	if owner, reader := t.Owner(id, r.Method, r.Account, r.Container); owner || reader {
+		return Allow
 	}
 	read := r.Method == "GET" || r.Method == "HEAD"
 	if r.Container != "" {

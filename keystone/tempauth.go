@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 const (
 	GroupAdmin         = ".admin"
 	GroupResellerAdmin = ".reseller_admin"
+	// GroupResellerReader may read (GET/HEAD) every account.
+	GroupResellerReader = ".reseller_reader"
 )
 
 // ErrBadCredentials is returned for an unknown user or a wrong key.
@@ -46,6 +49,16 @@ func (id *Identity) IsAdmin() bool { return id.hasGroup(GroupAdmin) }
 // IsResellerAdmin reports whether the identity may act on every account.
 func (id *Identity) IsResellerAdmin() bool { return id.hasGroup(GroupResellerAdmin) }
 
+// HasGroup reports whether g is one of the identity's groups.
+func (id *Identity) HasGroup(g string) bool { return id.hasGroup(g) }
+
+// WithGroups returns a copy of id with more groups (a service token's).
+func (id *Identity) WithGroups(more []string) *Identity {
+	cp := *id
+	cp.Groups = append(slices.Clone(id.Groups), more...)
+	return &cp
+}
+
 func (id *Identity) hasGroup(g string) bool {
 	for _, x := range id.Groups {
 		if x == g {
@@ -59,9 +72,14 @@ func (id *Identity) hasGroup(g string) bool {
 // self-contained (user, expiry, HMAC), so they survive a restart of serve
 // and need no shared store; changing a user's key revokes its tokens.
 type TempAuth struct {
-	prefix string // e.g. "AUTH_"
-	life   time.Duration
-	secret []byte
+	prefix   string   // e.g. "AUTH_": tokens and storage URLs use the first
+	prefixes []string // every reseller prefix, e.g. AUTH_, SERVICE_
+	// requireGroup maps a prefix to the group whose member must also
+	// present a token (X-Service-Token) for owner access (Swift's
+	// <PREFIX>_require_group).
+	requireGroup map[string]string
+	life         time.Duration
+	secret       []byte
 
 	mu      sync.RWMutex
 	users   map[string]config.User  // by "account:user"
@@ -70,9 +88,20 @@ type TempAuth struct {
 }
 
 // NewTempAuth makes a TempAuth for users with accounts "<resellerPrefix>_<account>".
-// secret signs tokens; keep it stable across restarts.
+// resellerPrefix may list several prefixes ("AUTH, SERVICE"), as Swift's
+// reseller_prefix does; users' tokens carry the first. secret signs
+// tokens; keep it stable across restarts.
 func NewTempAuth(resellerPrefix string, tokenLife time.Duration, secret []byte, users []config.User) *TempAuth {
-	t := &TempAuth{prefix: NormalizePrefix(resellerPrefix), life: tokenLife, secret: secret, users: map[string]config.User{}}
+	var prefixes []string
+	for _, p := range strings.Split(resellerPrefix, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			prefixes = append(prefixes, NormalizePrefix(p))
+		}
+	}
+	if len(prefixes) == 0 {
+		prefixes = []string{""}
+	}
+	t := &TempAuth{prefix: prefixes[0], prefixes: prefixes, life: tokenLife, secret: secret, users: map[string]config.User{}}
 	for _, u := range users {
 		t.users[u.Account+":"+u.Name] = u
 	}
@@ -87,8 +116,65 @@ func NormalizePrefix(p string) string {
 	return p
 }
 
-// Prefix is the reseller prefix including its "_".
+// Prefix is the (first) reseller prefix including its "_".
 func (t *TempAuth) Prefix() string { return t.prefix }
+
+// SetRequireGroups sets, per reseller prefix, the group a second token
+// (X-Service-Token) must belong to for owner access to that prefix's
+// accounts; keys are prefixes with or without "_".
+func (t *TempAuth) SetRequireGroups(m map[string]string) {
+	t.requireGroup = map[string]string{}
+	for p, g := range m {
+		t.requireGroup[NormalizePrefix(p)] = g
+	}
+}
+
+// accountPrefix is the reseller prefix of account, or false.
+func (t *TempAuth) accountPrefix(account string) (string, bool) {
+	for _, p := range t.prefixes {
+		if strings.HasPrefix(account, p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// Owns reports whether account has one of the reseller prefixes.
+func (t *TempAuth) Owns(account string) bool {
+	_, ok := t.accountPrefix(account)
+	return ok
+}
+
+// Owner decides tempauth's owner (swift_owner) cases for id on account:
+// reseller admins on any account of ours (not the bare prefix or a
+// "."-account), members of the account group (.admin users hold one per
+// prefix) for anything but an account PUT/DELETE, provided the prefix's
+// require_group is among their groups (a service token's count). reader
+// is set for a .reseller_reader's GET/HEAD.
+func (t *TempAuth) Owner(id *Identity, method, account, container string) (owner, reader bool) {
+	if id == nil || !t.Owns(account) {
+		return false, false
+	}
+	bare := false
+	for _, p := range t.prefixes {
+		if account == p {
+			bare = true
+		}
+	}
+	if id.IsResellerAdmin() && !bare && !strings.HasPrefix(account, ".") {
+		return true, false
+	}
+	if id.HasGroup(GroupResellerReader) && !bare && !strings.HasPrefix(account, ".") && (method == "GET" || method == "HEAD") {
+		return false, true
+	}
+	if id.HasGroup(account) && (method != "DELETE" && method != "PUT" || container != "") {
+		p, _ := t.accountPrefix(account)
+		if g := t.requireGroup[p]; g == "" || id.HasGroup(g) {
+			return true, false
+		}
+	}
+	return false, false
+}
 
 // Users returns a copy of the configured users.
 func (t *TempAuth) Users() []config.User {
@@ -160,6 +246,13 @@ func (t *TempAuth) sign(user, key string, exp time.Time) string {
 
 func (t *TempAuth) identity(u config.User, exp time.Time) *Identity {
 	groups := append([]string{u.Account, u.Account + ":" + u.Name}, u.Groups...)
+	if slices.Contains(u.Groups, GroupAdmin) {
+		// An account admin's groups name its account under every prefix
+		// (Swift's _get_user_groups), which is what makes it the owner.
+		for _, p := range t.prefixes {
+			groups = append(groups, p+u.Account)
+		}
+	}
 	return &Identity{
 		User:    u.Account + ":" + u.Name,
 		Account: t.prefix + u.Account,

@@ -56,7 +56,7 @@ func TestAuthenticate(t *testing.T) {
 		admin, reseller bool
 	}{
 		{name: "admin", user: "acct:admin", key: "adminkey", wantAccount: "AUTH_acct",
-			wantGroups: []string{"acct", "acct:admin", GroupAdmin}, admin: true},
+			wantGroups: []string{"acct", "acct:admin", GroupAdmin, "AUTH_acct"}, admin: true},
 		{name: "user with groups", user: "acct:user", key: "userkey", wantAccount: "AUTH_acct",
 			wantGroups: []string{"acct", "acct:user", "readers", "writers"}},
 		{name: "user without groups", user: "acct:plain", key: "plainkey", wantAccount: "AUTH_acct",
@@ -324,4 +324,43 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Several reseller prefixes and require_group, as Swift's functional
+// suite configures tempauth ("AUTH, SERVICE", SERVICE_require_group =
+// service): an admin owns its account under both prefixes, but SERVICE_
+// accounts only together with a service user's token.
+func TestServicePrefixRequireGroup(t *testing.T) {
+	ta := NewTempAuth("AUTH, SERVICE", time.Hour, []byte("0123456789abcdef0123456789abcdef"), []config.User{
+		{Account: "test", Name: "tester", Key: "testing", Groups: []string{GroupAdmin}},
+		{Account: "test5", Name: "tester5", Key: "testing5", Groups: []string{"service"}},
+		{Account: "test6", Name: "tester6", Key: "testing6", Groups: []string{GroupResellerReader}},
+	})
+	ta.SetRequireGroups(map[string]string{"SERVICE": "service"})
+	user, _, _ := ta.Lookup("test:tester")
+	svc, _, _ := ta.Lookup("test5:tester5")
+	reader, _, _ := ta.Lookup("test6:tester6")
+	for _, c := range []struct {
+		id              *Identity
+		method, account string
+		owner, read     bool
+	}{
+		{user, "GET", "AUTH_test", true, false},
+		{user, "PUT", "AUTH_test", false, false}, // no account management
+		{user, "GET", "SERVICE_test", false, false},
+		{user.WithGroups(svc.Groups), "GET", "SERVICE_test", true, false},
+		{svc, "GET", "SERVICE_test", false, false},
+		{svc, "GET", "SERVICE_test5", false, false},
+		{user, "GET", "test", false, false}, // not one of our prefixes
+		{reader, "HEAD", "AUTH_test", false, true},
+		{reader, "POST", "AUTH_test", false, false},
+	} {
+		owner, read := ta.Owner(c.id, c.method, c.account, "")
+		if owner != c.owner || read != c.read {
+			t.Errorf("%s %s %s: owner %v reader %v, want %v %v", c.id.User, c.method, c.account, owner, read, c.owner, c.read)
+		}
+	}
+	if !ta.Owns("SERVICE_x") || ta.Owns("OTHER_x") || ta.Prefix() != "AUTH_" {
+		t.Error("prefixes")
+	}
 }

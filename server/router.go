@@ -41,6 +41,14 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone.Identity, error) {
 	if id, ok := p.auth.Validate(token); ok || p.ks == nil {
 		p.metrics.Auth.ObserveToken("tempauth", ok)
+		if ok {
+			// A service token's groups count too (tempauth's require_group).
+			if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
+				if sid, sok := p.auth.Validate(st); sok {
+					id = id.WithGroups(sid.Groups)
+				}
+			}
+		}
 		return id, nil
 	}
 	scope, exp, err := p.ks.Validate(context.Background(), token)
@@ -66,7 +74,7 @@ func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone
 
 // ownsAccount reports whether one of the auth systems owns account.
 func (p *Proxy) ownsAccount(account string) bool {
-	return strings.HasPrefix(account, p.auth.Prefix()) || p.ks != nil && p.ks.Owns(account)
+	return p.auth.Owns(account) || p.ks != nil && p.ks.Owns(account)
 }
 
 // serveSwift is the proxy core's entry: parse the path,
@@ -180,7 +188,11 @@ func (p *Proxy) checkNames(r *sreq) error {
 func (p *Proxy) authorize(r *sreq) keystone.Decision {
 	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
 		Object: r.object, Referrer: r.header("Referer")}
-	if authorizedLevel(r.ctx) == AuthorizedOwner || r.id != nil && (r.id.IsResellerAdmin() || (r.id.Account == r.account && r.id.IsAdmin())) {
+	owner, reader := p.auth.Owner(r.id, r.method, r.account, r.container)
+	if reader {
+		return keystone.Allow
+	}
+	if authorizedLevel(r.ctx) == AuthorizedOwner || owner {
 		r.owner = true
 		return keystone.Allow
 	}

@@ -197,8 +197,9 @@ keystone:
 	expect(401, "GET", acct(p1)+"/c", "", nil, "")
 	expect(204, "POST", acct(p1)+"/c", op1, map[string]string{"X-Container-Read": ".r:*,.rlistings"}, "")
 	expect(200, "GET", acct(p1)+"/c", "", nil, "")
-	expect(204, "POST", acct(p1)+"/c", op1, map[string]string{"X-Container-Read": ".r:-evil.example.com,.r:*"}, "")
+	expect(204, "POST", acct(p1)+"/c", op1, map[string]string{"X-Container-Read": ".r:*,.r:-evil.example.com"}, "")
 	expect(401, "GET", acct(p1)+"/c/o", "", map[string]string{"Referer": "http://evil.example.com/x"}, "")
+	expect(200, "GET", acct(p1)+"/c/o", "", map[string]string{"Referer": "http://good.example.com/x"}, "")
 	// Forged and revoked tokens.
 	expect(401, "GET", acct(p1)+"/c/o", op1+"x", nil, "")
 	expect(401, "GET", acct(p1)+"/c/o", "gAAAAABforged", nil, "")

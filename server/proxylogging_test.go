@@ -195,7 +195,7 @@ func TestAccessLogLines(t *testing.T) {
 	al, buf := loggedCluster(t, c, m, true)
 	c.must(201, "PUT", "/v1/AUTH_test/logs", "")
 	body := strings.Repeat("z", 12345)
-	putResp, _ := c.must(201, "PUT", "/v1/AUTH_test/logs/a%20b?multipart-manifest=put&x=1", body,
+	putResp, _ := c.must(201, "PUT", "/v1/AUTH_test/logs/a%20b?note=put&x=1", body,
 		"User-Agent: test agent/1.0", "Referer: http://example.com/x", "X-Forwarded-For: 10.1.2.3, 10.0.0.1", "Etag: "+md5hex(body))
 	getResp, _ := c.must(200, "GET", "/v1/AUTH_test/logs/a%20b", "")
 	c.must(204, "HEAD", "/v1/AUTH_test", "")
@@ -223,7 +223,7 @@ func TestAccessLogLines(t *testing.T) {
 	tok := c.Token[:16] + "..."
 	want := map[string]string{
 		"client_ip": "10.1.2.3", "remote_addr": "127.0.0.1", "method": "PUT",
-		"path": "/v1/AUTH_test/logs/a%2520b%3Fmultipart-manifest%3Dput%26x%3D1", "protocol": "HTTP/1.1",
+		"path": "/v1/AUTH_test/logs/a%2520b%3Fnote%3Dput%26x%3D1", "protocol": "HTTP/1.1",
 		"status_int": "201", "referer": "http://example.com/x", "user_agent": "test%20agent/1.0",
 		"auth_token": tok, "bytes_recvd": "12345", "bytes_sent": "-", "client_etag": md5hex(body),
 		"transaction_id": putResp.Header.Get("X-Trans-Id"), "source": "-", "log_info": "-", "policy_index": "0",

@@ -37,6 +37,7 @@ func (p *Proxy) infoDoc() map[string]any {
 	return map[string]any{
 		"swift":    swift,
 		"tempauth": map[string]any{"account_acls": true},
+		"symlink":  map[string]any{"symloop_max": symloopMax, "static_links": true},
 	}
 }
 

@@ -33,7 +33,8 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.tempauthEndpoint,
 		p.authenticate,
 		// formpost, staticweb, copy, container_quotas, account_quotas,
-		// slo, dlo, versioned_writes, symlink
+		// slo, dlo, versioned_writes
+		p.symlink,
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)
 	for i := len(pipeline) - 1; i >= 0; i-- {

@@ -39,6 +39,8 @@ type Config struct {
 
 	Auth        AuthConfig        `yaml:"auth"`
 	Constraints ConstraintsConfig `yaml:"constraints"`
+	Replicator  ReplicatorConfig  `yaml:"replicator"`
+	Auditor     AuditorConfig     `yaml:"auditor"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -88,6 +90,8 @@ func Default() *Config {
 			TokenLife:        86400,
 			StorageURLScheme: "default",
 		},
+		Replicator: defaultReplicator(),
+		Auditor:    defaultAuditor(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -181,7 +185,7 @@ func (c *Config) Finish() error {
 			return err
 		}
 	}
-	return nil
+	return c.finishDaemons()
 }
 
 // ParseFallocateReserve returns the reserve as bytes or percent (one is 0).

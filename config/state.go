@@ -202,3 +202,13 @@ func writeFileSync(path string, data []byte, perm os.FileMode) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// ReadHashPath reads the hash path prefix and suffix from dir/swift.conf
+// for tools that must not create state (the daemons run alone, object-info).
+func ReadHashPath(dir string) (prefix, suffix string, err error) {
+	prefix, suffix, err = readSwiftConf(filepath.Join(dir, "swift.conf"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("no swift.conf in %s: run `swiftbox serve` on these devices first (or pass --config with swift_dir)", dir)
+	}
+	return prefix, suffix, err
+}

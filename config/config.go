@@ -41,6 +41,7 @@ type Config struct {
 	Constraints ConstraintsConfig `yaml:"constraints"`
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
 	Auditor     AuditorConfig     `yaml:"auditor"`
+	Expirer     ExpirerConfig     `yaml:"expirer"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -92,6 +93,7 @@ func Default() *Config {
 		},
 		Replicator: defaultReplicator(),
 		Auditor:    defaultAuditor(),
+		Expirer:    defaultExpirer(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -184,6 +186,9 @@ func (c *Config) Finish() error {
 		if _, err := ParseUser(u); err != nil {
 			return err
 		}
+	}
+	if err := c.finishExpirer(); err != nil {
+		return err
 	}
 	return c.finishDaemons()
 }

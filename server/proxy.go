@@ -29,6 +29,7 @@ type Proxy struct {
 	acct       *accountUpdater
 	verified   verifiedCache
 	front      []Middleware
+	expiry     expiryQueue
 }
 
 // Options wires a Proxy.

@@ -65,7 +65,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r.id = RequestIdentity(ctx)
-	if !strings.HasPrefix(account, p.auth.Prefix()) {
+	if authorizedLevel(ctx) != AuthorizedOwner && !strings.HasPrefix(account, p.auth.Prefix()) {
 		// Not an account of this auth system's reseller prefix.
 		if r.id == nil || !r.id.IsResellerAdmin() {
 			if r.id == nil {

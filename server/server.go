@@ -33,7 +33,8 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.tempauthEndpoint,
 		p.authenticate,
 		// formpost, staticweb, copy, container_quotas, account_quotas,
-		// slo, dlo, versioned_writes
+		// slo, dlo
+		p.versionedWrites,
 		p.symlink,
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)

@@ -35,10 +35,11 @@ func (p *Proxy) infoDoc() map[string]any {
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
 	return map[string]any{
-		"swift":            swift,
-		"tempauth":         map[string]any{"account_acls": true},
-		"symlink":          map[string]any{"symloop_max": symloopMax, "static_links": true},
-		"versioned_writes": map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}},
+		"swift":             swift,
+		"tempauth":          map[string]any{"account_acls": true},
+		"symlink":           map[string]any{"symloop_max": symloopMax, "static_links": true},
+		"object_versioning": map[string]any{},
+		"versioned_writes":  map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}},
 	}
 }
 

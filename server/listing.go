@@ -88,6 +88,8 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 		Marker:    r.query("marker"),
 		EndMarker: r.query("end_marker"),
 		Limit:     maxLimit,
+		// Hidden (reserved) names are listed for middlewares that ask.
+		AllowReserved: isInternal(r.ctx) && r.header("X-Backend-Allow-Reserved-Names") == "true",
 	}
 	for _, s := range []string{o.Prefix, o.Delimiter, o.Marker, o.EndMarker} {
 		if !utf8Valid(s) { // NUL is allowed: "marker\x00" is how clients say "after marker"

@@ -35,6 +35,7 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		// formpost, staticweb, copy, container_quotas, account_quotas,
 		// slo, dlo
 		p.versionedWrites,
+		p.objectVersioning,
 		p.symlink,
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)

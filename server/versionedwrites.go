@@ -204,7 +204,7 @@ func (v *versioner) getSource(uri string) *fasthttp.Response {
 }
 
 // putFrom writes source's body and metadata to uri.
-func (v *versioner) putFrom(uri string, src *fasthttp.Response) *fasthttp.Response {
+func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *fasthttp.Request)) *fasthttp.Response {
 	return preAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 		for k, val := range src.Header.All() {
 			switch strings.ToLower(string(k)) {
@@ -218,6 +218,9 @@ func (v *versioner) putFrom(uri string, src *fasthttp.Response) *fasthttp.Respon
 			req.Header.Set("Content-Type", string(src.Header.ContentType())+";swift_bytes="+size)
 		}
 		req.SetBodyStream(ResponseBody(src), src.Header.ContentLength())
+		if extra != nil {
+			extra(req)
+		}
 	})
 }
 
@@ -242,7 +245,7 @@ func (v *versioner) copyCurrent() error {
 		}
 		ts = timestamp.FromUnix(t.Unix())
 	}
-	resp := v.putFrom(v.objectURI(v.vc, versionPrefix(v.object)+ts.Internal()), src)
+	resp := v.putFrom(v.objectURI(v.vc, versionPrefix(v.object)+ts.Internal()), src, nil)
 	defer closeResp(resp)
 	return checkVersionResp(resp)
 }
@@ -298,7 +301,7 @@ func (v *versioner) restore(name string) (bool, error) {
 	if err := checkVersionResp(src); err != nil {
 		return false, err
 	}
-	resp := v.putFrom(v.objectURI(v.container, v.object), src)
+	resp := v.putFrom(v.objectURI(v.container, v.object), src, nil)
 	defer closeResp(resp)
 	return true, checkVersionResp(resp)
 }

@@ -799,7 +799,7 @@ func (o *ovRequest) putLink(vc, vname string, ts timestamp.Timestamp, etag, size
 	h.Set(symSysAllowReserved, "true")
 	h.Set(allowReserved, "true")
 	for _, k := range []string{"Etag", "X-If-Delete-At", symTargetAccount, "X-Object-Manifest", "X-Static-Large-Object",
-		"X-Object-Sysmeta-Slo-Etag", "X-Object-Sysmeta-Slo-Size", symTargetEtag, symTargetBytes} {
+		"X-Object-Sysmeta-Slo-Etag", "X-Object-Sysmeta-Slo-Size"} {
 		h.Del(k)
 	}
 	h.SetContentLength(0)

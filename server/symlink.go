@@ -361,13 +361,18 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 		return nil
 	}
 	allowReserved := len(h.Peek("X-Backend-Allow-Reserved-Names")) > 0
+	preAuth := false // hops past a version link read hidden versions as the owner
 	lastTarget := target
 	want := etag
 	loops := 0
 	var resp *fasthttp.Response
 	for {
 		uri := lastTarget
-		resp = Subrequest(ctx, next, fasthttp.MethodHead, uri, func(req *fasthttp.Request) {
+		sub := Subrequest
+		if preAuth {
+			sub = preAuthed
+		}
+		resp = sub(ctx, next, fasthttp.MethodHead, uri, func(req *fasthttp.Request) {
 			if allowReserved {
 				req.Header.Set("X-Backend-Allow-Reserved-Names", "true")
 			}
@@ -387,6 +392,9 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 		lastTarget = symlinkTargetPath(&resp.Header, version, account)
 		if !isTrue(string(resp.Header.Peek(symSysLoopExtend))) {
 			loops++
+		}
+		if len(resp.Header.Peek(symSysAllowReserved)) > 0 {
+			preAuth, allowReserved = true, true
 		}
 		want = linkEtag
 	}

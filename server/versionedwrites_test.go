@@ -8,7 +8,11 @@ import (
 
 func listJSON(t *testing.T, c *testCluster, path string) []map[string]any {
 	t.Helper()
-	_, body := c.must(200, "GET", path+"?format=json", "")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	_, body := c.must(200, "GET", path+sep+"format=json", "")
 	var out []map[string]any
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		t.Fatalf("%s: %v %q", path, err, body)

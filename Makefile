@@ -27,8 +27,10 @@ test: test-deps lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Debian's swift CLI, Swift's own object tools (swift-object-info) and ring
-# builder for compatibility checks, xfsprogs for the XFS loop-image tests.
-TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift mkfs.xfs:xfsprogs
+# builder for compatibility checks, xfsprogs for the XFS loop-image tests,
+# openstack (python3-openstackclient) and keystone for the identity tests.
+TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift mkfs.xfs:xfsprogs \
+	openstack:python3-openstackclient keystone-manage:keystone
 test-deps:
 	@need=""; for p in $(TEST_PKGS); do command -v $${p%%:*} >/dev/null || need="$$need $${p#*:}"; done; \
 	if [ -n "$$need" ]; then \

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,17 +29,17 @@ import (
 )
 
 // A daemon pass, by name, run once; it returns a one-line summary per part.
-type daemonPass func(ctx context.Context, n *node, upd *server.Updater) []string
+type daemonPass func(ctx context.Context, n *node, upd *server.Updater, args []string) []string
 
 var daemonPasses = map[string]daemonPass{
-	"replicator": func(ctx context.Context, n *node, _ *server.Updater) []string {
+	"replicator": func(ctx context.Context, n *node, _ *server.Updater, _ []string) []string {
 		out := []string{passLine("object replicator", n.objectReplicator().RunOnce(ctx))}
 		for _, k := range []string{db.KindContainers, db.KindAccounts} {
 			out = append(out, passLine(strings.TrimSuffix(k, "s")+" replicator", n.dbReplicator(k).RunOnce(ctx)))
 		}
 		return out
 	},
-	"auditor": func(ctx context.Context, n *node, _ *server.Updater) []string {
+	"auditor": func(ctx context.Context, n *node, _ *server.Updater, _ []string) []string {
 		a := n.objectAuditor()
 		var out []string
 		for _, zbf := range []bool{true, false} {
@@ -57,7 +58,7 @@ var daemonPasses = map[string]daemonPass{
 		}
 		return out
 	},
-	"updater": func(ctx context.Context, n *node, upd *server.Updater) []string {
+	"updater": func(ctx context.Context, n *node, upd *server.Updater, _ []string) []string {
 		start := time.Now()
 		replayed := 0
 		if !n.serving {
@@ -94,11 +95,8 @@ serve is running on the same devices, --once asks that serve to make the
 pass (its databases are open there) and prints the summary it returns.`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := loadConfig(cmd, cfgFile, devices)
+				cfg, err := toolConfig(cmd, cfgFile, devices)
 				if err != nil {
-					return err
-				}
-				if err := cfg.Finish(); err != nil {
 					return err
 				}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -115,7 +113,7 @@ pass (its databases are open there) and prints the summary it returns.`,
 }
 
 // runDaemonCmd runs daemon name alone (or through a running serve).
-func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once bool, out io.Writer) error {
+func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once bool, out io.Writer, args ...string) error {
 	prefix, suffix, err := config.ReadHashPath(cfg.StateDir)
 	if err != nil {
 		return err
@@ -125,7 +123,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 		if !once {
 			return fmt.Errorf("swiftbox serve is running on %s and runs the %s itself; use --once to ask it for a pass now", cfg.Devices, name)
 		}
-		return askServe(ctx, cfg, name, out)
+		return askServe(ctx, cfg, name, out, args)
 	}
 	if err != nil {
 		return err
@@ -155,7 +153,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 		interval = time.Duration(cfg.Expirer.Interval) * time.Second
 	}
 	for {
-		for _, line := range daemonPasses[name](ctx, n, upd) {
+		for _, line := range daemonPasses[name](ctx, n, upd, args) {
 			fmt.Fprintln(out, line)
 		}
 		if once {
@@ -212,7 +210,11 @@ func controlMiddleware(n *node, upd *server.Updater, secret []byte, ctx context.
 				rc.SetStatusCode(fasthttp.StatusNotFound)
 				return
 			}
-			body, _ := json.Marshal(pass(ctx, n, upd))
+			var args []string
+			for _, v := range rc.QueryArgs().PeekMulti("arg") {
+				args = append(args, string(v))
+			}
+			body, _ := json.Marshal(pass(ctx, n, upd, args))
 			rc.Response.Header.SetContentType("application/json")
 			rc.SetBody(body)
 		}
@@ -220,7 +222,7 @@ func controlMiddleware(n *node, upd *server.Updater, secret []byte, ctx context.
 }
 
 // askServe has the running serve make the pass and prints its summary.
-func askServe(ctx context.Context, cfg *config.Config, name string, out io.Writer) error {
+func askServe(ctx context.Context, cfg *config.Config, name string, out io.Writer, args []string) error {
 	raw, err := os.ReadFile(filepath.Join(cfg.StateDir, addrFile))
 	if err != nil {
 		return fmt.Errorf("swiftbox serve is running but its address is unknown (%v)", err)
@@ -229,7 +231,8 @@ func askServe(ctx context.Context, cfg *config.Config, name string, out io.Write
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSpace(string(raw))+controlPath+name, nil)
+	q := url.Values{"arg": args}
+	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSpace(string(raw))+controlPath+name+"?"+q.Encode(), nil)
 	req.Header.Set(controlHeader, strings.TrimSpace(string(secret)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

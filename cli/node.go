@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"net"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -38,10 +39,15 @@ func openNode(cfg *config.Config, log *slog.Logger, prefix, suffix string, rings
 			DevicesDir: cfg.Devices, HashPrefix: prefix, HashSuffix: suffix,
 			FallocateReserve: resBytes, FallocateReservePercent: resPct,
 			ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, MountCheck: cfg.MountCheck,
+			FailedDir: failedDir(cfg),
 		}),
-		dbs: db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: prefix, HashSuffix: suffix}),
+		dbs: db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: prefix, HashSuffix: suffix,
+			Failed: func(dev string) bool { _, f := storage.DeviceFailed(failedDir(cfg), dev); return f }}),
 	}
 }
+
+// failedDir holds the marks drive-audit --unmount leaves on failed devices.
+func failedDir(cfg *config.Config) string { return filepath.Join(cfg.StateDir, "failed_devices") }
 
 // close flushes noted suffix invalidations and closes the databases.
 func (n *node) close() {

@@ -76,8 +76,12 @@ func TestAuditorAndReplicatorRepairDamagedDevice(t *testing.T) {
 			t.Fatalf("GET %s before repair: %d bytes, %v", name, len(got), err)
 		}
 	}
+	out := run(t, true, "account-audit", "AUTH_test", "--devices", dev)
+	if strings.Count(out, "replica missing on d2") != 3 || !strings.Contains(out, "3 problems") {
+		t.Fatalf("account-audit before repair should name the 2 deleted and the truncated replica:\n%s", out)
+	}
 	start := time.Now()
-	out := run(t, false, "auditor", "--once", "--devices", dev)
+	out = run(t, false, "auditor", "--once", "--devices", dev)
 	if !strings.Contains(out, "running serve") {
 		t.Errorf("auditor --once did not go through the running serve:\n%s", out)
 	}
@@ -109,6 +113,10 @@ func TestAuditorAndReplicatorRepairDamagedDevice(t *testing.T) {
 		if err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("GET %s after repair: %d bytes, %v", name, len(got), err)
 		}
+	}
+	out = run(t, false, "account-audit", "AUTH_test", "--verify", "--devices", dev)
+	if !strings.Contains(out, "1 containers, 40 objects, 120 object replicas checked (120 read in full): 0 problems") {
+		t.Fatalf("account-audit after repair:\n%s", out)
 	}
 	t.Logf("objects %d, damaged 6 (3 flipped, 1 truncated, 2 deleted), quarantined %d, repaired 6, lost 0, time to repair %v",
 		n, quarantined, repair.Round(time.Millisecond))
@@ -209,4 +217,59 @@ func objectFiles(t *testing.T, devices string) []string {
 		out = append(out, findFiles(t, filepath.Join(devices, d, "objects"), ".data")...)
 	}
 	return out
+}
+
+// drive-audit finds a device's kernel errors, --unmount takes it out of
+// service at once (writes go to handoffs), and after --clear one
+// replication pass moves its share home.
+func TestDriveAuditUnmount(t *testing.T) {
+	dev := t.TempDir()
+	for _, d := range []string{"d1", "d2", "d3", "d4"} {
+		os.Mkdir(filepath.Join(dev, d), 0o755)
+	}
+	s := startServer(t, dev, "--user", "test:tester:testing:.admin")
+	ctx := context.Background()
+	c := s.conn(t, "test:tester", "testing")
+	c.ContainerCreate(ctx, "da", nil)
+	logf := filepath.Join(t.TempDir(), "kern.log")
+	line := time.Now().Add(-2*time.Minute).Format(time.Stamp) + " box kernel: [ 812.1] blk_update_request: I/O error, dev sdc, sector 2048 op 0x1:(WRITE)\n"
+	os.WriteFile(logf, []byte(line+line), 0o644)
+	mounts := filepath.Join(t.TempDir(), "mounts")
+	os.WriteFile(mounts, []byte("/dev/sdc1 "+filepath.Join(dev, "d2")+" xfs rw 0 0\n"), 0o644)
+
+	out := run(t, false, "drive-audit", "--devices", dev, "--log-file", logf, "--mounts", mounts)
+	if !strings.Contains(out, "kernel device sdc: 2 errors") || !strings.Contains(out, "device d2 has 2 errors: failing") {
+		t.Fatalf("drive-audit report:\n%s", out)
+	}
+	out = run(t, false, "drive-audit", "--devices", dev, "--log-file", logf, "--mounts", mounts, "--unmount")
+	if !strings.Contains(out, "d2 has 2 errors: marked failed") {
+		t.Fatalf("drive-audit --unmount:\n%s", out)
+	}
+	time.Sleep(600 * time.Millisecond) // past the device check cache
+	const n = 20
+	for i := range n {
+		if _, err := c.ObjectPut(ctx, "da", fmt.Sprint(i), strings.NewReader("v"), true, "", "", nil); err != nil {
+			t.Fatalf("PUT with d2 failed: %v", err)
+		}
+	}
+	if got := findFiles(t, filepath.Join(dev, "d2", "objects"), ".data"); len(got) != 0 {
+		t.Fatalf("failed device d2 still took %d writes", len(got))
+	}
+	if got := len(objectFiles(t, dev)); got != 3*n {
+		t.Fatalf("%d copies, want %d (handoffs stand in for d2)", got, 3*n)
+	}
+	run(t, false, "drive-audit", "--devices", dev, "--clear", "d2")
+	time.Sleep(600 * time.Millisecond)
+	run(t, false, "replicator", "--once", "--devices", dev)
+	if got := len(objectFiles(t, dev)); got != 3*n {
+		t.Fatalf("%d copies after d2 returned, want %d (handoff copies removed)", got, 3*n)
+	}
+	if got := findFiles(t, filepath.Join(dev, "d2", "objects"), ".data"); len(got) == 0 {
+		t.Fatal("d2 got nothing back after its mark was cleared")
+	}
+	run(t, true, "drive-audit", "--devices", dev, "--clear", "d2") // not marked any more
+	out = run(t, true, "drive-audit", "--devices", dev, "--log-file", "/nonexistent/kern.log")
+	if !strings.Contains(out, "kernel log") {
+		t.Fatalf("missing log file: %s", out)
+	}
 }

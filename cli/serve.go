@@ -153,13 +153,16 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// minimum age: a pass on request applies everything).
 	nd.serving = true
 	ctlUpd := &server.Updater{Objects: objects, Devices: func() []string { return nd.devices(rings.Object) }, Log: log}
+	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
+	identity := &keystone.IdentityEndpoint{Auth: auth}
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: local, Auth: auth, Log: log,
-		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx)},
+		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware},
 	})
 	defer proxy.Close()
 	ctlUpd.Proxy = proxy
+	identity.StorageURL = proxy.StorageURL
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.

@@ -61,8 +61,9 @@ type TempAuth struct {
 	life   time.Duration
 	secret []byte
 
-	mu    sync.RWMutex
-	users map[string]config.User // by "account:user"
+	mu      sync.RWMutex
+	users   map[string]config.User // by "account:user"
+	revoked map[string]time.Time   // revoked token → its expiry
 }
 
 // NewTempAuth makes a TempAuth for users with accounts "<resellerPrefix>_<account>".
@@ -131,8 +132,9 @@ func (t *TempAuth) Validate(token string) (*Identity, bool) {
 	}
 	t.mu.RLock()
 	u, found := t.users[user]
+	_, revoked := t.revoked[token]
 	t.mu.RUnlock()
-	if !found {
+	if !found || revoked {
 		return nil, false
 	}
 	if subtle.ConstantTimeCompare([]byte(t.sign(user, u.Key, exp)), []byte(token)) != 1 {
@@ -173,4 +175,22 @@ func (t *TempAuth) Lookup(user string) (*Identity, string, bool) {
 		return nil, "", false
 	}
 	return t.identity(u, time.Now().Add(t.life)), u.Key, true
+}
+
+// Revoke makes token invalid until it expires (Keystone's DELETE
+// /v3/auth/tokens). Revocations last until a restart; changing the
+// user's key revokes all of its tokens for good.
+func (t *TempAuth) Revoke(token string, exp time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.revoked == nil {
+		t.revoked = map[string]time.Time{}
+	}
+	now := time.Now()
+	for k, x := range t.revoked {
+		if now.After(x) {
+			delete(t.revoked, k)
+		}
+	}
+	t.revoked[token] = exp
 }

@@ -2,6 +2,7 @@ package replicator
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -163,57 +164,56 @@ func (o *Objects) replicatePartition(dev string, part int) PassStats {
 	}
 	primaries := r.PrimaryNodes(part)
 	isPrimary := slices.ContainsFunc(primaries, func(d *ring.Device) bool { return o.Local(d) && d.Device == dev })
-	var targets []string
-	if isPrimary {
-		// Every other primary; a primary that is down is stood in for by
-		// the next handoff, so the partition keeps its replica count.
-		var down int
-		for _, d := range primaries {
-			if d.Device == dev && o.Local(d) {
-				continue
-			}
-			if !o.Local(d) {
-				st.Remote++
-				continue
-			}
-			if err := o.Store.CheckDevice(d.Device); err != nil {
-				down++
-				continue
-			}
-			targets = append(targets, d.Device)
-		}
-		if down > 0 {
-			for h := range r.Handoffs(part) {
-				if down == 0 {
-					break
-				}
-				if !o.Local(h) || h.Device == dev || slices.Contains(targets, h.Device) || o.Store.CheckDevice(h.Device) != nil {
-					continue
-				}
-				targets = append(targets, h.Device)
-				down--
-			}
-		}
-	} else {
-		st.Handoffs = 1
-		for _, d := range primaries {
-			if !o.Local(d) {
-				st.Remote++
-				continue
-			}
-			targets = append(targets, d.Device)
+	// Handoffs in ring order stand in for primaries that are down or full
+	// (Swift moves on to the next handoff on a 507), so the partition
+	// keeps its replica count.
+	var spare []string
+	for h := range r.Handoffs(part) {
+		if o.Local(h) && h.Device != dev {
+			spare = append(spare, h.Device)
 		}
 	}
+	used := map[string]bool{dev: true}
+	for _, d := range primaries {
+		used[d.Device] = true
+	}
+	standIn := func() string {
+		for len(spare) > 0 {
+			h := spare[0]
+			spare = spare[1:]
+			if !used[h] && o.Store.CheckDevice(h) == nil {
+				used[h] = true
+				return h
+			}
+		}
+		return ""
+	}
 	ok := 0
-	for _, t := range targets {
-		ps, err := o.syncTo(dev, t, part)
-		st.add(ps)
-		if err != nil {
-			o.log().Warn("replicator: sync failed", "device", dev, "partition", part, "peer", t, "err", err)
-			st.Failures++
+	for _, d := range primaries {
+		if isPrimary && d.Device == dev && o.Local(d) {
 			continue
 		}
-		ok++
+		if !o.Local(d) {
+			st.Remote++
+			continue
+		}
+		peer := d.Device
+		for peer != "" {
+			ps, err := o.syncTo(dev, peer, part)
+			st.add(ps)
+			if err == nil {
+				if peer == d.Device {
+					ok++
+				}
+				break
+			}
+			st.Failures++
+			o.log().Warn("replicator: sync failed", "device", dev, "partition", part, "peer", peer, "err", err)
+			if !isPrimary || !(errors.Is(err, storage.ErrDeviceUnavailable) || errors.Is(err, storage.ErrNoSpace)) {
+				break
+			}
+			peer = standIn()
+		}
 	}
 	if !isPrimary && ok == len(primaries) && st.Remote == 0 {
 		names := make([]string, 0, len(primaries))

@@ -221,7 +221,7 @@ func (o *ovRequest) ownerMay() bool {
 }
 
 func (o *ovRequest) versionsContainer() (vc string, enabled string) {
-	info, err := o.p.containerInfo(o.ctx, o.account, o.container)
+	info, err := o.p.versioningInfo(o.ctx, o.account, o.container)
 	if err != nil {
 		return "", ""
 	}

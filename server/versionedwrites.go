@@ -52,7 +52,7 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 			next(ctx)
 			return
 		}
-		info, err := p.containerInfo(ctx, account, container)
+		info, err := p.versioningInfo(ctx, account, container)
 		if err != nil {
 			next(ctx)
 			return
@@ -87,6 +87,25 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 		next(ctx)
 	}
 }
+
+// versioningInfo is the container's info for the versioning middlewares,
+// read once per request: legacy versioning and object versioning both
+// look at it (Swift's get_container_info caches it in the environ).
+func (p *Proxy) versioningInfo(ctx *fasthttp.RequestCtx, account, container string) (db.ContainerInfo, error) {
+	type cached struct {
+		a, c string
+		info db.ContainerInfo
+		err  error
+	}
+	if v, ok := ctx.UserValue(keyVersioningInfo).(*cached); ok && v.a == account && v.c == container {
+		return v.info, v.err
+	}
+	info, err := p.containerInfo(ctx, account, container)
+	ctx.SetUserValue(keyVersioningInfo, &cached{account, container, info, err})
+	return info, err
+}
+
+const keyVersioningInfo = "swiftbox.versioning_info"
 
 // versionsContainerHeaders turns a container PUT/POST's versioning headers
 // into the one location and mode Swift keeps.

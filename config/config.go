@@ -42,6 +42,8 @@ type Config struct {
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
 	Auditor     AuditorConfig     `yaml:"auditor"`
 	Expirer     ExpirerConfig     `yaml:"expirer"`
+	Symlink     SymlinkConfig     `yaml:"symlink"`
+	Versioning  VersioningConfig  `yaml:"versioned_writes"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -94,6 +96,8 @@ func Default() *Config {
 		Replicator: defaultReplicator(),
 		Auditor:    defaultAuditor(),
 		Expirer:    defaultExpirer(),
+		Symlink:    defaultSymlink(),
+		Versioning: defaultVersioning(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -188,6 +192,9 @@ func (c *Config) Finish() error {
 		}
 	}
 	if err := c.finishExpirer(); err != nil {
+		return err
+	}
+	if err := c.finishVersioning(); err != nil {
 		return err
 	}
 	return c.finishDaemons()

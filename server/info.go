@@ -34,12 +34,22 @@ func (p *Proxy) infoDoc() map[string]any {
 		"max_container_name_length":  l.MaxContainerNameLen,
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
-	return map[string]any{
-		"swift":             swift,
-		"tempauth":          map[string]any{"account_acls": true},
-		"symlink":           map[string]any{"symloop_max": symloopMax, "static_links": true},
-		"object_versioning": map[string]any{},
-		"versioned_writes":  map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}},
+	doc := map[string]any{
+		"swift":    swift,
+		"tempauth": map[string]any{"account_acls": true},
+		"symlink":  map[string]any{"symloop_max": p.cfg.Symlink.SymloopMax, "static_links": true},
+	}
+	p.versioningInfoDoc(doc)
+	return doc
+}
+
+// versioningInfoDoc adds the versioning middlewares' entries, when on.
+func (p *Proxy) versioningInfoDoc(doc map[string]any) {
+	if p.cfg.Versioning.AllowVersionedWrites {
+		doc["versioned_writes"] = map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}}
+	}
+	if p.cfg.Versioning.AllowObjectVersioning {
+		doc["object_versioning"] = map[string]any{}
 	}
 }
 

@@ -68,6 +68,9 @@ func splitVersionName(name string) (string, timestamp.Timestamp, bool) {
 
 // objectVersioning is the middleware.
 func (p *Proxy) objectVersioning(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if !p.cfg.Versioning.AllowObjectVersioning {
+		return next
+	}
 	return func(ctx *fasthttp.RequestCtx) {
 		version, account, container, object, err := splitPath(ctx)
 		if err != nil || account == "" || (version != "v1" && version != "v1.0") {

@@ -12,13 +12,11 @@ import (
 )
 
 // Symlinks, as Swift's symlink middleware keeps them: a zero-byte object
-// whose sysmeta names its target; GET/HEAD follow it (up to symloopMax
+// whose sysmeta names its target; GET/HEAD follow it (up to symloop_max
 // links), ?symlink=get shows the link itself, and a static link
 // (X-Symlink-Target-Etag) pins the target's etag and size.
 
 const (
-	symloopMax = 2
-
 	symTarget        = "X-Symlink-Target"
 	symTargetAccount = "X-Symlink-Target-Account"
 	symTargetEtag    = "X-Symlink-Target-Etag"
@@ -65,9 +63,9 @@ func (p *Proxy) symlink(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				}
 				return
 			}
-			herr = symlinkGetHead(ctx, next)
+			herr = symlinkGetHead(ctx, next, p.cfg.Symlink.SymloopMax)
 		case m == fasthttp.MethodPut && ctx.Request.Header.Peek(symTarget) != nil:
-			herr = symlinkPut(ctx, next)
+			herr = symlinkPut(ctx, next, p.cfg.Symlink.SymloopMax)
 		case m == fasthttp.MethodPost:
 			herr = symlinkPost(ctx, next)
 		default:
@@ -107,7 +105,7 @@ func symlinkTargetPath(resp *fasthttp.ResponseHeader, version, account string) s
 	return "/" + version + "/" + acct + "/" + strings.TrimLeft(string(resp.Peek(symSysTarget)), "/")
 }
 
-func symlinkGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
+func symlinkGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopMax int) error {
 	ign := "X-Backend-Ignore-Range-If-Metadata-Present"
 	if v := ctx.Request.Header.Peek(ign); len(v) > 0 {
 		ctx.Request.Header.Set(ign, string(v)+","+symSysTarget)
@@ -275,7 +273,7 @@ const symlinkPathError = "X-Symlink-Target header must be of the form <container
 
 // symlinkPut validates a link PUT and turns its headers into the sysmeta
 // and listing etag Swift stores.
-func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
+func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopMax int) error {
 	hasBody := false
 	if n := ctx.Request.Header.ContentLength(); n > 0 {
 		hasBody = true
@@ -325,7 +323,7 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
 		h.Set("Content-Type", "application/symlink")
 	}
 	if etag != "" {
-		if err := staticLinkSysmeta(ctx, next, "/"+version+"/"+pyQuote(acct)+"/"+pyQuote(tc+"/"+to), etag); err != nil {
+		if err := staticLinkSysmeta(ctx, next, "/"+version+"/"+pyQuote(acct)+"/"+pyQuote(tc+"/"+to), etag, symloopMax); err != nil {
 			return err
 		}
 	}
@@ -353,7 +351,7 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
 
 // staticLinkSysmeta checks a static link's target (HEAD, following only
 // static links) and records its etag and size.
-func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, target, etag string) error {
+func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, target, etag string, symloopMax int) error {
 	h := &ctx.Request.Header
 	if ctx.UserValue(keySymlinkOverride) != nil {
 		h.Set(symSysTargetEtag, etag)

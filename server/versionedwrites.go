@@ -31,6 +31,9 @@ const (
 
 // versionedWrites is the middleware.
 func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if !p.cfg.Versioning.AllowVersionedWrites {
+		return next
+	}
 	return func(ctx *fasthttp.RequestCtx) {
 		version, account, container, object, err := splitPath(ctx)
 		if err != nil || container == "" {

@@ -32,7 +32,7 @@ const (
 // expirerContainer is Swift's get_expirer_container.
 func (p *Proxy) expirerContainer(deleteAt int64, a, c, o string) string {
 	h := ring.HashPath(p.hashPrefix, p.hashSuffix, a, c, o)
-	n, _ := new(big.Int).SetString(fmt.Sprintf("%x", h), 16)
+	n := new(big.Int).SetBytes(h[:])
 	shard := new(big.Int).Mod(n, big.NewInt(100)).Int64()
 	return normalizeDeleteAt(deleteAt/expirerDivisor*expirerDivisor - shard)
 }

@@ -90,3 +90,15 @@ func TestDeleteAtValidation(t *testing.T) {
 	}
 	c.must(400, "POST", "/v1/AUTH_test/c/o", "", "X-Delete-At: 1")
 }
+
+// Task container names match Swift's get_expirer_container (golden value
+// from Python: md5("/AUTH_test/c/gone" + "test") % 100 off the day).
+func TestExpirerContainerName(t *testing.T) {
+	c := startTestCluster(t)
+	if got := c.Proxy.expirerContainer(1795626000, "AUTH_test", "c", "gone"); got != "1795564763" {
+		t.Fatalf("expirer container %s", got)
+	}
+	if got := expiryTaskName(1795626000, "AUTH_test", "c", "o/x"); got != "1795626000-AUTH_test/c/o/x" {
+		t.Fatalf("task name %s", got)
+	}
+}

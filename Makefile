@@ -69,7 +69,8 @@ clean:
 
 # OpenStack Swift's functional suite against swiftbox: make conformance-swift
 # SWIFT_SRC=<openstack/swift 2.30.1 source> [SWIFT_TEST_PATHS="test/functional/test_object.py"].
-# Service-token and domain_remap tests are skipped until those features land.
+# Service-token tests are skipped until that feature lands; domain_remap serves
+# the suite's storage domain, example.net.
 SWIFT_SRC  ?=
 CONF_DIR   ?= /tmp/swiftbox-conformance
 CONF_PORT  ?= 18080
@@ -80,8 +81,9 @@ CONF_USERS := --user admin:admin:admin:.admin,.reseller_admin --user test:tester
 conformance-swift: build
 	@test -n "$(SWIFT_SRC)" || { echo "set SWIFT_SRC to a checkout of openstack/swift at 2.30.1"; exit 2; }
 	rm -rf $(CONF_DIR) && mkdir -p $(CONF_DIR)
-	$(BIN) serve --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
+	printf 'domain_remap:\n  storage_domain: [example.net]\n' > $(CONF_DIR)/config.yaml
+	$(BIN) serve --config $(CONF_DIR)/config.yaml --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
 	  > $(CONF_DIR)/server.log 2>&1 & pid=$$!; sleep 2; \
-	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX= SWIFT_STORAGE_DOMAIN= \
+	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX= SWIFT_STORAGE_DOMAIN=example.net \
 	  $(abspath $(BENCH))/../../conformance/swift-functional.sh $(SWIFT_SRC) $(CONF_DIR)/out; rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc

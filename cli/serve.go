@@ -155,9 +155,14 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	ctlUpd := &server.Updater{Objects: objects, Devices: func() []string { return nd.devices(rings.Object) }, Log: log}
 	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
 	identity := &keystone.IdentityEndpoint{Auth: auth}
+	var ks *keystone.Keystone
+	if cfg.Keystone.AuthURL != "" {
+		ks = keystone.NewKeystone(cfg.Keystone)
+		say("validating Keystone tokens with %s for accounts %s", cfg.Keystone.AuthURL, strings.Join(ks.Prefixes(), ", "))
+	}
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: local, Auth: auth, Log: log,
+		Backend: local, Auth: auth, Log: log, Keystone: ks,
 		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware},
 	})
 	defer proxy.Close()

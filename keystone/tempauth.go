@@ -36,6 +36,8 @@ type Identity struct {
 	Groups []string
 	// Expires is when the token stops being valid.
 	Expires time.Time
+	// Keystone is the scope of a Keystone token; nil for local users.
+	Keystone *KeystoneScope
 }
 
 // IsAdmin reports whether the identity owns its account (.admin).

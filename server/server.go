@@ -23,17 +23,27 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
-		// domain_remap, cname_lookup
+		p.cnameLookup,
+		p.domainRemap,
 		// proxy_logging
 		p.info,
-		// container_sync, bulk, tempurl, ratelimit, crossdomain
+		// container_sync
+		p.bulk,
+		p.tempURL,
+		p.rateLimit,
+		p.crossDomain,
 	}
 	pipeline = append(pipeline, p.front...) // s3api, keystone
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,
-		// formpost, staticweb, copy, container_quotas, account_quotas,
-		// slo, dlo
+		p.formPost,
+		p.staticWeb,
+		p.copyMiddleware,
+		p.containerQuotas,
+		p.accountQuotas,
+		p.slo,
+		p.dlo,
 		p.versionedWrites,
 		p.objectVersioning,
 		p.symlink,
@@ -57,7 +67,9 @@ func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" && !bytes.HasPrefix(ctx.Path(), []byte("/auth")) {
-		if _, ok := p.auth.Validate(token); !ok {
+		if id, err := p.validateToken(ctx, token); err != nil {
+			return fasthttp.StatusServiceUnavailable
+		} else if id == nil {
 			return fasthttp.StatusUnauthorized
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
 )
 
@@ -518,6 +519,23 @@ func brokenItem(item *jsonItem, name string, ts timestamp.Timestamp, isLatest bo
 		out.set(k, v)
 	}
 	return out
+}
+
+// versionsBytesUsed is what a container's hidden versions take, counted
+// in its bytes used as Swift's container info shows them (quotas see it).
+func (p *Proxy) versionsBytesUsed(account string, info db.ContainerInfo) int64 {
+	if !p.cfg.Versioning.AllowObjectVersioning {
+		return 0
+	}
+	vc, _ := url.PathUnescape(info.Metadata[ovContSys].Value)
+	if vc, _, _ = strings.Cut(vc, "/"); vc == "" {
+		return 0
+	}
+	vinfo, err := p.readContainerInfo(account, vc, true)
+	if err != nil {
+		return 0
+	}
+	return vinfo.BytesUsed
 }
 
 // ---- accounts ----

@@ -182,10 +182,16 @@ func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object st
 
 // preAuthed runs a subrequest as the account owner (Swift's
 // make_pre_authed_request): the caller was authorized already.
+// Nor is it held to a temp URL's scope (Swift's pre-authed requests
+// replace swift.authorize).
 func preAuthed(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
-	old := parent.UserValue(keyAuthorized)
+	old, scope := parent.UserValue(keyAuthorized), parent.UserValue(keyTempURLScope)
 	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
-	defer parent.SetUserValue(keyAuthorized, old)
+	parent.SetUserValue(keyTempURLScope, nil)
+	defer func() {
+		parent.SetUserValue(keyAuthorized, old)
+		parent.SetUserValue(keyTempURLScope, scope)
+	}()
 	return Subrequest(parent, next, method, uri, prep)
 }
 

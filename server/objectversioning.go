@@ -158,6 +158,9 @@ func resetResponse(ctx *fasthttp.RequestCtx) {
 // ---- containers ----
 
 func (o *ovRequest) containerRequest() error {
+	if m := string(o.ctx.Method()); m != fasthttp.MethodGet && m != fasthttp.MethodHead {
+		defer o.p.vinfo.forget(o.account, o.container)
+	}
 	h := &o.ctx.Request.Header
 	switch m := string(o.ctx.Method()); {
 	case (m == fasthttp.MethodPut || m == fasthttp.MethodPost) && h.Peek("X-Versions-Enabled") != nil:

@@ -30,6 +30,7 @@ type Proxy struct {
 	verified   verifiedCache
 	front      []Middleware
 	expiry     expiryQueue
+	vinfo      versioningCache
 	ks         *keystone.Keystone // nil without a Keystone
 }
 

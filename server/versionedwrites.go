@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -49,6 +50,9 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 				}
 			}
 			next(ctx)
+			if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
+				p.vinfo.forget(account, container)
+			}
 			return
 		}
 		if method != fasthttp.MethodPut && method != fasthttp.MethodDelete {
@@ -92,20 +96,70 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 }
 
 // versioningInfo is the container's info for the versioning middlewares,
-// read once per request: legacy versioning and object versioning both
-// look at it (Swift's get_container_info caches it in the environ).
+// read once per request (legacy versioning and object versioning both look
+// at it) and kept a few seconds, as Swift keeps container info in memcache;
+// container writes through this proxy forget it at once.
 func (p *Proxy) versioningInfo(ctx *fasthttp.RequestCtx, account, container string) (db.ContainerInfo, error) {
-	type cached struct {
+	type memo struct {
 		a, c string
 		info db.ContainerInfo
 		err  error
 	}
-	if v, ok := ctx.UserValue(keyVersioningInfo).(*cached); ok && v.a == account && v.c == container {
+	if v, ok := ctx.UserValue(keyVersioningInfo).(*memo); ok && v.a == account && v.c == container {
 		return v.info, v.err
 	}
-	info, err := p.containerInfo(ctx, account, container)
-	ctx.SetUserValue(keyVersioningInfo, &cached{account, container, info, err})
+	info, err, ok := p.vinfo.get(account, container)
+	if !ok {
+		info, err = p.containerInfo(ctx, account, container)
+		if err == nil || notFound(err) {
+			p.vinfo.put(account, container, info, err)
+		}
+	}
+	ctx.SetUserValue(keyVersioningInfo, &memo{account, container, info, err})
 	return info, err
+}
+
+// versioningCacheTTL bounds how stale the cached info may be when another
+// node changed the container.
+const versioningCacheTTL = 5 * time.Second
+
+// versioningCache holds recent container infos for the versioning
+// middlewares.
+type versioningCache struct {
+	mu sync.Mutex
+	m  map[string]versioningCacheEntry
+}
+
+type versioningCacheEntry struct {
+	info    db.ContainerInfo
+	err     error
+	expires time.Time
+}
+
+func (vc *versioningCache) get(a, c string) (db.ContainerInfo, error, bool) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	e, ok := vc.m[a+"/"+c]
+	if !ok || time.Now().After(e.expires) {
+		return db.ContainerInfo{}, nil, false
+	}
+	return e.info, e.err, true
+}
+
+func (vc *versioningCache) put(a, c string, info db.ContainerInfo, err error) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if vc.m == nil || len(vc.m) > 10000 {
+		vc.m = map[string]versioningCacheEntry{}
+	}
+	vc.m[a+"/"+c] = versioningCacheEntry{info, err, time.Now().Add(versioningCacheTTL)}
+}
+
+// forget drops a container's info (after a container PUT, POST or DELETE).
+func (vc *versioningCache) forget(a, c string) {
+	vc.mu.Lock()
+	delete(vc.m, a+"/"+c)
+	vc.mu.Unlock()
 }
 
 const keyVersioningInfo = "swiftbox.versioning_info"

@@ -146,8 +146,11 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	defer proxy.Close()
 	upd := &server.Updater{Proxy: proxy, Objects: n.objects, Devices: func() []string { return n.devices(rings.Object) }, Log: log}
 	interval := time.Duration(cfg.Replicator.Interval) * time.Second
-	if name == "auditor" {
+	switch name {
+	case "auditor":
 		interval = time.Duration(cfg.Auditor.Interval) * time.Second
+	case "expirer":
+		interval = time.Duration(cfg.Expirer.Interval) * time.Second
 	}
 	for {
 		for _, line := range daemonPasses[name](ctx, n, upd, args) {

@@ -212,6 +212,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	nd.metrics = obs.metrics
 	daemons := startDaemons(ctx, nd)
 	defer daemons.Wait()
+	expirerDone := make(chan struct{})
+	go func() {
+		defer close(expirerDone)
+		proxy.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
+	}()
+	defer func() { <-expirerDone }()
 
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {

@@ -50,6 +50,9 @@ type Config struct {
 	Constraints ConstraintsConfig `yaml:"constraints"`
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
 	Auditor     AuditorConfig     `yaml:"auditor"`
+	Expirer     ExpirerConfig     `yaml:"expirer"`
+	Symlink     SymlinkConfig     `yaml:"symlink"`
+	Versioning  VersioningConfig  `yaml:"versioned_writes"`
 	Keystone    KeystoneConfig    `yaml:"keystone"`
 	SLO         SLOConfig         `yaml:"slo"`
 	Bulk        BulkConfig        `yaml:"bulk"`
@@ -172,6 +175,9 @@ func Default() *Config {
 		},
 		Replicator: defaultReplicator(),
 		Auditor:    defaultAuditor(),
+		Expirer:    defaultExpirer(),
+		Symlink:    defaultSymlink(),
+		Versioning: defaultVersioning(),
 		Keystone:   defaultKeystone(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
@@ -310,6 +316,12 @@ func (c *Config) Finish() error {
 		if _, err := ParseUser(u); err != nil {
 			return err
 		}
+	}
+	if err := c.finishExpirer(); err != nil {
+		return err
+	}
+	if err := c.finishVersioning(); err != nil {
+		return err
 	}
 	if err := c.finishKeystone(); err != nil {
 		return err

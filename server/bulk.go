@@ -29,6 +29,9 @@ type bulkItem struct {
 	subSLO  bool
 	errCode int    // set when the item already failed (SLO manifests)
 	errMsg  string // its message
+	// versionID deletes one version (an SLO manifest deleted with
+	// ?version-id=, as Swift's bulk delete passes it on).
+	versionID string
 }
 
 const notAcceptableBody = "<html><h1>Not Acceptable</h1><p>The resource is not available in a format acceptable to your browser.</p></html>"
@@ -235,6 +238,9 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 				}
 			} else {
 				uri := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(strings.TrimLeft(name, "/"))
+				if it.versionID != "" {
+					uri += "?version-id=" + url.QueryEscape(it.versionID)
+				}
 				resp := Subrequest(ctx, next, fasthttp.MethodDelete, uri, func(req *fasthttp.Request) {
 					if withToken && token != "" {
 						req.Header.Set("X-Auth-Token", token)

@@ -59,7 +59,9 @@ func (p *Proxy) infoDoc() map[string]any {
 			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
 			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
+		"symlink": map[string]any{"symloop_max": p.cfg.Symlink.SymloopMax, "static_links": true},
 	}
+	p.versioningInfoDoc(doc)
 	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
 		doc["domain_remap"] = p.domainRemapInfo()
 	}
@@ -67,6 +69,16 @@ func (p *Proxy) infoDoc() map[string]any {
 		doc["cname_lookup"] = p.cnameLookupInfo()
 	}
 	return doc
+}
+
+// versioningInfoDoc adds the versioning middlewares' entries, when on.
+func (p *Proxy) versioningInfoDoc(doc map[string]any) {
+	if p.cfg.Versioning.AllowVersionedWrites {
+		doc["versioned_writes"] = map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}}
+	}
+	if p.cfg.Versioning.AllowObjectVersioning {
+		doc["object_versioning"] = map[string]any{}
+	}
 }
 
 // info serves GET/HEAD/OPTIONS /info.

@@ -88,6 +88,8 @@ func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
 		Marker:    r.query("marker"),
 		EndMarker: r.query("end_marker"),
 		Limit:     maxLimit,
+		// Hidden (reserved) names are listed for middlewares that ask.
+		AllowReserved: isInternal(r.ctx) && r.header("X-Backend-Allow-Reserved-Names") == "true",
 	}
 	for _, s := range []string{o.Prefix, o.Delimiter, o.Marker, o.EndMarker} {
 		if !utf8Valid(s) { // NUL is allowed: "marker\x00" is how clients say "after marker"
@@ -143,16 +145,17 @@ type listingItem struct {
 // writeObjectListing renders a container listing in format.
 func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
 	items := make([]listingItem, len(entries))
+	version, account, _, _, _ := splitPath(ctx)
 	for i, e := range entries {
 		if e.Subdir != "" {
 			items[i] = listingItem{subdir: e.Subdir}
 			continue
 		}
 		size, ctype := listingSize(e.Size, e.ContentType)
-		etag, sloEtag := splitSLOEtag(e.ETag)
-		extra := ""
+		hash, extra := symlinkListing(e.ETag, version, account)
+		etag, sloEtag := splitSLOEtag(hash)
 		if sloEtag != "" {
-			extra = `, "slo_etag": ` + jsonString(`"`+sloEtag+`"`)
+			extra += `, "slo_etag": ` + jsonString(`"`+sloEtag+`"`)
 		}
 		items[i] = listingItem{name: e.Name,
 			// Swift's shape: json.dumps with its key order and ", " separators.

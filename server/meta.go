@@ -74,9 +74,13 @@ func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.M
 	meta := db.Metadata{}
 	prefix := "x-" + strings.ToLower(kind) + "-meta-"
 	rmPrefix := "x-remove-" + strings.ToLower(kind) + "-meta-"
+	// Sysmeta comes only from middlewares: the gatekeeper drops clients'.
+	sysPrefix := "x-" + strings.ToLower(kind) + "-sysmeta-"
 	for k, v := range r.ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
 		switch {
+		case strings.HasPrefix(lk, sysPrefix):
+			meta[canonical(string(k))] = db.MetaValue{Value: string(v), Timestamp: ts}
 		case strings.HasPrefix(lk, prefix):
 			meta[canonical(string(k))] = db.MetaValue{Value: string(v), Timestamp: ts}
 		case strings.HasPrefix(lk, rmPrefix):

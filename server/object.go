@@ -270,6 +270,10 @@ func (p *Proxy) objectPut(r *sreq) {
 		return
 	}
 	p.acct.markDirty(r.account, r.container)
+	if delAt != "" {
+		n, _ := strconv.ParseInt(delAt, 10, 64)
+		p.queueExpiry(n, r.account, r.container, r.object, ts, false)
+	}
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.Response.Header.Set("Etag", etag)
 	ctx.Response.Header.Set("Last-Modified", httpDate(ts))

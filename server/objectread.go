@@ -330,6 +330,14 @@ func (p *Proxy) objectPost(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
+	// Swift's object server answers a POST with the object's sysmeta
+	// (the symlink middleware looks for a link there).
+	for k, v := range rd.Metadata() {
+		if strings.HasPrefix(strings.ToLower(k), "x-object-sysmeta-") {
+			ctx.Response.Header.Set(k, v)
+		}
+	}
+	oldDelAt := rd.Metadata()["X-Delete-At"]
 	rd.Close()
 	ctype := r.header("Content-Type")
 	meta := objectMeta(r, ts, ctype, delAt)
@@ -344,7 +352,16 @@ func (p *Proxy) objectPost(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
-
+	if delAt != oldDelAt {
+		// The object server's delete_at_update: queue the new time,
+		// drop the old one.
+		if n, err := strconv.ParseInt(delAt, 10, 64); err == nil {
+			p.queueExpiry(n, r.account, r.container, r.object, ts, false)
+		}
+		if n, err := strconv.ParseInt(oldDelAt, 10, 64); err == nil {
+			p.queueExpiry(n, r.account, r.container, r.object, ts, true)
+		}
+	}
 	writeStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
 }
 

@@ -30,6 +30,8 @@ type Proxy struct {
 	acct       *accountUpdater
 	verified   verifiedCache
 	front      []Middleware
+	expiry     expiryQueue
+	vinfo      versioningCache
 	ks         *keystone.Keystone // nil without a Keystone
 	logging    *RequestLogging
 	metrics    *metrics.Metrics

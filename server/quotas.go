@@ -99,6 +99,7 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 			if info, err = p.readContainerInfo(a, c, true); err != nil {
 				break
 			}
+			info.BytesUsed += p.versionsBytesUsed(a, info)
 			if q, ok := metaValue(info.Metadata, "X-Container-Meta-Quota-Bytes"); ok && isDigits(q) {
 				limit, _ := strconv.ParseInt(q, 10, 64)
 				if limit < info.BytesUsed+requestLength(ctx) {

@@ -51,7 +51,10 @@ func splitPath(ctx *fasthttp.RequestCtx) (version, account, container, object st
 	if uerr != nil {
 		return "", "", "", "", errorf(fasthttp.StatusBadRequest, "Invalid path encoding")
 	}
-	if !utf8.ValidString(path) || strings.IndexByte(path, 0) >= 0 {
+	// Swift's reserved names ("\x00…", object versioning's hidden
+	// containers) are for middlewares' own requests only.
+	reservedOK := isInternal(ctx) && string(ctx.Request.Header.Peek("X-Backend-Allow-Reserved-Names")) == "true"
+	if !utf8.ValidString(path) || (strings.IndexByte(path, 0) >= 0 && !reservedOK) {
 		return "", "", "", "", errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
 	}
 	parts := strings.SplitN(path, "/", 4)

@@ -115,7 +115,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r.id = RequestIdentity(ctx)
-	if !p.ownsAccount(account) {
+	if authorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(account) {
 		// Not an account of this auth system's reseller prefix.
 		if r.id == nil || !r.id.IsResellerAdmin() {
 			if r.id == nil {

@@ -44,7 +44,9 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.accountQuotas,
 		p.slo,
 		p.dlo,
-		// versioned_writes, symlink
+		p.versionedWrites,
+		p.objectVersioning,
+		p.symlink,
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)
 	for i := len(pipeline) - 1; i >= 0; i-- {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"net/url"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -889,7 +890,8 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 		return
 	}
 	var items []bulkItem
-	queue := []bulkItem{{name: "/" + container + "/" + obj, subSLO: true}}
+	versionID := string(ctx.QueryArgs().Peek("version-id"))
+	queue := []bulkItem{{name: "/" + container + "/" + obj, subSLO: true, versionID: versionID}}
 	for len(queue) > 0 {
 		if len(queue) > p.cfg.SLO.MaxManifestSegments*10 {
 			bulkRespond(ctx, outType, bulkDeleteFields(swiftStatus(400), "Too many buffered slo segments to delete.", 0, 0), nil, "delete")
@@ -921,6 +923,10 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 // with a message when it cannot be (Swift's get_slo_segments).
 func (p *Proxy) sloSegmentsOf(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account, name string) ([]sloSeg, int, string) {
 	uri := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(strings.TrimLeft(name, "/")) + "?multipart-manifest=get"
+	if v := ctx.QueryArgs().Peek("version-id"); len(v) > 0 {
+		// Swift's get_slo_segments reads every manifest at that version.
+		uri += "&version-id=" + url.QueryEscape(string(v))
+	}
 	resp := Subrequest(ctx, next, fasthttp.MethodGet, uri, func(req *fasthttp.Request) {
 		req.Header.Set("Range", "bytes=-1")
 		req.Header.Set("X-Backend-Ignore-Range-If-Metadata-Present", "X-Static-Large-Object")

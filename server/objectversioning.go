@@ -744,13 +744,13 @@ func (o *ovRequest) copyCurrent(vc string) error {
 	return ovCheck(resp)
 }
 
-// countingReader counts the body bytes a version PUT read.
-type countingReader struct {
+// versionCounter counts the body bytes a version PUT read.
+type versionCounter struct {
 	r io.Reader
 	n int64
 }
 
-func (c *countingReader) Read(b []byte) (int, error) {
+func (c *versionCounter) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
 	return n, err
@@ -774,7 +774,7 @@ func (o *ovRequest) put(vc string) error {
 	if size >= 0 {
 		body = io.LimitReader(body, int64(size))
 	}
-	cr := &countingReader{r: body}
+	cr := &versionCounter{r: body}
 	resp := o.reservedSub(fasthttp.MethodPut, o.path(vc, vname), func(req *fasthttp.Request) {
 		for k, v := range h.All() {
 			switch strings.ToLower(string(k)) {

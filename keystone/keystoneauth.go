@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,6 +136,18 @@ type tokenDoc struct {
 	}
 }
 
+// scope is what a token document says about its holder.
+func (doc *tokenDoc) scope() *KeystoneScope {
+	s := &KeystoneScope{UserID: doc.Token.User.ID, UserName: doc.Token.User.Name, UserDomainID: doc.Token.User.Domain.ID}
+	if p := doc.Token.Project; p != nil {
+		s.ProjectID, s.ProjectName, s.ProjectDomainID = p.ID, p.Name, p.Domain.ID
+	}
+	for _, r := range doc.Token.Roles {
+		s.Roles = append(s.Roles, strings.ToLower(r.Name))
+	}
+	return s
+}
+
 // ask validates token with Keystone (GET /v3/auth/tokens).
 func (k *Keystone) ask(ctx context.Context, token string) (*KeystoneScope, time.Time, error) {
 	for attempt := 0; attempt < 2; attempt++ {
@@ -164,14 +177,7 @@ func (k *Keystone) ask(ctx context.Context, token string) (*KeystoneScope, time.
 		if err != nil || time.Now().After(exp) {
 			return nil, time.Time{}, nil
 		}
-		s := &KeystoneScope{UserID: doc.Token.User.ID, UserName: doc.Token.User.Name, UserDomainID: doc.Token.User.Domain.ID}
-		if p := doc.Token.Project; p != nil {
-			s.ProjectID, s.ProjectName, s.ProjectDomainID = p.ID, p.Name, p.Domain.ID
-		}
-		for _, r := range doc.Token.Roles {
-			s.Roles = append(s.Roles, strings.ToLower(r.Name))
-		}
-		return s, exp, nil
+		return doc.scope(), exp, nil
 	}
 	return nil, time.Time{}, fmt.Errorf("%w: service credentials rejected", ErrKeystoneUnavailable)
 }
@@ -336,4 +342,32 @@ func (k *Keystone) crossTenant(s *KeystoneScope, groups []string, account string
 func (k *Keystone) namesAllowed(s *KeystoneScope) bool {
 	return (s.UserDomainID == "" || s.UserDomainID == k.cfg.DefaultDomainID) &&
 		(s.ProjectDomainID == "" || s.ProjectDomainID == k.cfg.DefaultDomainID)
+}
+
+// S3Token asks Keystone whether signature is the right signature of
+// stringToSign for the EC2 credential access (Swift's s3token: POST
+// /v3/s3tokens). Keystone computes it with the credential's secret, which
+// never leaves Keystone. A wrong signature or unknown key is (nil, nil).
+func (k *Keystone) S3Token(ctx context.Context, access, stringToSign, signature string) (*KeystoneScope, time.Time, error) {
+	body, _ := json.Marshal(map[string]any{"credentials": map[string]string{
+		"access": access, "token": base64.StdEncoding.EncodeToString([]byte(stringToSign)), "signature": signature}})
+	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(k.cfg.AuthURL, "/")+"/s3tokens", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%w: %v", ErrKeystoneUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound {
+		return nil, time.Time{}, nil
+	}
+	var doc tokenDoc
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&doc) != nil {
+		return nil, time.Time{}, fmt.Errorf("%w: s3tokens: %s", ErrKeystoneUnavailable, resp.Status)
+	}
+	exp, err := time.Parse(time.RFC3339Nano, doc.Token.ExpiresAt)
+	if err != nil {
+		exp = time.Now().Add(time.Hour)
+	}
+	return doc.scope(), exp, nil
 }

@@ -21,6 +21,7 @@ import (
 	"swiftbox/config"
 	"swiftbox/keystone"
 	"swiftbox/ring"
+	"swiftbox/s3compat"
 	"swiftbox/server"
 	"swiftbox/server/backend"
 	"swiftbox/storage"
@@ -34,6 +35,7 @@ func init() {
 		addr     string
 		users    []string
 		logLevel string
+		s3Addr   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -52,6 +54,9 @@ to the same cluster.`,
 			if cmd.Flags().Changed("addr") {
 				cfg.Bind = addr
 			}
+			if cmd.Flags().Changed("s3-addr") {
+				cfg.S3.Addr = s3Addr
+			}
 			if cmd.Flags().Changed("log-level") {
 				cfg.LogLevel = logLevel
 			}
@@ -69,6 +74,7 @@ to the same cluster.`,
 	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
 	f.StringVar(&addr, "addr", ":8080", "API listen address HOST:PORT")
 	f.StringArrayVar(&users, "user", nil, "tempauth user account:user:key[:group,…] (repeatable)")
+	f.StringVar(&s3Addr, "s3-addr", "", "extra listener HOST:PORT for the S3 API (S3 is also served on --addr)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	rootCmd.AddCommand(cmd)
 }
@@ -159,6 +165,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: local, Auth: auth, Log: log,
+		Front: []server.Middleware{s3compat.New(cfg, auth, log).Middleware},
 	})
 	defer proxy.Close()
 
@@ -186,6 +193,21 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
+	if cfg.S3.Addr != "" {
+		s3ln, err := net.Listen("tcp", cfg.S3.Addr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s: %w", cfg.S3.Addr, err)
+		}
+		say("serving the S3 API on http://%s", displayAddr(s3ln.Addr()))
+		s3srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
+		go func() {
+			if err := server.Serve(ctx, s3srv, s3ln); err != nil {
+				log.Error("S3 listener", "err", err)
+			}
+		}()
+	}
+	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")
 	return err

@@ -53,7 +53,8 @@ var (
 
 // gatekeeper strips headers that only storage nodes and middlewares may set
 // (X-Backend-*, sysmeta, and X-Timestamp: the proxy stamps every write
-// itself) from client requests, as Swift's gatekeeper does.
+// itself) from client requests, and sysmeta from responses, as Swift's
+// gatekeeper does.
 func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		drop := [][]byte{[]byte("X-Timestamp")}
@@ -72,6 +73,17 @@ func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			ctx.Request.Header.DelBytes(k)
 		}
 		next(ctx)
+		drop = drop[:0]
+		for k := range ctx.Response.Header.All() {
+			for _, sp := range sysmetaPrefixes {
+				if hasPrefixFold(k, sp) {
+					drop = append(drop, append([]byte(nil), k...))
+				}
+			}
+		}
+		for _, k := range drop {
+			ctx.Response.Header.DelBytes(k)
+		}
 	}
 }
 

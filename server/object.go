@@ -120,7 +120,7 @@ func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[
 	meta := map[string]string{"X-Timestamp": ts.Internal(), "Content-Type": contentType}
 	for k, v := range r.ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
-		if strings.HasPrefix(lk, "x-object-meta-") && len(v) > 0 {
+		if (strings.HasPrefix(lk, "x-object-meta-") || strings.HasPrefix(lk, "x-object-sysmeta-")) && len(v) > 0 {
 			meta[canonical(string(k))] = string(v)
 		}
 	}
@@ -245,6 +245,8 @@ func (p *Proxy) objectPut(r *sreq) {
 		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
+	// Gathered after the body: a middleware may set sysmeta headers when
+	// the body ends (S3's trailing checksums), as Swift's metadata footers.
 	meta := objectMeta(r, ts, ctype, delAt)
 	meta["ETag"] = etag
 	var wg sync.WaitGroup

@@ -120,7 +120,8 @@ func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
 	h := &ctx.Response.Header
 	for k, v := range meta {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-object-meta-") {
+		if strings.HasPrefix(lk, "x-object-meta-") || strings.HasPrefix(lk, "x-object-sysmeta-") {
+			// sysmeta is for the middlewares; the gatekeeper keeps it from clients
 			h.Set(k, v)
 		}
 	}

@@ -71,10 +71,10 @@ type bodyReader struct {
 
 	// checksum: alg, the running hash, and the expected base64 value
 	// (from a header, or from the trailer when it arrives)
-	alg       string
-	sum       hash.Hash
-	wantSum   string
-	onDone    func(alg, value string)  // called with the verified checksum
+	alg     string
+	sum     hash.Hash
+	wantSum string
+	onDone  func(alg, value string) // called with the verified checksum
 }
 
 func (b *bodyReader) fail(e *Error) (int, error) {

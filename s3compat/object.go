@@ -430,4 +430,3 @@ func (r *req) copyObject() *Error {
 	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: lm.Format("2006-01-02T15:04:05.000Z"), ETag: `"` + string(resp.Header.Peek("Etag")) + `"`})
 	return nil
 }
-

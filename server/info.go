@@ -37,6 +37,21 @@ func (p *Proxy) infoDoc() map[string]any {
 	return map[string]any{
 		"swift":    swift,
 		"tempauth": map[string]any{"account_acls": true},
+		"slo": map[string]any{
+			"max_manifest_segments": sloMaxManifestSegments,
+			"max_manifest_size":     sloMaxManifestSize,
+			"yield_frequency":       sloYieldFrequency,
+			"min_segment_size":      1,
+			"allow_async_delete":    false,
+		},
+		"bulk_upload": map[string]any{
+			"max_containers_per_extraction": bulkMaxContainersPerExtraction,
+			"max_failed_extractions":        bulkMaxFailedExtractions,
+		},
+		"bulk_delete": map[string]any{
+			"max_deletes_per_request": bulkMaxDeletesPerRequest,
+			"max_failed_deletes":      bulkMaxFailedDeletes,
+		},
 	}
 }
 

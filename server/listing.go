@@ -148,14 +148,20 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 			items[i] = listingItem{subdir: e.Subdir}
 			continue
 		}
+		size, ctype := listingSize(e.Size, e.ContentType)
+		etag, sloEtag := splitSLOEtag(e.ETag)
+		extra := ""
+		if sloEtag != "" {
+			extra = `, "slo_etag": ` + jsonString(`"`+sloEtag+`"`)
+		}
 		items[i] = listingItem{name: e.Name,
 			// Swift's shape: json.dumps with its key order and ", " separators.
-			json: `{"bytes": ` + strconv.FormatInt(e.Size, 10) + `, "hash": ` + jsonString(e.ETag) +
-				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(e.ContentType) +
-				`, "last_modified": ` + jsonString(isoTime(lastModified(e.ObjectRow))) + "}",
-			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(e.ETag) +
-				"</hash><bytes>" + strconv.FormatInt(e.Size, 10) + "</bytes><content_type>" +
-				xmlEscape(e.ContentType) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
+			json: `{"bytes": ` + strconv.FormatInt(size, 10) + `, "hash": ` + jsonString(etag) +
+				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(ctype) +
+				`, "last_modified": ` + jsonString(isoTime(lastModified(e.ObjectRow))) + extra + "}",
+			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(etag) +
+				"</hash><bytes>" + strconv.FormatInt(size, 10) + "</bytes><content_type>" +
+				xmlEscape(ctype) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
 				"</last_modified></object>"}
 	}
 	writeListing(ctx, format, "container", container, items)
@@ -277,4 +283,52 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// listingSize is the container server's override_bytes_from_content_type:
+// a ";swift_bytes=N" content-type parameter (SLO manifests) is the size
+// listed, and is not shown.
+func listingSize(size int64, ctype string) (int64, string) {
+	i := strings.Index(ctype, ";swift_bytes=")
+	if i < 0 {
+		return size, ctype
+	}
+	rest := ctype[i+len(";swift_bytes="):]
+	val, tail, _ := strings.Cut(rest, ";")
+	if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+		size = n
+	}
+	if tail != "" {
+		return size, ctype[:i] + ";" + tail
+	}
+	return size, ctype[:i]
+}
+
+// splitSLOEtag takes the "; slo_etag=X" parameter SLO adds to a
+// manifest's listed etag off, as the slo middleware rewrites listings.
+func splitSLOEtag(etag string) (string, string) {
+	base, params, ok := strings.Cut(etag, ";")
+	if !ok {
+		return etag, ""
+	}
+	slo := ""
+	var keep []string
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if k == "slo_etag" {
+			slo = v
+			continue
+		}
+		if strings.TrimSpace(p) != "" {
+			keep = append(keep, strings.TrimSpace(p))
+		}
+	}
+	if slo == "" {
+		return etag, ""
+	}
+	out := strings.TrimSpace(base)
+	for _, p := range keep {
+		out += "; " + p
+	}
+	return out, slo
 }

@@ -73,8 +73,13 @@ func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			ctx.Request.Header.DelBytes(k)
 		}
 		next(ctx)
+		// Nor do clients see them in responses.
 		drop = drop[:0]
 		for k := range ctx.Response.Header.All() {
+			if hasPrefixFold(k, backendPrefix) || hasPrefixFold(k, transientSysmeta) {
+				drop = append(drop, append([]byte(nil), k...))
+				continue
+			}
 			for _, sp := range sysmetaPrefixes {
 				if hasPrefixFold(k, sp) {
 					drop = append(drop, append([]byte(nil), k...))

@@ -120,8 +120,8 @@ func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
 	h := &ctx.Response.Header
 	for k, v := range meta {
 		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-object-meta-") || strings.HasPrefix(lk, "x-object-sysmeta-") {
-			// sysmeta is for the middlewares; the gatekeeper keeps it from clients
+		if strings.HasPrefix(lk, "x-object-meta-") || strings.HasPrefix(lk, "x-object-sysmeta-") ||
+			strings.HasPrefix(lk, "x-object-transient-sysmeta-") {
 			h.Set(k, v)
 		}
 	}
@@ -130,7 +130,7 @@ func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
 			h.Set(k, v)
 		}
 	}
-	h.SetContentType(meta["Content-Type"])
+	h.SetContentType(cleanContentType(meta["Content-Type"]))
 	h.Set("Etag", meta["ETag"])
 	ts := rd.Timestamp()
 	if v := meta["X-Timestamp"]; v != "" {
@@ -141,6 +141,20 @@ func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
 	h.Set("X-Timestamp", ts.Normal())
 	h.Set("Last-Modified", httpDate(ts))
 	h.Set("Accept-Ranges", "bytes")
+	h.Set("X-Backend-Timestamp", rd.Timestamp().Internal())
+}
+
+// cleanContentType drops the swift_bytes parameter SLO manifests carry,
+// as Swift's proxy does on object responses.
+func cleanContentType(ct string) string {
+	if i := strings.Index(ct, ";swift_bytes="); i >= 0 {
+		_, tail, _ := strings.Cut(ct[i+1:], ";")
+		if tail != "" {
+			return ct[:i] + ";" + tail
+		}
+		return ct[:i]
+	}
+	return ct
 }
 
 // readerCloser streams a body and closes the replica when fasthttp is
@@ -195,7 +209,17 @@ func (p *Proxy) objectGet(r *sreq) {
 	meta := rd.Metadata()
 	etag := meta["ETag"]
 	setObjectHeaders(ctx, rd)
-	if code := conditional(r, etag, rd.Timestamp()); code != 0 {
+	condEtag := etag
+	if at := r.header("X-Backend-Etag-Is-At"); at != "" {
+		// A middleware's etag (SLO's) answers If-Match/If-None-Match.
+		for _, k := range strings.Split(at, ",") {
+			if v := meta[canonical(strings.TrimSpace(k))]; v != "" {
+				condEtag = v
+				break
+			}
+		}
+	}
+	if code := conditional(r, condEtag, rd.Timestamp()); code != 0 {
 		rd.Close()
 		if code == fasthttp.StatusNotModified {
 			ctx.SetStatusCode(code)
@@ -215,14 +239,23 @@ func (p *Proxy) objectGet(r *sreq) {
 		return
 	}
 	var ranges []byteRange
-	if rh := r.header("Range"); rh != "" {
+	rh := r.header("Range")
+	if ig := r.header("X-Backend-Ignore-Range-If-Metadata-Present"); rh != "" && ig != "" {
+		// A manifest is read whole: its middleware serves the range.
+		for _, k := range strings.Split(ig, ",") {
+			if meta[canonical(strings.TrimSpace(k))] != "" {
+				rh = ""
+			}
+		}
+	}
+	if rh != "" {
 		var ok, unsat bool
 		ranges, ok, unsat = parseRange(rh, size)
 		if unsat {
 			rd.Close()
 			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 			writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
-			ctx.Response.Header.SetContentType(meta["Content-Type"]) // Swift keeps the object's
+			ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
 			return
 		}
 		if !ok {
@@ -246,7 +279,7 @@ func (p *Proxy) objectGet(r *sreq) {
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, size))
 		ctx.SetBodyStream(&readerCloser{Reader: rd.Section(br.start, br.end-br.start+1), rd: rd}, int(br.end-br.start+1))
 	default:
-		p.multiRange(ctx, rd, ranges, meta["Content-Type"], size)
+		p.multiRange(ctx, rd, ranges, cleanContentType(meta["Content-Type"]), size)
 	}
 }
 

@@ -26,14 +26,20 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		// domain_remap, cname_lookup
 		// proxy_logging
 		p.info,
-		// container_sync, bulk, tempurl, ratelimit, crossdomain
+		// container_sync
+		p.bulk,
+		// tempurl, ratelimit, crossdomain
 	}
 	pipeline = append(pipeline, p.front...) // s3api, keystone
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,
-		// formpost, staticweb, copy, container_quotas, account_quotas,
-		// slo, dlo, versioned_writes, symlink
+		// formpost, staticweb
+		p.copyMiddleware,
+		// container_quotas, account_quotas
+		p.slo,
+		p.dlo,
+		// versioned_writes, symlink
 	)
 	h := fasthttp.RequestHandler(p.serveSwift)
 	for i := len(pipeline) - 1; i >= 0; i-- {

@@ -76,6 +76,10 @@ func Subrequest(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, metho
 		}
 	}
 	sub.SetUserValue(keyInternal, true)
+	if ref := parent.Request.Header.Peek("Referer"); ref != nil {
+		// make_subrequest keeps the referrer: .r: ACLs judge it.
+		sub.Request.Header.SetBytesV("Referer", ref)
+	}
 	if prep != nil {
 		prep(&sub.Request)
 	}

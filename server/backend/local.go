@@ -45,7 +45,7 @@ func (w *localWriter) Commit(meta map[string]string) error {
 	if w.ct == nil {
 		return w.ObjectWriter.Commit(meta)
 	}
-	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: meta["ETag"]}
+	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: ListingEtag(meta)}
 	ap := AsyncPendingFor(w.account, w.cont, w.o, row)
 	ref, err := w.ObjectWriter.CommitWithUpdate(meta, &ap)
 	if err != nil {
@@ -101,7 +101,7 @@ func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string,
 	// last_modified is the metadata timestamp, and a new content type shows.
 	size, _ := strconv.ParseInt(before["Content-Length"], 10, 64)
 	row := db.ObjectRow{Name: o, Timestamp: dataTs, Size: size, ContentType: before["Content-Type"],
-		ETag: before["ETag"], MetaTimestamp: ts}
+		ETag: ListingEtag(before), MetaTimestamp: ts}
 	if ctype := meta["Content-Type"]; ctype != "" {
 		row.ContentType, row.CtypeTimestamp = ctype, ts
 	}
@@ -178,4 +178,16 @@ func (b *Local) AccountUpdate(_ context.Context, n *Node, part int, a string, ro
 
 func (b *Local) AccountList(_ context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error) {
 	return b.DBs.ListContainers(n.Device, part, a, opts)
+}
+
+// OverrideEtagKey is the sysmeta a middleware sets to list an object
+// with another etag than its body's (SLO's "etag; slo_etag=…").
+const OverrideEtagKey = "X-Object-Sysmeta-Container-Update-Override-Etag"
+
+// ListingEtag is the etag an object's container listing shows.
+func ListingEtag(meta map[string]string) string {
+	if v := meta[OverrideEtagKey]; v != "" {
+		return v
+	}
+	return meta["ETag"]
 }

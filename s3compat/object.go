@@ -4,8 +4,10 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -230,10 +232,39 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 	out.Del("X-Amz-Storage-Class")
 }
 
+// deleteSwiftObject deletes key, with its segments when it is a static
+// large object (s3api's gen_multipart_manifest_delete_query).
+func (r *req) deleteSwiftObject(key string) int {
+	head := r.sub("HEAD", r.bucket, key, "", nil)
+	slo := strings.EqualFold(string(head.Header.Peek("X-Static-Large-Object")), "true")
+	head.CloseBodyStream()
+	if !slo {
+		resp := r.sub("DELETE", r.bucket, key, "", nil)
+		defer resp.CloseBodyStream()
+		return resp.StatusCode()
+	}
+	resp := r.sub("DELETE", r.bucket, key, "multipart-manifest=delete", func(req *fasthttp.Request) {
+		req.Header.Set("Accept", "application/json")
+	})
+	defer resp.CloseBodyStream()
+	if resp.StatusCode() != 200 {
+		return resp.StatusCode()
+	}
+	var res struct {
+		Status string `json:"Response Status"`
+	}
+	if json.Unmarshal(resp.Body(), &res) != nil {
+		return 500
+	}
+	st, _ := strconv.Atoi(strings.Fields(res.Status + " 500")[0])
+	if st == 404 || st/100 == 2 {
+		return 204
+	}
+	return st
+}
+
 func (r *req) deleteObject() *Error {
-	resp := r.sub("DELETE", r.bucket, r.key, "multipart-manifest=delete", nil)
-	st := resp.StatusCode()
-	resp.CloseBodyStream()
+	st := r.deleteSwiftObject(r.key)
 	if st/100 != 2 && st != 404 {
 		return r.objectError(st)
 	}
@@ -288,9 +319,7 @@ func (r *req) deleteObjects() *Error {
 			res.Errors = append(res.Errors, failed{Key: o.Key, Code: "NoSuchVersion", Message: errNoSuchVersion.Message})
 			continue
 		}
-		resp := r.sub("DELETE", r.bucket, o.Key, "multipart-manifest=delete", nil)
-		st := resp.StatusCode()
-		resp.CloseBodyStream()
+		st := r.deleteSwiftObject(o.Key)
 		if st/100 == 2 || st == 404 {
 			if !doc.Quiet {
 				res.Deleted = append(res.Deleted, deleted{Key: o.Key})

@@ -152,11 +152,21 @@ func (r *req) getObject(m string) *Error {
 	if q.Has("partNumber") {
 		return r.getObjectPart(m)
 	}
+	return r.getObjectRange(m, string(in.Peek("Range")))
+}
+
+// getObjectRange is GetObject/HeadObject of byte range rng ("" = all).
+func (r *req) getObjectRange(m, rng string) *Error {
+	in := &r.ctx.Request.Header
+	q := r.ctx.QueryArgs()
 	resp := r.sub(m, r.bucket, r.key, "", func(req *fasthttp.Request) {
-		for _, name := range []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 			if v := in.Peek(name); len(v) > 0 {
 				req.Header.Set(name, string(v))
 			}
+		}
+		if rng != "" {
+			req.Header.Set("Range", rng)
 		}
 	})
 	st := resp.StatusCode()

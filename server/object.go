@@ -196,6 +196,7 @@ func (p *Proxy) objectPut(r *sreq) {
 	}
 	pl := p.objectPlace(r.account, r.container, r.object)
 	if r.header("If-None-Match") == "*" {
+		defer p.putLocks.lock(r.account + "/" + r.container + "/" + r.object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
 			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")

@@ -28,6 +28,7 @@ type Proxy struct {
 	log        *slog.Logger
 	acct       *accountUpdater
 	verified   verifiedCache
+	putLocks   nameLocks
 	front      []Middleware
 }
 

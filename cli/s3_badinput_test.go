@@ -1,0 +1,289 @@
+package cli_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+var testCreds = aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "testing"}
+
+// signedReq signs a request with SigV4 at time at (payload hash given).
+func signedReq(t *testing.T, method, u string, body io.Reader, payloadHash string, at time.Time, hdr ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hdr {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, req, payloadHash, "s3", "us-east-1", at); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// doS3 sends req and returns status and body.
+func doS3(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func hmacSHA(key []byte, s string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s))
+	return m.Sum(nil)
+}
+
+// awsChunked frames chunks with chunk signatures chained from seed;
+// corrupt makes chunk i's signature wrong (-1: none).
+func awsChunked(seed string, at time.Time, chunks []string, corrupt int) string {
+	date := at.UTC().Format("20060102")
+	scope := date + "/us-east-1/s3/aws4_request"
+	key := []byte("AWS4" + testCreds.SecretAccessKey)
+	for _, p := range []string{date, "us-east-1", "s3", "aws4_request"} {
+		key = hmacSHA(key, p)
+	}
+	prev := seed
+	var b strings.Builder
+	for i, c := range append(chunks, "") {
+		sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + at.UTC().Format("20060102T150405Z") + "\n" + scope + "\n" + prev + "\n" + sha256hex("") + "\n" + sha256hex(c)
+		sig := hex.EncodeToString(hmacSHA(key, sts))
+		prev = sig
+		if i == corrupt {
+			sig = strings.Repeat("0", 64)
+		}
+		fmt.Fprintf(&b, "%x;chunk-signature=%s\r\n%s\r\n", len(c), sig, c)
+	}
+	return b.String()
+}
+
+// seedSignature is the Signature of a signed request's Authorization.
+func seedSignature(req *http.Request) string {
+	a := req.Header.Get("Authorization")
+	return a[strings.Index(a, "Signature=")+len("Signature="):]
+}
+
+func TestS3BadInput(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	now := time.Now()
+	code := func(body string) string {
+		i := strings.Index(body, "<Code>")
+		j := strings.Index(body, "</Code>")
+		if i < 0 || j < i {
+			return body
+		}
+		return body[i+6 : j]
+	}
+	st, body := doS3(t, signedReq(t, "PUT", s.URL+"/bad", nil, sha256hex(""), now))
+	if st != 200 {
+		t.Fatalf("create bucket: %d %s", st, body)
+	}
+
+	// Signed aws-chunked upload: good, then each chunk's signature wrong.
+	chunks := []string{strings.Repeat("x", 8192), strings.Repeat("y", 100)}
+	decoded := strconv.Itoa(8192 + 100)
+	put := func(key string, corrupt int) (int, string) {
+		req := signedReq(t, "PUT", s.URL+"/bad/"+key, nil, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now,
+			"Content-Encoding: aws-chunked", "X-Amz-Decoded-Content-Length: "+decoded)
+		framed := awsChunked(seedSignature(req), now, chunks, corrupt)
+		req.Body = io.NopCloser(strings.NewReader(framed))
+		req.ContentLength = int64(len(framed))
+		return doS3(t, req)
+	}
+	if st, body := put("chunked", -1); st != 200 {
+		t.Fatalf("aws-chunked PUT: %d %s", st, body)
+	}
+	st, body = doS3(t, signedReq(t, "GET", s.URL+"/bad/chunked", nil, sha256hex(""), now))
+	if st != 200 || body != chunks[0]+chunks[1] {
+		t.Fatalf("GET of the aws-chunked object: %d %d bytes", st, len(body))
+	}
+	for i := range 3 {
+		if st, body := put("badchunk", i); st != 403 || code(body) != "SignatureDoesNotMatch" {
+			t.Errorf("bad signature on chunk %d: %d %s", i, st, body)
+		}
+	}
+	if st, body := doS3(t, signedReq(t, "HEAD", s.URL+"/bad/badchunk", nil, sha256hex(""), now)); st != 404 {
+		t.Errorf("object left by a refused upload: %d %s", st, body)
+	}
+
+	// x-amz-content-sha256 that does not match the body.
+	req := signedReq(t, "PUT", s.URL+"/bad/sha", strings.NewReader("actual body"), sha256hex("other body"), now)
+	if st, body := doS3(t, req); st != 400 || code(body) != "XAmzContentSHA256Mismatch" {
+		t.Errorf("sha256 mismatch: %d %s", st, body)
+	}
+	// Clock skew.
+	if st, body := doS3(t, signedReq(t, "GET", s.URL+"/bad", nil, sha256hex(""), now.Add(-20*time.Minute))); st != 403 || code(body) != "RequestTimeTooSkewed" {
+		t.Errorf("skewed request: %d %s", st, body)
+	}
+	// Malformed XML bodies.
+	for _, tc := range []struct{ path, body string }{
+		{"/bad?delete", "<Delete><Object><Key>x</Key>"},
+		{"/bad?delete", "not xml"},
+	} {
+		req := signedReq(t, "POST", s.URL+tc.path, strings.NewReader(tc.body), sha256hex(tc.body), now)
+		if st, body := doS3(t, req); st != 400 || code(body) != "MalformedXML" {
+			t.Errorf("POST %s %q: %d %s", tc.path, tc.body, st, body)
+		}
+	}
+	// Wrong region.
+	req, _ = http.NewRequest("GET", s.URL+"/bad", nil)
+	req.Header.Set("X-Amz-Content-Sha256", sha256hex(""))
+	v4.NewSigner().SignHTTP(context.Background(), testCreds, req, sha256hex(""), "s3", "eu-west-1", now)
+	if st, body := doS3(t, req); st != 400 || code(body) != "AuthorizationHeaderMalformed" {
+		t.Errorf("wrong region: %d %s", st, body)
+	}
+	// Unknown operation.
+	if st, body := doS3(t, signedReq(t, "GET", s.URL+"/bad?lifecycle", nil, sha256hex(""), now)); st != 501 || code(body) != "NotImplemented" {
+		t.Errorf("lifecycle: %d %s", st, body)
+	}
+
+	// SigV2, header and query.
+	v2 := func(method, path, date string) string {
+		sts := method + "\n\n\n" + date + "\n" + path
+		m := hmac.New(sha1.New, []byte("testing"))
+		m.Write([]byte(sts))
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	date := now.UTC().Format(http.TimeFormat)
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked", nil)
+	req.Header.Set("Date", date)
+	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/chunked", date))
+	if st, body := doS3(t, req); st != 200 || len(body) != 8292 {
+		t.Errorf("SigV2 header GET: %d %s", st, body)
+	}
+	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/other", date))
+	if st, body := doS3(t, req); st != 403 || code(body) != "SignatureDoesNotMatch" {
+		t.Errorf("SigV2 wrong signature: %d %s", st, body)
+	}
+	exp := strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	q := url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
+	if st, body := doS3(t, req); st != 200 || len(body) != 8292 {
+		t.Errorf("SigV2 query GET: %d %s", st, body)
+	}
+	exp = strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)
+	q = url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
+	if st, body := doS3(t, req); st != 403 || code(body) != "AccessDenied" {
+		t.Errorf("SigV2 expired query: %d %s", st, body)
+	}
+}
+
+// TestS3VirtualHostAndListener uses virtual-hosted-style addressing under
+// s3.storage_domain and the --s3-addr listener.
+func TestS3VirtualHostAndListener(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("s3:\n  storage_domain: s3.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3Addr := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr, "--user", "test:tester:testing:.admin")
+	_, port, _ := net.SplitHostPort(s3Addr)
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, s3Addr)
+	}}}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://s3.test:" + port), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider("test:tester", "testing", "")})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vhost")}); err != nil {
+		t.Fatalf("CreateBucket virtual-hosted: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("PutObject virtual-hosted: %v", err)
+	}
+	// Path-style on the main listener sees the same object.
+	pc := s3Client(t, s, "test:tester", "testing")
+	out, err := pc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey")})
+	if err != nil {
+		t.Fatalf("path-style GET: %v", err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(b) != "v" {
+		t.Fatalf("path-style GET: %q", b)
+	}
+	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vhost")})
+	if err != nil || len(lo.Contents) != 1 {
+		t.Fatalf("virtual-hosted listing: %v %+v", err, lo)
+	}
+}
+
+// TestS3IfNoneMatchRace: of writers racing with If-None-Match: *, exactly
+// one wins and the others get 412 (Terraform's state locking).
+func TestS3IfNoneMatchRace(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lock")}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		key := aws.String("state-" + strconv.Itoa(round))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, fails := 0, 0
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: key, IfNoneMatch: aws.String("*"),
+					Body: strings.NewReader(strings.Repeat("w", 1000+i))})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case s3Code(err) == "PreconditionFailed":
+					fails++
+				default:
+					t.Errorf("racing PUT: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || fails != 7 {
+			t.Fatalf("round %d: %d winners, %d refused", round, wins, fails)
+		}
+	}
+}

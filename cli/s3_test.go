@@ -365,6 +365,9 @@ func TestS3Checksums(t *testing.T) {
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("%s GetObject %s: %v (%d bytes)", tc.name, alg, err, len(got))
 			}
+			if get.ContentEncoding != nil {
+				t.Errorf("%s: Content-Encoding %q stored", tc.name, *get.ContentEncoding)
+			}
 			sums := map[types.ChecksumAlgorithm][2]*string{
 				types.ChecksumAlgorithmCrc32: {put.ChecksumCRC32, get.ChecksumCRC32}, types.ChecksumAlgorithmCrc32c: {put.ChecksumCRC32C, get.ChecksumCRC32C},
 				types.ChecksumAlgorithmSha1: {put.ChecksumSHA1, get.ChecksumSHA1}, types.ChecksumAlgorithmSha256: {put.ChecksumSHA256, get.ChecksumSHA256},

@@ -96,12 +96,7 @@ func (r *req) createMultipartUpload() *Error {
 	id := newUploadID()
 	in := &r.ctx.Request.Header
 	resp := r.sub("PUT", seg, r.key+"/"+id, "", func(req *fasthttp.Request) {
-		for _, name := range passHeaders[1:] {
-			if v := in.Peek(name); len(v) > 0 {
-				req.Header.Set(name, string(v))
-			}
-		}
-		r.userMeta(req)
+		r.objectHeadersTo(req, false)
 		if ct := in.ContentType(); len(ct) > 0 {
 			req.Header.Set(sysHasContentType, "yes")
 			req.Header.Set(sysContentType, string(ct))

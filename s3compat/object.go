@@ -19,6 +19,29 @@ var passHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposit
 
 const metaPrefix = "X-Object-Meta-"
 
+// objectHeaders copies the S3 request's object headers (Content-Type …,
+// x-amz-meta-*) to a Swift request; aws-chunked is transfer framing, not
+// a content encoding to keep.
+func (r *req) objectHeadersTo(dst *fasthttp.Request, withType bool) {
+	in := &r.ctx.Request.Header
+	for _, name := range passHeaders {
+		v := string(in.Peek(name))
+		if name == "Content-Encoding" {
+			var keep []string
+			for _, e := range strings.Split(v, ",") {
+				if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+					keep = append(keep, e)
+				}
+			}
+			v = strings.Join(keep, ",")
+		}
+		if v != "" && (withType || name != "Content-Type") {
+			dst.Header.Set(name, v)
+		}
+	}
+	r.userMeta(dst)
+}
+
 // objectError maps a Swift status on an object to S3's error; a 404 is
 // NoSuchBucket when the container is missing, NoSuchKey otherwise.
 func (r *req) objectError(st int) *Error {
@@ -101,12 +124,7 @@ func (r *req) putObject() *Error {
 		}
 	}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
-		for _, name := range passHeaders {
-			if v := h.Peek(name); len(v) > 0 {
-				req.Header.Set(name, string(v))
-			}
-		}
-		r.userMeta(req)
+		r.objectHeadersTo(req, true)
 		if etag != "" {
 			req.Header.Set("Etag", etag)
 		}
@@ -423,12 +441,7 @@ func (r *req) copyObject() *Error {
 	}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		if directive == "REPLACE" {
-			for _, name := range passHeaders {
-				if v := in.Peek(name); len(v) > 0 {
-					req.Header.Set(name, string(v))
-				}
-			}
-			r.userMeta(req)
+			r.objectHeadersTo(req, true)
 		} else {
 			for k, v := range src.Header.All() {
 				ks := string(k)

@@ -46,6 +46,10 @@ func s3Time(swift string) string {
 	if err != nil {
 		return swift
 	}
+	// Rounded up to the second, as Last-Modified of the object is.
+	if t.Nanosecond() != 0 {
+		t = t.Truncate(time.Second).Add(time.Second)
+	}
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
@@ -419,7 +423,8 @@ type listResult struct {
 	VersionIDMarker       *string        `xml:"VersionIdMarker"`
 	NextMarker            string         `xml:"NextMarker,omitempty"`
 	NextKeyMarker         string         `xml:"NextKeyMarker,omitempty"`
-	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
+	NextVersionIDMarker   string         `xml:"NextVersionIdMarker,omitempty"`
+	ContinuationToken     *string        `xml:"ContinuationToken"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 	StartAfter            string         `xml:"StartAfter,omitempty"`
 	KeyCount              *int           `xml:"KeyCount"`
@@ -466,6 +471,11 @@ func (r *req) listObjects(kind int) *Error {
 		return s
 	}
 	res := listResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, Delimiter: encode(delim), EncodingType: enc}
+	if kind == listV1 {
+		// S3 leaves the Prefix of a v1 listing as sent (botocore decodes
+		// only Delimiter, Marker and NextMarker there).
+		res.Prefix = prefix
+	}
 	var marker string
 	switch kind {
 	case listV1:
@@ -482,7 +492,7 @@ func (r *req) listObjects(kind int) *Error {
 				return errInvalidArgument.with("ArgumentName", "continuation-token")
 			}
 			marker = string(raw)
-			res.ContinuationToken = tok
+			res.ContinuationToken = &tok
 		} else {
 			marker = string(q.Peek("start-after"))
 		}
@@ -561,6 +571,7 @@ func (r *req) listObjects(kind int) *Error {
 			res.NextContinuationToken = base64.StdEncoding.EncodeToString([]byte(next))
 		case listVersions:
 			res.NextKeyMarker = encode(next)
+			res.NextVersionIDMarker = "null"
 		}
 	}
 	if kind == listV2 {

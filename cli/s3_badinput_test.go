@@ -286,4 +286,20 @@ func TestS3IfNoneMatchRace(t *testing.T) {
 			t.Fatalf("round %d: %d winners, %d refused", round, wins, fails)
 		}
 	}
+	// If-Match: overwrite only the version read.
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), Body: strings.NewReader("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), IfMatch: aws.String(`"0123"`), Body: strings.NewReader("two")})
+	if s3Code(err) != "PreconditionFailed" {
+		t.Fatalf("If-Match mismatch: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), IfMatch: put.ETag, Body: strings.NewReader("two")}); err != nil {
+		t.Fatalf("If-Match match: %v", err)
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("absent"), IfMatch: put.ETag, Body: strings.NewReader("x")})
+	if s3Code(err) != "NoSuchKey" {
+		t.Fatalf("If-Match on a missing key: %v", err)
+	}
 }

@@ -123,6 +123,20 @@ func (r *req) putObject() *Error {
 			return e
 		}
 	}
+	if im := string(h.Peek("If-Match")); im != "" {
+		// S3's conditional overwrite; Swift's PUT knows only If-None-Match: *.
+		st, oh, _ := r.headObject()
+		if st == 404 {
+			return r.objectError(404)
+		}
+		cur := strings.Trim(string(oh.Peek("Etag")), `"`)
+		if s3 := oh.Peek("X-Object-Sysmeta-S3api-Etag"); len(s3) > 0 {
+			cur = string(s3)
+		}
+		if st/100 != 2 || !etagListMatches(im, cur) {
+			return errPreconditionFailed
+		}
+	}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		r.objectHeadersTo(req, true)
 		if etag != "" {
@@ -481,4 +495,15 @@ func (r *req) copyObject() *Error {
 	}
 	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: lm.Format("2006-01-02T15:04:05.000Z"), ETag: `"` + string(resp.Header.Peek("Etag")) + `"`})
 	return nil
+}
+
+// etagListMatches reports whether an If-Match list names etag (or is *).
+func etagListMatches(list, etag string) bool {
+	for _, e := range strings.Split(list, ",") {
+		e = strings.Trim(strings.TrimSpace(e), `"`)
+		if e == "*" || e == etag {
+			return true
+		}
+	}
+	return false
 }

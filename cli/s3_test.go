@@ -527,6 +527,15 @@ func TestS3Multipart(t *testing.T) {
 	if aws.ToString(done.ETag) != wantETag {
 		t.Fatalf("multipart ETag %s, want %s", aws.ToString(done.ETag), wantETag)
 	}
+	again, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed}})
+	if err != nil || aws.ToString(again.ETag) != wantETag {
+		t.Fatalf("retried CompleteMultipartUpload: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("big file"), PartNumber: aws.Int32(4)})
+	if s3Code(err) != "InvalidPart" {
+		t.Fatalf("GetObject partNumber past the parts: %v", err)
+	}
 	all := bytes.Join(parts, nil)
 	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("big file")})
 	if err != nil {
@@ -570,6 +579,13 @@ func TestS3Multipart(t *testing.T) {
 		CopySource: aws.String("mpu/big%20file"), CopySourceRange: aws.String("bytes=0-9")})
 	if err != nil || upc.CopyPartResult == nil || aws.ToString(upc.CopyPartResult.ETag) != fmt.Sprintf(`"%x"`, md5.Sum([]byte("1111111111"))) {
 		t.Fatalf("UploadPartCopy: %v %+v", err, upc)
+	}
+	for rng, code := range map[string]string{"bytes=0-99999999": "InvalidRange", "0-2": "InvalidArgument", "bytes=5-2": "InvalidArgument"} {
+		_, err = c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(2),
+			CopySource: aws.String("mpu/big%20file"), CopySourceRange: aws.String(rng)})
+		if s3Code(err) != code {
+			t.Errorf("UploadPartCopy range %s: %v, want %s", rng, err, code)
+		}
 	}
 	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(10001), Body: strings.NewReader("x")})
 	if s3Code(err) != "InvalidArgument" {

@@ -72,7 +72,6 @@ var (
 	errInvalidChunkSizeError  = s3err(403, "InvalidChunkSizeError", "Only the last chunk is allowed to have a size less than 8192 bytes")
 	errInvalidCopyRequest     = s3err(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	errInvalidCopySource      = s3err(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-	errInvalidPartNumber      = s3err(416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 	errMalformedPolicy        = s3err(400, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema")
 	errNoSuchVersion          = s3err(404, "NoSuchVersion", "The specified version does not exist.")
 	errMissingRequestBody     = s3err(400, "MissingRequestBodyError", "Request Body is empty")

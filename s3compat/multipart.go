@@ -186,8 +186,16 @@ func (r *req) uploadPartCopy(n int) *Error {
 		return e
 	}
 	rng := string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source-Range"))
-	if rng != "" && !strings.HasPrefix(rng, "bytes=") {
-		return errInvalidArgument.with("ArgumentName", "x-amz-copy-source-range")
+	var first, last int64
+	if rng != "" {
+		a, b, ok := strings.Cut(strings.TrimPrefix(rng, "bytes="), "-")
+		var err1, err2 error
+		first, err1 = strconv.ParseInt(a, 10, 64)
+		last, err2 = strconv.ParseInt(b, 10, 64)
+		if !strings.HasPrefix(rng, "bytes=") || !ok || err1 != nil || err2 != nil || first < 0 || last < first {
+			return s3err(400, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy").
+				with("ArgumentName", "x-amz-copy-source-range").with("ArgumentValue", rng)
+		}
 	}
 	src := r.sub("GET", sb, sk, "", r.copyConditions)
 	defer src.CloseBodyStream()
@@ -197,7 +205,7 @@ func (r *req) uploadPartCopy(n int) *Error {
 	}
 	if st/100 != 2 {
 		if st == 416 {
-			return s3err(416, "InvalidRange", "The requested range is not satisfiable").with("RangeRequested", rng)
+			return errInvalidRange.with("RangeRequested", rng)
 		}
 		if st == 404 {
 			if cst, _ := r.headContainer(sb); cst == 404 {
@@ -207,14 +215,16 @@ func (r *req) uploadPartCopy(n int) *Error {
 		}
 		return swiftError(st, "object", sb, sk)
 	}
-	if rng != "" && st != 206 {
-		// The range covers the whole object; S3 still checks it fits.
-		if a, b, ok := strings.Cut(strings.TrimPrefix(rng, "bytes="), "-"); ok {
-			end, err1 := strconv.ParseInt(b, 10, 64)
-			_, err2 := strconv.ParseInt(a, 10, 64)
-			if err1 != nil || err2 != nil || end >= int64(src.Header.ContentLength()) {
-				return errInvalidRange.with("RangeRequested", rng)
+	if rng != "" {
+		// Swift clamps a range to the object; S3 refuses one past its end.
+		total := int64(src.Header.ContentLength())
+		if cr := string(src.Header.Peek("Content-Range")); cr != "" {
+			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+				total, _ = strconv.ParseInt(cr[i+1:], 10, 64)
 			}
+		}
+		if last >= total {
+			return errInvalidRange.with("RangeRequested", rng)
 		}
 	}
 	size := src.Header.ContentLength()
@@ -359,6 +369,14 @@ func normalizeEtag(s string) string { return strings.ToLower(strings.Trim(string
 
 func (r *req) completeMultipartUpload() *Error {
 	marker, e := r.uploadMarker()
+	completed := ""
+	if e != nil && e.Code == "NoSuchUpload" {
+		// A retried completion: the object holds the upload's id (s3api).
+		st, oh, _ := r.headObject()
+		if st/100 == 2 && string(oh.Peek(sysUploadID)) == r.uploadID() {
+			marker, completed, e = oh, string(oh.Peek(sysEtag)), nil
+		}
+	}
 	if e != nil {
 		return e
 	}
@@ -408,6 +426,13 @@ func (r *req) completeMultipartUpload() *Error {
 		manifest = append(manifest, segment{Path: "/" + r.segmentsContainer() + "/" + r.partName(p.PartNumber), Etag: etag, SizeBytes: got.size})
 	}
 	s3etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(manifest))
+	if completed != "" {
+		if completed != s3etag {
+			return errNoSuchUpload.with("UploadId", r.uploadID())
+		}
+		r.completeResult(s3etag)
+		return nil
+	}
 	mbody, _ := json.Marshal(manifest)
 	in := &r.ctx.Request.Header
 	resp := r.sub("PUT", r.bucket, r.key, "multipart-manifest=put", func(req *fasthttp.Request) {
@@ -445,6 +470,11 @@ func (r *req) completeMultipartUpload() *Error {
 		return swiftError(st, "object", r.bucket, r.key)
 	}
 	r.sub("DELETE", r.segmentsContainer(), r.key+"/"+r.uploadID(), "", nil).CloseBodyStream()
+	r.completeResult(s3etag)
+	return nil
+}
+
+func (r *req) completeResult(s3etag string) {
 	type result struct {
 		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
 		Xmlns    string   `xml:"xmlns,attr"`
@@ -459,7 +489,6 @@ func (r *req) completeMultipartUpload() *Error {
 	}
 	writeXML(r.ctx, result{Xmlns: xmlns, Location: scheme + "://" + string(r.ctx.Host()) + "/" + r.bucket + "/" + uriEncode(r.key, true),
 		Bucket: r.bucket, Key: r.key, ETag: `"` + s3etag + `"`})
-	return nil
 }
 
 func (r *req) listMultipartUploads() *Error {
@@ -592,12 +621,12 @@ func (r *req) getObjectPart(m string) *Error {
 	resp.CloseBodyStream()
 	if !isSLO {
 		if n != 1 {
-			return errInvalidPartNumber
+			return errInvalidPart.with("PartNumber", strconv.Itoa(n))
 		}
 		return r.getObjectRange(m, "")
 	}
 	if n > len(segs) {
-		return errInvalidPartNumber
+		return errInvalidPart.with("PartNumber", strconv.Itoa(n))
 	}
 	var start int64
 	for _, s := range segs[:n-1] {

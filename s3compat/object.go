@@ -33,7 +33,7 @@ func (r *req) objectHeadersTo(dst *fasthttp.Request, withType bool) {
 					keep = append(keep, e)
 				}
 			}
-			v = strings.Join(keep, ",")
+			v = strings.Join(keep, ", ")
 		}
 		if v != "" && (withType || name != "Content-Type") {
 			dst.Header.Set(name, v)
@@ -105,9 +105,6 @@ func (r *req) putObject() *Error {
 		return e
 	}
 	h := &r.ctx.Request.Header
-	if r.body.size < 0 {
-		return errMissingContentLength
-	}
 	if r.body.size > r.s.maxFileSize {
 		return errEntityTooLarge
 	}
@@ -137,13 +134,26 @@ func (r *req) putObject() *Error {
 			return errPreconditionFailed
 		}
 	}
+	inm := string(h.Peek("If-None-Match"))
+	if inm != "" && inm != "*" {
+		// Swift's PUT takes only "*"; S3 also refuses a PUT over a listed etag.
+		st, oh, _ := r.headObject()
+		cur := strings.Trim(string(oh.Peek("Etag")), `"`)
+		if s3 := oh.Peek("X-Object-Sysmeta-S3api-Etag"); len(s3) > 0 {
+			cur = string(s3)
+		}
+		if st/100 == 2 && etagListMatches(inm, cur) {
+			return errPreconditionFailed
+		}
+		inm = ""
+	}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		r.objectHeadersTo(req, true)
 		if etag != "" {
 			req.Header.Set("Etag", etag)
 		}
-		if v := h.Peek("If-None-Match"); len(v) > 0 {
-			req.Header.Set("If-None-Match", string(v))
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
 		}
 		r.body.onDone = func(alg, value string) { req.Header.Set(checksumSysmeta(alg), value) }
 		req.SetBodyStream(r.body, int(r.body.size))
@@ -262,7 +272,7 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 	for k, v := range h.All() {
 		ks := string(k)
 		if name, ok := cutPrefixFold(ks, metaPrefix); ok {
-			out.Set("X-Amz-Meta-"+name, string(v))
+			out.Set("x-amz-meta-"+strings.ToLower(name), string(v))
 		} else if alg, ok := cutPrefixFold(ks, "X-Object-Sysmeta-S3api-Checksum-"); ok && withSums {
 			out.Set("X-Amz-Checksum-"+alg, string(v))
 		}

@@ -98,6 +98,8 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		return
 	}
 	server.SetIdentity(ctx, id)
+	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
+	ctx.Response.Header.DisableNormalizing()
 	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret}
 	if e := r.parsePath(bucketInHost); e != nil {
 		writeError(ctx, e)

@@ -139,11 +139,14 @@ func (s *S3) parseV4Query(ctx *fasthttp.RequestCtx) (*authInfo, *Error) {
 	}
 	a.date = d
 	exp, err := strconv.ParseInt(string(q.Peek("X-Amz-Expires")), 10, 64)
-	if err != nil || exp < 0 {
+	if err != nil {
 		return nil, s3err(400, "AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
 	}
+	if exp < 0 {
+		return nil, errExpiredPresigned
+	}
 	if exp > maxPresignExpires {
-		return nil, s3err(400, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
+		return nil, s3err(403, "AccessDenied", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
 	}
 	a.expires = exp
 	a.signed = strings.Split(sh, ";")
@@ -362,7 +365,7 @@ var v2SubResources = map[string]bool{
 
 // v2StringToSign builds SigV2's string to sign; bucketInHost is the
 // bucket of a virtual-hosted-style request.
-func v2StringToSign(ctx *fasthttp.RequestCtx, a *authInfo, bucketInHost string) string {
+func v2StringToSign(ctx *fasthttp.RequestCtx, a *authInfo, bucketInHost string, bucketSlash bool) string {
 	h := &ctx.Request.Header
 	lines := []string{string(ctx.Method()), strings.TrimSpace(string(h.Peek("Content-Md5"))), strings.TrimSpace(string(h.ContentType()))}
 	amz := map[string][]string{}
@@ -395,6 +398,9 @@ func v2StringToSign(ctx *fasthttp.RequestCtx, a *authInfo, bucketInHost string) 
 	if bucketInHost != "" {
 		raw = "/" + bucketInHost + raw
 	}
+	if bucketSlash && strings.Count(raw, "/") == 1 && len(raw) > 1 {
+		raw += "/"
+	}
 	var sub []string
 	for k, v := range ctx.QueryArgs().All() {
 		if v2SubResources[string(k)] {
@@ -422,11 +428,16 @@ func v2Signature(secret, sts string) string {
 // verify checks a's signature with secret.
 func (s *S3) verify(ctx *fasthttp.RequestCtx, a *authInfo, secret, bucketInHost string) *Error {
 	if !a.v4 {
-		want := v2Signature(secret, v2StringToSign(ctx, a, bucketInHost))
-		if subtle.ConstantTimeCompare([]byte(want), []byte(a.sig)) != 1 {
-			return errSignatureDoesNotMatch
+		sts := v2StringToSign(ctx, a, bucketInHost, false)
+		if subtle.ConstantTimeCompare([]byte(v2Signature(secret, sts)), []byte(a.sig)) == 1 {
+			return nil
 		}
-		return nil
+		// botocore signs a path-style bucket request as "/bucket/".
+		sts = v2StringToSign(ctx, a, bucketInHost, true)
+		if subtle.ConstantTimeCompare([]byte(v2Signature(secret, sts)), []byte(a.sig)) == 1 {
+			return nil
+		}
+		return errSignatureDoesNotMatch
 	}
 	cr, ok := requestForSigning(ctx).canonicalRequest(a.signed, a.payload)
 	if !ok {

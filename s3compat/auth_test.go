@@ -188,7 +188,7 @@ func TestSigV2(t *testing.T) {
 		t.Fatal(e)
 	}
 	if e := s.verify(ctx, a, exampleSecret, "johnsmith"); e != nil {
-		t.Fatalf("%v: %q", e, v2StringToSign(ctx, a, "johnsmith"))
+		t.Fatalf("%v: %q", e, v2StringToSign(ctx, a, "johnsmith", false))
 	}
 }
 

@@ -78,6 +78,15 @@ type req struct {
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	if string(ctx.Method()) == fasthttp.MethodOptions {
+		// A CORS preflight: no bucket has a CORS configuration here.
+		if len(ctx.Request.Header.Peek("Origin")) == 0 {
+			writeError(ctx, s3err(400, "BadRequest", "Insufficient information. Origin request header needed."))
+		} else {
+			writeError(ctx, s3err(403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."))
+		}
+		return
+	}
 	a, e := s.parseAuth(ctx)
 	if e != nil {
 		writeError(ctx, e)

@@ -209,7 +209,7 @@ func TestS3BadInput(t *testing.T) {
 func TestS3VirtualHostAndListener(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte("s3:\n  storage_domain: s3.test\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("s3:\n  storage_domain: s3.test\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -246,6 +246,45 @@ func TestS3VirtualHostAndListener(t *testing.T) {
 	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vhost")})
 	if err != nil || len(lo.Contents) != 1 {
 		t.Fatalf("virtual-hosted listing: %v %+v", err, lo)
+	}
+	// Unsigned requests on the S3 listener reach anonymous_account's
+	// buckets as far as their ACLs allow.
+	anon := func(path string) (int, string) {
+		resp, err := http.Get("http://" + s3Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("anonymous GET of a private bucket: %d %s", st, body)
+	}
+	if _, err := pc.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("vhost"), ACL: "public-read"}); err != nil {
+		t.Fatalf("PutBucketAcl public-read: %v", err)
+	}
+	acl, err := pc.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("vhost")})
+	if err != nil || len(acl.Grants) != 2 {
+		t.Fatalf("GetBucketAcl: %v %+v", err, acl)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 200 || body != "v" {
+		t.Fatalf("anonymous GET of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/vhost"); st != 200 || !strings.Contains(body, "<Key>k/ey</Key>") {
+		t.Fatalf("anonymous listing of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/"); st != 403 {
+		t.Fatalf("anonymous ListBuckets: %d %s", st, body)
+	}
+	// The main listener leaves unsigned path-style requests to Swift.
+	resp, err := http.Get(s.URL + "/vhost/k/ey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatalf("unsigned path-style request on the Swift listener served as S3")
 	}
 }
 

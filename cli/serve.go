@@ -162,10 +162,11 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 
 	local := backend.NewLocal(objects, dbs, log)
 	defer local.Close()
+	s3api := s3compat.New(cfg, auth, log)
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: local, Auth: auth, Log: log,
-		Front: []server.Middleware{s3compat.New(cfg, auth, log).Middleware},
+		Front: []server.Middleware{s3api.Middleware},
 	})
 	defer proxy.Close()
 
@@ -200,7 +201,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			return fmt.Errorf("listen %s: %w", cfg.S3.Addr, err)
 		}
 		say("serving the S3 API on http://%s", displayAddr(s3ln.Addr()))
-		s3srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
+		s3srv := server.NewHTTPServer(proxy.HandlerWithFront([]server.Middleware{s3api.Handler}), proxy.ExpectHandler, "swiftbox")
 		go func() {
 			if err := server.Serve(ctx, s3srv, s3ln); err != nil {
 				log.Error("S3 listener", "err", err)

@@ -85,6 +85,10 @@ type S3Config struct {
 	MaxUploadPartNum int `yaml:"max_upload_part_num"`
 	// MinSegmentSize is the smallest part (but the last) CompleteMultipartUpload accepts.
 	MinSegmentSize int64 `yaml:"min_segment_size"`
+	// AnonymousAccount is the account ("AUTH_test") whose buckets unsigned
+	// S3 requests reach, on Addr or virtual-hosted; its container ACLs
+	// decide what they may do. "" = unsigned requests are refused.
+	AnonymousAccount string `yaml:"anonymous_account"`
 }
 
 // StorageDomains is StorageDomain split at commas.

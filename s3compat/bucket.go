@@ -19,7 +19,12 @@ type owner struct {
 	DisplayName string `xml:"DisplayName"`
 }
 
-func (r *req) owner() owner { return owner{ID: r.id.User, DisplayName: r.id.User} }
+func (r *req) owner() owner {
+	if r.id == nil {
+		return owner{ID: r.account, DisplayName: r.account}
+	}
+	return owner{ID: r.id.User, DisplayName: r.id.User}
+}
 
 // swiftJSON runs a GET listing subrequest and decodes its JSON into v;
 // the status is returned for error mapping.

@@ -43,7 +43,7 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 // Middleware serves S3 requests and passes every other request to next.
 func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !isS3Request(ctx) {
+		if !isS3Request(ctx) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
 			next(ctx)
 			return
 		}
@@ -51,16 +51,10 @@ func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	}
 }
 
-// Handler serves only S3 requests (the --s3-addr listener): requests
-// without S3 authentication are refused with S3's AccessDenied.
+// Handler serves every request as S3 (the --s3-addr listener); unsigned
+// ones are anonymous requests to the buckets of s3.anonymous_account.
 func (s *S3) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		if !isS3Request(ctx) {
-			writeError(ctx, errAccessDenied)
-			return
-		}
-		s.serve(ctx, next)
-	}
+	return func(ctx *fasthttp.RequestCtx) { s.serve(ctx, next) }
 }
 
 // req is one S3 request being served.
@@ -87,6 +81,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		}
 		return
 	}
+	if !isS3Request(ctx) {
+		s.serveAnonymous(ctx, next)
+		return
+	}
 	a, e := s.parseAuth(ctx)
 	if e != nil {
 		writeError(ctx, e)
@@ -110,15 +108,28 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
 	ctx.Response.Header.DisableNormalizing()
 	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret}
+	r.run(bucketInHost)
+}
+
+// serveAnonymous serves an unsigned request as the anonymous user of
+// s3.anonymous_account: container ACLs (public-read) decide.
+func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	if s.cfg.AnonymousAccount == "" {
+		writeError(ctx, errAccessDenied)
+		return
+	}
+	ctx.Response.Header.DisableNormalizing()
+	r := &req{s: s, ctx: ctx, next: next, account: s.cfg.AnonymousAccount, auth: &authInfo{}}
+	r.run(s.bucketInHost(ctx))
+}
+
+func (r *req) run(bucketInHost string) {
+	ctx := r.ctx
 	if e := r.parsePath(bucketInHost); e != nil {
 		writeError(ctx, e)
-		return
-	}
-	if e := r.prepareBody(); e != nil {
+	} else if e := r.prepareBody(); e != nil {
 		writeError(ctx, e)
-		return
-	}
-	if e := r.route(); e != nil {
+	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
 	}
 	if string(ctx.Method()) == fasthttp.MethodHead {

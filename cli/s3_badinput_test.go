@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -340,5 +342,82 @@ func TestS3IfNoneMatchRace(t *testing.T) {
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("absent"), IfMatch: put.ETag, Body: strings.NewReader("x")})
 	if s3Code(err) != "NoSuchKey" {
 		t.Fatalf("If-Match on a missing key: %v", err)
+	}
+}
+
+// postForm sends a browser-form upload (S3 POST Object) to bucket.
+func postForm(t *testing.T, urlStr string, fields [][2]string, file string) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	fw, _ := mw.CreateFormFile("file", "upload.txt")
+	fw.Write([]byte(file))
+	mw.Close()
+	resp, err := http.Post(urlStr, mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+func TestS3PostObject(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("forms")}); err != nil {
+		t.Fatal(err)
+	}
+	policy := func(exp time.Time, conds string) string {
+		return base64.StdEncoding.EncodeToString([]byte(`{"expiration": "` + exp.UTC().Format("2006-01-02T15:04:05Z") + `", "conditions": [` + conds + `]}`))
+	}
+	sign := func(p string) string {
+		m := hmac.New(sha1.New, []byte("testing"))
+		m.Write([]byte(p))
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	conds := `{"bucket": "forms"}, ["starts-with", "$key", "up/"], ["starts-with", "$Content-Type", "text/"], ["content-length-range", 0, 100], ["eq", "$x-amz-meta-tag", "t1"]`
+	good := policy(time.Now().Add(time.Hour), conds)
+	fields := func(p, sig, key string) [][2]string {
+		return [][2]string{{"key", key}, {"AWSAccessKeyId", "test:tester"}, {"policy", p}, {"signature", sig},
+			{"Content-Type", "text/plain"}, {"x-amz-meta-tag", "t1"}}
+	}
+	if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good), "up/${filename}"), "form data"); st != 204 {
+		t.Fatalf("POST object: %d %s", st, body)
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/upload.txt")})
+	if err != nil {
+		t.Fatalf("GET of the posted object: %v", err)
+	}
+	b, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if string(b) != "form data" || aws.ToString(get.ContentType) != "text/plain" || get.Metadata["tag"] != "t1" {
+		t.Fatalf("posted object: %q %s %v", b, aws.ToString(get.ContentType), get.Metadata)
+	}
+	expired := policy(time.Now().Add(-time.Hour), conds)
+	for _, tc := range []struct {
+		name   string
+		fields [][2]string
+		file   string
+		status int
+		code   string
+	}{
+		{"bad signature", fields(good, sign(good+"x"), "up/a"), "x", 403, "SignatureDoesNotMatch"},
+		{"expired", fields(expired, sign(expired), "up/a"), "x", 403, "AccessDenied"},
+		{"key outside policy", fields(good, sign(good), "other/a"), "x", 403, "AccessDenied"},
+		{"too large", fields(good, sign(good), "up/big"), strings.Repeat("x", 101), 400, "EntityTooLarge"},
+		{"no key", fields(good, sign(good), "")[1:], "x", 400, "InvalidArgument"},
+	} {
+		st, body := postForm(t, s.URL+"/forms", tc.fields, tc.file)
+		if st != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") {
+			t.Errorf("%s: %d %s", tc.name, st, body)
+		}
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/big")}); err == nil {
+		t.Errorf("a refused upload left its object")
 	}
 }

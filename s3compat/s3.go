@@ -43,7 +43,7 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 // Middleware serves S3 requests and passes every other request to next.
 func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !isS3Request(ctx) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
+		if !isS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
 			next(ctx)
 			return
 		}
@@ -82,6 +82,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		return
 	}
 	if !isS3Request(ctx) {
+		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
+			s.servePostObject(ctx, next, bh)
+			return
+		}
 		s.serveAnonymous(ctx, next)
 		return
 	}

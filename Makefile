@@ -27,8 +27,10 @@ test: test-deps lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Debian's swift CLI, Swift's own object tools (swift-object-info) and ring
-# builder for compatibility checks, xfsprogs for the XFS loop-image tests.
-TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift mkfs.xfs:xfsprogs
+# builder for compatibility checks, xfsprogs for the XFS loop-image tests,
+# openstack (python3-openstackclient) and keystone for the identity tests.
+TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift mkfs.xfs:xfsprogs \
+	openstack:python3-openstackclient keystone-manage:keystone
 test-deps:
 	@need=""; for p in $(TEST_PKGS); do command -v $${p%%:*} >/dev/null || need="$$need $${p#*:}"; done; \
 	if [ -n "$$need" ]; then \
@@ -67,7 +69,8 @@ clean:
 
 # OpenStack Swift's functional suite against swiftbox: make conformance-swift
 # SWIFT_SRC=<openstack/swift 2.30.1 source> [SWIFT_TEST_PATHS="test/functional/test_object.py"].
-# Service-token and domain_remap tests are skipped until those features land.
+# Service-token tests are skipped until that feature lands; domain_remap serves
+# the suite's storage domain, example.net.
 SWIFT_SRC  ?=
 CONF_DIR   ?= /tmp/swiftbox-conformance
 CONF_PORT  ?= 18080
@@ -78,8 +81,9 @@ CONF_USERS := --user admin:admin:admin:.admin,.reseller_admin --user test:tester
 conformance-swift: build
 	@test -n "$(SWIFT_SRC)" || { echo "set SWIFT_SRC to a checkout of openstack/swift at 2.30.1"; exit 2; }
 	rm -rf $(CONF_DIR) && mkdir -p $(CONF_DIR)
-	$(BIN) serve --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
+	printf 'domain_remap:\n  storage_domain: [example.net]\n' > $(CONF_DIR)/config.yaml
+	$(BIN) serve --config $(CONF_DIR)/config.yaml --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
 	  > $(CONF_DIR)/server.log 2>&1 & pid=$$!; sleep 2; \
-	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX= SWIFT_STORAGE_DOMAIN= \
+	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX= SWIFT_STORAGE_DOMAIN=example.net \
 	  $(abspath $(BENCH))/../../conformance/swift-functional.sh $(SWIFT_SRC) $(CONF_DIR)/out; rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc

@@ -77,7 +77,11 @@ func startServer(t *testing.T, devices string, extra ...string) *server {
 func (s *server) start() {
 	t := s.t
 	t.Helper()
-	args := append([]string{"serve", "--devices", s.Devices, "--addr", "127.0.0.1:0"}, s.args...)
+	args := []string{"serve", "--addr", "127.0.0.1:0"}
+	if s.Devices != "" { // "" = the devices of a --config file
+		args = append(args, "--devices", s.Devices)
+	}
+	args = append(args, s.args...)
 	s.cmd = exec.Command(binPath, args...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw

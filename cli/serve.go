@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,7 +26,6 @@ import (
 	"swiftbox/server"
 	"swiftbox/server/backend"
 	"swiftbox/storage"
-	"swiftbox/storage/db"
 )
 
 func init() {
@@ -130,12 +130,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return err
 	}
 
-	var userList []config.User
+	var static, userList []config.User
 	for _, s := range cfg.Auth.Users {
 		u, _ := config.ParseUser(s)
-		userList = append(userList, u)
+		static = append(static, u)
 	}
-	userList = append(userList, st.Generated...)
+	userList = append(slices.Clone(static), st.Generated...)
 	if len(userList) == 0 {
 		u, err := st.GenerateAdmin()
 		if err != nil {
@@ -145,30 +145,38 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		userList = append(userList, u)
 	}
 	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
+	go watchUsers(ctx, cfg.StateDir, static, auth, out)
 
-	resBytes, resPct, _ := cfg.ParseFallocateReserve()
-	objects := storage.NewObjectStore(storage.ObjectStoreConfig{
-		DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix,
-		FallocateReserve: resBytes, FallocateReservePercent: resPct,
-		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, MountCheck: cfg.MountCheck,
-	})
-	defer objects.Close() // writes out noted suffix invalidations
+	nd := openNode(cfg, log, st.HashPrefix, st.HashSuffix, rings, devs)
+	defer nd.close() // writes out noted suffix invalidations
+	objects := nd.objects
 	if err := recoverDevices(cfg, objects, devs, log); err != nil {
 		return err
 	}
 	defer os.Remove(filepath.Join(cfg.StateDir, runningMarker))
-	dbs := db.Open(db.Config{DevicesDir: cfg.Devices, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix})
-	defer dbs.Close()
 
-	local := backend.NewLocal(objects, dbs, log)
+	local := backend.NewLocal(objects, nd.dbs, log)
 	defer local.Close()
+	// The daemon commands' control endpoint gets its own updater (no
+	// minimum age: a pass on request applies everything).
+	nd.serving = true
+	ctlUpd := &server.Updater{Objects: objects, Devices: func() []string { return nd.devices(rings.Object) }, Log: log}
+	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
+	identity := &keystone.IdentityEndpoint{Auth: auth}
+	var ks *keystone.Keystone
+	if cfg.Keystone.AuthURL != "" {
+		ks = keystone.NewKeystone(cfg.Keystone)
+		say("validating Keystone tokens with %s for accounts %s", cfg.Keystone.AuthURL, strings.Join(ks.Prefixes(), ", "))
+	}
 	s3api := s3compat.New(cfg, auth, log)
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: local, Auth: auth, Log: log,
-		Front: []server.Middleware{s3api.Middleware},
+		Backend: local, Auth: auth, Log: log, Keystone: ks,
+		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware, s3api.Middleware},
 	})
 	defer proxy.Close()
+	ctlUpd.Proxy = proxy
+	identity.StorageURL = proxy.StorageURL
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
@@ -181,6 +189,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	upd.MinAge = 10 * time.Second
 	go upd.Run(ctx, 30*time.Second)
+	daemons := startDaemons(ctx, nd)
+	defer daemons.Wait()
 
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
@@ -188,10 +198,18 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	for _, u := range st.Generated {
+		if u.Account+":"+u.Name != "admin:admin" {
+			continue // only the admin serve generated; `swiftbox user` prints its own
+		}
 		say("admin credentials: user %s:%s key %s", u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
+	addrPath := filepath.Join(cfg.StateDir, addrFile)
+	if err := os.WriteFile(addrPath, []byte(url+"\n"), 0o600); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	defer os.Remove(addrPath)
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), proxy.ExpectHandler, "swiftbox")
 	if cfg.S3.Addr != "" {
@@ -223,31 +241,13 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// discoverDevices lists the device directories under dir (every
-// subdirectory not starting with "."), creating d1..d3 when there are none.
+// discoverDevices lists the device directories under dir, creating d1..d3
+// when there are none.
 func discoverDevices(dir string) (devs, made []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("devices: %w", err)
 	}
-	list := func() ([]string, error) {
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			return nil, fmt.Errorf("devices: %w", err)
-		}
-		var out []string
-		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), ".") {
-				continue
-			}
-			fi, err := os.Stat(filepath.Join(dir, e.Name()))
-			if err == nil && fi.IsDir() {
-				out = append(out, e.Name())
-			}
-		}
-		sort.Strings(out)
-		return out, nil
-	}
-	if devs, err = list(); err != nil || len(devs) > 0 {
+	if devs, err = listDevices(dir); err != nil || len(devs) > 0 {
 		return devs, nil, err
 	}
 	for _, d := range []string{"d1", "d2", "d3"} {
@@ -256,8 +256,29 @@ func discoverDevices(dir string) (devs, made []string, err error) {
 		}
 		made = append(made, d)
 	}
-	devs, err = list()
+	devs, err = listDevices(dir)
 	return devs, made, err
+}
+
+// listDevices lists the device directories under dir: every subdirectory
+// not starting with ".".
+func listDevices(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err == nil && fi.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // devicesHoldData reports whether any device already has Swift data.
@@ -355,6 +376,9 @@ func recoverDevices(cfg *config.Config, objects *storage.ObjectStore, devs []str
 	return f.Close()
 }
 
+// errServeRunning: a serve holds the state dir's lock.
+var errServeRunning = errors.New("another swiftbox is already serving these devices")
+
 // lockState takes an exclusive lock on the state dir for as long as serve
 // runs: two servers over the same devices would wait on each other's
 // database locks and race on the same files.
@@ -367,7 +391,7 @@ func lockState(dir string) (func(), error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another swiftbox is already serving these devices (lock %s held); stop it first", path)
+			return nil, fmt.Errorf("%w (lock %s held); stop it first", errServeRunning, path)
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}

@@ -40,6 +40,20 @@ type Config struct {
 	Auth        AuthConfig        `yaml:"auth"`
 	Constraints ConstraintsConfig `yaml:"constraints"`
 	S3          S3Config          `yaml:"s3"`
+	Replicator  ReplicatorConfig  `yaml:"replicator"`
+	Auditor     AuditorConfig     `yaml:"auditor"`
+	Keystone    KeystoneConfig    `yaml:"keystone"`
+	SLO         SLOConfig         `yaml:"slo"`
+	Bulk        BulkConfig        `yaml:"bulk"`
+
+	TempURL     TempURLConfig     `yaml:"tempurl"`
+	FormPost    FormPostConfig    `yaml:"formpost"`
+	StaticWeb   StaticWebConfig   `yaml:"staticweb"`
+	CORS        CORSConfig        `yaml:"cors"`
+	RateLimit   RateLimitConfig   `yaml:"ratelimit"`
+	CrossDomain CrossDomainConfig `yaml:"crossdomain"`
+	DomainRemap DomainRemapConfig `yaml:"domain_remap"`
+	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -118,9 +132,29 @@ type ConstraintsConfig struct {
 	ExtraHeaderCount      int   `yaml:"extra_header_count" json:"extra_header_count"`
 }
 
+// SLOConfig is Swift's [filter:slo] (static large objects), served at /info.
+type SLOConfig struct {
+	MaxManifestSegments int `yaml:"max_manifest_segments"`
+	MaxManifestSize     int `yaml:"max_manifest_size"`
+	// YieldFrequency is the seconds between heartbeat spaces of a
+	// ?heartbeat=on manifest PUT.
+	YieldFrequency int `yaml:"yield_frequency"`
+}
+
+// BulkConfig is Swift's [filter:bulk] (bulk delete, archive extraction).
+type BulkConfig struct {
+	MaxContainersPerExtraction int `yaml:"max_containers_per_extraction"`
+	MaxFailedExtractions       int `yaml:"max_failed_extractions"`
+	MaxDeletesPerRequest       int `yaml:"max_deletes_per_request"`
+	MaxFailedDeletes           int `yaml:"max_failed_deletes"`
+	// YieldFrequency is the seconds between the spaces a long bulk request
+	// sends to keep its connection alive.
+	YieldFrequency int `yaml:"yield_frequency"`
+}
+
 // Default returns the configuration used when neither file nor flag says otherwise.
 func Default() *Config {
-	return &Config{
+	c := &Config{
 		Devices:          "/srv/node",
 		Bind:             ":8080",
 		FallocateReserve: "1%",
@@ -141,6 +175,9 @@ func Default() *Config {
 			MaxUploadPartNum:        10000,
 			MinSegmentSize:          5242880,
 		},
+		Replicator: defaultReplicator(),
+		Auditor:    defaultAuditor(),
+		Keystone:   defaultKeystone(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -154,7 +191,12 @@ func Default() *Config {
 			MaxAccountNameLength:  256,
 			MaxContainerNameLen:   256,
 		},
+		SLO: SLOConfig{MaxManifestSegments: 1000, MaxManifestSize: 8 << 20, YieldFrequency: 10},
+		Bulk: BulkConfig{MaxContainersPerExtraction: 10000, MaxFailedExtractions: 1000,
+			MaxDeletesPerRequest: 10000, MaxFailedDeletes: 1000, YieldFrequency: 10},
 	}
+	defaultMiddlewares(c)
+	return c
 }
 
 // Load reads path over the defaults. Unknown keys are an error, so a typo
@@ -204,6 +246,14 @@ func (c *Config) Finish() error {
 	if _, _, err := c.ParseFallocateReserve(); err != nil {
 		return err
 	}
+	for name, v := range map[string]int{"slo.max_manifest_segments": c.SLO.MaxManifestSegments,
+		"slo.max_manifest_size": c.SLO.MaxManifestSize, "bulk.max_containers_per_extraction": c.Bulk.MaxContainersPerExtraction,
+		"bulk.max_failed_extractions": c.Bulk.MaxFailedExtractions, "bulk.max_deletes_per_request": c.Bulk.MaxDeletesPerRequest,
+		"bulk.max_failed_deletes": c.Bulk.MaxFailedDeletes} {
+		if v <= 0 {
+			return fmt.Errorf("config: %s must be positive, got %d", name, v)
+		}
+	}
 	if c.ReclaimAge <= 0 {
 		return fmt.Errorf("config: reclaim_age must be positive, got %d", c.ReclaimAge)
 	}
@@ -246,7 +296,10 @@ func (c *Config) Finish() error {
 			return err
 		}
 	}
-	return nil
+	if err := c.finishKeystone(); err != nil {
+		return err
+	}
+	return c.finishDaemons()
 }
 
 // ParseFallocateReserve returns the reserve as bytes or percent (one is 0).

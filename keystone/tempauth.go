@@ -36,6 +36,8 @@ type Identity struct {
 	Groups []string
 	// Expires is when the token stops being valid.
 	Expires time.Time
+	// Keystone is the scope of a Keystone token; nil for local users.
+	Keystone *KeystoneScope
 }
 
 // IsAdmin reports whether the identity owns its account (.admin).
@@ -61,8 +63,10 @@ type TempAuth struct {
 	life   time.Duration
 	secret []byte
 
-	mu    sync.RWMutex
-	users map[string]config.User // by "account:user"
+	mu      sync.RWMutex
+	users   map[string]config.User  // by "account:user"
+	revoked map[string]time.Time    // revoked token → its expiry
+	s3keys  map[string]config.S3Key // by access key
 }
 
 // NewTempAuth makes a TempAuth for users with accounts "<resellerPrefix>_<account>".
@@ -131,8 +135,9 @@ func (t *TempAuth) Validate(token string) (*Identity, bool) {
 	}
 	t.mu.RLock()
 	u, found := t.users[user]
+	_, revoked := t.revoked[token]
 	t.mu.RUnlock()
-	if !found {
+	if !found || revoked {
 		return nil, false
 	}
 	if subtle.ConstantTimeCompare([]byte(t.sign(user, u.Key, exp)), []byte(token)) != 1 {
@@ -173,4 +178,61 @@ func (t *TempAuth) Lookup(user string) (*Identity, string, bool) {
 		return nil, "", false
 	}
 	return t.identity(u, time.Now().Add(t.life)), u.Key, true
+}
+
+// Revoke makes token invalid until it expires (Keystone's DELETE
+// /v3/auth/tokens). Revocations last until a restart; changing the
+// user's key revokes all of its tokens for good.
+func (t *TempAuth) Revoke(token string, exp time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.revoked == nil {
+		t.revoked = map[string]time.Time{}
+	}
+	now := time.Now()
+	for k, x := range t.revoked {
+		if now.After(x) {
+			delete(t.revoked, k)
+		}
+	}
+	t.revoked[token] = exp
+}
+
+// SetUsers replaces the users (after `swiftbox user` changed them); tokens
+// of removed users, or of users whose key changed, stop validating.
+func (t *TempAuth) SetUsers(users []config.User) {
+	m := make(map[string]config.User, len(users))
+	for _, u := range users {
+		m[u.Account+":"+u.Name] = u
+	}
+	t.mu.Lock()
+	t.users = m
+	t.mu.Unlock()
+}
+
+// SetS3Keys replaces the S3 access keys of local users.
+func (t *TempAuth) SetS3Keys(keys []config.S3Key) {
+	m := make(map[string]config.S3Key, len(keys))
+	for _, k := range keys {
+		m[k.AccessKey] = k
+	}
+	t.mu.Lock()
+	t.s3keys = m
+	t.mu.Unlock()
+}
+
+// LookupS3 finds the secret and identity for an S3 access key: a key made
+// with `swiftbox user key create` (with its bucket restrictions), or
+// "account:user" whose secret is the user's own key. ok is false for an
+// unknown key or a key whose user is gone.
+func (t *TempAuth) LookupS3(access string) (id *Identity, secret string, key config.S3Key, ok bool) {
+	t.mu.RLock()
+	k, found := t.s3keys[access]
+	t.mu.RUnlock()
+	if !found {
+		id, secret, ok = t.Lookup(access)
+		return id, secret, config.S3Key{AccessKey: access, SecretKey: secret, User: access}, ok
+	}
+	id, _, ok = t.Lookup(k.User)
+	return id, k.SecretKey, k, ok
 }

@@ -84,7 +84,7 @@ func (r *req) listBuckets() *Error {
 			return swiftError(st, "bucket", "", "")
 		}
 		for _, c := range items {
-			if validBucketName(c.Name, r.s.cfg.DNSCompliantBucketNames) {
+			if validBucketName(c.Name, r.s.cfg.DNSCompliantBucketNames) && r.keyAllows(c.Name) {
 				res.Buckets = append(res.Buckets, bucket{Name: c.Name, CreationDate: s3Time(c.LastModified)})
 			}
 		}

@@ -200,9 +200,13 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 	if sig == "" {
 		return 0, 0, s3err(400, "InvalidArgument", "Bucket POST must contain a field named 'signature'.")
 	}
-	id, secret, ok := r.s.auth.Lookup(access)
+	id, secret, key, ok := r.s.auth.LookupS3(access)
 	if !ok {
 		return 0, 0, errInvalidAccessKeyID.with("AWSAccessKeyId", access)
+	}
+	r.s3key = key
+	if e := r.checkKey(); e != nil {
+		return 0, 0, e
 	}
 	var want string
 	if v4 {

@@ -68,6 +68,7 @@ type req struct {
 	key     string
 	auth    *authInfo
 	secret  string
+	s3key   config.S3Key // the access key's restrictions
 	body    *bodyReader
 }
 
@@ -98,7 +99,7 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		writeError(ctx, e)
 		return
 	}
-	id, secret, ok := s.auth.Lookup(a.access)
+	id, secret, key, ok := s.auth.LookupS3(a.access)
 	if !ok {
 		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
 		return
@@ -111,7 +112,7 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 	server.SetIdentity(ctx, id)
 	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
 	ctx.Response.Header.DisableNormalizing()
-	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret}
+	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret, s3key: key}
 	r.run(bucketInHost)
 }
 
@@ -130,6 +131,8 @@ func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandl
 func (r *req) run(bucketInHost string) {
 	ctx := r.ctx
 	if e := r.parsePath(bucketInHost); e != nil {
+		writeError(ctx, e)
+	} else if e := r.checkKey(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
 		writeError(ctx, e)
@@ -443,4 +446,39 @@ func (r *req) route() *Error {
 		return r.deleteObject()
 	}
 	return errMethodNotAllowed
+}
+
+// checkKey enforces an application key's restrictions (swiftbox user key
+// create --bucket/--read-only): other buckets and, read-only, any write
+// are AccessDenied.
+func (r *req) checkKey() *Error {
+	if r.s3key.ReadOnly {
+		switch string(r.ctx.Method()) {
+		case fasthttp.MethodGet, fasthttp.MethodHead:
+		default:
+			return errAccessDenied
+		}
+	}
+	if r.bucket != "" && !r.keyAllows(r.bucket) {
+		return errAccessDenied
+	}
+	if src := r.ctx.Request.Header.Peek("X-Amz-Copy-Source"); len(src) > 0 {
+		if b, _, e := r.copySource(); e == nil && !r.keyAllows(b) {
+			return errAccessDenied
+		}
+	}
+	return nil
+}
+
+// keyAllows reports whether the access key may use bucket.
+func (r *req) keyAllows(bucket string) bool {
+	if len(r.s3key.Buckets) == 0 {
+		return true
+	}
+	for _, b := range r.s3key.Buckets {
+		if b == bucket {
+			return true
+		}
+	}
+	return false
 }

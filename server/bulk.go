@@ -7,9 +7,12 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -19,13 +22,6 @@ import (
 // uploads the files of a tar (optionally gzip or bzip2) archive. Both
 // answer 200 and report per-item results in the body (text, JSON or XML
 // as Accept asks).
-
-const (
-	bulkMaxContainersPerExtraction = 10000
-	bulkMaxFailedExtractions       = 1000
-	bulkMaxDeletesPerRequest       = 10000
-	bulkMaxFailedDeletes           = 1000
-)
 
 // bulkItem is one name to delete.
 type bulkItem struct {
@@ -59,8 +55,9 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				writeStatus(ctx, fasthttp.StatusBadRequest, "Unsupported archive format")
 				return
 			}
-			fields, errs := p.extractArchive(ctx, next, ok, version, account, rest, kind, outType)
-			bulkRespond(ctx, outType, fields, errs, "extract")
+			p.bulkStream(ctx, outType, "extract", func(beat func()) ([]bulkField, [][2]string) {
+				return p.extractArchive(ctx, next, ok, version, account, rest, kind, outType, beat)
+			})
 			return
 		}
 		var fields []bulkField
@@ -75,7 +72,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				fields = bulkDeleteFields(swiftStatus(406), notAcceptableBody, 0, 0)
 				break
 			}
-			items, err := bulkDeleteList(ctx)
+			items, err := bulkDeleteList(ctx, p.cfg.Bulk.MaxDeletesPerRequest)
 			if err != nil {
 				var he *httpError
 				errors.As(err, &he)
@@ -86,10 +83,54 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				fields = bulkDeleteFields(swiftStatus(status(err)), body, 0, 0)
 				break
 			}
-			fields, errs = p.bulkDelete(ctx, next, version, account, items, bulkMaxFailedDeletes, true)
+			p.bulkStream(ctx, outType, "delete", func(beat func()) ([]bulkField, [][2]string) {
+				return p.bulkDelete(ctx, next, version, account, items, p.cfg.Bulk.MaxFailedDeletes, true, beat)
+			})
+			return
 		}
 		bulkRespond(ctx, outType, fields, errs, "delete")
 	}
+}
+
+// bulkStream answers 200 at once and runs work while the body streams:
+// beat, called between items, sends a space (an XML declaration first)
+// every yield frequency so clients and proxies do not time out, as Swift.
+func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work func(beat func()) ([]bulkField, [][2]string)) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	if outType != "" {
+		ctx.Response.Header.SetContentType(outType)
+	} else {
+		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	}
+	tid, _ := ctx.UserValue(keyTransID).(string)
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		sep := ""
+		first := " "
+		if strings.HasSuffix(outType, "/xml") {
+			first = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		}
+		last := time.Now()
+		beat := func() {
+			if time.Since(last) > time.Duration(p.cfg.Bulk.YieldFrequency)*time.Second {
+				last = time.Now()
+				w.WriteString(first)
+				w.Flush()
+				first, sep = " ", "\r\n\r\n"
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic in bulk request", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))
+				w.WriteString(sep)
+				w.Write(bulkResponseBody(outType, []bulkField{{"Response Status", swiftStatus(500)}, {"Response Body", ""}}, nil, root))
+				w.Flush()
+			}
+		}()
+		fields, errs := work(beat)
+		w.WriteString(sep)
+		w.Write(bulkResponseBody(outType, fields, errs, root))
+		w.Flush()
+	})
 }
 
 // bulkRespond sends a result document with status 200.
@@ -128,7 +169,7 @@ func bulkDeleteFields(status, body string, deleted, notFound int) []bulkField {
 }
 
 // bulkDeleteList reads the names of a bulk delete body.
-func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
+func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error) {
 	h := &ctx.Request.Header
 	if n := h.ContentLength(); n == -2 || n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") {
 		return nil, errorf(fasthttp.StatusLengthRequired, "")
@@ -154,8 +195,8 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
 		if name != "" || err == nil {
 			items = append(items, bulkItem{name: name})
 		}
-		if len(items) > bulkMaxDeletesPerRequest {
-			return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", bulkMaxDeletesPerRequest)
+		if len(items) > maxDeletes {
+			return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", maxDeletes)
 		}
 		if err == io.EOF {
 			return items, nil
@@ -170,7 +211,7 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx) ([]bulkItem, error) {
 // and returns the result document. withToken passes the request's token
 // on (bulk runs before authentication).
 func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account string,
-	items []bulkItem, maxFailed int, withToken bool) ([]bulkField, [][2]string) {
+	items []bulkItem, maxFailed int, withToken bool, beat func()) ([]bulkField, [][2]string) {
 	token := string(ctx.Request.Header.Peek("X-Auth-Token"))
 	deleted, notFound := 0, 0
 	var failed [][2]string
@@ -181,6 +222,7 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 			if name == "" {
 				continue
 			}
+			beat()
 			isObj := strings.Contains(strings.Trim(name, "/"), "/")
 			if isObj != (pass == 0) {
 				continue
@@ -243,7 +285,7 @@ func paxHeader(k string) string {
 
 // extractArchive uploads the files of the request's archive.
 func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, pathOK bool,
-	version, account, base, kind, outType string) ([]bulkField, [][2]string) {
+	version, account, base, kind, outType string, beat func()) ([]bulkField, [][2]string) {
 	created := 0
 	result := func(status, body string) []bulkField {
 		return []bulkField{{"Response Status", status}, {"Response Body", body}, {"Number Files Created", created}}
@@ -293,7 +335,8 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		return pyQuote(s)
 	}
 	tr := tar.NewReader(body)
-	for len(failed) < bulkMaxFailedExtractions {
+	for len(failed) < p.cfg.Bulk.MaxFailedExtractions {
+		beat()
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -333,8 +376,8 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 				put.CloseBodyStream()
 				if code/100 == 2 {
 					containersCreated++
-					if containersCreated > bulkMaxContainersPerExtraction {
-						return result(swiftStatus(400), "More than 10000 containers to create from tar."), failed
+					if containersCreated > p.cfg.Bulk.MaxContainersPerExtraction {
+						return result(swiftStatus(400), fmt.Sprintf("More than %d containers to create from tar.", p.cfg.Bulk.MaxContainersPerExtraction)), failed
 					}
 				}
 			}

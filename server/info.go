@@ -15,7 +15,7 @@ func (p *Proxy) infoDoc() map[string]any {
 	l := p.limits
 	swift := map[string]any{
 		"version":                    swiftVersion,
-		"strict_cors_mode":           true,
+		"strict_cors_mode":           p.cfg.CORS.StrictCORSMode,
 		"allow_account_management":   false,
 		"account_autocreate":         true,
 		"auto_create_account_prefix": ".",
@@ -34,25 +34,39 @@ func (p *Proxy) infoDoc() map[string]any {
 		"max_container_name_length":  l.MaxContainerNameLen,
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
-	return map[string]any{
-		"swift":    swift,
-		"tempauth": map[string]any{"account_acls": true},
+	doc := map[string]any{
+		"swift":            swift,
+		"tempauth":         map[string]any{"account_acls": true},
+		"tempurl":          p.tempURLInfo(),
+		"staticweb":        map[string]any{},
+		"formpost":         p.formPostInfo(),
+		"container_quotas": map[string]any{},
+		"account_quotas":   map[string]any{},
+		"ratelimit":        p.rateLimitInfo(),
+		"crossdomain":      map[string]any{},
 		"slo": map[string]any{
-			"max_manifest_segments": sloMaxManifestSegments,
-			"max_manifest_size":     sloMaxManifestSize,
-			"yield_frequency":       sloYieldFrequency,
+			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
+			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
+			"yield_frequency":       p.cfg.SLO.YieldFrequency,
 			"min_segment_size":      1,
 			"allow_async_delete":    false,
 		},
 		"bulk_upload": map[string]any{
-			"max_containers_per_extraction": bulkMaxContainersPerExtraction,
-			"max_failed_extractions":        bulkMaxFailedExtractions,
+			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
+			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
 		},
 		"bulk_delete": map[string]any{
-			"max_deletes_per_request": bulkMaxDeletesPerRequest,
-			"max_failed_deletes":      bulkMaxFailedDeletes,
+			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
+			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
 	}
+	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
+		doc["domain_remap"] = p.domainRemapInfo()
+	}
+	if len(storageDomains(p.cfg.CNAMELookup.StorageDomain)) > 0 {
+		doc["cname_lookup"] = p.cnameLookupInfo()
+	}
+	return doc
 }
 
 // info serves GET/HEAD/OPTIONS /info.

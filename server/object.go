@@ -367,6 +367,13 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 				alive++
 			}
 			if alive < quorum {
+				for _, w := range writers {
+					if errors.Is(w.err, storage.ErrNoSpace) {
+						// The disks are full: say so (507), as for a
+						// PUT whose size did not fit from the start.
+						return total, "", errorf(fasthttp.StatusInsufficientStorage, "")
+					}
+				}
 				return total, "", errorf(fasthttp.StatusServiceUnavailable, "")
 			}
 		}

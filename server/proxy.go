@@ -30,6 +30,7 @@ type Proxy struct {
 	verified   verifiedCache
 	putLocks   nameLocks
 	front      []Middleware
+	ks         *keystone.Keystone // nil without a Keystone
 }
 
 // Options wires a Proxy.
@@ -44,6 +45,9 @@ type Options struct {
 	// Front middlewares run before tempauth, where Swift's pipeline has
 	// s3api and keystone: they may authenticate with SetIdentity.
 	Front []Middleware
+	// Keystone, if set, validates tokens tempauth did not issue and owns
+	// the accounts of its reseller prefixes.
+	Keystone *keystone.Keystone
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
@@ -57,6 +61,7 @@ func NewProxy(o Options) *Proxy {
 		auth:       o.Auth,
 		log:        o.Log,
 		front:      o.Front,
+		ks:         o.Keystone,
 	}
 	if p.log == nil {
 		p.log = slog.Default()

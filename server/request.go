@@ -19,6 +19,7 @@ type sreq struct {
 	id                         *keystone.Identity // nil when anonymous
 	owner                      bool               // swift_owner: may see and set ACLs
 	transID                    string
+	corsSkip                   bool // denied before CORS headers would be added
 }
 
 func (r *sreq) header(name string) string { return string(r.ctx.Request.Header.Peek(name)) }

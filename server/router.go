@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -16,7 +17,13 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 	return func(ctx *fasthttp.RequestCtx) {
 		if RequestIdentity(ctx) == nil {
 			if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
-				if id, ok := p.auth.Validate(token); ok {
+				id, err := p.validateToken(ctx, token)
+				if err != nil {
+					p.log.Error("keystone unavailable", "err", err)
+					writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+					return
+				}
+				if id != nil {
 					SetIdentity(ctx, id)
 				} else {
 					ctx.SetUserValue(keyBadToken, true)
@@ -25,6 +32,40 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 		}
 		next(ctx)
 	}
+}
+
+// validateToken finds whose token it is: a local (tempauth) token, or one
+// Keystone vouches for (with the roles of a valid X-Service-Token added
+// as service roles). nil, nil for an unknown token; an error when
+// Keystone cannot be asked.
+func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone.Identity, error) {
+	if id, ok := p.auth.Validate(token); ok {
+		return id, nil
+	}
+	if p.ks == nil {
+		return nil, nil
+	}
+	scope, exp, err := p.ks.Validate(context.Background(), token)
+	if err != nil || scope == nil {
+		return nil, err
+	}
+	if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
+		svc, _, err := p.ks.Validate(context.Background(), st)
+		if err != nil {
+			return nil, err
+		}
+		if svc != nil {
+			cp := *scope
+			cp.ServiceRoles = svc.Roles
+			scope = &cp
+		}
+	}
+	return p.ks.IdentityFor(scope, exp), nil
+}
+
+// ownsAccount reports whether one of the auth systems owns account.
+func (p *Proxy) ownsAccount(account string) bool {
+	return strings.HasPrefix(account, p.auth.Prefix()) || p.ks != nil && p.ks.Owns(account)
 }
 
 // serveSwift is the proxy core's entry: parse the path,
@@ -65,7 +106,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r.id = RequestIdentity(ctx)
-	if !strings.HasPrefix(account, p.auth.Prefix()) {
+	if !p.ownsAccount(account) {
 		// Not an account of this auth system's reseller prefix.
 		if r.id == nil || !r.id.IsResellerAdmin() {
 			if r.id == nil {
@@ -76,6 +117,11 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if r.method == fasthttp.MethodOptions {
+		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
+		p.corsPreflight(r)
+		return
+	}
 	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		// An ACL header must be valid whoever sends it (tempauth).
 		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
@@ -85,7 +131,18 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	if tempURLScopeDenies(ctx, account, container) {
+		unauthorized(ctx, account)
+		return
+	}
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
+		defer p.corsResponse(r, string(origin))
+	}
 	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
+		if object == "" && r.method != fasthttp.MethodGet && r.method != fasthttp.MethodHead {
+			// Container writes are denied before Swift's CORS handling.
+			r.corsSkip = true
+		}
 		if d == keystone.Unauthorized {
 			unauthorized(ctx, account)
 		} else {
@@ -131,6 +188,11 @@ func (p *Proxy) authorize(r *sreq) keystone.Decision {
 			ar.ReadACL = info.Metadata["X-Container-Read"].Value
 			ar.WriteACL = info.Metadata["X-Container-Write"].Value
 		}
+	}
+	if p.ks != nil && p.ks.Owns(r.account) {
+		d, owner := p.ks.Authorize(r.id, ar)
+		r.owner = owner
+		return d
 	}
 	d := p.auth.Authorize(r.id, ar)
 	if d == keystone.Allow || r.id == nil {

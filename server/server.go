@@ -27,20 +27,25 @@ func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
 		p.catchErrors,
 		gatekeeper,
 		healthcheck,
-		// domain_remap, cname_lookup
+		p.cnameLookup,
+		p.domainRemap,
 		// proxy_logging
 		p.info,
 		// container_sync
 		p.bulk,
-		// tempurl, ratelimit, crossdomain
+		p.tempURL,
+		p.rateLimit,
+		p.crossDomain,
 	}
 	pipeline = append(pipeline, front...) // s3api, keystone
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,
-		// formpost, staticweb
+		p.formPost,
+		p.staticWeb,
 		p.copyMiddleware,
-		// container_quotas, account_quotas
+		p.containerQuotas,
+		p.accountQuotas,
 		p.slo,
 		p.dlo,
 		// versioned_writes, symlink
@@ -64,7 +69,9 @@ func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" && !bytes.HasPrefix(ctx.Path(), []byte("/auth")) {
-		if _, ok := p.auth.Validate(token); !ok {
+		if id, err := p.validateToken(ctx, token); err != nil {
+			return fasthttp.StatusServiceUnavailable
+		} else if id == nil {
 			return fasthttp.StatusUnauthorized
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,11 +32,8 @@ const (
 	sloEtagKey = "X-Object-Sysmeta-Slo-Etag"
 	sloSizeKey = "X-Object-Sysmeta-Slo-Size"
 
-	sloMaxManifestSegments = 1000
-	sloMaxManifestSize     = 8 << 20
-	sloYieldFrequency      = 10 // seconds between heartbeat spaces
-	sloMaxRecursion        = 10
-	sloHeadConcurrency     = 2
+	sloMaxRecursion    = 10
+	sloHeadConcurrency = 2
 )
 
 // sloSeg is one entry of a stored manifest, in Swift's JSON.
@@ -406,28 +404,15 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 		}
 		out[i] = in
 	}
-	if len(list) > 0 {
-		all := true
-		for _, in := range out {
-			if !in.isData {
-				all = false
-			}
+	allData := len(list) > 0
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if _, has := m["data"]; !ok || !has {
+			allData = false
 		}
-		if all && len(errs) == 0 {
-			errs = append(errs, "Inline data segments require at least one object-backed segment.")
-		} else if all {
-			// every entry is data or invalid: Swift counts only dicts with 'data'
-			allData := true
-			for _, item := range list {
-				m, ok := item.(map[string]any)
-				if _, has := m["data"]; !ok || !has {
-					allData = false
-				}
-			}
-			if allData {
-				errs = append(errs, "Inline data segments require at least one object-backed segment.")
-			}
-		}
+	}
+	if allData {
+		errs = append(errs, "Inline data segments require at least one object-backed segment.")
 	}
 	if len(errs) > 0 {
 		return nil, constraintErrorf(fasthttp.StatusBadRequest, "%s", strings.Join(errs, "\n")+"\n")
@@ -455,8 +440,9 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	if n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") || n == -2 {
 		return errorf(fasthttp.StatusLengthRequired, "")
 	}
-	if n > sloMaxManifestSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", sloMaxManifestSize)
+	maxSize := p.cfg.SLO.MaxManifestSize
+	if n > maxSize {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", maxSize)
 	}
 	var body io.Reader
 	if s := ctx.RequestBodyStream(); s != nil {
@@ -464,7 +450,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	} else {
 		body = bytes.NewReader(ctx.PostBody())
 	}
-	data, err := io.ReadAll(io.LimitReader(body, sloMaxManifestSize))
+	data, err := io.ReadAll(io.LimitReader(body, int64(maxSize)))
 	if err != nil {
 		return errClientDisconnect
 	}
@@ -479,8 +465,8 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 			objSegs++
 		}
 	}
-	if objSegs > sloMaxManifestSegments {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", sloMaxManifestSegments)
+	if objSegs > p.cfg.SLO.MaxManifestSegments {
+		return errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", p.cfg.SLO.MaxManifestSegments)
 	}
 	outType, err := bestMatch(string(h.Peek("Accept")), bulkFormats)
 	if err != nil || outType == "" {
@@ -501,7 +487,13 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.Response.Header.SetContentType(outType)
+	tid, _ := ctx.UserValue(keyTransID).(string)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic in SLO manifest PUT", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
 		w.WriteString(" ")
 		w.Flush()
 		job.run(w)
@@ -564,7 +556,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 	last := time.Now()
 	for _, path := range paths {
 		work <- path
-		if w != nil && time.Since(last) > sloYieldFrequency*time.Second {
+		if w != nil && time.Since(last) > time.Duration(j.p.cfg.SLO.YieldFrequency)*time.Second {
 			w.WriteString(" ")
 			w.Flush()
 			last = time.Now()
@@ -899,7 +891,7 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 	var items []bulkItem
 	queue := []bulkItem{{name: "/" + container + "/" + obj, subSLO: true}}
 	for len(queue) > 0 {
-		if len(queue) > sloMaxManifestSegments*10 {
+		if len(queue) > p.cfg.SLO.MaxManifestSegments*10 {
 			bulkRespond(ctx, outType, bulkDeleteFields(swiftStatus(400), "Too many buffered slo segments to delete.", 0, 0), nil, "delete")
 			return
 		}
@@ -921,7 +913,7 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 		it.subSLO = false
 		queue = append(queue, it)
 	}
-	fields, errs := p.bulkDelete(ctx, next, version, account, items, math.MaxInt, false)
+	fields, errs := p.bulkDelete(ctx, next, version, account, items, math.MaxInt, false, func() {})
 	bulkRespond(ctx, outType, fields, errs, "delete")
 }
 

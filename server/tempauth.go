@@ -48,6 +48,12 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 
 // storageURL is http(s)://<host as requested>/v1/<account>.
 func (p *Proxy) storageURL(ctx *fasthttp.RequestCtx, id *keystone.Identity) string {
+	return p.StorageURL(ctx, id.Account)
+}
+
+// StorageURL is the storage URL of account as the client of ctx reaches
+// this proxy: http(s)://<host as requested>/v1/<account>.
+func (p *Proxy) StorageURL(ctx *fasthttp.RequestCtx, account string) string {
 	scheme := "http"
 	if ctx.IsTLS() {
 		scheme = "https"
@@ -59,7 +65,7 @@ func (p *Proxy) storageURL(ctx *fasthttp.RequestCtx, id *keystone.Identity) stri
 	if host == "" {
 		host = ctx.LocalAddr().String()
 	}
-	return scheme + "://" + host + "/v1/" + id.Account
+	return scheme + "://" + host + "/v1/" + account
 }
 
 func headerOr(ctx *fasthttp.RequestCtx, names ...string) string {

@@ -203,3 +203,9 @@ func (s *ObjectStore) readFileMetadata(path string) (map[string]string, error) {
 	defer f.Close()
 	return s.readMetadata(f, path)
 }
+
+// FileMetadata reads and verifies the metadata of one object file (.data,
+// .ts or .meta), for tools such as object-info.
+func (s *ObjectStore) FileMetadata(path string) (map[string]string, error) {
+	return s.readFileMetadata(path)
+}

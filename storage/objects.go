@@ -61,6 +61,10 @@ type ObjectStoreConfig struct {
 	// DeviceCacheTTL is how long a good device check and a free-space
 	// reading are reused (0 = 500 ms, negative = check on every write).
 	DeviceCacheTTL time.Duration
+	// FailedDir, if set, holds a file per device marked failed (by
+	// drive-audit --unmount); such a device is unavailable until its
+	// file is removed.
+	FailedDir string
 }
 
 // ObjectStore reads and writes objects on the devices under DevicesDir. It
@@ -157,6 +161,9 @@ func (s *ObjectStore) checkDevice(device string) error {
 	if !st.IsDir() {
 		return deviceError(device, "not a directory")
 	}
+	if reason, failed := DeviceFailed(s.cfg.FailedDir, device); failed {
+		return deviceError(device, "marked failed: "+reason)
+	}
 	if s.cfg.MountCheck {
 		ok, err := s.isMount(path)
 		if err != nil {
@@ -248,4 +255,17 @@ func noSpace(err error) error {
 		return fmt.Errorf("%w: %v", ErrNoSpace, err)
 	}
 	return err
+}
+
+// DeviceFailed reports whether device is marked failed in failedDir, and
+// the reason recorded there.
+func DeviceFailed(failedDir, device string) (string, bool) {
+	if failedDir == "" {
+		return "", false
+	}
+	raw, err := os.ReadFile(filepath.Join(failedDir, device))
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(raw)), true
 }

@@ -48,6 +48,9 @@ type Config struct {
 	HashPrefix string // swift_hash_path_prefix
 	HashSuffix string // swift_hash_path_suffix
 	MaxOpen    int    // open database files kept; DefaultMaxOpen if 0
+	// Failed reports whether a device is marked failed (then it is
+	// unavailable, as if unmounted); nil means none are.
+	Failed func(device string) bool
 }
 
 // Store opens, caches and closes database files. Handles beyond MaxOpen are
@@ -201,6 +204,9 @@ func (s *Store) openFile(device, path string, init initFunc) (*bolt.DB, error) {
 	if device != "" {
 		if fi, err := os.Stat(devDir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("%w: %s", ErrDeviceUnavailable, devDir)
+		}
+		if s.cfg.Failed != nil && s.cfg.Failed(device) {
+			return nil, fmt.Errorf("%w: %s is marked failed", ErrDeviceUnavailable, devDir)
 		}
 	}
 	if _, err := os.Stat(path); err != nil {

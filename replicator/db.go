@@ -1,0 +1,147 @@
+package replicator
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"swiftbox/ring"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// Databases is the container or the account replicator.
+type Databases struct {
+	// Kind is db.KindContainers or db.KindAccounts.
+	Kind  string
+	Store *db.Store
+	// Ring returns the current container or account ring.
+	Ring    func() *ring.Ring
+	Local   func(*ring.Device) bool
+	Devices func() []string
+	// ReclaimAge is how long deleted rows and deleted databases are kept.
+	ReclaimAge time.Duration
+	Log        *slog.Logger
+	OnPass     func(PassStats)
+}
+
+// RunOnce replicates every database on every local device once: deleted
+// rows and databases past ReclaimAge are reclaimed, the rest pushed to
+// every other primary (a whole copy where one has none), and handoff
+// copies removed once every primary has them.
+func (d *Databases) RunOnce(ctx context.Context) PassStats {
+	st := PassStats{Start: time.Now()}
+	before := timestamp.FromTime(time.Now().Add(-d.ReclaimAge))
+	for _, dev := range d.Devices() {
+		files, err := d.Store.ListFiles(d.Kind, dev)
+		if err != nil {
+			d.log().Warn("replicator: listing databases", "kind", d.Kind, "device", dev, "err", err)
+			st.Failures++
+			continue
+		}
+		for _, f := range files {
+			if ctx.Err() != nil {
+				break
+			}
+			st.add(d.replicateOne(f, before))
+		}
+	}
+	st.End = time.Now()
+	lvl := slog.LevelDebug
+	if st.Files+st.Failures+st.Removed+int(st.Bytes) > 0 {
+		lvl = slog.LevelInfo
+	}
+	d.log().Log(ctx, lvl, "database replication pass done", "kind", d.Kind, "databases", st.Partitions,
+		"handoffs", st.Handoffs, "copied", st.Files, "rows_merged", st.Bytes, "removed", st.Removed,
+		"failures", st.Failures, "remote_skipped", st.Remote, "duration", st.Duration().Round(time.Millisecond))
+	if d.OnPass != nil {
+		d.OnPass(st)
+	}
+	return st
+}
+
+// Run replicates every interval until ctx ends.
+func (d *Databases) Run(ctx context.Context, interval time.Duration) {
+	for {
+		d.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+func (d *Databases) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
+}
+
+// replicateOne handles one database. In the summary, Partitions counts
+// databases, Files whole copies and Bytes merged rows.
+func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStats {
+	st := PassStats{Partitions: 1}
+	removable, _, err := d.Store.Reclaim(f, before)
+	if err != nil {
+		d.log().Warn("replicator: reclaiming", "db", f.Path, "err", err)
+		st.Failures++
+		return st
+	}
+	if removable {
+		if err := d.Store.Remove(f); err != nil {
+			d.log().Warn("replicator: removing reclaimed database", "db", f.Path, "err", err)
+			st.Failures++
+		} else {
+			st.Removed++
+		}
+		return st
+	}
+	r := d.Ring()
+	if f.Part >= r.PartitionCount() {
+		d.log().Warn("replicator: database partition outside the ring", "db", f.Path)
+		st.Failures++
+		return st
+	}
+	primaries := r.PrimaryNodes(f.Part)
+	isPrimary := slices.ContainsFunc(primaries, func(n *ring.Device) bool { return d.Local(n) && n.Device == f.Device })
+	if !isPrimary {
+		st.Handoffs = 1
+	}
+	ok, want := 0, 0
+	for _, n := range primaries {
+		if n.Device == f.Device && d.Local(n) {
+			continue
+		}
+		want++
+		if !d.Local(n) {
+			st.Remote++
+			continue
+		}
+		res, err := d.Store.Replicate(f, n.Device)
+		if err != nil {
+			d.log().Warn("replicator: database sync failed", "db", f.Path, "peer", n.Device, "err", err)
+			st.Failures++
+			continue
+		}
+		ok++
+		st.Bytes += int64(res.Rows)
+		if res.Copied {
+			st.Files++
+		}
+		if res.Copied || res.Rows > 0 {
+			st.SuffixesSynced++
+		}
+	}
+	if !isPrimary && ok == want && st.Remote == 0 {
+		if err := d.Store.Remove(f); err != nil {
+			d.log().Warn("replicator: removing handoff database", "db", f.Path, "err", err)
+			st.Failures++
+		} else {
+			st.Removed++
+		}
+	}
+	return st
+}

@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -662,5 +664,69 @@ func TestS3MultipartGiBBoundedMemory(t *testing.T) {
 	t.Logf("peak server RSS: multipart PUT %.0f MiB, GET %.0f MiB", putPeak, getPeak)
 	if putPeak > 150 || getPeak > 150 {
 		t.Errorf("server RSS grew with the object: PUT %.0f MiB, GET %.0f MiB (limit 150)", putPeak, getPeak)
+	}
+}
+
+// More parts than the SLO manifest limit: the upload is finished with
+// nested manifests, reads back whole and by part, and deletes cleanly.
+func TestS3MultipartNested(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("s3:\n  min_segment_size: 1\nslo:\n  max_manifest_segments: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	b, k := aws.String("nest"), aws.String("n")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []types.CompletedPart
+	var all []byte
+	for i := 1; i <= 5; i++ {
+		p := bytes.Repeat([]byte{byte('a' + i)}, i*10)
+		all = append(all, p...)
+		up, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: k, UploadId: cr.UploadId, PartNumber: aws.Int32(int32(i)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i))})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}); err != nil {
+		t.Fatalf("CompleteMultipartUpload of 5 parts with 3-segment manifests: %v", err)
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !bytes.Equal(got, all) || !strings.HasSuffix(aws.ToString(get.ETag), `-5"`) {
+		t.Fatalf("nested object: %q etag %s", got, aws.ToString(get.ETag))
+	}
+	p4, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, PartNumber: aws.Int32(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(p4.Body)
+	p4.Body.Close()
+	if string(got) != strings.Repeat("e", 40) || aws.ToInt32(p4.PartsCount) != 5 {
+		t.Fatalf("part 4 of a nested object: %q (%d parts)", got, aws.ToInt32(p4.PartsCount))
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}); err != nil {
+		t.Fatalf("DeleteBucket: %v", err)
+	}
+	sc := s.conn(t, "test:tester", "testing")
+	if names, err := sc.ContainerNamesAll(ctx, nil); err != nil || len(names) != 0 {
+		t.Fatalf("containers left: %v %v", err, names)
 	}
 }

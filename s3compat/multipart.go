@@ -365,6 +365,76 @@ func (r *req) abortMultipartUpload() *Error {
 	return nil
 }
 
+// segment is one entry of a static large object manifest.
+type segment struct {
+	Path      string `json:"path"`
+	Etag      string `json:"etag,omitempty"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// nestManifest keeps a manifest within the SLO segment limit: more parts
+// than that go into sub-manifests (in the segments container) that the
+// object's manifest lists, as Swift's nested SLOs.
+func (r *req) nestManifest(parts []segment) ([]segment, *Error) {
+	limit := r.s.sloMaxSegments
+	if limit <= 0 || len(parts) <= limit {
+		return parts, nil
+	}
+	if (len(parts)+limit-1)/limit > limit {
+		return nil, s3err(400, "InvalidArgument", "The upload has more parts than two levels of manifests hold ("+strconv.Itoa(limit*limit)+").")
+	}
+	var top []segment
+	for i := 0; i < len(parts); i += limit {
+		group := parts[i:min(i+limit, len(parts))]
+		var size int64
+		for _, g := range group {
+			size += g.SizeBytes
+		}
+		name := r.key + "/" + r.uploadID() + "/manifest-" + strconv.Itoa(len(top)+1)
+		body, _ := json.Marshal(group)
+		resp := r.sub("PUT", r.segmentsContainer(), name, "multipart-manifest=put", func(req *fasthttp.Request) {
+			req.Header.Set("Accept", "application/json")
+			req.SetBodyStream(strings.NewReader(string(body)), len(body))
+		})
+		st := resp.StatusCode()
+		resp.CloseBodyStream()
+		if st/100 != 2 {
+			return nil, swiftError(st, "object", r.bucket, r.key)
+		}
+		top = append(top, segment{Path: "/" + r.segmentsContainer() + "/" + name, SizeBytes: size})
+	}
+	return top, nil
+}
+
+// manifestParts lists an SLO's data segments in order, descending into
+// sub-manifests.
+func (r *req) manifestParts(container, object string, depth int) ([]int64, bool) {
+	resp := r.sub("GET", container, object, "multipart-manifest=get", nil)
+	defer resp.CloseBodyStream()
+	if resp.StatusCode()/100 != 2 || !strings.EqualFold(string(resp.Header.Peek("X-Static-Large-Object")), "true") {
+		return nil, false
+	}
+	var segs []struct {
+		Name   string `json:"name"`
+		Bytes  int64  `json:"bytes"`
+		SubSLO bool   `json:"sub_slo"`
+	}
+	data, _ := io.ReadAll(readerOf(resp))
+	json.Unmarshal(data, &segs)
+	var out []int64
+	for _, sg := range segs {
+		if sg.SubSLO && depth < 2 {
+			c, o, _ := strings.Cut(strings.TrimPrefix(sg.Name, "/"), "/")
+			if sub, ok := r.manifestParts(c, o, depth+1); ok {
+				out = append(out, sub...)
+				continue
+			}
+		}
+		out = append(out, sg.Bytes)
+	}
+	return out, true
+}
+
 func normalizeEtag(s string) string { return strings.ToLower(strings.Trim(strings.TrimSpace(s), `"`)) }
 
 func (r *req) completeMultipartUpload() *Error {
@@ -398,11 +468,6 @@ func (r *req) completeMultipartUpload() *Error {
 	if e != nil {
 		return e
 	}
-	type segment struct {
-		Path      string `json:"path"`
-		Etag      string `json:"etag"`
-		SizeBytes int64  `json:"size_bytes"`
-	}
 	manifest := make([]segment, 0, len(doc.Parts))
 	sum := md5.New()
 	prev := 0
@@ -433,7 +498,11 @@ func (r *req) completeMultipartUpload() *Error {
 		r.completeResult(s3etag)
 		return nil
 	}
-	mbody, _ := json.Marshal(manifest)
+	top, e := r.nestManifest(manifest)
+	if e != nil {
+		return e
+	}
+	mbody, _ := json.Marshal(top)
 	in := &r.ctx.Request.Header
 	resp := r.sub("PUT", r.bucket, r.key, "multipart-manifest=put", func(req *fasthttp.Request) {
 		for k, v := range marker.All() {
@@ -603,22 +672,13 @@ func (r *req) getObjectPart(m string) *Error {
 	if e != nil {
 		return e
 	}
-	resp := r.sub("GET", r.bucket, r.key, "multipart-manifest=get", nil)
-	st := resp.StatusCode()
+	head := r.sub("HEAD", r.bucket, r.key, "", nil)
+	st := head.StatusCode()
+	head.CloseBodyStream()
 	if st/100 != 2 {
-		resp.CloseBodyStream()
 		return r.objectError(st)
 	}
-	isSLO := strings.EqualFold(string(resp.Header.Peek("X-Static-Large-Object")), "true")
-	var segs []struct {
-		Bytes int64  `json:"bytes"`
-		Range string `json:"range"`
-	}
-	if isSLO {
-		data, _ := io.ReadAll(readerOf(resp))
-		json.Unmarshal(data, &segs)
-	}
-	resp.CloseBodyStream()
+	segs, isSLO := r.manifestParts(r.bucket, r.key, 0)
 	if !isSLO {
 		if n != 1 {
 			return errInvalidPart.with("PartNumber", strconv.Itoa(n))
@@ -629,10 +689,10 @@ func (r *req) getObjectPart(m string) *Error {
 		return errInvalidPart.with("PartNumber", strconv.Itoa(n))
 	}
 	var start int64
-	for _, s := range segs[:n-1] {
-		start += s.Bytes
+	for _, b := range segs[:n-1] {
+		start += b
 	}
-	end := start + segs[n-1].Bytes - 1
+	end := start + segs[n-1] - 1
 	if e := r.getObjectRange(m, "bytes="+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end, 10)); e != nil {
 		return e
 	}

@@ -29,7 +29,10 @@ type S3 struct {
 	auth        *keystone.TempAuth
 	log         *slog.Logger
 	maxFileSize int64
-	now         func() time.Time
+	// sloMaxSegments is the SLO middleware's manifest limit: uploads with
+	// more parts are finished with nested manifests.
+	sloMaxSegments int
+	now            func() time.Time
 }
 
 // New makes the S3 API over auth's users with cfg's settings.
@@ -37,7 +40,8 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &S3{cfg: cfg.S3, auth: auth, log: log, maxFileSize: cfg.Constraints.MaxFileSize, now: time.Now}
+	return &S3{cfg: cfg.S3, auth: auth, log: log, maxFileSize: cfg.Constraints.MaxFileSize,
+		sloMaxSegments: cfg.SLO.MaxManifestSegments, now: time.Now}
 }
 
 // Middleware serves S3 requests and passes every other request to next.

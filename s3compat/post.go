@@ -287,6 +287,7 @@ func (r *req) checkPolicy(form *postForm, policyB64 string, id *keystone.Identit
 		}
 		var op string
 		json.Unmarshal(arr[0], &op)
+		op = strings.ToLower(op) // operations match case-insensitively, unlike the document's keys
 		switch op {
 		case "content-length-range":
 			var lo, hi int64
@@ -326,8 +327,10 @@ func hasBucketCondition(conds []json.RawMessage) bool {
 	for _, c := range conds {
 		var obj map[string]string
 		if json.Unmarshal(c, &obj) == nil {
-			if _, ok := obj["bucket"]; ok {
-				return true
+			for k := range obj {
+				if strings.EqualFold(k, "bucket") {
+					return true
+				}
 			}
 		}
 		var arr []string

@@ -280,6 +280,9 @@ func TestS3VirtualHostAndListener(t *testing.T) {
 	if st, body := anon("/"); st != 403 {
 		t.Fatalf("anonymous ListBuckets: %d %s", st, body)
 	}
+	if st, body := anon("/nosuchbucket/k"); st != 404 || !strings.Contains(body, "<Code>NoSuchBucket</Code>") {
+		t.Fatalf("anonymous GET in a missing bucket: %d %s", st, body)
+	}
 	// The main listener leaves unsigned path-style requests to Swift.
 	resp, err := http.Get(s.URL + "/vhost/k/ey")
 	if err != nil {

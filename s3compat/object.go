@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/server"
 )
 
 // Headers an S3 object keeps as Swift keeps them.
@@ -50,7 +52,25 @@ func (r *req) objectError(st int) *Error {
 			return errNoSuchBucket.with("BucketName", r.bucket)
 		}
 	}
+	if st == 401 && r.id == nil && !r.bucketExists() {
+		// S3 tells anonymous clients too that a bucket does not exist.
+		return errNoSuchBucket.with("BucketName", r.bucket)
+	}
 	return swiftError(st, "object", r.bucket, r.key)
+}
+
+// bucketExists checks the bucket's container past its ACLs (for
+// anonymous requests, which may not HEAD it themselves).
+func (r *req) bucketExists() bool {
+	prev := r.ctx.UserValue("swiftbox.authorized")
+	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	st, _ := r.headContainer(r.bucket)
+	if l, ok := prev.(int); ok {
+		server.SetAuthorized(r.ctx, l)
+	} else {
+		server.SetAuthorized(r.ctx, 0)
+	}
+	return st != 404
 }
 
 func checkContentMD5(v string, data []byte) *Error {

@@ -112,6 +112,7 @@ func (r *req) headBucket() *Error {
 		return swiftError(st, "bucket", r.bucket, "")
 	}
 	r.ctx.SetStatusCode(200)
+	r.ctx.Response.Header.SetContentType("application/xml")
 	r.ctx.Response.Header.Set("X-Amz-Bucket-Region", r.s.cfg.Location)
 	return nil
 }
@@ -437,10 +438,10 @@ type listResult struct {
 	NextVersionIDMarker   string         `xml:"NextVersionIdMarker,omitempty"`
 	ContinuationToken     *string        `xml:"ContinuationToken"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
-	StartAfter            string         `xml:"StartAfter,omitempty"`
+	StartAfter            *string        `xml:"StartAfter"`
 	KeyCount              *int           `xml:"KeyCount"`
 	MaxKeys               int            `xml:"MaxKeys"`
-	Delimiter             string         `xml:"Delimiter,omitempty"`
+	Delimiter             *string        `xml:"Delimiter"`
 	EncodingType          string         `xml:"EncodingType,omitempty"`
 	IsTruncated           bool           `xml:"IsTruncated"`
 	Contents              []contents     `xml:"Contents"`
@@ -481,7 +482,11 @@ func (r *req) listObjects(kind int) *Error {
 		}
 		return s
 	}
-	res := listResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, Delimiter: encode(delim), EncodingType: enc}
+	res := listResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, EncodingType: enc}
+	if q.Has("delimiter") {
+		d := encode(delim)
+		res.Delimiter = &d
+	}
 	if kind == listV1 {
 		// S3 leaves the Prefix of a v1 listing as sent (botocore decodes
 		// only Delimiter, Marker and NextMarker there).
@@ -507,7 +512,10 @@ func (r *req) listObjects(kind int) *Error {
 		} else {
 			marker = string(q.Peek("start-after"))
 		}
-		res.StartAfter = encode(string(q.Peek("start-after")))
+		if q.Has("start-after") {
+			sa := encode(string(q.Peek("start-after")))
+			res.StartAfter = &sa
+		}
 	case listVersions:
 		res.XMLName.Local = "ListVersionsResult"
 		marker = string(q.Peek("key-marker"))

@@ -94,6 +94,8 @@ func writeError(ctx *fasthttp.RequestCtx, e *Error) {
 		doc.Extra = append(doc.Extra, extraElem{XMLName: xml.Name{Local: x[0]}, Value: x[1]})
 	}
 	body, _ := xml.Marshal(doc)
+	ctx.Response.Header.Set("X-Amz-Id-2", tid)
+	ctx.Response.Header.Set("X-Amz-Request-Id", tid)
 	ctx.Response.ResetBody()
 	ctx.Response.SetStatusCode(e.Status)
 	ctx.Response.Header.SetContentType("application/xml")

@@ -241,7 +241,11 @@ func (r *req) uploadPartCopy(n int) *Error {
 		LastModified string   `xml:"LastModified"`
 		ETag         string   `xml:"ETag"`
 	}
-	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+	lm := time.Now().UTC()
+	if t, err := time.Parse(time.RFC1123, string(resp.Header.Peek("Last-Modified"))); err == nil {
+		lm = t.UTC() // as ListParts will show it
+	}
+	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: lm.Format("2006-01-02T15:04:05.000Z"),
 		ETag: `"` + string(resp.Header.Peek("Etag")) + `"`})
 	return nil
 }
@@ -658,9 +662,7 @@ func (r *req) listMultipartUploads() *Error {
 		}
 		marker = items[len(items)-1].Name
 	}
-	if !res.IsTruncated {
-		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
-	}
+
 	writeXML(r.ctx, res)
 	return nil
 }

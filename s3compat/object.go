@@ -17,7 +17,7 @@ import (
 )
 
 // Headers an S3 object keeps as Swift keeps them.
-var passHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"}
+var passHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "X-Robots-Tag"}
 
 const metaPrefix = "X-Object-Meta-"
 
@@ -221,7 +221,12 @@ func (r *req) getObject(m string) *Error {
 func (r *req) getObjectRange(m, rng string) *Error {
 	in := &r.ctx.Request.Header
 	q := r.ctx.QueryArgs()
-	resp := r.sub(m, r.bucket, r.key, "", func(req *fasthttp.Request) {
+	method := m
+	if m == "HEAD" && rng != "" {
+		// Swift's HEAD ignores Range; S3 answers it as the GET would.
+		method = "GET"
+	}
+	resp := r.sub(method, r.bucket, r.key, "", func(req *fasthttp.Request) {
 		for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 			if v := in.Peek(name); len(v) > 0 {
 				req.Header.Set(name, string(v))
@@ -368,6 +373,11 @@ func (r *req) deleteObjects() *Error {
 	if len(doc.Objects) > r.s.cfg.MaxMultiDeleteObjects {
 		return errMalformedXML
 	}
+	for _, o := range doc.Objects {
+		if o.Key == "" {
+			return s3err(400, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")
+		}
+	}
 	if cst, _ := r.headContainer(r.bucket); cst/100 != 2 {
 		return swiftError(cst, "bucket", r.bucket, "")
 	}
@@ -409,8 +419,11 @@ func (r *req) deleteObjects() *Error {
 func (r *req) copySource() (bucket, key string, e *Error) {
 	v := string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source"))
 	if i := strings.Index(v, "?"); i >= 0 {
-		q, _ := url.ParseQuery(v[i+1:])
-		if vid := q.Get("versionId"); vid != "" && vid != "null" {
+		q, err := url.ParseQuery(v[i+1:])
+		if err != nil || len(q) != 1 || !q.Has("versionId") {
+			return "", "", errInvalidArgument.with("ArgumentName", "x-amz-copy-source").with("ArgumentValue", v)
+		}
+		if vid := q.Get("versionId"); vid != "null" {
 			return "", "", errNoSuchVersion
 		}
 		v = v[:i]

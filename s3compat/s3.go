@@ -146,7 +146,9 @@ func (r *req) run(bucketInHost string) {
 	if string(ctx.Method()) == fasthttp.MethodHead {
 		ctx.Response.SkipBody = true
 	}
-	ctx.Response.Header.Set("X-Amz-Request-Id", string(ctx.Response.Header.Peek("X-Trans-Id")))
+	tid := string(ctx.Response.Header.Peek("X-Trans-Id"))
+	ctx.Response.Header.Set("X-Amz-Id-2", tid)
+	ctx.Response.Header.Set("X-Amz-Request-Id", tid)
 }
 
 // bucketInHost is the bucket of a virtual-hosted-style request: the

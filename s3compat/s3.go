@@ -77,6 +77,13 @@ type req struct {
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	switch string(ctx.Method()) {
+	case "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS":
+	default:
+		// No S3 operation has another verb (s3api refuses it before auth).
+		writeError(ctx, errMethodNotAllowed.with("Method", string(ctx.Method())).with("ResourceType", "BUCKET"))
+		return
+	}
 	if string(ctx.Method()) == fasthttp.MethodOptions {
 		// A CORS preflight: no bucket has a CORS configuration here.
 		if len(ctx.Request.Header.Peek("Origin")) == 0 {

@@ -483,7 +483,8 @@ func (r *req) listObjects(kind int) *Error {
 		return s
 	}
 	res := listResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, EncodingType: enc}
-	if q.Has("delimiter") {
+	if delim != "" {
+		// An empty delimiter is left out, as AWS does (s3-tests).
 		d := encode(delim)
 		res.Delimiter = &d
 	}

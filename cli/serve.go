@@ -22,6 +22,7 @@ import (
 	"swiftbox/config"
 	"swiftbox/keystone"
 	"swiftbox/ring"
+	"swiftbox/s3compat"
 	"swiftbox/server"
 	"swiftbox/server/backend"
 	"swiftbox/storage"
@@ -37,6 +38,7 @@ func init() {
 		metrics  string
 		backend  string
 		access   string
+		s3Addr   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -54,6 +56,9 @@ to the same cluster.`,
 			}
 			if cmd.Flags().Changed("addr") {
 				cfg.Bind = addr
+			}
+			if cmd.Flags().Changed("s3-addr") {
+				cfg.S3.Addr = s3Addr
 			}
 			if cmd.Flags().Changed("log-level") {
 				cfg.LogLevel = logLevel
@@ -81,6 +86,7 @@ to the same cluster.`,
 	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
 	f.StringVar(&addr, "addr", ":8080", "API listen address HOST:PORT")
 	f.StringArrayVar(&users, "user", nil, "tempauth user account:user:key[:group,…] (repeatable)")
+	f.StringVar(&s3Addr, "s3-addr", "", "extra listener HOST:PORT for the S3 API (S3 is also served on --addr)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&metrics, "metrics-addr", config.DefaultMetricsAddr, `Prometheus /metrics listen address HOST:PORT ("" = off)`)
 	f.StringVar(&backend, "backend-addr", "auto", `storage-node (recon) listeners: auto (the rings' ip:port of this node's devices), HOST:PORT[,…] or "" (off)`)
@@ -187,11 +193,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		ks = keystone.NewKeystone(cfg.Keystone)
 		say("validating Keystone tokens with %s for accounts %s", cfg.Keystone.AuthURL, strings.Join(ks.Prefixes(), ", "))
 	}
+	s3api := s3compat.New(cfg, auth, log)
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
 		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
-		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware},
+		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware, s3api.Middleware},
 	})
 	defer proxy.Close()
 	ctlUpd.Proxy = proxy
@@ -239,6 +246,21 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer os.Remove(addrPath)
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
+	if cfg.S3.Addr != "" {
+		s3ln, err := net.Listen("tcp", cfg.S3.Addr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s: %w", cfg.S3.Addr, err)
+		}
+		say("serving the S3 API on http://%s", displayAddr(s3ln.Addr()))
+		s3srv := server.NewHTTPServer(proxy.HandlerWithFront([]server.Middleware{s3api.Handler}), obs.logging.Expect("s3", proxy.ExpectHandler), "swiftbox")
+		go func() {
+			if err := server.Serve(ctx, s3srv, s3ln); err != nil {
+				log.Error("S3 listener", "err", err)
+			}
+		}()
+	}
+	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
 	err = server.Serve(ctx, srv, ln)
 	say("shut down")
 	return err

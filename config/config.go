@@ -48,6 +48,7 @@ type Config struct {
 
 	Auth        AuthConfig        `yaml:"auth"`
 	Constraints ConstraintsConfig `yaml:"constraints"`
+	S3          S3Config          `yaml:"s3"`
 	Replicator  ReplicatorConfig  `yaml:"replicator"`
 	Auditor     AuditorConfig     `yaml:"auditor"`
 	Expirer     ExpirerConfig     `yaml:"expirer"`
@@ -119,6 +120,48 @@ type AuthConfig struct {
 	StorageURLScheme string `yaml:"storage_url_scheme"`
 }
 
+// S3Config configures the S3 API, with the option names of Swift's s3api.
+type S3Config struct {
+	// Addr is an extra listener that serves only the S3 API ("" = none);
+	// S3 requests are served on bind as well.
+	Addr string `yaml:"addr"`
+	// Location is the region clients sign for and GetBucketLocation names.
+	Location string `yaml:"location"`
+	// StorageDomain lists, comma-separated, the domains under which
+	// virtual-hosted-style requests name the bucket as the first label.
+	StorageDomain string `yaml:"storage_domain"`
+	// AllowableClockSkew is how far, in seconds, a request's date may be
+	// from the server's clock.
+	AllowableClockSkew int64 `yaml:"allowable_clock_skew"`
+	// DNSCompliantBucketNames restricts new bucket names to DNS labels.
+	DNSCompliantBucketNames bool `yaml:"dns_compliant_bucket_names"`
+	// MaxBucketListing caps max-keys of object listings.
+	MaxBucketListing int `yaml:"max_bucket_listing"`
+	// MaxPartsListing caps max-parts of ListParts.
+	MaxPartsListing int `yaml:"max_parts_listing"`
+	// MaxMultiDeleteObjects caps the keys of one DeleteObjects.
+	MaxMultiDeleteObjects int `yaml:"max_multi_delete_objects"`
+	// MaxUploadPartNum is the highest part number of a multipart upload.
+	MaxUploadPartNum int `yaml:"max_upload_part_num"`
+	// MinSegmentSize is the smallest part (but the last) CompleteMultipartUpload accepts.
+	MinSegmentSize int64 `yaml:"min_segment_size"`
+	// AnonymousAccount is the account ("AUTH_test") whose buckets unsigned
+	// S3 requests reach, on Addr or virtual-hosted; its container ACLs
+	// decide what they may do. "" = unsigned requests are refused.
+	AnonymousAccount string `yaml:"anonymous_account"`
+}
+
+// StorageDomains is StorageDomain split at commas.
+func (c S3Config) StorageDomains() []string {
+	var out []string
+	for _, d := range strings.Split(c.StorageDomain, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, strings.TrimPrefix(d, "."))
+		}
+	}
+	return out
+}
+
 // ConstraintsConfig is Swift's [swift-constraints], served at /info.
 type ConstraintsConfig struct {
 	MaxFileSize           int64 `yaml:"max_file_size" json:"max_file_size"`
@@ -172,6 +215,16 @@ func Default() *Config {
 			RequireGroup:     map[string]string{},
 			TokenLife:        86400,
 			StorageURLScheme: "default",
+		},
+		S3: S3Config{
+			Location:                "us-east-1",
+			AllowableClockSkew:      900,
+			DNSCompliantBucketNames: true,
+			MaxBucketListing:        1000,
+			MaxPartsListing:         1000,
+			MaxMultiDeleteObjects:   1000,
+			MaxUploadPartNum:        10000,
+			MinSegmentSize:          5242880,
 		},
 		Replicator: defaultReplicator(),
 		Auditor:    defaultAuditor(),
@@ -303,6 +356,18 @@ func (c *Config) Finish() error {
 	case "default", "http", "https":
 	default:
 		return fmt.Errorf("config: auth.storage_url_scheme must be default, http or https, got %q", c.Auth.StorageURLScheme)
+	}
+	if c.S3.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.S3.Addr); err != nil {
+			return fmt.Errorf("config: s3.addr %q: want HOST:PORT: %w", c.S3.Addr, err)
+		}
+	}
+	if c.S3.Location == "" {
+		return errors.New("config: s3.location must not be empty")
+	}
+	if c.S3.AllowableClockSkew <= 0 || c.S3.MaxBucketListing <= 0 || c.S3.MaxPartsListing <= 0 ||
+		c.S3.MaxMultiDeleteObjects <= 0 || c.S3.MaxUploadPartNum <= 0 || c.S3.MinSegmentSize < 0 {
+		return errors.New("config: s3 limits must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -53,7 +53,8 @@ var (
 
 // gatekeeper strips headers that only storage nodes and middlewares may set
 // (X-Backend-*, sysmeta, and X-Timestamp: the proxy stamps every write
-// itself) from client requests, as Swift's gatekeeper does.
+// itself) from client requests, and sysmeta from responses, as Swift's
+// gatekeeper does.
 func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		drop := [][]byte{[]byte("X-Timestamp")}

@@ -196,6 +196,7 @@ func (p *Proxy) objectPut(r *sreq) {
 	}
 	pl := p.objectPlace(r.account, r.container, r.object)
 	if r.header("If-None-Match") == "*" {
+		defer p.putLocks.lock(r.account + "/" + r.container + "/" + r.object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
 			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")
@@ -246,6 +247,8 @@ func (p *Proxy) objectPut(r *sreq) {
 		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
+	// Gathered after the body: a middleware may set sysmeta headers when
+	// the body ends (S3's trailing checksums), as Swift's metadata footers.
 	meta := objectMeta(r, ts, ctype, delAt)
 	meta["ETag"] = etag
 	var wg sync.WaitGroup

@@ -29,6 +29,7 @@ type Proxy struct {
 	log        *slog.Logger
 	acct       *accountUpdater
 	verified   verifiedCache
+	putLocks   nameLocks
 	front      []Middleware
 	expiry     expiryQueue
 	vinfo      versioningCache

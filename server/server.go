@@ -18,7 +18,11 @@ type Middleware func(next fasthttp.RequestHandler) fasthttp.RequestHandler
 // Handler returns the proxy's full pipeline in Swift's order:
 // catch_errors gatekeeper healthcheck info, the front middlewares
 // (S3, Keystone), tempauth, the feature middlewares → proxy.
-func (p *Proxy) Handler() fasthttp.RequestHandler {
+func (p *Proxy) Handler() fasthttp.RequestHandler { return p.HandlerWithFront(p.front) }
+
+// HandlerWithFront is Handler with other front middlewares (a listener
+// that serves only S3, say).
+func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
 	pipeline := []Middleware{
 		p.catchErrors,
 		gatekeeper,
@@ -33,7 +37,7 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.rateLimit,
 		p.crossDomain,
 	}
-	pipeline = append(pipeline, p.front...) // s3api, keystone
+	pipeline = append(pipeline, front...) // s3api, keystone
 	pipeline = append(pipeline,
 		p.tempauthEndpoint,
 		p.authenticate,

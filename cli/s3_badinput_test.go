@@ -1,0 +1,477 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+var testCreds = aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "testing"}
+
+// signedReq signs a request with SigV4 at time at (payload hash given).
+func signedReq(t *testing.T, method, u string, body io.Reader, payloadHash string, at time.Time, hdr ...string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hdr {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
+	if err := v4.NewSigner().SignHTTP(context.Background(), testCreds, req, payloadHash, "s3", "us-east-1", at); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// doS3 sends req and returns status and body.
+func doS3(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func hmacSHA(key []byte, s string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s))
+	return m.Sum(nil)
+}
+
+// awsChunked frames chunks with chunk signatures chained from seed;
+// corrupt makes chunk i's signature wrong (-1: none).
+func awsChunked(seed string, at time.Time, chunks []string, corrupt int) string {
+	date := at.UTC().Format("20060102")
+	scope := date + "/us-east-1/s3/aws4_request"
+	key := []byte("AWS4" + testCreds.SecretAccessKey)
+	for _, p := range []string{date, "us-east-1", "s3", "aws4_request"} {
+		key = hmacSHA(key, p)
+	}
+	prev := seed
+	var b strings.Builder
+	for i, c := range append(chunks, "") {
+		sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + at.UTC().Format("20060102T150405Z") + "\n" + scope + "\n" + prev + "\n" + sha256hex("") + "\n" + sha256hex(c)
+		sig := hex.EncodeToString(hmacSHA(key, sts))
+		prev = sig
+		if i == corrupt {
+			sig = strings.Repeat("0", 64)
+		}
+		fmt.Fprintf(&b, "%x;chunk-signature=%s\r\n%s\r\n", len(c), sig, c)
+	}
+	return b.String()
+}
+
+// seedSignature is the Signature of a signed request's Authorization.
+func seedSignature(req *http.Request) string {
+	a := req.Header.Get("Authorization")
+	return a[strings.Index(a, "Signature=")+len("Signature="):]
+}
+
+func TestS3BadInput(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	now := time.Now()
+	code := func(body string) string {
+		i := strings.Index(body, "<Code>")
+		j := strings.Index(body, "</Code>")
+		if i < 0 || j < i {
+			return body
+		}
+		return body[i+6 : j]
+	}
+	st, body := doS3(t, signedReq(t, "PUT", s.URL+"/bad", nil, sha256hex(""), now))
+	if st != 200 {
+		t.Fatalf("create bucket: %d %s", st, body)
+	}
+
+	// Signed aws-chunked upload: good, then each chunk's signature wrong.
+	chunks := []string{strings.Repeat("x", 8192), strings.Repeat("y", 100)}
+	decoded := strconv.Itoa(8192 + 100)
+	put := func(key string, corrupt int) (int, string) {
+		req := signedReq(t, "PUT", s.URL+"/bad/"+key, nil, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now,
+			"Content-Encoding: aws-chunked", "X-Amz-Decoded-Content-Length: "+decoded)
+		framed := awsChunked(seedSignature(req), now, chunks, corrupt)
+		req.Body = io.NopCloser(strings.NewReader(framed))
+		req.ContentLength = int64(len(framed))
+		return doS3(t, req)
+	}
+	if st, body := put("chunked", -1); st != 200 {
+		t.Fatalf("aws-chunked PUT: %d %s", st, body)
+	}
+	st, body = doS3(t, signedReq(t, "GET", s.URL+"/bad/chunked", nil, sha256hex(""), now))
+	if st != 200 || body != chunks[0]+chunks[1] {
+		t.Fatalf("GET of the aws-chunked object: %d %d bytes", st, len(body))
+	}
+	for i := range 3 {
+		if st, body := put("badchunk", i); st != 403 || code(body) != "SignatureDoesNotMatch" {
+			t.Errorf("bad signature on chunk %d: %d %s", i, st, body)
+		}
+	}
+	if st, body := doS3(t, signedReq(t, "HEAD", s.URL+"/bad/badchunk", nil, sha256hex(""), now)); st != 404 {
+		t.Errorf("object left by a refused upload: %d %s", st, body)
+	}
+
+	// x-amz-content-sha256 that does not match the body.
+	req := signedReq(t, "PUT", s.URL+"/bad/sha", strings.NewReader("actual body"), sha256hex("other body"), now)
+	if st, body := doS3(t, req); st != 400 || code(body) != "XAmzContentSHA256Mismatch" {
+		t.Errorf("sha256 mismatch: %d %s", st, body)
+	}
+	// Clock skew.
+	if st, body := doS3(t, signedReq(t, "GET", s.URL+"/bad", nil, sha256hex(""), now.Add(-20*time.Minute))); st != 403 || code(body) != "RequestTimeTooSkewed" {
+		t.Errorf("skewed request: %d %s", st, body)
+	}
+	// Malformed XML bodies.
+	for _, tc := range []struct{ path, body string }{
+		{"/bad?delete", "<Delete><Object><Key>x</Key>"},
+		{"/bad?delete", "not xml"},
+	} {
+		req := signedReq(t, "POST", s.URL+tc.path, strings.NewReader(tc.body), sha256hex(tc.body), now)
+		if st, body := doS3(t, req); st != 400 || code(body) != "MalformedXML" {
+			t.Errorf("POST %s %q: %d %s", tc.path, tc.body, st, body)
+		}
+	}
+	// Wrong region.
+	req, _ = http.NewRequest("GET", s.URL+"/bad", nil)
+	req.Header.Set("X-Amz-Content-Sha256", sha256hex(""))
+	v4.NewSigner().SignHTTP(context.Background(), testCreds, req, sha256hex(""), "s3", "eu-west-1", now)
+	if st, body := doS3(t, req); st != 400 || code(body) != "AuthorizationHeaderMalformed" {
+		t.Errorf("wrong region: %d %s", st, body)
+	}
+	// Unknown operation.
+	if st, body := doS3(t, signedReq(t, "GET", s.URL+"/bad?lifecycle", nil, sha256hex(""), now)); st != 501 || code(body) != "NotImplemented" {
+		t.Errorf("lifecycle: %d %s", st, body)
+	}
+
+	// SigV2, header and query.
+	v2 := func(method, path, date string) string {
+		sts := method + "\n\n\n" + date + "\n" + path
+		m := hmac.New(sha1.New, []byte("testing"))
+		m.Write([]byte(sts))
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	date := now.UTC().Format(http.TimeFormat)
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked", nil)
+	req.Header.Set("Date", date)
+	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/chunked", date))
+	if st, body := doS3(t, req); st != 200 || len(body) != 8292 {
+		t.Errorf("SigV2 header GET: %d %s", st, body)
+	}
+	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/other", date))
+	if st, body := doS3(t, req); st != 403 || code(body) != "SignatureDoesNotMatch" {
+		t.Errorf("SigV2 wrong signature: %d %s", st, body)
+	}
+	exp := strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	q := url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
+	if st, body := doS3(t, req); st != 200 || len(body) != 8292 {
+		t.Errorf("SigV2 query GET: %d %s", st, body)
+	}
+	exp = strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)
+	q = url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
+	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
+	if st, body := doS3(t, req); st != 403 || code(body) != "AccessDenied" {
+		t.Errorf("SigV2 expired query: %d %s", st, body)
+	}
+}
+
+// TestS3VirtualHostAndListener uses virtual-hosted-style addressing under
+// s3.storage_domain and the --s3-addr listener.
+func TestS3VirtualHostAndListener(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("s3:\n  storage_domain: s3.test\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3Addr := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr, "--user", "test:tester:testing:.admin")
+	_, port, _ := net.SplitHostPort(s3Addr)
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, s3Addr)
+	}}}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://s3.test:" + port), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider("test:tester", "testing", "")})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vhost")}); err != nil {
+		t.Fatalf("CreateBucket virtual-hosted: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("PutObject virtual-hosted: %v", err)
+	}
+	// Path-style on the main listener sees the same object.
+	pc := s3Client(t, s, "test:tester", "testing")
+	out, err := pc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey")})
+	if err != nil {
+		t.Fatalf("path-style GET: %v", err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(b) != "v" {
+		t.Fatalf("path-style GET: %q", b)
+	}
+	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vhost")})
+	if err != nil || len(lo.Contents) != 1 {
+		t.Fatalf("virtual-hosted listing: %v %+v", err, lo)
+	}
+	// Unsigned requests on the S3 listener reach anonymous_account's
+	// buckets as far as their ACLs allow.
+	anon := func(path string) (int, string) {
+		resp, err := http.Get("http://" + s3Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("anonymous GET of a private bucket: %d %s", st, body)
+	}
+	if _, err := pc.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("vhost"), ACL: "public-read"}); err != nil {
+		t.Fatalf("PutBucketAcl public-read: %v", err)
+	}
+	acl, err := pc.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("vhost")})
+	if err != nil || len(acl.Grants) != 2 {
+		t.Fatalf("GetBucketAcl: %v %+v", err, acl)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 200 || body != "v" {
+		t.Fatalf("anonymous GET of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/vhost"); st != 200 || !strings.Contains(body, "<Key>k/ey</Key>") {
+		t.Fatalf("anonymous listing of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/"); st != 403 {
+		t.Fatalf("anonymous ListBuckets: %d %s", st, body)
+	}
+	if st, body := anon("/nosuchbucket/k"); st != 404 || !strings.Contains(body, "<Code>NoSuchBucket</Code>") {
+		t.Fatalf("anonymous GET in a missing bucket: %d %s", st, body)
+	}
+	// The main listener leaves unsigned path-style requests to Swift.
+	resp, err := http.Get(s.URL + "/vhost/k/ey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatalf("unsigned path-style request on the Swift listener served as S3")
+	}
+}
+
+// TestS3IfNoneMatchRace: of writers racing with If-None-Match: *, exactly
+// one wins and the others get 412 (Terraform's state locking).
+func TestS3IfNoneMatchRace(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lock")}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		key := aws.String("state-" + strconv.Itoa(round))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, fails := 0, 0
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: key, IfNoneMatch: aws.String("*"),
+					Body: strings.NewReader(strings.Repeat("w", 1000+i))})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case s3Code(err) == "PreconditionFailed":
+					fails++
+				default:
+					t.Errorf("racing PUT: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || fails != 7 {
+			t.Fatalf("round %d: %d winners, %d refused", round, wins, fails)
+		}
+	}
+	// If-Match: overwrite only the version read.
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), Body: strings.NewReader("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), IfMatch: aws.String(`"0123"`), Body: strings.NewReader("two")})
+	if s3Code(err) != "PreconditionFailed" {
+		t.Fatalf("If-Match mismatch: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("m"), IfMatch: put.ETag, Body: strings.NewReader("two")}); err != nil {
+		t.Fatalf("If-Match match: %v", err)
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lock"), Key: aws.String("absent"), IfMatch: put.ETag, Body: strings.NewReader("x")})
+	if s3Code(err) != "NoSuchKey" {
+		t.Fatalf("If-Match on a missing key: %v", err)
+	}
+}
+
+// postForm sends a browser-form upload (S3 POST Object) to bucket.
+func postForm(t *testing.T, urlStr string, fields [][2]string, file string) (int, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
+	fw, _ := mw.CreateFormFile("file", "upload.txt")
+	fw.Write([]byte(file))
+	mw.Close()
+	resp, err := http.Post(urlStr, mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+func TestS3PostObject(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("forms")}); err != nil {
+		t.Fatal(err)
+	}
+	policy := func(exp time.Time, conds string) string {
+		return base64.StdEncoding.EncodeToString([]byte(`{"expiration": "` + exp.UTC().Format("2006-01-02T15:04:05Z") + `", "conditions": [` + conds + `]}`))
+	}
+	sign := func(p string) string {
+		m := hmac.New(sha1.New, []byte("testing"))
+		m.Write([]byte(p))
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	conds := `{"bucket": "forms"}, ["starts-with", "$key", "up/"], ["starts-with", "$Content-Type", "text/"], ["content-length-range", 0, 100], ["eq", "$x-amz-meta-tag", "t1"]`
+	good := policy(time.Now().Add(time.Hour), conds)
+	fields := func(p, sig, key string) [][2]string {
+		return [][2]string{{"key", key}, {"AWSAccessKeyId", "test:tester"}, {"policy", p}, {"signature", sig},
+			{"Content-Type", "text/plain"}, {"x-amz-meta-tag", "t1"}}
+	}
+	if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good), "up/${filename}"), "form data"); st != 204 {
+		t.Fatalf("POST object: %d %s", st, body)
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/upload.txt")})
+	if err != nil {
+		t.Fatalf("GET of the posted object: %v", err)
+	}
+	b, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if string(b) != "form data" || aws.ToString(get.ContentType) != "text/plain" || get.Metadata["tag"] != "t1" {
+		t.Fatalf("posted object: %q %s %v", b, aws.ToString(get.ContentType), get.Metadata)
+	}
+	expired := policy(time.Now().Add(-time.Hour), conds)
+	for _, tc := range []struct {
+		name   string
+		fields [][2]string
+		file   string
+		status int
+		code   string
+	}{
+		{"bad signature", fields(good, sign(good+"x"), "up/a"), "x", 403, "SignatureDoesNotMatch"},
+		{"expired", fields(expired, sign(expired), "up/a"), "x", 403, "AccessDenied"},
+		{"key outside policy", fields(good, sign(good), "other/a"), "x", 403, "AccessDenied"},
+		{"too large", fields(good, sign(good), "up/big"), strings.Repeat("x", 101), 400, "EntityTooLarge"},
+		{"no key", fields(good, sign(good), "")[1:], "x", 400, "InvalidArgument"},
+	} {
+		st, body := postForm(t, s.URL+"/forms", tc.fields, tc.file)
+		if st != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") {
+			t.Errorf("%s: %d %s", tc.name, st, body)
+		}
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/big")}); err == nil {
+		t.Errorf("a refused upload left its object")
+	}
+}
+
+// Per-application access keys: a key limited to one bucket, and a
+// read-only key, as `swiftbox user key create` issues them.
+func TestS3AccessKeys(t *testing.T) {
+	dev := t.TempDir()
+	s := startServer(t, dev)
+	run(t, false, "user", "add", "test:alice", "--admin", "--key", "alicekey", "--devices", dev)
+	pair := regexp.MustCompile(`access key: (\S+)\nsecret key: (\S+)`)
+	m := pair.FindStringSubmatch(run(t, false, "user", "key", "create", "test:alice", "--bucket", "photos", "--devices", dev))
+	r := pair.FindStringSubmatch(run(t, false, "user", "key", "create", "test:alice", "--read-only", "--devices", dev))
+	if m == nil || r == nil {
+		t.Fatal("user key create printed no key")
+	}
+	ctx := context.Background()
+	admin := s3Client(t, s, "test:alice", "alicekey")
+	eventually(t, "alice's S3 access", func() bool {
+		_, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")})
+		return err == nil
+	})
+	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("private")}); err != nil {
+		t.Fatal(err)
+	}
+	photos := s3Client(t, s, m[1], m[2])
+	eventually(t, "the bucket key works", func() bool {
+		_, err := photos.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("p.jpg"), Body: strings.NewReader("jpg")})
+		return err == nil
+	})
+	_, err := photos.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("private"), Key: aws.String("x"), Body: strings.NewReader("x")})
+	if s3Code(err) != "AccessDenied" {
+		t.Fatalf("bucket key writing another bucket: %v", err)
+	}
+	lb, err := photos.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || len(lb.Buckets) != 1 || aws.ToString(lb.Buckets[0].Name) != "photos" {
+		t.Fatalf("bucket key's ListBuckets: %v %+v", err, lb)
+	}
+	ro := s3Client(t, s, r[1], r[2])
+	get, err := ro.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("photos"), Key: aws.String("p.jpg")})
+	if err != nil {
+		t.Fatalf("read-only key reading: %v", err)
+	}
+	get.Body.Close()
+	_, err = ro.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("y"), Body: strings.NewReader("y")})
+	if s3Code(err) != "AccessDenied" {
+		t.Fatalf("read-only key writing: %v", err)
+	}
+	_, err = ro.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("p.jpg")})
+	if s3Code(err) != "AccessDenied" {
+		t.Fatalf("read-only key deleting: %v", err)
+	}
+}

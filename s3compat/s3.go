@@ -1,0 +1,497 @@
+// Package s3compat is swiftbox's S3 API: it recognises S3 requests by their
+// signature, verifies it against the local users and translates each S3
+// operation into Swift requests on the rest of the pipeline, as Swift's
+// s3api middleware does (buckets are containers, objects are objects,
+// multipart uploads are segments plus a static large object).
+package s3compat
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/xml"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/config"
+	"swiftbox/keystone"
+	"swiftbox/server"
+)
+
+// S3 is the S3 API front middleware.
+type S3 struct {
+	cfg         config.S3Config
+	auth        *keystone.TempAuth
+	log         *slog.Logger
+	maxFileSize int64
+	// sloMaxSegments is the SLO middleware's manifest limit: uploads with
+	// more parts are finished with nested manifests.
+	sloMaxSegments int
+	now            func() time.Time
+}
+
+// New makes the S3 API over auth's users with cfg's settings.
+func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &S3{cfg: cfg.S3, auth: auth, log: log, maxFileSize: cfg.Constraints.MaxFileSize,
+		sloMaxSegments: cfg.SLO.MaxManifestSegments, now: time.Now}
+}
+
+// Middleware serves S3 requests and passes every other request to next.
+func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if !isS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
+			next(ctx)
+			return
+		}
+		s.serve(ctx, next)
+	}
+}
+
+// Handler serves every request as S3 (the --s3-addr listener); unsigned
+// ones are anonymous requests to the buckets of s3.anonymous_account.
+func (s *S3) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) { s.serve(ctx, next) }
+}
+
+// req is one S3 request being served.
+type req struct {
+	s       *S3
+	ctx     *fasthttp.RequestCtx
+	next    fasthttp.RequestHandler
+	id      *keystone.Identity
+	account string
+	bucket  string
+	key     string
+	auth    *authInfo
+	secret  string
+	s3key   config.S3Key // the access key's restrictions
+	body    *bodyReader
+}
+
+func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	switch string(ctx.Method()) {
+	case "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS":
+	default:
+		// No S3 operation has another verb (s3api refuses it before auth).
+		writeError(ctx, errMethodNotAllowed.with("Method", string(ctx.Method())).with("ResourceType", "BUCKET"))
+		return
+	}
+	if string(ctx.Method()) == fasthttp.MethodOptions {
+		// A CORS preflight: no bucket has a CORS configuration here.
+		if len(ctx.Request.Header.Peek("Origin")) == 0 {
+			writeError(ctx, s3err(400, "BadRequest", "Insufficient information. Origin request header needed."))
+		} else {
+			writeError(ctx, s3err(403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."))
+		}
+		return
+	}
+	if !isS3Request(ctx) {
+		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
+			s.servePostObject(ctx, next, bh)
+			return
+		}
+		s.serveAnonymous(ctx, next)
+		return
+	}
+	a, e := s.parseAuth(ctx)
+	if e != nil {
+		writeError(ctx, e)
+		return
+	}
+	if e := s.checkTime(a, s.now()); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	id, secret, key, ok := s.auth.LookupS3(a.access)
+	if !ok {
+		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
+		return
+	}
+	bucketInHost := s.bucketInHost(ctx)
+	if e := s.verify(ctx, a, secret, bucketInHost); e != nil {
+		writeError(ctx, e)
+		return
+	}
+	server.SetIdentity(ctx, id)
+	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
+	ctx.Response.Header.DisableNormalizing()
+	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret, s3key: key}
+	r.run(bucketInHost)
+}
+
+// serveAnonymous serves an unsigned request as the anonymous user of
+// s3.anonymous_account: container ACLs (public-read) decide.
+func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+	if s.cfg.AnonymousAccount == "" {
+		writeError(ctx, errAccessDenied)
+		return
+	}
+	ctx.Response.Header.DisableNormalizing()
+	r := &req{s: s, ctx: ctx, next: next, account: s.cfg.AnonymousAccount, auth: &authInfo{}}
+	r.run(s.bucketInHost(ctx))
+}
+
+func (r *req) run(bucketInHost string) {
+	ctx := r.ctx
+	if e := r.parsePath(bucketInHost); e != nil {
+		writeError(ctx, e)
+	} else if e := r.checkKey(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.prepareBody(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.route(); e != nil {
+		writeError(ctx, e)
+	}
+	if string(ctx.Method()) == fasthttp.MethodHead {
+		ctx.Response.SkipBody = true
+	}
+	tid := string(ctx.Response.Header.Peek("X-Trans-Id"))
+	ctx.Response.Header.Set("X-Amz-Id-2", tid)
+	ctx.Response.Header.Set("X-Amz-Request-Id", tid)
+}
+
+// bucketInHost is the bucket of a virtual-hosted-style request: the
+// host's label(s) before one of the configured storage domains.
+func (s *S3) bucketInHost(ctx *fasthttp.RequestCtx) string {
+	host := string(ctx.Host())
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, d := range s.cfg.StorageDomains() {
+		if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
+			return b
+		}
+	}
+	return ""
+}
+
+func (r *req) parsePath(bucketInHost string) *Error {
+	raw := string(r.ctx.Request.Header.RequestURI())
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	if strings.HasPrefix(raw, "http://") || strings.HasPrefix(raw, "https://") {
+		if u, err := url.Parse(raw); err == nil {
+			raw = u.EscapedPath()
+		}
+	}
+	p, err := url.PathUnescape(raw)
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return errInvalidArgument
+	}
+	p = p[1:]
+	if bucketInHost != "" {
+		r.bucket, r.key = bucketInHost, p
+	} else {
+		r.bucket, r.key, _ = strings.Cut(p, "/")
+	}
+	if r.bucket != "" && !validBucketName(r.bucket, false) {
+		return errInvalidBucketName.with("BucketName", r.bucket)
+	}
+	if len(r.key) > 1024 {
+		return errKeyTooLong
+	}
+	return nil
+}
+
+// validBucketName follows s3api's validate_bucket_name.
+func validBucketName(name string, dnsCompliant bool) bool {
+	maxLen := 255
+	if dnsCompliant {
+		maxLen = 63
+	}
+	if len(name) < 3 || len(name) > maxLen || !isAlnum(name[0]) || name[len(name)-1] == '.' {
+		return false
+	}
+	if dnsCompliant && (strings.Contains(name, ".-") || strings.Contains(name, "-.") || strings.Contains(name, "..") || !isAlnum(name[len(name)-1])) {
+		return false
+	}
+	if ip := net.ParseIP(name); ip != nil && ip.To4() != nil {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c == '-' || c == '.' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		if !dnsCompliant {
+			ok = ok || 'A' <= c && c <= 'Z' || c == '_'
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// prepareBody sets up the verifying body reader for requests with a body.
+func (r *req) prepareBody() *Error {
+	h := &r.ctx.Request.Header
+	var src io.Reader
+	if s := r.ctx.RequestBodyStream(); s != nil {
+		src = s
+	} else {
+		src = strings.NewReader(string(r.ctx.Request.Body()))
+	}
+	b := &bodyReader{src: bufio.NewReaderSize(src, 64<<10), size: int64(h.ContentLength())}
+	if b.size < 0 {
+		b.size = -1
+	}
+	payload := r.auth.payload
+	switch payload {
+	case streamingPayload, streamingPayloadTrailr, streamingUnsignedTrlr:
+		if !r.auth.v4 || (payload != streamingUnsignedTrlr && r.auth.query) {
+			return errInvalidRequest
+		}
+		b.chunked = true
+		b.signed = payload != streamingUnsignedTrlr
+		b.trailer = payload != streamingPayload
+		dl := string(h.Peek("X-Amz-Decoded-Content-Length"))
+		if dl == "" {
+			return errMissingContentLength
+		}
+		n, err := parseInt64(dl)
+		if err != nil || n < 0 {
+			return errInvalidArgument
+		}
+		b.size = n
+		if b.signed {
+			b.key = signingKey(r.secret, r.auth.scope)
+			b.prevSig = r.auth.sig
+			b.amzDate = r.auth.amzDate
+			b.scope = r.auth.scope
+		}
+	case "", unsignedPayload:
+	default:
+		if !r.auth.v4 {
+			break
+		}
+		if len(payload) != 64 {
+			return s3err(400, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.")
+		}
+		b.payload = sha256.New()
+		b.wantSHA = payload
+	}
+	if b.trailer {
+		t := strings.ToLower(strings.TrimSpace(string(h.Peek("X-Amz-Trailer"))))
+		if alg, ok := strings.CutPrefix(t, "x-amz-checksum-"); ok && newChecksum(alg) != nil {
+			b.alg, b.sum = alg, newChecksum(alg)
+		} else if t != "" {
+			return s3err(400, "InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
+		} else {
+			b.trailer = false
+		}
+	}
+	if b.sum == nil {
+		for _, alg := range checksumAlgorithms {
+			if v := h.Peek("X-Amz-Checksum-" + alg); len(v) > 0 {
+				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)
+				break
+			}
+		}
+	}
+	if b.sum == nil {
+		if alg := strings.ToLower(string(h.Peek("X-Amz-Sdk-Checksum-Algorithm"))); newChecksum(alg) != nil {
+			b.alg, b.sum = alg, newChecksum(alg)
+		}
+	}
+	r.body = b
+	return nil
+}
+
+// swiftPath is "/v1/<account>/<container>/<object>" escaped for a subrequest.
+func (r *req) swiftPath(container, object string) string {
+	p := "/v1/" + uriEncode(r.account, false)
+	if container != "" {
+		p += "/" + uriEncode(container, false)
+		if object != "" {
+			p += "/" + uriEncode(object, true)
+		}
+	}
+	return p
+}
+
+// sub runs a Swift subrequest on the rest of the pipeline. query is
+// appended as is (already escaped).
+func (r *req) sub(method, container, object, query string, prep func(*fasthttp.Request)) *fasthttp.Response {
+	uri := r.swiftPath(container, object)
+	if query != "" {
+		uri += "?" + query
+	}
+	return server.Subrequest(r.ctx, r.next, method, uri, prep)
+}
+
+// readBody reads a small request body (XML documents) through the
+// verifying reader, refusing more than limit bytes.
+func (r *req) readBody(limit int64) ([]byte, *Error) {
+	data, err := io.ReadAll(io.LimitReader(r.body, limit+1))
+	if r.body.err != nil {
+		return nil, r.body.err
+	}
+	if err != nil {
+		return nil, errIncompleteBody
+	}
+	if int64(len(data)) > limit {
+		return nil, errMalformedXML
+	}
+	if md := r.ctx.Request.Header.Peek("Content-Md5"); len(md) > 0 {
+		if e := checkContentMD5(string(md), data); e != nil {
+			return nil, e
+		}
+	}
+	return data, nil
+}
+
+const xmlns = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// writeXML answers 200 with v as an XML document.
+func writeXML(ctx *fasthttp.RequestCtx, v any) {
+	body, err := xml.Marshal(v)
+	if err != nil {
+		writeError(ctx, errInternal)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentType("application/xml")
+	ctx.SetBody(append([]byte(xml.Header), body...))
+}
+
+// route picks the operation from method, bucket, key and sub-resource,
+// as s3api's controller selection does; unknown ones are NotImplemented.
+func (r *req) route() *Error {
+	m := string(r.ctx.Method())
+	q := r.ctx.QueryArgs()
+	if r.bucket == "" {
+		if m == "GET" || m == "HEAD" {
+			return r.listBuckets()
+		}
+		return errMethodNotAllowed
+	}
+	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "tagging", "website",
+		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
+		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select"} {
+		if q.Has(sub) {
+			return errNotImplemented
+		}
+	}
+	if r.key == "" {
+		switch {
+		case q.Has("acl"):
+			return r.bucketACL(m)
+		case q.Has("location"):
+			if m != "GET" {
+				return errMethodNotAllowed
+			}
+			return r.bucketLocation()
+		case q.Has("versioning"):
+			return r.bucketVersioning(m)
+		case q.Has("uploads"):
+			if m != "GET" {
+				return errMethodNotAllowed
+			}
+			return r.listMultipartUploads()
+		case q.Has("delete"):
+			if m != "POST" {
+				return errMethodNotAllowed
+			}
+			return r.deleteObjects()
+		case q.Has("versions"):
+			if m != "GET" {
+				return errMethodNotAllowed
+			}
+			return r.listObjects(listVersions)
+		}
+		switch m {
+		case "GET":
+			if string(q.Peek("list-type")) == "2" {
+				return r.listObjects(listV2)
+			}
+			return r.listObjects(listV1)
+		case "HEAD":
+			return r.headBucket()
+		case "PUT":
+			return r.createBucket()
+		case "DELETE":
+			return r.deleteBucket()
+		}
+		return errMethodNotAllowed
+	}
+	switch {
+	case q.Has("acl"):
+		return r.objectACL(m)
+	case q.Has("uploads"):
+		if m != "POST" {
+			return errMethodNotAllowed
+		}
+		return r.createMultipartUpload()
+	case q.Has("uploadId"):
+		switch m {
+		case "PUT":
+			return r.uploadPart()
+		case "GET":
+			return r.listParts()
+		case "POST":
+			return r.completeMultipartUpload()
+		case "DELETE":
+			return r.abortMultipartUpload()
+		}
+		return errMethodNotAllowed
+	}
+	switch m {
+	case "GET", "HEAD":
+		return r.getObject(m)
+	case "PUT":
+		if len(r.ctx.Request.Header.Peek("X-Amz-Copy-Source")) > 0 {
+			return r.copyObject()
+		}
+		return r.putObject()
+	case "DELETE":
+		return r.deleteObject()
+	}
+	return errMethodNotAllowed
+}
+
+// checkKey enforces an application key's restrictions (swiftbox user key
+// create --bucket/--read-only): other buckets and, read-only, any write
+// are AccessDenied.
+func (r *req) checkKey() *Error {
+	if r.s3key.ReadOnly {
+		switch string(r.ctx.Method()) {
+		case fasthttp.MethodGet, fasthttp.MethodHead:
+		default:
+			return errAccessDenied
+		}
+	}
+	if r.bucket != "" && !r.keyAllows(r.bucket) {
+		return errAccessDenied
+	}
+	if src := r.ctx.Request.Header.Peek("X-Amz-Copy-Source"); len(src) > 0 {
+		if b, _, e := r.copySource(); e == nil && !r.keyAllows(b) {
+			return errAccessDenied
+		}
+	}
+	return nil
+}
+
+// keyAllows reports whether the access key may use bucket.
+func (r *req) keyAllows(bucket string) bool {
+	if len(r.s3key.Buckets) == 0 {
+		return true
+	}
+	for _, b := range r.s3key.Buckets {
+		if b == bucket {
+			return true
+		}
+	}
+	return false
+}

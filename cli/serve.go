@@ -194,6 +194,9 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		say("validating Keystone tokens with %s for accounts %s", cfg.Keystone.AuthURL, strings.Join(ks.Prefixes(), ", "))
 	}
 	s3api := s3compat.New(cfg, auth, log)
+	if ks != nil {
+		s3api.SetKeystone(ks)
+	}
 	proxy := server.NewProxy(server.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),

@@ -33,6 +33,7 @@ type S3 struct {
 	// more parts are finished with nested manifests.
 	sloMaxSegments int
 	now            func() time.Time
+	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
 }
 
 // New makes the S3 API over auth's users with cfg's settings.
@@ -111,13 +112,21 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		return
 	}
 	id, secret, key, ok := s.auth.LookupS3(a.access)
-	if !ok {
-		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
-		return
-	}
 	bucketInHost := s.bucketInHost(ctx)
-	if e := s.verify(ctx, a, secret, bucketInHost); e != nil {
-		writeError(ctx, e)
+	switch {
+	case ok:
+		if e := s.verify(ctx, a, secret, bucketInHost); e != nil {
+			writeError(ctx, e)
+			return
+		}
+	case s.ks != nil:
+		var e *Error
+		if id, secret, e = s.keystoneAuth(ctx, a, bucketInHost); e != nil {
+			writeError(ctx, e)
+			return
+		}
+	default:
+		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
 		return
 	}
 	server.SetIdentity(ctx, id)

@@ -46,16 +46,17 @@ type Config struct {
 	// recon_cache_path). Default: <swift_dir>/recon.
 	ReconCachePath string `yaml:"recon_cache_path"`
 
-	Auth        AuthConfig        `yaml:"auth"`
-	Constraints ConstraintsConfig `yaml:"constraints"`
-	Replicator  ReplicatorConfig  `yaml:"replicator"`
-	Auditor     AuditorConfig     `yaml:"auditor"`
-	Expirer     ExpirerConfig     `yaml:"expirer"`
-	Symlink     SymlinkConfig     `yaml:"symlink"`
-	Versioning  VersioningConfig  `yaml:"versioned_writes"`
-	Keystone    KeystoneConfig    `yaml:"keystone"`
-	SLO         SLOConfig         `yaml:"slo"`
-	Bulk        BulkConfig        `yaml:"bulk"`
+	Auth          AuthConfig          `yaml:"auth"`
+	Constraints   ConstraintsConfig   `yaml:"constraints"`
+	Replicator    ReplicatorConfig    `yaml:"replicator"`
+	Auditor       AuditorConfig       `yaml:"auditor"`
+	Expirer       ExpirerConfig       `yaml:"expirer"`
+	ContainerSync ContainerSyncConfig `yaml:"container_sync"`
+	Symlink       SymlinkConfig       `yaml:"symlink"`
+	Versioning    VersioningConfig    `yaml:"versioned_writes"`
+	Keystone      KeystoneConfig      `yaml:"keystone"`
+	SLO           SLOConfig           `yaml:"slo"`
+	Bulk          BulkConfig          `yaml:"bulk"`
 
 	TempURL     TempURLConfig     `yaml:"tempurl"`
 	FormPost    FormPostConfig    `yaml:"formpost"`
@@ -173,12 +174,13 @@ func Default() *Config {
 			TokenLife:        86400,
 			StorageURLScheme: "default",
 		},
-		Replicator: defaultReplicator(),
-		Auditor:    defaultAuditor(),
-		Expirer:    defaultExpirer(),
-		Symlink:    defaultSymlink(),
-		Versioning: defaultVersioning(),
-		Keystone:   defaultKeystone(),
+		Replicator:    defaultReplicator(),
+		Auditor:       defaultAuditor(),
+		Expirer:       defaultExpirer(),
+		ContainerSync: defaultContainerSync(),
+		Symlink:       defaultSymlink(),
+		Versioning:    defaultVersioning(),
+		Keystone:      defaultKeystone(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -318,6 +320,9 @@ func (c *Config) Finish() error {
 		}
 	}
 	if err := c.finishExpirer(); err != nil {
+		return err
+	}
+	if err := c.finishContainerSync(); err != nil {
 		return err
 	}
 	if err := c.finishVersioning(); err != nil {

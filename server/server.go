@@ -27,7 +27,7 @@ func (p *Proxy) Handler() fasthttp.RequestHandler {
 		p.domainRemap,
 		p.logging.Middleware("swift"), // proxy_logging
 		p.info,
-		// container_sync
+		p.containerSync,
 		p.bulk,
 		p.tempURL,
 		p.rateLimit,

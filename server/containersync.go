@@ -26,6 +26,14 @@ import (
 // it back.
 const keyInboundTimestamp = "swiftbox.inbound_x_timestamp"
 
+// keySyncOverride marks a valid container-sync request: an SLO manifest
+// arrives as stored and may come before its segments, so slo takes it as
+// it is (Swift's swift.slo_override; keySymlinkOverride is its
+// swift.symlink_override for static links).
+const keySyncOverride = "swiftbox.sync_override"
+
+func syncOverride(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keySyncOverride) != nil }
+
 // validateSyncTo is Swift's utils.validate_sync_to: an error message, or
 // the endpoint to sync to and, for realm values, the realm and its key.
 func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey string) {
@@ -162,6 +170,8 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 			ctx.Request.Header.Set("X-Timestamp", inbound)
 		}
 		SetAuthorized(ctx, AuthorizedRequest)
+		ctx.SetUserValue(keySyncOverride, true)
+		ctx.SetUserValue(keySymlinkOverride, true)
 		next(ctx)
 	}
 }

@@ -292,6 +292,13 @@ func (s *ContainerSyncer) syncRow(ctx context.Context, info db.ContainerInfo, ro
 		switch {
 		case skipSyncHeader[name], strings.HasPrefix(name, "X-Backend-"):
 			continue
+		case strings.HasPrefix(name, "X-Object-Sysmeta-Symlink-"):
+			// As ?symlink=get shows a link: the target's client headers.
+			for _, pair := range symlinkHeaderPairs {
+				if pair[1] == name {
+					put.Header.Set(pair[0], string(v))
+				}
+			}
 		case name == "Etag":
 			put.Header.Set("Etag", strings.Trim(string(v), `"`))
 		case name == "Content-Type":

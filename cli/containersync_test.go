@@ -72,6 +72,7 @@ container_sync:
 		put(ca, cont, "gone", []byte("x"), nil)
 		must(ca.ObjectDelete(ctx, cont, "gone"))
 	}
+	put(ca, "src", "odd//name/../%41 +", []byte("odd"), nil)
 	put(cb, "dst", "stale", []byte("old"), nil) // not A's: stays (Swift syncs one way)
 
 	syncOnce := func(want string) {
@@ -81,7 +82,7 @@ container_sync:
 			t.Fatalf("container-sync --once: %s\nwant %q", out, want)
 		}
 	}
-	syncOnce("3 containers with sync settings, 2 synced [2 deletes, 6 puts")
+	syncOnce("3 containers with sync settings, 2 synced [2 deletes, 7 puts")
 
 	compare := func(src, dst string, extra ...string) {
 		t.Helper()
@@ -164,6 +165,14 @@ container_sync:
 	must(err)
 	if ha["Etag"] != hb["Etag"] || ha["X-Static-Large-Object"] != hb["X-Static-Large-Object"] || ha["Last-Modified"] != hb["Last-Modified"] {
 		t.Errorf("SLO headers: A %v\nB %v", ha, hb)
+	}
+
+	// A metadata change (POST) is sent again as a PUT with the new metadata.
+	must(ca.ObjectUpdate(ctx, "src", "b b", swift.Headers{"X-Object-Meta-Color": "blue"}))
+	syncOnce("[0 deletes, 1 puts")
+	compare("src", "dst", "stale", "slo")
+	if _, hb, err := cb.Object(ctx, "dst", "b b"); err != nil || hb["X-Object-Meta-Color"] != "blue" {
+		t.Fatalf("POSTed metadata on B: %v %v", hb, err)
 	}
 
 	// The sync point survives a restart: nothing is sent again.

@@ -121,8 +121,9 @@ func syncSig(method, path, xTimestamp, nonce, realmKey, userKey string) string {
 // its X-Timestamp.
 func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if string(ctx.Path()) == "/info" {
-			next(ctx)
+		h := &ctx.Request.Header
+		if h.Peek("X-Container-Sync-To") == nil && h.Peek("X-Container-Sync-Auth") == nil && h.Peek("X-Container-Sync-Key") == nil {
+			next(ctx) // the common case: nothing to look at
 			return
 		}
 		version, account, container, object, err := splitPath(ctx)
@@ -131,7 +132,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 			return
 		}
 		method := string(ctx.Method())
-		syncTo := ctx.Request.Header.Peek("X-Container-Sync-To")
+		syncTo := h.Peek("X-Container-Sync-To")
 		if object == "" && len(syncTo) > 0 && (method == fasthttp.MethodPut || method == fasthttp.MethodPost) {
 			if info, err := p.containerInfo(ctx, account, container); err == nil && info.Metadata[ovContSys].Value != "" {
 				writeStatus(ctx, fasthttp.StatusBadRequest, "Cannot configure container sync on a container with object versioning configured.")
@@ -142,9 +143,10 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 			writeStatus(ctx, fasthttp.StatusBadRequest, "Full URLs are not allowed for X-Container-Sync-To values. Only realm values of the format //realm/cluster/account/container are allowed.\n")
 			return
 		}
-		auth := strings.Fields(string(ctx.Request.Header.Peek("X-Container-Sync-Auth")))
-		key := ctx.Request.Header.Peek("X-Container-Sync-Key")
-		if len(auth) == 0 && len(ctx.Request.Header.Peek("X-Container-Sync-Auth")) == 0 && len(key) == 0 || object == "" {
+		rawAuth := h.Peek("X-Container-Sync-Auth")
+		auth := strings.Fields(string(rawAuth))
+		key := h.Peek("X-Container-Sync-Key")
+		if object == "" || (rawAuth == nil && len(key) == 0) {
 			next(ctx)
 			return
 		}
@@ -153,7 +155,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 		if info, err := p.containerInfo(ctx, account, container); err == nil {
 			userKey = info.Metadata["X-Container-Sync-Key"].Value
 		}
-		if ctx.Request.Header.Peek("X-Container-Sync-Auth") != nil {
+		if rawAuth != nil {
 			if !p.validSyncAuth(ctx, auth, inbound, userKey) {
 				ctx.Response.Header.Set("Www-Authenticate", "SwiftContainerSync realm=\""+pyQuote(account)+"\"")
 				ctx.Response.Header.SetContentType("text/plain")
@@ -161,8 +163,11 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 				ctx.SetBodyString("X-Container-Sync-Auth header not valid; contact cluster operator for support.")
 				return
 			}
-		} else if userKey == "" || inbound == "" || subtle.ConstantTimeCompare(key, []byte(userKey)) != 1 {
-			// tempauth's check fails: the request goes on to normal auth.
+		} else if userKey == "" || inbound == "" || subtle.ConstantTimeCompare(key, []byte(userKey)) != 1 ||
+			(method != fasthttp.MethodPut && method != fasthttp.MethodDelete && method != fasthttp.MethodHead) {
+			// tempauth's check fails (Swift's proxy offers the key for
+			// object PUT and DELETE; the daemon's HEAD needs it too): the
+			// request goes on to normal auth.
 			next(ctx)
 			return
 		}
@@ -188,7 +193,13 @@ func (p *Proxy) validSyncAuth(ctx *fasthttp.RequestCtx, auth []string, inbound, 
 	if ts == "" {
 		ts = "0"
 	}
-	path := pyQuote(string(ctx.Path()))
+	// Swift signs req.path: the quoted PATH_INFO, "//" and ".." kept.
+	raw, _, _ := strings.Cut(string(ctx.Request.Header.RequestURI()), "?")
+	dec, err := url.PathUnescape(raw)
+	if err != nil {
+		return false
+	}
+	path := pyQuote(dec)
 	method := string(ctx.Method())
 	for _, rk := range []string{r.Key, r.Key2} {
 		if rk == "" {

@@ -15,7 +15,7 @@ import (
 
 // containerSyncer is the node's container-sync daemon.
 func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
-	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log,
+	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
 		Devices: func() []string { return n.devices(n.rings.Container) }}
 }
 

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"swiftbox/config"
+	"swiftbox/ring"
 )
 
 func TestContainerSyncToValidation(t *testing.T) {
@@ -109,4 +114,45 @@ func TestContainerSyncAuth(t *testing.T) {
 		t.Errorf("client X-Timestamp kept")
 	}
 	c.must(204, "DELETE", "/v1/AUTH_test/c/k", "", "X-Timestamp: 1500000001.00000", "X-Container-Sync-Key: secret", "X-Auth-Token:")
+}
+
+// With replicas on other boxes, a pass sends only the rows of this box's
+// share at once (Swift's hash(name) % replicas == ordinal); the next pass
+// sends the others' rows too, in case their boxes did not.
+func TestContainerSyncShares(t *testing.T) {
+	a, b := startTestCluster(t), startTestCluster(t)
+	ta, tb := "X-Auth-Token: "+a.Token, "X-Auth-Token: "+b.Token
+	b.must(201, "PUT", "/v1/AUTH_test/dst", "", tb, "X-Container-Sync-Key: k")
+	a.must(201, "PUT", "/v1/AUTH_test/src", "", ta, "X-Container-Sync-Key: k", "X-Container-Sync-To: "+b.URL+"/v1/AUTH_test/dst")
+	const n = 30
+	for i := range n {
+		a.must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/src/o%02d", i), "x", ta)
+	}
+	prim := a.Proxy.containerPlace("AUTH_test", "src").primaries
+	mine := prim[1].Device // this box has the second primary alone
+	syncer := &ContainerSyncer{Proxy: a.Proxy, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
+		Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Local:   func(d *ring.Device) bool { return d.Device == mine }}
+	own := 0
+	for i := range n {
+		h := ring.HashPath("", "test", "AUTH_test", "src", fmt.Sprintf("o%02d", i))
+		if binary.BigEndian.Uint32(h[:4])%3 == 1 {
+			own++
+		}
+	}
+	st := syncer.RunOnce(context.Background())
+	if st.Puts != own || st.Failures != 0 || own == 0 || own == n {
+		t.Fatalf("first pass: %+v, want %d puts", st, own)
+	}
+	st = syncer.RunOnce(context.Background())
+	if st.Puts != n-own || st.Failures != 0 {
+		t.Fatalf("second pass: %+v, want %d puts", st, n-own)
+	}
+	_, body := b.must(200, "GET", "/v1/AUTH_test/dst", "", tb)
+	if strings.Count(body, "\n") != n {
+		t.Fatalf("B has %q", body)
+	}
+	if st = syncer.RunOnce(context.Background()); st.Puts+st.Failures != 0 {
+		t.Fatalf("third pass: %+v", st)
+	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/ring"
 	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
 )
@@ -27,17 +30,20 @@ import (
 // values, a signature) — and keeps the new sync point in the container's
 // metadata, so a restart goes on where it stopped.
 
-// syncPointKey is the container metadata item holding the sync point
-// (Swift keeps x_container_sync_point1/2 in the container_stat table).
-// Sysmeta: clients never see or set it.
-const syncPointKey = "X-Container-Sysmeta-Swiftbox-Sync-Point"
+// syncPointPrefix + the database's ID names the container metadata item
+// holding that database's sync points (Swift keeps x_container_sync_point1
+// and 2 in the container_stat table; here one item per replica, so
+// replication carries them along without one replica's overwriting
+// another's). Sysmeta: clients never see or set it.
+const syncPointPrefix = "X-Container-Sysmeta-Swiftbox-Sync-Point-"
 
-// syncPoint is the stored sync point: the last change number of database
-// ID sent to target To. A different database or target starts over.
-type syncPoint struct {
-	ID  string `json:"id"`
-	To  string `json:"to"`
-	Row uint64 `json:"row"`
+// syncPoints are Swift's two sync points of one database and target To
+// (another target starts over): every row up to P2 has been sent, by this
+// box or another replica's; every row of this box's share up to P1 has.
+type syncPoints struct {
+	To string `json:"to"`
+	P1 uint64 `json:"p1"`
+	P2 uint64 `json:"p2"`
 }
 
 // ContainerSyncer makes container-sync passes.
@@ -45,8 +51,10 @@ type ContainerSyncer struct {
 	Proxy   *Proxy
 	DBs     *db.Store
 	Devices func() []string // container devices on this box
-	Log     *slog.Logger
-	Client  *http.Client // nil: a client with a 60 s timeout per request
+	// Local reports whether a ring device is on this box (nil: all are).
+	Local  func(*ring.Device) bool
+	Log    *slog.Logger
+	Client *http.Client // nil: a client with a 60 s timeout per request
 }
 
 // ContainerSyncStats summarises one pass (Swift's report line).
@@ -72,22 +80,29 @@ func (s *ContainerSyncer) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// syncTarget is one container database to sync.
+// syncTarget is one container database to sync, and which replicas'
+// shares of the rows this box sends at once (Swift's ordinal).
 type syncTarget struct {
 	file db.File
 	id   db.Identity
+	rank int
+	own  []bool // by primary index: on this box
 }
 
-// RunOnce syncs every container with sync settings once: one database per
-// container, that of its first primary device found on this box.
-func (s *ContainerSyncer) RunOnce(ctx context.Context) ContainerSyncStats {
+func (s *ContainerSyncer) local(d *ring.Device) bool { return s.Local == nil || s.Local(d) }
+
+// RunOnce syncs every container with sync settings once, from the
+// database of its first primary device on this box. Rows of the share of
+// a primary on this box go at once; the others' rows one pass later,
+// when they have had their chance (Swift's sync_point1/2 scheme: each row
+// is sent by one replica's node, and by the rest should it fail).
+func (s *ContainerSyncer) RunOnce(ctx context.Context) (st ContainerSyncStats) {
 	p := s.Proxy
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
-	st := ContainerSyncStats{Start: time.Now()}
+	st.Start = time.Now()
 	defer func() { st.End = time.Now() }()
-	chosen := map[string]syncTarget{}
-	rank := map[string]int{}
+	chosen := map[string]*syncTarget{}
 	var order []string
 	for _, dev := range s.Devices() {
 		files, err := s.DBs.ListFiles(db.KindContainers, dev)
@@ -100,20 +115,25 @@ func (s *ContainerSyncer) RunOnce(ctx context.Context) ContainerSyncStats {
 			if err != nil || id.Deleted || id.Container == "" {
 				continue
 			}
-			key := id.Account + "/" + id.Container
-			r := len(p.containerPlace(id.Account, id.Container).primaries)
-			for i, n := range p.containerPlace(id.Account, id.Container).primaries {
-				if n.Device == f.Device {
-					r = i
-					break
+			prim := p.containerPlace(id.Account, id.Container).primaries
+			rank := -1
+			own := make([]bool, len(prim))
+			for i, n := range prim {
+				own[i] = s.local(n)
+				if own[i] && n.Device == f.Device && rank < 0 {
+					rank = i
 				}
 			}
-			if _, ok := chosen[key]; ok && rank[key] <= r {
+			if rank < 0 {
+				continue // a handoff: its primaries sync
+			}
+			key := id.Account + "/" + id.Container
+			if old, ok := chosen[key]; ok && old.rank <= rank {
 				continue
 			} else if !ok {
 				order = append(order, key)
 			}
-			chosen[key], rank[key] = syncTarget{f, id}, r
+			chosen[key] = &syncTarget{file: f, id: id, rank: rank, own: own}
 		}
 	}
 	for _, key := range order {
@@ -133,7 +153,7 @@ func (s *ContainerSyncer) client() *http.Client {
 }
 
 // syncContainer is Swift's ContainerSync.container_sync for one database.
-func (s *ContainerSyncer) syncContainer(ctx context.Context, t syncTarget, st *ContainerSyncStats) {
+func (s *ContainerSyncer) syncContainer(ctx context.Context, t *syncTarget, st *ContainerSyncStats) {
 	f := t.file
 	info, err := s.DBs.ContainerInfo(f.Device, f.Part, t.id.Account, t.id.Container)
 	if err != nil {
@@ -156,52 +176,88 @@ func (s *ContainerSyncer) syncContainer(ctx context.Context, t syncTarget, st *C
 		s.Log.Info("container sync: invalid X-Container-Sync-To", "account", info.Account, "container", info.Container, "err", msg)
 		return
 	}
-	var sp syncPoint
-	if raw := info.Metadata[syncPointKey].Value; raw != "" {
+	failures := st.Failures
+	pointKey := syncPointPrefix + t.id.ID
+	var sp syncPoints
+	if raw := info.Metadata[pointKey].Value; raw != "" {
 		json.Unmarshal([]byte(raw), &sp)
 	}
-	if sp.ID != t.id.ID || sp.To != syncTo {
-		sp = syncPoint{ID: t.id.ID, To: syncTo}
+	if sp.To != syncTo {
+		sp = syncPoints{To: syncTo}
 	}
-	start := sp.Row
-	next := sp.Row // where the next pass starts: before the first failure
-	failed := false
-	cursor := sp.Row
-	for ctx.Err() == nil {
-		rows, last, err := s.DBs.ObjectRowsSince(f.Device, f.Part, info.Account, info.Container, cursor, 100)
+	saved := sp
+	save := func() {
+		if sp == saved {
+			return
+		}
+		raw, _ := json.Marshal(sp)
+		meta := db.Metadata{pointKey: {Value: string(raw), Timestamp: timestamp.Now()}}
+		if err := s.DBs.UpdateContainerMetadata(f.Device, f.Part, info.Account, info.Container, meta); err != nil {
+			s.Log.Warn("container sync: saving sync points", "account", info.Account, "container", info.Container, "err", err)
+			return
+		}
+		saved = sp
+	}
+	defer save()
+	rowAfter := func(after uint64) (db.ObjectRow, uint64, bool) {
+		rows, id, err := s.DBs.ObjectRowsSince(f.Device, f.Part, info.Account, info.Container, after, 1)
 		if err != nil {
 			st.Failures++
 			s.Log.Warn("container sync: reading rows", "account", info.Account, "container", info.Container, "err", err)
-			break
+			return db.ObjectRow{}, 0, false
 		}
 		if len(rows) == 0 {
+			return db.ObjectRow{}, 0, false
+		}
+		return rows[0], id, true
+	}
+	send := func(row db.ObjectRow) bool {
+		return s.syncRow(ctx, info, row, endpoint, userKey, realm, realmKey, st)
+	}
+	// Every row up to P1, whoever's share: those another replica was to
+	// send and this box's that failed. The first failure holds P2 back.
+	var held *uint64
+	for n := 0; sp.P2 < sp.P1 && ctx.Err() == nil; n++ {
+		row, id, ok := rowAfter(sp.P2)
+		if !ok || id > sp.P1 {
 			break
 		}
-		// Rows come in change order; the change number of each is not
-		// returned, only the last: a failure inside a batch keeps the
-		// batch's start as the sync point.
-		batchOK := true
-		for _, row := range rows {
-			if !s.syncRow(ctx, info, row, endpoint, userKey, realm, realmKey, st) {
-				batchOK = false
+		if !send(row) && held == nil {
+			v := sp.P2
+			held = &v
+		}
+		sp.P2 = id
+		if n%100 == 99 {
+			save()
+		}
+	}
+	if held != nil {
+		sp.P2 = *held
+	}
+	// New rows of this box's share (failures are retried by the loop above
+	// next pass). When every replica is on this box all rows are its
+	// share: P2 follows P1 up to the first failure, so nothing is sent
+	// twice.
+	allOwn := !slices.Contains(t.own, false) && sp.P2 == sp.P1
+	for n := 0; ctx.Err() == nil; n++ {
+		row, id, ok := rowAfter(sp.P1)
+		if !ok {
+			break
+		}
+		h := ring.HashPath(s.Proxy.hashPrefix, s.Proxy.hashSuffix, info.Account, info.Container, row.Name)
+		if t.own[int(binary.BigEndian.Uint32(h[:4])%uint32(len(t.own)))] {
+			if !send(row) {
+				allOwn = false
+			} else if allOwn {
+				sp.P2 = id
 			}
 		}
-		if batchOK && !failed {
-			next = last
-		} else {
-			failed = true
-		}
-		cursor = last
-	}
-	if next != start || sp.Row != next {
-		sp.Row = next
-		raw, _ := json.Marshal(sp)
-		meta := db.Metadata{syncPointKey: {Value: string(raw), Timestamp: timestamp.Now()}}
-		if err := s.DBs.UpdateContainerMetadata(f.Device, f.Part, info.Account, info.Container, meta); err != nil {
-			s.Log.Warn("container sync: saving sync point", "account", info.Account, "container", info.Container, "err", err)
+		sp.P1 = id
+		if n%100 == 99 {
+			save()
 		}
 	}
-	if !failed {
+	if st.Failures == failures {
 		st.Synced++
 	}
 }

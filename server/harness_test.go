@@ -24,7 +24,7 @@ type testCluster struct {
 	t     *testing.T
 	URL   string // http://127.0.0.1:PORT
 	Proxy *Proxy
-	Token string // of test:tester (.admin of AUTH_test)
+	Token string    // of test:tester (.admin of AUTH_test)
 	DBs   *db.Store // the container and account databases on d1..d3
 }
 

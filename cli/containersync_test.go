@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ncw/swift/v2"
 )
@@ -181,6 +182,23 @@ container_sync:
 	a.Restart()
 	syncOnce("0 deletes, 0 puts")
 
+	// serve's own daemon: every container_sync.interval seconds.
+	must(os.WriteFile(cfgA, bytes.Replace(must2(os.ReadFile(cfgA)), []byte("interval: 3600"), []byte("interval: 1"), 1), 0o600))
+	a.Restart()
+	ca = a.conn(t, "test:tester", "testing")
+	put(ca, "src", "by-daemon", []byte("late"), nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, _, err := cb.Object(ctx, "dst", "by-daemon"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve's container-sync did not send by-daemon:\n%s", a.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	compare("src", "dst", "stale", "slo")
+
 	// A wrong key is refused: 401 without a token.
 	req, _ = http.NewRequest("PUT", b.URL+"/v1/AUTH_test/dst2/x", strings.NewReader("x"))
 	req.Header.Set("X-Container-Sync-Key", "nope")
@@ -201,4 +219,11 @@ container_sync:
 	if resp.StatusCode != 401 || !strings.Contains(string(msg), "X-Container-Sync-Auth header not valid") {
 		t.Fatalf("bad signature: %d %s", resp.StatusCode, msg)
 	}
+}
+
+func must2[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

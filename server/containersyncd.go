@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,7 +55,7 @@ type ContainerSyncer struct {
 	// Local reports whether a ring device is on this box (nil: all are).
 	Local  func(*ring.Device) bool
 	Log    *slog.Logger
-	Client *http.Client // nil: a client with a 60 s timeout per request
+	Client *http.Client // nil: syncClient
 }
 
 // ContainerSyncStats summarises one pass (Swift's report line).
@@ -149,8 +150,20 @@ func (s *ContainerSyncer) client() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return &http.Client{Timeout: 60 * time.Second}
+	return syncClient
 }
+
+// syncClient bounds connecting and waiting for an answer, not the whole
+// exchange: a large object's upload takes as long as it takes.
+var syncClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+	ExpectContinueTimeout: time.Second,
+	MaxIdleConnsPerHost:   4,
+	IdleConnTimeout:       90 * time.Second,
+}}
 
 // syncContainer is Swift's ContainerSync.container_sync for one database.
 func (s *ContainerSyncer) syncContainer(ctx context.Context, t *syncTarget, st *ContainerSyncStats) {
@@ -308,7 +321,8 @@ func (s *ContainerSyncer) syncRow(ctx context.Context, info db.ContainerInfo, ro
 		tsMeta = row.CtypeTimestamp
 	}
 	// Already there, as new? (Swift's _object_in_remote_container)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, target, nil)
+	// (?symlink=get: a link's own timestamp, not its target's)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, target+"?symlink=get", nil)
 	req.Header.Set("X-Timestamp", tsMeta.Internal())
 	syncHeaders(req.Header, http.MethodHead, path, tsMeta.Internal(), userKey, realm, realmKey)
 	resp, err := s.client().Do(req)

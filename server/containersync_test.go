@@ -156,3 +156,15 @@ func TestContainerSyncShares(t *testing.T) {
 		t.Fatalf("third pass: %+v", st)
 	}
 }
+
+// The daemon's local read is a stream, never the object in memory.
+func TestContainerSyncLocalReadStreams(t *testing.T) {
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Auth-Token: "+c.Token)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", strings.Repeat("x", 3<<20), "X-Auth-Token: "+c.Token)
+	resp := c.Proxy.internalRequest("GET", "/v1/AUTH_test/c/o", nil)
+	defer resp.CloseBodyStream()
+	if resp.BodyStream() == nil {
+		t.Fatal("local GET is buffered, not streamed")
+	}
+}

@@ -151,6 +151,8 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 		interval = time.Duration(cfg.Auditor.Interval) * time.Second
 	case "expirer":
 		interval = time.Duration(cfg.Expirer.Interval) * time.Second
+	case "container-sync":
+		interval = time.Duration(cfg.ContainerSync.Interval) * time.Second
 	}
 	for {
 		for _, line := range daemonPasses[name](ctx, n, upd, args) {

@@ -228,6 +228,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		proxy.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
 	}()
 	defer func() { <-expirerDone }()
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		nd.containerSyncer(proxy).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
+	}()
+	defer func() { <-syncDone }()
 
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {

@@ -46,17 +46,18 @@ type Config struct {
 	// recon_cache_path). Default: <swift_dir>/recon.
 	ReconCachePath string `yaml:"recon_cache_path"`
 
-	Auth        AuthConfig        `yaml:"auth"`
-	Constraints ConstraintsConfig `yaml:"constraints"`
-	S3          S3Config          `yaml:"s3"`
-	Replicator  ReplicatorConfig  `yaml:"replicator"`
-	Auditor     AuditorConfig     `yaml:"auditor"`
-	Expirer     ExpirerConfig     `yaml:"expirer"`
-	Symlink     SymlinkConfig     `yaml:"symlink"`
-	Versioning  VersioningConfig  `yaml:"versioned_writes"`
-	Keystone    KeystoneConfig    `yaml:"keystone"`
-	SLO         SLOConfig         `yaml:"slo"`
-	Bulk        BulkConfig        `yaml:"bulk"`
+	Auth          AuthConfig          `yaml:"auth"`
+	Constraints   ConstraintsConfig   `yaml:"constraints"`
+	S3            S3Config            `yaml:"s3"`
+	Replicator    ReplicatorConfig    `yaml:"replicator"`
+	Auditor       AuditorConfig       `yaml:"auditor"`
+	Expirer       ExpirerConfig       `yaml:"expirer"`
+	Symlink       SymlinkConfig       `yaml:"symlink"`
+	Versioning    VersioningConfig    `yaml:"versioned_writes"`
+	Keystone      KeystoneConfig      `yaml:"keystone"`
+	SLO           SLOConfig           `yaml:"slo"`
+	Bulk          BulkConfig          `yaml:"bulk"`
+	ContainerSync ContainerSyncConfig `yaml:"container_sync"`
 
 	TempURL     TempURLConfig     `yaml:"tempurl"`
 	FormPost    FormPostConfig    `yaml:"formpost"`
@@ -226,12 +227,13 @@ func Default() *Config {
 			MaxUploadPartNum:        10000,
 			MinSegmentSize:          5242880,
 		},
-		Replicator: defaultReplicator(),
-		Auditor:    defaultAuditor(),
-		Expirer:    defaultExpirer(),
-		Symlink:    defaultSymlink(),
-		Versioning: defaultVersioning(),
-		Keystone:   defaultKeystone(),
+		Replicator:    defaultReplicator(),
+		Auditor:       defaultAuditor(),
+		Expirer:       defaultExpirer(),
+		Symlink:       defaultSymlink(),
+		Versioning:    defaultVersioning(),
+		Keystone:      defaultKeystone(),
+		ContainerSync: defaultContainerSync(),
 		Constraints: ConstraintsConfig{
 			MaxFileSize:           5368709122,
 			MaxMetaNameLength:     128,
@@ -383,6 +385,9 @@ func (c *Config) Finish() error {
 		}
 	}
 	if err := c.finishExpirer(); err != nil {
+		return err
+	}
+	if err := c.finishContainerSync(); err != nil {
 		return err
 	}
 	if err := c.finishVersioning(); err != nil {

@@ -80,6 +80,9 @@ func (p *Proxy) checkContainerHeaders(r *sreq) error {
 	if err := cleanACLs(r); err != nil {
 		return err
 	}
+	if err := p.checkSyncTo(r); err != nil {
+		return err
+	}
 	return p.checkMetadata(r, "Container")
 }
 

@@ -24,7 +24,8 @@ type testCluster struct {
 	t     *testing.T
 	URL   string // http://127.0.0.1:PORT
 	Proxy *Proxy
-	Token string // of test:tester (.admin of AUTH_test)
+	Token string    // of test:tester (.admin of AUTH_test)
+	DBs   *db.Store // the container and account databases on d1..d3
 }
 
 // startTestCluster serves a fresh cluster; front middlewares go where
@@ -81,7 +82,7 @@ func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
 		dbs.Close()
 		objects.Close()
 	})
-	c := &testCluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p}
+	c := &testCluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p, DBs: dbs}
 	c.Token = c.login("test:tester", "testing")
 	return c
 }

@@ -44,6 +44,7 @@ func (p *Proxy) infoDoc() map[string]any {
 		"account_quotas":   map[string]any{},
 		"ratelimit":        p.rateLimitInfo(),
 		"crossdomain":      map[string]any{},
+		"container_sync":   p.containerSyncInfo(),
 		"slo": map[string]any{
 			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
 			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,

@@ -69,6 +69,11 @@ func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				}
 			}
 		}
+		if ts := ctx.Request.Header.Peek("X-Timestamp"); ts != nil {
+			// Kept aside, as Swift's X-Backend-Inbound-X-Timestamp: a
+			// valid container-sync request gets it back.
+			ctx.SetUserValue(keyInboundTimestamp, string(ts))
+		}
 		for _, k := range drop {
 			ctx.Request.Header.DelBytes(k)
 		}

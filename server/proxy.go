@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"swiftbox/config"
@@ -36,6 +37,7 @@ type Proxy struct {
 	ks         *keystone.Keystone // nil without a Keystone
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
+	syncMu     sync.Mutex // one container-sync pass at a time
 }
 
 // Options wires a Proxy.

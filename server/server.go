@@ -31,7 +31,7 @@ func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
 		p.domainRemap,
 		p.logging.Middleware("swift"), // proxy_logging
 		p.info,
-		// container_sync
+		p.containerSync,
 		p.bulk,
 		p.tempURL,
 		p.rateLimit,

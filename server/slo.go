@@ -167,7 +167,7 @@ func (p *Proxy) slo(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		}
 		method := string(ctx.Method())
 		mm := string(ctx.QueryArgs().Peek("multipart-manifest"))
-		if obj == "" {
+		if obj == "" || syncOverride(ctx) {
 			next(ctx)
 			return
 		}

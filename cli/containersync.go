@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"swiftbox/server"
+)
+
+// containerSyncer is the node's container-sync daemon.
+func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
+	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
+		Devices: func() []string { return n.devices(n.rings.Container) }}
+}
+
+func init() {
+	daemonPasses["container-sync"] = func(ctx context.Context, n *node, upd *server.Updater, _ []string) []string {
+		st := n.containerSyncer(upd.Proxy).RunOnce(ctx)
+		return []string{fmt.Sprintf("container sync: %d containers with sync settings, %d synced [%d deletes, %d puts, %d bytes], %d skipped, %d failed in %s",
+			st.Containers, st.Synced, st.Deletes, st.Puts, st.Bytes, st.Skips, st.Failures, st.End.Sub(st.Start).Round(time.Millisecond))}
+	}
+	var cfgFile, devices string
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "container-sync",
+		Short: "Send changes of containers with X-Container-Sync-To to their targets",
+		Long: `Container-sync sends every change of a container whose X-Container-Sync-To
+and X-Container-Sync-Key are set to the container it names (a PUT of each
+new object with its original timestamp, a DELETE for each deletion) and
+remembers how far it got, as Swift's swift-container-sync does.
+
+serve runs it itself every container_sync.interval seconds. Run alone it
+works on the devices and state that serve uses; with --once it makes one
+pass and prints a summary. When a serve is running on the same devices,
+--once asks that serve to make the pass.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, cfgFile, devices)
+			if err != nil {
+				return err
+			}
+			if err := cfg.Finish(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDaemonCmd(ctx, cfg, "container-sync", once, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgFile, "config", "", "config file (as for serve)")
+	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
+	f.BoolVar(&once, "once", false, "make one pass and exit")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ContainerSyncConfig configures container sync: the container_sync
+// middleware (Swift's [filter:container_sync] with its
+// container-sync-realms.conf), the container server's allowed_sync_hosts
+// and the container-sync daemon (a goroutine of serve; also
+// `swiftbox container-sync --once`).
+type ContainerSyncConfig struct {
+	// Interval is the number of seconds between daemon passes.
+	Interval int `yaml:"interval"`
+	// AllowFullURLs allows X-Container-Sync-To URLs (http://host/v1/a/c);
+	// false allows only realm values //realm/cluster/account/container.
+	AllowFullURLs bool `yaml:"allow_full_urls"`
+	// AllowedSyncHosts are the hosts a full URL may name.
+	AllowedSyncHosts []string `yaml:"allowed_sync_hosts"`
+	// Current is this cluster as //REALM/CLUSTER (marked "current" in /info).
+	Current string `yaml:"current"`
+	// Realms are container-sync-realms.conf's sections, by realm name.
+	Realms map[string]SyncRealm `yaml:"realms"`
+}
+
+// SyncRealm is one realm: its keys and its clusters' endpoints
+// (cluster_NAME = https://host/v1/ in Swift's file).
+type SyncRealm struct {
+	Key      string            `yaml:"key"`
+	Key2     string            `yaml:"key2"`
+	Clusters map[string]string `yaml:"clusters"`
+}
+
+func defaultContainerSync() ContainerSyncConfig {
+	return ContainerSyncConfig{Interval: 300, AllowFullURLs: true, AllowedSyncHosts: []string{"127.0.0.1"},
+		Realms: map[string]SyncRealm{}}
+}
+
+func (c *Config) finishContainerSync() error {
+	cs := &c.ContainerSync
+	if cs.Interval <= 0 {
+		return fmt.Errorf("config: container_sync.interval must be positive, got %d", cs.Interval)
+	}
+	// Realm and cluster names are case-insensitive (Swift upper-cases them).
+	realms := make(map[string]SyncRealm, len(cs.Realms))
+	for name, r := range cs.Realms {
+		cl := make(map[string]string, len(r.Clusters))
+		for cn, ep := range r.Clusters {
+			cl[strings.ToUpper(cn)] = ep
+		}
+		r.Clusters = cl
+		realms[strings.ToUpper(name)] = r
+	}
+	cs.Realms = realms
+	return nil
+}

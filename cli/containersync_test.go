@@ -190,7 +190,10 @@ container_sync:
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, _, err := cb.Object(ctx, "dst", "by-daemon"); err == nil {
-			break
+			// and in B's listing (container updates land a moment later)
+			if names, err := cb.ObjectNamesAll(ctx, "dst", nil); err == nil && slices.Contains(names, "by-daemon") {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("serve's container-sync did not send by-daemon:\n%s", a.Output())

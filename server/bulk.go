@@ -58,7 +58,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				writeStatus(ctx, fasthttp.StatusBadRequest, "Unsupported archive format")
 				return
 			}
-			p.bulkStream(ctx, outType, "extract", func(beat func()) ([]bulkField, [][2]string) {
+			p.bulkStream(ctx, outType, "extract", func(ctx *fasthttp.RequestCtx, beat func()) ([]bulkField, [][2]string) {
 				return p.extractArchive(ctx, next, ok, version, account, rest, kind, outType, beat)
 			})
 			return
@@ -86,7 +86,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 				fields = bulkDeleteFields(swiftStatus(status(err)), body, 0, 0)
 				break
 			}
-			p.bulkStream(ctx, outType, "delete", func(beat func()) ([]bulkField, [][2]string) {
+			p.bulkStream(ctx, outType, "delete", func(ctx *fasthttp.RequestCtx, beat func()) ([]bulkField, [][2]string) {
 				return p.bulkDelete(ctx, next, version, account, items, p.cfg.Bulk.MaxFailedDeletes, true, beat)
 			})
 			return
@@ -98,7 +98,9 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 // bulkStream answers 200 at once and runs work while the body streams:
 // beat, called between items, sends a space (an XML declaration first)
 // every yield frequency so clients and proxies do not time out, as Swift.
-func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work func(beat func()) ([]bulkField, [][2]string)) {
+// work gets a detached copy of the request: ctx belongs to the server
+// once the handler has returned.
+func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work func(ctx *fasthttp.RequestCtx, beat func()) ([]bulkField, [][2]string)) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	if outType != "" {
 		ctx.Response.Header.SetContentType(outType)
@@ -106,6 +108,7 @@ func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work 
 		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	}
 	tid, _ := ctx.UserValue(keyTransID).(string)
+	dctx := detach(ctx)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		sep := ""
 		first := " "
@@ -129,7 +132,7 @@ func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work 
 				w.Flush()
 			}
 		}()
-		fields, errs := work(beat)
+		fields, errs := work(dctx, beat)
 		w.WriteString(sep)
 		w.Write(bulkResponseBody(outType, fields, errs, root))
 		w.Flush()

@@ -489,6 +489,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.Response.Header.SetContentType(outType)
 	tid, _ := ctx.UserValue(keyTransID).(string)
+	job.ctx = detach(ctx) // ctx belongs to the server once the handler returns
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() {
 			if r := recover(); r != nil {

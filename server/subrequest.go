@@ -76,7 +76,7 @@ func Subrequest(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, metho
 		}
 	}
 	sub.SetUserValue(keyInternal, true)
-	if ref := parent.Request.Header.Peek("Referer"); ref != nil {
+	if ref := parent.Request.Header.Referer(); len(ref) > 0 { // Referer(): no key normalising, safe from concurrent subrequests
 		// make_subrequest keeps the referrer: .r: ACLs judge it.
 		sub.Request.Header.SetBytesV("Referer", ref)
 	}
@@ -93,4 +93,22 @@ func ResponseBody(resp *fasthttp.Response) io.Reader {
 		return s
 	}
 	return bytes.NewReader(resp.Body())
+}
+
+// detach returns a request context that carries ctx's request (headers,
+// URI, user values, client address) and takes over its body stream, for
+// work that goes on in a SetBodyStreamWriter after the handler returned:
+// the server goes on using ctx itself then, so that work must not touch
+// it (fasthttp reuses and even writes into a RequestCtx's header on reads).
+func detach(ctx *fasthttp.RequestCtx) *fasthttp.RequestCtx {
+	d := new(fasthttp.RequestCtx)
+	d.Init(&fasthttp.Request{}, ctx.RemoteAddr(), nil)
+	ctx.Request.Header.CopyTo(&d.Request.Header)
+	ctx.VisitUserValuesAll(func(k, v any) { d.SetUserValue(k, v) })
+	if s := ctx.RequestBodyStream(); s != nil {
+		d.Request.SetBodyStream(s, ctx.Request.Header.ContentLength())
+	} else {
+		d.Request.SetBody(ctx.PostBody())
+	}
+	return d
 }

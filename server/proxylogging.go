@@ -170,7 +170,12 @@ func (rec *requestRecord) responded(ctx *fasthttp.RequestCtx) {
 	}
 	if ctx.Response.IsBodyStream() {
 		if p := streamField(unsafe.Pointer(&ctx.Response), respStreamOffset); p != nil && *p != nil {
-			*p = &sentCounter{r: *p, rec: rec}
+			sc := &sentCounter{r: *p, rec: rec}
+			if _, ok := sc.r.(fasthttp.BodyWriterTo); ok {
+				*p = sentCounterBWT{sc}
+			} else {
+				*p = sc
+			}
 			return
 		}
 		if n := ctx.Response.Header.ContentLength(); n > 0 {
@@ -272,11 +277,17 @@ func (s *sentCounter) WriteTo(w io.Writer) (int64, error) {
 	return io.Copy(w, readOnly{s})
 }
 
+// sentCounterBWT is sentCounter for a stream that is a
+// fasthttp.BodyWriterTo. Only such a stream gets the method: fasthttp
+// copies a BodyWriterTo that says no through small Read calls, skipping
+// the wrapped stream's own WriteTo (object GETs' 1 MiB copies, which also
+// mark the body's MD5 as verified at EOF).
+type sentCounterBWT struct{ *sentCounter }
+
 // SupportsBodyWriteTo passes on whether fasthttp may use the wrapped
-// stream's WriteTo for chunked bodies (fasthttp.BodyWriterTo).
-func (s *sentCounter) SupportsBodyWriteTo() bool {
-	b, ok := s.r.(fasthttp.BodyWriterTo)
-	return ok && b.SupportsBodyWriteTo()
+// stream's WriteTo for chunked bodies.
+func (s sentCounterBWT) SupportsBodyWriteTo() bool {
+	return s.r.(fasthttp.BodyWriterTo).SupportsBodyWriteTo()
 }
 
 // readOnly hides every method but Read (so io.Copy reads).

@@ -19,6 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// keystoneTokenLife is the test Keystone's token lifetime: short, so the
+// test sees a token expire, long enough for the test's own tokens.
+const keystoneTokenLife = 90 * time.Second
+
 // keystoneServer is a real Keystone (Debian's package) on loopback.
 type keystoneServer struct {
 	t     *testing.T
@@ -34,7 +38,9 @@ func startKeystone(t *testing.T, users ...string) *keystoneServer {
 	}
 	dir := t.TempDir()
 	port := freePort(t)
-	out, err := exec.Command("sh", append([]string{"../keystone/testdata/keystone-up.sh", dir, fmt.Sprint(port)}, users...)...).Output()
+	cmd := exec.Command("sh", append([]string{"../keystone/testdata/keystone-up.sh", dir, fmt.Sprint(port)}, users...)...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("KS_TOKEN_EXPIRATION=%d", keystoneTokenLife/time.Second))
+	out, err := cmd.Output()
 	if err != nil {
 		setup, _ := os.ReadFile(filepath.Join(dir, "setup.log"))
 		t.Fatalf("starting keystone: %v\n%s", err, setup)
@@ -135,6 +141,12 @@ func TestKeystoneAuth(t *testing.T) {
 	// user:password:project:role, made before Keystone serves.
 	k := startKeystone(t, "swift:swiftpass:service:admin", "op1:pw:p1:member", "op1:pw:p1:swiftoperator",
 		"mem1:pw:p1:member", "op2:pw:p2:member", "op2:pw:p2:swiftoperator", "boss:pw:p2:ResellerAdmin")
+	// A token taken first expires (keystoneTokenLife) before the end.
+	early, _, err := k.token("op1", "pw", "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlyExpires := time.Now().Add(keystoneTokenLife + time.Second)
 	p1, p2 := k.lookup("projects", "p1"), k.lookup("projects", "p2")
 	m1 := k.lookup("users", "mem1")
 	cfg := filepath.Join(t.TempDir(), "swiftbox.yaml")
@@ -237,6 +249,7 @@ keystone:
 		}
 		time.Sleep(time.Second)
 	}
+	expect(200, "GET", acct(p1)+"/c/o", early, nil, "")
 	// Local users beside Keystone, each on its own prefix.
 	_, local := s.token(t, "test:tester", "testing")
 	expect(201, "PUT", s.URL+"/v1/AUTH_test/lc", local, nil, "")
@@ -270,4 +283,8 @@ keystone:
 			t.Fatalf("swift list with a keystone token: %v\n%s", err, out)
 		}
 	}
+	// An expired token: 401 once Keystone's expiry has passed (last: the
+	// test's other tokens expire soon after).
+	time.Sleep(time.Until(earlyExpires))
+	expect(401, "GET", acct(p1)+"/c/o", early, nil, "")
 }

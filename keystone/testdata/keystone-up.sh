@@ -1,7 +1,8 @@
 #!/bin/sh
 # Starts Debian's Keystone on 127.0.0.1:PORT with a sqlite database in DIR,
 # bootstrapped with admin/secret in project admin (domain default), for the
-# keystone integration tests. Each further argument user:password:project:role
+# keystone integration tests (token lifetime: $KS_TOKEN_EXPIRATION, default
+# 3600 s). Each further argument user:password:project:role
 # adds a user with that role in that project (made with keystone-manage
 # before the server starts: writes through the sqlite-backed server can fail
 # with "database is locked"). Prints the pid. Needs the `keystone` package.
@@ -16,7 +17,7 @@ log_dir = $DIR
 connection = sqlite:///$DIR/keystone.db
 [token]
 provider = fernet
-expiration = 3600
+expiration = ${KS_TOKEN_EXPIRATION:-3600}
 [fernet_tokens]
 key_repository = $DIR/fernet-keys
 [credential]

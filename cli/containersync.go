@@ -3,12 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	"swiftbox/server"
 )
@@ -25,12 +20,7 @@ func init() {
 		return []string{fmt.Sprintf("container sync: %d containers with sync settings, %d synced [%d deletes, %d puts, %d bytes], %d skipped, %d failed in %s",
 			st.Containers, st.Synced, st.Deletes, st.Puts, st.Bytes, st.Skips, st.Failures, st.End.Sub(st.Start).Round(time.Millisecond))}
 	}
-	var cfgFile, devices string
-	var once bool
-	cmd := &cobra.Command{
-		Use:   "container-sync",
-		Short: "Send changes of containers with X-Container-Sync-To to their targets",
-		Long: `Container-sync sends every change of a container whose X-Container-Sync-To
+	addDaemonCommand("container-sync", "Send changes of containers with X-Container-Sync-To to their targets", `Container-sync sends every change of a container whose X-Container-Sync-To
 and X-Container-Sync-Key are set to the container it names (a PUT of each
 new object with its original timestamp, a DELETE for each deletion) and
 remembers how far it got, as Swift's swift-container-sync does.
@@ -38,24 +28,5 @@ remembers how far it got, as Swift's swift-container-sync does.
 serve runs it itself every container_sync.interval seconds. Run alone it
 works on the devices and state that serve uses; with --once it makes one
 pass and prints a summary. When a serve is running on the same devices,
---once asks that serve to make the pass.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, cfgFile, devices)
-			if err != nil {
-				return err
-			}
-			if err := cfg.Finish(); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runDaemonCmd(ctx, cfg, "container-sync", once, cmd.OutOrStdout())
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&cfgFile, "config", "", "config file (as for serve)")
-	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
-	f.BoolVar(&once, "once", false, "make one pass and exit")
-	rootCmd.AddCommand(cmd)
+--once asks that serve to make the pass.`)
 }

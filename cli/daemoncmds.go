@@ -77,39 +77,46 @@ func passLine(name string, st replicator.PassStats) string {
 }
 
 func init() {
+	const alone = `
+
+serve runs this daemon itself. Run alone it works on the devices and state
+that serve uses; with --once it makes one pass and prints a summary. When a
+serve is running on the same devices, --once asks that serve to make the
+pass (its databases are open there) and prints the summary it returns.`
 	for _, d := range []struct{ name, short string }{
 		{"replicator", "Replicate objects, containers and accounts between this box's devices"},
 		{"auditor", "Check every object and database, quarantining corrupt ones"},
 		{"updater", "Apply pending container updates (async_pending files and the update journal)"},
 	} {
-		var cfgFile, devices string
-		var once bool
-		cmd := &cobra.Command{
-			Use:   d.name,
-			Short: d.short,
-			Long: d.short + `.
-
-serve runs this daemon itself. Run alone it works on the devices and state
-that serve uses; with --once it makes one pass and prints a summary. When a
-serve is running on the same devices, --once asks that serve to make the
-pass (its databases are open there) and prints the summary it returns.`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := toolConfig(cmd, cfgFile, devices)
-				if err != nil {
-					return err
-				}
-				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				return runDaemonCmd(ctx, cfg, d.name, once, cmd.OutOrStdout())
-			},
-		}
-		f := cmd.Flags()
-		f.StringVar(&cfgFile, "config", "", "config file (as for serve)")
-		f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
-		f.BoolVar(&once, "once", false, "make one pass and exit")
-		rootCmd.AddCommand(cmd)
+		addDaemonCommand(d.name, d.short, d.short+"."+alone)
 	}
+}
+
+// addDaemonCommand adds `swiftbox NAME [--once] [--devices D] [--config F]`
+// running the daemon pass of that name (daemonPasses).
+func addDaemonCommand(name, short, long string) {
+	var cfgFile, devices string
+	var once bool
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := toolConfig(cmd, cfgFile, devices)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDaemonCmd(ctx, cfg, name, once, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgFile, "config", "", "config file (as for serve)")
+	f.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
+	f.BoolVar(&once, "once", false, "make one pass and exit")
+	rootCmd.AddCommand(cmd)
 }
 
 // runDaemonCmd runs daemon name alone (or through a running serve).

@@ -255,6 +255,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer os.Remove(addrPath)
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
+	srv.HeaderReceived = proxy.HeaderReceived
 	if cfg.S3.Addr != "" {
 		s3ln, err := net.Listen("tcp", cfg.S3.Addr)
 		if err != nil {
@@ -263,6 +264,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		}
 		say("serving the S3 API on http://%s", displayAddr(s3ln.Addr()))
 		s3srv := server.NewHTTPServer(proxy.HandlerWithFront([]server.Middleware{s3api.Handler}), obs.logging.Expect("s3", proxy.ExpectHandler), "swiftbox")
+		s3srv.HeaderReceived = proxy.HeaderReceived
 		go func() {
 			if err := server.Serve(ctx, s3srv, s3ln); err != nil {
 				log.Error("S3 listener", "err", err)

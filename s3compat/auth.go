@@ -300,7 +300,7 @@ func requestForSigning(ctx *fasthttp.RequestCtx) *v4Request {
 		lk := strings.ToLower(string(k))
 		r.headers[lk] = append(r.headers[lk], string(v))
 	}
-	r.headers["host"] = []string{string(ctx.Request.Header.Host())}
+	r.headers["host"] = []string{clientHost(ctx)}
 	if _, ok := r.headers["content-length"]; !ok && ctx.Request.Header.ContentLength() >= 0 && hasRawHeader(ctx, "content-length") {
 		r.headers["content-length"] = []string{strconv.Itoa(ctx.Request.Header.ContentLength())}
 	}
@@ -308,13 +308,32 @@ func requestForSigning(ctx *fasthttp.RequestCtx) *v4Request {
 }
 
 func hasRawHeader(ctx *fasthttp.RequestCtx, name string) bool {
+	_, ok := rawHeader(ctx, name)
+	return ok
+}
+
+// rawHeader is the first header called name as the client sent it.
+func rawHeader(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 	for _, l := range strings.Split(string(ctx.Request.Header.RawHeaders()), "\r\n") {
-		k, _, ok := strings.Cut(l, ":")
+		k, v, ok := strings.Cut(l, ":")
 		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			return true
+			return strings.TrimSpace(v), true
 		}
 	}
-	return false
+	return "", false
+}
+
+// clientHost is the Host header a client signed: the server accepts a
+// "host:port:port" (old boto) by trimming the second port, so the header
+// as sent is read back from the raw headers then.
+func clientHost(ctx *fasthttp.RequestCtx) string {
+	host := string(ctx.Request.Header.Host())
+	if strings.Contains(host, ":") {
+		if raw, ok := rawHeader(ctx, "host"); ok && raw != host {
+			return raw
+		}
+	}
+	return host
 }
 
 // canonicalRequest builds SigV4's canonical request; ok is false when a

@@ -74,6 +74,7 @@ func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
 		t.Fatal(err)
 	}
 	srv := NewHTTPServer(p.Handler(), p.ExpectHandler, "swiftbox-test")
+	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Shutdown()

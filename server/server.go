@@ -86,6 +86,8 @@ func NewHTTPServer(h fasthttp.RequestHandler, expect func(*fasthttp.RequestCtx) 
 	return &fasthttp.Server{
 		Handler:                       h,
 		ExpectHandler:                 expect,
+		HeaderReceived:                headerReceived,
+		ErrorHandler:                  requestError,
 		Name:                          name,
 		StreamRequestBody:             true,
 		MaxRequestBodySize:            maxRequestBodyInMemory,

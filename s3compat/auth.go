@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/server"
 )
 
 // Payload hash values of x-amz-content-sha256 that are not a digest.
@@ -83,6 +85,10 @@ func (s *S3) parseAuth(ctx *fasthttp.RequestCtx) (*authInfo, *Error) {
 		if err != nil {
 			return nil, errAccessDenied
 		}
+		if exp >= 1<<31 {
+			// s3api: past 2038 is no date a signer meant.
+			return nil, s3err(403, "AccessDenied", "Invalid date (should be seconds since epoch): "+string(q.Peek("Expires")))
+		}
 		a.expires = exp
 		return a, nil
 	}
@@ -146,7 +152,7 @@ func (s *S3) parseV4Query(ctx *fasthttp.RequestCtx) (*authInfo, *Error) {
 		return nil, errExpiredPresigned
 	}
 	if exp > maxPresignExpires {
-		return nil, s3err(403, "AccessDenied", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
+		return nil, s3err(400, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
 	}
 	a.expires = exp
 	a.signed = strings.Split(sh, ";")
@@ -206,10 +212,8 @@ func requestDate(ctx *fasthttp.RequestCtx) (time.Time, *Error) {
 }
 
 func parseHTTPDate(v string) (time.Time, error) {
-	for _, f := range []string{time.RFC1123, time.RFC1123Z, time.RFC850, time.ANSIC, "Mon, 2 Jan 2006 15:04:05 GMT"} {
-		if t, err := time.Parse(f, v); err == nil {
-			return t, nil
-		}
+	if t, ok := server.ParseHTTPDate(v); ok {
+		return t, nil
 	}
 	return time.Time{}, strconv.ErrSyntax
 }

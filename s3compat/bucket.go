@@ -174,14 +174,10 @@ func (r *req) createBucket() *Error {
 	st := resp.StatusCode()
 	resp.CloseBodyStream()
 	switch {
-	case st == 202 && r.s.cfg.Location != "us-east-1":
-		return errBucketAlreadyOwned.with("BucketName", r.bucket)
 	case st == 202:
-		// us-east-1 lets the owner create its bucket again (AWS's legacy region).
-		if acl != nil {
-			resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
-			resp.CloseBodyStream()
-		}
+		// The container exists: s3api answers 409 in every region (AWS
+		// lets the owner re-create only in us-east-1).
+		return errBucketAlreadyOwned.with("BucketName", r.bucket)
 	case st/100 != 2:
 		return swiftError(st, "bucket", r.bucket, "")
 	}

@@ -172,6 +172,9 @@ func (r *req) uploadPart() *Error {
 	}
 	out := &r.ctx.Response.Header
 	out.Set("ETag", `"`+string(resp.Header.Peek("Etag"))+`"`)
+	if lm := resp.Header.Peek("Last-Modified"); len(lm) > 0 {
+		out.SetBytesV("Last-Modified", lm)
+	}
 	if r.body.sum != nil {
 		out.Set("X-Amz-Checksum-"+r.body.alg, base64.StdEncoding.EncodeToString(r.body.sum.Sum(nil)))
 	}
@@ -662,7 +665,11 @@ func (r *req) listMultipartUploads() *Error {
 		}
 		marker = items[len(items)-1].Name
 	}
-
+	if len(res.Uploads) < 2 && !res.IsTruncated {
+		// s3api names a next marker only past a listing of two or more
+		// (kept for a truncated page, which clients continue from).
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+	}
 	writeXML(r.ctx, res)
 	return nil
 }

@@ -428,16 +428,32 @@ func (r *req) copySource() (bucket, key string, e *Error) {
 		}
 		v = v[:i]
 	}
-	p, err := url.PathUnescape(v)
-	if err != nil {
-		return "", "", errInvalidCopySource
-	}
-	p = strings.TrimPrefix(p, "/")
+	p := strings.TrimPrefix(unquote(v), "/")
 	bucket, key, ok := strings.Cut(p, "/")
 	if !ok || bucket == "" || key == "" {
 		return "", "", errInvalidCopySource
 	}
 	return bucket, key, nil
+}
+
+// unquote decodes %XX escapes and leaves any other '%' as it is, as
+// Python's unquote (s3api's) does: clients send copy sources unencoded.
+func unquote(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // copyConditions maps x-amz-copy-source-if-* onto the source request.

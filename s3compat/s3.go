@@ -136,6 +136,13 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 	r.run(bucketInHost)
 }
 
+// emptyResponse finishes a bodyless success as s3api's swob does, with
+// Content-Type text/html. (swob also sends Content-Length: 0 on a 204,
+// which RFC 9110 forbids and fasthttp never writes.)
+func emptyResponse(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+}
+
 // serveAnonymous serves an unsigned request as the anonymous user of
 // s3.anonymous_account: container ACLs (public-read) decide.
 func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
@@ -161,6 +168,8 @@ func (r *req) run(bucketInHost string) {
 	}
 	if string(ctx.Method()) == fasthttp.MethodHead {
 		ctx.Response.SkipBody = true
+	} else if ctx.Response.StatusCode()/100 == 2 && len(ctx.Response.Header.ContentType()) == 0 && !ctx.Response.IsBodyStream() && len(ctx.Response.Body()) == 0 {
+		emptyResponse(ctx)
 	}
 	tid := string(ctx.Response.Header.Peek("X-Trans-Id"))
 	ctx.Response.Header.Set("X-Amz-Id-2", tid)
@@ -342,6 +351,10 @@ func (r *req) sub(method, container, object, query string, prep func(*fasthttp.R
 
 // readBody reads a small request body (XML documents) through the
 // verifying reader, refusing more than limit bytes.
+// maxDrain is how much of an oversized XML body is read and dropped so
+// that its sender gets the error.
+const maxDrain = 256 << 20
+
 func (r *req) readBody(limit int64) ([]byte, *Error) {
 	data, err := io.ReadAll(io.LimitReader(r.body, limit+1))
 	if r.body.err != nil {
@@ -351,6 +364,10 @@ func (r *req) readBody(limit int64) ([]byte, *Error) {
 		return nil, errIncompleteBody
 	}
 	if int64(len(data)) > limit {
+		// Read the rest (within reason) before answering: a client still
+		// sending its body would otherwise see the connection reset
+		// instead of the error.
+		io.Copy(io.Discard, io.LimitReader(r.body, maxDrain))
 		return nil, errMalformedXML
 	}
 	if md := r.ctx.Request.Header.Peek("Content-Md5"); len(md) > 0 {

@@ -25,8 +25,17 @@ func lastModifiedSec(ts timestamp.Timestamp) int64 {
 	return sec
 }
 
-// parseHTTPDate accepts the three date forms HTTP allows.
-func parseHTTPDate(s string) (time.Time, bool) {
-	t, err := http.ParseTime(s)
-	return t, err == nil
+// ParseHTTPDate accepts the three date forms HTTP allows and the RFC 2822
+// ones with a numeric zone ("-0000", as Python's email.utils.formatdate
+// writes), which Swift's parsedate takes too.
+func ParseHTTPDate(s string) (time.Time, bool) {
+	if t, err := http.ParseTime(s); err == nil {
+		return t, true
+	}
+	for _, f := range []string{time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST"} {
+		if t, err := time.Parse(f, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

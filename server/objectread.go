@@ -100,14 +100,14 @@ func conditional(r *sreq, etag string, ts timestamp.Timestamp) int {
 	lm := lastModifiedSec(ts)
 	if r.header("If-None-Match") == "" {
 		if v := r.header("If-Modified-Since"); v != "" && get {
-			if t, ok := parseHTTPDate(v); ok && lm <= t.Unix() {
+			if t, ok := ParseHTTPDate(v); ok && lm <= t.Unix() {
 				return fasthttp.StatusNotModified
 			}
 		}
 	}
 	// Swift checks If-Unmodified-Since even when If-Match matched.
 	if v := r.header("If-Unmodified-Since"); v != "" {
-		if t, ok := parseHTTPDate(v); ok && lm > t.Unix() {
+		if t, ok := ParseHTTPDate(v); ok && lm > t.Unix() {
 			return fasthttp.StatusPreconditionFailed
 		}
 	}

@@ -727,7 +727,7 @@ func (o *ovRequest) copyCurrent(vc string) error {
 	}
 	ts, err := timestamp.Parse(string(src.Header.Peek("X-Timestamp")))
 	if err != nil {
-		t, ok := parseHTTPDate(string(src.Header.Peek("Last-Modified")))
+		t, ok := ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
 		if !ok {
 			return errorf(fasthttp.StatusServiceUnavailable, "")
 		}

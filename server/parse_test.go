@@ -335,8 +335,8 @@ func TestHTTPDate(t *testing.T) {
 		if got := lastModifiedSec(tc.ts); got != tc.wantSec {
 			t.Errorf("lastModifiedSec(%v) = %d, want %d", tc.ts, got, tc.wantSec)
 		}
-		if p, ok := parseHTTPDate(tc.want); !ok || p.Unix() != tc.wantSec {
-			t.Errorf("parseHTTPDate(%q) = %v, %v; want %d", tc.want, p, ok, tc.wantSec)
+		if p, ok := ParseHTTPDate(tc.want); !ok || p.Unix() != tc.wantSec {
+			t.Errorf("ParseHTTPDate(%q) = %v, %v; want %d", tc.want, p, ok, tc.wantSec)
 		}
 	}
 }
@@ -494,5 +494,24 @@ func TestJSONStringLikePython(t *testing.T) {
 		if got := jsonString(in); got != want {
 			t.Errorf("jsonString(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestParseHTTPDateForms(t *testing.T) {
+	want := time.Date(2015, 6, 27, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{
+		"Sat, 27 Jun 2015 00:00:00 GMT",    // RFC 1123
+		"Saturday, 27-Jun-15 00:00:00 GMT", // RFC 850
+		"Sat Jun 27 00:00:00 2015",         // asctime
+		"Sat, 27 Jun 2015 00:00:00 -0000",  // Python's formatdate
+		"Sat, 27 Jun 2015 02:00:00 +0200",
+	} {
+		got, ok := ParseHTTPDate(s)
+		if !ok || !got.Equal(want) {
+			t.Errorf("ParseHTTPDate(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	if _, ok := ParseHTTPDate("yesterday"); ok {
+		t.Error("ParseHTTPDate accepted \"yesterday\"")
 	}
 }

@@ -607,7 +607,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 			problems = append(problems, [2]string{name, "Etag Mismatch"})
 		}
 		lm := time.Now().UTC()
-		if t, ok := parseHTTPDate(r.lastMod); ok {
+		if t, ok := ParseHTTPDate(r.lastMod); ok {
 			lm = t.UTC()
 		}
 		segs[i] = sloSeg{Name: "/" + strings.TrimLeft(in.path, "/"), Bytes: r.size, Hash: r.etag,

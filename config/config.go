@@ -65,6 +65,7 @@ type Config struct {
 	CORS        CORSConfig        `yaml:"cors"`
 	RateLimit   RateLimitConfig   `yaml:"ratelimit"`
 	CrossDomain CrossDomainConfig `yaml:"crossdomain"`
+	EtagQuoter  EtagQuoterConfig  `yaml:"etag_quoter"`
 	DomainRemap DomainRemapConfig `yaml:"domain_remap"`
 	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
 	Metrics     MetricsConfig     `yaml:"metrics"`

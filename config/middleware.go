@@ -76,6 +76,13 @@ type CrossDomainConfig struct {
 	CrossDomainPolicy string `yaml:"cross_domain_policy"`
 }
 
+// EtagQuoterConfig is Swift's [filter:etag-quoter].
+type EtagQuoterConfig struct {
+	// EnableByDefault quotes object ETags where neither the account nor
+	// the container says (X-*-Rfc-Compliant-Etags).
+	EnableByDefault bool `yaml:"enable_by_default"`
+}
+
 // DomainRemapConfig is Swift's [filter:domain_remap]: virtual hosting of
 // accounts and containers as <container>.<account>.<storage_domain>.
 type DomainRemapConfig struct {

@@ -30,6 +30,7 @@ func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
 		p.cnameLookup,
 		p.domainRemap,
 		p.logging.Middleware("swift"), // proxy_logging
+		p.etagQuoter,
 		p.info,
 		p.containerSync,
 		p.bulk,

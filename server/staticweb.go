@@ -41,15 +41,7 @@ func (p *Proxy) staticWebMeta(account, container string) (staticWebSite, bool) {
 
 // webMode is X-Web-Mode as Swift's config_true_value reads it.
 func webMode(ctx *fasthttp.RequestCtx) bool {
-	return trueValue(string(ctx.Request.Header.Peek("X-Web-Mode")))
-}
-
-func trueValue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes", "on", "t", "y":
-		return true
-	}
-	return false
+	return configTrue(string(ctx.Request.Header.Peek("X-Web-Mode")))
 }
 
 // staticWeb is the middleware.
@@ -340,7 +332,7 @@ func (s *staticWebReq) listing(prefix string) {
 	}
 	esc := html.EscapeString(label)
 	const doctype = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">\n"
-	if !trueValue(s.site.listings) {
+	if !configTrue(s.site.listings) {
 		s.reset()
 		var b strings.Builder
 		b.WriteString(doctype + "<html>\n<head>\n<title>Listing of " + esc + "</title>\n")

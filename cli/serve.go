@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -39,6 +40,7 @@ func init() {
 		backend  string
 		access   string
 		s3Addr   string
+		cpuProf  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -78,6 +80,13 @@ to the same cluster.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if cpuProf != "" {
+				done, err := startCPUProfile(cpuProf)
+				if err != nil {
+					return err
+				}
+				defer done()
+			}
 			return runServe(ctx, cfg, cmd.OutOrStdout())
 		},
 	}
@@ -91,6 +100,8 @@ to the same cluster.`,
 	f.StringVar(&metrics, "metrics-addr", config.DefaultMetricsAddr, `Prometheus /metrics listen address HOST:PORT ("" = off)`)
 	f.StringVar(&backend, "backend-addr", "auto", `storage-node (recon) listeners: auto (the rings' ip:port of this node's devices), HOST:PORT[,…] or "" (off)`)
 	f.StringVar(&access, "access-log", "-", `access log file ("-" = stdout, "" = off)`)
+	f.StringVar(&cpuProf, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (for `go tool pprof`)")
+	f.MarkHidden("cpuprofile")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -441,4 +452,17 @@ func lockState(dir string) (func(), error) {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// startCPUProfile profiles the process into path; done stops and flushes.
+func startCPUProfile(path string) (done func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -6,12 +6,21 @@ import (
 	"time"
 
 	"swiftbox/server"
+	"swiftbox/server/metrics"
 )
 
 // containerSyncer is the node's container-sync daemon.
 func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
 	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
-		Devices: func() []string { return n.devices(n.rings.Container) }}
+		Devices:       func() []string { return n.devices(n.rings.Container) },
+		Client:        server.SyncClient(n.cfg.ContainerSync.SyncProxy),
+		ContainerTime: time.Duration(n.cfg.ContainerSync.ContainerTime) * time.Second,
+		OnPass: func(st server.ContainerSyncStats) {
+			if n.metrics != nil {
+				n.metrics.Sync.ObservePass(metrics.ContainerSyncPass{Start: st.Start, End: st.End, Containers: st.Containers,
+					Synced: st.Synced, Puts: st.Puts, Deletes: st.Deletes, Skips: st.Skips, Failures: st.Failures, Bytes: st.Bytes})
+			}
+		}}
 }
 
 func init() {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -13,6 +14,12 @@ import (
 type ContainerSyncConfig struct {
 	// Interval is the number of seconds between daemon passes.
 	Interval int `yaml:"interval"`
+	// ContainerTime is the most seconds a pass spends on one container;
+	// the rest waits for the next pass (Swift's container_time).
+	ContainerTime int `yaml:"container_time"`
+	// SyncProxy lists HTTP proxies (http://host:port) the daemon sends
+	// through, one picked at random per request (Swift's sync_proxy).
+	SyncProxy []string `yaml:"sync_proxy"`
 	// AllowFullURLs allows X-Container-Sync-To URLs (http://host/v1/a/c);
 	// false allows only realm values //realm/cluster/account/container.
 	AllowFullURLs bool `yaml:"allow_full_urls"`
@@ -33,7 +40,7 @@ type SyncRealm struct {
 }
 
 func defaultContainerSync() ContainerSyncConfig {
-	return ContainerSyncConfig{Interval: 300, AllowFullURLs: true, AllowedSyncHosts: []string{"127.0.0.1"},
+	return ContainerSyncConfig{Interval: 300, ContainerTime: 60, SyncProxy: []string{}, AllowFullURLs: true, AllowedSyncHosts: []string{"127.0.0.1"},
 		Realms: map[string]SyncRealm{}}
 }
 
@@ -41,6 +48,14 @@ func (c *Config) finishContainerSync() error {
 	cs := &c.ContainerSync
 	if cs.Interval <= 0 {
 		return fmt.Errorf("config: container_sync.interval must be positive, got %d", cs.Interval)
+	}
+	if cs.ContainerTime <= 0 {
+		return fmt.Errorf("config: container_sync.container_time must be positive, got %d", cs.ContainerTime)
+	}
+	for _, p := range cs.SyncProxy {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: container_sync.sync_proxy %q is not an http(s)://host:port URL", p)
+		}
 	}
 	// Realm and cluster names are case-insensitive (Swift upper-cases them).
 	realms := make(map[string]SyncRealm, len(cs.Realms))

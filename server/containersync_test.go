@@ -5,8 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"swiftbox/config"
 	"swiftbox/ring"
@@ -166,5 +170,53 @@ func TestContainerSyncLocalReadStreams(t *testing.T) {
 	defer resp.CloseBodyStream()
 	if resp.BodyStream() == nil {
 		t.Fatal("local GET is buffered, not streamed")
+	}
+}
+
+// The daemon's client sends through a configured sync_proxy.
+func TestSyncClientUsesProxy(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.String())
+		mu.Unlock()
+		w.WriteHeader(201)
+	}))
+	defer proxy.Close()
+	c := SyncClient([]string{proxy.URL})
+	req, _ := http.NewRequest("PUT", "http://127.0.0.1:1/v1/AUTH_x/c/o", strings.NewReader("x"))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || len(seen) != 1 || seen[0] != "PUT http://127.0.0.1:1/v1/AUTH_x/c/o" {
+		t.Fatalf("through the proxy: %d %v", resp.StatusCode, seen)
+	}
+	if SyncClient(nil) != syncClient {
+		t.Fatal("no sync_proxy: not the default client")
+	}
+}
+
+// container_time bounds a pass's time on one container; what is left
+// goes in the next pass, from where the last one stopped.
+func TestContainerSyncContainerTime(t *testing.T) {
+	a, b := startTestCluster(t), startTestCluster(t)
+	ta, tb := "X-Auth-Token: "+a.Token, "X-Auth-Token: "+b.Token
+	b.must(201, "PUT", "/v1/AUTH_test/dst", "", tb, "X-Container-Sync-Key: k")
+	a.must(201, "PUT", "/v1/AUTH_test/src", "", ta, "X-Container-Sync-Key: k", "X-Container-Sync-To: "+b.URL+"/v1/AUTH_test/dst")
+	const n = 5
+	for i := range n {
+		a.must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/src/o%02d", i), "x", ta)
+	}
+	syncer := &ContainerSyncer{Proxy: a.Proxy, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
+		Devices: func() []string { return []string{"d1", "d2", "d3"} }, ContainerTime: time.Nanosecond}
+	if st := syncer.RunOnce(context.Background()); st.Puts != 0 || st.Containers != 1 {
+		t.Fatalf("pass with no time: %+v, want the container seen and nothing sent", st)
+	}
+	syncer.ContainerTime = time.Minute
+	if st := syncer.RunOnce(context.Background()); st.Puts != n || st.Failures != 0 {
+		t.Fatalf("pass with time: %+v, want %d puts", st, n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -56,6 +57,11 @@ type ContainerSyncer struct {
 	Local  func(*ring.Device) bool
 	Log    *slog.Logger
 	Client *http.Client // nil: syncClient
+	// OnPass, when set, receives every pass's statistics (metrics, recon).
+	OnPass func(ContainerSyncStats)
+	// ContainerTime bounds the time spent on one container per pass
+	// (0: one minute).
+	ContainerTime time.Duration
 }
 
 // ContainerSyncStats summarises one pass (Swift's report line).
@@ -102,7 +108,12 @@ func (s *ContainerSyncer) RunOnce(ctx context.Context) (st ContainerSyncStats) {
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
 	st.Start = time.Now()
-	defer func() { st.End = time.Now() }()
+	defer func() {
+		st.End = time.Now()
+		if s.OnPass != nil {
+			s.OnPass(st)
+		}
+	}()
 	chosen := map[string]*syncTarget{}
 	var order []string
 	for _, dev := range s.Devices() {
@@ -155,15 +166,38 @@ func (s *ContainerSyncer) client() *http.Client {
 
 // syncClient bounds connecting and waiting for an answer, not the whole
 // exchange: a large object's upload takes as long as it takes.
-var syncClient = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ResponseHeaderTimeout: 60 * time.Second,
-	ExpectContinueTimeout: time.Second,
-	MaxIdleConnsPerHost:   4,
-	IdleConnTimeout:       90 * time.Second,
-}}
+var syncClient = newSyncClient(http.ProxyFromEnvironment)
+
+func newSyncClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+	}}
+}
+
+// SyncClient is the container-sync daemon's HTTP client: through one of
+// proxies picked at random per request (Swift's sync_proxy), or the
+// environment's proxy when there are none. proxies are valid URLs
+// (config checks them).
+func SyncClient(proxies []string) *http.Client {
+	if len(proxies) == 0 {
+		return syncClient
+	}
+	urls := make([]*url.URL, 0, len(proxies))
+	for _, p := range proxies {
+		if u, err := url.Parse(p); err == nil {
+			urls = append(urls, u)
+		}
+	}
+	return newSyncClient(func(*http.Request) (*url.URL, error) {
+		return urls[mrand.IntN(len(urls))], nil
+	})
+}
 
 // syncContainer is Swift's ContainerSync.container_sync for one database.
 func (s *ContainerSyncer) syncContainer(ctx context.Context, t *syncTarget, st *ContainerSyncStats) {
@@ -227,10 +261,16 @@ func (s *ContainerSyncer) syncContainer(ctx context.Context, t *syncTarget, st *
 	send := func(row db.ObjectRow) bool {
 		return s.syncRow(ctx, info, row, endpoint, userKey, realm, realmKey, st)
 	}
+	limit := s.ContainerTime
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	deadline := time.Now().Add(limit)
+	more := func() bool { return ctx.Err() == nil && time.Now().Before(deadline) }
 	// Every row up to P1, whoever's share: those another replica was to
 	// send and this box's that failed. The first failure holds P2 back.
 	var held *uint64
-	for n := 0; sp.P2 < sp.P1 && ctx.Err() == nil; n++ {
+	for n := 0; sp.P2 < sp.P1 && more(); n++ {
 		row, id, ok := rowAfter(sp.P2)
 		if !ok || id > sp.P1 {
 			break
@@ -252,7 +292,7 @@ func (s *ContainerSyncer) syncContainer(ctx context.Context, t *syncTarget, st *
 	// share: P2 follows P1 up to the first failure, so nothing is sent
 	// twice.
 	allOwn := !slices.Contains(t.own, false) && sp.P2 == sp.P1
-	for n := 0; ctx.Err() == nil; n++ {
+	for n := 0; more(); n++ {
 		row, id, ok := rowAfter(sp.P1)
 		if !ok {
 			break

@@ -339,3 +339,58 @@ func (e *Expirer) ObservePass(p ExpirerPass) {
 		})
 	}
 }
+
+// ContainerSync holds the container-sync daemon's families.
+type ContainerSync struct {
+	rows       *prometheus.CounterVec
+	containers *prometheus.CounterVec
+	bytes      prometheus.Counter
+	duration   prometheus.Gauge
+	last       prometheus.Gauge
+}
+
+func newContainerSync(reg prometheus.Registerer) *ContainerSync {
+	c := &ContainerSync{
+		rows: counterVec("container_sync", "rows_total",
+			"Container rows handled by container sync, by result: put, delete (sent), skip (not this box's share yet), failure.", "result"),
+		containers: counterVec("container_sync", "containers_total",
+			"Containers with sync settings visited, by result: synced (every row sent), failed.", "result"),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "container_sync", Name: "bytes_total",
+			Help: "Object bytes sent by container sync."}),
+		duration: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "container_sync", Name: "last_pass_duration_seconds",
+			Help: "How long the last container-sync pass took."}),
+		last: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "container_sync", Name: "last_pass_timestamp_seconds",
+			Help: "When the last container-sync pass ended, in seconds since the epoch."}),
+	}
+	for _, r := range []string{"put", "delete", "skip", "failure"} {
+		c.rows.WithLabelValues(r)
+	}
+	c.containers.WithLabelValues("synced")
+	c.containers.WithLabelValues("failed")
+	reg.MustRegister(c.rows, c.containers, c.bytes, c.duration, c.last)
+	return c
+}
+
+// ContainerSyncPass is one container-sync pass.
+type ContainerSyncPass struct {
+	Start, End                     time.Time
+	Containers, Synced             int
+	Puts, Deletes, Skips, Failures int
+	Bytes                          int64
+}
+
+// ObservePass records a pass (metrics and recon cache).
+func (c *ContainerSync) ObservePass(p ContainerSyncPass) {
+	if c == nil {
+		return
+	}
+	c.rows.WithLabelValues("put").Add(float64(p.Puts))
+	c.rows.WithLabelValues("delete").Add(float64(p.Deletes))
+	c.rows.WithLabelValues("skip").Add(float64(p.Skips))
+	c.rows.WithLabelValues("failure").Add(float64(p.Failures))
+	c.containers.WithLabelValues("synced").Add(float64(p.Synced))
+	c.containers.WithLabelValues("failed").Add(float64(max(0, p.Containers-p.Synced)))
+	c.bytes.Add(float64(p.Bytes))
+	c.duration.Set(p.End.Sub(p.Start).Seconds())
+	c.last.Set(unixSeconds(p.End))
+}

@@ -33,6 +33,7 @@ type Metrics struct {
 	Auditor     *Auditor
 	Updater     *Updater
 	Expirer     *Expirer
+	Sync        *ContainerSync
 	Rings       *Rings
 	Auth        *Auth
 }
@@ -58,6 +59,7 @@ func New(o Options) *Metrics {
 		Auditor:     newAuditor(reg, o.Recon),
 		Updater:     newUpdater(reg, o.Recon),
 		Expirer:     newExpirer(reg, o.Recon),
+		Sync:        newContainerSync(reg),
 		Rings:       newRings(reg),
 		Auth:        newAuth(reg),
 	}

@@ -60,6 +60,7 @@ func populated(t *testing.T) (*Metrics, memRecon) {
 	m.Auditor.ObservePass(AuditPass{Type: "object", Mode: "ALL", Start: now.Add(-time.Hour), End: now, Passes: 1, Quarantined: 1, BytesProcessed: 1244, Complete: true})
 	m.Updater.ObservePass(UpdaterPass{Type: "object", Start: now.Add(-time.Second), End: now, Successes: 2, Failures: 1, Backlog: 3})
 	m.Expirer.ObservePass(ExpirerPass{Start: now.Add(-time.Second), End: now, Expired: 5})
+	m.Sync.ObservePass(ContainerSyncPass{Start: now.Add(-time.Second), End: now, Containers: 3, Synced: 2, Puts: 7, Deletes: 1, Bytes: 700})
 	m.Auth.ObserveLogin("tempauth", true)
 	m.Auth.ObserveToken("tempauth", false)
 	m.Auth.ObserveCache("keystone", true)
@@ -119,6 +120,11 @@ func TestExposition(t *testing.T) {
 		`swiftbox_updater_updates_total{result="failure",type="object"} 1`,
 		`swiftbox_updater_async_pending{type="object"} 3`,
 		`swiftbox_expirer_objects_total{result="success"} 5`,
+		`swiftbox_container_sync_rows_total{result="put"} 7`,
+		`swiftbox_container_sync_rows_total{result="delete"} 1`,
+		`swiftbox_container_sync_containers_total{result="failed"} 1`,
+		`swiftbox_container_sync_bytes_total 700`,
+		"swiftbox_container_sync_last_pass_timestamp_seconds",
 		`swiftbox_auth_logins_total{result="success",system="tempauth"} 1`,
 		`swiftbox_auth_token_validations_total{result="invalid",system="tempauth"} 1`,
 		`swiftbox_auth_token_cache_requests_total{result="hit",system="keystone"} 1`,
@@ -183,6 +189,7 @@ func TestNilSafe(t *testing.T) {
 	m.Auditor.ObservePass(AuditPass{})
 	m.Updater.ObservePass(UpdaterPass{})
 	m.Expirer.ObservePass(ExpirerPass{})
+	m.Sync.ObservePass(ContainerSyncPass{})
 	m.Devices.Error("d1")
 	m.Rings.Set("object", nil)
 	m.Auth.ObserveLogin("tempauth", true)

@@ -170,16 +170,32 @@ func (r *req) createBucket() *Error {
 			return errInvalidLocation.with("LocationConstraint", conf.LocationConstraint)
 		}
 	}
-	resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
-	st := resp.StatusCode()
-	resp.CloseBodyStream()
-	switch {
-	case st == 202:
-		// The container exists: s3api answers 409 in every region (AWS
-		// lets the owner re-create only in us-east-1).
-		return errBucketAlreadyOwned.with("BucketName", r.bucket)
-	case st/100 != 2:
-		return swiftError(st, "bucket", r.bucket, "")
+	// An existing bucket is decided before the PUT, which would change
+	// its ACL: us-east-1 lets the owner create it again (AWS's legacy
+	// region) but not with another ACL than it has (as RGW answers).
+	if hst, h := r.headContainer(r.bucket); hst/100 == 2 {
+		if r.s.cfg.Location != "us-east-1" {
+			return errBucketAlreadyOwned.with("BucketName", r.bucket)
+		}
+		want := ""
+		for _, a := range acl {
+			if a[0] == "X-Container-Read" {
+				want = a[1]
+			}
+		}
+		if string(h.Peek("X-Container-Read")) != want {
+			return errBucketAlreadyExists.with("BucketName", r.bucket)
+		}
+	} else {
+		resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
+		st := resp.StatusCode()
+		resp.CloseBodyStream()
+		switch {
+		case st == 202: // created meanwhile by another request
+			return errBucketAlreadyOwned.with("BucketName", r.bucket)
+		case st/100 != 2:
+			return swiftError(st, "bucket", r.bucket, "")
+		}
 	}
 	r.ctx.SetStatusCode(200)
 	r.ctx.Response.Header.Set("Location", "/"+r.bucket)

@@ -120,8 +120,10 @@ func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[
 	meta := map[string]string{"X-Timestamp": ts.Internal(), "Content-Type": contentType}
 	for k, v := range r.ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
-		if (strings.HasPrefix(lk, "x-object-meta-") || strings.HasPrefix(lk, "x-object-sysmeta-") ||
-			strings.HasPrefix(lk, "x-object-transient-sysmeta-")) && len(v) > 0 {
+		// User metadata keeps an empty value, as Swift's object server
+		// stores it; the middlewares' sysmeta uses "" for "not set".
+		if strings.HasPrefix(lk, "x-object-meta-") || ((strings.HasPrefix(lk, "x-object-sysmeta-") ||
+			strings.HasPrefix(lk, "x-object-transient-sysmeta-")) && len(v) > 0) {
 			meta[canonical(string(k))] = string(v)
 		}
 	}

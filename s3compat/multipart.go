@@ -77,6 +77,9 @@ func (r *req) createMultipartUpload() *Error {
 	if e := r.checkStorageClass(); e != nil {
 		return e
 	}
+	if _, e := r.requestTags(); e != nil {
+		return e
+	}
 	st, h := r.headContainer(r.bucket)
 	if st/100 != 2 {
 		return swiftError(st, "bucket", r.bucket, "")
@@ -514,7 +517,7 @@ func (r *req) completeMultipartUpload() *Error {
 	resp := r.sub("PUT", r.bucket, r.key, "multipart-manifest=put", func(req *fasthttp.Request) {
 		for k, v := range marker.All() {
 			ks := string(k)
-			if _, ok := cutPrefixFold(ks, metaPrefix); ok {
+			if _, ok := cutPrefixFold(ks, metaPrefix); ok || strings.EqualFold(ks, objectTagsSysmeta) {
 				req.Header.Set(ks, string(v))
 			}
 		}

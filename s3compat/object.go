@@ -42,6 +42,9 @@ func (r *req) objectHeadersTo(dst *fasthttp.Request, withType bool) {
 		}
 	}
 	r.userMeta(dst)
+	if tags, e := r.requestTags(); e == nil && tags != "" {
+		dst.Header.Set(objectTagsSysmeta, tags)
+	}
 }
 
 // objectError maps a Swift status on an object to S3's error; a 404 is
@@ -132,6 +135,9 @@ func (r *req) putObject() *Error {
 		if _, e := cannedACL(v); e != nil {
 			return e
 		}
+	}
+	if _, e := r.requestTags(); e != nil {
+		return e
 	}
 	var etag string
 	if v := h.Peek("Content-Md5"); len(v) > 0 {
@@ -305,6 +311,7 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 	if v := h.Peek("X-Object-Sysmeta-S3api-Parts"); len(v) > 0 {
 		out.Set("X-Amz-Mp-Parts-Count", string(v))
 	}
+	setTagCount(out, h)
 	out.Set("X-Amz-Storage-Class", "STANDARD")
 	out.Del("X-Amz-Storage-Class")
 }
@@ -487,6 +494,15 @@ func (r *req) copyObject() *Error {
 	default:
 		return errInvalidArgument.with("ArgumentName", "x-amz-metadata-directive").with("ArgumentValue", directive)
 	}
+	tagsDirective := strings.ToUpper(string(in.Peek("X-Amz-Tagging-Directive")))
+	switch tagsDirective {
+	case "", "COPY", "REPLACE":
+	default:
+		return errInvalidArgument.with("ArgumentName", "x-amz-tagging-directive").with("ArgumentValue", tagsDirective)
+	}
+	if _, e := r.requestTags(); e != nil {
+		return e
+	}
 	if sb == r.bucket && sk == r.key && directive != "REPLACE" && len(in.Peek("X-Amz-Storage-Class")) == 0 {
 		return errInvalidCopyRequest
 	}
@@ -532,6 +548,15 @@ func (r *req) copyObject() *Error {
 			if _, ok := cutPrefixFold(string(k), "X-Object-Sysmeta-S3api-Checksum-"); ok {
 				req.Header.Set(string(k), string(v))
 			}
+		}
+		// Tags follow x-amz-tagging-directive, not the metadata one.
+		req.Header.Del(objectTagsSysmeta)
+		if tagsDirective == "REPLACE" {
+			if tags, _ := r.requestTags(); tags != "" {
+				req.Header.Set(objectTagsSysmeta, tags)
+			}
+		} else if v := src.Header.Peek(objectTagsSysmeta); len(v) > 0 {
+			req.Header.SetBytesV(objectTagsSysmeta, v)
 		}
 		req.SetBodyStream(readerOf(src), int(size))
 	})

@@ -109,6 +109,14 @@ func (r *req) postObject() *Error {
 	if e != nil {
 		return e
 	}
+	var tags string
+	if v, ok := form.fields["tagging"]; ok && v != "" {
+		set, e := parseTaggingXML([]byte(v), maxObjectTags)
+		if e != nil {
+			return e
+		}
+		tags = encodeTags(set)
+	}
 	body := &postBody{r: file, min: minLen, max: maxLen}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		for lk, v := range form.fields {
@@ -118,6 +126,9 @@ func (r *req) postObject() *Error {
 			case strings.HasPrefix(lk, "x-amz-meta-"):
 				req.Header.Set(metaPrefix+lk[len("x-amz-meta-"):], v)
 			}
+		}
+		if tags != "" {
+			req.Header.Set(objectTagsSysmeta, tags)
 		}
 		req.SetBodyStream(body, -1)
 	})

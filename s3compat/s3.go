@@ -403,7 +403,7 @@ func (r *req) route() *Error {
 		}
 		return errMethodNotAllowed
 	}
-	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "tagging", "website",
+	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "website",
 		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
 		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select"} {
 		if q.Has(sub) {
@@ -414,6 +414,8 @@ func (r *req) route() *Error {
 		switch {
 		case q.Has("acl"):
 			return r.bucketACL(m)
+		case q.Has("tagging"):
+			return r.bucketTagging(m)
 		case q.Has("location"):
 			if m != "GET" {
 				return errMethodNotAllowed
@@ -455,6 +457,8 @@ func (r *req) route() *Error {
 	switch {
 	case q.Has("acl"):
 		return r.objectACL(m)
+	case q.Has("tagging"):
+		return r.objectTagging(m)
 	case q.Has("uploads"):
 		if m != "POST" {
 			return errMethodNotAllowed

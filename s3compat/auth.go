@@ -152,7 +152,8 @@ func (s *S3) parseV4Query(ctx *fasthttp.RequestCtx) (*authInfo, *Error) {
 		return nil, errExpiredPresigned
 	}
 	if exp > maxPresignExpires {
-		return nil, s3err(400, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
+		// 403 as AWS answers (s3-tests); s3api says 400.
+		return nil, s3err(403, "AccessDenied", "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds")
 	}
 	a.expires = exp
 	a.signed = strings.Split(sh, ";")

@@ -53,10 +53,23 @@ lint:
 	$(GO) vet ./...
 
 # Benchmark: swiftbox with 3 devices, 3 replicas; objbench PUT/GET of 4 KiB,
-# 1 MiB and 64 MiB at concurrency 16.
-# BENCH_DURATION, BENCH_SIZES, BENCH_DEVICES and BENCH_OUT tune it.
+# 1 MiB and 64 MiB at concurrency 16, each through the Swift API and the S3
+# API in the same run (ratio S3/Swift per load).
+# BENCH_DURATION, BENCH_SIZES, BENCH_DEVICES, BENCH_DEVICES_COUNT (1 = one
+# replica), BENCH_APIS (swift,s3), BENCH_CONCURRENCY and BENCH_OUT tune it
+# (the header of cli/bench_test.go lists them).
 bench:
 	OBJBENCH_DIR=$(abspath $(BENCH)) $(GO) test -tags bench -count=1 -timeout 60m -run TestBench -v ./cli/ | grep -v '^=== RUN'
+
+# The same S3 loads against swiftbox with one device (one replica) and MinIO
+# serving one drive beside it, same filesystem: make bench-minio
+# MINIO_BIN=/path/to/minio [BENCH_DEVICES=/srv/bench/node].
+MINIO_BIN ?=
+.PHONY: bench-minio
+bench-minio:
+	@test -n "$(MINIO_BIN)" || { echo "set MINIO_BIN to a minio binary"; exit 2; }
+	COMPARE_MINIO=1 MINIO_BIN=$(abspath $(MINIO_BIN)) BENCH_DEVICES_COUNT=1 OBJBENCH_DIR=$(abspath $(BENCH)) \
+	  $(GO) test -tags bench -count=1 -timeout 90m -run TestBench -v ./cli/ | grep -v '^=== RUN'
 
 # Same loads against swiftbox and a Swift all-in-one in one run, swiftbox's
 # devices on the SAIO's XFS image: ../shared/anchors/saio sets Swift up.

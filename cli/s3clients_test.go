@@ -144,7 +144,7 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 	needTool(t, "aws", "awscli")
 	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
 	env := clientEnv(t, "AWS_ACCESS_KEY_ID=test:tester", "AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
 	work := t.TempDir()
 	aws3 := func(args ...string) string {
 		t.Helper()

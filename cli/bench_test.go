@@ -133,14 +133,14 @@ func TestBench(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
 	b.WriteString(minioNote)
-	fmt.Fprintf(&b, "%-4s %-6s %-6s %10s %10s %9s %9s %9s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "ratio")
+	fmt.Fprintf(&b, "%-4s %-6s %-6s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
 	for _, r := range rows {
 		rss := "-"
 		if r.rssMiB > 0 {
 			rss = fmt.Sprintf("%.1f", r.rssMiB)
 		}
-		fmt.Fprintf(&b, "%-4s %-6s %-6s %10.1f %10.2f %9.2f %9.2f %9s  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
-			r.res.Latency.P50, r.res.Latency.P99, rss, r.ratio)
+		fmt.Fprintf(&b, "%-4s %-6s %-6s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
 	}
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out != "" {
@@ -166,6 +166,7 @@ type result struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`
 	} `json:"latency_ms"`
+	ClientCores float64 `json:"-"` // CPU objbench itself kept busy: not the server's
 }
 
 func envOr(k, d string) string {
@@ -196,13 +197,18 @@ func runObjbench(t *testing.T, bin string, target []string, op, size, duration, 
 		t.Errorf("objbench %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	var doc struct {
-		Ops []result `json:"ops"`
+		Ops       []result `json:"ops"`
+		ClientCPU struct {
+			Cores float64 `json:"cores"`
+		} `json:"client_cpu"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Ops) == 0 {
 		t.Errorf("objbench output: %v\n%s", err, out)
 		return result{}
 	}
-	return doc.Ops[0]
+	r := doc.Ops[0]
+	r.ClientCores = doc.ClientCPU.Cores
+	return r
 }
 
 const (

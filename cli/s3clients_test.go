@@ -507,6 +507,11 @@ func TestS3ClientsRestic(t *testing.T) {
 	if snaps := restic("snapshots", "--json"); strings.Count(snaps, `"id"`) != 2 {
 		t.Errorf("restic snapshots: want 2:\n%s", snaps)
 	}
+	// prune rewrites packs and deletes what no snapshot needs any more.
+	restic("forget", "--keep-last", "1", "--prune")
+	if snaps := restic("snapshots", "--json"); strings.Count(snaps, `"id"`) != 1 {
+		t.Errorf("restic snapshots after forget --keep-last 1: want 1:\n%s", snaps)
+	}
 	restic("check", "--read-data")
 	target := filepath.Join(work, "restore")
 	restic("restore", "latest", "--target", target)

@@ -29,9 +29,12 @@ test: test-deps lint
 # Debian's swift CLI, Swift's own object tools (swift-object-info) and ring
 # builder for compatibility checks (swift-recon against serve's recon), xfsprogs
 # for the XFS loop-image tests, promtool (prometheus) to lint /metrics,
-# openstack (python3-openstackclient) and keystone for the identity tests.
+# openstack (python3-openstackclient) and keystone for the identity tests;
+# the S3 clients aws (awscli), s3cmd, rclone and restic for the S3 client tests
+# (an aws already on PATH, e.g. pip's aws-cli 1.x, is used as it is).
 TEST_PKGS := swift:python3-swiftclient swift-object-info:swift-object swift-ring-builder:swift swift-recon:swift \
-	mkfs.xfs:xfsprogs promtool:prometheus openstack:python3-openstackclient keystone-manage:keystone
+	mkfs.xfs:xfsprogs promtool:prometheus openstack:python3-openstackclient keystone-manage:keystone \
+	aws:awscli s3cmd:s3cmd rclone:rclone restic:restic
 test-deps:
 	@need=""; for p in $(TEST_PKGS); do command -v $${p%%:*} >/dev/null || need="$$need $${p#*:}"; done; \
 	if [ -n "$$need" ]; then \
@@ -50,10 +53,23 @@ lint:
 	$(GO) vet ./...
 
 # Benchmark: swiftbox with 3 devices, 3 replicas; objbench PUT/GET of 4 KiB,
-# 1 MiB and 64 MiB at concurrency 16.
-# BENCH_DURATION, BENCH_SIZES, BENCH_DEVICES and BENCH_OUT tune it.
+# 1 MiB and 64 MiB at concurrency 16, each through the Swift API and the S3
+# API in the same run (ratio S3/Swift per load).
+# BENCH_DURATION, BENCH_SIZES, BENCH_DEVICES, BENCH_DEVICES_COUNT (1 = one
+# replica), BENCH_APIS (swift,s3), BENCH_CONCURRENCY and BENCH_OUT tune it
+# (the header of cli/bench_test.go lists them).
 bench:
 	OBJBENCH_DIR=$(abspath $(BENCH)) $(GO) test -tags bench -count=1 -timeout 60m -run TestBench -v ./cli/ | grep -v '^=== RUN'
+
+# The same S3 loads against swiftbox with one device (one replica) and MinIO
+# serving one drive beside it, same filesystem: make bench-minio
+# MINIO_BIN=/path/to/minio [BENCH_DEVICES=/srv/bench/node].
+MINIO_BIN ?=
+.PHONY: bench-minio
+bench-minio:
+	@test -n "$(MINIO_BIN)" || { echo "set MINIO_BIN to a minio binary"; exit 2; }
+	COMPARE_MINIO=1 MINIO_BIN=$(abspath $(MINIO_BIN)) BENCH_DEVICES_COUNT=1 OBJBENCH_DIR=$(abspath $(BENCH)) \
+	  $(GO) test -tags bench -count=1 -timeout 90m -run TestBench -v ./cli/ | grep -v '^=== RUN'
 
 # Same loads against swiftbox and a Swift all-in-one in one run, swiftbox's
 # devices on the SAIO's XFS image: ../shared/anchors/saio sets Swift up.
@@ -88,4 +104,33 @@ conformance-swift: build
 	  > $(CONF_DIR)/server.log 2>&1 & pid=$$!; sleep 2; \
 	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX=SERVICE SWIFT_STORAGE_DOMAIN=example.net \
 	  $(abspath $(BENCH))/../../conformance/swift-functional.sh $(SWIFT_SRC) $(CONF_DIR)/out; rc=$$?; \
+	kill $$pid; wait $$pid; exit $$rc
+
+# ceph/s3-tests against swiftbox: make conformance-s3 S3TESTS_SRC=<ceph/s3-tests
+# checkout> [S3TESTS_ARGS="-k 'multipart or list_objects'"]. A fresh server on
+# its own directory with the suite's main (test:tester) and alt (test2:tester2)
+# users, two accounts so the cross-user tests mean something. The suite talks
+# to the S3 listener (S3CONF_PORT), where unsigned requests are the anonymous
+# user of the main account (s3.anonymous_account) as the anonymous-access tests
+# expect; Swift is on S3CONF_SWIFT_PORT. The last line printed is the suite's
+# "s3-tests: N passed, N failed, N skipped"; the exit status is s3-tests.sh's.
+S3TESTS_SRC  ?=
+S3TESTS_ARGS ?=
+S3CONF_DIR   ?= /tmp/swiftbox-conformance-s3
+S3CONF_PORT  ?= 18383
+S3CONF_SWIFT_PORT ?= 18384
+S3CONF_USERS := --user test:tester:testing:.admin --user test2:tester2:testing2:.admin
+.PHONY: conformance-s3
+conformance-s3: build
+	@test -n "$(S3TESTS_SRC)" || { echo "set S3TESTS_SRC to a checkout of ceph/s3-tests"; exit 2; }
+	rm -rf $(S3CONF_DIR) && mkdir -p $(S3CONF_DIR)
+	printf 's3:\n  anonymous_account: AUTH_test\n' > $(S3CONF_DIR)/config.yaml
+	$(BIN) serve --config $(S3CONF_DIR)/config.yaml --devices $(S3CONF_DIR)/node --addr 127.0.0.1:$(S3CONF_SWIFT_PORT) \
+	  --s3-addr 127.0.0.1:$(S3CONF_PORT) $(S3CONF_USERS) --log-level warn \
+	  --metrics-addr "" --backend-addr "" --access-log $(S3CONF_DIR)/access.log > $(S3CONF_DIR)/server.log 2>&1 & pid=$$!; \
+	for i in $$(seq 1 120); do grep -q 'serving the S3 API' $(S3CONF_DIR)/server.log && break; \
+	  kill -0 $$pid 2>/dev/null || { cat $(S3CONF_DIR)/server.log; exit 1; }; sleep 0.5; done; \
+	S3_HOST=127.0.0.1 S3_PORT=$(S3CONF_PORT) S3_MAIN_ACCESS_KEY=test:tester S3_MAIN_SECRET_KEY=testing \
+	  S3_ALT_ACCESS_KEY=test2:tester2 S3_ALT_SECRET_KEY=testing2 S3TESTS_OUT=$(S3CONF_DIR)/out \
+	  $(abspath $(BENCH))/../../conformance/s3-tests.sh $(S3TESTS_SRC) $(S3TESTS_ARGS); rc=$$?; \
 	kill $$pid; wait $$pid; exit $$rc

@@ -5,76 +5,157 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// TestBench is `make bench`: swiftbox with 3 devices and 3 replicas under
-// objbench, PUT and GET of each size at concurrency 16, with the server's
-// peak RSS per load. With COMPARE_SWIFT=1 the same loads also run against
-// a Swift all-in-one (SWIFT_AUTH, default http://127.0.0.1:8080/auth/v1.0)
-// in the same run, and ratios swiftbox/Swift are printed.
+// TestBench is `make bench`: swiftbox under objbench, PUT and GET of each
+// size at concurrency 16, through its Swift API and its S3 API in the same
+// run (S3/Swift ratio per load; the S3 layer should cost under 10%), with
+// the server's peak RSS per load.
+//
+//	BENCH_DEVICES        directory of the devices [a temporary one]
+//	BENCH_DEVICES_COUNT  devices d1…dN made there: 3 gives 3 replicas, 1 gives
+//	                     1 replica [3; 1 with COMPARE_MINIO=1]
+//	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
+//	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
+//	BENCH_ACCESS_LOG=1   keep serve's access log on (stdout) [off]
+//	COMPARE_SWIFT=1      the same Swift loads against a Swift all-in-one
+//	                     (SWIFT_AUTH [http://127.0.0.1:8080/auth/v1.0],
+//	                     SWIFT_USER, SWIFT_KEY): ratio swiftbox/Swift
+//	COMPARE_MINIO=1      the same S3 loads against MinIO (MINIO_BIN, required)
+//	                     serving one drive, MINIO_DIR [beside BENCH_DEVICES, so
+//	                     on the same filesystem]: ratio swiftbox/MinIO
 func TestBench(t *testing.T) {
 	objbench := buildObjbench(t)
+	compareSwift := os.Getenv("COMPARE_SWIFT") == "1"
+	compareMinio := os.Getenv("COMPARE_MINIO") == "1"
 	devices := os.Getenv("BENCH_DEVICES")
 	if devices == "" {
-		devices = t.TempDir()
+		devices = filepath.Join(t.TempDir(), "node")
 	}
-	for _, d := range []string{"d1", "d2", "d3"} {
-		os.MkdirAll(filepath.Join(devices, d), 0o755)
+	ndev, err := strconv.Atoi(envOr("BENCH_DEVICES_COUNT", map[bool]string{false: "3", true: "1"}[compareMinio]))
+	if err != nil || ndev < 1 {
+		t.Fatalf("BENCH_DEVICES_COUNT: %v", err)
 	}
-	s := startServer(t, devices, "--user", "bench:bench:bench:.admin", "--log-level", "warn")
+	for i := 1; i <= ndev; i++ {
+		os.MkdirAll(filepath.Join(devices, fmt.Sprintf("d%d", i)), 0o755)
+	}
+	accessLog := "" // off: MinIO logs no line per request either
+	if os.Getenv("BENCH_ACCESS_LOG") == "1" {
+		accessLog = "-"
+	}
+	s := startServer(t, devices, "--user", "bench:bench:bench:.admin", "--log-level", "warn", "--access-log", accessLog)
+	replicas := "?"
+	if m := regexp.MustCompile(`(\d+) replicas\)`).FindStringSubmatch(s.Output()); m != nil {
+		replicas = m[1]
+	}
 	duration := envOr("BENCH_DURATION", "15s")
 	sizes := strings.Split(envOr("BENCH_SIZES", "4KiB,1MiB,64MiB"), ",")
-	compare := os.Getenv("COMPARE_SWIFT") == "1"
-	swiftAuth := envOr("SWIFT_AUTH", "http://127.0.0.1:8080/auth/v1.0")
+	concurrency := envOr("BENCH_CONCURRENCY", "16")
+
+	var targets []benchTarget
+	for _, api := range strings.Split(envOr("BENCH_APIS", "swift,s3"), ",") {
+		switch api {
+		case "swift":
+			targets = append(targets, benchTarget{name: "swift", pid: s.cmd.Process.Pid,
+				args: []string{"-proto", "swift", "-auth", s.AuthURL(), "-user", "bench:bench", "-key", "bench"}})
+		case "s3":
+			targets = append(targets, benchTarget{name: "s3", pid: s.cmd.Process.Pid,
+				args: []string{"-proto", "s3", "-endpoint", s.URL, "-access-key", "bench:bench", "-secret-key", "bench"}})
+		default:
+			t.Fatalf("BENCH_APIS: unknown API %q (swift, s3)", api)
+		}
+	}
+	if compareSwift {
+		targets = append(targets, benchTarget{name: "saio", vs: "swift", args: []string{"-proto", "swift",
+			"-auth", envOr("SWIFT_AUTH", "http://127.0.0.1:8080/auth/v1.0"),
+			"-user", envOr("SWIFT_USER", "test:tester"), "-key", envOr("SWIFT_KEY", "testing")}})
+	}
+	minioNote := ""
+	if compareMinio {
+		m := startMinio(t, devices)
+		targets = append(targets, benchTarget{name: "minio", vs: "s3", pid: m.pid,
+			args: []string{"-proto", "s3", "-endpoint", m.url, "-access-key", minioUser, "-secret-key", minioPassword}})
+		minioNote = fmt.Sprintf("MinIO %s: one drive (%s), no erasure coding\n", m.version, m.dir)
+	}
+	for i := range targets {
+		if targets[i].name == "s3" {
+			targets[i].vs = "swift"
+		}
+	}
 
 	type row struct {
-		op, size         string
-		sb, sw           result
-		rssMiB           float64
-		swiftRan, failed bool
+		op, size, api string
+		res           result
+		rssMiB        float64
+		ratio         string
 	}
 	var rows []row
 	for _, size := range sizes {
 		for _, op := range []string{"put", "get"} {
-			r := row{op: op, size: size}
-			stop := sampleRSS(s.cmd.Process.Pid)
-			r.sb = runObjbench(t, objbench, s.AuthURL(), "bench:bench", "bench", op, size, duration)
-			r.rssMiB = stop()
-			if compare {
-				r.sw = runObjbench(t, objbench, swiftAuth, envOr("SWIFT_USER", "test:tester"), envOr("SWIFT_KEY", "testing"), op, size, duration)
-				r.swiftRan = true
+			got := map[string]result{}
+			for _, tg := range targets {
+				r := row{op: op, size: size, api: tg.name}
+				var stop func() float64
+				if tg.pid != 0 {
+					stop = sampleRSS(tg.pid)
+				}
+				r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
+				if stop != nil {
+					r.rssMiB = stop()
+				}
+				got[tg.name] = r.res
+				// A ratio of this API against the one it is measured by
+				// (S3 against Swift, Swift against SAIO, S3 against MinIO).
+				if tg.name == "saio" || tg.name == "minio" {
+					if ours, ok := got[tg.vs]; ok && r.res.OpsPerS > 0 {
+						r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, ours.OpsPerS/r.res.OpsPerS)
+					}
+				} else if base, ok := got[tg.vs]; ok && base.OpsPerS > 0 {
+					r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, r.res.OpsPerS/base.OpsPerS)
+					if r.res.OpsPerS/base.OpsPerS < 0.9 {
+						r.ratio += " (<0.90)"
+					}
+				}
+				rows = append(rows, r)
 			}
-			rows = append(rows, r)
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nswiftbox: 3 devices (%s), 3 replicas, concurrency 16, %s per load\n", devices, duration)
-	fmt.Fprintf(&b, "%-4s %-6s %10s %10s %9s %9s %9s", "op", "size", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB")
-	if compare {
-		fmt.Fprintf(&b, " %10s %10s %8s", "swift op/s", "swift MiB/s", "ratio")
-	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
+	b.WriteString(minioNote)
+	fmt.Fprintf(&b, "%-4s %-6s %-6s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-4s %-6s %10.1f %10.2f %9.2f %9.2f %9.1f", r.op, r.size, r.sb.OpsPerS, r.sb.MiBPerS,
-			r.sb.Latency.P50, r.sb.Latency.P99, r.rssMiB)
-		if r.swiftRan {
-			ratio := 0.0
-			if r.sw.OpsPerS > 0 {
-				ratio = r.sb.OpsPerS / r.sw.OpsPerS
-			}
-			fmt.Fprintf(&b, " %10.1f %10.2f %7.2fx", r.sw.OpsPerS, r.sw.MiBPerS, ratio)
+		rss := "-"
+		if r.rssMiB > 0 {
+			rss = fmt.Sprintf("%.1f", r.rssMiB)
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "%-4s %-6s %-6s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
 	}
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(b.String()), 0o644)
 	}
+}
+
+// benchTarget is one endpoint under load: objbench's connection flags,
+// the pid whose RSS is sampled (0 = none), and the target its ratio is
+// taken against.
+type benchTarget struct {
+	name string
+	args []string
+	pid  int
+	vs   string
 }
 
 type result struct {
@@ -85,6 +166,7 @@ type result struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`
 	} `json:"latency_ms"`
+	ClientCores float64 `json:"-"` // CPU objbench itself kept busy: not the server's
 }
 
 func envOr(k, d string) string {
@@ -106,19 +188,109 @@ func buildObjbench(t *testing.T) string {
 	return bin
 }
 
-func runObjbench(t *testing.T, bin, auth, user, key, op, size, duration string) result {
-	cmd := exec.Command(bin, "-proto", "swift", "-auth", auth, "-user", user, "-key", key, "-op", op,
-		"-size", size, "-concurrency", "16", "-duration", duration, "-json", "-q")
+func runObjbench(t *testing.T, bin string, target []string, op, size, duration, concurrency string) result {
+	args := append(append([]string{}, target...), "-op", op, "-size", size, "-concurrency", concurrency,
+		"-duration", duration, "-json", "-q")
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Errorf("objbench %s %s against %s: %v\n%s", op, size, auth, err, out)
+		t.Errorf("objbench %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	var doc struct {
-		Ops []result `json:"ops"`
+		Ops       []result `json:"ops"`
+		ClientCPU struct {
+			Cores float64 `json:"cores"`
+		} `json:"client_cpu"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Ops) == 0 {
 		t.Errorf("objbench output: %v\n%s", err, out)
 		return result{}
 	}
-	return doc.Ops[0]
+	r := doc.Ops[0]
+	r.ClientCores = doc.ClientCPU.Cores
+	return r
+}
+
+const (
+	minioUser     = "benchadmin"
+	minioPassword = "benchsecret"
+)
+
+type minioServer struct {
+	url, dir, version string
+	pid               int
+}
+
+// startMinio runs MINIO_BIN serving one drive beside devices (MINIO_DIR
+// overrides), on a free loopback port, until the test ends.
+func startMinio(t *testing.T, devices string) *minioServer {
+	t.Helper()
+	bin := os.Getenv("MINIO_BIN")
+	if bin == "" {
+		t.Fatal("COMPARE_MINIO=1 needs MINIO_BIN, a minio binary")
+	}
+	dir := os.Getenv("MINIO_DIR")
+	if dir == "" {
+		dir = filepath.Clean(devices) + "-minio"
+		if _, err := os.Stat(dir); err == nil {
+			t.Fatalf("%s exists: remove it or set MINIO_DIR", dir)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ver, _ := exec.Command(bin, "--version").Output()
+	addr, console := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command(bin, "server", dir, "--address", addr, "--console-address", console, "--quiet")
+	// MINIO_CI_CD: a drive on the root filesystem is allowed.
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+minioUser, "MINIO_ROOT_PASSWORD="+minioPassword,
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
+	logf, err := os.Create(filepath.Join(t.TempDir(), "minio.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	})
+	url := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(url + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case <-done:
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("minio exited:\n%s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("minio did not start:\n%s", log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	v := strings.Fields(string(ver))
+	version := "?"
+	if len(v) >= 3 {
+		version = v[2]
+	}
+	return &minioServer{url: url, dir: dir, version: version, pid: cmd.Process.Pid}
 }

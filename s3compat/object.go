@@ -238,6 +238,7 @@ func (r *req) getObjectRange(m, rng string) *Error {
 				req.Header.Set(name, string(v))
 			}
 		}
+		etagIsAtS3(req)
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
@@ -475,6 +476,14 @@ func (r *req) copyConditions(req *fasthttp.Request) {
 	if v := in.Peek("X-Amz-Copy-Source-Range"); len(v) > 0 {
 		req.Header.Set("Range", string(v))
 	}
+	etagIsAtS3(req)
+}
+
+// etagIsAtS3 makes If-Match/If-None-Match compare the ETag S3 clients see:
+// a multipart object's "<md5 of part md5s>-N" (its sysmeta), not the SLO's
+// etag beneath it (s3api's update_etag_is_at_header).
+func etagIsAtS3(req *fasthttp.Request) {
+	req.Header.Set("X-Backend-Etag-Is-At", sysEtag)
 }
 
 // copyObject is GET of the source streamed into a PUT of the

@@ -261,7 +261,7 @@ func (r *req) prepareBody() *Error {
 	} else {
 		src = strings.NewReader(string(r.ctx.Request.Body()))
 	}
-	b := &bodyReader{src: bufio.NewReaderSize(src, 64<<10), size: int64(h.ContentLength())}
+	b := &bodyReader{size: int64(h.ContentLength())}
 	if b.size < 0 {
 		b.size = -1
 	}
@@ -323,6 +323,17 @@ func (r *req) prepareBody() *Error {
 			b.alg, b.sum = alg, newChecksum(alg)
 		}
 	}
+	// aws-chunked framing is read by lines; a plain body's reads of 4 KiB
+	// and more pass the buffer by; most requests (GET, HEAD, DELETE) have
+	// no body at all and should not allocate 64 KiB for it.
+	bufSize := 4 << 10
+	switch {
+	case b.chunked:
+		bufSize = 64 << 10
+	case h.ContentLength() == 0 || h.ContentLength() == -2: // -2: a GET or HEAD without one
+		bufSize = 16
+	}
+	b.src = bufio.NewReaderSize(src, bufSize)
 	r.body = b
 	return nil
 }

@@ -238,7 +238,17 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 // addIgnoreRange adds name to X-Backend-Ignore-Range-If-Metadata-Present
 // (Swift's update_ignore_range_header).
 func addIgnoreRange(h *fasthttp.RequestHeader, name string) {
-	const k = "X-Backend-Ignore-Range-If-Metadata-Present"
+	appendHeaderList(h, "X-Backend-Ignore-Range-If-Metadata-Present", name)
+}
+
+// addEtagIsAt names metadata key name as a source of the etag that answers
+// If-Match/If-None-Match, after any a middleware earlier in the pipeline named
+// (s3api's S3 ETag comes before SLO's, as in Swift): the first present wins.
+func addEtagIsAt(h *fasthttp.RequestHeader, name string) {
+	appendHeaderList(h, "X-Backend-Etag-Is-At", name)
+}
+
+func appendHeaderList(h *fasthttp.RequestHeader, k, name string) {
 	if v := string(h.Peek(k)); v != "" {
 		h.Set(k, v+","+name)
 		return

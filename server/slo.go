@@ -693,7 +693,7 @@ func (p *Proxy) sloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	mget := string(args.Peek("multipart-manifest")) == "get"
 	h := &ctx.Request.Header
 	if !mget {
-		h.Set("X-Backend-Etag-Is-At", sloEtagKey)
+		addEtagIsAt(h, sloEtagKey)
 		addIgnoreRange(h, "X-Static-Large-Object")
 	}
 	next(ctx)

@@ -419,30 +419,12 @@ func (r *req) nestManifest(parts []segment) ([]segment, *Error) {
 // manifestParts lists an SLO's data segments in order, descending into
 // sub-manifests.
 func (r *req) manifestParts(container, object string, depth int) ([]int64, bool) {
-	resp := r.sub("GET", container, object, "multipart-manifest=get", nil)
-	defer resp.CloseBodyStream()
-	if resp.StatusCode()/100 != 2 || !strings.EqualFold(string(resp.Header.Peek("X-Static-Large-Object")), "true") {
-		return nil, false
+	segs, ok := r.manifestSegments(container, object, depth)
+	sizes := make([]int64, len(segs))
+	for i, sg := range segs {
+		sizes[i] = sg.Bytes
 	}
-	var segs []struct {
-		Name   string `json:"name"`
-		Bytes  int64  `json:"bytes"`
-		SubSLO bool   `json:"sub_slo"`
-	}
-	data, _ := io.ReadAll(readerOf(resp))
-	json.Unmarshal(data, &segs)
-	var out []int64
-	for _, sg := range segs {
-		if sg.SubSLO && depth < 2 {
-			c, o, _ := strings.Cut(strings.TrimPrefix(sg.Name, "/"), "/")
-			if sub, ok := r.manifestParts(c, o, depth+1); ok {
-				out = append(out, sub...)
-				continue
-			}
-		}
-		out = append(out, sg.Bytes)
-	}
-	return out, true
+	return sizes, ok
 }
 
 func normalizeEtag(s string) string { return strings.ToLower(strings.Trim(strings.TrimSpace(s), `"`)) }

@@ -470,6 +470,11 @@ func (r *req) route() *Error {
 		return r.objectACL(m)
 	case q.Has("tagging"):
 		return r.objectTagging(m)
+	case q.Has("attributes"):
+		if m != "GET" {
+			return errMethodNotAllowed
+		}
+		return r.getObjectAttributes()
 	case q.Has("uploads"):
 		if m != "POST" {
 			return errMethodNotAllowed

@@ -86,11 +86,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		return
 	}
 	if string(ctx.Method()) == fasthttp.MethodOptions {
-		// A CORS preflight: no bucket has a CORS configuration here.
-		if len(ctx.Request.Header.Peek("Origin")) == 0 {
-			writeError(ctx, s3err(400, "BadRequest", "Insufficient information. Origin request header needed."))
-		} else {
-			writeError(ctx, s3err(403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket."))
+		// A CORS preflight: unsigned, decided by the bucket's CORS rules.
+		r := &req{s: s, ctx: ctx, next: next, account: s.preflightAccount(ctx), auth: &authInfo{}}
+		if e := r.preflight(s.bucketInHost(ctx)); e != nil {
+			writeError(ctx, e)
 		}
 		return
 	}
@@ -166,6 +165,7 @@ func (r *req) run(bucketInHost string) {
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
 	}
+	r.corsResponse()
 	if string(ctx.Method()) == fasthttp.MethodHead {
 		ctx.Response.SkipBody = true
 	} else if ctx.Response.StatusCode()/100 == 2 && len(ctx.Response.Header.ContentType()) == 0 && !ctx.Response.IsBodyStream() && len(ctx.Response.Body()) == 0 {
@@ -413,6 +413,9 @@ func (r *req) route() *Error {
 			return r.listBuckets()
 		}
 		return errMethodNotAllowed
+	}
+	if r.key == "" && q.Has("cors") {
+		return r.bucketCORS(m)
 	}
 	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "website",
 		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -245,12 +246,34 @@ func (s *S3) checkTime(a *authInfo, now time.Time) *Error {
 }
 
 // signingKey derives SigV4's key for date/region/service.
+// signingKey is SigV4's key for secret and scope (date/region/service/
+// aws4_request). The four HMACs that derive it are most of a small
+// request's signature check, and a key serves a whole day: derived keys
+// are kept.
 func signingKey(secret, scope string) []byte {
-	k := []byte("AWS4" + secret)
+	id := secret + "\x00" + scope
+	signingKeys.mu.Lock()
+	k, ok := signingKeys.m[id]
+	signingKeys.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = []byte("AWS4" + secret)
 	for _, p := range strings.Split(scope, "/") {
 		k = hmacSHA256(k, p)
 	}
+	signingKeys.mu.Lock()
+	if signingKeys.m == nil || len(signingKeys.m) >= 4096 {
+		signingKeys.m = map[string][]byte{} // dates move on: start afresh
+	}
+	signingKeys.m[id] = k
+	signingKeys.mu.Unlock()
 	return k
+}
+
+var signingKeys struct {
+	mu sync.Mutex
+	m  map[string][]byte
 }
 
 func hmacSHA256(key []byte, data string) []byte {

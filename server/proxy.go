@@ -30,7 +30,7 @@ func (r *Rings) ObjectRing(i int) *ring.Ring {
 // policies are the configured storage policies (Policy-0 alone when the
 // config was never finished, as in some tests).
 func (p *Proxy) policies() config.Policies {
-	if len(p.cfg.Policies) == 0 {
+	if p == nil || len(p.cfg.Policies) == 0 {
 		return defaultPolicies
 	}
 	return p.cfg.Policies

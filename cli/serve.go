@@ -143,7 +143,13 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	for _, c := range created {
 		say("generated %s", c)
 	}
-	if err := st.WritePolicies(cfg.Policies); err != nil {
+	// Without storage_policies swift.conf stays as it was (Swift implies
+	// the same Policy-0).
+	var confPolicies config.Policies
+	if len(cfg.StoragePolicies) > 0 {
+		confPolicies = cfg.Policies
+	}
+	if err := st.WritePolicies(confPolicies); err != nil {
 		return err
 	}
 	rings, err := loadOrBuildRings(cfg, devs, say)

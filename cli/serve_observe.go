@@ -46,7 +46,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
 	o.metrics.Rings.Set("object", rings.Object)
 	for i, r := range rings.Policies {
-		o.metrics.Rings.Set(config.PolicyString("object", i), r)
+		o.metrics.Rings.Set(ring.PolicyString("object", i), r)
 	}
 	o.metrics.Rings.Set("container", rings.Container)
 	o.metrics.Rings.Set("account", rings.Account)

@@ -174,7 +174,7 @@ func objectInfo(w io.Writer, cfg *config.Config, file string) error {
 		fmt.Fprintf(w, "ETag: Not found in metadata\nContent-Length: Not found in metadata\n")
 	}
 	policy := filePolicy(file)
-	r, err := ring.Load(filepath.Join(cfg.StateDir, config.PolicyString("object", policy)+".ring.gz"))
+	r, err := ring.Load(filepath.Join(cfg.StateDir, ring.PolicyString("object", policy)+".ring.gz"))
 	if err != nil {
 		fmt.Fprintf(w, "No ring: %v\n", err)
 		return nil
@@ -288,7 +288,7 @@ func printPlacement(w io.Writer, cfg *config.Config, r *ring.Ring, kind string, 
 		fmt.Fprintf(w, "curl -g -I -XHEAD \"http://%s:%d/%s/%d/%s\"%s%s\n", n.d.IP, n.d.Port, n.d.Device, part, strings.Join(path, "/"), policyHdr, mark)
 	}
 	if kind == "objects" {
-		kind = config.PolicyString(kind, policy)
+		kind = ring.PolicyString(kind, policy)
 	}
 	fmt.Fprintf(w, "\nOn-disk paths (devices %s):\n", cfg.Devices)
 	for _, n := range all {

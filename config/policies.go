@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+
+	"swiftbox/ring"
 )
 
 // StoragePolicy is one of Swift's [storage-policy:N] sections. Only the
@@ -42,15 +43,7 @@ func (p StoragePolicy) Names() []string {
 func (p StoragePolicy) AliasList() string { return strings.Join(p.Names(), ", ") }
 
 // RingName is the policy's object ring: "object" for 0, "object-N" else.
-func (p StoragePolicy) RingName() string { return PolicyString("object", p.Index) }
-
-// PolicyString is Swift's get_policy_string: base for policy 0, base-N else.
-func PolicyString(base string, index int) string {
-	if index == 0 {
-		return base
-	}
-	return base + "-" + strconv.Itoa(index)
-}
+func (p StoragePolicy) RingName() string { return ring.PolicyString("object", p.Index) }
 
 // Policies is the validated list of storage policies, in configured order.
 type Policies []StoragePolicy

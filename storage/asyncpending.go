@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"swiftbox/ring"
 	"swiftbox/storage/pickle"
 	"swiftbox/storage/timestamp"
 )
@@ -62,7 +63,7 @@ func (s *ObjectStore) asyncPath(device string, p AsyncPending) (string, error) {
 		return "", fmt.Errorf("storage: async_pending X-Timestamp %q: %w", v, err)
 	}
 	h := s.ObjectHash(p.Account, p.Container, p.Object)
-	return filepath.Join(s.devicePath(device), policyString(asyncBase, policyOf(p)), h[len(h)-3:], h+"-"+ts.Internal()), nil
+	return filepath.Join(s.devicePath(device), ring.PolicyString(asyncBase, policyOf(p)), h[len(h)-3:], h+"-"+ts.Internal()), nil
 }
 
 // WriteAsyncPending stores p for the updater in Swift's format. Returns
@@ -94,7 +95,7 @@ func (s *ObjectStore) stageAsyncPending(device string, p AsyncPending) (string, 
 	if err != nil {
 		return "", err
 	}
-	tmp := filepath.Join(s.devicePath(device), policyString(tmpBase, policyOf(p)))
+	tmp := filepath.Join(s.devicePath(device), ring.PolicyString(tmpBase, policyOf(p)))
 	if err := s.fs.MkdirAll(tmp, 0o755); err != nil {
 		return "", noSpace(err)
 	}
@@ -124,7 +125,7 @@ func (s *ObjectStore) AsyncPendingPath(device string, p AsyncPending) (string, e
 // ListAsyncPendings returns the paths of the policy's async_pending files
 // on device, in directory order (oldest first within one object).
 func (s *ObjectStore) ListAsyncPendings(device string) ([]string, error) {
-	root := filepath.Join(s.devicePath(device), policyString(asyncBase, s.policy))
+	root := filepath.Join(s.devicePath(device), ring.PolicyString(asyncBase, s.policy))
 	suffixes, err := s.fs.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

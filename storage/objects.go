@@ -114,15 +114,7 @@ func NewObjectStore(cfg ObjectStoreConfig) *ObjectStore {
 
 func newPolicyStore(st *storeState, policy int) *ObjectStore {
 	return &ObjectStore{storeState: st, policy: policy,
-		dataDir: policyString(objectsBase, policy), tmpDir: policyString(tmpBase, policy)}
-}
-
-// policyString is Swift's get_policy_string: base for policy 0, base-N else.
-func policyString(base string, policy int) string {
-	if policy == 0 {
-		return base
-	}
-	return base + "-" + strconv.Itoa(policy)
+		dataDir: ring.PolicyString(objectsBase, policy), tmpDir: ring.PolicyString(tmpBase, policy)}
 }
 
 // Policy returns the store of storage policy index i (its objects-N, tmp-N

@@ -201,7 +201,11 @@ func (p *Proxy) containerGet(r *sreq) {
 	h.Set("X-Container-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
-	h.Set("X-Storage-Policy", p.policyName(info.StoragePolicy))
+	if name := p.policyName(info.StoragePolicy); name != "" {
+		h.Set("X-Storage-Policy", name)
+	} else {
+		p.log.Error("container has a storage policy that is not configured", "account", r.account, "container", r.container, "policy", info.StoragePolicy)
+	}
 	h.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(info.StoragePolicy))
 	// A POST moves Last-Modified too (Swift updates put_timestamp on POST).
 	lm := info.PutTimestamp

@@ -42,15 +42,17 @@ func (p *Proxy) policyIndexOf(ctx *fasthttp.RequestCtx, index int) (int, error) 
 	return index, nil
 }
 
-// objectPolicy is the storage policy index of the request's container.
-// With one policy configured every container has it, and no container
-// lookup is needed.
+// objectPolicy is the storage policy index of the request's container;
+// policy 0 when the container is not found, as Swift's proxy falls back
+// to the legacy policy (the object server answers for the object). With
+// one policy configured every container has it, and no container lookup
+// is needed.
 func (p *Proxy) objectPolicy(r *sreq) (int, error) {
 	if ps := p.policies(); len(ps) == 1 {
 		return p.policyIndexOf(r.ctx, ps[0].Index)
 	}
 	info, err := p.containerInfo(r.ctx, r.account, r.container)
-	if err != nil {
+	if err != nil && !notFound(err) {
 		return 0, err
 	}
 	return p.policyIndexOf(r.ctx, info.StoragePolicy)

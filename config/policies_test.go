@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,5 +58,35 @@ func TestSwiftConfSections(t *testing.T) {
 		"\n[storage-policy:1]\nname = silver\npolicy_type = replication\ndeprecated = yes\n"
 	if got := ps.SwiftConfSections(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// serve records the policies in the swift.conf it generated, keeping the
+// hash path, and leaves an operator's own swift.conf alone.
+func TestWritePolicies(t *testing.T) {
+	dir := t.TempDir()
+	st, _, err := LoadState(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := ValidatePolicies([]StoragePolicy{{Index: 0, Name: "gold", Default: true}, {Index: 1, Name: "silver"}})
+	if err := st.WritePolicies(ps); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "swift.conf"))
+	if !strings.Contains(string(raw), "swift_hash_path_suffix = "+st.HashSuffix+"\n") || !strings.Contains(string(raw), "[storage-policy:1]\nname = silver\n") {
+		t.Fatalf("swift.conf:\n%s", raw)
+	}
+	if _, suffix, err := ReadHashPath(dir); err != nil || suffix != st.HashSuffix {
+		t.Fatalf("hash path after rewrite: %q %v", suffix, err)
+	}
+	own := "[swift-hash]\nswift_hash_path_suffix = mine\n"
+	os.WriteFile(filepath.Join(dir, "swift.conf"), []byte(own), 0o600)
+	st, _, _ = LoadState(dir, true)
+	if err := st.WritePolicies(ps); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(dir, "swift.conf")); string(raw) != own {
+		t.Fatalf("an operator's swift.conf was rewritten:\n%s", raw)
 	}
 }

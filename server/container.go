@@ -206,7 +206,9 @@ func (p *Proxy) containerGet(r *sreq) {
 	} else {
 		p.log.Error("container has a storage policy that is not configured", "account", r.account, "container", r.container, "policy", info.StoragePolicy)
 	}
-	h.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(info.StoragePolicy))
+	if len(p.policies()) > 1 {
+		h.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(info.StoragePolicy)) // for the access log
+	}
 	// A POST moves Last-Modified too (Swift updates put_timestamp on POST).
 	lm := info.PutTimestamp
 	for _, v := range info.Metadata {

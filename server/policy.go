@@ -32,13 +32,17 @@ func (p *Proxy) requestedPolicy(r *sreq) (pol config.StoragePolicy, ok bool, err
 }
 
 // policyIndexOf checks that a container's policy index is a configured
-// policy with a ring and records it for the access log; Swift answers 503
+// policy with a ring and records it for the access log. Swift answers 503
 // for a container whose policy is gone from swift.conf.
 func (p *Proxy) policyIndexOf(ctx *fasthttp.RequestCtx, index int) (int, error) {
 	if _, ok := p.policies().ByIndex(index); !ok || p.rings.Load().ObjectRing(index) == nil {
 		return 0, errorf(fasthttp.StatusServiceUnavailable, "No policy with index %d", index)
 	}
-	ctx.Response.Header.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(index))
+	if len(p.policies()) > 1 {
+		// For the access log and metrics (the gatekeeper hides it);
+		// with one policy they say 0 without it.
+		ctx.Response.Header.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(index))
+	}
 	return index, nil
 }
 

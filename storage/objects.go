@@ -1,6 +1,6 @@
 // Package storage keeps objects on local devices in OpenStack Swift's
-// on-disk format (replication policy 0): bodies in
-// <dev>/objects/<part>/<suffix>/<hash>/<timestamp>.data with pickled
+// on-disk format (replicated storage policies): bodies in
+// <dev>/objects[-N]/<part>/<suffix>/<hash>/<timestamp>.data with pickled
 // metadata in xattrs, tombstones (.ts), fast-POST metadata (.meta),
 // hashes.pkl/hashes.invalid per partition, async_pending container updates
 // and quarantine. Every disk operation goes through an FS so tests can

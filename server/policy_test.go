@@ -153,3 +153,24 @@ func TestObjectVersioningPolicy(t *testing.T) {
 		t.Errorf("objects holds %d .data files, want 0", n)
 	}
 }
+
+// A container whose policy was deprecated after it was made keeps
+// serving, takes no versioning, and new containers cannot choose it.
+func TestDeprecatedPolicyContainer(t *testing.T) {
+	c := startConfiguredCluster(t, twoPolicies)
+	c.must(201, "PUT", "/v1/AUTH_test/s", "", "X-Storage-Policy: silver")
+	c.must(201, "PUT", "/v1/AUTH_test/s/o", "kept")
+	c.Proxy.cfg.Policies[1].Deprecated = true
+	if _, body := c.must(200, "GET", "/v1/AUTH_test/s/o", ""); body != "kept" {
+		t.Fatalf("GET %q", body)
+	}
+	c.must(201, "PUT", "/v1/AUTH_test/s/o2", "more")
+	_, body := c.must(400, "POST", "/v1/AUTH_test/s", "", "X-Versions-Enabled: true")
+	if !strings.Contains(body, "deprecated storage policy") {
+		t.Errorf("versioning on a deprecated policy: %q", body)
+	}
+	c.must(400, "PUT", "/v1/AUTH_test/t", "", "X-Storage-Policy: silver")
+	if resp, _ := c.must(204, "HEAD", "/v1/AUTH_test/s", ""); resp.Header.Get("X-Storage-Policy") != "silver" {
+		t.Errorf("HEAD: %v", resp.Header)
+	}
+}

@@ -35,6 +35,9 @@ func TestStoragePolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, "", "--config", cfgPath, "--user", "test:tester:testing:.admin")
+	if out := s.Output(); !strings.Contains(out, "storage policies: gold (0, default), silver (1), bronze (2, deprecated)") {
+		t.Errorf("serve does not name the policies:\n%s", out)
+	}
 	ctx := context.Background()
 	c := s.conn(t, "test:tester", "testing")
 	storage, token := s.token(t, "test:tester", "testing")

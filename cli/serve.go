@@ -263,6 +263,20 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	defer os.Remove(addrPath)
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
+	if len(cfg.Policies) > 1 {
+		var names []string
+		for _, p := range cfg.Policies {
+			n := fmt.Sprintf("%s (%d", p.Name, p.Index)
+			if p.Default {
+				n += ", default"
+			}
+			if p.Deprecated {
+				n += ", deprecated"
+			}
+			names = append(names, n+")")
+		}
+		say("storage policies: %s", strings.Join(names, ", "))
+	}
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	if cfg.S3.Addr != "" {
 		s3ln, err := net.Listen("tcp", cfg.S3.Addr)

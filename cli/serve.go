@@ -262,7 +262,6 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return fmt.Errorf("state dir: %w", err)
 	}
 	defer os.Remove(addrPath)
-	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	if len(cfg.Policies) > 1 {
 		var names []string
 		for _, p := range cfg.Policies {
@@ -277,6 +276,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		}
 		say("storage policies: %s", strings.Join(names, ", "))
 	}
+	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	if cfg.S3.Addr != "" {
 		s3ln, err := net.Listen("tcp", cfg.S3.Addr)

@@ -88,7 +88,8 @@ clean:
 # SWIFT_SRC=<openstack/swift 2.30.1 source> [SWIFT_TEST_PATHS="test/functional/test_object.py"].
 # Local users get the suite's reseller prefixes (AUTH, SERVICE with
 # SERVICE_require_group = service); domain_remap serves its storage domain,
-# example.net.
+# example.net. Two storage policies (gold, the default, and silver) let the
+# suite's multi-policy and cross-policy tests run.
 SWIFT_SRC  ?=
 CONF_DIR   ?= /tmp/swiftbox-conformance
 CONF_PORT  ?= 18080
@@ -99,7 +100,7 @@ CONF_USERS := --user admin:admin:admin:.admin,.reseller_admin --user test:tester
 conformance-swift: build
 	@test -n "$(SWIFT_SRC)" || { echo "set SWIFT_SRC to a checkout of openstack/swift at 2.30.1"; exit 2; }
 	rm -rf $(CONF_DIR) && mkdir -p $(CONF_DIR)
-	printf 'domain_remap:\n  storage_domain: [example.net]\nauth:\n  reseller_prefix: "AUTH, SERVICE"\n  require_group: {SERVICE: service}\n' > $(CONF_DIR)/config.yaml
+	printf 'domain_remap:\n  storage_domain: [example.net]\nauth:\n  reseller_prefix: "AUTH, SERVICE"\n  require_group: {SERVICE: service}\nstorage_policies:\n  - {index: 0, name: gold, default: true}\n  - {index: 1, name: silver}\n' > $(CONF_DIR)/config.yaml
 	$(BIN) serve --config $(CONF_DIR)/config.yaml --devices $(CONF_DIR)/node --addr 127.0.0.1:$(CONF_PORT) $(CONF_USERS) --log-level warn \
 	  > $(CONF_DIR)/server.log 2>&1 & pid=$$!; sleep 2; \
 	SWIFT_AUTH_URI=http://127.0.0.1:$(CONF_PORT)/auth/v1.0 SWIFT_SERVICE_PREFIX=SERVICE SWIFT_STORAGE_DOMAIN=example.net \

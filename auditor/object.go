@@ -30,8 +30,11 @@ func (s Stats) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 // Objects is the object auditor.
 type Objects struct {
-	Store   *storage.ObjectStore
-	Devices func() []string
+	Store *storage.ObjectStore
+	// Policies, if set, are the storage policies' stores to audit
+	// (objects, objects-N) instead of Store alone.
+	Policies []*storage.ObjectStore
+	Devices  func() []string
 	// FilesPerSecond and BytesPerSecond pace the full pass,
 	// ZeroByteFilesPerSecond the fast one (0 = unlimited).
 	FilesPerSecond, ZeroByteFilesPerSecond int
@@ -60,57 +63,18 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 	}
 	filesLim := replicator.NewRateLimiter(float64(fps))
 	lim, perFile := bytesLim.Bind(ctx), filesLim.Bind(ctx)
+	stores := a.Policies
+	if len(stores) == 0 {
+		stores = []*storage.ObjectStore{a.Store}
+	}
 	for _, dev := range a.Devices() {
 		if err := a.Store.CheckDevice(dev); err != nil {
 			a.log().Warn("auditor: skipping device", "device", dev, "err", err)
 			st.Errors++
 			continue
 		}
-		var afterPart func(int, []string)
-		if !zeroByteOnly {
-			afterPart = func(part int, suffixes []string) {
-				if err := a.Store.RehashPartition(dev, part, suffixes); err != nil {
-					a.log().Warn("auditor: rehashing partition", "device", dev, "partition", part, "err", err)
-				}
-			}
-		}
-		err := a.Store.WalkObjects(dev, -1, func(ref storage.HashDirRef) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if perFile != nil {
-				perFile.Wait(1)
-			}
-			res, err := a.Store.AuditObject(ctx, dev, ref, zeroByteOnly, lim)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			result := "passed"
-			defer func() {
-				if a.OnFile != nil && (res.Size >= 0 || result != "passed") {
-					a.OnFile(result, res.Bytes)
-				}
-			}()
-			if err != nil {
-				a.log().Warn("auditor: checking object", "device", dev, "path", ref.Path, "err", err)
-				st.Errors++
-				result = "error"
-				return nil
-			}
-			if res.Size >= 0 {
-				st.Files++
-			}
-			st.Bytes += res.Bytes
-			if res.Quarantined {
-				result = "quarantined"
-				st.Quarantined++
-				a.log().Warn("auditor: quarantined object", "device", dev, "path", ref.Path, "reason", res.Reason)
-			}
-			return nil
-		}, afterPart)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			a.log().Warn("auditor: walking device", "device", dev, "err", err)
-			st.Errors++
+		for _, store := range stores {
+			a.auditDevice(ctx, store, dev, zeroByteOnly, &st, lim, perFile)
 		}
 	}
 	st.End = time.Now()
@@ -145,4 +109,54 @@ func (a *Objects) log() *slog.Logger {
 		return slog.Default()
 	}
 	return a.Log
+}
+
+// auditDevice audits one policy's objects on dev into st.
+func (a *Objects) auditDevice(ctx context.Context, store *storage.ObjectStore, dev string, zeroByteOnly bool, st *Stats, lim storage.Limiter, perFile storage.Limiter) {
+	var afterPart func(int, []string)
+	if !zeroByteOnly {
+		afterPart = func(part int, suffixes []string) {
+			if err := store.RehashPartition(dev, part, suffixes); err != nil {
+				a.log().Warn("auditor: rehashing partition", "device", dev, "partition", part, "err", err)
+			}
+		}
+	}
+	err := store.WalkObjects(dev, -1, func(ref storage.HashDirRef) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if perFile != nil {
+			perFile.Wait(1)
+		}
+		res, err := store.AuditObject(ctx, dev, ref, zeroByteOnly, lim)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		result := "passed"
+		defer func() {
+			if a.OnFile != nil && (res.Size >= 0 || result != "passed") {
+				a.OnFile(result, res.Bytes)
+			}
+		}()
+		if err != nil {
+			a.log().Warn("auditor: checking object", "device", dev, "path", ref.Path, "err", err)
+			st.Errors++
+			result = "error"
+			return nil
+		}
+		if res.Size >= 0 {
+			st.Files++
+		}
+		st.Bytes += res.Bytes
+		if res.Quarantined {
+			result = "quarantined"
+			st.Quarantined++
+			a.log().Warn("auditor: quarantined object", "device", dev, "path", ref.Path, "reason", res.Reason)
+		}
+		return nil
+	}, afterPart)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		a.log().Warn("auditor: walking device", "device", dev, "err", err)
+		st.Errors++
+	}
 }

@@ -142,11 +142,17 @@ func accountAudit(ctx context.Context, n *node, account string, verify bool) []s
 		}
 		for name, row := range listing {
 			objects++
-			opart, oprim := place(n.rings.Object, account, c, name)
+			// The listing row names the object's storage policy.
+			orings := n.rings.ObjectRing(row.StoragePolicy)
+			if orings == nil {
+				report("object /%s/%s/%s: storage policy %d has no ring", account, c, name, row.StoragePolicy)
+				continue
+			}
+			opart, oprim := place(orings, account, c, name)
 			for _, d := range oprim {
 				replicas++
 				path := fmt.Sprintf("/%s/%s/%s", account, c, name)
-				rd, err := n.objects.Open(d.Device, opart, account, c, name)
+				rd, err := n.objects.Policy(row.StoragePolicy).Open(d.Device, opart, account, c, name)
 				if err != nil {
 					if errors.Is(err, storage.ErrNotFound) {
 						report("object %s: replica missing on %s (partition %d)", path, d.Device, opart)

@@ -137,7 +137,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	}
 	defer unlock()
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
-	rings, err := loadRings(cfg.StateDir)
+	rings, err := loadRings(cfg)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	defer local.Close()
 	proxy := server.NewProxy(server.Options{Config: cfg, HashPrefix: prefix, HashSuffix: suffix, Rings: rings, Backend: local, Log: log})
 	defer proxy.Close()
-	upd := &server.Updater{Proxy: proxy, Objects: n.objects, Devices: func() []string { return n.devices(rings.Object) }, Log: log}
+	upd := &server.Updater{Proxy: proxy, Objects: n.objects, Devices: n.objectDevices, Log: log}
 	interval := time.Duration(cfg.Replicator.Interval) * time.Second
 	switch name {
 	case "auditor":
@@ -176,17 +176,17 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	}
 }
 
-// loadRings loads the three rings serve built; the daemons never build any.
-func loadRings(dir string) (*server.Rings, error) {
-	var rs server.Rings
-	for name, dst := range map[string]**ring.Ring{"object": &rs.Object, "container": &rs.Container, "account": &rs.Account} {
-		r, err := ring.Load(filepath.Join(dir, name+".ring.gz"))
+// loadRings loads the rings serve built; the daemons never build any.
+func loadRings(cfg *config.Config) (*server.Rings, error) {
+	out := map[string]*ring.Ring{}
+	for _, name := range ringNames(cfg) {
+		r, err := ring.Load(filepath.Join(cfg.StateDir, name+".ring.gz"))
 		if err != nil {
 			return nil, fmt.Errorf("%s ring: %w (run `swiftbox serve` once to build the rings, or `swiftbox ring`)", name, err)
 		}
-		*dst = r
+		out[name] = r
 	}
-	return &rs, nil
+	return collectRings(cfg, out), nil
 }
 
 // Control endpoint: a running serve makes a daemon pass on request of the

@@ -92,10 +92,37 @@ func (n *node) devices(r *ring.Ring) []string {
 	return out
 }
 
+// objectDevices lists the devices to work on for objects: every device
+// directory plus every local device of any storage policy's object ring.
+func (n *node) objectDevices() []string {
+	out := n.devices(n.rings.Object)
+	for _, pi := range n.cfg.Policies.Indexes() {
+		if r := n.rings.ObjectRing(pi); r != nil && pi != 0 {
+			for _, d := range n.devices(r) {
+				if !slices.Contains(out, d) {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// objectPolicies are the stores and rings of every storage policy.
+func (n *node) objectPolicies() []replicator.Policy {
+	var out []replicator.Policy
+	for _, pi := range n.cfg.Policies.Indexes() {
+		out = append(out, replicator.Policy{Store: n.objects.Policy(pi), Ring: func() *ring.Ring { return n.rings.ObjectRing(pi) }})
+	}
+	return out
+}
+
 func (n *node) objectReplicator() *replicator.Objects {
 	return &replicator.Objects{
 		Store: n.objects, Ring: func() *ring.Ring { return n.rings.Object }, Local: n.isLocal,
-		Devices:     func() []string { return n.devices(n.rings.Object) },
+		Policies:    n.objectPolicies(),
+		Devices:     n.objectDevices,
 		Concurrency: n.cfg.Replicator.Concurrency, Limit: replicator.NewRateLimiter(float64(n.cfg.Replicator.BytesPerSecond)),
 		Log: n.log, OnPass: n.observeReplication("object"),
 	}
@@ -146,7 +173,7 @@ func (n *node) dbReplicator(kind string) *replicator.Databases {
 func (n *node) objectAuditor() *auditor.Objects {
 	a := n.cfg.Auditor
 	return &auditor.Objects{
-		Store: n.objects, Devices: func() []string { return n.devices(n.rings.Object) },
+		Store: n.objects, Devices: n.objectDevices, Policies: n.policyStores(),
 		FilesPerSecond: a.FilesPerSecond, BytesPerSecond: a.BytesPerSecond, ZeroByteFilesPerSecond: a.ZeroByteFilesPerSecond,
 		Log: n.log, OnPass: n.observeAudit("object"),
 		OnFile: func(result string, bytes int64) {
@@ -155,6 +182,15 @@ func (n *node) objectAuditor() *auditor.Objects {
 			}
 		},
 	}
+}
+
+// policyStores are the object stores of every storage policy.
+func (n *node) policyStores() []*storage.ObjectStore {
+	var out []*storage.ObjectStore
+	for _, pi := range n.cfg.Policies.Indexes() {
+		out = append(out, n.objects.Policy(pi))
+	}
+	return out
 }
 
 func (n *node) dbAuditor(kind string) *auditor.Databases {

@@ -154,6 +154,15 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	for _, c := range created {
 		say("generated %s", c)
 	}
+	// Without storage_policies swift.conf stays as it was (Swift implies
+	// the same Policy-0).
+	var confPolicies config.Policies
+	if len(cfg.StoragePolicies) > 0 {
+		confPolicies = cfg.Policies
+	}
+	if err := st.WritePolicies(confPolicies); err != nil {
+		return err
+	}
 	rings, err := loadOrBuildRings(cfg, devs, say)
 	if err != nil {
 		return err
@@ -196,7 +205,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// The daemon commands' control endpoint gets its own updater (no
 	// minimum age: a pass on request applies everything).
 	nd.serving = true
-	ctlUpd := &server.Updater{Objects: objects, Devices: func() []string { return nd.devices(rings.Object) }, Log: log}
+	ctlUpd := &server.Updater{Objects: objects, Devices: nd.objectDevices, Log: log}
 	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
 	identity := &keystone.IdentityEndpoint{Auth: auth}
 	var ks *keystone.Keystone
@@ -264,6 +273,20 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return fmt.Errorf("state dir: %w", err)
 	}
 	defer os.Remove(addrPath)
+	if len(cfg.Policies) > 1 {
+		var names []string
+		for _, p := range cfg.Policies {
+			n := fmt.Sprintf("%s (%d", p.Name, p.Index)
+			if p.Default {
+				n += ", default"
+			}
+			if p.Deprecated {
+				n += ", deprecated"
+			}
+			names = append(names, n+")")
+		}
+		say("storage policies: %s", strings.Join(names, ", "))
+	}
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	srv.HeaderReceived = proxy.HeaderReceived
@@ -353,11 +376,33 @@ func devicesHoldData(dir string, devs []string) bool {
 // so Swift's tools and a later multi-node setup see familiar values.
 var ringPorts = map[string]int{"object": 6200, "container": 6201, "account": 6202}
 
-// loadOrBuildRings loads the three rings from the state dir, building
-// default ones from devs for any that are missing.
+// ringNames are the rings of cfg: container, account and one object ring
+// per storage policy (object, object-N).
+func ringNames(cfg *config.Config) []string {
+	names := []string{"container", "account"}
+	for _, p := range cfg.Policies {
+		names = append(names, p.RingName())
+	}
+	return names
+}
+
+// collectRings sorts loaded rings by name into Rings.
+func collectRings(cfg *config.Config, out map[string]*ring.Ring) *server.Rings {
+	rs := &server.Rings{Object: out["object"], Container: out["container"], Account: out["account"], Policies: map[int]*ring.Ring{}}
+	for _, p := range cfg.Policies {
+		if p.Index != 0 {
+			rs.Policies[p.Index] = out[p.RingName()]
+		}
+	}
+	return rs
+}
+
+// loadOrBuildRings loads the rings from the state dir, building default
+// ones from devs for any that are missing (a new storage policy's
+// object-N ring too).
 func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any)) (*server.Rings, error) {
 	out := map[string]*ring.Ring{}
-	for _, name := range []string{"object", "container", "account"} {
+	for _, name := range ringNames(cfg) {
 		path := filepath.Join(cfg.StateDir, name+".ring.gz")
 		r, err := ring.Load(path)
 		if err == nil {
@@ -369,7 +414,7 @@ func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any
 		}
 		var ds []ring.Device
 		for _, d := range devs {
-			ds = append(ds, ring.Device{Region: 1, IP: "127.0.0.1", Port: ringPorts[name], Device: d, Weight: 100})
+			ds = append(ds, ring.Device{Region: 1, IP: "127.0.0.1", Port: ringPorts[strings.SplitN(name, "-", 2)[0]], Device: d, Weight: 100})
 		}
 		b, err := ring.BuildFor(ds, cfg.Replicas, uint(cfg.PartPower))
 		if err != nil {
@@ -395,7 +440,7 @@ func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any
 				d, cfg.StateDir, d, cfg.StateDir)
 		}
 	}
-	return &server.Rings{Object: out["object"], Container: out["container"], Account: out["account"]}, nil
+	return collectRings(cfg, out), nil
 }
 
 // runningMarker exists in the state dir while serve runs; finding it at
@@ -411,14 +456,17 @@ func recoverDevices(cfg *config.Config, objects *storage.ObjectStore, devs []str
 	_, err := os.Stat(marker)
 	unclean := err == nil
 	for _, d := range devs {
-		if n, err := objects.CleanupTmp(d, 0); err != nil {
-			log.Warn("cleaning temp files", "device", d, "err", err)
-		} else if n > 0 {
-			log.Info("removed temp files of interrupted uploads", "device", d, "files", n)
-		}
-		if unclean {
-			if err := objects.InvalidateAllHashes(d); err != nil {
-				log.Warn("invalidating suffix hashes", "device", d, "err", err)
+		for _, pi := range cfg.Policies.Indexes() {
+			s := objects.Policy(pi)
+			if n, err := s.CleanupTmp(d, 0); err != nil {
+				log.Warn("cleaning temp files", "device", d, "policy", pi, "err", err)
+			} else if n > 0 {
+				log.Info("removed temp files of interrupted uploads", "device", d, "policy", pi, "files", n)
+			}
+			if unclean {
+				if err := s.InvalidateAllHashes(d); err != nil {
+					log.Warn("invalidating suffix hashes", "device", d, "policy", pi, "err", err)
+				}
 			}
 		}
 	}

@@ -45,6 +45,9 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	o.metrics = metrics.New(metrics.Options{Recon: o.recon, Version: Version})
 	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
 	o.metrics.Rings.Set("object", rings.Object)
+	for i, r := range rings.Policies {
+		o.metrics.Rings.Set(ring.PolicyString("object", i), r)
+	}
 	o.metrics.Rings.Set("container", rings.Container)
 	o.metrics.Rings.Set("account", rings.Account)
 	o.logging = &server.RequestLogging{Metrics: o.metrics.HTTP}
@@ -141,7 +144,11 @@ func backendAddrs(setting string, rings *server.Rings, devs []string) (addrs []s
 		mine[d] = true
 	}
 	seen := map[string]bool{}
-	for _, rg := range []*ring.Ring{rings.Object, rings.Container, rings.Account} {
+	all := []*ring.Ring{rings.Object, rings.Container, rings.Account}
+	for _, r := range rings.Policies {
+		all = append(all, r)
+	}
+	for _, rg := range all {
 		for _, d := range rg.Devices() {
 			ip := net.ParseIP(d.IP)
 			if ip == nil || !mine[d.Device] || !(local[ip.String()] || ip.IsLoopback()) {
@@ -161,6 +168,11 @@ func backendAddrs(setting string, rings *server.Rings, devs []string) (addrs []s
 // portTypes maps each ring device port to its server type, for OPTIONS.
 func portTypes(rings *server.Rings) map[int]string {
 	out := map[int]string{}
+	for _, rg := range rings.Policies {
+		for _, d := range rg.Devices() {
+			out[d.Port] = "object"
+		}
+	}
 	for name, rg := range map[string]*ring.Ring{"object": rings.Object, "container": rings.Container, "account": rings.Account} {
 		for _, d := range rg.Devices() {
 			out[d.Port] = name

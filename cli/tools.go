@@ -55,24 +55,26 @@ file's location unless --devices or --config say otherwise.`,
 	info.Flags().StringVar(&devices, "devices", "/srv/node", "devices directory (default: found from FILE)")
 	rootCmd.AddCommand(info)
 
-	var gcfg, gdevices string
+	var gcfg, gdevices, gpolicy string
 	nodes := &cobra.Command{
 		Use:   "get-nodes ACCOUNT [CONTAINER [OBJECT]]",
 		Short: "Show where the ring puts an account, container or object (like swift-get-nodes)",
 		Long: `get-nodes prints the partition and hash of an account, container or object, its
 primary devices and handoffs from the ring, a curl line for each, and the
-on-disk path on every local device (marked when it is there).`,
+on-disk path on every local device (marked when it is there). An object is
+placed in the default storage policy unless --policy-name names another.`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := toolConfig(cmd, gcfg, gdevices)
 			if err != nil {
 				return err
 			}
-			return getNodes(cmd.OutOrStdout(), cfg, args)
+			return getNodes(cmd.OutOrStdout(), cfg, args, gpolicy)
 		},
 	}
 	nodes.Flags().StringVar(&gcfg, "config", "", "config file (as for serve)")
 	nodes.Flags().StringVar(&gdevices, "devices", "/srv/node", "directory whose subdirectories are devices")
+	nodes.Flags().StringVarP(&gpolicy, "policy-name", "P", "", "storage policy of the object (name or alias; default: the default policy)")
 	rootCmd.AddCommand(nodes)
 }
 
@@ -171,12 +173,30 @@ func objectInfo(w io.Writer, cfg *config.Config, file string) error {
 	} else {
 		fmt.Fprintf(w, "ETag: Not found in metadata\nContent-Length: Not found in metadata\n")
 	}
-	r, err := ring.Load(filepath.Join(cfg.StateDir, "object.ring.gz"))
+	policy := filePolicy(file)
+	r, err := ring.Load(filepath.Join(cfg.StateDir, ring.PolicyString("object", policy)+".ring.gz"))
 	if err != nil {
 		fmt.Fprintf(w, "No ring: %v\n", err)
 		return nil
 	}
-	return printPlacement(w, cfg, r, "objects", parts)
+	return printPlacement(w, cfg, r, "objects", policy, parts)
+}
+
+// filePolicy is the storage policy of an object file from its path, as
+// Swift's extract_policy: the N of its objects-N directory (0 for objects).
+func filePolicy(file string) int {
+	dirs := strings.Split(filepath.ToSlash(filepath.Clean(file)), "/")
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if n, ok := strings.CutPrefix(dirs[i], "objects-"); ok {
+			if p, err := strconv.Atoi(n); err == nil && p > 0 {
+				return p
+			}
+		}
+		if dirs[i] == "objects" {
+			return 0
+		}
+	}
+	return 0
 }
 
 func orNA(s string) string {
@@ -186,13 +206,20 @@ func orNA(s string) string {
 	return s
 }
 
-func getNodes(w io.Writer, cfg *config.Config, args []string) error {
+func getNodes(w io.Writer, cfg *config.Config, args []string, policyName string) error {
 	kind, ringName := "accounts", "account"
+	pol := cfg.Policies.Default()
+	if policyName != "" {
+		var ok bool
+		if pol, ok = cfg.Policies.ByName(policyName); !ok {
+			return fmt.Errorf("get-nodes: no policy named %q", policyName)
+		}
+	}
 	switch len(args) {
 	case 2:
 		kind, ringName = "containers", "container"
 	case 3:
-		kind, ringName = "objects", "object"
+		kind, ringName = "objects", pol.RingName()
 	}
 	for i, a := range args {
 		if a == "" || strings.Contains(a, "/") && i < 2 {
@@ -209,12 +236,12 @@ func getNodes(w io.Writer, cfg *config.Config, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\n", labels[i], a)
 	}
 	fmt.Fprintln(w)
-	return printPlacement(w, cfg, r, kind, args)
+	return printPlacement(w, cfg, r, kind, pol.Index, args)
 }
 
 // printPlacement prints partition, hash, primaries and handoffs, curl
 // lines and on-disk paths, as swift-get-nodes does.
-func printPlacement(w io.Writer, cfg *config.Config, r *ring.Ring, kind string, names []string) error {
+func printPlacement(w io.Writer, cfg *config.Config, r *ring.Ring, kind string, policy int, names []string) error {
 	prefix, suffix, err := config.ReadHashPath(cfg.StateDir)
 	if err != nil {
 		return err
@@ -254,11 +281,14 @@ func printPlacement(w io.Writer, cfg *config.Config, r *ring.Ring, kind string, 
 		if n.handoff {
 			mark = " # [Handoff]"
 		}
-		policy := ""
+		policyHdr := ""
 		if kind == "objects" {
-			policy = ` -H "X-Backend-Storage-Policy-Index: 0"`
+			policyHdr = ` -H "X-Backend-Storage-Policy-Index: ` + strconv.Itoa(policy) + `"`
 		}
-		fmt.Fprintf(w, "curl -g -I -XHEAD \"http://%s:%d/%s/%d/%s\"%s%s\n", n.d.IP, n.d.Port, n.d.Device, part, strings.Join(path, "/"), policy, mark)
+		fmt.Fprintf(w, "curl -g -I -XHEAD \"http://%s:%d/%s/%d/%s\"%s%s\n", n.d.IP, n.d.Port, n.d.Device, part, strings.Join(path, "/"), policyHdr, mark)
+	}
+	if kind == "objects" {
+		kind = ring.PolicyString(kind, policy)
 	}
 	fmt.Fprintf(w, "\nOn-disk paths (devices %s):\n", cfg.Devices)
 	for _, n := range all {

@@ -36,6 +36,11 @@ type Config struct {
 	// default rings (no rings in StateDir yet); 0 means choose automatically.
 	Replicas  int `yaml:"replicas"`
 	PartPower int `yaml:"part_power"`
+	// StoragePolicies are Swift's [storage-policy:N] sections (replication
+	// only). None configured means one policy, Policy-0 at index 0.
+	StoragePolicies []StoragePolicy `yaml:"storage_policies"`
+	// Policies is StoragePolicies validated and completed by Finish.
+	Policies Policies `yaml:"-"`
 
 	// BackendAddr is where the storage-node listener (Swift's backend
 	// API, recon) listens: "auto" = every ip:port the rings give this
@@ -337,6 +342,9 @@ func (c *Config) Finish() error {
 	}
 	if c.PartPower != 0 && (c.PartPower < 1 || c.PartPower > 22) {
 		return fmt.Errorf("config: part_power must be 0 (auto) or 1..22, got %d", c.PartPower)
+	}
+	if c.Policies, err = ValidatePolicies(c.StoragePolicies); err != nil {
+		return err
 	}
 	if c.Auth.TokenLife <= 0 {
 		return fmt.Errorf("config: auth.token_life must be positive, got %d", c.Auth.TokenLife)

@@ -52,6 +52,9 @@ type Objects struct {
 	Store *storage.ObjectStore
 	// Ring returns the current object ring.
 	Ring func() *ring.Ring
+	// Policies, if set, are the storage policies to replicate, each with
+	// its own store (objects-N) and ring, instead of Store and Ring.
+	Policies []Policy
 	// Local reports whether a ring device is on this node (its directory
 	// is under the store's devices dir).
 	Local func(*ring.Device) bool
@@ -66,7 +69,28 @@ type Objects struct {
 	OnPass func(PassStats)
 }
 
+// Policy is one storage policy's objects: its store and object ring.
+type Policy struct {
+	Store *storage.ObjectStore
+	Ring  func() *ring.Ring
+}
+
+// perPolicy is o for each policy to replicate.
+func (o *Objects) perPolicy() []*Objects {
+	if len(o.Policies) == 0 {
+		return []*Objects{o}
+	}
+	out := make([]*Objects, len(o.Policies))
+	for i, p := range o.Policies {
+		po := *o
+		po.Store, po.Ring, po.Policies = p.Store, p.Ring, nil
+		out[i] = &po
+	}
+	return out
+}
+
 type partJob struct {
+	o      *Objects // the policy's replicator
 	device string
 	part   int
 }
@@ -82,7 +106,7 @@ func (o *Objects) RunOnce(ctx context.Context) PassStats {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				st := o.replicatePartition(ctx, j.device, j.part)
+				st := j.o.replicatePartition(ctx, j.device, j.part)
 				mu.Lock()
 				total.add(st)
 				mu.Unlock()
@@ -98,19 +122,21 @@ feed:
 			mu.Unlock()
 			continue
 		}
-		parts, err := o.Store.Partitions(dev)
-		if err != nil {
-			o.log().Warn("replicator: listing partitions", "device", dev, "err", err)
-			mu.Lock()
-			total.Failures++
-			mu.Unlock()
-			continue
-		}
-		for _, p := range parts {
-			select {
-			case jobs <- partJob{dev, p}:
-			case <-ctx.Done():
-				break feed
+		for _, po := range o.perPolicy() {
+			parts, err := po.Store.Partitions(dev)
+			if err != nil {
+				o.log().Warn("replicator: listing partitions", "device", dev, "policy", po.Store.PolicyIndex(), "err", err)
+				mu.Lock()
+				total.Failures++
+				mu.Unlock()
+				continue
+			}
+			for _, p := range parts {
+				select {
+				case jobs <- partJob{po, dev, p}:
+				case <-ctx.Done():
+					break feed
+				}
 			}
 		}
 	}

@@ -344,3 +344,12 @@ func (r *Ring) handoffs(part int, yield func(*Device) bool) {
 		}
 	}
 }
+
+// PolicyString is Swift's get_policy_string: base for storage policy 0,
+// base-N for policy N ("object-1" rings, "objects-1" directories).
+func PolicyString(base string, policy int) string {
+	if policy == 0 {
+		return base
+	}
+	return base + "-" + strconv.Itoa(policy)
+}

@@ -79,9 +79,7 @@ func (p *Proxy) accountGet(r *sreq) {
 	h.Set("X-Account-Container-Count", strconv.FormatInt(info.ContainerCount, 10))
 	h.Set("X-Account-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
 	h.Set("X-Account-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
-	h.Set("X-Account-Storage-Policy-Policy-0-Container-Count", strconv.FormatInt(info.ContainerCount, 10))
-	h.Set("X-Account-Storage-Policy-Policy-0-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
-	h.Set("X-Account-Storage-Policy-Policy-0-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
+	p.setPolicyStats(h, info)
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
 	h.Set("Accept-Ranges", "bytes")
@@ -149,4 +147,25 @@ func headBody(ctx *fasthttp.RequestCtx) {
 	ctx.Response.ResetBody()
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	ctx.Response.Header.SetContentLength(0)
+}
+
+// setPolicyStats sets X-Account-Storage-Policy-<name>-* for every
+// configured policy the account's containers have used, as Swift's
+// account server does from policy_stat. With one policy configured it is
+// always there, counting everything.
+func (p *Proxy) setPolicyStats(h *fasthttp.ResponseHeader, info db.AccountInfo) {
+	stats := info.PolicyStats
+	if ps := p.policies(); len(ps) == 1 {
+		stats = map[int]db.PolicyStat{ps[0].Index: {ContainerCount: info.ContainerCount, ObjectCount: info.ObjectCount, BytesUsed: info.BytesUsed}}
+	}
+	for _, pol := range p.policies() {
+		st, ok := stats[pol.Index]
+		if !ok {
+			continue
+		}
+		prefix := "X-Account-Storage-Policy-" + pol.Name + "-"
+		h.Set(prefix+"Container-Count", strconv.FormatInt(st.ContainerCount, 10))
+		h.Set(prefix+"Object-Count", strconv.FormatInt(st.ObjectCount, 10))
+		h.Set(prefix+"Bytes-Used", strconv.FormatInt(st.BytesUsed, 10))
+	}
 }

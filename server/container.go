@@ -63,16 +63,6 @@ func (p *Proxy) readContainerInfo(a, c string, fresh bool) (db.ContainerInfo, er
 	})
 }
 
-// policyIndex maps X-Storage-Policy to a policy index; swiftbox has one
-// replicated policy, Policy-0.
-func policyIndex(name string) (int, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "", "policy-0", "gold":
-		return 0, nil
-	}
-	return 0, errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy %q", name)
-}
-
 // checkContainerHeaders prepares a container PUT or POST: owner-only
 // settings dropped for non-owners, ACLs cleaned, metadata within limits.
 func (p *Proxy) checkContainerHeaders(r *sreq) error {
@@ -91,13 +81,14 @@ func (p *Proxy) containerPut(r *sreq) {
 		writeError(r.ctx, err)
 		return
 	}
-	policy := -1 // not requested: keep an existing container's policy
-	if r.hasHeader("X-Storage-Policy") {
-		var err error
-		if policy, err = policyIndex(r.header("X-Storage-Policy")); err != nil {
-			writeError(r.ctx, err)
-			return
-		}
+	// Not requested: an existing container keeps its policy, a new one
+	// gets the default (Swift's X-Backend-Storage-Policy-Default).
+	policy := db.NoPolicy(p.policies().Default().Index)
+	if pol, ok, err := p.requestedPolicy(r); err != nil {
+		writeError(r.ctx, err)
+		return
+	} else if ok {
+		policy = pol.Index
 	}
 	if err := p.ensureAccount(r.account); err != nil {
 		writeError(r.ctx, err)
@@ -210,7 +201,14 @@ func (p *Proxy) containerGet(r *sreq) {
 	h.Set("X-Container-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
-	h.Set("X-Storage-Policy", "Policy-0")
+	if name := p.policyName(info.StoragePolicy); name != "" {
+		h.Set("X-Storage-Policy", name)
+	} else {
+		p.log.Error("container has a storage policy that is not configured", "account", r.account, "container", r.container, "policy", info.StoragePolicy)
+	}
+	if len(p.policies()) > 1 {
+		h.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(info.StoragePolicy)) // for the access log
+	}
 	// A POST moves Last-Modified too (Swift updates put_timestamp on POST).
 	lm := info.PutTimestamp
 	for _, v := range info.Metadata {

@@ -65,7 +65,7 @@ func status(err error) int {
 		return fasthttp.StatusNotFound
 	case errors.Is(err, storage.ErrConflict):
 		return fasthttp.StatusConflict
-	case errors.Is(err, db.ErrNotEmpty):
+	case errors.Is(err, db.ErrNotEmpty), errors.Is(err, db.ErrConflict):
 		return fasthttp.StatusConflict
 	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrDeviceUnavailable), errors.Is(err, db.ErrDeviceUnavailable):
 		return fasthttp.StatusInsufficientStorage

@@ -26,12 +26,22 @@ type testCluster struct {
 	Proxy *Proxy
 	Token string    // of test:tester (.admin of AUTH_test)
 	DBs   *db.Store // the container and account databases on d1..d3
+	// Devices is the directory holding d1..d3.
+	Devices string
 }
 
 // startTestCluster serves a fresh cluster; front middlewares go where
 // s3api and keystone sit. Users: test:tester/testing (.admin),
 // test:tester2/testing2 (no groups), test2:tester3/testing3 (.admin).
 func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
+	t.Helper()
+	return startConfiguredCluster(t, nil, front...)
+}
+
+// startConfiguredCluster is startTestCluster with configure applied to
+// the config before it is finished (e.g. storage policies, each given a
+// ring).
+func startConfiguredCluster(t *testing.T, configure func(*config.Config), front ...Middleware) *testCluster {
 	t.Helper()
 	dir := t.TempDir()
 	var devs []ring.Device
@@ -52,8 +62,21 @@ func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
 	cfg := config.Default()
 	cfg.Devices = dir
 	cfg.MountCheck = false
+	if configure != nil {
+		configure(cfg)
+	}
 	if err := cfg.Finish(); err != nil {
 		t.Fatal(err)
+	}
+	rings.Policies = map[int]*ring.Ring{}
+	for _, pol := range cfg.Policies {
+		if pol.Index != 0 {
+			b, err := ring.BuildFor(devs, 3, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rings.Policies[pol.Index] = b.Ring()
+		}
 	}
 	objects := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: dir, HashPrefix: "", HashSuffix: "test",
 		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second})
@@ -83,7 +106,7 @@ func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
 		dbs.Close()
 		objects.Close()
 	})
-	c := &testCluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p, DBs: dbs}
+	c := &testCluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p, DBs: dbs, Devices: dir}
 	c.Token = c.login("test:tester", "testing")
 	return c
 }

@@ -20,7 +20,7 @@ func (p *Proxy) infoDoc() map[string]any {
 		"account_autocreate":         true,
 		"auto_create_account_prefix": ".",
 		"valid_api_versions":         []string{"v1", "v1.0"},
-		"policies":                   []map[string]any{{"name": "Policy-0", "aliases": "Policy-0", "default": true}},
+		"policies":                   p.policyInfo(),
 		"max_file_size":              l.MaxFileSize,
 		"max_meta_name_length":       l.MaxMetaNameLength,
 		"max_meta_value_length":      l.MaxMetaValueLength,
@@ -113,4 +113,21 @@ func (p *Proxy) info(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
 		}
 	}
+}
+
+// policyInfo is Swift's get_policy_info: every policy but the deprecated
+// ones, with "default" and "deprecated" only where true.
+func (p *Proxy) policyInfo() []map[string]any {
+	out := []map[string]any{}
+	for _, pol := range p.policies() {
+		if pol.Deprecated {
+			continue
+		}
+		e := map[string]any{"name": pol.Name, "aliases": pol.AliasList()}
+		if pol.Default {
+			e["default"] = true
+		}
+		out = append(out, e)
+	}
+	return out
 }

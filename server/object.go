@@ -192,11 +192,17 @@ func (p *Proxy) objectPut(r *sreq) {
 	if ctype == "" || r.header("X-Detect-Content-Type") == "true" {
 		ctype = guessContentType(r.object)
 	}
-	if _, err := p.containerInfo(ctx, r.account, r.container); err != nil {
+	info, err := p.containerInfo(ctx, r.account, r.container)
+	if err != nil {
 		writeError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(r.account, r.container, r.object)
+	policy, err := p.policyIndexOf(ctx, info.StoragePolicy)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	if r.header("If-None-Match") == "*" {
 		defer p.putLocks.lock(r.account + "/" + r.container + "/" + r.object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
@@ -301,7 +307,7 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 	var mu sync.Mutex
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, r.account, r.container, r.object, ts, size, cpl.target(i))
+		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()

@@ -30,7 +30,7 @@ type openedObject struct {
 // objects are not found.
 func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (*openedObject, error) {
 	open := func(n *ring.Device) (*openedObject, error) {
-		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, r.account, r.container, r.object)
+		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +200,12 @@ func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
 
 func (p *Proxy) objectGet(r *sreq) {
 	ctx := r.ctx
-	pl := p.objectPlace(r.account, r.container, r.object)
+	policy, err := p.objectPolicy(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	rd, err := p.openObject(pl, r, strings.EqualFold(r.header("X-Newest"), "true"))
 	if err != nil {
 		writeError(ctx, err)
@@ -324,7 +329,12 @@ func (p *Proxy) objectPost(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(r.account, r.container, r.object)
+	policy, err := p.objectPolicy(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	rd, err := p.openObject(pl, r, false)
 	if err != nil {
 		writeError(ctx, err)
@@ -346,7 +356,7 @@ func (p *Proxy) objectPost(r *sreq) {
 	}
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(context.Background(), n, pl.part, r.account, r.container, r.object, ts, meta, cpl.target(i))
+		return p.be.ObjectPost(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		writeError(ctx, err)
@@ -372,7 +382,12 @@ func (p *Proxy) objectDelete(r *sreq) {
 		writeError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(r.account, r.container, r.object)
+	policy, err := p.objectPolicy(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	if v := r.header("X-If-Delete-At"); v != "" {
 		// The expirer's conditional delete: only the version that is due.
 		want, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -382,7 +397,7 @@ func (p *Proxy) objectDelete(r *sreq) {
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
-			return p.be.ObjectOpen(context.Background(), n, pl.part, r.account, r.container, r.object)
+			return p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
 		})
 		if err != nil {
 			writeError(ctx, err)
@@ -397,7 +412,7 @@ func (p *Proxy) objectDelete(r *sreq) {
 	}
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(context.Background(), n, pl.part, r.account, r.container, r.object, ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, nil, cpl.target(i))
 	})
 	p.acct.markDirty(r.account, r.container)
 	if _, err := outcome(res, pl.quorum()); err != nil {

@@ -195,9 +195,21 @@ func (o *ovRequest) enableVersioning() error {
 	vc := reservedName("versions", o.container)
 	created := false
 	if enabled {
+		// The versions container takes the primary's storage policy (a
+		// new primary's requested one, else the default).
+		policy := ""
+		if infoErr == nil {
+			pol, _ := p.policies().ByIndex(info.StoragePolicy)
+			if pol.Deprecated {
+				return errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container that uses a deprecated storage policy.")
+			}
+			policy = pol.Name
+		} else if string(o.ctx.Method()) == fasthttp.MethodPut {
+			policy = string(h.Peek("X-Storage-Policy"))
+		}
 		resp := o.reservedSub(fasthttp.MethodPut, o.path(vc, ""), func(req *fasthttp.Request) {
-			if v := h.Peek("X-Storage-Policy"); infoErr != nil && v != nil {
-				req.Header.SetBytesV("X-Storage-Policy", v)
+			if policy != "" {
+				req.Header.Set("X-Storage-Policy", policy)
 			}
 		})
 		closeResp(resp)

@@ -12,10 +12,31 @@ import (
 	"swiftbox/server/metrics"
 )
 
-// Rings are the three rings the proxy places data with.
+// Rings are the rings the proxy places data with: Object is storage
+// policy 0's, Policies holds the object rings of the others by index.
 type Rings struct {
 	Object, Container, Account *ring.Ring
+	Policies                   map[int]*ring.Ring
 }
+
+// ObjectRing is the object ring of storage policy i (nil if there is none).
+func (r *Rings) ObjectRing(i int) *ring.Ring {
+	if i == 0 {
+		return r.Object
+	}
+	return r.Policies[i]
+}
+
+// policies are the configured storage policies (Policy-0 alone when the
+// config was never finished, as in some tests).
+func (p *Proxy) policies() config.Policies {
+	if p == nil || len(p.cfg.Policies) == 0 {
+		return defaultPolicies
+	}
+	return p.cfg.Policies
+}
+
+var defaultPolicies, _ = config.ValidatePolicies(nil)
 
 // Proxy is the Swift proxy core: it authenticates, validates, and fans each
 // request out to the replicas the rings name through a Backend.
@@ -97,6 +118,7 @@ func (p *Proxy) SetRings(r *Rings) { p.rings.Store(r) }
 // partition, the primary nodes, then handoffs to try when a primary fails.
 type placement struct {
 	part      int
+	policy    int // storage policy index of an object placement
 	primaries []*ring.Device
 	handoffs  []*ring.Device
 }
@@ -128,7 +150,12 @@ func (p *Proxy) place(r *ring.Ring, a, c, o string) placement {
 	return pl
 }
 
-func (p *Proxy) objectPlace(a, c, o string) placement { return p.place(p.rings.Load().Object, a, c, o) }
+// objectPlace places an object of storage policy index policy.
+func (p *Proxy) objectPlace(policy int, a, c, o string) placement {
+	pl := p.place(p.rings.Load().ObjectRing(policy), a, c, o) // objectPolicy checked it has one
+	pl.policy = policy
+	return pl
+}
 
 func (p *Proxy) containerPlace(a, c string) placement {
 	return p.place(p.rings.Load().Container, a, c, "")

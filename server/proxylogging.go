@@ -227,9 +227,10 @@ func logPath(uri []byte) string {
 	return raw
 }
 
-// swiftPolicyIndex is the policy a Swift API request's container or
-// object lives in: swiftbox has one, Policy-0; account and other requests
-// have none.
+// swiftPolicyIndex is the policy logged for a Swift API container or
+// object request whose answer did not name one (X-Backend-Storage-Policy-
+// Index, set once the container's policy is known): 0; account and other
+// requests have none.
 func swiftPolicyIndex(uri []byte) string {
 	path, _, _ := bytes.Cut(uri, []byte("?"))
 	if !bytes.HasPrefix(path, []byte("/v1/")) && !bytes.HasPrefix(path, []byte("/v1.0/")) {

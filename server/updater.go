@@ -34,7 +34,8 @@ type UpdaterStats struct {
 	Backlog int
 }
 
-// RunOnce makes one pass over every device.
+// RunOnce makes one pass over every device, every storage policy's
+// async_pending directory.
 func (u *Updater) RunOnce() UpdaterStats {
 	var st UpdaterStats
 	start := time.Now()
@@ -43,17 +44,19 @@ func (u *Updater) RunOnce() UpdaterStats {
 			Successes: st.Applied, Failures: st.Failed, Unreadable: st.Unreadable, Backlog: st.Backlog})
 	}()
 	for _, dev := range u.Devices() {
-		paths, err := u.Objects.ListAsyncPendings(dev)
-		if err != nil {
-			u.Log.Warn("updater: listing async_pending", "device", dev, "err", err)
-			continue
-		}
-		st.Backlog += len(paths)
-		for _, path := range paths {
-			if u.MinAge > 0 && !olderThan(u.Objects, path, u.MinAge) {
+		for _, pi := range u.Proxy.policies().Indexes() {
+			paths, err := u.Objects.Policy(pi).ListAsyncPendings(dev)
+			if err != nil {
+				u.Log.Warn("updater: listing async_pending", "device", dev, "policy", pi, "err", err)
 				continue
 			}
-			u.applyOne(path, &st)
+			st.Backlog += len(paths)
+			for _, path := range paths {
+				if u.MinAge > 0 && !olderThan(u.Objects, path, u.MinAge) {
+					continue
+				}
+				u.applyOne(path, &st)
+			}
 		}
 	}
 	return st

@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"swiftbox/ring"
 	"swiftbox/storage/pickle"
 	"swiftbox/storage/timestamp"
 )
@@ -34,8 +36,20 @@ func header(h map[string]string, name string) (string, bool) {
 	return "", false
 }
 
-// asyncPath is <dev>/async_pending/<hash[-3:]>/<hash>-<ts.internal>, ts
-// being X-Meta-Timestamp or else X-Timestamp of the update.
+// policyOf is the storage policy an update's object is in: its
+// X-Backend-Storage-Policy-Index, else 0.
+func policyOf(p AsyncPending) int {
+	v, _ := header(p.Headers, "X-Backend-Storage-Policy-Index")
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// asyncPath is <dev>/async_pending[-N]/<hash[-3:]>/<hash>-<ts.internal>,
+// N the update's storage policy (as Swift's object server files it) and ts
+// X-Meta-Timestamp or else X-Timestamp of the update.
 func (s *ObjectStore) asyncPath(device string, p AsyncPending) (string, error) {
 	v, ok := header(p.Headers, "X-Meta-Timestamp")
 	if !ok {
@@ -49,7 +63,7 @@ func (s *ObjectStore) asyncPath(device string, p AsyncPending) (string, error) {
 		return "", fmt.Errorf("storage: async_pending X-Timestamp %q: %w", v, err)
 	}
 	h := s.ObjectHash(p.Account, p.Container, p.Object)
-	return filepath.Join(s.devicePath(device), asyncDir, h[len(h)-3:], h+"-"+ts.Internal()), nil
+	return filepath.Join(s.devicePath(device), ring.PolicyString(asyncBase, policyOf(p)), h[len(h)-3:], h+"-"+ts.Internal()), nil
 }
 
 // WriteAsyncPending stores p for the updater in Swift's format. Returns
@@ -81,7 +95,7 @@ func (s *ObjectStore) stageAsyncPending(device string, p AsyncPending) (string, 
 	if err != nil {
 		return "", err
 	}
-	tmp := filepath.Join(s.devicePath(device), tmpDir)
+	tmp := filepath.Join(s.devicePath(device), ring.PolicyString(tmpBase, policyOf(p)))
 	if err := s.fs.MkdirAll(tmp, 0o755); err != nil {
 		return "", noSpace(err)
 	}
@@ -108,10 +122,10 @@ func (s *ObjectStore) AsyncPendingPath(device string, p AsyncPending) (string, e
 	return s.asyncPath(device, p)
 }
 
-// ListAsyncPendings returns the paths of all async_pending files on
-// device, in directory order (oldest first within one object).
+// ListAsyncPendings returns the paths of the policy's async_pending files
+// on device, in directory order (oldest first within one object).
 func (s *ObjectStore) ListAsyncPendings(device string) ([]string, error) {
-	root := filepath.Join(s.devicePath(device), asyncDir)
+	root := filepath.Join(s.devicePath(device), ring.PolicyString(asyncBase, s.policy))
 	suffixes, err := s.fs.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

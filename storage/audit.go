@@ -149,7 +149,7 @@ func (s *ObjectStore) RehashPartition(device string, partition int, suffixes []s
 
 // QuarantinedCount counts the object directories in device's quarantine.
 func (s *ObjectStore) QuarantinedCount(device string) int {
-	names, err := s.fs.ReadDir(filepath.Join(s.devicePath(device), quarantineDir, objectsDir))
+	names, err := s.fs.ReadDir(filepath.Join(s.devicePath(device), quarantineDir, s.dataDir))
 	if err != nil {
 		return 0
 	}

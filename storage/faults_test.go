@@ -298,7 +298,7 @@ func TestCrashLeftoversCleaned(t *testing.T) {
 		ts(50).Internal() + ".data" + overflowSuffix} {
 		os.WriteFile(filepath.Join(hashDir, n), nil, 0o600)
 	}
-	tmp := filepath.Join(s.cfg.DevicesDir, testDev, tmpDir, "swiftbox-123.tmp")
+	tmp := filepath.Join(s.cfg.DevicesDir, testDev, s.tmpDir, "swiftbox-123.tmp")
 	os.WriteFile(tmp, []byte("partial"), 0o600)
 	mustGet(t, s, "o", []byte("new"))
 	if got := files(t, s, "o"); len(got) != 1 {

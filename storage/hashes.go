@@ -234,10 +234,10 @@ func (s *ObjectStore) writeHashes(partDir string, st hashesState) error {
 	return s.writeFileAtomic(partDir, filepath.Join(partDir, hashesFile), blob)
 }
 
-// writeFileAtomic writes data to dest via a temp file in tmpDir: write,
+// writeFileAtomic writes data to dest via a temp file in tmp: write,
 // fsync, rename, fsync dest's directory.
-func (s *ObjectStore) writeFileAtomic(tmpDir, dest string, data []byte) error {
-	f, err := s.fs.CreateTemp(tmpDir, tmpPattern)
+func (s *ObjectStore) writeFileAtomic(tmp, dest string, data []byte) error {
+	f, err := s.fs.CreateTemp(tmp, tmpPattern)
 	if err != nil {
 		return noSpace(err)
 	}
@@ -447,7 +447,7 @@ func (s *ObjectStore) hashSuffix(suffixDir string) (sum string, ok bool, err err
 // calls it after an unclean shutdown, when a hashes.invalid append (not
 // fsynced on its own) may have been lost.
 func (s *ObjectStore) InvalidateAllHashes(device string) error {
-	objDir := filepath.Join(s.devicePath(device), objectsDir)
+	objDir := filepath.Join(s.devicePath(device), s.dataDir)
 	parts, err := s.fs.ReadDir(objDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

@@ -136,7 +136,7 @@ func files(t *testing.T, s *ObjectStore, obj string) []string {
 // tmpFiles lists <dev>/tmp.
 func tmpFiles(t *testing.T, s *ObjectStore) []string {
 	t.Helper()
-	names, _ := os.ReadDir(filepath.Join(s.cfg.DevicesDir, testDev, tmpDir))
+	names, _ := os.ReadDir(filepath.Join(s.cfg.DevicesDir, testDev, s.tmpDir))
 	var out []string
 	for _, n := range names {
 		out = append(out, n.Name())

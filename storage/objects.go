@@ -1,6 +1,6 @@
 // Package storage keeps objects on local devices in OpenStack Swift's
-// on-disk format (replication policy 0): bodies in
-// <dev>/objects/<part>/<suffix>/<hash>/<timestamp>.data with pickled
+// on-disk format (replicated storage policies): bodies in
+// <dev>/objects[-N]/<part>/<suffix>/<hash>/<timestamp>.data with pickled
 // metadata in xattrs, tombstones (.ts), fast-POST metadata (.meta),
 // hashes.pkl/hashes.invalid per partition, async_pending container updates
 // and quarantine. Every disk operation goes through an FS so tests can
@@ -26,9 +26,9 @@ import (
 
 // Directory and file names inside a device, as in Swift's diskfile.py.
 const (
-	objectsDir      = "objects"
-	tmpDir          = "tmp"
-	asyncDir        = "async_pending"
+	objectsBase     = "objects"
+	tmpBase         = "tmp"
+	asyncBase       = "async_pending"
 	quarantineDir   = "quarantined"
 	hashesFile      = "hashes.pkl"
 	invalidFile     = "hashes.invalid"
@@ -67,11 +67,23 @@ type ObjectStoreConfig struct {
 	FailedDir string
 }
 
-// ObjectStore reads and writes objects on the devices under DevicesDir. It
-// is safe for concurrent use; writes to one object from this process are
-// serialised only around the final rename, so concurrent writers leave the
-// newest timestamp's state, as in Swift.
+// ObjectStore reads and writes the objects of one storage policy on the
+// devices under DevicesDir: policy 0 in <dev>/objects with temp files in
+// <dev>/tmp, policy N in objects-N and tmp-N (Swift's get_policy_string).
+// Policy returns the store of another policy; all of them share locks,
+// group commits, journals and device checks. It is safe for concurrent
+// use; writes to one object from this process are serialised only around
+// the final rename, so concurrent writers leave the newest timestamp's
+// state, as in Swift.
 type ObjectStore struct {
+	*storeState
+	policy int
+	// dataDir and tmpDir are the policy's directory names in a device.
+	dataDir, tmpDir string
+}
+
+// storeState is what every policy's ObjectStore shares.
+type storeState struct {
 	cfg   ObjectStoreConfig
 	fs    FS
 	locks [objectLockCount]sync.Mutex
@@ -97,8 +109,25 @@ func NewObjectStore(cfg ObjectStoreConfig) *ObjectStore {
 	if cfg.ReclaimAge <= 0 {
 		cfg.ReclaimAge = defaultReclaim
 	}
-	return &ObjectStore{cfg: cfg, fs: cfg.FS, now: time.Now}
+	return newPolicyStore(&storeState{cfg: cfg, fs: cfg.FS, now: time.Now}, 0)
 }
+
+func newPolicyStore(st *storeState, policy int) *ObjectStore {
+	return &ObjectStore{storeState: st, policy: policy,
+		dataDir: ring.PolicyString(objectsBase, policy), tmpDir: ring.PolicyString(tmpBase, policy)}
+}
+
+// Policy returns the store of storage policy index i (its objects-N, tmp-N
+// and async_pending-N), sharing this store's state.
+func (s *ObjectStore) Policy(i int) *ObjectStore {
+	if i == s.policy {
+		return s
+	}
+	return newPolicyStore(s.storeState, i)
+}
+
+// PolicyIndex is the storage policy this store serves.
+func (s *ObjectStore) PolicyIndex() int { return s.policy }
 
 // FS returns the FS the store uses.
 func (s *ObjectStore) FS() FS { return s.fs }
@@ -108,7 +137,7 @@ func (s *ObjectStore) devicePath(device string) string {
 }
 
 func (s *ObjectStore) partitionPath(device string, partition int) string {
-	return filepath.Join(s.cfg.DevicesDir, device, objectsDir, strconv.Itoa(partition))
+	return filepath.Join(s.cfg.DevicesDir, device, s.dataDir, strconv.Itoa(partition))
 }
 
 // ObjectHash returns the 32-hex-digit hash naming the object's directory.
@@ -222,11 +251,11 @@ func (s *ObjectStore) mkdirAllSynced(dir string) error {
 	return nil
 }
 
-// CleanupTmp removes files in <dev>/tmp last modified more than olderThan
+// CleanupTmp removes files in the policy's <dev>/tmp last modified more than olderThan
 // ago: leftovers of writes interrupted by a crash. Swift's replicator does
 // the same with reclaim_age. It returns how many files it removed.
 func (s *ObjectStore) CleanupTmp(device string, olderThan time.Duration) (int, error) {
-	dir := filepath.Join(s.devicePath(device), tmpDir)
+	dir := filepath.Join(s.devicePath(device), s.tmpDir)
 	names, err := s.fs.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil

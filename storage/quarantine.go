@@ -32,7 +32,7 @@ func (s *ObjectStore) Quarantine(device string, partition int, hashDir string) e
 // quarantineDir does the move for Quarantine; callers hold the object
 // lock (or are hashing, where a non-directory is being moved).
 func (s *ObjectStore) quarantineDir(devPath, hashDir string) error {
-	qdir := filepath.Join(devPath, quarantineDir, objectsDir)
+	qdir := filepath.Join(devPath, quarantineDir, s.dataDir)
 	if err := s.mkdirAllSynced(qdir); err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 // Partitions lists the object partitions present on device.
 func (s *ObjectStore) Partitions(device string) ([]int, error) {
-	names, err := s.fs.ReadDir(filepath.Join(s.devicePath(device), objectsDir))
+	names, err := s.fs.ReadDir(filepath.Join(s.devicePath(device), s.dataDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -223,7 +223,7 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 	}
 	var sidecar string
 	if overflow {
-		if sidecar, err = s.writeOverflow(out, filepath.Join(s.devicePath(dst), tmpDir), filepath.Base(srcPath), blob); err != nil {
+		if sidecar, err = s.writeOverflow(out, filepath.Join(s.devicePath(dst), s.tmpDir), filepath.Base(srcPath), blob); err != nil {
 			return fail(err)
 		}
 	}

@@ -88,7 +88,7 @@ func (s *ObjectStore) checkNewer(hashDir string, ts timestamp.Timestamp) error {
 }
 
 func (s *ObjectStore) createTemp(device string) (File, error) {
-	dir := filepath.Join(s.devicePath(device), tmpDir)
+	dir := filepath.Join(s.devicePath(device), s.tmpDir)
 	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, noSpace(err)
 	}
@@ -287,7 +287,7 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	overflow, err := setMetadataXattrs(tmp, blob)
 	var sidecar string
 	if err == nil && overflow {
-		sidecar, err = s.writeOverflow(tmp, filepath.Join(s.devicePath(device), tmpDir), name, blob)
+		sidecar, err = s.writeOverflow(tmp, filepath.Join(s.devicePath(device), s.tmpDir), name, blob)
 	}
 	// A large body is made durable on its own: fsync of the file, then of
 	// the directories, as Swift does. A group flush (syncfs) would have to

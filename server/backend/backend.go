@@ -22,16 +22,19 @@ type Node = ring.Device
 // implementation can carry it over HTTP. Errors are the storage and db
 // packages' sentinels (storage.ErrNotFound, db.ErrNotEmpty, …).
 type Backend interface {
+	// The object methods work in storage policy index policy (Swift's
+	// X-Backend-Storage-Policy-Index): its directories on n.
+
 	// ObjectCreate starts an object PUT; the writer's Commit makes it
 	// durable and, when ct is set, records the container update for ct.
-	ObjectCreate(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error)
+	ObjectCreate(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error)
 	// ObjectOpen is GET/HEAD.
-	ObjectOpen(ctx context.Context, n *Node, part int, a, c, o string) (ObjectReader, error)
+	ObjectOpen(ctx context.Context, n *Node, part, policy int, a, c, o string) (ObjectReader, error)
 	// ObjectPost writes a .meta (fast-POST); a changed Content-Type is
 	// carried to ct's listing.
-	ObjectPost(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
+	ObjectPost(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
 	// ObjectDelete writes a tombstone and records the deletion for ct.
-	ObjectDelete(ctx context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
+	ObjectDelete(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
 	// AsyncPending records a container update that could not be applied.
 	AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error
 

@@ -34,6 +34,7 @@ type localWriter struct {
 	*storage.ObjectWriter
 	b                *Local
 	device           string
+	policy           int
 	account, cont, o string
 	ts               timestamp.Timestamp
 	ct               *ContainerTarget
@@ -45,7 +46,8 @@ func (w *localWriter) Commit(meta map[string]string) error {
 	if w.ct == nil {
 		return w.ObjectWriter.Commit(meta)
 	}
-	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: ListingEtag(meta)}
+	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: ListingEtag(meta),
+		StoragePolicy: w.policy}
 	ap := AsyncPendingFor(w.account, w.cont, w.o, row)
 	ref, err := w.ObjectWriter.CommitWithUpdate(meta, &ap)
 	if err != nil {
@@ -64,34 +66,35 @@ func (l localReader) Section(off, n int64) io.Reader { return l.r.NewSectionRead
 func (l localReader) Whole() io.Reader               { return l.r.VerifyingReader() }
 func (l localReader) Close() error                   { return l.r.Close() }
 
-func (b *Local) ObjectCreate(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
-	w, err := b.Objects.NewWriter(n.Device, part, a, c, o, ts, size)
+func (b *Local) ObjectCreate(_ context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
+	w, err := b.Objects.Policy(policy).NewWriter(n.Device, part, a, c, o, ts, size)
 	if err != nil {
 		return nil, err
 	}
 	// The proxy hashes the body once for all replicas and commits with its ETag.
 	w.SkipHash()
-	return &localWriter{ObjectWriter: w, b: b, device: n.Device, account: a, cont: c, o: o, ts: ts, ct: ct}, nil
+	return &localWriter{ObjectWriter: w, b: b, device: n.Device, policy: policy, account: a, cont: c, o: o, ts: ts, ct: ct}, nil
 }
 
-func (b *Local) ObjectOpen(_ context.Context, n *Node, part int, a, c, o string) (ObjectReader, error) {
-	r, err := b.Objects.Open(n.Device, part, a, c, o)
+func (b *Local) ObjectOpen(_ context.Context, n *Node, part, policy int, a, c, o string) (ObjectReader, error) {
+	r, err := b.Objects.Policy(policy).Open(n.Device, part, a, c, o)
 	if err != nil {
 		return nil, err
 	}
 	return localReader{r}, nil
 }
 
-func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+func (b *Local) ObjectPost(_ context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	objects := b.Objects.Policy(policy)
 	var before map[string]string
 	var dataTs timestamp.Timestamp
 	if ct != nil {
-		if r, err := b.Objects.Open(n.Device, part, a, c, o); err == nil {
+		if r, err := objects.Open(n.Device, part, a, c, o); err == nil {
 			before, dataTs = r.Metadata(), r.Timestamp()
 			r.Close()
 		}
 	}
-	if err := b.Objects.Post(n.Device, part, a, c, o, ts, meta); err != nil {
+	if err := objects.Post(n.Device, part, a, c, o, ts, meta); err != nil {
 		return err
 	}
 	if before == nil {
@@ -101,21 +104,22 @@ func (b *Local) ObjectPost(_ context.Context, n *Node, part int, a, c, o string,
 	// last_modified is the metadata timestamp, and a new content type shows.
 	size, _ := strconv.ParseInt(before["Content-Length"], 10, 64)
 	row := db.ObjectRow{Name: o, Timestamp: dataTs, Size: size, ContentType: before["Content-Type"],
-		ETag: ListingEtag(before), MetaTimestamp: ts}
+		ETag: ListingEtag(before), MetaTimestamp: ts, StoragePolicy: policy}
 	if ctype := meta["Content-Type"]; ctype != "" {
 		row.ContentType, row.CtypeTimestamp = ctype, ts
 	}
 	return b.updates.record(n.Device, ct, a, c, o, row)
 }
 
-func (b *Local) ObjectDelete(_ context.Context, n *Node, part int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+func (b *Local) ObjectDelete(_ context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	objects := b.Objects.Policy(policy)
 	if ct == nil {
-		return b.Objects.Delete(n.Device, part, a, c, o, ts, meta)
+		return objects.Delete(n.Device, part, a, c, o, ts, meta)
 	}
-	row := db.ObjectRow{Name: o, Timestamp: ts, Deleted: true}
+	row := db.ObjectRow{Name: o, Timestamp: ts, Deleted: true, StoragePolicy: policy}
 	ap := AsyncPendingFor(a, c, o, row)
 	var ref storage.JournalRef
-	err := b.Objects.DeleteWithUpdate(n.Device, part, a, c, o, ts, meta, &ap, &ref)
+	err := objects.DeleteWithUpdate(n.Device, part, a, c, o, ts, meta, &ap, &ref)
 	if err == nil || errors.Is(err, storage.ErrNotFound) {
 		// A tombstone was written either way: the listing forgets the object.
 		b.updates.queue(n.Device, ct, ap, row, ref)

@@ -27,22 +27,22 @@ func (o *observed) seen(n *Node, err error) error {
 	return err
 }
 
-func (o *observed) ObjectCreate(ctx context.Context, n *Node, part int, a, c, ob string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
-	w, err := o.b.ObjectCreate(ctx, n, part, a, c, ob, ts, size, ct)
+func (o *observed) ObjectCreate(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
+	w, err := o.b.ObjectCreate(ctx, n, part, policy, a, c, ob, ts, size, ct)
 	return w, o.seen(n, err)
 }
 
-func (o *observed) ObjectOpen(ctx context.Context, n *Node, part int, a, c, ob string) (ObjectReader, error) {
-	r, err := o.b.ObjectOpen(ctx, n, part, a, c, ob)
+func (o *observed) ObjectOpen(ctx context.Context, n *Node, part, policy int, a, c, ob string) (ObjectReader, error) {
+	r, err := o.b.ObjectOpen(ctx, n, part, policy, a, c, ob)
 	return r, o.seen(n, err)
 }
 
-func (o *observed) ObjectPost(ctx context.Context, n *Node, part int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
-	return o.seen(n, o.b.ObjectPost(ctx, n, part, a, c, ob, ts, meta, ct))
+func (o *observed) ObjectPost(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	return o.seen(n, o.b.ObjectPost(ctx, n, part, policy, a, c, ob, ts, meta, ct))
 }
 
-func (o *observed) ObjectDelete(ctx context.Context, n *Node, part int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
-	return o.seen(n, o.b.ObjectDelete(ctx, n, part, a, c, ob, ts, meta, ct))
+func (o *observed) ObjectDelete(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	return o.seen(n, o.b.ObjectDelete(ctx, n, part, policy, a, c, ob, ts, meta, ct))
 }
 
 func (o *observed) AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error {

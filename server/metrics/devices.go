@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,12 +151,36 @@ func (d *Devices) objectEstimate(path, dev string) float64 {
 	return n
 }
 
-// EstimateObjects estimates the object hash directories under
-// <devPath>/objects by counting them in up to sample partitions spread over
-// the ones present and scaling by the number of partitions. It is exact
-// when the device holds no more than sample partitions.
+// EstimateObjects estimates the object hash directories under every
+// storage policy's data directory of devPath (objects, objects-N) by
+// counting them in up to sample partitions spread over the ones present
+// and scaling by the number of partitions. It is exact when a policy's
+// directory holds no more than sample partitions.
 func EstimateObjects(devPath string, sample int) float64 {
-	parts, err := os.ReadDir(filepath.Join(devPath, "objects"))
+	ents, err := os.ReadDir(devPath)
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || name != "objects" && !isPolicyObjectsDir(name) {
+			continue
+		}
+		total += estimatePolicyObjects(filepath.Join(devPath, name), sample)
+	}
+	return total
+}
+
+// isPolicyObjectsDir reports whether name is objects-N, N > 0.
+func isPolicyObjectsDir(name string) bool {
+	n, ok := strings.CutPrefix(name, "objects-")
+	i, err := strconv.Atoi(n)
+	return ok && err == nil && i > 0
+}
+
+func estimatePolicyObjects(dataDir string, sample int) float64 {
+	parts, err := os.ReadDir(dataDir)
 	if err != nil {
 		return 0
 	}
@@ -174,7 +199,7 @@ func EstimateObjects(devPath string, sample int) float64 {
 	}
 	counted, total := 0, 0
 	for i := 0; i < len(dirs) && counted < sample; i += step {
-		total += countHashDirs(filepath.Join(devPath, "objects", dirs[i]))
+		total += countHashDirs(filepath.Join(dataDir, dirs[i]))
 		counted++
 	}
 	return float64(total) * float64(len(dirs)) / float64(counted)

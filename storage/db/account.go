@@ -32,6 +32,14 @@ type AccountInfo struct {
 	BytesUsed       int64
 	Metadata        Metadata // live items only
 	Deleted         bool
+	// PolicyStats are the counts per storage policy index of every policy
+	// a container of the account has used (Swift's policy_stat table).
+	PolicyStats map[int]PolicyStat
+}
+
+// PolicyStat is one storage policy's share of an account.
+type PolicyStat struct {
+	ContainerCount, ObjectCount, BytesUsed int64
 }
 
 // ContainerEntry is one account listing entry: a row, or a delimiter
@@ -54,6 +62,38 @@ type accountStat struct {
 	ObjectCount     int64
 	BytesUsed       int64
 	MaxRow          uint64
+	// PolicyStats is nil in databases written before storage policies,
+	// whose containers were all in policy 0 (see policyStats).
+	PolicyStats map[int]*PolicyStat `json:",omitempty"`
+}
+
+// policyStats is st.PolicyStats, made from the totals for a database that
+// predates it (every container then was in policy 0), as Swift migrates
+// an old account database's policy_stat.
+func (st *accountStat) policyStats() map[int]*PolicyStat {
+	if st.PolicyStats == nil {
+		st.PolicyStats = map[int]*PolicyStat{}
+		if st.ContainerCount != 0 || st.ObjectCount != 0 || st.BytesUsed != 0 {
+			st.PolicyStats[0] = &PolicyStat{ContainerCount: st.ContainerCount, ObjectCount: st.ObjectCount, BytesUsed: st.BytesUsed}
+		}
+	}
+	return st.PolicyStats
+}
+
+// addPolicy adds (sign 1) or removes (sign -1) a row's share of its
+// policy's stats.
+func (st *accountStat) addPolicy(r *ContainerRow, sign int64) {
+	ps := st.policyStats()
+	s := ps[r.StoragePolicy]
+	if s == nil {
+		s = &PolicyStat{}
+		ps[r.StoragePolicy] = s
+	}
+	s.ObjectCount += sign * r.ObjectCount
+	s.BytesUsed += sign * r.BytesUsed
+	if !r.Deleted {
+		s.ContainerCount += sign
+	}
 }
 
 // deleted is Swift's AccountBroker._is_deleted_info.
@@ -180,7 +220,10 @@ func (s *Store) AccountInfo(device string, part int, account string) (AccountInf
 			Account: st.Account, CreatedAt: st.CreatedAt, PutTimestamp: st.PutTimestamp,
 			DeleteTimestamp: st.DeleteTimestamp, StatusChangedAt: st.StatusChangedAt,
 			ContainerCount: st.ContainerCount, ObjectCount: st.ObjectCount, BytesUsed: st.BytesUsed,
-			Metadata: md.visible(), Deleted: st.deleted(),
+			Metadata: md.visible(), Deleted: st.deleted(), PolicyStats: map[int]PolicyStat{},
+		}
+		for i, ps := range st.policyStats() {
+			info.PolicyStats[i] = *ps
 		}
 		return nil
 	})
@@ -252,6 +295,7 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 	if in.Name == "" {
 		return soft(errors.New("db: container row without a name"))
 	}
+	st.policyStats() // migrated from the totals before they change
 	live, dead := c.tx.Bucket(bucketLive), c.tx.Bucket(bucketDeleted)
 	name := []byte(in.Name)
 	var old *ContainerRow
@@ -275,6 +319,7 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 		}
 		st.ObjectCount -= old.ObjectCount
 		st.BytesUsed -= old.BytesUsed
+		st.addPolicy(old, -1)
 		if old.Deleted {
 			err = dead.Delete(name)
 		} else {
@@ -292,6 +337,7 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 	}
 	st.ObjectCount += in.ObjectCount
 	st.BytesUsed += in.BytesUsed
+	st.addPolicy(&in, 1)
 	if in.Deleted {
 		return dead.Put(name, encodeContainer(&in, id))
 	}

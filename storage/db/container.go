@@ -103,16 +103,25 @@ func (s *Store) openContainer(device string, part int, account, container string
 	return s.acquire(device, s.DBPath(KindContainers, device, part, account, container), nil)
 }
 
+// NoPolicy is CreateContainer's policy argument when the PUT named none:
+// a new container gets policy index def (Swift's
+// X-Backend-Storage-Policy-Default), a live one keeps its own. NoPolicy(0)
+// is -1.
+func NoPolicy(def int) int { return -1 - def }
+
 // CreateContainer is the container server's PUT. A new database, or one
 // whose container is deleted, is (re)created and created is true (201); an
 // existing live container gets the newer put timestamp and created is false
-// (202). policy < 0 means none was requested: 0 for a new container, and no
-// check against a live one; a requested policy that differs from a live
-// container's is ErrConflict. A put timestamp older than the container's
+// (202). policy < 0 means none was requested: NoPolicy(d) gives policy d to
+// a new container and is no check against a live one; a requested policy
+// that differs from a live container's is ErrConflict. A put timestamp older than the container's
 // delete timestamp leaves it deleted and returns ErrConflict (409). meta is
 // merged per key by timestamp. Returns after the change is durable.
 func (s *Store) CreateContainer(device string, part int, account, container string, putTs timestamp.Timestamp, policy int, meta Metadata) (created bool, err error) {
-	newPolicy := max(policy, 0)
+	newPolicy := policy
+	if policy < 0 {
+		newPolicy = -1 - policy
+	}
 	fresh := false
 	path := s.DBPath(KindContainers, device, part, account, container)
 	h, err := s.acquire(device, path, func(tx *bolt.Tx) error {

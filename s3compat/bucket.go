@@ -64,23 +64,50 @@ func (r *req) listBuckets() *Error {
 		CreationDate string `xml:"CreationDate"`
 	}
 	type result struct {
-		XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-		Xmlns   string   `xml:"xmlns,attr"`
-		Owner   owner    `xml:"Owner"`
-		Buckets []bucket `xml:"Buckets>Bucket"`
+		XMLName           xml.Name `xml:"ListAllMyBucketsResult"`
+		Xmlns             string   `xml:"xmlns,attr"`
+		Owner             owner    `xml:"Owner"`
+		Buckets           []bucket `xml:"Buckets>Bucket"`
+		ContinuationToken string   `xml:"ContinuationToken,omitempty"`
+		Prefix            string   `xml:"Prefix,omitempty"`
 	}
-	res := result{Xmlns: xmlns, Owner: r.owner(), Buckets: []bucket{}}
-	marker := ""
-	for {
+	q := r.ctx.QueryArgs()
+	res := result{Xmlns: xmlns, Owner: r.owner(), Buckets: []bucket{}, Prefix: string(q.Peek("prefix"))}
+	if r.id == nil {
+		// An anonymous caller owns no buckets.
+		writeXML(r.ctx, res)
+		return nil
+	}
+	maxBuckets := 10000
+	if v := q.Peek("max-buckets"); v != nil {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > 10000 {
+			return errInvalidArgument.with("ArgumentName", "max-buckets").with("ArgumentValue", string(v))
+		}
+		maxBuckets = n
+	}
+	// The continuation token is the last bucket name of the previous page.
+	marker := string(q.Peek("continuation-token"))
+	if marker != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(marker)
+		if err != nil {
+			return errInvalidArgument.with("ArgumentName", "continuation-token").with("ArgumentValue", marker)
+		}
+		marker = string(raw)
+	}
+	for len(res.Buckets) <= maxBuckets {
 		var items []struct {
 			Name         string `json:"name"`
 			LastModified string `json:"last_modified"`
 		}
-		q := "format=json&limit=10000"
+		sq := "format=json&limit=10000"
 		if marker != "" {
-			q += "&marker=" + uriEncode(marker, false)
+			sq += "&marker=" + uriEncode(marker, false)
 		}
-		if st := r.swiftJSON("", q, &items); st != 200 {
+		if res.Prefix != "" {
+			sq += "&prefix=" + uriEncode(res.Prefix, false)
+		}
+		if st := r.swiftJSON("", sq, &items); st != 200 {
 			return swiftError(st, "bucket", "", "")
 		}
 		for _, c := range items {
@@ -92,6 +119,10 @@ func (r *req) listBuckets() *Error {
 			break
 		}
 		marker = items[len(items)-1].Name
+	}
+	if len(res.Buckets) > maxBuckets {
+		res.Buckets = res.Buckets[:maxBuckets]
+		res.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.Buckets[maxBuckets-1].Name))
 	}
 	writeXML(r.ctx, res)
 	return nil

@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -74,5 +76,65 @@ func TestS3ObjectAttributes(t *testing.T) {
 	}
 	if _, err = c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("none"), ObjectAttributes: all}); s3Code(err) != "NoSuchKey" {
 		t.Fatalf("attributes of a missing key: %v", err)
+	}
+}
+
+// A multipart upload created with a checksum algorithm ends with S3's
+// composite checksum (of the parts' checksums, "-N"), checked against the
+// one the client declares and returned with checksum mode.
+func TestS3MultipartCompositeChecksum(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("sums")}); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(key string, declared func(parts []types.CompletedPart) *string) (*s3.CompleteMultipartUploadOutput, string, error) {
+		up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("sums"), Key: aws.String(key),
+			ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.ChecksumAlgorithm != types.ChecksumAlgorithmSha256 {
+			t.Fatalf("CreateMultipartUpload checksum algorithm %q", up.ChecksumAlgorithm)
+		}
+		var parts []types.CompletedPart
+		h := sha256.New()
+		for n := int32(1); n <= 2; n++ {
+			body := bytes.Repeat([]byte{byte('0' + n)}, 5<<20)
+			sum := sha256.Sum256(body)
+			h.Write(sum[:])
+			p, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("sums"), Key: aws.String(key), UploadId: up.UploadId,
+				PartNumber: aws.Int32(n), Body: bytes.NewReader(body), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aws.ToString(p.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) {
+				t.Fatalf("part %d checksum %q", n, aws.ToString(p.ChecksumSHA256))
+			}
+			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(n), ETag: p.ETag, ChecksumSHA256: p.ChecksumSHA256})
+		}
+		composite := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-2"
+		out, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("sums"), Key: aws.String(key),
+			UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, ChecksumSHA256: declared(parts)})
+		return out, composite, err
+	}
+	out, composite, err := upload("good", func([]types.CompletedPart) *string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.ChecksumSHA256) != composite {
+		t.Fatalf("composite checksum %q, want %q", aws.ToString(out.ChecksumSHA256), composite)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("sums"), Key: aws.String("good"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(head.ChecksumSHA256) != composite {
+		t.Fatalf("HEAD with checksum mode: %v %v", aws.ToString(head.ChecksumSHA256), err)
+	}
+	bad := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-2"
+	if _, _, err = upload("bad", func([]types.CompletedPart) *string { return &bad }); s3Code(err) != "BadDigest" {
+		t.Fatalf("complete with a wrong composite checksum: %v, want BadDigest", err)
+	}
+	if _, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("sums"), Key: aws.String("bad")}); err == nil {
+		t.Fatal("an upload refused for its checksum was completed")
 	}
 }

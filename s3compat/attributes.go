@@ -41,6 +41,23 @@ func (c *checksums) set(alg, v string) bool {
 	return true
 }
 
+// get is alg's value ("" = none).
+func (c *checksums) get(alg string) string {
+	switch strings.ToLower(alg) {
+	case "crc32":
+		return c.CRC32
+	case "crc32c":
+		return c.CRC32C
+	case "crc64nvme":
+		return c.CRC64NVME
+	case "sha1":
+		return c.SHA1
+	case "sha256":
+		return c.SHA256
+	}
+	return ""
+}
+
 // checksumsOf reads the checksum sysmeta of an object's headers.
 func checksumsOf(h *fasthttp.ResponseHeader) (checksums, bool) {
 	var c checksums

@@ -80,6 +80,10 @@ func (r *req) createMultipartUpload() *Error {
 	if _, e := r.requestTags(); e != nil {
 		return e
 	}
+	sumAlg, e := uploadChecksumAlg(&r.ctx.Request.Header)
+	if e != nil {
+		return e
+	}
 	st, h := r.headContainer(r.bucket)
 	if st/100 != 2 {
 		return swiftError(st, "bucket", r.bucket, "")
@@ -107,6 +111,9 @@ func (r *req) createMultipartUpload() *Error {
 			req.Header.Set(sysHasContentType, "no")
 		}
 		req.Header.Set("Content-Type", "application/directory")
+		if sumAlg != "" {
+			req.Header.Set(sysChecksumAlg, sumAlg)
+		}
 		req.SetBodyStream(strings.NewReader(""), 0)
 	})
 	st = resp.StatusCode()
@@ -120,6 +127,9 @@ func (r *req) createMultipartUpload() *Error {
 		Bucket   string   `xml:"Bucket"`
 		Key      string   `xml:"Key"`
 		UploadID string   `xml:"UploadId"`
+	}
+	if sumAlg != "" {
+		r.ctx.Response.Header.Set("X-Amz-Checksum-Algorithm", strings.ToUpper(sumAlg))
 	}
 	writeXML(r.ctx, result{Xmlns: xmlns, Bucket: r.bucket, Key: r.key, UploadID: id})
 	return nil
@@ -451,6 +461,7 @@ func (r *req) completeMultipartUpload() *Error {
 		Parts   []struct {
 			PartNumber int    `xml:"PartNumber"`
 			ETag       string `xml:"ETag"`
+			checksums
 		} `xml:"Part"`
 	}
 	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Parts) == 0 {
@@ -483,12 +494,28 @@ func (r *req) completeMultipartUpload() *Error {
 		manifest = append(manifest, segment{Path: "/" + r.segmentsContainer() + "/" + r.partName(p.PartNumber), Etag: etag, SizeBytes: got.size})
 	}
 	s3etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(manifest))
+	sumAlg := strings.ToLower(string(marker.Peek(sysChecksumAlg)))
+	var composite string
 	if completed != "" {
 		if completed != s3etag {
 			return errNoSuchUpload.with("UploadId", r.uploadID())
 		}
-		r.completeResult(s3etag)
+		if sumAlg != "" {
+			composite = string(marker.Peek(checksumSysmeta(sumAlg)))
+		}
+		r.completeResult(s3etag, sumAlg, composite)
 		return nil
+	}
+	if sumAlg != "" {
+		nums := make([]int, len(doc.Parts))
+		listed := make([]string, len(doc.Parts))
+		for i, p := range doc.Parts {
+			nums[i] = p.PartNumber
+			listed[i] = p.checksums.get(sumAlg)
+		}
+		if composite, e = r.compositeChecksum(sumAlg, nums, listed); e != nil {
+			return e
+		}
 	}
 	top, e := r.nestManifest(manifest)
 	if e != nil {
@@ -519,6 +546,10 @@ func (r *req) completeMultipartUpload() *Error {
 		req.Header.Set(sysEtag, s3etag)
 		req.Header.Set(sysParts, strconv.Itoa(len(manifest)))
 		req.Header.Set(overrideEtag, "; s3_etag="+s3etag)
+		if composite != "" {
+			req.Header.Set(sysChecksumAlg, sumAlg)
+			req.Header.Set(checksumSysmeta(sumAlg), composite)
+		}
 		req.SetBodyStream(strings.NewReader(string(mbody)), len(mbody))
 	})
 	st := resp.StatusCode()
@@ -531,11 +562,11 @@ func (r *req) completeMultipartUpload() *Error {
 		return swiftError(st, "object", r.bucket, r.key)
 	}
 	r.sub("DELETE", r.segmentsContainer(), r.key+"/"+r.uploadID(), "", nil).CloseBodyStream()
-	r.completeResult(s3etag)
+	r.completeResult(s3etag, sumAlg, composite)
 	return nil
 }
 
-func (r *req) completeResult(s3etag string) {
+func (r *req) completeResult(s3etag, sumAlg, composite string) {
 	type result struct {
 		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
 		Xmlns    string   `xml:"xmlns,attr"`
@@ -543,13 +574,19 @@ func (r *req) completeResult(s3etag string) {
 		Bucket   string   `xml:"Bucket"`
 		Key      string   `xml:"Key"`
 		ETag     string   `xml:"ETag"`
+		checksums
 	}
 	scheme := "http"
 	if r.ctx.IsTLS() {
 		scheme = "https"
 	}
-	writeXML(r.ctx, result{Xmlns: xmlns, Location: scheme + "://" + string(r.ctx.Host()) + "/" + r.bucket + "/" + uriEncode(r.key, true),
-		Bucket: r.bucket, Key: r.key, ETag: `"` + s3etag + `"`})
+	res := result{Xmlns: xmlns, Location: scheme + "://" + string(r.ctx.Host()) + "/" + r.bucket + "/" + uriEncode(r.key, true),
+		Bucket: r.bucket, Key: r.key, ETag: `"` + s3etag + `"`}
+	if composite != "" {
+		res.checksums.set(sumAlg, composite)
+		r.ctx.Response.Header.Set("X-Amz-Checksum-"+sumAlg, composite)
+	}
+	writeXML(r.ctx, res)
 }
 
 func (r *req) listMultipartUploads() *Error {

@@ -310,7 +310,10 @@ func (r *req) prepareBody() *Error {
 			b.trailer = false
 		}
 	}
-	if b.sum == nil {
+	// CompleteMultipartUpload's x-amz-checksum-* is the object's composite
+	// checksum, not its XML body's.
+	completing := string(r.ctx.Method()) == fasthttp.MethodPost && r.ctx.QueryArgs().Has("uploadId")
+	if b.sum == nil && !completing {
 		for _, alg := range checksumAlgorithms {
 			if v := h.Peek("X-Amz-Checksum-" + alg); len(v) > 0 {
 				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)

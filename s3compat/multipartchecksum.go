@@ -52,4 +52,3 @@ func (r *req) compositeChecksum(alg string, parts []int, partSums []string) (str
 	}
 	return sum, nil
 }
-

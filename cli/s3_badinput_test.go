@@ -27,6 +27,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 var testCreds = aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "testing"}
@@ -415,14 +416,28 @@ func TestS3PostObject(t *testing.T) {
 		{"key outside policy", fields(good, sign(good), "other/a"), "x", 403, "AccessDenied"},
 		{"too large", fields(good, sign(good), "up/big"), strings.Repeat("x", 101), 400, "EntityTooLarge"},
 		{"no key", fields(good, sign(good), "")[1:], "x", 400, "InvalidArgument"},
+		{"bad checksum", append(fields(good, sign(good), "up/sum"), [2]string{"x-amz-checksum-sha256", "sailorjerry"}), "x", 400, "BadDigest"},
 	} {
 		st, body := postForm(t, s.URL+"/forms", tc.fields, tc.file)
 		if st != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") {
 			t.Errorf("%s: %d %s", tc.name, st, body)
 		}
 	}
-	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/big")}); err == nil {
-		t.Errorf("a refused upload left its object")
+	for _, key := range []string{"up/big", "up/sum"} {
+		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("forms"), Key: aws.String(key)}); err == nil {
+			t.Errorf("a refused upload left its object %s", key)
+		}
+	}
+	// A declared checksum (outside the policy's conditions, as S3 allows)
+	// that matches is kept with the object.
+	sum := sha256.Sum256([]byte("checked"))
+	ok := append(fields(good, sign(good), "up/ok"), [2]string{"x-amz-checksum-sha256", base64.StdEncoding.EncodeToString(sum[:])})
+	if st, body := postForm(t, s.URL+"/forms", ok, "checked"); st != 204 {
+		t.Fatalf("POST with a good checksum: %d %s", st, body)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("forms"), Key: aws.String("up/ok"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(head.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("posted object's checksum: %v %v", head, err)
 	}
 }
 

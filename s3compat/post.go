@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -118,6 +119,12 @@ func (r *req) postObject() *Error {
 		tags = encodeTags(set)
 	}
 	body := &postBody{r: file, min: minLen, max: maxLen}
+	for _, alg := range checksumAlgorithms {
+		if v, ok := form.fields["x-amz-checksum-"+alg]; ok {
+			body.sum, body.alg, body.wantSum = newChecksum(alg), alg, v
+			break
+		}
+	}
 	resp := r.sub("PUT", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		for lk, v := range form.fields {
 			switch {
@@ -129,6 +136,10 @@ func (r *req) postObject() *Error {
 		}
 		if tags != "" {
 			req.Header.Set(objectTagsSysmeta, tags)
+		}
+		if body.sum != nil {
+			// Kept only if the body matches: postBody fails the read otherwise.
+			req.Header.Set(checksumSysmeta(body.alg), body.wantSum)
 		}
 		req.SetBodyStream(body, -1)
 	})
@@ -326,6 +337,7 @@ func (r *req) checkPolicy(form *postForm, policyB64 string, id *keystone.Identit
 	for lk := range f {
 		switch {
 		case lk == "policy" || lk == "signature" || lk == "awsaccesskeyid" || lk == "x-amz-signature" || lk == "file" || strings.HasPrefix(lk, "x-ignore-"),
+			strings.HasPrefix(lk, "x-amz-checksum-"),
 			lk == "x-amz-algorithm" || lk == "x-amz-credential" || lk == "x-amz-date" || lk == "x-amz-security-token":
 		case !covered[lk]:
 			return 0, 0, policyErr("Extra input fields: " + form.names[lk])
@@ -359,6 +371,10 @@ type postBody struct {
 	min, max int64
 	n        int64
 	err      *Error
+	// a declared x-amz-checksum-<alg>, checked at the end
+	sum     hash.Hash
+	alg     string
+	wantSum string
 }
 
 func (b *postBody) Read(p []byte) (int, error) {
@@ -376,6 +392,13 @@ func (b *postBody) Read(p []byte) (int, error) {
 		b.err = s3err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size").
 			with("ProposedSize", strconv.FormatInt(b.n, 10)).with("MinSizeAllowed", strconv.FormatInt(b.min, 10))
 		return 0, b.err
+	}
+	if b.sum != nil {
+		b.sum.Write(p[:n])
+		if err == io.EOF && base64.StdEncoding.EncodeToString(b.sum.Sum(nil)) != b.wantSum {
+			b.err = s3err(400, "BadDigest", "The "+strings.ToUpper(b.alg)+" you specified did not match the calculated checksum.")
+			return 0, b.err
+		}
 	}
 	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"strings"
 	"testing"
 
@@ -136,5 +137,42 @@ func TestS3MultipartCompositeChecksum(t *testing.T) {
 	}
 	if _, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("sums"), Key: aws.String("bad")}); err == nil {
 		t.Fatal("an upload refused for its checksum was completed")
+	}
+}
+
+// A part uploaded twice and listed twice in a row at completion counts
+// once, with the ETag listed last (S3's behaviour for resent parts).
+func TestS3MultipartResentPart(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("resend")}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []types.CompletedPart
+	for _, body := range []string{"first", "second"} {
+		p, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("resend"), Key: aws.String("k"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, types.CompletedPart{PartNumber: aws.Int32(1), ETag: p.ETag})
+	}
+	if _, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k"),
+		UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: listed}}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("resend"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if string(b) != "second" {
+		t.Fatalf("object %q, want the part uploaded last", b)
 	}
 }

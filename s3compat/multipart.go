@@ -467,6 +467,17 @@ func (r *req) completeMultipartUpload() *Error {
 	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Parts) == 0 {
 		return errMalformedXML
 	}
+	// A part listed twice in a row (resent while the first upload of it
+	// was still going) counts once, with the ETag listed last, as S3 does.
+	parts := doc.Parts[:0]
+	for _, p := range doc.Parts {
+		if n := len(parts); n > 0 && parts[n-1].PartNumber == p.PartNumber {
+			parts[n-1] = p
+			continue
+		}
+		parts = append(parts, p)
+	}
+	doc.Parts = parts
 	uploaded, e := r.uploadedParts()
 	if e != nil {
 		return e

@@ -255,6 +255,17 @@ func (p *Proxy) objectPut(r *sreq) {
 		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
+	// The object is timed now that its body is complete (unless a
+	// middleware gave its timestamp): of two overlapping uploads of a name
+	// the one that finishes last wins, as S3 clients expect.
+	if r.header("X-Timestamp") == "" {
+		if now := timestamp.Now(); now.After(ts) {
+			ts = now
+			for _, w := range live {
+				w.w.Retime(ts)
+			}
+		}
+	}
 	// Gathered after the body: a middleware may set sysmeta headers when
 	// the body ends (S3's trailing checksums), as Swift's metadata footers.
 	meta := objectMeta(r, ts, ctype, delAt)

@@ -184,6 +184,18 @@ func (w *ObjectWriter) SkipHash() { w.md5 = nil }
 // directory created on the way are durable (one group-committed syncfs,
 // see finalize); obsolete older files are then removed. On error nothing new is
 // visible and the temp file is gone.
+// Retime moves the object's timestamp to ts before Commit: a PUT is
+// timed when its body is complete, so of two overlapping uploads the one
+// that finishes last wins. ts earlier than the writer's is ignored.
+func (w *ObjectWriter) Retime(ts timestamp.Timestamp) {
+	if !w.done && ts.After(w.ts) {
+		w.ts = ts
+	}
+}
+
+// Timestamp is the timestamp the object will be committed with.
+func (w *ObjectWriter) Timestamp() timestamp.Timestamp { return w.ts }
+
 func (w *ObjectWriter) Commit(meta map[string]string) error {
 	return w.commit(meta, nil, nil)
 }

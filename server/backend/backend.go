@@ -76,6 +76,9 @@ type ObjectWriter interface {
 	// Abort discards everything written; safe after Commit.
 	Abort()
 	Size() int64
+	// Retime moves the object's timestamp (and its container update's)
+	// later, before Commit.
+	Retime(ts timestamp.Timestamp)
 }
 
 // ObjectReader is one replica of an object, open for reading.

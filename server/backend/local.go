@@ -36,7 +36,6 @@ type localWriter struct {
 	device           string
 	policy           int
 	account, cont, o string
-	ts               timestamp.Timestamp
 	ct               *ContainerTarget
 }
 
@@ -46,7 +45,7 @@ func (w *localWriter) Commit(meta map[string]string) error {
 	if w.ct == nil {
 		return w.ObjectWriter.Commit(meta)
 	}
-	row := db.ObjectRow{Name: w.o, Timestamp: w.ts, Size: w.Size(), ContentType: meta["Content-Type"], ETag: ListingEtag(meta),
+	row := db.ObjectRow{Name: w.o, Timestamp: w.ObjectWriter.Timestamp(), Size: w.Size(), ContentType: meta["Content-Type"], ETag: ListingEtag(meta),
 		StoragePolicy: w.policy}
 	ap := AsyncPendingFor(w.account, w.cont, w.o, row)
 	ref, err := w.ObjectWriter.CommitWithUpdate(meta, &ap)
@@ -73,7 +72,7 @@ func (b *Local) ObjectCreate(_ context.Context, n *Node, part, policy int, a, c,
 	}
 	// The proxy hashes the body once for all replicas and commits with its ETag.
 	w.SkipHash()
-	return &localWriter{ObjectWriter: w, b: b, device: n.Device, policy: policy, account: a, cont: c, o: o, ts: ts, ct: ct}, nil
+	return &localWriter{ObjectWriter: w, b: b, device: n.Device, policy: policy, account: a, cont: c, o: o, ct: ct}, nil
 }
 
 func (b *Local) ObjectOpen(_ context.Context, n *Node, part, policy int, a, c, o string) (ObjectReader, error) {

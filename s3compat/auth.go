@@ -1,6 +1,7 @@
 package s3compat
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,8 +312,10 @@ type v4Request struct {
 	headers map[string][]string // lower-case names
 }
 
-func requestForSigning(ctx *fasthttp.RequestCtx) *v4Request {
-	r := &v4Request{method: string(ctx.Method()), headers: map[string][]string{}}
+// requestForSigning gathers what a SigV4 canonical request of ctx needs;
+// signed are the signed header names (lower case), the only headers kept.
+func requestForSigning(ctx *fasthttp.RequestCtx, signed []string) *v4Request {
+	r := &v4Request{method: string(ctx.Method()), headers: make(map[string][]string, len(signed))}
 	raw := string(ctx.Request.Header.RequestURI())
 	if i := strings.IndexByte(raw, '?'); i >= 0 {
 		raw = raw[:i]
@@ -325,11 +329,16 @@ func requestForSigning(ctx *fasthttp.RequestCtx) *v4Request {
 		r.query = append(r.query, [2]string{string(k), string(v)})
 	}
 	for k, v := range ctx.Request.Header.All() {
-		lk := strings.ToLower(string(k))
-		r.headers[lk] = append(r.headers[lk], string(v))
+		for _, name := range signed {
+			if len(k) == len(name) && strings.EqualFold(string(k), name) {
+				r.headers[name] = append(r.headers[name], string(v))
+				break
+			}
+		}
 	}
 	r.headers["host"] = []string{clientHost(ctx)}
-	if _, ok := r.headers["content-length"]; !ok && ctx.Request.Header.ContentLength() >= 0 && hasRawHeader(ctx, "content-length") {
+	if _, ok := r.headers["content-length"]; !ok && slices.Contains(signed, "content-length") &&
+		ctx.Request.Header.ContentLength() >= 0 && hasRawHeader(ctx, "content-length") {
 		r.headers["content-length"] = []string{strconv.Itoa(ctx.Request.Header.ContentLength())}
 	}
 	return r
@@ -356,7 +365,7 @@ func rawHeader(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 // as sent is read back from the raw headers then.
 func clientHost(ctx *fasthttp.RequestCtx) string {
 	host := string(ctx.Request.Header.Host())
-	if strings.Contains(host, ":") {
+	if strings.Contains(host, ":") && bytes.Contains(ctx.Request.Header.RawHeaders(), []byte(host+":")) {
 		if raw, ok := rawHeader(ctx, "host"); ok && raw != host {
 			return raw
 		}
@@ -486,7 +495,7 @@ func (s *S3) verify(ctx *fasthttp.RequestCtx, a *authInfo, secret, bucketInHost 
 		}
 		return errSignatureDoesNotMatch
 	}
-	cr, ok := requestForSigning(ctx).canonicalRequest(a.signed, a.payload)
+	cr, ok := requestForSigning(ctx, a.signed).canonicalRequest(a.signed, a.payload)
 	if !ok {
 		return errSignatureDoesNotMatch
 	}

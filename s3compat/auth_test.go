@@ -82,7 +82,7 @@ func TestSigV4Vectors(t *testing.T) {
 				t.Fatal(e)
 			}
 			if e := s.verify(tc.ctx, a, exampleSecret, ""); e != nil {
-				cr, _ := requestForSigning(tc.ctx).canonicalRequest(a.signed, a.payload)
+				cr, _ := requestForSigning(tc.ctx, a.signed).canonicalRequest(a.signed, a.payload)
 				t.Fatalf("%v\ncanonical request:\n%s", e, cr)
 			}
 			if e := s.verify(tc.ctx, a, exampleSecret+"x", ""); e != errSignatureDoesNotMatch {

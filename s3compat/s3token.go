@@ -19,7 +19,7 @@ func stringsToSign(ctx *fasthttp.RequestCtx, a *authInfo, bucketInHost string) [
 	if !a.v4 {
 		return []string{v2StringToSign(ctx, a, bucketInHost, false), v2StringToSign(ctx, a, bucketInHost, true)}
 	}
-	cr, ok := requestForSigning(ctx).canonicalRequest(a.signed, a.payload)
+	cr, ok := requestForSigning(ctx, a.signed).canonicalRequest(a.signed, a.payload)
 	if !ok {
 		return nil
 	}

@@ -420,6 +420,9 @@ func (r *req) route() *Error {
 	if r.key == "" && q.Has("cors") {
 		return r.bucketCORS(m)
 	}
+	if e, ok := r.unconfiguredGet(m); ok {
+		return e
+	}
 	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "website",
 		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
 		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select"} {

@@ -208,12 +208,13 @@ func TestS3BadInput(t *testing.T) {
 	}
 }
 
-// TestS3VirtualHostAndListener uses virtual-hosted-style addressing under
-// s3.storage_domain and the --s3-addr listener.
-func TestS3VirtualHostAndListener(t *testing.T) {
+// startS3Listener serves with config (YAML) and an --s3-addr listener,
+// whose address it returns beside the server; user test:tester/testing.
+func startS3Listener(t *testing.T, config string) (*server, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte("s3:\n  storage_domain: s3.test\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -222,7 +223,13 @@ func TestS3VirtualHostAndListener(t *testing.T) {
 	}
 	s3Addr := ln.Addr().String()
 	ln.Close()
-	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr, "--user", "test:tester:testing:.admin")
+	return startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr, "--user", "test:tester:testing:.admin"), s3Addr
+}
+
+// TestS3VirtualHostAndListener uses virtual-hosted-style addressing under
+// s3.storage_domain and the --s3-addr listener.
+func TestS3VirtualHostAndListener(t *testing.T) {
+	s, s3Addr := startS3Listener(t, "s3:\n  storage_domain: s3.test\n  anonymous_account: AUTH_test\n")
 	_, port, _ := net.SplitHostPort(s3Addr)
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, s3Addr)

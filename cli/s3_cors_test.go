@@ -2,10 +2,7 @@ package cli_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,18 +15,7 @@ import (
 // actual requests, on the --s3-addr listener where unsigned requests are
 // the anonymous account's.
 func TestS3CORS(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte("s3:\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3Addr := ln.Addr().String()
-	ln.Close()
-	startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr, "--user", "test:tester:testing:.admin")
+	_, s3Addr := startS3Listener(t, "s3:\n  anonymous_account: AUTH_test\n")
 	c := s3ClientAt(t, "http://"+s3Addr, &http.Client{}, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("web"), ACL: types.BucketCannedACLPublicRead}); err != nil {
@@ -60,7 +46,7 @@ func TestS3CORS(t *testing.T) {
 	if resp := preflight("/web/o", "https://app.example", "PUT", ""); resp.StatusCode != 403 {
 		t.Fatalf("preflight without a CORS configuration: %d, want 403", resp.StatusCode)
 	}
-	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("web"), CORSConfiguration: &types.CORSConfiguration{
+	_, err := c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("web"), CORSConfiguration: &types.CORSConfiguration{
 		CORSRules: []types.CORSRule{
 			{AllowedOrigins: []string{"https://*.example"}, AllowedMethods: []string{"GET", "PUT"},
 				AllowedHeaders: []string{"x-amz-*", "content-type"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: aws.Int32(600)},

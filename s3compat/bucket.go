@@ -73,11 +73,6 @@ func (r *req) listBuckets() *Error {
 	}
 	q := r.ctx.QueryArgs()
 	res := result{Xmlns: xmlns, Owner: r.owner(), Buckets: []bucket{}, Prefix: string(q.Peek("prefix"))}
-	if r.id == nil {
-		// An anonymous caller owns no buckets.
-		writeXML(r.ctx, res)
-		return nil
-	}
 	maxBuckets := 10000
 	if v := q.Peek("max-buckets"); v != nil {
 		n, err := strconv.Atoi(string(v))

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"swiftbox/server"
 )
 
 // Bucket CORS (Put/Get/DeleteBucketCors): the configuration is kept as
@@ -139,14 +137,9 @@ func setCORSHeaders(h *fasthttp.ResponseHeader, rule *corsRule, origin string, r
 // loadCORS reads the bucket's CORS configuration past its ACLs (a
 // preflight carries no credentials); nil when it has none.
 func (r *req) loadCORS() *corsConfig {
-	prev := r.ctx.UserValue("swiftbox.authorized")
-	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
-	st, h := r.headContainer(r.bucket)
-	if l, ok := prev.(int); ok {
-		server.SetAuthorized(r.ctx, l)
-	} else {
-		server.SetAuthorized(r.ctx, 0)
-	}
+	var st int
+	var h *fasthttp.ResponseHeader
+	r.asOwner(func() { st, h = r.headContainer(r.bucket) })
 	raw := h.Peek(corsSysmeta)
 	if st/100 != 2 || len(raw) == 0 {
 		return nil
@@ -193,18 +186,7 @@ func (r *req) bucketCORS(m string) *Error {
 	default:
 		return errMethodNotAllowed
 	}
-	resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { req.Header.Set(corsSysmeta, stored) })
-	st = resp.StatusCode()
-	resp.CloseBodyStream()
-	if st/100 != 2 {
-		return swiftError(st, "bucket", r.bucket, "")
-	}
-	if m == "DELETE" {
-		r.ctx.SetStatusCode(204)
-	} else {
-		r.ctx.SetStatusCode(200)
-	}
-	return nil
+	return r.setBucketSysmeta(corsSysmeta, stored, m)
 }
 
 func requestedHeaders(h *fasthttp.RequestHeader) []string {

@@ -228,10 +228,14 @@ func (r *req) bucketTagging(m string) *Error {
 	default:
 		return errMethodNotAllowed
 	}
-	resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) {
-		req.Header.Set(bucketTagsSysmeta, encoded)
-	})
-	st = resp.StatusCode()
+	return r.setBucketSysmeta(bucketTagsSysmeta, encoded, m)
+}
+
+// setBucketSysmeta stores (or with "" removes) one of the bucket's
+// settings and answers the PUT (200) or DELETE (204) that changed it.
+func (r *req) setBucketSysmeta(name, value, m string) *Error {
+	resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { req.Header.Set(name, value) })
+	st := resp.StatusCode()
 	resp.CloseBodyStream()
 	if st/100 != 2 {
 		return swiftError(st, "bucket", r.bucket, "")

@@ -160,6 +160,8 @@ func (r *req) run(bucketInHost string) {
 		writeError(ctx, e)
 	} else if e := r.checkKey(); e != nil {
 		writeError(ctx, e)
+	} else if e := r.applyPolicy(); e != nil {
+		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
@@ -419,6 +421,9 @@ func (r *req) route() *Error {
 	}
 	if r.key == "" && q.Has("cors") {
 		return r.bucketCORS(m)
+	}
+	if r.key == "" && (q.Has("policy") || q.Has("policyStatus")) {
+		return r.bucketPolicyOp(m, q.Has("policyStatus"))
 	}
 	if e, ok := r.unconfiguredGet(m); ok {
 		return e

@@ -4,7 +4,7 @@ import (
 	"encoding/xml"
 )
 
-// Bucket configurations swiftbox does not support (lifecycle, policy,
+// Bucket configurations swiftbox does not support (lifecycle,
 // encryption, website, replication, object lock, …): setting one is
 // NotImplemented, as s3api answers, but reading one tells the truth the
 // way S3 does for a bucket without it — "not configured" — so that tools
@@ -33,7 +33,6 @@ type requestPayment struct {
 
 var unconfiguredBucket = map[string]unconfigured{
 	"lifecycle":         {404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", nil},
-	"policy":            {404, "NoSuchBucketPolicy", "The bucket policy does not exist", nil},
 	"encryption":        {404, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found", nil},
 	"website":           {404, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration", nil},
 	"replication":       {404, "ReplicationConfigurationNotFoundError", "The replication configuration was not found", nil},

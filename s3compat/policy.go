@@ -1,0 +1,484 @@
+package s3compat
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net"
+	"path"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/server"
+)
+
+// Bucket policies (Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus).
+// The policy is kept as container sysmeta, exactly as given, and decides
+// unsigned requests: a statement allowing the action to Principal "*"
+// opens it to everyone (a public bucket, as `mc anonymous set` or
+// put-bucket-policy make them), an explicit Deny closes it. Signed
+// requests are decided by the account's ownership and the bucket's ACLs.
+
+const (
+	policySysmeta = "X-Container-Sysmeta-S3api-Policy"
+	maxPolicySize = 20 << 10
+)
+
+// stringSet is a policy value that is a string or a list of strings.
+type stringSet []string
+
+func (s *stringSet) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = stringSet{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+// principal is "*" or {"AWS": "*" | ids, "CanonicalUser": ids}.
+type principal struct {
+	set bool
+	ids stringSet
+}
+
+func (p *principal) UnmarshalJSON(b []byte) error {
+	p.set = true
+	var star string
+	if err := json.Unmarshal(b, &star); err == nil {
+		p.ids = stringSet{star}
+		return nil
+	}
+	var m map[string]stringSet
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for k, v := range m {
+		if k != "AWS" && k != "CanonicalUser" {
+			return errUnknownPrincipal
+		}
+		p.ids = append(p.ids, v...)
+	}
+	return nil
+}
+
+var errUnknownPrincipal = &json.UnsupportedValueError{Str: "principal type"}
+
+// everyone says whether the principal covers anonymous callers.
+func (p principal) everyone() bool {
+	for _, id := range p.ids {
+		if id == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+type statement struct {
+	Sid          string                          `json:"Sid"`
+	Effect       string                          `json:"Effect"`
+	Principal    principal                       `json:"Principal"`
+	NotPrincipal principal                       `json:"NotPrincipal"`
+	Action       stringSet                       `json:"Action"`
+	NotAction    stringSet                       `json:"NotAction"`
+	Resource     stringSet                       `json:"Resource"`
+	NotResource  stringSet                       `json:"NotResource"`
+	Condition    map[string]map[string]stringSet `json:"Condition"`
+}
+
+type bucketPolicy struct {
+	Version   string      `json:"Version"`
+	ID        string      `json:"Id"`
+	Statement []statement `json:"Statement"`
+}
+
+func malformedPolicy(msg string) *Error { return s3err(400, "MalformedPolicy", msg) }
+
+// validOperator says whether op is one of IAM's condition operators
+// (with their ...IfExists and ForAnyValue:/ForAllValues: forms).
+func validOperator(op string) bool {
+	op = strings.TrimPrefix(strings.TrimPrefix(op, "ForAnyValue:"), "ForAllValues:")
+	op = strings.TrimSuffix(op, "IfExists")
+	switch op {
+	case "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+		"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+		"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+		"Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null":
+		return true
+	}
+	return false
+}
+
+// Condition keys swiftbox evaluates. A condition on another key (or with
+// an operator it does not evaluate) cannot be decided here: an Allow
+// with one grants nothing, a Deny with one denies — never more access
+// than the policy gives.
+var policyKeys = map[string]bool{
+	"aws:sourceip": true, "aws:referer": true, "aws:useragent": true, "aws:securetransport": true,
+	"s3:prefix": true, "s3:delimiter": true, "s3:x-amz-acl": true,
+}
+
+var policyOperators = map[string]bool{
+	"StringEquals": true, "StringNotEquals": true, "StringEqualsIgnoreCase": true, "StringNotEqualsIgnoreCase": true,
+	"StringLike": true, "StringNotLike": true, "IpAddress": true, "NotIpAddress": true, "Bool": true,
+}
+
+// parsePolicy validates a policy for bucket.
+func parsePolicy(body []byte, bucket string) (*bucketPolicy, *Error) {
+	var p bucketPolicy
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, malformedPolicy("Policies must be valid JSON and the first byte must be '{'")
+	}
+	if len(p.Statement) == 0 {
+		return nil, malformedPolicy("Missing required field Statement")
+	}
+	for _, st := range p.Statement {
+		switch {
+		case st.Effect != "Allow" && st.Effect != "Deny":
+			return nil, malformedPolicy("Invalid effect: " + st.Effect)
+		case st.NotPrincipal.set && st.Effect == "Allow":
+			return nil, malformedPolicy("NotPrincipal with Allow is not supported")
+		case !st.Principal.set && !st.NotPrincipal.set:
+			return nil, malformedPolicy("Missing required field Principal")
+		case len(st.Action) == 0 && len(st.NotAction) == 0:
+			return nil, malformedPolicy("Missing required field Action")
+		case len(st.Resource) == 0 && len(st.NotResource) == 0:
+			return nil, malformedPolicy("Missing required field Resource")
+		}
+		for _, a := range append(append(stringSet{}, st.Action...), st.NotAction...) {
+			if a != "*" && !strings.HasPrefix(strings.ToLower(a), "s3:") {
+				return nil, malformedPolicy("Policy has invalid action")
+			}
+		}
+		for _, res := range append(append(stringSet{}, st.Resource...), st.NotResource...) {
+			rest, ok := strings.CutPrefix(res, "arn:aws:s3:::")
+			b, _, _ := strings.Cut(rest, "/")
+			if !ok || (b != bucket && !wildcardPath(b, bucket)) {
+				return nil, malformedPolicy("Policy has invalid resource")
+			}
+		}
+		for op := range st.Condition {
+			if !validOperator(op) {
+				return nil, malformedPolicy("Invalid Condition type : " + op)
+			}
+		}
+	}
+	return &p, nil
+}
+
+// wildcardPath matches IAM wildcards: '*' any run, '?' one character.
+func wildcardPath(pattern, s string) bool {
+	// path.Match with '/' out of the way (IAM's '*' crosses it) and its
+	// own syntax ('\\', '[') taken literally.
+	esc := strings.NewReplacer("\\", "\\\\", "[", "\\[", "/", "\x00").Replace(pattern)
+	ok, err := path.Match(esc, strings.ReplaceAll(s, "/", "\x00"))
+	return err == nil && ok
+}
+
+func anyWildcard(patterns stringSet, s string, fold bool) bool {
+	for _, p := range patterns {
+		if fold {
+			p, s = strings.ToLower(p), strings.ToLower(s)
+		}
+		if p == "*" || wildcardPath(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// policyRequest is what a statement is checked against.
+type policyRequest struct {
+	anonymous bool
+	action    string // e.g. s3:GetObject
+	resource  string // arn:aws:s3:::bucket[/key]
+	ctx       *fasthttp.RequestCtx
+}
+
+func (st *statement) applies(q policyRequest) bool {
+	switch {
+	case st.Principal.set && !(q.anonymous && st.Principal.everyone()):
+		return false
+	case st.NotPrincipal.set && q.anonymous && st.NotPrincipal.everyone():
+		return false
+	case len(st.Action) > 0 && !anyWildcard(st.Action, q.action, true):
+		return false
+	case len(st.NotAction) > 0 && anyWildcard(st.NotAction, q.action, true):
+		return false
+	case len(st.Resource) > 0 && !anyWildcard(st.Resource, q.resource, false):
+		return false
+	case len(st.NotResource) > 0 && anyWildcard(st.NotResource, q.resource, false):
+		return false
+	}
+	for op, kv := range st.Condition {
+		for k, want := range kv {
+			if !policyOperators[op] || !policyKeys[strings.ToLower(k)] {
+				if st.Effect == "Deny" {
+					continue // undecidable: the Deny stands
+				}
+				return false
+			}
+			if !conditionHolds(op, conditionValue(q.ctx, strings.ToLower(k)), want) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func conditionValue(ctx *fasthttp.RequestCtx, key string) string {
+	switch key {
+	case "aws:sourceip":
+		return clientIP(ctx)
+	case "aws:referer":
+		return string(ctx.Request.Header.Referer())
+	case "aws:useragent":
+		return string(ctx.Request.Header.UserAgent())
+	case "aws:securetransport":
+		if ctx.IsTLS() {
+			return "true"
+		}
+		return "false"
+	case "s3:prefix":
+		return string(ctx.QueryArgs().Peek("prefix"))
+	case "s3:delimiter":
+		return string(ctx.QueryArgs().Peek("delimiter"))
+	case "s3:x-amz-acl":
+		return string(ctx.Request.Header.Peek("X-Amz-Acl"))
+	}
+	return ""
+}
+
+func clientIP(ctx *fasthttp.RequestCtx) string {
+	host, _, err := net.SplitHostPort(ctx.RemoteAddr().String())
+	if err != nil {
+		return ctx.RemoteAddr().String()
+	}
+	return host
+}
+
+func conditionHolds(op, got string, want stringSet) bool {
+	anyOf := func(f func(w string) bool) bool {
+		for _, w := range want {
+			if f(w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch op {
+	case "StringEquals":
+		return anyOf(func(w string) bool { return got == w })
+	case "StringNotEquals":
+		return !anyOf(func(w string) bool { return got == w })
+	case "StringEqualsIgnoreCase":
+		return anyOf(func(w string) bool { return strings.EqualFold(got, w) })
+	case "StringNotEqualsIgnoreCase":
+		return !anyOf(func(w string) bool { return strings.EqualFold(got, w) })
+	case "StringLike":
+		return anyOf(func(w string) bool { return wildcardPath(w, got) })
+	case "StringNotLike":
+		return !anyOf(func(w string) bool { return wildcardPath(w, got) })
+	case "Bool":
+		return anyOf(func(w string) bool { return strings.EqualFold(got, w) })
+	case "IpAddress", "NotIpAddress":
+		ip := net.ParseIP(got)
+		in := anyOf(func(w string) bool {
+			if !strings.Contains(w, "/") {
+				return ip != nil && ip.Equal(net.ParseIP(w))
+			}
+			_, n, err := net.ParseCIDR(w)
+			return err == nil && ip != nil && n.Contains(ip)
+		})
+		return in == (op == "IpAddress")
+	}
+	return false
+}
+
+// decide is the policy's say on q: deny when a Deny statement applies,
+// allow when an Allow one does and none denies.
+func (p *bucketPolicy) decide(q policyRequest) (allow, deny bool) {
+	for i := range p.Statement {
+		st := &p.Statement[i]
+		if st.applies(q) {
+			if st.Effect == "Deny" {
+				return false, true
+			}
+			allow = true
+		}
+	}
+	return allow, false
+}
+
+// public says whether some statement opens the bucket to everyone
+// unconditionally (GetBucketPolicyStatus's IsPublic).
+func (p *bucketPolicy) public() bool {
+	for _, st := range p.Statement {
+		if st.Effect == "Allow" && st.Principal.everyone() && len(st.Condition) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// loadPolicy reads the bucket's policy past the caller's rights; nil when
+// it has none.
+func (r *req) loadPolicy() *bucketPolicy {
+	var st int
+	var h *fasthttp.ResponseHeader
+	r.asOwner(func() { st, h = r.headContainer(r.bucket) })
+	raw := h.Peek(policySysmeta)
+	if st/100 != 2 || len(raw) == 0 {
+		return nil
+	}
+	p, e := parsePolicy(raw, r.bucket)
+	if e != nil {
+		return nil
+	}
+	return p
+}
+
+// bucketPolicyOp is Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus.
+func (r *req) bucketPolicyOp(m string, status bool) *Error {
+	st, h := r.headContainer(r.bucket)
+	if st/100 != 2 {
+		return swiftError(st, "bucket", r.bucket, "")
+	}
+	raw := h.Peek(policySysmeta)
+	switch {
+	case status && m == "GET":
+		type result struct {
+			XMLName  xml.Name `xml:"PolicyStatus"`
+			Xmlns    string   `xml:"xmlns,attr"`
+			IsPublic bool     `xml:"IsPublic"`
+		}
+		public := false
+		if p, e := parsePolicy(raw, r.bucket); len(raw) > 0 && e == nil {
+			public = p.public()
+		}
+		writeXML(r.ctx, result{Xmlns: xmlns, IsPublic: public})
+		return nil
+	case status:
+		return errMethodNotAllowed
+	case m == "GET":
+		if len(raw) == 0 {
+			return s3err(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", r.bucket)
+		}
+		r.ctx.SetStatusCode(200)
+		r.ctx.Response.Header.SetContentType("application/json")
+		r.ctx.SetBody(raw)
+		return nil
+	case m == "PUT":
+		body, e := r.readBody(maxPolicySize)
+		if e != nil {
+			if e.Code == "MalformedXML" {
+				return s3err(400, "PolicyTooLarge", "Policy exceeds the maximum allowed document size.")
+			}
+			return e
+		}
+		if _, e := parsePolicy(body, r.bucket); e != nil {
+			return e
+		}
+		return r.setBucketSysmeta(policySysmeta, string(body), "PUT")
+	case m == "DELETE":
+		return r.setBucketSysmeta(policySysmeta, "", "DELETE")
+	}
+	return errMethodNotAllowed
+}
+
+// policyAction is the S3 action a request is, as policies name it.
+func (r *req) policyAction() string {
+	q := r.ctx.QueryArgs()
+	m := string(r.ctx.Method())
+	has := func(s string) bool { return q.Has(s) }
+	if r.key == "" {
+		switch {
+		case has("acl"):
+			return map[bool]string{true: "s3:GetBucketAcl", false: "s3:PutBucketAcl"}[m == "GET"]
+		case has("policy"):
+			return map[string]string{"GET": "s3:GetBucketPolicy", "PUT": "s3:PutBucketPolicy", "DELETE": "s3:DeleteBucketPolicy"}[m]
+		case has("cors"):
+			return map[bool]string{true: "s3:GetBucketCORS", false: "s3:PutBucketCORS"}[m == "GET"]
+		case has("tagging"):
+			return map[bool]string{true: "s3:GetBucketTagging", false: "s3:PutBucketTagging"}[m == "GET"]
+		case has("versioning"):
+			return map[bool]string{true: "s3:GetBucketVersioning", false: "s3:PutBucketVersioning"}[m == "GET"]
+		case has("location"):
+			return "s3:GetBucketLocation"
+		case has("uploads"):
+			return "s3:ListBucketMultipartUploads"
+		case has("versions"):
+			return "s3:ListBucketVersions"
+		case has("delete"):
+			return "s3:DeleteObject"
+		}
+		switch m {
+		case "GET", "HEAD":
+			return "s3:ListBucket"
+		case "PUT":
+			return "s3:CreateBucket"
+		case "DELETE":
+			return "s3:DeleteBucket"
+		case "POST":
+			return "s3:PutObject" // POST Object (browser forms)
+		}
+		return ""
+	}
+	version := has("versionId")
+	switch {
+	case has("acl"):
+		return map[bool]string{true: "s3:GetObjectAcl", false: "s3:PutObjectAcl"}[m == "GET"]
+	case has("tagging"):
+		return map[string]string{"GET": "s3:GetObjectTagging", "PUT": "s3:PutObjectTagging", "DELETE": "s3:DeleteObjectTagging"}[m]
+	case has("attributes"):
+		return "s3:GetObjectAttributes"
+	case has("uploadId") && m == "GET":
+		return "s3:ListMultipartUploadParts"
+	case has("uploadId") && m == "DELETE":
+		return "s3:AbortMultipartUpload"
+	}
+	switch m {
+	case "GET", "HEAD":
+		if version {
+			return "s3:GetObjectVersion"
+		}
+		return "s3:GetObject"
+	case "PUT", "POST":
+		return "s3:PutObject"
+	case "DELETE":
+		if version {
+			return "s3:DeleteObjectVersion"
+		}
+		return "s3:DeleteObject"
+	}
+	return ""
+}
+
+// applyPolicy decides an unsigned request by the bucket's policy: an
+// explicit Deny refuses it, an Allow lets it act with the owner's rights.
+func (r *req) applyPolicy() *Error {
+	if r.id != nil || r.bucket == "" {
+		return nil
+	}
+	p := r.loadPolicy()
+	if p == nil {
+		return nil
+	}
+	res := "arn:aws:s3:::" + r.bucket
+	if r.key != "" {
+		res += "/" + r.key
+	}
+	allow, deny := p.decide(policyRequest{anonymous: true, action: r.policyAction(), resource: res, ctx: r.ctx})
+	switch {
+	case deny:
+		return errAccessDenied
+	case allow:
+		server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	}
+	return nil
+}

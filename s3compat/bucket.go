@@ -248,24 +248,6 @@ func (r *req) bucketLocation() *Error {
 	return nil
 }
 
-func (r *req) bucketVersioning(m string) *Error {
-	if st, _ := r.headContainer(r.bucket); st/100 != 2 {
-		return swiftError(st, "bucket", r.bucket, "")
-	}
-	switch m {
-	case "GET":
-		type vc struct {
-			XMLName xml.Name `xml:"VersioningConfiguration"`
-			Xmlns   string   `xml:"xmlns,attr"`
-		}
-		writeXML(r.ctx, vc{Xmlns: xmlns})
-		return nil
-	case "PUT":
-		return errNotImplemented
-	}
-	return errMethodNotAllowed
-}
-
 // Grants as S3 shows them.
 type grantee struct {
 	XMLNSXsi    string `xml:"xmlns:xsi,attr"`
@@ -398,7 +380,6 @@ func (r *req) objectACL(m string) *Error {
 const (
 	listV1 = iota
 	listV2
-	listVersions
 )
 
 type listEntry struct {
@@ -412,8 +393,6 @@ type listEntry struct {
 
 type contents struct {
 	Key          string `xml:"Key"`
-	VersionID    string `xml:"VersionId,omitempty"`
-	IsLatest     *bool  `xml:"IsLatest,omitempty"`
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
@@ -431,11 +410,7 @@ type listResult struct {
 	Name                  string         `xml:"Name"`
 	Prefix                string         `xml:"Prefix"`
 	Marker                *string        `xml:"Marker"`
-	KeyMarker             *string        `xml:"KeyMarker"`
-	VersionIDMarker       *string        `xml:"VersionIdMarker"`
 	NextMarker            string         `xml:"NextMarker,omitempty"`
-	NextKeyMarker         string         `xml:"NextKeyMarker,omitempty"`
-	NextVersionIDMarker   string         `xml:"NextVersionIdMarker,omitempty"`
 	ContinuationToken     *string        `xml:"ContinuationToken"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 	StartAfter            *string        `xml:"StartAfter"`
@@ -445,7 +420,6 @@ type listResult struct {
 	EncodingType          string         `xml:"EncodingType,omitempty"`
 	IsTruncated           bool           `xml:"IsTruncated"`
 	Contents              []contents     `xml:"Contents"`
-	Versions              []contents     `xml:"Version"`
 	CommonPrefixes        []commonPrefix `xml:"CommonPrefixes"`
 }
 
@@ -458,17 +432,26 @@ func etagOf(hash string) string {
 	return `"` + hash + `"`
 }
 
-func (r *req) listObjects(kind int) *Error {
-	q := r.ctx.QueryArgs()
+// maxKeys is the listing's max-keys, at most max_bucket_listing.
+func (r *req) maxKeys() (int, *Error) {
 	maxKeys := r.s.cfg.MaxBucketListing
-	if v := q.Peek("max-keys"); v != nil {
+	if v := r.ctx.QueryArgs().Peek("max-keys"); v != nil {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 0 {
-			return errInvalidArgument.with("ArgumentName", "max-keys").with("ArgumentValue", string(v))
+			return 0, errInvalidArgument.with("ArgumentName", "max-keys").with("ArgumentValue", string(v))
 		}
 		if n < maxKeys {
 			maxKeys = n
 		}
+	}
+	return maxKeys, nil
+}
+
+func (r *req) listObjects(kind int) *Error {
+	q := r.ctx.QueryArgs()
+	maxKeys, e := r.maxKeys()
+	if e != nil {
+		return e
 	}
 	prefix := string(q.Peek("prefix"))
 	delim := string(q.Peek("delimiter"))
@@ -517,13 +500,6 @@ func (r *req) listObjects(kind int) *Error {
 			sa := encode(string(q.Peek("start-after")))
 			res.StartAfter = &sa
 		}
-	case listVersions:
-		res.XMLName.Local = "ListVersionsResult"
-		marker = string(q.Peek("key-marker"))
-		m := encode(marker)
-		res.KeyMarker = &m
-		vm := string(q.Peek("version-id-marker"))
-		res.VersionIDMarker = &vm
 	}
 	var entries []listEntry
 	if maxKeys > 0 {
@@ -557,7 +533,6 @@ func (r *req) listObjects(kind int) *Error {
 		res.IsTruncated = true
 	}
 	fetchOwner := kind != listV2 || string(q.Peek("fetch-owner")) == "true"
-	t := true
 	for _, e := range entries {
 		if e.Subdir != "" {
 			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: encode(e.Subdir)})
@@ -568,13 +543,7 @@ func (r *req) listObjects(kind int) *Error {
 			o := r.owner()
 			c.Owner = &o
 		}
-		if kind == listVersions {
-			c.VersionID = "null"
-			c.IsLatest = &t
-			res.Versions = append(res.Versions, c)
-		} else {
-			res.Contents = append(res.Contents, c)
-		}
+		res.Contents = append(res.Contents, c)
 	}
 	if res.IsTruncated && len(entries) > 0 {
 		last := entries[len(entries)-1]
@@ -589,9 +558,6 @@ func (r *req) listObjects(kind int) *Error {
 			}
 		case listV2:
 			res.NextContinuationToken = base64.StdEncoding.EncodeToString([]byte(next))
-		case listVersions:
-			res.NextKeyMarker = encode(next)
-			res.NextVersionIDMarker = "null"
 		}
 	}
 	if kind == listV2 {

@@ -418,7 +418,7 @@ func (r *req) route() *Error {
 			if m != "GET" {
 				return errMethodNotAllowed
 			}
-			return r.listObjects(listVersions)
+			return r.listVersions()
 		}
 		switch m {
 		case "GET":

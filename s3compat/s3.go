@@ -388,7 +388,7 @@ func (r *req) route() *Error {
 	}
 	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "tagging", "website",
 		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
-		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select"} {
+		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select", "attributes"} {
 		if q.Has(sub) {
 			return errNotImplemented
 		}

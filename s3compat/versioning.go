@@ -203,8 +203,10 @@ func (r *req) missingObject(bucket, key string) *Error {
 			out := &r.ctx.Response.Header
 			out.Set("x-amz-delete-marker", "true")
 			out.Set("x-amz-version-id", v)
+			return errNoSuchKey.with("Key", key)
 		}
 	}
+	r.ctx.Response.Header.Set("x-amz-delete-marker", "false")
 	return errNoSuchKey.with("Key", key)
 }
 
@@ -316,6 +318,17 @@ func (r *req) deleteKey(key, v string, has bool) (deleteOutcome, *Error) {
 			st = 204
 		}
 	}
+	if has && st/100 == 5 && r.versionGone(key, v) {
+		// Concurrent deletes of one version can leave the replicas'
+		// answers without a quorum; what counts is that it is gone.
+		st = 404
+	}
+	if st == 409 || st == 412 {
+		// A concurrent delete got there first (an older timestamp, or
+		// object_versioning finding the link or version gone): S3's
+		// DELETE is idempotent.
+		st = 404
+	}
 	if st/100 != 2 && st != 404 {
 		return out, swiftError(st, "object", r.bucket, key)
 	}
@@ -333,6 +346,13 @@ func (r *req) deleteKey(key, v string, has bool) (deleteOutcome, *Error) {
 		r.restoreOnDelete(key)
 	}
 	return out, nil
+}
+
+// versionGone reports whether version v of key no longer exists.
+func (r *req) versionGone(key, v string) bool {
+	head := r.sub("HEAD", r.bucket, key, versionQuery(v, true)+"&symlink=get", nil)
+	defer head.CloseBodyStream()
+	return head.StatusCode() == 404 && !isDeleteMarker(&head.Header)
 }
 
 // restoreOnDelete makes the newest remaining version of key current after
@@ -353,9 +373,21 @@ func (r *req) restoreOnDelete(key string) {
 		resp := r.sub("PUT", r.bucket, key, versionQuery(it.VersionID, true), nil)
 		st := resp.StatusCode()
 		resp.CloseBodyStream()
-		if st != 412 {
+		if st/100 != 2 {
+			if st == 404 || st == 412 {
+				continue
+			}
 			return
 		}
+		// A concurrent DELETE of that version may have won the race:
+		// then the link dangles; drop it and try the next version.
+		head := r.sub("HEAD", r.bucket, key, versionQuery(it.VersionID, true), nil)
+		st = head.StatusCode()
+		head.CloseBodyStream()
+		if st != 404 {
+			return
+		}
+		r.sub("DELETE", r.bucket, key, versionQuery("null", true), nil).CloseBodyStream()
 	}
 }
 

@@ -117,42 +117,17 @@ func (r *req) headBucket() *Error {
 	return nil
 }
 
-// cannedACL translates x-amz-acl to Swift container ACL headers as
-// s3api's swift_acl_translate does ("" value = remove).
-func cannedACL(acl string) ([][2]string, *Error) {
-	switch acl {
-	case "private", "bucket-owner-full-control", "bucket-owner-read":
-		return [][2]string{{"X-Container-Read", ""}, {"X-Container-Write", ""}}, nil
-	case "public-read":
-		return [][2]string{{"X-Container-Read", ".r:*,.rlistings"}, {"X-Container-Write", ""}}, nil
-	case "public-read-write":
-		return [][2]string{{"X-Container-Read", ".r:*,.rlistings"}, {"X-Container-Write", ".r:*"}}, nil
-	case "authenticated-read", "log-delivery-write":
-		return nil, errNotImplemented
-	}
-	return nil, errInvalidArgument.with("ArgumentName", "x-amz-acl").with("ArgumentValue", acl)
-}
-
-func setACLHeaders(req *fasthttp.Request, hs [][2]string) {
-	for _, h := range hs {
-		if h[1] == "" {
-			req.Header.Set("X-Remove-"+strings.TrimPrefix(h[0], "X-"), "x")
-		} else {
-			req.Header.Set(h[0], h[1])
-		}
-	}
-}
-
 func (r *req) createBucket() *Error {
 	if !validBucketName(r.bucket, r.s.cfg.DNSCompliantBucketNames) {
 		return errInvalidBucketName.with("BucketName", r.bucket)
 	}
-	var acl [][2]string
-	if v := string(r.ctx.Request.Header.Peek("X-Amz-Acl")); v != "" {
-		var e *Error
-		if acl, e = cannedACL(v); e != nil {
-			return e
-		}
+	owner := r.owner().ID
+	acl, e := r.headerACL(owner, owner)
+	if e != nil {
+		return e
+	}
+	if acl == nil {
+		acl = &s3ACL{Owner: owner, Grants: []aclGrant{{"FULL_CONTROL", owner}}}
 	}
 	body, e := r.readBody(64 << 10)
 	if e != nil {
@@ -170,7 +145,7 @@ func (r *req) createBucket() *Error {
 			return errInvalidLocation.with("LocationConstraint", conf.LocationConstraint)
 		}
 	}
-	resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
+	resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setContainerACL(req, acl) })
 	st := resp.StatusCode()
 	resp.CloseBodyStream()
 	switch {
@@ -178,8 +153,8 @@ func (r *req) createBucket() *Error {
 		return errBucketAlreadyOwned.with("BucketName", r.bucket)
 	case st == 202:
 		// us-east-1 lets the owner create its bucket again (AWS's legacy region).
-		if acl != nil {
-			resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
+		if hasGrantHeaders(&r.ctx.Request.Header) || len(r.ctx.Request.Header.Peek("X-Amz-Acl")) > 0 {
+			resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setContainerACL(req, acl) })
 			resp.CloseBodyStream()
 		}
 	case st/100 != 2:
@@ -246,135 +221,6 @@ func (r *req) bucketLocation() *Error {
 	}
 	writeXML(r.ctx, loc{Xmlns: xmlns, Value: v})
 	return nil
-}
-
-// Grants as S3 shows them.
-type grantee struct {
-	XMLNSXsi    string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID,omitempty"`
-	DisplayName string `xml:"DisplayName,omitempty"`
-	URI         string `xml:"URI,omitempty"`
-}
-
-type grant struct {
-	Grantee    grantee `xml:"Grantee"`
-	Permission string  `xml:"Permission"`
-}
-
-type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []grant  `xml:"AccessControlList>Grant"`
-}
-
-const (
-	xsi      = "http://www.w3.org/2001/XMLSchema-instance"
-	allUsers = "http://acs.amazonaws.com/groups/global/AllUsers"
-)
-
-// aclDoc shows the container's Swift ACLs as S3 grants.
-func (r *req) aclDoc(h *fasthttp.ResponseHeader) accessControlPolicy {
-	o := r.owner()
-	doc := accessControlPolicy{Xmlns: xmlns, Owner: o, Grants: []grant{{
-		Grantee:    grantee{XMLNSXsi: xsi, Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
-		Permission: "FULL_CONTROL",
-	}}}
-	if strings.Contains(string(h.Peek("X-Container-Read")), ".r:*") {
-		doc.Grants = append(doc.Grants, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "Group", URI: allUsers}, Permission: "READ"})
-	}
-	if strings.Contains(string(h.Peek("X-Container-Write")), ".r:*") {
-		doc.Grants = append(doc.Grants, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "Group", URI: allUsers}, Permission: "WRITE"})
-	}
-	return doc
-}
-
-// aclFromBody reads a canned ACL from x-amz-acl or an
-// AccessControlPolicy document, as s3api's swift_acl_translate does.
-func (r *req) aclFromRequest() ([][2]string, *Error) {
-	if v := string(r.ctx.Request.Header.Peek("X-Amz-Acl")); v != "" {
-		return cannedACL(v)
-	}
-	body, e := r.readBody(64 << 10)
-	if e != nil {
-		return nil, e
-	}
-	var doc struct {
-		Grants []struct {
-			Grantee struct {
-				Type string `xml:"type,attr"`
-				URI  string `xml:"URI"`
-			} `xml:"Grantee"`
-			Permission string `xml:"Permission"`
-		} `xml:"AccessControlList>Grant"`
-	}
-	if err := xml.Unmarshal(body, &doc); err != nil {
-		return nil, errMalformedPolicy
-	}
-	acl := "private"
-	for _, g := range doc.Grants {
-		switch {
-		case g.Permission == "FULL_CONTROL" && g.Grantee.Type == "CanonicalUser":
-		case g.Permission == "READ" && g.Grantee.Type == "Group" && g.Grantee.URI == allUsers:
-			if acl != "public-read-write" {
-				acl = "public-read"
-			}
-		case g.Permission == "WRITE" && g.Grantee.Type == "Group" && g.Grantee.URI == allUsers:
-			acl = "public-read-write"
-		default:
-			return nil, errNotImplemented
-		}
-	}
-	return cannedACL(acl)
-}
-
-func (r *req) bucketACL(m string) *Error {
-	switch m {
-	case "GET":
-		st, h := r.headContainer(r.bucket)
-		if st/100 != 2 {
-			return swiftError(st, "bucket", r.bucket, "")
-		}
-		writeXML(r.ctx, r.aclDoc(h))
-		return nil
-	case "PUT":
-		acl, e := r.aclFromRequest()
-		if e != nil {
-			return e
-		}
-		resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
-		st := resp.StatusCode()
-		resp.CloseBodyStream()
-		if st/100 != 2 {
-			return swiftError(st, "bucket", r.bucket, "")
-		}
-		r.ctx.SetStatusCode(200)
-		return nil
-	}
-	return errMethodNotAllowed
-}
-
-// objectACL is the bucket's ACL as seen from one object (Swift has no
-// per-object ACLs; s3api answers the same way).
-func (r *req) objectACL(m string) *Error {
-	st, _, _ := r.headObject()
-	if st/100 != 2 {
-		return r.objectError(st)
-	}
-	switch m {
-	case "GET":
-		_, h := r.headContainer(r.bucket)
-		writeXML(r.ctx, r.aclDoc(h))
-		return nil
-	case "PUT":
-		if _, e := r.aclFromRequest(); e != nil {
-			return e
-		}
-		r.ctx.SetStatusCode(200)
-		return nil
-	}
-	return errMethodNotAllowed
 }
 
 const (

@@ -93,10 +93,17 @@ func (r *req) createMultipartUpload() *Error {
 		})
 		resp.CloseBodyStream()
 	}
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
+	}
 	id := newUploadID()
 	in := &r.ctx.Request.Header
 	resp := r.sub("PUT", seg, r.key+"/"+id, "", func(req *fasthttp.Request) {
 		r.objectHeadersTo(req, false)
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
+		}
 		if ct := in.ContentType(); len(ct) > 0 {
 			req.Header.Set(sysHasContentType, "yes")
 			req.Header.Set(sysContentType, string(ct))
@@ -515,6 +522,9 @@ func (r *req) completeMultipartUpload() *Error {
 		}
 		if v := in.Peek("If-None-Match"); len(v) > 0 {
 			req.Header.Set("If-None-Match", string(v))
+		}
+		if v := marker.Peek(objectACLSys); len(v) > 0 {
+			req.Header.Set(objectACLSys, string(v))
 		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set(sysUploadID, r.uploadID())

@@ -126,10 +126,9 @@ func (r *req) putObject() *Error {
 	if r.body.size > r.s.maxFileSize {
 		return errEntityTooLarge
 	}
-	if v := string(h.Peek("X-Amz-Acl")); v != "" {
-		if _, e := cannedACL(v); e != nil {
-			return e
-		}
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
 	}
 	var etag string
 	if v := h.Peek("Content-Md5"); len(v) > 0 {
@@ -172,6 +171,9 @@ func (r *req) putObject() *Error {
 		}
 		if inm != "" {
 			req.Header.Set("If-None-Match", inm)
+		}
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
 		}
 		r.body.onDone = func(alg, value string) { req.Header.Set(checksumSysmeta(alg), value) }
 		req.SetBodyStream(r.body, int(r.body.size))
@@ -231,7 +233,7 @@ func (r *req) getObjectRange(m, rng string) *Error {
 			return e
 		}
 	}
-	resp := r.sub(method, r.bucket, r.key, versionQuery(v, hasVersion), func(req *fasthttp.Request) {
+	prep := func(req *fasthttp.Request) {
 		for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 			if v := in.Peek(name); len(v) > 0 {
 				req.Header.Set(name, string(v))
@@ -240,8 +242,15 @@ func (r *req) getObjectRange(m, rng string) *Error {
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
-	})
+	}
+	resp := r.sub(method, r.bucket, r.key, versionQuery(v, hasVersion), prep)
 	st := resp.StatusCode()
+	if st == 401 || st == 403 {
+		if g := r.grantedRead(method, versionQuery(v, hasVersion), prep); g != nil {
+			resp.CloseBodyStream()
+			resp, st = g, g.StatusCode()
+		}
+	}
 	if st/100 != 2 && st != 304 {
 		resp.CloseBodyStream()
 		if st == 416 {
@@ -500,6 +509,10 @@ func (r *req) copyObject() *Error {
 	default:
 		return errInvalidArgument.with("ArgumentName", "x-amz-metadata-directive").with("ArgumentValue", directive)
 	}
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
+	}
 	_, fromVersion := r.copySourceVersion()
 	if sb == r.bucket && sk == r.key && directive != "REPLACE" && len(in.Peek("X-Amz-Storage-Class")) == 0 && !fromVersion {
 		return errInvalidCopyRequest
@@ -536,6 +549,9 @@ func (r *req) copyObject() *Error {
 			if _, ok := cutPrefixFold(string(k), "X-Object-Sysmeta-S3api-Checksum-"); ok {
 				req.Header.Set(string(k), string(v))
 			}
+		}
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
 		}
 		req.SetBodyStream(readerOf(src), int(size))
 	})

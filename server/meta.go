@@ -100,10 +100,12 @@ func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.M
 }
 
 // setMetaHeaders writes stored metadata as response headers; owner-only
-// settings (ACLs, sync keys) only for owners.
+// settings (ACLs, sync keys) only for owners, and sysmeta only to the
+// middlewares' subrequests (s3api reads its ACLs from there).
 func setMetaHeaders(ctx *fasthttp.RequestCtx, meta db.Metadata, owner bool) {
+	internal := isInternal(ctx)
 	for k, v := range meta {
-		if v.Value == "" || strings.HasPrefix(k, "X-Account-Sysmeta-") || strings.HasPrefix(k, "X-Container-Sysmeta-") {
+		if v.Value == "" || !internal && (strings.HasPrefix(k, "X-Account-Sysmeta-") || strings.HasPrefix(k, "X-Container-Sysmeta-")) {
 			continue
 		}
 		if !owner && ownerOnly(k) {

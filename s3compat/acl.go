@@ -322,6 +322,9 @@ func (r *req) bucketACLOf(h *fasthttp.ResponseHeader) *s3ACL {
 	if a := decodeACL(string(h.Peek(containerACLSys))); a != nil {
 		return a
 	}
+	if r.foreign != nil {
+		return r.foreign
+	}
 	a := &s3ACL{Owner: r.owner().ID}
 	if strings.Contains(string(h.Peek("X-Container-Read")), ".r:*") {
 		a.Grants = append(a.Grants, aclGrant{"READ", "AllUsers"})
@@ -364,13 +367,16 @@ type accessControlPolicy struct {
 
 func (a *s3ACL) doc() accessControlPolicy {
 	doc := accessControlPolicy{Xmlns: xmlns, Owner: owner{ID: a.Owner, DisplayName: a.Owner}, Grants: []grant{}}
+	var users []grant
 	for _, g := range a.Grants {
-		ge := grantee{XMLNSXsi: xsi, Type: "CanonicalUser", ID: g.Grantee, DisplayName: g.Grantee}
+		// Group grants first, as S3 lists them.
 		if uri := groupURI(g.Grantee); uri != "" {
-			ge = grantee{XMLNSXsi: xsi, Type: "Group", URI: uri}
+			doc.Grants = append(doc.Grants, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "Group", URI: uri}, Permission: g.Permission})
+		} else {
+			users = append(users, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "CanonicalUser", ID: g.Grantee, DisplayName: g.Grantee}, Permission: g.Permission})
 		}
-		doc.Grants = append(doc.Grants, grant{Grantee: ge, Permission: g.Permission})
 	}
+	doc.Grants = append(doc.Grants, users...)
 	return doc
 }
 
@@ -479,6 +485,10 @@ func (r *req) objectACL(m string) *Error {
 func (r *req) newObjectACL() (*s3ACL, *Error) {
 	h := &r.ctx.Request.Header
 	if len(h.Peek("X-Amz-Acl")) == 0 && !hasGrantHeaders(h) {
+		if r.foreign != nil && r.requester() != "" {
+			// Written into another account's bucket: the writer owns it.
+			return &s3ACL{Owner: r.requester(), Grants: []aclGrant{{"FULL_CONTROL", r.requester()}}}, nil
+		}
 		return nil, nil
 	}
 	bowner := r.requester()

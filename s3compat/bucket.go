@@ -145,18 +145,25 @@ func (r *req) createBucket() *Error {
 			return errInvalidLocation.with("LocationConstraint", conf.LocationConstraint)
 		}
 	}
+	if st, h := r.headContainer(r.bucket); st/100 == 2 {
+		if r.s.cfg.Location != "us-east-1" {
+			return errBucketAlreadyOwned.with("BucketName", r.bucket)
+		}
+		// us-east-1 lets the owner create its bucket again (AWS's legacy
+		// region), but not with another ACL than it has.
+		if r.bucketACLOf(h).encode() != acl.encode() {
+			return errBucketAlreadyExists.with("BucketName", r.bucket)
+		}
+		r.ctx.SetStatusCode(200)
+		r.ctx.Response.Header.Set("Location", "/"+r.bucket)
+		return nil
+	}
 	resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setContainerACL(req, acl) })
 	st := resp.StatusCode()
 	resp.CloseBodyStream()
 	switch {
 	case st == 202 && r.s.cfg.Location != "us-east-1":
 		return errBucketAlreadyOwned.with("BucketName", r.bucket)
-	case st == 202:
-		// us-east-1 lets the owner create its bucket again (AWS's legacy region).
-		if hasGrantHeaders(&r.ctx.Request.Header) || len(r.ctx.Request.Header.Peek("X-Amz-Acl")) > 0 {
-			resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setContainerACL(req, acl) })
-			resp.CloseBodyStream()
-		}
 	case st/100 != 2:
 		return swiftError(st, "bucket", r.bucket, "")
 	}

@@ -75,6 +75,9 @@ type req struct {
 	secret  string
 	s3key   config.S3Key // the access key's restrictions
 	body    *bodyReader
+	// foreign is the ACL of a bucket found in another account than the
+	// requester's (nil: the requester's own).
+	foreign *s3ACL
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
@@ -155,6 +158,8 @@ func (r *req) run(bucketInHost string) {
 	} else if e := r.checkKey(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.resolveBucket(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)

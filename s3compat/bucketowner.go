@@ -1,0 +1,151 @@
+package s3compat
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/server"
+)
+
+// S3 has one bucket namespace; Swift has one per account. A bucket the
+// requester's account does not have is looked for in the other local
+// users' accounts, and when another account has it the request is served
+// there as far as the bucket's and objects' S3 ACLs grant the requester
+// (as s3api with s3_acl serves everything as the owner once its ACL
+// checks pass). Creating a bucket another account has is
+// BucketAlreadyExists.
+
+// preAuthed runs fn with the request authorized as the account owner.
+func (r *req) preAuthed(fn func()) {
+	prev := r.ctx.UserValue("swiftbox.authorized")
+	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	defer func() {
+		if l, ok := prev.(int); ok {
+			server.SetAuthorized(r.ctx, l)
+		} else {
+			server.SetAuthorized(r.ctx, 0)
+		}
+	}()
+	fn()
+}
+
+// findBucket looks for the bucket in the other local accounts.
+func (r *req) findBucket() (string, *fasthttp.ResponseHeader, bool) {
+	if r.s.auth == nil {
+		return "", nil, false
+	}
+	own := r.account
+	defer func() { r.account = own }()
+	seen := map[string]bool{own: true}
+	for _, u := range r.s.auth.Users() {
+		id, _, ok := r.s.auth.Lookup(u.Account + ":" + u.Name)
+		if !ok || seen[id.Account] {
+			continue
+		}
+		seen[id.Account] = true
+		r.account = id.Account
+		var st int
+		var h *fasthttp.ResponseHeader
+		r.preAuthed(func() { st, h = r.headContainer(r.bucket) })
+		if st/100 == 2 {
+			return id.Account, h, true
+		}
+	}
+	return "", nil, false
+}
+
+// resolveBucket moves the request to the account that has the bucket
+// when that is not the requester's, checking the S3 ACLs there.
+func (r *req) resolveBucket() *Error {
+	if r.id == nil || r.bucket == "" {
+		return nil
+	}
+	if st, _ := r.headContainer(r.bucket); st != 404 {
+		return nil
+	}
+	acct, h, ok := r.findBucket()
+	if !ok {
+		return nil
+	}
+	m := string(r.ctx.Method())
+	if r.key == "" && m == "PUT" && r.ctx.QueryArgs().Len() == 0 {
+		return errBucketAlreadyExists.with("BucketName", r.bucket)
+	}
+	r.account = acct
+	r.foreign = decodeACL(string(h.Peek(containerACLSys)))
+	if r.foreign == nil {
+		// A bucket without S3 ACLs: only what its Swift read ACL says.
+		r.foreign = &s3ACL{Owner: acct}
+		if st := string(h.Peek("X-Container-Read")); strings.Contains(st, ".r:*") {
+			r.foreign.Grants = append(r.foreign.Grants, aclGrant{"READ", "AllUsers"})
+		}
+	}
+	if e := r.authorizeForeign(m); e != nil {
+		return e
+	}
+	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	return nil
+}
+
+// authorizeForeign checks that the bucket's or object's ACL grants the
+// requester what the operation needs (s3api's acl_handlers table).
+func (r *req) authorizeForeign(m string) *Error {
+	q := r.ctx.QueryArgs()
+	user := r.requester()
+	bucketNeeds := func(perm string) *Error {
+		if r.foreign.allows(user, perm) {
+			return nil
+		}
+		return errAccessDenied
+	}
+	if r.key == "" {
+		switch {
+		case q.Has("acl"):
+			if m == "GET" {
+				return bucketNeeds("READ_ACP")
+			}
+			return bucketNeeds("WRITE_ACP")
+		case q.Has("delete"):
+			return bucketNeeds("WRITE")
+		case q.Has("versioning") || q.Has("location"):
+			if user == r.foreign.Owner {
+				return nil
+			}
+			return errAccessDenied
+		case m == "GET" || m == "HEAD":
+			return bucketNeeds("READ")
+		}
+		// Deleting or re-creating the bucket is its owner's alone.
+		return errAccessDenied
+	}
+	objectNeeds := func(perm string) *Error {
+		var st int
+		var h *fasthttp.ResponseHeader
+		v, has := r.versionID()
+		r.preAuthed(func() {
+			resp := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
+			resp.CloseBodyStream()
+			st, h = resp.StatusCode(), &resp.Header
+		})
+		if st/100 != 2 {
+			// No object to judge by: the bucket's READ decides whether
+			// the requester may learn that.
+			return bucketNeeds("READ")
+		}
+		if objectACLOf(h, r.foreign).allows(user, perm) {
+			return nil
+		}
+		return errAccessDenied
+	}
+	switch {
+	case q.Has("acl"):
+		if m == "GET" {
+			return objectNeeds("READ_ACP")
+		}
+		return objectNeeds("WRITE_ACP")
+	case m == "GET" || m == "HEAD":
+		return objectNeeds("READ")
+	}
+	return bucketNeeds("WRITE")
+}

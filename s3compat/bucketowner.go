@@ -30,41 +30,66 @@ func (r *req) preAuthed(fn func()) {
 	fn()
 }
 
-// findBucket looks for the bucket in the other local accounts.
-func (r *req) findBucket() (string, *fasthttp.ResponseHeader, bool) {
+// otherAccounts are the local users' accounts but the request's.
+func (r *req) otherAccounts() []string {
 	if r.s.auth == nil {
-		return "", nil, false
+		return nil
 	}
-	own := r.account
-	defer func() { r.account = own }()
-	seen := map[string]bool{own: true}
+	var out []string
+	seen := map[string]bool{r.account: true}
 	for _, u := range r.s.auth.Users() {
 		id, _, ok := r.s.auth.Lookup(u.Account + ":" + u.Name)
 		if !ok || seen[id.Account] {
 			continue
 		}
 		seen[id.Account] = true
-		r.account = id.Account
+		out = append(out, id.Account)
+	}
+	return out
+}
+
+// findBucket looks for bucket in the other local accounts.
+func (r *req) findBucket(bucket string) (string, *fasthttp.ResponseHeader, bool) {
+	own := r.account
+	defer func() { r.account = own }()
+	for _, acct := range r.otherAccounts() {
+		r.account = acct
 		var st int
 		var h *fasthttp.ResponseHeader
-		r.preAuthed(func() { st, h = r.headContainer(r.bucket) })
+		r.preAuthed(func() { st, h = r.headContainer(bucket) })
 		if st/100 == 2 {
-			return id.Account, h, true
+			return acct, h, true
 		}
 	}
 	return "", nil, false
 }
 
+// aclOfBucketIn is the S3 ACL of a bucket of account acct (from its
+// container headers h); a bucket without one is its account's, readable
+// as far as its Swift read ACL is public.
+func (r *req) aclOfBucketIn(acct string, h *fasthttp.ResponseHeader) *s3ACL {
+	if a := decodeACL(string(h.Peek(containerACLSys))); a != nil {
+		return a
+	}
+	a := &s3ACL{Owner: acct}
+	if strings.Contains(string(h.Peek("X-Container-Read")), ".r:*") {
+		a.Grants = append(a.Grants, aclGrant{"READ", "AllUsers"})
+	}
+	return a
+}
+
 // resolveBucket moves the request to the account that has the bucket
 // when that is not the requester's, checking the S3 ACLs there.
 func (r *req) resolveBucket() *Error {
-	if r.id == nil || r.bucket == "" {
+	if r.id == nil || r.bucket == "" || len(r.otherAccounts()) == 0 {
+		// With one account there is nothing else to look at: no
+		// extra request.
 		return nil
 	}
 	if st, _ := r.headContainer(r.bucket); st != 404 {
 		return nil
 	}
-	acct, h, ok := r.findBucket()
+	acct, h, ok := r.findBucket(r.bucket)
 	if !ok {
 		return nil
 	}
@@ -73,14 +98,7 @@ func (r *req) resolveBucket() *Error {
 		return errBucketAlreadyExists.with("BucketName", r.bucket)
 	}
 	r.account = acct
-	r.foreign = decodeACL(string(h.Peek(containerACLSys)))
-	if r.foreign == nil {
-		// A bucket without S3 ACLs: only what its Swift read ACL says.
-		r.foreign = &s3ACL{Owner: acct}
-		if st := string(h.Peek("X-Container-Read")); strings.Contains(st, ".r:*") {
-			r.foreign.Grants = append(r.foreign.Grants, aclGrant{"READ", "AllUsers"})
-		}
-	}
+	r.foreign = r.aclOfBucketIn(acct, h)
 	if e := r.authorizeForeign(m); e != nil {
 		return e
 	}

@@ -439,8 +439,51 @@ func (r *req) copySourceVersion() (string, bool) {
 }
 
 // copySourceGet GETs the copy source (the version it names, if any)
-// with prep's headers; the error is S3's for a missing source.
+// with prep's headers, from whichever account has its bucket; the error
+// is S3's for a missing source or one the requester may not read.
 func (r *req) copySourceGet(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
+	acct, bacl := r.copySourceAccount(sb)
+	if bacl == nil {
+		return r.copySourceGetIn(sb, sk, prep)
+	}
+	own := r.account
+	defer func() { r.account = own }()
+	r.account = acct
+	var src *fasthttp.Response
+	var e *Error
+	r.preAuthed(func() {
+		v, has := r.copySourceVersion()
+		head := r.sub("HEAD", sb, sk, versionQuery(v, has), nil)
+		head.CloseBodyStream()
+		if head.StatusCode()/100 == 2 && !objectACLOf(&head.Header, bacl).allows(r.requester(), "READ") ||
+			head.StatusCode() == 404 && !bacl.allows(r.requester(), "READ") {
+			e = errAccessDenied
+			return
+		}
+		src, e = r.copySourceGetIn(sb, sk, prep)
+	})
+	return src, e
+}
+
+// copySourceAccount is the account of the copy source's bucket and its
+// ACL when S3 ACLs decide the access (nil: the requester's own bucket,
+// which Swift's authorization judges).
+func (r *req) copySourceAccount(sb string) (string, *s3ACL) {
+	if r.foreign == nil {
+		if st, _ := r.headContainer(sb); st != 404 || r.id == nil {
+			return r.account, nil
+		}
+	} else if sb == r.bucket {
+		return r.account, r.foreign
+	}
+	acct, h, ok := r.findBucket(sb)
+	if !ok {
+		return r.account, nil
+	}
+	return acct, r.aclOfBucketIn(acct, h)
+}
+
+func (r *req) copySourceGetIn(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
 	v, has := r.copySourceVersion()
 	if has {
 		if e := r.checkReadVersion(sb, sk, v); e != nil {

@@ -34,6 +34,7 @@ type S3 struct {
 	sloMaxSegments int
 	now            func() time.Time
 	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
+	deletes        keyLocks
 }
 
 // New makes the S3 API over auth's users with cfg's settings.

@@ -54,8 +54,8 @@ func TestS3ACLGrants(t *testing.T) {
 		_, err := c.PutObject(ctx, in)
 		return err
 	}
-	anon := func(key string) int {
-		resp, err := http.Get("http://" + s3Addr + "/acls/" + key)
+	anonAt := func(path string) int {
+		resp, err := http.Get("http://" + s3Addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +63,7 @@ func TestS3ACLGrants(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	anon := func(key string) int { return anonAt("/acls/" + key) }
 
 	if _, err := main.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
 		t.Fatal(err)
@@ -115,6 +116,25 @@ func TestS3ACLGrants(t *testing.T) {
 	}
 	if st := anon("private"); st != 403 {
 		t.Fatalf("anonymous GET of a private object: %d", st)
+	}
+	// Buckets of accounts other than s3.anonymous_account are as public
+	// as their grants say.
+	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alts")}); err != nil {
+		t.Fatal(err)
+	}
+	for key, acl := range map[string]types.ObjectCannedACL{"open": types.ObjectCannedACLPublicRead, "closed": types.ObjectCannedACLPrivate} {
+		if _, err := alt.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alts"), Key: aws.String(key), ACL: acl, Body: strings.NewReader(key)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := anonAt("/alts/open"); st != 200 {
+		t.Fatalf("anonymous GET of another account's public-read object: %d", st)
+	}
+	if st := anonAt("/alts/closed"); st != 403 {
+		t.Fatalf("anonymous GET of another account's private object: %d", st)
+	}
+	if st := anonAt("/alts"); st != 403 {
+		t.Fatalf("anonymous listing of another account's private bucket: %d", st)
 	}
 
 	// A full AccessControlPolicy: WRITE for the other user.

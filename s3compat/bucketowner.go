@@ -81,12 +81,18 @@ func (r *req) aclOfBucketIn(acct string, h *fasthttp.ResponseHeader) *s3ACL {
 // resolveBucket moves the request to the account that has the bucket
 // when that is not the requester's, checking the S3 ACLs there.
 func (r *req) resolveBucket() *Error {
-	if r.id == nil || r.bucket == "" || len(r.otherAccounts()) == 0 {
+	if r.bucket == "" || len(r.otherAccounts()) == 0 {
 		// With one account there is nothing else to look at: no
 		// extra request.
 		return nil
 	}
-	if st, _ := r.headContainer(r.bucket); st != 404 {
+	if r.id == nil {
+		// Anonymous: s3.anonymous_account's buckets as their Swift ACLs
+		// say, other accounts' as far as they grant AllUsers.
+		if r.bucketExists() {
+			return nil
+		}
+	} else if st, _ := r.headContainer(r.bucket); st != 404 {
 		return nil
 	}
 	acct, h, ok := r.findBucket(r.bucket)

@@ -117,6 +117,27 @@ func TestS3ACLGrants(t *testing.T) {
 	if st := anon("private"); st != 403 {
 		t.Fatalf("anonymous GET of a private object: %d", st)
 	}
+	// In s3.anonymous_account, the S3 grants amend the Swift ACLs: AllUsers
+	// WRITE lets anonymous writes in, a private object stays private in a
+	// public bucket.
+	if _, err := main.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pub"), ACL: types.BucketCannedACLPublicReadWrite}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := main.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pub"), Key: aws.String("secret"), ACL: types.ObjectCannedACLPrivate, Body: strings.NewReader("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := anonAt("/pub/secret"); st != 403 {
+		t.Fatalf("anonymous GET of a private object in a public bucket: %d", st)
+	}
+	preq, _ := http.NewRequest("PUT", "http://"+s3Addr+"/pub/dropped", strings.NewReader("d"))
+	if resp, err := http.DefaultClient.Do(preq); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("anonymous PUT into a public-read-write bucket: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	if st := anonAt("/pub/dropped"); st != 200 {
+		t.Fatalf("anonymous GET of an anonymous upload: %d", st)
+	}
 	// Buckets of accounts other than s3.anonymous_account are as public
 	// as their grants say.
 	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alts")}); err != nil {

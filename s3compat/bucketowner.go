@@ -81,17 +81,24 @@ func (r *req) aclOfBucketIn(acct string, h *fasthttp.ResponseHeader) *s3ACL {
 // resolveBucket moves the request to the account that has the bucket
 // when that is not the requester's, checking the S3 ACLs there.
 func (r *req) resolveBucket() *Error {
-	if r.bucket == "" || len(r.otherAccounts()) == 0 {
-		// With one account there is nothing else to look at: no
-		// extra request.
+	if r.bucket == "" {
 		return nil
 	}
+	// With one account there is nothing else to look at: no extra
+	// request for the requester's own buckets.
+	others := len(r.otherAccounts()) > 0
 	if r.id == nil {
 		// Anonymous: s3.anonymous_account's buckets as their Swift ACLs
-		// say, other accounts' as far as they grant AllUsers.
+		// say (with the S3 grants' amendments), other accounts' as far as
+		// they grant AllUsers.
 		if r.bucketExists() {
+			return r.anonymousGrants()
+		}
+		if !others {
 			return nil
 		}
+	} else if !others {
+		return nil
 	} else if st, _ := r.headContainer(r.bucket); st != 404 {
 		return nil
 	}
@@ -172,4 +179,50 @@ func (r *req) authorizeForeign(m string) *Error {
 		return objectNeeds("READ")
 	}
 	return bucketNeeds("WRITE")
+}
+
+// isWrite reports whether the request writes into the bucket (S3's
+// bucket WRITE permission).
+func (r *req) isWrite() bool {
+	m, q := string(r.ctx.Method()), r.ctx.QueryArgs()
+	if q.Has("acl") {
+		return false
+	}
+	if r.key == "" {
+		return m == "POST" && q.Has("delete")
+	}
+	return m == "PUT" || m == "POST" || m == "DELETE"
+}
+
+// anonymousGrants amends Swift's ACLs of an anonymous_account bucket
+// with its S3 ACLs: AllUsers WRITE (Swift's write ACLs take no
+// referrers) lets anonymous writes in, and an object whose own ACL does
+// not grant AllUsers READ is not public in a public bucket.
+func (r *req) anonymousGrants() *Error {
+	var bh *fasthttp.ResponseHeader
+	r.preAuthed(func() { _, bh = r.headContainer(r.bucket) })
+	bacl := decodeACL(string(bh.Peek(containerACLSys)))
+	if bacl == nil {
+		return nil
+	}
+	if r.isWrite() {
+		if bacl.allows("", "WRITE") {
+			server.SetAuthorized(r.ctx, server.AuthorizedRequest)
+		}
+		return nil
+	}
+	if m := string(r.ctx.Method()); r.key == "" || (m != "GET" && m != "HEAD") || r.ctx.QueryArgs().Has("acl") {
+		return nil
+	}
+	var oh *fasthttp.ResponseHeader
+	r.preAuthed(func() {
+		v, has := r.versionID()
+		resp := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
+		resp.CloseBodyStream()
+		oh = &resp.Header
+	})
+	if oacl := decodeACL(string(oh.Peek(objectACLSys))); oacl != nil && !oacl.allows("", "READ") {
+		return errAccessDenied
+	}
+	return nil
 }

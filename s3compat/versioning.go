@@ -331,6 +331,9 @@ func (r *req) deleteKey(key, v string, has bool) (deleteOutcome, *Error) {
 		st = 404
 	}
 	if st/100 != 2 && st != 404 {
+		if st == 401 && r.id == nil && !r.bucketExists() {
+			return out, errNoSuchBucket.with("BucketName", r.bucket)
+		}
 		return out, swiftError(st, "object", r.bucket, key)
 	}
 	if st == 404 {

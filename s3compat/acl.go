@@ -419,8 +419,13 @@ func (r *req) bucketACL(m string) *Error {
 func (r *req) objectACL(m string) *Error {
 	v, has := r.versionID()
 	if has && m == "PUT" {
-		// object_versioning takes no POST to one version.
-		return errNotImplemented
+		// object_versioning takes no POST to one version, only to the
+		// object, which reaches the current one.
+		st, oh, _ := r.headObject()
+		if st/100 != 2 || string(oh.Peek("X-Object-Version-Id")) != v {
+			return errNotImplemented
+		}
+		has = false
 	}
 	if has {
 		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {

@@ -171,9 +171,9 @@ func TestS3BadInput(t *testing.T) {
 	if st, body := doS3(t, req); st != 400 || code(body) != "AuthorizationHeaderMalformed" {
 		t.Errorf("wrong region: %d %s", st, body)
 	}
-	// Unknown operation.
-	if st, body := doS3(t, signedReq(t, "GET", s.URL+"/bad?lifecycle", nil, sha256hex(""), now)); st != 501 || code(body) != "NotImplemented" {
-		t.Errorf("lifecycle: %d %s", st, body)
+	// An operation swiftbox does not have.
+	if st, body := doS3(t, signedReq(t, "PUT", s.URL+"/bad?lifecycle", nil, sha256hex(""), now)); st != 501 || code(body) != "NotImplemented" {
+		t.Errorf("PUT lifecycle: %d %s", st, body)
 	}
 
 	// SigV2, header and query.

@@ -143,42 +143,17 @@ func (r *req) headBucket() *Error {
 	return nil
 }
 
-// cannedACL translates x-amz-acl to Swift container ACL headers as
-// s3api's swift_acl_translate does ("" value = remove).
-func cannedACL(acl string) ([][2]string, *Error) {
-	switch acl {
-	case "private", "bucket-owner-full-control", "bucket-owner-read":
-		return [][2]string{{"X-Container-Read", ""}, {"X-Container-Write", ""}}, nil
-	case "public-read":
-		return [][2]string{{"X-Container-Read", ".r:*,.rlistings"}, {"X-Container-Write", ""}}, nil
-	case "public-read-write":
-		return [][2]string{{"X-Container-Read", ".r:*,.rlistings"}, {"X-Container-Write", ".r:*"}}, nil
-	case "authenticated-read", "log-delivery-write":
-		return nil, errNotImplemented
-	}
-	return nil, errInvalidArgument.with("ArgumentName", "x-amz-acl").with("ArgumentValue", acl)
-}
-
-func setACLHeaders(req *fasthttp.Request, hs [][2]string) {
-	for _, h := range hs {
-		if h[1] == "" {
-			req.Header.Set("X-Remove-"+strings.TrimPrefix(h[0], "X-"), "x")
-		} else {
-			req.Header.Set(h[0], h[1])
-		}
-	}
-}
-
 func (r *req) createBucket() *Error {
 	if !validBucketName(r.bucket, r.s.cfg.DNSCompliantBucketNames) {
 		return errInvalidBucketName.with("BucketName", r.bucket)
 	}
-	var acl [][2]string
-	if v := string(r.ctx.Request.Header.Peek("X-Amz-Acl")); v != "" {
-		var e *Error
-		if acl, e = cannedACL(v); e != nil {
-			return e
-		}
+	owner := r.owner().ID
+	acl, e := r.headerACL(owner, owner)
+	if e != nil {
+		return e
+	}
+	if acl == nil {
+		acl = &s3ACL{Owner: owner, Grants: []aclGrant{{"FULL_CONTROL", owner}}}
 	}
 	body, e := r.readBody(64 << 10)
 	if e != nil {
@@ -196,32 +171,27 @@ func (r *req) createBucket() *Error {
 			return errInvalidLocation.with("LocationConstraint", conf.LocationConstraint)
 		}
 	}
-	// An existing bucket is decided before the PUT, which would change
-	// its ACL: us-east-1 lets the owner create it again (AWS's legacy
-	// region) but not with another ACL than it has (as RGW answers).
-	if hst, h := r.headContainer(r.bucket); hst/100 == 2 {
+	if st, h := r.headContainer(r.bucket); st/100 == 2 {
 		if r.s.cfg.Location != "us-east-1" {
 			return errBucketAlreadyOwned.with("BucketName", r.bucket)
 		}
-		want := ""
-		for _, a := range acl {
-			if a[0] == "X-Container-Read" {
-				want = a[1]
-			}
-		}
-		if string(h.Peek("X-Container-Read")) != want {
+		// us-east-1 lets the owner create its bucket again (AWS's legacy
+		// region), but not with another ACL than it has.
+		if r.bucketACLOf(h).encode() != acl.encode() {
 			return errBucketAlreadyExists.with("BucketName", r.bucket)
 		}
-	} else {
-		resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
-		st := resp.StatusCode()
-		resp.CloseBodyStream()
-		switch {
-		case st == 202: // created meanwhile by another request
-			return errBucketAlreadyOwned.with("BucketName", r.bucket)
-		case st/100 != 2:
-			return swiftError(st, "bucket", r.bucket, "")
-		}
+		r.ctx.SetStatusCode(200)
+		r.ctx.Response.Header.Set("Location", "/"+r.bucket)
+		return nil
+	}
+	resp := r.sub("PUT", r.bucket, "", "", func(req *fasthttp.Request) { setContainerACL(req, acl) })
+	st := resp.StatusCode()
+	resp.CloseBodyStream()
+	switch {
+	case st == 202 && r.s.cfg.Location != "us-east-1":
+		return errBucketAlreadyOwned.with("BucketName", r.bucket)
+	case st/100 != 2:
+		return swiftError(st, "bucket", r.bucket, "")
 	}
 	r.ctx.SetStatusCode(200)
 	r.ctx.Response.Header.Set("Location", "/"+r.bucket)
@@ -286,157 +256,9 @@ func (r *req) bucketLocation() *Error {
 	return nil
 }
 
-func (r *req) bucketVersioning(m string) *Error {
-	if st, _ := r.headContainer(r.bucket); st/100 != 2 {
-		return swiftError(st, "bucket", r.bucket, "")
-	}
-	switch m {
-	case "GET":
-		type vc struct {
-			XMLName xml.Name `xml:"VersioningConfiguration"`
-			Xmlns   string   `xml:"xmlns,attr"`
-		}
-		writeXML(r.ctx, vc{Xmlns: xmlns})
-		return nil
-	case "PUT":
-		return errNotImplemented
-	}
-	return errMethodNotAllowed
-}
-
-// Grants as S3 shows them.
-type grantee struct {
-	XMLNSXsi    string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID,omitempty"`
-	DisplayName string `xml:"DisplayName,omitempty"`
-	URI         string `xml:"URI,omitempty"`
-}
-
-type grant struct {
-	Grantee    grantee `xml:"Grantee"`
-	Permission string  `xml:"Permission"`
-}
-
-type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	Xmlns   string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []grant  `xml:"AccessControlList>Grant"`
-}
-
-const (
-	xsi      = "http://www.w3.org/2001/XMLSchema-instance"
-	allUsers = "http://acs.amazonaws.com/groups/global/AllUsers"
-)
-
-// aclDoc shows the container's Swift ACLs as S3 grants.
-func (r *req) aclDoc(h *fasthttp.ResponseHeader) accessControlPolicy {
-	o := r.owner()
-	doc := accessControlPolicy{Xmlns: xmlns, Owner: o, Grants: []grant{{
-		Grantee:    grantee{XMLNSXsi: xsi, Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
-		Permission: "FULL_CONTROL",
-	}}}
-	if strings.Contains(string(h.Peek("X-Container-Read")), ".r:*") {
-		doc.Grants = append(doc.Grants, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "Group", URI: allUsers}, Permission: "READ"})
-	}
-	if strings.Contains(string(h.Peek("X-Container-Write")), ".r:*") {
-		doc.Grants = append(doc.Grants, grant{Grantee: grantee{XMLNSXsi: xsi, Type: "Group", URI: allUsers}, Permission: "WRITE"})
-	}
-	return doc
-}
-
-// aclFromBody reads a canned ACL from x-amz-acl or an
-// AccessControlPolicy document, as s3api's swift_acl_translate does.
-func (r *req) aclFromRequest() ([][2]string, *Error) {
-	if v := string(r.ctx.Request.Header.Peek("X-Amz-Acl")); v != "" {
-		return cannedACL(v)
-	}
-	body, e := r.readBody(64 << 10)
-	if e != nil {
-		return nil, e
-	}
-	var doc struct {
-		Grants []struct {
-			Grantee struct {
-				Type string `xml:"type,attr"`
-				URI  string `xml:"URI"`
-			} `xml:"Grantee"`
-			Permission string `xml:"Permission"`
-		} `xml:"AccessControlList>Grant"`
-	}
-	if err := xml.Unmarshal(body, &doc); err != nil {
-		return nil, errMalformedPolicy
-	}
-	acl := "private"
-	for _, g := range doc.Grants {
-		switch {
-		case g.Permission == "FULL_CONTROL" && g.Grantee.Type == "CanonicalUser":
-		case g.Permission == "READ" && g.Grantee.Type == "Group" && g.Grantee.URI == allUsers:
-			if acl != "public-read-write" {
-				acl = "public-read"
-			}
-		case g.Permission == "WRITE" && g.Grantee.Type == "Group" && g.Grantee.URI == allUsers:
-			acl = "public-read-write"
-		default:
-			return nil, errNotImplemented
-		}
-	}
-	return cannedACL(acl)
-}
-
-func (r *req) bucketACL(m string) *Error {
-	switch m {
-	case "GET":
-		st, h := r.headContainer(r.bucket)
-		if st/100 != 2 {
-			return swiftError(st, "bucket", r.bucket, "")
-		}
-		writeXML(r.ctx, r.aclDoc(h))
-		return nil
-	case "PUT":
-		acl, e := r.aclFromRequest()
-		if e != nil {
-			return e
-		}
-		resp := r.sub("POST", r.bucket, "", "", func(req *fasthttp.Request) { setACLHeaders(req, acl) })
-		st := resp.StatusCode()
-		resp.CloseBodyStream()
-		if st/100 != 2 {
-			return swiftError(st, "bucket", r.bucket, "")
-		}
-		r.ctx.SetStatusCode(200)
-		return nil
-	}
-	return errMethodNotAllowed
-}
-
-// objectACL is the bucket's ACL as seen from one object (Swift has no
-// per-object ACLs; s3api answers the same way).
-func (r *req) objectACL(m string) *Error {
-	st, _, _ := r.headObject()
-	if st/100 != 2 {
-		return r.objectError(st)
-	}
-	switch m {
-	case "GET":
-		_, h := r.headContainer(r.bucket)
-		writeXML(r.ctx, r.aclDoc(h))
-		return nil
-	case "PUT":
-		if _, e := r.aclFromRequest(); e != nil {
-			return e
-		}
-		r.ctx.SetStatusCode(200)
-		return nil
-	}
-	return errMethodNotAllowed
-}
-
 const (
 	listV1 = iota
 	listV2
-	listVersions
 )
 
 type listEntry struct {
@@ -450,8 +272,6 @@ type listEntry struct {
 
 type contents struct {
 	Key          string `xml:"Key"`
-	VersionID    string `xml:"VersionId,omitempty"`
-	IsLatest     *bool  `xml:"IsLatest,omitempty"`
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
@@ -469,11 +289,7 @@ type listResult struct {
 	Name                  string         `xml:"Name"`
 	Prefix                string         `xml:"Prefix"`
 	Marker                *string        `xml:"Marker"`
-	KeyMarker             *string        `xml:"KeyMarker"`
-	VersionIDMarker       *string        `xml:"VersionIdMarker"`
 	NextMarker            string         `xml:"NextMarker,omitempty"`
-	NextKeyMarker         string         `xml:"NextKeyMarker,omitempty"`
-	NextVersionIDMarker   string         `xml:"NextVersionIdMarker,omitempty"`
 	ContinuationToken     *string        `xml:"ContinuationToken"`
 	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
 	StartAfter            *string        `xml:"StartAfter"`
@@ -483,7 +299,6 @@ type listResult struct {
 	EncodingType          string         `xml:"EncodingType,omitempty"`
 	IsTruncated           bool           `xml:"IsTruncated"`
 	Contents              []contents     `xml:"Contents"`
-	Versions              []contents     `xml:"Version"`
 	CommonPrefixes        []commonPrefix `xml:"CommonPrefixes"`
 }
 
@@ -496,17 +311,26 @@ func etagOf(hash string) string {
 	return `"` + hash + `"`
 }
 
-func (r *req) listObjects(kind int) *Error {
-	q := r.ctx.QueryArgs()
+// maxKeys is the listing's max-keys, at most max_bucket_listing.
+func (r *req) maxKeys() (int, *Error) {
 	maxKeys := r.s.cfg.MaxBucketListing
-	if v := q.Peek("max-keys"); v != nil {
+	if v := r.ctx.QueryArgs().Peek("max-keys"); v != nil {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 0 {
-			return errInvalidArgument.with("ArgumentName", "max-keys").with("ArgumentValue", string(v))
+			return 0, errInvalidArgument.with("ArgumentName", "max-keys").with("ArgumentValue", string(v))
 		}
 		if n < maxKeys {
 			maxKeys = n
 		}
+	}
+	return maxKeys, nil
+}
+
+func (r *req) listObjects(kind int) *Error {
+	q := r.ctx.QueryArgs()
+	maxKeys, e := r.maxKeys()
+	if e != nil {
+		return e
 	}
 	prefix := string(q.Peek("prefix"))
 	delim := string(q.Peek("delimiter"))
@@ -555,13 +379,6 @@ func (r *req) listObjects(kind int) *Error {
 			sa := encode(string(q.Peek("start-after")))
 			res.StartAfter = &sa
 		}
-	case listVersions:
-		res.XMLName.Local = "ListVersionsResult"
-		marker = string(q.Peek("key-marker"))
-		m := encode(marker)
-		res.KeyMarker = &m
-		vm := string(q.Peek("version-id-marker"))
-		res.VersionIDMarker = &vm
 	}
 	var entries []listEntry
 	if maxKeys > 0 {
@@ -595,7 +412,6 @@ func (r *req) listObjects(kind int) *Error {
 		res.IsTruncated = true
 	}
 	fetchOwner := kind != listV2 || string(q.Peek("fetch-owner")) == "true"
-	t := true
 	for _, e := range entries {
 		if e.Subdir != "" {
 			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: encode(e.Subdir)})
@@ -606,13 +422,7 @@ func (r *req) listObjects(kind int) *Error {
 			o := r.owner()
 			c.Owner = &o
 		}
-		if kind == listVersions {
-			c.VersionID = "null"
-			c.IsLatest = &t
-			res.Versions = append(res.Versions, c)
-		} else {
-			res.Contents = append(res.Contents, c)
-		}
+		res.Contents = append(res.Contents, c)
 	}
 	if res.IsTruncated && len(entries) > 0 {
 		last := entries[len(entries)-1]
@@ -627,9 +437,6 @@ func (r *req) listObjects(kind int) *Error {
 			}
 		case listV2:
 			res.NextContinuationToken = base64.StdEncoding.EncodeToString([]byte(next))
-		case listVersions:
-			res.NextKeyMarker = encode(next)
-			res.NextVersionIDMarker = "null"
 		}
 	}
 	if kind == listV2 {

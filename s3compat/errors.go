@@ -69,6 +69,7 @@ var (
 	errInvalidCopyRequest    = s3err(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	errInvalidCopySource     = s3err(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	errMalformedPolicy       = s3err(400, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema")
+	errUnresolvableEmail     = s3err(400, "UnresolvableGrantByEmailAddress", "The e-mail address you provided does not match any account on record.")
 	errNoSuchVersion         = s3err(404, "NoSuchVersion", "The specified version does not exist.")
 )
 

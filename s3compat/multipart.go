@@ -100,10 +100,17 @@ func (r *req) createMultipartUpload() *Error {
 		})
 		resp.CloseBodyStream()
 	}
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
+	}
 	id := newUploadID()
 	in := &r.ctx.Request.Header
 	resp := r.sub("PUT", seg, r.key+"/"+id, "", func(req *fasthttp.Request) {
 		r.objectHeadersTo(req, false)
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
+		}
 		if ct := in.ContentType(); len(ct) > 0 {
 			req.Header.Set(sysHasContentType, "yes")
 			req.Header.Set(sysContentType, string(ct))
@@ -213,23 +220,13 @@ func (r *req) uploadPartCopy(n int) *Error {
 				with("ArgumentName", "x-amz-copy-source-range").with("ArgumentValue", rng)
 		}
 	}
-	src := r.sub("GET", sb, sk, "", r.copyConditions)
-	defer src.CloseBodyStream()
-	st := src.StatusCode()
-	if st == 304 {
-		st = 412
+	src, e := r.copySourceGet(sb, sk, r.copyConditions)
+	if e != nil {
+		return e
 	}
-	if st/100 != 2 {
-		if st == 416 {
-			return errInvalidRange.with("RangeRequested", rng)
-		}
-		if st == 404 {
-			if cst, _ := r.headContainer(sb); cst == 404 {
-				return errNoSuchBucket.with("BucketName", sb)
-			}
-			return errNoSuchKey.with("Key", sk)
-		}
-		return swiftError(st, "object", sb, sk)
+	defer src.CloseBodyStream()
+	if v := src.Header.Peek("X-Object-Version-Id"); len(v) > 0 {
+		r.ctx.Response.Header.Set("x-amz-copy-source-version-id", string(v))
 	}
 	if rng != "" {
 		// Swift clamps a range to the object; S3 refuses one past its end.
@@ -552,6 +549,9 @@ func (r *req) completeMultipartUpload() *Error {
 		if v := in.Peek("If-None-Match"); len(v) > 0 {
 			req.Header.Set("If-None-Match", string(v))
 		}
+		if v := marker.Peek(objectACLSys); len(v) > 0 {
+			req.Header.Set(objectACLSys, string(v))
+		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set(sysUploadID, r.uploadID())
 		req.Header.Set(sysEtag, s3etag)
@@ -572,6 +572,7 @@ func (r *req) completeMultipartUpload() *Error {
 		}
 		return swiftError(st, "object", r.bucket, r.key)
 	}
+	r.versionHeaders(&resp.Header)
 	r.sub("DELETE", r.segmentsContainer(), r.key+"/"+r.uploadID(), "", nil).CloseBodyStream()
 	r.completeResult(s3etag, sumAlg, composite)
 	return nil

@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"net/url"
 	"strconv"
@@ -141,10 +140,9 @@ func (r *req) putObject() *Error {
 	if r.body.size > r.s.maxFileSize {
 		return errEntityTooLarge
 	}
-	if v := string(h.Peek("X-Amz-Acl")); v != "" {
-		if _, e := cannedACL(v); e != nil {
-			return e
-		}
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
 	}
 	if _, e := r.requestTags(); e != nil {
 		return e
@@ -191,6 +189,9 @@ func (r *req) putObject() *Error {
 		if inm != "" {
 			req.Header.Set("If-None-Match", inm)
 		}
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
+		}
 		r.body.onDone = func(alg, value string) { req.Header.Set(checksumSysmeta(alg), value) }
 		req.SetBodyStream(r.body, int(r.body.size))
 	})
@@ -207,6 +208,7 @@ func (r *req) putObject() *Error {
 	}
 	out := &r.ctx.Response.Header
 	out.Set("ETag", `"`+string(resp.Header.Peek("Etag"))+`"`)
+	r.versionHeaders(&resp.Header)
 	if r.body.sum != nil {
 		out.Set("X-Amz-Checksum-"+strings.ToUpper(r.body.alg[:1])+r.body.alg[1:], base64.StdEncoding.EncodeToString(r.body.sum.Sum(nil)))
 	}
@@ -242,7 +244,13 @@ func (r *req) getObjectRange(m, rng string) *Error {
 		// Swift's HEAD ignores Range; S3 answers it as the GET would.
 		method = "GET"
 	}
-	resp := r.sub(method, r.bucket, r.key, "", func(req *fasthttp.Request) {
+	v, hasVersion := r.versionID()
+	if hasVersion {
+		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {
+			return e
+		}
+	}
+	prep := func(req *fasthttp.Request) {
 		for _, name := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 			if v := in.Peek(name); len(v) > 0 {
 				req.Header.Set(name, string(v))
@@ -252,16 +260,30 @@ func (r *req) getObjectRange(m, rng string) *Error {
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
-	})
+	}
+	resp := r.sub(method, r.bucket, r.key, versionQuery(v, hasVersion), prep)
 	st := resp.StatusCode()
+	if st == 401 || st == 403 {
+		if g := r.grantedRead(method, versionQuery(v, hasVersion), prep); g != nil {
+			resp.CloseBodyStream()
+			resp, st = g, g.StatusCode()
+		}
+	}
 	if st/100 != 2 && st != 304 {
 		resp.CloseBodyStream()
 		if st == 416 {
 			return errInvalidRange.with("RangeRequested", string(in.Peek("Range")))
 		}
+		if hasVersion {
+			return r.versionedReadError(st, &resp.Header, r.key, v)
+		}
+		if st == 404 {
+			return r.missingObject(r.bucket, r.key)
+		}
 		return r.objectError(st)
 	}
 	r.objectHeaders(&resp.Header)
+	r.versionHeaders(&resp.Header)
 	out := &r.ctx.Response.Header
 	if st == 304 {
 		resp.CloseBodyStream()
@@ -327,51 +349,6 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 	out.Del("X-Amz-Storage-Class")
 }
 
-// deleteSwiftObject deletes key, with its segments when it is a static
-// large object (s3api's gen_multipart_manifest_delete_query).
-func (r *req) deleteSwiftObject(key string) int {
-	head := r.sub("HEAD", r.bucket, key, "", nil)
-	slo := strings.EqualFold(string(head.Header.Peek("X-Static-Large-Object")), "true")
-	head.CloseBodyStream()
-	if !slo {
-		resp := r.sub("DELETE", r.bucket, key, "", nil)
-		defer resp.CloseBodyStream()
-		return resp.StatusCode()
-	}
-	resp := r.sub("DELETE", r.bucket, key, "multipart-manifest=delete", func(req *fasthttp.Request) {
-		req.Header.Set("Accept", "application/json")
-	})
-	defer resp.CloseBodyStream()
-	if resp.StatusCode() != 200 {
-		return resp.StatusCode()
-	}
-	var res struct {
-		Status string `json:"Response Status"`
-	}
-	if json.Unmarshal(resp.Body(), &res) != nil {
-		return 500
-	}
-	st, _ := strconv.Atoi(strings.Fields(res.Status + " 500")[0])
-	if st == 404 || st/100 == 2 {
-		return 204
-	}
-	return st
-}
-
-func (r *req) deleteObject() *Error {
-	st := r.deleteSwiftObject(r.key)
-	if st/100 != 2 && st != 404 {
-		return r.objectError(st)
-	}
-	if st == 404 {
-		if cst, _ := r.headContainer(r.bucket); cst == 404 {
-			return errNoSuchBucket.with("BucketName", r.bucket)
-		}
-	}
-	r.ctx.SetStatusCode(204)
-	return nil
-}
-
 func (r *req) deleteObjects() *Error {
 	body, e := r.readBody(2 << 20)
 	if e != nil {
@@ -400,12 +377,16 @@ func (r *req) deleteObjects() *Error {
 		return swiftError(cst, "bucket", r.bucket, "")
 	}
 	type deleted struct {
-		Key string `xml:"Key"`
+		Key                   string `xml:"Key"`
+		VersionID             string `xml:"VersionId,omitempty"`
+		DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+		DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 	}
 	type failed struct {
-		Key     string `xml:"Key"`
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId,omitempty"`
+		Code      string `xml:"Code"`
+		Message   string `xml:"Message"`
 	}
 	type result struct {
 		XMLName xml.Name  `xml:"DeleteResult"`
@@ -415,19 +396,23 @@ func (r *req) deleteObjects() *Error {
 	}
 	res := result{Xmlns: xmlns}
 	for _, o := range doc.Objects {
-		if o.VersionID != "" && o.VersionID != "null" {
-			res.Errors = append(res.Errors, failed{Key: o.Key, Code: "NoSuchVersion", Message: errNoSuchVersion.Message})
-			continue
-		}
-		st := r.deleteSwiftObject(o.Key)
-		if st/100 == 2 || st == 404 {
-			if !doc.Quiet {
-				res.Deleted = append(res.Deleted, deleted{Key: o.Key})
+		out, e := r.deleteKey(o.Key, o.VersionID, o.VersionID != "")
+		if e != nil {
+			if e.Code == "NoSuchBucket" {
+				return e
 			}
+			res.Errors = append(res.Errors, failed{Key: o.Key, VersionID: o.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
-		se := swiftError(st, "object", r.bucket, o.Key)
-		res.Errors = append(res.Errors, failed{Key: o.Key, Code: se.Code, Message: se.Message})
+		if doc.Quiet {
+			continue
+		}
+		d := deleted{Key: o.Key, VersionID: o.VersionID}
+		if out.deleteMarker {
+			d.DeleteMarker = true
+			d.DeleteMarkerVersionID = out.versionID
+		}
+		res.Deleted = append(res.Deleted, d)
 	}
 	writeXML(r.ctx, res)
 	return nil
@@ -441,8 +426,8 @@ func (r *req) copySource() (bucket, key string, e *Error) {
 		if err != nil || len(q) != 1 || !q.Has("versionId") {
 			return "", "", errInvalidArgument.with("ArgumentName", "x-amz-copy-source").with("ArgumentValue", v)
 		}
-		if vid := q.Get("versionId"); vid != "null" {
-			return "", "", errNoSuchVersion
+		if vid := q.Get("versionId"); !validVersionID(vid) {
+			return "", "", errInvalidVersionID(vid)
 		}
 		v = v[:i]
 	}
@@ -472,6 +457,103 @@ func unquote(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// copySourceVersion is the versionId x-amz-copy-source names, if any.
+func (r *req) copySourceVersion() (string, bool) {
+	v := string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source"))
+	i := strings.Index(v, "?")
+	if i < 0 {
+		return "", false
+	}
+	q, err := url.ParseQuery(v[i+1:])
+	if err != nil || !q.Has("versionId") {
+		return "", false
+	}
+	return q.Get("versionId"), true
+}
+
+// copySourceGet GETs the copy source (the version it names, if any)
+// with prep's headers, from whichever account has its bucket; the error
+// is S3's for a missing source or one the requester may not read.
+func (r *req) copySourceGet(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
+	acct, bacl := r.copySourceAccount(sb)
+	if bacl == nil {
+		return r.copySourceGetIn(sb, sk, prep)
+	}
+	own := r.account
+	defer func() { r.account = own }()
+	r.account = acct
+	var src *fasthttp.Response
+	var e *Error
+	r.preAuthed(func() {
+		v, has := r.copySourceVersion()
+		head := r.sub("HEAD", sb, sk, versionQuery(v, has), nil)
+		head.CloseBodyStream()
+		if head.StatusCode()/100 == 2 && !objectACLOf(&head.Header, bacl).allows(r.requester(), "READ") ||
+			head.StatusCode() == 404 && !bacl.allows(r.requester(), "READ") {
+			e = errAccessDenied
+			return
+		}
+		src, e = r.copySourceGetIn(sb, sk, prep)
+	})
+	return src, e
+}
+
+// copySourceAccount is the account of the copy source's bucket and its
+// ACL when S3 ACLs decide the access (nil: the requester's own bucket,
+// which Swift's authorization judges).
+func (r *req) copySourceAccount(sb string) (string, *s3ACL) {
+	if r.foreign == nil {
+		if st, _ := r.headContainer(sb); st != 404 || r.id == nil {
+			return r.account, nil
+		}
+	} else if sb == r.bucket {
+		return r.account, r.foreign
+	}
+	acct, h, ok := r.findBucket(sb)
+	if !ok {
+		return r.account, nil
+	}
+	return acct, r.aclOfBucketIn(acct, h)
+}
+
+func (r *req) copySourceGetIn(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
+	v, has := r.copySourceVersion()
+	if has {
+		if e := r.checkReadVersion(sb, sk, v); e != nil {
+			return nil, e
+		}
+	}
+	src := r.sub("GET", sb, sk, versionQuery(v, has), prep)
+	st := src.StatusCode()
+	if st == 304 {
+		st = 412
+	}
+	if st/100 == 2 {
+		return src, nil
+	}
+	src.CloseBodyStream()
+	switch {
+	case st == 416:
+		return nil, errInvalidRange.with("RangeRequested", string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source-Range")))
+	case has && st == 404 && isDeleteMarker(&src.Header):
+		return nil, s3err(400, "InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.")
+	case has && (st == 404 || st == 400):
+		if _, e := r.bucketVersioned(sb); e != nil {
+			return nil, e
+		}
+		if v == "null" {
+			return nil, errNoSuchKey.with("Key", sk)
+		}
+		return nil, errNoSuchVersion.with("Key", sk).with("VersionId", v)
+	case st == 404:
+		if _, e := r.bucketVersioned(sb); e != nil {
+			return nil, e
+		}
+		return nil, errNoSuchKey.with("Key", sk)
+	}
+	return nil, swiftError(st, "object", sb, sk)
 }
 
 // copyConditions maps x-amz-copy-source-if-* onto the source request.
@@ -522,27 +604,22 @@ func (r *req) copyObject() *Error {
 	if _, e := r.requestTags(); e != nil {
 		return e
 	}
-	if sb == r.bucket && sk == r.key && directive != "REPLACE" && len(in.Peek("X-Amz-Storage-Class")) == 0 {
+	acl, e := r.newObjectACL()
+	if e != nil {
+		return e
+	}
+	_, fromVersion := r.copySourceVersion()
+	if sb == r.bucket && sk == r.key && directive != "REPLACE" && len(in.Peek("X-Amz-Storage-Class")) == 0 && !fromVersion {
 		return errInvalidCopyRequest
 	}
-	src := r.sub("GET", sb, sk, "", func(req *fasthttp.Request) {
+	src, e := r.copySourceGet(sb, sk, func(req *fasthttp.Request) {
 		r.copyConditions(req)
 		req.Header.Del("Range")
 	})
+	if e != nil {
+		return e
+	}
 	defer src.CloseBodyStream()
-	st := src.StatusCode()
-	if st == 304 {
-		st = 412
-	}
-	if st/100 != 2 {
-		if st == 404 {
-			if cst, _ := r.headContainer(sb); cst == 404 {
-				return errNoSuchBucket.with("BucketName", sb)
-			}
-			return errNoSuchKey.with("Key", sk)
-		}
-		return swiftError(st, "object", sb, sk)
-	}
 	size := int64(src.Header.ContentLength())
 	if size > r.s.maxFileSize {
 		return errEntityTooLarge
@@ -577,6 +654,9 @@ func (r *req) copyObject() *Error {
 		} else if v := src.Header.Peek(objectTagsSysmeta); len(v) > 0 {
 			req.Header.SetBytesV(objectTagsSysmeta, v)
 		}
+		if acl != nil {
+			req.Header.Set(objectACLSys, acl.encode())
+		}
 		req.SetBodyStream(readerOf(src), int(size))
 	})
 	defer resp.CloseBodyStream()
@@ -596,6 +676,10 @@ func (r *req) copyObject() *Error {
 	if v := src.Header.Peek("Last-Modified"); len(v) > 0 {
 		r.ctx.Response.Header.Set("X-Amz-Copy-Source-Last-Modified", string(v))
 	}
+	if v := src.Header.Peek("X-Object-Version-Id"); len(v) > 0 {
+		r.ctx.Response.Header.Set("x-amz-copy-source-version-id", string(v))
+	}
+	r.versionHeaders(&resp.Header)
 	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: lm.Format("2006-01-02T15:04:05.000Z"), ETag: `"` + string(resp.Header.Peek("Etag")) + `"`})
 	return nil
 }

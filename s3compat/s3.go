@@ -34,6 +34,7 @@ type S3 struct {
 	sloMaxSegments int
 	now            func() time.Time
 	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
+	deletes        keyLocks
 }
 
 // New makes the S3 API over auth's users with cfg's settings.
@@ -75,6 +76,9 @@ type req struct {
 	secret  string
 	s3key   config.S3Key // the access key's restrictions
 	body    *bodyReader
+	// foreign is the ACL of a bucket found in another account than the
+	// requester's (nil: the requester's own).
+	foreign *s3ACL
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
@@ -163,6 +167,8 @@ func (r *req) run(bucketInHost string) {
 	} else if e := r.applyPolicy(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.resolveBucket(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
@@ -462,7 +468,7 @@ func (r *req) route() *Error {
 			if m != "GET" {
 				return errMethodNotAllowed
 			}
-			return r.listObjects(listVersions)
+			return r.listVersions()
 		}
 		switch m {
 		case "GET":

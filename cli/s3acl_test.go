@@ -1,0 +1,225 @@
+package cli_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// grantsOf is "PERMISSION:grantee" of each grant (grantee: ID or group URI).
+func grantsOf(gs []types.Grant) []string {
+	var out []string
+	for _, g := range gs {
+		who := aws.ToString(g.Grantee.ID)
+		if g.Grantee.Type == types.TypeGroup {
+			who = aws.ToString(g.Grantee.URI)
+		}
+		out = append(out, string(g.Permission)+":"+who)
+	}
+	return out
+}
+
+func TestS3ACLGrants(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte("s3:\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3Addr := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr,
+		"--user", "test:tester:testing:.admin", "--user", "test2:tester2:testing2:.admin")
+	main := s3Client(t, s, "test:tester", "testing")
+	alt := s3Client(t, s, "test2:tester2", "testing2")
+	ctx := context.Background()
+	b := aws.String("acls")
+	put := func(c *s3.Client, key string, in *s3.PutObjectInput) error {
+		if in == nil {
+			in = &s3.PutObjectInput{}
+		}
+		in.Bucket, in.Key, in.Body = b, aws.String(key), strings.NewReader(key)
+		_, err := c.PutObject(ctx, in)
+		return err
+	}
+	anonAt := func(path string) int {
+		resp, err := http.Get("http://" + s3Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	anon := func(key string) int { return anonAt("/acls/" + key) }
+
+	if _, err := main.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	// One bucket namespace: another account cannot take the name.
+	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); s3Code(err) != "BucketAlreadyExists" {
+		t.Fatalf("CreateBucket of another account's bucket: %v", err)
+	}
+	if err := put(main, "private", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(main, "shared", &s3.PutObjectInput{GrantRead: aws.String(`id="test2:tester2"`)}); err != nil {
+		t.Fatalf("PutObject with x-amz-grant-read: %v", err)
+	}
+	if err := put(main, "public", &s3.PutObjectInput{ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(main, "bad", &s3.PutObjectInput{GrantRead: aws.String(`id="no:body"`)}); s3Code(err) != "InvalidArgument" {
+		t.Fatalf("grant to an unknown user: %v", err)
+	}
+
+	oa, err := main.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("shared")})
+	if got := grantsOf(oa.Grants); err != nil || aws.ToString(oa.Owner.ID) != "test:tester" || len(got) != 1 || got[0] != "READ:test2:tester2" {
+		t.Fatalf("GetObjectAcl shared: %v %v", err, got)
+	}
+	oa, err = main.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("public")})
+	if got := grantsOf(oa.Grants); err != nil || len(got) != 2 || got[0] != "READ:http://acs.amazonaws.com/groups/global/AllUsers" || got[1] != "FULL_CONTROL:test:tester" {
+		t.Fatalf("GetObjectAcl public: %v %v", err, got)
+	}
+
+	// The grants decide what the other account's user may do.
+	if got, err := s3Get(t, alt, "acls", "shared", ""); err != nil || got != "shared" {
+		t.Fatalf("granted GET: %q %v", got, err)
+	}
+	if _, err := s3Get(t, alt, "acls", "private", ""); s3Code(err) != "AccessDenied" {
+		t.Fatalf("ungranted GET: %v", err)
+	}
+	if _, err := alt.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("shared")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("GetObjectAcl without READ_ACP: %v", err)
+	}
+	if err := put(alt, "mine", nil); s3Code(err) != "AccessDenied" {
+		t.Fatalf("PutObject without WRITE: %v", err)
+	}
+	if _, err := alt.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("listing without READ: %v", err)
+	}
+	// AllUsers READ lets anonymous clients in.
+	if st := anon("public"); st != 200 {
+		t.Fatalf("anonymous GET of a public-read object: %d", st)
+	}
+	if st := anon("private"); st != 403 {
+		t.Fatalf("anonymous GET of a private object: %d", st)
+	}
+	// In s3.anonymous_account, the S3 grants amend the Swift ACLs: AllUsers
+	// WRITE lets anonymous writes in, a private object stays private in a
+	// public bucket.
+	if _, err := main.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pub"), ACL: types.BucketCannedACLPublicReadWrite}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := main.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pub"), Key: aws.String("secret"), ACL: types.ObjectCannedACLPrivate, Body: strings.NewReader("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := anonAt("/pub/secret"); st != 403 {
+		t.Fatalf("anonymous GET of a private object in a public bucket: %d", st)
+	}
+	preq, _ := http.NewRequest("PUT", "http://"+s3Addr+"/pub/dropped", strings.NewReader("d"))
+	if resp, err := http.DefaultClient.Do(preq); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("anonymous PUT into a public-read-write bucket: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	if st := anonAt("/pub/dropped"); st != 200 {
+		t.Fatalf("anonymous GET of an anonymous upload: %d", st)
+	}
+	// Buckets of accounts other than s3.anonymous_account are as public
+	// as their grants say.
+	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alts")}); err != nil {
+		t.Fatal(err)
+	}
+	for key, acl := range map[string]types.ObjectCannedACL{"open": types.ObjectCannedACLPublicRead, "closed": types.ObjectCannedACLPrivate} {
+		if _, err := alt.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("alts"), Key: aws.String(key), ACL: acl, Body: strings.NewReader(key)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := anonAt("/alts/open"); st != 200 {
+		t.Fatalf("anonymous GET of another account's public-read object: %d", st)
+	}
+	if st := anonAt("/alts/closed"); st != 403 {
+		t.Fatalf("anonymous GET of another account's private object: %d", st)
+	}
+	if st := anonAt("/alts"); st != 403 {
+		t.Fatalf("anonymous listing of another account's private bucket: %d", st)
+	}
+
+	// A full AccessControlPolicy: WRITE for the other user.
+	ba, err := main.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: b})
+	if err != nil || aws.ToString(ba.Owner.ID) != "test:tester" {
+		t.Fatalf("GetBucketAcl: %v %+v", err, ba)
+	}
+	policy := &types.AccessControlPolicy{Owner: ba.Owner, Grants: append(ba.Grants,
+		types.Grant{Grantee: &types.Grantee{Type: types.TypeCanonicalUser, ID: aws.String("test2:tester2")}, Permission: types.PermissionWrite},
+		types.Grant{Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AuthenticatedUsers")}, Permission: types.PermissionRead})}
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: policy}); err != nil {
+		t.Fatalf("PutBucketAcl: %v", err)
+	}
+	ba, _ = main.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: b})
+	if got := grantsOf(ba.Grants); len(got) != 3 || got[0] != "READ:http://acs.amazonaws.com/groups/global/AuthenticatedUsers" {
+		t.Fatalf("bucket grants: %v", got)
+	}
+	if err := put(alt, "mine", nil); err != nil {
+		t.Fatalf("PutObject with WRITE: %v", err)
+	}
+	if _, err := alt.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); err != nil {
+		t.Fatalf("listing with AuthenticatedUsers READ: %v", err)
+	}
+	oa, err = main.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("mine")})
+	if err != nil || aws.ToString(oa.Owner.ID) != "test2:tester2" {
+		t.Fatalf("the writer owns its object: %v %+v", err, oa)
+	}
+	if got, err := s3Get(t, alt, "acls", "mine", ""); err != nil || got != "mine" {
+		t.Fatalf("owner's GET: %q %v", got, err)
+	}
+	if _, err := alt.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPublicRead}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("PutBucketAcl without WRITE_ACP: %v", err)
+	}
+
+	// Bad documents.
+	bad := &types.AccessControlPolicy{Owner: ba.Owner, Grants: []types.Grant{{Grantee: &types.Grantee{Type: types.TypeCanonicalUser}, Permission: types.PermissionRead}}}
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "MalformedACLError" {
+		t.Fatalf("grant without an ID: %v", err)
+	}
+	bad.Grants[0].Grantee = &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://example.com/nobody")}
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "InvalidArgument" {
+		t.Fatalf("unknown group: %v", err)
+	}
+	bad.Owner = &types.Owner{ID: aws.String("test2:tester2")}
+	bad.Grants = ba.Grants
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("giving the bucket away: %v", err)
+	}
+	if _, err := main.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: b, Key: aws.String("private"), ACL: "nonsense"}); s3Code(err) != "InvalidArgument" {
+		t.Fatalf("unknown canned ACL: %v", err)
+	}
+	// PutObjectAcl keeps the object's metadata; a canned ACL replaces the grants.
+	if _, err := main.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("meta"), Body: strings.NewReader("m"),
+		Metadata: map[string]string{"color": "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := main.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: b, Key: aws.String("meta"), ACL: types.ObjectCannedACLAuthenticatedRead}); err != nil {
+		t.Fatalf("PutObjectAcl: %v", err)
+	}
+	h, err := main.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("meta")})
+	if err != nil || h.Metadata["color"] != "blue" {
+		t.Fatalf("metadata after PutObjectAcl: %v %v", err, h.Metadata)
+	}
+	if got, err := s3Get(t, alt, "acls", "meta", ""); err != nil || got != "m" {
+		t.Fatalf("GET of an authenticated-read object: %q %v", got, err)
+	}
+}

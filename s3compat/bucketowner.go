@@ -1,0 +1,228 @@
+package s3compat
+
+import (
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/server"
+)
+
+// S3 has one bucket namespace; Swift has one per account. A bucket the
+// requester's account does not have is looked for in the other local
+// users' accounts, and when another account has it the request is served
+// there as far as the bucket's and objects' S3 ACLs grant the requester
+// (as s3api with s3_acl serves everything as the owner once its ACL
+// checks pass). Creating a bucket another account has is
+// BucketAlreadyExists.
+
+// preAuthed runs fn with the request authorized as the account owner.
+func (r *req) preAuthed(fn func()) {
+	prev := r.ctx.UserValue("swiftbox.authorized")
+	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	defer func() {
+		if l, ok := prev.(int); ok {
+			server.SetAuthorized(r.ctx, l)
+		} else {
+			server.SetAuthorized(r.ctx, 0)
+		}
+	}()
+	fn()
+}
+
+// otherAccounts are the local users' accounts but the request's.
+func (r *req) otherAccounts() []string {
+	if r.s.auth == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{r.account: true}
+	for _, u := range r.s.auth.Users() {
+		id, _, ok := r.s.auth.Lookup(u.Account + ":" + u.Name)
+		if !ok || seen[id.Account] {
+			continue
+		}
+		seen[id.Account] = true
+		out = append(out, id.Account)
+	}
+	return out
+}
+
+// findBucket looks for bucket in the other local accounts.
+func (r *req) findBucket(bucket string) (string, *fasthttp.ResponseHeader, bool) {
+	own := r.account
+	defer func() { r.account = own }()
+	for _, acct := range r.otherAccounts() {
+		r.account = acct
+		var st int
+		var h *fasthttp.ResponseHeader
+		r.preAuthed(func() { st, h = r.headContainer(bucket) })
+		if st/100 == 2 {
+			return acct, h, true
+		}
+	}
+	return "", nil, false
+}
+
+// aclOfBucketIn is the S3 ACL of a bucket of account acct (from its
+// container headers h); a bucket without one is its account's, readable
+// as far as its Swift read ACL is public.
+func (r *req) aclOfBucketIn(acct string, h *fasthttp.ResponseHeader) *s3ACL {
+	if a := decodeACL(string(h.Peek(containerACLSys))); a != nil {
+		return a
+	}
+	a := &s3ACL{Owner: acct}
+	if strings.Contains(string(h.Peek("X-Container-Read")), ".r:*") {
+		a.Grants = append(a.Grants, aclGrant{"READ", "AllUsers"})
+	}
+	return a
+}
+
+// resolveBucket moves the request to the account that has the bucket
+// when that is not the requester's, checking the S3 ACLs there.
+func (r *req) resolveBucket() *Error {
+	if r.bucket == "" {
+		return nil
+	}
+	// With one account there is nothing else to look at: no extra
+	// request for the requester's own buckets.
+	others := len(r.otherAccounts()) > 0
+	if r.id == nil {
+		// Anonymous: s3.anonymous_account's buckets as their Swift ACLs
+		// say (with the S3 grants' amendments), other accounts' as far as
+		// they grant AllUsers.
+		if r.bucketExists() {
+			return r.anonymousGrants()
+		}
+		if !others {
+			return nil
+		}
+	} else if !others {
+		return nil
+	} else if st, _ := r.headContainer(r.bucket); st != 404 {
+		return nil
+	}
+	acct, h, ok := r.findBucket(r.bucket)
+	if !ok {
+		return nil
+	}
+	m := string(r.ctx.Method())
+	if r.key == "" && m == "PUT" && r.ctx.QueryArgs().Len() == 0 {
+		return errBucketAlreadyExists.with("BucketName", r.bucket)
+	}
+	r.account = acct
+	r.foreign = r.aclOfBucketIn(acct, h)
+	if e := r.authorizeForeign(m); e != nil {
+		return e
+	}
+	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	return nil
+}
+
+// authorizeForeign checks that the bucket's or object's ACL grants the
+// requester what the operation needs (s3api's acl_handlers table).
+func (r *req) authorizeForeign(m string) *Error {
+	q := r.ctx.QueryArgs()
+	user := r.requester()
+	bucketNeeds := func(perm string) *Error {
+		if r.foreign.allows(user, perm) {
+			return nil
+		}
+		return errAccessDenied
+	}
+	if r.key == "" {
+		switch {
+		case q.Has("acl"):
+			if m == "GET" {
+				return bucketNeeds("READ_ACP")
+			}
+			return bucketNeeds("WRITE_ACP")
+		case q.Has("delete"):
+			return bucketNeeds("WRITE")
+		case q.Has("versioning") || q.Has("location"):
+			if user == r.foreign.Owner {
+				return nil
+			}
+			return errAccessDenied
+		case m == "GET" || m == "HEAD":
+			return bucketNeeds("READ")
+		}
+		// Deleting or re-creating the bucket is its owner's alone.
+		return errAccessDenied
+	}
+	objectNeeds := func(perm string) *Error {
+		var st int
+		var h *fasthttp.ResponseHeader
+		v, has := r.versionID()
+		r.preAuthed(func() {
+			resp := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
+			resp.CloseBodyStream()
+			st, h = resp.StatusCode(), &resp.Header
+		})
+		if st/100 != 2 {
+			// No object to judge by: the bucket's READ decides whether
+			// the requester may learn that.
+			return bucketNeeds("READ")
+		}
+		if objectACLOf(h, r.foreign).allows(user, perm) {
+			return nil
+		}
+		return errAccessDenied
+	}
+	switch {
+	case q.Has("acl"):
+		if m == "GET" {
+			return objectNeeds("READ_ACP")
+		}
+		return objectNeeds("WRITE_ACP")
+	case m == "GET" || m == "HEAD":
+		return objectNeeds("READ")
+	}
+	return bucketNeeds("WRITE")
+}
+
+// isWrite reports whether the request writes into the bucket (S3's
+// bucket WRITE permission).
+func (r *req) isWrite() bool {
+	m, q := string(r.ctx.Method()), r.ctx.QueryArgs()
+	if q.Has("acl") {
+		return false
+	}
+	if r.key == "" {
+		return m == "POST" && q.Has("delete")
+	}
+	return m == "PUT" || m == "POST" || m == "DELETE"
+}
+
+// anonymousGrants amends Swift's ACLs of an anonymous_account bucket
+// with its S3 ACLs: AllUsers WRITE (Swift's write ACLs take no
+// referrers) lets anonymous writes in, and an object whose own ACL does
+// not grant AllUsers READ is not public in a public bucket.
+func (r *req) anonymousGrants() *Error {
+	var bh *fasthttp.ResponseHeader
+	r.preAuthed(func() { _, bh = r.headContainer(r.bucket) })
+	bacl := decodeACL(string(bh.Peek(containerACLSys)))
+	if bacl == nil {
+		return nil
+	}
+	if r.isWrite() {
+		if bacl.allows("", "WRITE") {
+			server.SetAuthorized(r.ctx, server.AuthorizedRequest)
+		}
+		return nil
+	}
+	if m := string(r.ctx.Method()); r.key == "" || (m != "GET" && m != "HEAD") || r.ctx.QueryArgs().Has("acl") {
+		return nil
+	}
+	var oh *fasthttp.ResponseHeader
+	r.preAuthed(func() {
+		v, has := r.versionID()
+		resp := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
+		resp.CloseBodyStream()
+		oh = &resp.Header
+	})
+	if oacl := decodeACL(string(oh.Peek(objectACLSys))); oacl != nil && !oacl.allows("", "READ") {
+		return errAccessDenied
+	}
+	return nil
+}

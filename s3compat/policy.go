@@ -59,10 +59,18 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	for k, v := range m {
-		if k != "AWS" && k != "CanonicalUser" {
+		switch k {
+		case "AWS", "CanonicalUser":
+			p.ids = append(p.ids, v...)
+		case "Service", "Federated":
+			// AWS services and federated users: none exist here, so such a
+			// statement names nobody who can call.
+			for _, id := range v {
+				p.ids = append(p.ids, k+":"+id)
+			}
+		default:
 			return errUnknownPrincipal
 		}
-		p.ids = append(p.ids, v...)
 	}
 	return nil
 }

@@ -59,6 +59,13 @@ func TestPolicyDecisions(t *testing.T) {
 	if _, deny := undecided.decide(policyRequest{anonymous: true, action: "s3:GetObject", resource: "arn:aws:s3:::pub/x/a"}); !deny {
 		t.Error("a Deny with an undecidable condition did not deny")
 	}
+	svc, e := parsePolicy([]byte(`{"Statement":[{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::pub/*"}]}`), "pub")
+	if e != nil {
+		t.Fatalf("a service principal: %v", e)
+	}
+	if allow, _ := svc.decide(policyRequest{anonymous: true, action: "s3:PutObject", resource: "arn:aws:s3:::pub/a"}); allow {
+		t.Error("a statement for an AWS service granted anonymous access")
+	}
 	if !p.public() {
 		t.Error("a policy granting GetObject to * is public")
 	}
@@ -71,7 +78,7 @@ func TestPolicyDecisions(t *testing.T) {
 		"unknown op":       `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*","Condition":{"Sometimes":{"aws:CurrentTime":"2020-01-01"}}}]}`,
 		"non-s3 action":    `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"iam:CreateUser","Resource":"arn:aws:s3:::pub/*"}]}`,
 		"missing action":   `{"Statement":[{"Effect":"Allow","Principal":"*","Resource":"arn:aws:s3:::pub/*"}]}`,
-		"bad principal":    `{"Statement":[{"Effect":"Allow","Principal":{"Service":"x"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}]}`,
+		"bad principal":    `{"Statement":[{"Effect":"Allow","Principal":{"Robot":"x"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}]}`,
 		"missing resource": `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject"}]}`,
 	} {
 		if _, e := parsePolicy([]byte(bad), "pub"); e == nil || e.Code != "MalformedPolicy" {

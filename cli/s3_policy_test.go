@@ -85,3 +85,53 @@ func TestS3BucketPolicy(t *testing.T) {
 		t.Fatalf("anonymous GET after DeleteBucketPolicy: %d", st)
 	}
 }
+
+// Another account's user reaches a bucket its policy names them in (or
+// "*"), for the actions granted; a Deny for them wins over the ACLs.
+func TestS3BucketPolicyOtherAccount(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin", "--user", "test2:tester2:testing2:.admin")
+	owner := s3Client(t, s, "test:tester", "testing")
+	other := s3Client(t, s, "test2:tester2", "testing2")
+	ctx := context.Background()
+	b := aws.String("shared")
+	if _, err := owner.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("doc"), Body: strings.NewReader("shared doc")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other account before the policy: %v", err)
+	}
+	policy := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/test2:tester2"]},` +
+		`"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::shared","arn:aws:s3:::shared/*"]}]}`
+	if _, err := owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")})
+	if err != nil {
+		t.Fatalf("other account's GET under the policy: %v", err)
+	}
+	body, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if string(body) != "shared doc" {
+		t.Fatalf("read %q", body)
+	}
+	if _, err := other.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); err != nil {
+		t.Fatalf("other account's listing under the policy: %v", err)
+	}
+	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("x"), Body: strings.NewReader("x")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other account's PUT (not granted): %v", err)
+	}
+	// A public-read ACL, and a policy denying this user: the Deny wins.
+	if _, err := owner.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: "public-read"}); err != nil {
+		t.Fatal(err)
+	}
+	deny := `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}]}`
+	if _, err := owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(deny)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other account's GET under a Deny: %v", err)
+	}
+}

@@ -112,6 +112,9 @@ func (r *req) resolveBucket() *Error {
 	}
 	r.account = acct
 	r.foreign = r.aclOfBucketIn(acct, h)
+	if allowed, e := r.policyDecides(); e != nil || allowed {
+		return e
+	}
 	if e := r.authorizeForeign(m); e != nil {
 		return e
 	}

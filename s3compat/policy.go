@@ -14,10 +14,11 @@ import (
 
 // Bucket policies (Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus).
 // The policy is kept as container sysmeta, exactly as given, and decides
-// unsigned requests: a statement allowing the action to Principal "*"
-// opens it to everyone (a public bucket, as `mc anonymous set` or
-// put-bucket-policy make them), an explicit Deny closes it. Signed
-// requests are decided by the account's ownership and the bucket's ACLs.
+// unsigned requests and other accounts' users: a statement allowing the
+// action to Principal "*" opens it to everyone (a public bucket, as `mc
+// anonymous set` or put-bucket-policy make them) or to the users it
+// names, an explicit Deny closes it. The owner account's own users are
+// decided by Swift's authorization alone.
 
 const (
 	policySysmeta = "X-Container-Sysmeta-S3api-Policy"
@@ -81,6 +82,23 @@ var errUnknownPrincipal = &json.UnsupportedValueError{Str: "principal type"}
 func (p principal) everyone() bool {
 	for _, id := range p.ids {
 		if id == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// covers says whether the principal names requester ("" = anonymous):
+// "*", or the user's S3 id (account:user), bare or as an IAM user ARN.
+func (p principal) covers(requester string) bool {
+	if p.everyone() {
+		return true
+	}
+	if requester == "" {
+		return false
+	}
+	for _, id := range p.ids {
+		if id == requester || strings.HasSuffix(id, ":user/"+requester) {
 			return true
 		}
 	}
@@ -202,7 +220,7 @@ func anyWildcard(patterns stringSet, s string, fold bool) bool {
 
 // policyRequest is what a statement is checked against.
 type policyRequest struct {
-	anonymous bool
+	requester string // account:user, "" for an unsigned request
 	action    string // e.g. s3:GetObject
 	resource  string // arn:aws:s3:::bucket[/key]
 	ctx       *fasthttp.RequestCtx
@@ -210,9 +228,9 @@ type policyRequest struct {
 
 func (st *statement) applies(q policyRequest) bool {
 	switch {
-	case st.Principal.set && !(q.anonymous && st.Principal.everyone()):
+	case st.Principal.set && !st.Principal.covers(q.requester):
 		return false
-	case st.NotPrincipal.set && q.anonymous && st.NotPrincipal.everyone():
+	case st.NotPrincipal.set && st.NotPrincipal.covers(q.requester):
 		return false
 	case len(st.Action) > 0 && !anyWildcard(st.Action, q.action, true):
 		return false
@@ -473,20 +491,30 @@ func (r *req) applyPolicy() *Error {
 	if r.id != nil || r.bucket == "" {
 		return nil
 	}
+	_, e := r.policyDecides()
+	return e
+}
+
+// policyDecides applies the bucket's policy (of r.account's bucket) to
+// the requester: allowed is true when a statement grants the request
+// (which then acts with the owner's rights), the error AccessDenied when
+// one denies it.
+func (r *req) policyDecides() (allowed bool, e *Error) {
 	p := r.loadPolicy()
 	if p == nil {
-		return nil
+		return false, nil
 	}
 	res := "arn:aws:s3:::" + r.bucket
 	if r.key != "" {
 		res += "/" + r.key
 	}
-	allow, deny := p.decide(policyRequest{anonymous: true, action: r.policyAction(), resource: res, ctx: r.ctx})
+	allow, deny := p.decide(policyRequest{requester: r.requester(), action: r.policyAction(), resource: res, ctx: r.ctx})
 	switch {
 	case deny:
-		return errAccessDenied
+		return false, errAccessDenied
 	case allow:
 		server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+		return true, nil
 	}
-	return nil
+	return false, nil
 }

@@ -41,7 +41,7 @@ func TestPolicyDecisions(t *testing.T) {
 		{"s3:PutObject", "arn:aws:s3:::pub/a.jpg", false, false},
 		{"s3:GetObject", "arn:aws:s3:::pub/secret/k", false, true},
 	} {
-		allow, deny := p.decide(policyRequest{anonymous: true, action: tc.action, resource: tc.resource})
+		allow, deny := p.decide(policyRequest{action: tc.action, resource: tc.resource})
 		if allow != tc.wantAllow || deny != tc.wantDen {
 			t.Errorf("%s %s: allow %v deny %v", tc.action, tc.resource, allow, deny)
 		}
@@ -53,17 +53,17 @@ func TestPolicyDecisions(t *testing.T) {
 	if e != nil {
 		t.Fatal(e)
 	}
-	if allow, _ := undecided.decide(policyRequest{anonymous: true, action: "s3:GetObject", resource: "arn:aws:s3:::pub/a"}); allow {
+	if allow, _ := undecided.decide(policyRequest{action: "s3:GetObject", resource: "arn:aws:s3:::pub/a"}); allow {
 		t.Error("an Allow with an undecidable condition granted access")
 	}
-	if _, deny := undecided.decide(policyRequest{anonymous: true, action: "s3:GetObject", resource: "arn:aws:s3:::pub/x/a"}); !deny {
+	if _, deny := undecided.decide(policyRequest{action: "s3:GetObject", resource: "arn:aws:s3:::pub/x/a"}); !deny {
 		t.Error("a Deny with an undecidable condition did not deny")
 	}
 	svc, e := parsePolicy([]byte(`{"Statement":[{"Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::pub/*"}]}`), "pub")
 	if e != nil {
 		t.Fatalf("a service principal: %v", e)
 	}
-	if allow, _ := svc.decide(policyRequest{anonymous: true, action: "s3:PutObject", resource: "arn:aws:s3:::pub/a"}); allow {
+	if allow, _ := svc.decide(policyRequest{action: "s3:PutObject", resource: "arn:aws:s3:::pub/a"}); allow {
 		t.Error("a statement for an AWS service granted anonymous access")
 	}
 	if !p.public() {

@@ -457,27 +457,8 @@ func (r *req) objectACL(m string) *Error {
 		if e != nil {
 			return e
 		}
-		// A POST replaces the object's metadata: send back what it has.
-		resp := r.sub("POST", r.bucket, r.key, "", func(req *fasthttp.Request) {
-			for k, v := range oh.All() {
-				ks := string(k)
-				if _, ok := cutPrefixFold(ks, metaPrefix); ok {
-					req.Header.Set(ks, string(v))
-				} else if _, ok := cutPrefixFold(ks, "X-Object-Transient-Sysmeta-"); ok {
-					req.Header.Set(ks, string(v))
-				}
-			}
-			for _, name := range append([]string{"X-Delete-At"}, passHeaders[1:]...) {
-				if v := oh.Peek(name); len(v) > 0 {
-					req.Header.Set(name, string(v))
-				}
-			}
-			req.Header.Set(objectACLSys, acl.encode())
-		})
-		st := resp.StatusCode()
-		resp.CloseBodyStream()
-		if st/100 != 2 {
-			return r.objectError(st)
+		if e := r.repostObject(oh, objectACLSys, acl.encode()); e != nil {
+			return e
 		}
 		r.ctx.SetStatusCode(200)
 		return nil

@@ -162,24 +162,28 @@ func (r *req) objectTagging(m string) *Error {
 	return errMethodNotAllowed
 }
 
-// setObjectTags replaces the object's tags with a POST. A POST replaces
-// all of an object's user metadata, transient sysmeta and settings such
-// as X-Delete-At, so everything the object has (h, from a HEAD) is sent
-// again with the new tags.
+// setObjectTags replaces the object's tags ("" = none).
 func (r *req) setObjectTags(h *fasthttp.ResponseHeader, encoded string) *Error {
+	return r.repostObject(h, objectTagsSysmeta, encoded)
+}
+
+// repostObject sets the object's transient sysmeta name to value ("" =
+// removes it) with a POST. A POST replaces all of an object's user
+// metadata, transient sysmeta and settings such as X-Delete-At, so
+// everything the object has (h, from a HEAD) is sent again with it.
+func (r *req) repostObject(h *fasthttp.ResponseHeader, name, value string) *Error {
 	resp := r.sub("POST", r.bucket, r.key, "", func(req *fasthttp.Request) {
 		for k, v := range h.All() {
 			ks := string(k)
 			_, meta := cutPrefixFold(ks, metaPrefix)
 			_, transient := cutPrefixFold(ks, "X-Object-Transient-Sysmeta-")
-			if (meta || transient) && !strings.EqualFold(ks, objectTagsSysmeta) {
+			if (meta || transient) && !strings.EqualFold(ks, name) {
 				req.Header.SetBytesV(ks, v)
 			}
 		}
-		for _, name := range []string{"Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control",
-			"Expires", "X-Robots-Tag", "X-Delete-At", "X-Object-Manifest"} {
-			if v := h.Peek(name); len(v) > 0 {
-				req.Header.SetBytesV(name, v)
+		for _, hn := range append([]string{"X-Delete-At", "X-Object-Manifest"}, passHeaders[1:]...) {
+			if v := h.Peek(hn); len(v) > 0 {
+				req.Header.SetBytesV(hn, v)
 			}
 		}
 		// A content type a POST set would fall back to the data's
@@ -187,8 +191,8 @@ func (r *req) setObjectTags(h *fasthttp.ResponseHeader, encoded string) *Error {
 		if ct := h.ContentType(); len(ct) > 0 && len(h.Peek("X-Static-Large-Object")) == 0 && len(h.Peek("X-Object-Manifest")) == 0 {
 			req.Header.SetContentTypeBytes(ct)
 		}
-		if encoded != "" {
-			req.Header.Set(objectTagsSysmeta, encoded)
+		if value != "" {
+			req.Header.Set(name, value)
 		}
 	})
 	st := resp.StatusCode()

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"swiftbox/server"
 )
 
 // S3 ACLs as s3api keeps them with s3_acl: an owner and grants, JSON in
@@ -500,16 +498,12 @@ func hasGrantHeaders(h *fasthttp.RequestHeader) bool {
 // grantedRead retries a GET/HEAD Swift refused (401/403) as the
 // bucket's owner when the object's ACL grants the requester READ (AllUsers
 // READ lets anonymous clients in). It returns nil when no grant applies.
-func (r *req) grantedRead(method, query string, prep func(*fasthttp.Request)) *fasthttp.Response {
-	prev := r.ctx.UserValue("swiftbox.authorized")
-	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
-	defer func() {
-		if l, ok := prev.(int); ok {
-			server.SetAuthorized(r.ctx, l)
-		} else {
-			server.SetAuthorized(r.ctx, 0)
-		}
-	}()
+func (r *req) grantedRead(method, query string, prep func(*fasthttp.Request)) (resp *fasthttp.Response) {
+	r.preAuthed(func() { resp = r.grantedReadAsOwner(method, query, prep) })
+	return resp
+}
+
+func (r *req) grantedReadAsOwner(method, query string, prep func(*fasthttp.Request)) *fasthttp.Response {
 	head := r.sub("HEAD", r.bucket, r.key, query, nil)
 	acl := decodeACL(string(head.Header.Peek(objectACLSys)))
 	head.CloseBodyStream()

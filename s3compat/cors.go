@@ -139,7 +139,7 @@ func setCORSHeaders(h *fasthttp.ResponseHeader, rule *corsRule, origin string, r
 func (r *req) loadCORS() *corsConfig {
 	var st int
 	var h *fasthttp.ResponseHeader
-	r.asOwner(func() { st, h = r.headContainer(r.bucket) })
+	r.preAuthed(func() { st, h = r.headContainer(r.bucket) })
 	raw := h.Peek(corsSysmeta)
 	if st/100 != 2 || len(raw) == 0 {
 		return nil

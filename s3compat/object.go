@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"swiftbox/server"
 )
 
 // Headers an S3 object keeps as Swift keeps them.
@@ -65,24 +63,8 @@ func (r *req) objectError(st int) *Error {
 // anonymous requests, which may not HEAD it themselves).
 func (r *req) bucketExists() bool {
 	var st int
-	r.asOwner(func() { st, _ = r.headContainer(r.bucket) })
+	r.preAuthed(func() { st, _ = r.headContainer(r.bucket) })
 	return st != 404
-}
-
-// asOwner runs fn's subrequests with the bucket owner's authority, for
-// what the server itself must know past the caller's rights (does the
-// bucket exist, its CORS rules).
-func (r *req) asOwner(fn func()) {
-	prev := r.ctx.UserValue("swiftbox.authorized")
-	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
-	defer func() {
-		if l, ok := prev.(int); ok {
-			server.SetAuthorized(r.ctx, l)
-		} else {
-			server.SetAuthorized(r.ctx, 0)
-		}
-	}()
-	fn()
 }
 
 func checkContentMD5(v string, data []byte) *Error {

@@ -357,7 +357,7 @@ func (p *bucketPolicy) public() bool {
 func (r *req) loadPolicy() *bucketPolicy {
 	var st int
 	var h *fasthttp.ResponseHeader
-	r.asOwner(func() { st, h = r.headContainer(r.bucket) })
+	r.preAuthed(func() { st, h = r.headContainer(r.bucket) })
 	raw := h.Peek(policySysmeta)
 	if st/100 != 2 || len(raw) == 0 {
 		return nil

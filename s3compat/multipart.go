@@ -41,10 +41,16 @@ func (r *req) segmentsContainer() string { return r.bucket + "+segments" }
 
 func readerOf(resp *fasthttp.Response) io.Reader { return server.ResponseBody(resp) }
 
+// newUploadID is a random upload id. It never starts with '-' or '_':
+// command lines (aws s3api … --upload-id ID) would read "-…" as an option.
 func newUploadID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	for {
+		var b [16]byte
+		rand.Read(b[:])
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' && id[0] != '_' {
+			return id
+		}
+	}
 }
 
 func (r *req) uploadID() string { return string(r.ctx.QueryArgs().Peek("uploadId")) }

@@ -19,3 +19,11 @@ func TestUnquoteLeavesBadEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadIDsAreNotOptions(t *testing.T) {
+	for range 2000 {
+		if id := newUploadID(); id[0] == '-' || id[0] == '_' || len(id) != 22 {
+			t.Fatalf("upload id %q", id)
+		}
+	}
+}

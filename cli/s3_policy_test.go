@@ -123,6 +123,25 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("x"), Body: strings.NewReader("x")}); s3Code(err) != "AccessDenied" {
 		t.Fatalf("other account's PUT (not granted): %v", err)
 	}
+	// Allowed to write into shared, the other user may not copy the
+	// owner's private objects in: a copy source is judged by the copier's
+	// own rights.
+	if _, err := owner.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vault")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vault"), Key: aws.String("secret"), Body: strings.NewReader("private")}); err != nil {
+		t.Fatal(err)
+	}
+	write := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::shared/*"}]}`
+	if _, err := owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(write)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("mine"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatalf("other account's PUT under a write policy: %v", err)
+	}
+	if _, err := other.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("stolen"), CopySource: aws.String("vault/secret")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("copy of the owner's private object by a writer: %v, want AccessDenied", err)
+	}
 	// A public-read ACL, and a policy denying this user: the Deny wins.
 	if _, err := owner.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: "public-read"}); err != nil {
 		t.Fatal(err)

@@ -30,6 +30,19 @@ func (r *req) preAuthed(fn func()) {
 	fn()
 }
 
+// asCaller runs fn with the requester's own rights: none of the owner's
+// that a grant or policy on this request's bucket gave it.
+func (r *req) asCaller(fn func()) {
+	prev := r.ctx.UserValue("swiftbox.authorized")
+	server.SetAuthorized(r.ctx, 0)
+	defer func() {
+		if l, ok := prev.(int); ok {
+			server.SetAuthorized(r.ctx, l)
+		}
+	}()
+	fn()
+}
+
 // otherAccounts are the local users' accounts but the request's.
 func (r *req) otherAccounts() []string {
 	if r.s.auth == nil {

@@ -461,7 +461,12 @@ func (r *req) copySourceVersion() (string, bool) {
 func (r *req) copySourceGet(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
 	acct, bacl := r.copySourceAccount(sb)
 	if bacl == nil {
-		return r.copySourceGetIn(sb, sk, prep)
+		// A bucket no S3 grant decides: Swift judges the requester by its
+		// own rights, not those a grant on the destination gave it.
+		var src *fasthttp.Response
+		var e *Error
+		r.asCaller(func() { src, e = r.copySourceGetIn(sb, sk, prep) })
+		return src, e
 	}
 	own := r.account
 	defer func() { r.account = own }()

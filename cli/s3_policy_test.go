@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -72,6 +74,30 @@ func TestS3BucketPolicy(t *testing.T) {
 		if st := anon(tc.method, tc.path); st != tc.want {
 			t.Errorf("anonymous %s %s: %d, want %d", tc.method, tc.path, st, tc.want)
 		}
+	}
+	// DeleteObjects (a request on the bucket) is also judged key by key:
+	// the Deny on pub/secret/* holds.
+	del := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":["arn:aws:s3:::site","arn:aws:s3:::site/*"]},` +
+		`{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::site/pub/secret/*"}]}`
+	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(del)}); err != nil {
+		t.Fatal(err)
+	}
+	xmlBody := `<Delete><Object><Key>pub/a.txt</Key></Object><Object><Key>pub/secret/b.txt</Key></Object></Delete>`
+	sum := md5.Sum([]byte(xmlBody))
+	req, _ := http.NewRequest("POST", "http://"+s3Addr+"/site?delete", strings.NewReader(xmlBody))
+	req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(out), "<Deleted><Key>pub/a.txt</Key>") ||
+		!strings.Contains(string(out), "<Key>pub/secret/b.txt</Key><Code>AccessDenied</Code>") {
+		t.Fatalf("anonymous DeleteObjects under the policy: %d %s", resp.StatusCode, out)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("pub/secret/b.txt")}); err != nil {
+		t.Fatalf("a denied key was deleted: %v", err)
 	}
 	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b,
 		Policy: aws.String(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::elsewhere/*"}]}`)})
@@ -152,5 +178,9 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	}
 	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3Code(err) != "AccessDenied" {
 		t.Fatalf("other account's GET under a Deny: %v", err)
+	}
+	// READ (public-read) does not show the bucket's settings.
+	if _, err := other.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other account reading the policy with READ: %v", err)
 	}
 }

@@ -30,6 +30,18 @@ func (r *req) preAuthed(fn func()) {
 	fn()
 }
 
+// bucketSetting says whether a bucket request is about one of its
+// settings, which only its owner reads or changes (AWS keeps them so).
+func bucketSetting(q *fasthttp.Args) bool {
+	for _, sub := range []string{"policy", "policyStatus", "cors", "tagging", "lifecycle", "encryption", "website", "replication",
+		"object-lock", "ownershipControls", "publicAccessBlock", "logging", "notification", "accelerate", "requestPayment"} {
+		if q.Has(sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // asCaller runs fn with the requester's own rights: none of the owner's
 // that a grant or policy on this request's bucket gave it.
 func (r *req) asCaller(fn func()) {
@@ -105,6 +117,9 @@ func (r *req) resolveBucket() *Error {
 		// say (with the S3 grants' amendments), other accounts' as far as
 		// they grant AllUsers.
 		if r.bucketExists() {
+			if r.policyAllowed {
+				return nil // the bucket's policy granted it
+			}
 			return r.anonymousGrants()
 		}
 		if !others {
@@ -155,7 +170,7 @@ func (r *req) authorizeForeign(m string) *Error {
 			return bucketNeeds("WRITE_ACP")
 		case q.Has("delete"):
 			return bucketNeeds("WRITE")
-		case q.Has("versioning") || q.Has("location"):
+		case q.Has("versioning") || q.Has("location") || bucketSetting(q):
 			if user == r.foreign.Owner {
 				return nil
 			}

@@ -377,7 +377,17 @@ func (r *req) deleteObjects() *Error {
 		Errors  []failed  `xml:"Error"`
 	}
 	res := result{Xmlns: xmlns}
+	// A policy judges each key as its own DeleteObject would be (a Deny
+	// on bucket/* must hold for the bulk form too).
+	var policy *bucketPolicy
+	if r.id == nil || r.foreign != nil {
+		policy = r.loadPolicy()
+	}
 	for _, o := range doc.Objects {
+		if policy != nil && policy.denies(r.requester(), o.Key, o.VersionID != "", r) {
+			res.Errors = append(res.Errors, failed{Key: o.Key, VersionID: o.VersionID, Code: errAccessDenied.Code, Message: errAccessDenied.Message})
+			continue
+		}
 		out, e := r.deleteKey(o.Key, o.VersionID, o.VersionID != "")
 		if e != nil {
 			if e.Code == "NoSuchBucket" {

@@ -98,6 +98,9 @@ func (p principal) covers(requester string) bool {
 		return false
 	}
 	for _, id := range p.ids {
+		if strings.HasPrefix(id, "Service:") || strings.HasPrefix(id, "Federated:") {
+			continue
+		}
 		if id == requester || strings.HasSuffix(id, ":user/"+requester) {
 			return true
 		}
@@ -341,6 +344,17 @@ func (p *bucketPolicy) decide(q policyRequest) (allow, deny bool) {
 	return allow, false
 }
 
+// denies says whether the policy denies requester deleting key (one key
+// of a DeleteObjects).
+func (p *bucketPolicy) denies(requester, key string, version bool, r *req) bool {
+	action := "s3:DeleteObject"
+	if version {
+		action = "s3:DeleteObjectVersion"
+	}
+	_, deny := p.decide(policyRequest{requester: requester, action: action, resource: "arn:aws:s3:::" + r.bucket + "/" + key, ctx: r.ctx})
+	return deny
+}
+
 // public says whether some statement opens the bucket to everyone
 // unconditionally (GetBucketPolicyStatus's IsPublic).
 func (p *bucketPolicy) public() bool {
@@ -417,6 +431,17 @@ func (r *req) bucketPolicyOp(m string, status bool) *Error {
 	return errMethodNotAllowed
 }
 
+// ownerOnlyAction says whether action changes or reads a bucket setting
+// only the owner's account may manage (the policy itself, ACLs, CORS…).
+func ownerOnlyAction(action string) bool {
+	switch action {
+	case "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketCORS",
+		"s3:PutBucketTagging", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:CreateBucket":
+		return true
+	}
+	return false
+}
+
 // policyAction is the S3 action a request is, as policies name it.
 func (r *req) policyAction() string {
 	q := r.ctx.QueryArgs()
@@ -491,7 +516,8 @@ func (r *req) applyPolicy() *Error {
 	if r.id != nil || r.bucket == "" {
 		return nil
 	}
-	_, e := r.policyDecides()
+	allowed, e := r.policyDecides()
+	r.policyAllowed = allowed
 	return e
 }
 
@@ -508,10 +534,14 @@ func (r *req) policyDecides() (allowed bool, e *Error) {
 	if r.key != "" {
 		res += "/" + r.key
 	}
-	allow, deny := p.decide(policyRequest{requester: r.requester(), action: r.policyAction(), resource: res, ctx: r.ctx})
+	action := r.policyAction()
+	allow, deny := p.decide(policyRequest{requester: r.requester(), action: action, resource: res, ctx: r.ctx})
 	switch {
 	case deny:
 		return false, errAccessDenied
+	case allow && ownerOnlyAction(action):
+		// The bucket's settings stay its owner's, whatever a policy says.
+		return false, nil
 	case allow:
 		server.SetAuthorized(r.ctx, server.AuthorizedOwner)
 		return true, nil

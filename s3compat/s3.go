@@ -79,6 +79,8 @@ type req struct {
 	// foreign is the ACL of a bucket found in another account than the
 	// requester's (nil: the requester's own).
 	foreign *s3ACL
+	// policyAllowed: the bucket policy granted this unsigned request.
+	policyAllowed bool
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {

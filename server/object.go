@@ -211,10 +211,29 @@ func (p *Proxy) objectPut(r *sreq) {
 			return
 		}
 	}
+	// Unless a middleware gave the timestamp, the object is timed as late
+	// as it can be: now, and again when its body is complete (below), so
+	// an upload that finished meanwhile is not mistaken for a newer one.
+	timed := r.header("X-Timestamp") != ""
+	if now := timestamp.Now(); !timed && now.After(ts) {
+		ts = now
+	}
 	writers, conflicts, err := p.openWriters(r, pl, ts, size)
 	if err != nil {
 		writeError(ctx, err)
 		return
+	}
+	if !timed && len(writers) < pl.quorum() && conflicts > 0 {
+		// A concurrent upload committed with a later time in between:
+		// time this one after it.
+		for _, w := range writers {
+			w.w.Abort()
+		}
+		ts = timestamp.Now()
+		if writers, conflicts, err = p.openWriters(r, pl, ts, size); err != nil {
+			writeError(ctx, err)
+			return
+		}
 	}
 	if len(writers) < pl.quorum() {
 		for _, w := range writers {
@@ -257,13 +276,13 @@ func (p *Proxy) objectPut(r *sreq) {
 	}
 	// The object is timed now that its body is complete (unless a
 	// middleware gave its timestamp): of two overlapping uploads of a name
-	// the one that finishes last wins, as S3 clients expect.
-	if r.header("X-Timestamp") == "" {
-		if now := timestamp.Now(); now.After(ts) {
-			ts = now
-			for _, w := range live {
-				w.w.Retime(ts)
-			}
+	// the one that finishes last wins, as S3 clients expect. Never past
+	// its own X-Delete-At: the expirer deletes as of that time, which must
+	// stay later than the object's.
+	if now := timestamp.Now(); !timed && now.After(ts) && (delAt == "" || now.Unix() < mustInt64(delAt)) {
+		ts = now
+		for _, w := range live {
+			w.w.Retime(ts)
 		}
 	}
 	// Gathered after the body: a middleware may set sysmeta headers when
@@ -301,6 +320,11 @@ func (p *Proxy) objectPut(r *sreq) {
 	ctx.Response.Header.Set("Last-Modified", httpDate(ts))
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	ctx.Response.Header.SetContentLength(0)
+}
+
+func mustInt64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
 }
 
 // replicaWriter is one replica of a PUT in progress.

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"crypto/md5"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,5 +61,40 @@ func TestOverlappingPutsLastFinishedWins(t *testing.T) {
 	_, listing := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	if !strings.Contains(listing, fmt.Sprintf(`"hash": "%x"`, md5.Sum([]byte("AAAA")))) {
 		t.Fatalf("listing does not show the winner: %s", listing)
+	}
+}
+
+// An upload whose body ends after its own X-Delete-At keeps a timestamp
+// before it, so the expirer's delete (timed at X-Delete-At) still wins.
+func TestSlowUploadPastDeleteAtStaysExpirable(t *testing.T) {
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	deleteAt := time.Now().Unix() + 2
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Larger than what fasthttp reads before calling the handler, so the
+	// upload is under way while the clock passes X-Delete-At.
+	const size = 3 << 20
+	fmt.Fprintf(conn, "PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nX-Delete-At: %d\r\nContent-Length: %d\r\n\r\n", c.Token, deleteAt, size)
+	conn.Write(make([]byte, size/2))
+	time.Sleep(time.Until(time.Unix(deleteAt, 0)) + 300*time.Millisecond)
+	conn.Write(make([]byte, size-size/2))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("upload: %v %v", resp, err)
+	}
+	_, listing := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	var rows []struct {
+		LastModified string `json:"last_modified"`
+	}
+	if err := json.Unmarshal([]byte(listing), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("listing %s: %v", listing, err)
+	}
+	lm, err := time.Parse("2006-01-02T15:04:05.999999", rows[0].LastModified)
+	if err != nil || !lm.Before(time.Unix(deleteAt, 0)) {
+		t.Fatalf("object timed %v, not before its X-Delete-At %v", lm, time.Unix(deleteAt, 0).UTC())
 	}
 }

@@ -161,3 +161,38 @@ func TestS3Tagging(t *testing.T) {
 		t.Fatalf("GetBucketTagging after delete: %v", err)
 	}
 }
+
+// GetObjectTagging with a versionId reads that version's tags.
+func TestS3TaggingOfVersions(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	b := aws.String("vtags")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b,
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k"), Body: strings.NewReader("1"), Tagging: aws.String("v=1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k"), Body: strings.NewReader("2"), Tagging: aws.String("v=2")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: b, Key: aws.String("k"), VersionId: v1.VersionId})
+	if err != nil || tagList(got.TagSet) != "v=1;" {
+		t.Fatalf("tags of the first version: %v %v", tagList(got.TagSet), err)
+	}
+	got, err = c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: b, Key: aws.String("k")})
+	if err != nil || tagList(got.TagSet) != "v=2;" {
+		t.Fatalf("tags of the current version: %v %v", tagList(got.TagSet), err)
+	}
+	_, err = c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: b, Key: aws.String("k"), VersionId: v1.VersionId,
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}}})
+	if s3Code(err) != "NotImplemented" {
+		t.Fatalf("PutObjectTagging of an old version: %v, want NotImplemented", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -35,10 +36,22 @@ func headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 // never send.
 func (p *Proxy) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	conf := headerReceived(h)
-	if n := h.ContentLength(); n > 0 && int64(n) > p.limits.MaxFileSize && h.IsHTTP11() && len(h.Peek("Expect")) == 0 {
+	if n := uploadLength(h); n > p.limits.MaxFileSize && h.IsHTTP11() && len(h.Peek("Expect")) == 0 {
 		h.Set("Expect", "100-continue")
 	}
 	return conf
+}
+
+// uploadLength is the size of the object a request uploads: its
+// Content-Length, or for S3's aws-chunked framing (whose chunk
+// signatures the Content-Length counts too) X-Amz-Decoded-Content-Length.
+func uploadLength(h *fasthttp.RequestHeader) int64 {
+	if v := h.Peek("X-Amz-Decoded-Content-Length"); len(v) > 0 {
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return n
+		}
+	}
+	return int64(h.ContentLength())
 }
 
 // requestError answers a request fasthttp could not read: as fasthttp

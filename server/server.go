@@ -68,7 +68,7 @@ const maxRequestBodyInMemory = 1 << 20
 // an oversized upload (413) or a bad token (401) is refused without
 // making the client send gigabytes first.
 func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
-	if n := ctx.Request.Header.ContentLength(); n > 0 && int64(n) > p.limits.MaxFileSize {
+	if uploadLength(&ctx.Request.Header) > p.limits.MaxFileSize {
 		return fasthttp.StatusRequestEntityTooLarge
 	}
 	if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" && !bytes.HasPrefix(ctx.Path(), []byte("/auth")) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash/crc32"
 	"io"
 	"strings"
 	"testing"
@@ -174,5 +175,60 @@ func TestS3MultipartResentPart(t *testing.T) {
 	obj.Body.Close()
 	if string(b) != "second" {
 		t.Fatalf("object %q, want the part uploaded last", b)
+	}
+}
+
+// FULL_OBJECT multipart checksums: the whole object's CRC, from the
+// parts' CRCs, checked against the client's and returned.
+func TestS3MultipartFullObjectCRC(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	b := aws.String("crc")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("k"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32, ChecksumType: types.ChecksumTypeFullObject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	whole := crc32.NewIEEE()
+	for n := int32(1); n <= 2; n++ {
+		body := bytes.Repeat([]byte{byte('a' + n)}, 5<<20+int(n))
+		whole.Write(body)
+		p, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("k"), UploadId: up.UploadId, PartNumber: aws.Int32(n),
+			Body: bytes.NewReader(body), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(n), ETag: p.ETag, ChecksumCRC32: p.ChecksumCRC32})
+	}
+	want := base64.StdEncoding.EncodeToString(whole.Sum(nil))
+	out, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("k"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, ChecksumCRC32: aws.String(want), ChecksumType: types.ChecksumTypeFullObject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.ChecksumCRC32) != want {
+		t.Fatalf("full-object CRC32 %q, want %q", aws.ToString(out.ChecksumCRC32), want)
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("k"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(head.ChecksumCRC32) != want || head.ChecksumType != types.ChecksumTypeFullObject {
+		t.Fatalf("HEAD: %v %v %v", aws.ToString(head.ChecksumCRC32), head.ChecksumType, err)
+	}
+	// The object's data reads back whole, the SDK checking the CRC.
+	obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("k"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, obj.Body); err != nil {
+		t.Fatalf("GET with checksum validation: %v", err)
+	}
+	obj.Body.Close()
+	if _, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("x"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject}); s3Code(err) != "InvalidRequest" {
+		t.Fatalf("SHA256 FULL_OBJECT: %v, want InvalidRequest", err)
 	}
 }

@@ -86,7 +86,7 @@ func (r *req) createMultipartUpload() *Error {
 	if _, e := r.requestTags(); e != nil {
 		return e
 	}
-	sumAlg, e := uploadChecksumAlg(&r.ctx.Request.Header)
+	sumAlg, fullObject, e := uploadChecksumAlg(&r.ctx.Request.Header)
 	if e != nil {
 		return e
 	}
@@ -126,6 +126,9 @@ func (r *req) createMultipartUpload() *Error {
 		req.Header.Set("Content-Type", "application/directory")
 		if sumAlg != "" {
 			req.Header.Set(sysChecksumAlg, sumAlg)
+			if fullObject {
+				req.Header.Set(sysChecksumType, "FULL_OBJECT")
+			}
 		}
 		req.SetBodyStream(strings.NewReader(""), 0)
 	})
@@ -143,6 +146,7 @@ func (r *req) createMultipartUpload() *Error {
 	}
 	if sumAlg != "" {
 		r.ctx.Response.Header.Set("X-Amz-Checksum-Algorithm", strings.ToUpper(sumAlg))
+		r.ctx.Response.Header.Set("X-Amz-Checksum-Type", checksumType(fullObject))
 	}
 	writeXML(r.ctx, result{Xmlns: xmlns, Bucket: r.bucket, Key: r.key, UploadID: id})
 	return nil
@@ -520,14 +524,16 @@ func (r *req) completeMultipartUpload() *Error {
 		r.completeResult(s3etag, sumAlg, composite)
 		return nil
 	}
+	fullObject := string(marker.Peek(sysChecksumType)) == "FULL_OBJECT"
 	if sumAlg != "" {
 		nums := make([]int, len(doc.Parts))
+		sizes := make([]int64, len(doc.Parts))
 		listed := make([]string, len(doc.Parts))
 		for i, p := range doc.Parts {
-			nums[i] = p.PartNumber
+			nums[i], sizes[i] = p.PartNumber, uploaded[p.PartNumber].size
 			listed[i] = p.checksums.get(sumAlg)
 		}
-		if composite, e = r.compositeChecksum(sumAlg, nums, listed); e != nil {
+		if composite, e = r.uploadChecksum(sumAlg, fullObject, nums, sizes, listed); e != nil {
 			return e
 		}
 	}
@@ -566,6 +572,9 @@ func (r *req) completeMultipartUpload() *Error {
 		if composite != "" {
 			req.Header.Set(sysChecksumAlg, sumAlg)
 			req.Header.Set(checksumSysmeta(sumAlg), composite)
+			if fullObject {
+				req.Header.Set(sysChecksumType, "FULL_OBJECT")
+			}
 		}
 		req.SetBodyStream(strings.NewReader(string(mbody)), len(mbody))
 	})
@@ -593,6 +602,7 @@ func (r *req) completeResult(s3etag, sumAlg, composite string) {
 		Key      string   `xml:"Key"`
 		ETag     string   `xml:"ETag"`
 		checksums
+		ChecksumType string `xml:"ChecksumType,omitempty"`
 	}
 	scheme := "http"
 	if r.ctx.IsTLS() {
@@ -603,6 +613,7 @@ func (r *req) completeResult(s3etag, sumAlg, composite string) {
 	if composite != "" {
 		res.checksums.set(sumAlg, composite)
 		r.ctx.Response.Header.Set("X-Amz-Checksum-"+sumAlg, composite)
+		res.ChecksumType = checksumType(!strings.Contains(composite, "-"))
 	}
 	writeXML(r.ctx, res)
 }

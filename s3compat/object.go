@@ -323,6 +323,9 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 			out.Set("X-Amz-Checksum-"+alg, string(v))
 		}
 	}
+	if t := h.Peek(sysChecksumType); withSums && len(t) > 0 {
+		out.SetBytesV("X-Amz-Checksum-Type", t)
+	}
 	if v := h.Peek("X-Object-Sysmeta-S3api-Parts"); len(v) > 0 {
 		out.Set("X-Amz-Mp-Parts-Count", string(v))
 	}

@@ -216,6 +216,12 @@ func (r *req) preflight(bucketInHost string) *Error {
 	if r.bucket == "" || r.account == "" {
 		return errCORSDisabled
 	}
+	if !r.bucketExists() {
+		// Another account's bucket (one namespace across the accounts).
+		if acct, _, ok := r.findBucket(r.bucket); ok {
+			r.account = acct
+		}
+	}
 	c := r.loadCORS()
 	if c == nil {
 		return errCORSDisabled

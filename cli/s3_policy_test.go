@@ -184,3 +184,45 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 		t.Fatalf("other account reading the policy with READ: %v", err)
 	}
 }
+
+// What a policy grants on one bucket stays there: a symlink in it to
+// another container is judged by the caller's own rights.
+func TestS3PolicyGrantStaysInItsBucket(t *testing.T) {
+	s, s3Addr := startS3Listener(t, "s3:\n  anonymous_account: AUTH_test\n")
+	c := s3ClientAt(t, "http://"+s3Addr, &http.Client{}, "test:tester", "testing")
+	ctx := context.Background()
+	for _, b := range []string{"pub", "priv"} {
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("priv"), Key: aws.String("secret"), Body: strings.NewReader("secret data")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pub"), Key: aws.String("page"), Body: strings.NewReader("public page")}); err != nil {
+		t.Fatal(err)
+	}
+	sc := s.conn(t, "test:tester", "testing")
+	if _, err := sc.ObjectPut(ctx, "pub", "link", strings.NewReader(""), false, "", "application/symlink", map[string]string{"X-Symlink-Target": "priv/secret"}); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}]}`
+	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("pub"), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + s3Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := get("/pub/page"); st != 200 || body != "public page" {
+		t.Fatalf("anonymous GET granted by the policy: %d %s", st, body)
+	}
+	if st, body := get("/pub/link"); st == 200 || strings.Contains(body, "secret data") {
+		t.Fatalf("a symlink out of the granted bucket was followed: %d %s", st, body)
+	}
+}

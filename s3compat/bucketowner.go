@@ -16,18 +16,33 @@ import (
 // checks pass). Creating a bucket another account has is
 // BucketAlreadyExists.
 
-// preAuthed runs fn with the request authorized as the account owner.
-func (r *req) preAuthed(fn func()) {
+// preAuthed runs fn with the request authorized as the owner of the
+// request's bucket (and only there: a link reaching elsewhere is judged
+// by the caller's own rights).
+func (r *req) preAuthed(fn func()) { r.preAuthedIn(r.bucket, fn) }
+
+// preAuthedIn is preAuthed for container (of r.account).
+func (r *req) preAuthedIn(container string, fn func()) {
 	prev := r.ctx.UserValue("swiftbox.authorized")
+	pa, pc := server.GrantScope(r.ctx)
 	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	server.SetGrantScope(r.ctx, r.account, container)
 	defer func() {
 		if l, ok := prev.(int); ok {
 			server.SetAuthorized(r.ctx, l)
 		} else {
 			server.SetAuthorized(r.ctx, 0)
 		}
+		server.SetGrantScope(r.ctx, pa, pc)
 	}()
 	fn()
+}
+
+// grant gives the rest of the request level on its bucket, and only
+// there, as an ACL grant or a bucket policy allowed it.
+func (r *req) grant(level int) {
+	server.SetAuthorized(r.ctx, level)
+	server.SetGrantScope(r.ctx, r.account, r.bucket)
 }
 
 // bucketSetting says whether a bucket request is about one of its
@@ -81,7 +96,7 @@ func (r *req) findBucket(bucket string) (string, *fasthttp.ResponseHeader, bool)
 		r.account = acct
 		var st int
 		var h *fasthttp.ResponseHeader
-		r.preAuthed(func() { st, h = r.headContainer(bucket) })
+		r.preAuthedIn(bucket, func() { st, h = r.headContainer(bucket) })
 		if st/100 == 2 {
 			return acct, h, true
 		}
@@ -146,7 +161,7 @@ func (r *req) resolveBucket() *Error {
 	if e := r.authorizeForeign(m); e != nil {
 		return e
 	}
-	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+	r.grant(server.AuthorizedOwner)
 	return nil
 }
 
@@ -238,7 +253,7 @@ func (r *req) anonymousGrants() *Error {
 	}
 	if r.isWrite() {
 		if bacl.allows("", "WRITE") {
-			server.SetAuthorized(r.ctx, server.AuthorizedRequest)
+			r.grant(server.AuthorizedRequest)
 		}
 		return nil
 	}

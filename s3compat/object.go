@@ -486,7 +486,7 @@ func (r *req) copySourceGet(sb, sk string, prep func(*fasthttp.Request)) (*fasth
 	r.account = acct
 	var src *fasthttp.Response
 	var e *Error
-	r.preAuthed(func() {
+	r.preAuthedIn(sb, func() {
 		v, has := r.copySourceVersion()
 		head := r.sub("HEAD", sb, sk, versionQuery(v, has), nil)
 		head.CloseBodyStream()

@@ -543,7 +543,7 @@ func (r *req) policyDecides() (allowed bool, e *Error) {
 		// The bucket's settings stay its owner's, whatever a policy says.
 		return false, nil
 	case allow:
-		server.SetAuthorized(r.ctx, server.AuthorizedOwner)
+		r.grant(server.AuthorizedOwner)
 		return true, nil
 	}
 	return false, nil

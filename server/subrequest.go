@@ -48,7 +48,48 @@ func SetAuthorized(ctx *fasthttp.RequestCtx, level int) { ctx.SetUserValue(keyAu
 
 func authorizedLevel(ctx *fasthttp.RequestCtx) int {
 	l, _ := ctx.UserValue(keyAuthorized).(int)
+	if l != 0 {
+		if s, _ := ctx.UserValue(keyGrantScope).(*grantScope); s != nil && !s.covers(ctx) {
+			return 0
+		}
+	}
 	return l
+}
+
+// keyGrantScope limits the level a request was granted (by the S3
+// layer, for an ACL grant or a bucket policy on one bucket) to that
+// bucket's container: a symlink, DLO or SLO of it reaching elsewhere is
+// judged by the caller's own rights, as Swift judges link targets.
+const keyGrantScope = "swiftbox.grant_scope"
+
+func init() { inheritedKeys = append(inheritedKeys, keyGrantScope) }
+
+type grantScope struct{ account, container string }
+
+// covers says whether ctx's path is the scope's container, its S3
+// segments container or its object-versioning container.
+func (s *grantScope) covers(ctx *fasthttp.RequestCtx) bool {
+	_, a, c, _, err := splitPath(ctx)
+	return err == nil && a == s.account &&
+		(c == s.container || c == s.container+"+segments" || c == "\x00versions\x00"+s.container)
+}
+
+// SetGrantScope limits what SetAuthorized granted ctx (and its
+// subrequests) to container of account; "" for both lifts the limit.
+func SetGrantScope(ctx *fasthttp.RequestCtx, account, container string) {
+	if account == "" && container == "" {
+		ctx.SetUserValue(keyGrantScope, nil)
+		return
+	}
+	ctx.SetUserValue(keyGrantScope, &grantScope{account, container})
+}
+
+// GrantScope is ctx's grant scope, if any.
+func GrantScope(ctx *fasthttp.RequestCtx) (account, container string) {
+	if s, _ := ctx.UserValue(keyGrantScope).(*grantScope); s != nil {
+		return s.account, s.container
+	}
+	return "", ""
 }
 
 // isInternal reports whether ctx is a subrequest (no raw header bytes to

@@ -480,7 +480,8 @@ func (r *req) listVersions() *Error {
 	}
 	res := listVersionsResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), KeyMarker: encode(keyMarker),
 		VersionIDMarker: versionMarker, MaxKeys: maxKeys, EncodingType: enc}
-	if delim != "" {
+	if delim != "" || r.ctx.QueryArgs().Has("delimiter") {
+		// Echoed even blank, as s3api's ListObjectVersions does.
 		d := encode(delim)
 		res.Delimiter = &d
 	}

@@ -2,6 +2,7 @@ package s3compat
 
 import (
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -72,20 +73,38 @@ func (r *req) asCaller(fn func()) {
 
 // otherAccounts are the local users' accounts but the request's.
 func (r *req) otherAccounts() []string {
-	if r.s.auth == nil {
+	var out []string
+	for _, a := range r.s.localAccounts() {
+		if a != r.account {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// localAccounts are the accounts of the local users, worked out again
+// at most every two seconds (users change rarely; every S3 request asks).
+func (s *S3) localAccounts() []string {
+	if s.auth == nil {
 		return nil
 	}
-	var out []string
-	seen := map[string]bool{r.account: true}
-	for _, u := range r.s.auth.Users() {
-		id, _, ok := r.s.auth.Lookup(u.Account + ":" + u.Name)
+	s.accounts.mu.Lock()
+	defer s.accounts.mu.Unlock()
+	if time.Since(s.accounts.at) < 2*time.Second {
+		return s.accounts.list
+	}
+	var list []string
+	seen := map[string]bool{}
+	for _, u := range s.auth.Users() {
+		id, _, ok := s.auth.Lookup(u.Account + ":" + u.Name)
 		if !ok || seen[id.Account] {
 			continue
 		}
 		seen[id.Account] = true
-		out = append(out, id.Account)
+		list = append(list, id.Account)
 	}
-	return out
+	s.accounts.list, s.accounts.at = list, time.Now()
+	return list
 }
 
 // findBucket looks for bucket in the other local accounts.

@@ -17,6 +17,16 @@ import (
 // Checksum algorithms S3 accepts in x-amz-checksum-*.
 var checksumAlgorithms = []string{"crc32", "crc32c", "crc64nvme", "sha1", "sha256"}
 
+// checksumHeaders are the x-amz-checksum-* headers of checksumAlgorithms,
+// in the same order (named once: every request looks for them).
+var checksumHeaders = func() []string {
+	out := make([]string, len(checksumAlgorithms))
+	for i, alg := range checksumAlgorithms {
+		out[i] = "X-Amz-Checksum-" + alg
+	}
+	return out
+}()
+
 var (
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
 	nvme       = crc64.MakeTable(0x9a6c9329ac4bc9b5)

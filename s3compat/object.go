@@ -304,7 +304,7 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 	out := &r.ctx.Response.Header
 	for _, name := range passHeaders {
 		if v := h.Peek(name); len(v) > 0 {
-			out.Set(name, string(v))
+			out.SetBytesV(name, v)
 		}
 	}
 	etag := string(h.Peek("Etag"))
@@ -312,7 +312,7 @@ func (r *req) objectHeaders(h *fasthttp.ResponseHeader) {
 		etag = string(s3)
 	}
 	out.Set("ETag", `"`+strings.Trim(etag, `"`)+`"`)
-	out.Set("Last-Modified", string(h.Peek("Last-Modified")))
+	out.SetBytesV("Last-Modified", h.Peek("Last-Modified"))
 	out.Set("Accept-Ranges", "bytes")
 	withSums := strings.EqualFold(string(r.ctx.Request.Header.Peek("X-Amz-Checksum-Mode")), "ENABLED")
 	for k, v := range h.All() {

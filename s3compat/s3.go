@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -35,6 +36,11 @@ type S3 struct {
 	now            func() time.Time
 	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
 	deletes        keyLocks
+	accounts       struct { // localAccounts' memo
+		mu   sync.Mutex
+		at   time.Time
+		list []string
+	}
 }
 
 // New makes the S3 API over auth's users with cfg's settings.
@@ -324,8 +330,8 @@ func (r *req) prepareBody() *Error {
 	// checksum, not its XML body's.
 	completing := string(r.ctx.Method()) == fasthttp.MethodPost && r.ctx.QueryArgs().Has("uploadId")
 	if b.sum == nil && !completing {
-		for _, alg := range checksumAlgorithms {
-			if v := h.Peek("X-Amz-Checksum-" + alg); len(v) > 0 {
+		for i, alg := range checksumAlgorithms {
+			if v := h.Peek(checksumHeaders[i]); len(v) > 0 {
 				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)
 				break
 			}

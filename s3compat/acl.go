@@ -415,34 +415,10 @@ func (r *req) bucketACL(m string) *Error {
 
 // objectACL serves Get/PutObjectAcl.
 func (r *req) objectACL(m string) *Error {
-	v, has := r.versionID()
-	if has && m == "PUT" {
-		// object_versioning takes no POST to one version, only to the
-		// object, which reaches the current one.
-		st, oh, _ := r.headObject()
-		if st/100 != 2 || string(oh.Peek("X-Object-Version-Id")) != v {
-			return errNotImplemented
-		}
-		has = false
+	oh, e := r.headVersion(m == "PUT")
+	if e != nil {
+		return e
 	}
-	if has {
-		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {
-			return e
-		}
-	}
-	head := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
-	head.CloseBodyStream()
-	st, oh := head.StatusCode(), &head.Header
-	if st/100 != 2 {
-		if has {
-			return r.versionedReadError(st, oh, r.key, v)
-		}
-		if st == 404 {
-			return r.missingObject(r.bucket, r.key)
-		}
-		return r.objectError(st)
-	}
-	r.versionHeaders(oh)
 	_, bh := r.headContainer(r.bucket)
 	bacl := r.bucketACLOf(bh)
 	cur := objectACLOf(oh, bacl)

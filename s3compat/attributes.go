@@ -155,24 +155,10 @@ func (r *req) getObjectAttributes() *Error {
 	if e != nil {
 		return e
 	}
-	v, has := r.versionID()
-	if has {
-		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {
-			return e
-		}
+	h, e := r.headVersion(false)
+	if e != nil {
+		return e
 	}
-	head := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
-	st := head.StatusCode()
-	h := &fasthttp.ResponseHeader{}
-	head.Header.CopyTo(h)
-	head.CloseBodyStream()
-	if st/100 != 2 {
-		if st == 404 {
-			return r.missingObject(r.bucket, r.key)
-		}
-		return r.objectError(st)
-	}
-	r.versionHeaders(h)
 	res := objectAttributes{Xmlns: xmlns}
 	if want["ETag"] {
 		etag := string(h.Peek("Etag"))

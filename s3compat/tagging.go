@@ -126,27 +126,9 @@ func setTagCount(out *fasthttp.ResponseHeader, h *fasthttp.ResponseHeader) {
 
 // objectTagging is Get/Put/DeleteObjectTagging.
 func (r *req) objectTagging(m string) *Error {
-	v, has := r.versionID()
-	if has && m != "GET" {
-		// As for PutObjectAcl: a POST reaches only the current version.
-		st, oh, _ := r.headObject()
-		if st/100 != 2 || string(oh.Peek("X-Object-Version-Id")) != v {
-			return errNotImplemented
-		}
-		has = false
-	}
-	if has {
-		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {
-			return e
-		}
-	}
-	head := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
-	st := head.StatusCode()
-	h := &fasthttp.ResponseHeader{}
-	head.Header.CopyTo(h)
-	head.CloseBodyStream()
-	if st/100 != 2 {
-		return r.objectError(st)
+	h, e := r.headVersion(m != "GET")
+	if e != nil {
+		return e
 	}
 	switch m {
 	case "GET":

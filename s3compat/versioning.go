@@ -566,3 +566,38 @@ func (r *req) listVersions() *Error {
 	writeXML(r.ctx, res)
 	return nil
 }
+
+// headVersion HEADs the request's object, or the version its versionId
+// names, and sets the version headers of the answer. A change (write)
+// reaches only the current version (object_versioning takes a POST to
+// the object alone): naming another is NotImplemented.
+func (r *req) headVersion(write bool) (*fasthttp.ResponseHeader, *Error) {
+	v, has := r.versionID()
+	if has && write {
+		st, oh, _ := r.headObject()
+		if st/100 != 2 || string(oh.Peek("X-Object-Version-Id")) != v {
+			return nil, errNotImplemented
+		}
+		has = false
+	}
+	if has {
+		if e := r.checkReadVersion(r.bucket, r.key, v); e != nil {
+			return nil, e
+		}
+	}
+	head := r.sub("HEAD", r.bucket, r.key, versionQuery(v, has), nil)
+	st := head.StatusCode()
+	h := &fasthttp.ResponseHeader{}
+	head.Header.CopyTo(h)
+	head.CloseBodyStream()
+	switch {
+	case st/100 == 2:
+		r.versionHeaders(h)
+		return h, nil
+	case has:
+		return nil, r.versionedReadError(st, h, r.key, v)
+	case st == 404:
+		return nil, r.missingObject(r.bucket, r.key)
+	}
+	return nil, r.objectError(st)
+}

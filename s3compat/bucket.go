@@ -261,6 +261,22 @@ const (
 	listV2
 )
 
+// listingPage is one page of a listing fetched one entry past maxKeys:
+// without a common prefix equal to the marker (the previous page listed
+// it), cut to maxKeys; truncated says entries were left out.
+func listingPage[T any](entries []T, subdir func(T) string, marker string, maxKeys int) (page []T, truncated bool) {
+	page = entries[:0]
+	for _, e := range entries {
+		if sd := subdir(e); sd == "" || sd != marker {
+			page = append(page, e)
+		}
+	}
+	if len(page) > maxKeys {
+		return page[:maxKeys], true
+	}
+	return page, false
+}
+
 type listEntry struct {
 	Name         string `json:"name"`
 	Hash         string `json:"hash"`
@@ -398,19 +414,7 @@ func (r *req) listObjects(kind int) *Error {
 	} else if st, _ := r.headContainer(r.bucket); st/100 != 2 {
 		return swiftError(st, "bucket", r.bucket, "")
 	}
-	// A common prefix equal to the marker was listed on the previous page.
-	kept := entries[:0]
-	for _, e := range entries {
-		if e.Subdir != "" && e.Subdir == marker {
-			continue
-		}
-		kept = append(kept, e)
-	}
-	entries = kept
-	if len(entries) > maxKeys {
-		entries = entries[:maxKeys]
-		res.IsTruncated = true
-	}
+	entries, res.IsTruncated = listingPage(entries, func(e listEntry) string { return e.Subdir }, marker, maxKeys)
 	fetchOwner := kind != listV2 || string(q.Peek("fetch-owner")) == "true"
 	for _, e := range entries {
 		if e.Subdir != "" {

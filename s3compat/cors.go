@@ -153,40 +153,26 @@ func (r *req) loadCORS() *corsConfig {
 
 // bucketCORS is Put/Get/DeleteBucketCors.
 func (r *req) bucketCORS(m string) *Error {
-	st, h := r.headContainer(r.bucket)
-	if st/100 != 2 {
-		return swiftError(st, "bucket", r.bucket, "")
-	}
-	var stored string
-	switch m {
-	case "GET":
-		raw := h.Peek(corsSysmeta)
-		if len(raw) == 0 {
-			return errNoSuchCORS.with("BucketName", r.bucket)
-		}
-		c, e := parseCORS(raw)
-		if e != nil {
-			return errNoSuchCORS.with("BucketName", r.bucket)
-		}
-		c.Xmlns = xmlns
-		writeXML(r.ctx, c)
-		return nil
-	case "PUT":
-		body, e := r.readBody(maxCORSBody)
-		if e != nil {
-			return e
-		}
-		c, e := parseCORS(body)
-		if e != nil {
-			return e
-		}
-		out, _ := xml.Marshal(c)
-		stored = string(out)
-	case "DELETE":
-	default:
-		return errMethodNotAllowed
-	}
-	return r.setBucketSysmeta(corsSysmeta, stored, m)
+	return r.bucketSettingOp(m, sysmetaSetting{
+		sysmeta: corsSysmeta, maxBody: maxCORSBody, none: errNoSuchCORS,
+		show: func(raw []byte) *Error {
+			c, e := parseCORS(raw)
+			if e != nil {
+				return errNoSuchCORS.with("BucketName", r.bucket)
+			}
+			c.Xmlns = xmlns
+			writeXML(r.ctx, c)
+			return nil
+		},
+		store: func(body []byte) (string, *Error) {
+			c, e := parseCORS(body)
+			if e != nil {
+				return "", e
+			}
+			out, _ := xml.Marshal(c)
+			return string(out), nil
+		},
+	})
 }
 
 func requestedHeaders(h *fasthttp.RequestHeader) []string {

@@ -385,13 +385,13 @@ func (r *req) loadPolicy() *bucketPolicy {
 
 // bucketPolicyOp is Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus.
 func (r *req) bucketPolicyOp(m string, status bool) *Error {
-	st, h := r.headContainer(r.bucket)
-	if st/100 != 2 {
-		return swiftError(st, "bucket", r.bucket, "")
-	}
-	raw := h.Peek(policySysmeta)
 	switch {
 	case status && m == "GET":
+		st, h := r.headContainer(r.bucket)
+		if st/100 != 2 {
+			return swiftError(st, "bucket", r.bucket, "")
+		}
+		raw := h.Peek(policySysmeta)
 		type result struct {
 			XMLName  xml.Name `xml:"PolicyStatus"`
 			Xmlns    string   `xml:"xmlns,attr"`
@@ -405,30 +405,22 @@ func (r *req) bucketPolicyOp(m string, status bool) *Error {
 		return nil
 	case status:
 		return errMethodNotAllowed
-	case m == "GET":
-		if len(raw) == 0 {
-			return s3err(404, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", r.bucket)
-		}
-		r.ctx.SetStatusCode(200)
-		r.ctx.Response.Header.SetContentType("application/json")
-		r.ctx.SetBody(raw)
-		return nil
-	case m == "PUT":
-		body, e := r.readBody(maxPolicySize)
-		if e != nil {
-			if e.Code == "MalformedXML" {
-				return s3err(400, "PolicyTooLarge", "Policy exceeds the maximum allowed document size.")
-			}
-			return e
-		}
-		if _, e := parsePolicy(body, r.bucket); e != nil {
-			return e
-		}
-		return r.setBucketSysmeta(policySysmeta, string(body), "PUT")
-	case m == "DELETE":
-		return r.setBucketSysmeta(policySysmeta, "", "DELETE")
 	}
-	return errMethodNotAllowed
+	return r.bucketSettingOp(m, sysmetaSetting{
+		sysmeta: policySysmeta, maxBody: maxPolicySize,
+		none:     s3err(404, "NoSuchBucketPolicy", "The bucket policy does not exist"),
+		tooLarge: s3err(400, "PolicyTooLarge", "Policy exceeds the maximum allowed document size."),
+		show: func(raw []byte) *Error {
+			r.ctx.SetStatusCode(200)
+			r.ctx.Response.Header.SetContentType("application/json")
+			r.ctx.SetBody(raw)
+			return nil
+		},
+		store: func(body []byte) (string, *Error) {
+			_, e := parsePolicy(body, r.bucket)
+			return string(body), e
+		},
+	})
 }
 
 // ownerOnlyAction says whether action changes or reads a bucket setting

@@ -201,34 +201,61 @@ func (r *req) repostObject(h *fasthttp.ResponseHeader, name, value string) *Erro
 
 // bucketTagging is Get/Put/DeleteBucketTagging.
 func (r *req) bucketTagging(m string) *Error {
+	return r.bucketSettingOp(m, sysmetaSetting{
+		sysmeta: bucketTagsSysmeta, maxBody: 64 << 10,
+		none: s3err(404, "NoSuchTagSet", "The TagSet does not exist"),
+		show: func(raw []byte) *Error {
+			writeXML(r.ctx, tagging{Xmlns: xmlns, TagSet: decodeTags(string(raw))})
+			return nil
+		},
+		store: func(body []byte) (string, *Error) {
+			tags, e := parseTaggingXML(body, maxBucketTags)
+			return encodeTags(tags), e
+		},
+	})
+}
+
+// sysmetaSetting is a bucket setting kept as container sysmeta, for
+// bucketSettingOp.
+type sysmetaSetting struct {
+	sysmeta  string
+	maxBody  int64
+	none     *Error                             // GET when the bucket has none
+	tooLarge *Error                             // PUT of a body over maxBody (nil: MalformedXML)
+	show     func(raw []byte) *Error            // answers a GET with the stored value
+	store    func(body []byte) (string, *Error) // validates a PUT's body into the stored form
+}
+
+// bucketSettingOp is Get/Put/Delete of one bucket setting.
+func (r *req) bucketSettingOp(m string, s sysmetaSetting) *Error {
 	st, h := r.headContainer(r.bucket)
 	if st/100 != 2 {
 		return swiftError(st, "bucket", r.bucket, "")
 	}
-	var encoded string
+	var stored string
 	switch m {
 	case "GET":
-		v := h.Peek(bucketTagsSysmeta)
-		if len(v) == 0 {
-			return s3err(404, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", r.bucket)
+		raw := h.Peek(s.sysmeta)
+		if len(raw) == 0 {
+			return s.none.with("BucketName", r.bucket)
 		}
-		writeXML(r.ctx, tagging{Xmlns: xmlns, TagSet: decodeTags(string(v))})
-		return nil
+		return s.show(raw)
 	case "PUT":
-		body, e := r.readBody(64 << 10)
+		body, e := r.readBody(s.maxBody)
 		if e != nil {
+			if e.Code == "MalformedXML" && s.tooLarge != nil {
+				return s.tooLarge
+			}
 			return e
 		}
-		tags, e := parseTaggingXML(body, maxBucketTags)
-		if e != nil {
+		if stored, e = s.store(body); e != nil {
 			return e
 		}
-		encoded = encodeTags(tags)
 	case "DELETE":
 	default:
 		return errMethodNotAllowed
 	}
-	return r.setBucketSysmeta(bucketTagsSysmeta, encoded, m)
+	return r.setBucketSysmeta(s.sysmeta, stored, m)
 }
 
 // setBucketSysmeta stores (or with "" removes) one of the bucket's

@@ -516,19 +516,7 @@ func (r *req) listVersions() *Error {
 	} else if _, e := r.bucketVersioned(r.bucket); e != nil {
 		return e
 	}
-	kept := items[:0]
-	for _, it := range items {
-		// A common prefix equal to the marker was listed on the previous page.
-		if it.Subdir != "" && it.Subdir == keyMarker {
-			continue
-		}
-		kept = append(kept, it)
-	}
-	items = kept
-	if len(items) > maxKeys {
-		items = items[:maxKeys]
-		res.IsTruncated = true
-	}
+	items, res.IsTruncated = listingPage(items, func(e versionEntry) string { return e.Subdir }, keyMarker, maxKeys)
 	o := r.owner()
 	for _, it := range items {
 		if it.Subdir != "" {

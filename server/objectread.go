@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -157,45 +157,24 @@ func cleanContentType(ct string) string {
 	return ct
 }
 
-// readerCloser streams a body and closes the replica when fasthttp is
-// done; onEOF runs when the whole body was read without error.
+// readerCloser streams a verified body and closes the replica when
+// fasthttp is done with it.
 type readerCloser struct {
 	io.Reader
-	rd    backend.ObjectReader
-	onEOF func()
+	rd backend.ObjectReader
 }
 
 func (c *readerCloser) Close() error { return c.rd.Close() }
 
-// getBufPool holds the copy buffers of object GETs: large reads and
-// writes keep syscalls per byte low.
-var getBufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// WriteTo copies the body in 1 MiB steps (fasthttp prefers WriterTo).
+// WriteTo hands fasthttp the body's own WriteTo: verified chunks of up to
+// 1 MiB go straight from the read buffer to the connection. An error (a
+// block that fails its checksum) ends the response short, so the client
+// sees a broken transfer, never a complete one with wrong bytes.
 func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
-	bp := getBufPool.Get().(*[]byte)
-	defer getBufPool.Put(bp)
-	buf := *bp
-	var total int64
-	for {
-		n, err := io.ReadFull(c.Reader, buf)
-		if n > 0 {
-			m, werr := w.Write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			if c.onEOF != nil {
-				c.onEOF()
-			}
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
+	if wt, ok := c.Reader.(io.WriterTo); ok {
+		return wt.WriteTo(w)
 	}
+	return io.Copy(w, c.Reader)
 }
 
 func (p *Proxy) objectGet(r *sreq) {
@@ -206,15 +185,30 @@ func (p *Proxy) objectGet(r *sreq) {
 		return
 	}
 	pl := p.objectPlace(policy, r.account, r.container, r.object)
-	rd, err := p.openObject(pl, r, strings.EqualFold(r.header("X-Newest"), "true"))
-	if err != nil {
-		writeError(ctx, err)
-		return
+	newest := strings.EqualFold(r.header("X-Newest"), "true")
+	// A replica whose first bytes fail their checksum is quarantined
+	// before anything is sent, and the next replica serves; each round
+	// moves one bad replica aside, so the rounds are bounded.
+	for range len(pl.candidates()) + 1 {
+		rd, err := p.openObject(pl, r, newest)
+		if err != nil {
+			writeError(ctx, err)
+			return
+		}
+		if err := p.serveObject(r, rd); !errors.Is(err, storage.ErrCorrupt) {
+			return
+		}
 	}
+	writeError(ctx, storage.ErrCorrupt)
+}
+
+// serveObject answers a GET or HEAD from the open replica rd. It returns
+// an error matching storage.ErrCorrupt, having sent nothing and closed
+// rd, when rd's first bytes fail their checksum.
+func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
+	ctx := r.ctx
 	meta := rd.Metadata()
-	etag := meta["ETag"]
-	setObjectHeaders(ctx, rd)
-	condEtag := etag
+	condEtag := meta["ETag"]
 	if at := r.header("X-Backend-Etag-Is-At"); at != "" {
 		// A middleware's etag (SLO's) answers If-Match/If-None-Match.
 		for _, k := range strings.Split(at, ",") {
@@ -224,72 +218,86 @@ func (p *Proxy) objectGet(r *sreq) {
 			}
 		}
 	}
-	if code := conditional(r, condEtag, rd.Timestamp()); code != 0 {
+	code := conditional(r, condEtag, rd.Timestamp())
+	size := rd.Size()
+	var ranges []byteRange
+	unsat := false
+	if rh := r.header("Range"); code == 0 && r.method == fasthttp.MethodGet && rh != "" {
+		if ig := r.header("X-Backend-Ignore-Range-If-Metadata-Present"); ig != "" {
+			// A manifest is read whole: its middleware serves the range.
+			for _, k := range strings.Split(ig, ",") {
+				if meta[canonical(strings.TrimSpace(k))] != "" {
+					rh = ""
+				}
+			}
+		}
+		if rh != "" {
+			var ok bool
+			ranges, ok, unsat = parseRange(rh, size)
+			if !ok {
+				ranges = nil
+			}
+		}
+	}
+	var bodies []backend.Body
+	if code == 0 && r.method == fasthttp.MethodGet && !unsat {
+		if len(ranges) == 0 {
+			bodies = append(bodies, rd.Body(0, size))
+		}
+		for _, br := range ranges {
+			bodies = append(bodies, rd.Body(br.start, br.end-br.start+1))
+		}
+		if err := bodies[0].Prime(); err != nil {
+			rd.Close()
+			if errors.Is(err, storage.ErrCorrupt) {
+				return err
+			}
+			writeError(ctx, err)
+			return nil
+		}
+	}
+	setObjectHeaders(ctx, rd)
+	if code != 0 {
 		rd.Close()
 		if code == fasthttp.StatusNotModified {
 			ctx.SetStatusCode(code)
 			ctx.Response.Header.SetContentLength(0)
 			ctx.Response.SkipBody = true
-			return
+			return nil
 		}
 		ctx.Response.Header.Del("Content-Type")
 		writeStatus(ctx, code, "")
-		return
+		return nil
 	}
-	size := rd.Size()
 	if r.method == fasthttp.MethodHead {
 		rd.Close()
 		ctx.Response.Header.SetContentLength(int(size))
 		ctx.Response.SkipBody = true
-		return
+		return nil
 	}
-	var ranges []byteRange
-	rh := r.header("Range")
-	if ig := r.header("X-Backend-Ignore-Range-If-Metadata-Present"); rh != "" && ig != "" {
-		// A manifest is read whole: its middleware serves the range.
-		for _, k := range strings.Split(ig, ",") {
-			if meta[canonical(strings.TrimSpace(k))] != "" {
-				rh = ""
-			}
-		}
-	}
-	if rh != "" {
-		var ok, unsat bool
-		ranges, ok, unsat = parseRange(rh, size)
-		if unsat {
-			rd.Close()
-			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-			writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
-			ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
-			return
-		}
-		if !ok {
-			ranges = nil
-		}
+	if unsat {
+		rd.Close()
+		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+		ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
+		return nil
 	}
 	switch {
 	case len(ranges) == 0:
-		// The whole body is MD5-checked as it streams (a mismatch
-		// quarantines the replica, as Swift's object server does), unless
-		// this replica passed that check recently.
-		key := verifiedKey(rd.node, r, rd.Timestamp())
-		if p.verified.recent(key) {
-			ctx.SetBodyStream(&readerCloser{Reader: rd.Section(0, size), rd: rd}, int(size))
-		} else {
-			ctx.SetBodyStream(&readerCloser{Reader: rd.Whole(), rd: rd, onEOF: func() { p.verified.mark(key) }}, int(size))
-		}
+		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd}, int(size))
 	case len(ranges) == 1:
 		br := ranges[0]
 		ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, size))
-		ctx.SetBodyStream(&readerCloser{Reader: rd.Section(br.start, br.end-br.start+1), rd: rd}, int(br.end-br.start+1))
+		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd}, int(br.end-br.start+1))
 	default:
-		p.multiRange(ctx, rd, ranges, cleanContentType(meta["Content-Type"]), size)
+		p.multiRange(ctx, rd, ranges, bodies, cleanContentType(meta["Content-Type"]), size)
 	}
+	return nil
 }
 
 // multiRange sends multipart/byteranges, streaming each part.
-func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, ctype string, size int64) {
+func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, bodies []backend.Body, ctype string, size int64) {
 	var b [16]byte
 	rand.Read(b[:])
 	boundary := hex.EncodeToString(b[:])
@@ -302,7 +310,7 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 		}
 		head += "--" + boundary + "\r\nContent-Type: " + ctype + "\r\nContent-Range: bytes " +
 			strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end, 10) + "/" + strconv.FormatInt(size, 10) + "\r\n\r\n"
-		readers = append(readers, strings.NewReader(head), rd.Section(br.start, br.end-br.start+1))
+		readers = append(readers, strings.NewReader(head), bodies[i])
 		total += len(head) + int(br.end-br.start+1)
 	}
 	tail := "\r\n--" + boundary + "--"

@@ -50,7 +50,6 @@ type Proxy struct {
 	auth       *keystone.TempAuth
 	log        *slog.Logger
 	acct       *accountUpdater
-	verified   verifiedCache
 	putLocks   nameLocks
 	front      []Middleware
 	expiry     expiryQueue

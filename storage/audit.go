@@ -78,8 +78,10 @@ type AuditResult struct {
 
 // AuditObject checks one object as Swift's object auditor does: its
 // metadata reads and unpickles, Content-Length equals the size of the
-// .data, and the body's MD5 equals the ETag — for zero-byte objects only
-// when zeroByteOnly (Swift's fast ZBF pass). A failing object is
+// .data, and the body matches its block table (blocks.go) and its MD5 the
+// ETag — for zero-byte objects only when zeroByteOnly (Swift's fast ZBF
+// pass). An object without a block table gets one once its MD5 matched,
+// so its ranges can be verified. A failing object is
 // quarantined (moved to <dev>/quarantined/objects, suffix invalidated).
 // lim paces the body read; it may be nil. When ctx ends the check stops
 // with ctx's error. A deleted object (only a
@@ -121,6 +123,11 @@ func (s *ObjectStore) AuditObject(ctx context.Context, device string, ref HashDi
 		}
 		if errors.Is(err, ErrQuarantined) {
 			res.Quarantined, res.Reason = true, err.Error()
+			return res, nil
+		}
+		if errors.Is(err, ErrCorrupt) {
+			// Replaced by a newer version meanwhile, or a bad read that
+			// did not repeat: nothing to act on now.
 			return res, nil
 		}
 		if err != nil {

@@ -1,12 +1,8 @@
 package storage
 
 import (
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,6 +36,11 @@ type ObjectReader struct {
 	metaTS    timestamp.Timestamp
 	size      int64
 	etag      string
+	dataName  string
+	// blocks is the .data's block table; nil for an object written
+	// without one (by Swift, or before swiftbox kept them) until a whole
+	// read has verified the body and built it.
+	blocks *blockTable
 }
 
 // Open opens the current version of a/c/o. It returns ErrNotFound when no
@@ -84,7 +85,7 @@ func (s *ObjectStore) open(device string, partition int, hashDir string) (*Objec
 	if err != nil {
 		return nil, err
 	}
-	r := &ObjectReader{s: s, device: device, partition: partition, hashDir: hashDir, f: f, dataTS: od.data.ts}
+	r := &ObjectReader{s: s, device: device, partition: partition, hashDir: hashDir, f: f, dataTS: od.data.ts, dataName: od.data.name}
 	if err := r.load(od, dataPath); err != nil {
 		f.Close()
 		if errors.Is(err, ErrBadMetadata) {
@@ -121,6 +122,9 @@ func (r *ObjectReader) load(od ondisk, dataPath string) error {
 		if err != nil || n != r.size {
 			return fmt.Errorf("%w: %s: Content-Length %q but %d bytes", ErrBadMetadata, dataPath, cl, r.size)
 		}
+	}
+	if r.blocks, err = loadBlockTable(r.f, dataMeta, r.size, dataPath); err != nil {
+		return err
 	}
 	if od.meta == nil {
 		r.meta = dataMeta
@@ -191,49 +195,14 @@ func (r *ObjectReader) Size() int64 { return r.size }
 // ETag is the body MD5 recorded at PUT, lower-case hex.
 func (r *ObjectReader) ETag() string { return r.etag }
 
-// ReadAt reads body bytes at off.
+// ReadAt reads body bytes at off as they are on disk, unverified (for
+// tools and tests; serve bytes through Body).
 func (r *ObjectReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
-
-// NewSectionReader returns a reader of n body bytes from off.
-func (r *ObjectReader) NewSectionReader(off, n int64) io.Reader {
-	return io.NewSectionReader(r.f, off, n)
-}
 
 // Close releases the open .data file.
 func (r *ObjectReader) Close() error { return r.f.Close() }
 
-// VerifyingReader returns a reader of the whole body that hashes what it
-// serves. At the end it compares the MD5 with the ETag; on a mismatch (or
-// a short file) it quarantines the object and returns ErrQuarantined
-// instead of io.EOF.
-func (r *ObjectReader) VerifyingReader() io.Reader {
-	return &verifyingReader{r: r, sr: io.NewSectionReader(r.f, 0, r.size), h: md5.New()}
-}
-
-type verifyingReader struct {
-	r   *ObjectReader
-	sr  *io.SectionReader
-	h   hash.Hash
-	n   int64
-	err error
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
-	}
-	n, err := v.sr.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if err == io.EOF {
-		got := hex.EncodeToString(v.h.Sum(nil))
-		if v.n != v.r.size || got != v.r.etag {
-			cause := fmt.Errorf("%s: body MD5 %s (%d bytes), ETag %s (%d bytes)", v.r.hashDir, got, v.n, v.r.etag, v.r.size)
-			err = v.r.s.quarantineAfter(v.r.device, v.r.partition, v.r.hashDir, cause)
-		}
-	}
-	if err != nil {
-		v.err = err
-	}
-	return n, err
-}
+// VerifyingReader reads the whole body checking everything written with
+// it: the block table when there is one and the MD5 against the ETag (the
+// auditor's check). A mismatch quarantines the object (see Body).
+func (r *ObjectReader) VerifyingReader() *Body { return r.newBody(0, r.size, true) }

@@ -1,7 +1,12 @@
 package storage
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
+	"hash"
+	"slices"
+	"strings"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +74,7 @@ func (s *ObjectStore) SyncSuffix(src, dst string, partition int, suffix string, 
 	}
 	copied := false
 	for _, h := range hashes {
-		n, b, err := s.syncHashDir(filepath.Join(srcSuffix, h), filepath.Join(dstSuffix, h), dst, lim)
+		n, b, err := s.syncHashDir(src, filepath.Join(srcSuffix, h), filepath.Join(dstSuffix, h), dst, lim)
 		st.Files += n
 		st.Bytes += b
 		if n > 0 {
@@ -90,7 +95,7 @@ func (s *ObjectStore) SyncSuffix(src, dst string, partition int, suffix string, 
 }
 
 // syncHashDir copies what dstHD needs from srcHD; see SyncSuffix.
-func (s *ObjectStore) syncHashDir(srcHD, dstHD, dst string, lim Limiter) (int, int64, error) {
+func (s *ObjectStore) syncHashDir(src, srcHD, dstHD, dst string, lim Limiter) (int, int64, error) {
 	mu := s.objectLock(srcHD)
 	mu.Lock()
 	_, srcNames, err := s.cleanup(srcHD)
@@ -118,6 +123,12 @@ func (s *ObjectStore) syncHashDir(srcHD, dstHD, dst string, lim Limiter) (int, i
 		tmp, n, err := s.copyToTemp(filepath.Join(srcHD, name), dst, lim)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // removed by a newer write meanwhile
+		}
+		if errors.Is(err, ErrCorrupt) {
+			// Never spread a damaged replica: it goes to quarantine (if
+			// still current) and a good one will be pushed back here.
+			s.quarantineIfSame(src, srcHD, name, nil)
+			continue
 		}
 		if err != nil {
 			return files, bytes, err
@@ -188,10 +199,30 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 	fail := func(err error) (tempCopy, int64, error) {
 		out.Close()
 		s.fs.Remove(out.Name())
+		if errors.Is(err, ErrCorrupt) {
+			return tempCopy{}, 0, err
+		}
 		return tempCopy{}, 0, noSpace(err)
 	}
 	if err := s.reserve(dst, out, fi.Size()); err != nil {
 		return fail(err)
+	}
+	// A .data is checked as it is copied, so a damaged replica is not
+	// spread, and arrives with its block table (built here, once its MD5
+	// matched, for an object that had none).
+	isData := strings.HasSuffix(srcPath, extData)
+	var table *blockTable
+	var sum *blockSummer
+	var h hash.Hash
+	if isData {
+		if table, err = loadBlockTable(in, meta, fi.Size(), srcPath); err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
+		}
+		if table != nil {
+			sum = newBlockSummer(table.shift)
+		} else {
+			sum, h = newBlockSummer(blockShiftFor(fi.Size())), md5.New()
+		}
 	}
 	var n int64
 	buf := make([]byte, 256<<10)
@@ -204,6 +235,12 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 			if _, err := out.Write(buf[:k]); err != nil {
 				return fail(err)
 			}
+			if sum != nil {
+				sum.Write(buf[:k])
+			}
+			if h != nil {
+				h.Write(buf[:k])
+			}
 			n += int64(k)
 		}
 		if rerr == io.EOF {
@@ -211,6 +248,18 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 		}
 		if rerr != nil {
 			return fail(rerr)
+		}
+	}
+	if isData {
+		got := sum.table()
+		switch {
+		case table != nil && !slices.Equal(got.crcs, table.crcs):
+			return fail(fmt.Errorf("%w: %s: body does not match its block table", ErrCorrupt, srcPath))
+		case h != nil && hex.EncodeToString(h.Sum(nil)) != strings.ToLower(meta["ETag"]):
+			return fail(fmt.Errorf("%w: %s: body MD5 differs from its ETag", ErrCorrupt, srcPath))
+		}
+		if err := storeBlockTable(out, meta, got); err != nil {
+			return fail(err)
 		}
 	}
 	blob, err := encodeMetadata(meta)

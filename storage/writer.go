@@ -37,6 +37,7 @@ type ObjectWriter struct {
 	declared  int64
 	f         File
 	md5       hash.Hash
+	blocks    *blockSummer // the block table, see blocks.go
 	size      int64
 	unsynced  int64
 	kicked    int64 // bytes handed to StartWriteback so far
@@ -70,7 +71,7 @@ func (s *ObjectStore) NewWriter(device string, partition int, account, container
 	return &ObjectWriter{
 		s: s, device: device, partition: partition,
 		account: account, container: container, object: object,
-		ts: ts, declared: size, f: f, md5: md5.New(),
+		ts: ts, declared: size, f: f, md5: md5.New(), blocks: newBlockSummer(blockShiftFor(size)),
 	}, nil
 }
 
@@ -136,6 +137,7 @@ func (w *ObjectWriter) Write(p []byte) (int, error) {
 	if w.md5 != nil {
 		w.md5.Write(p[:n])
 	}
+	w.blocks.Write(p[:n])
 	w.size += int64(n)
 	w.unsynced += int64(n)
 	if err == nil && w.size-w.kicked >= writebackStep {
@@ -251,6 +253,10 @@ func (w *ObjectWriter) commit(meta map[string]string, ap *AsyncPending, jref *Jo
 	md["X-Timestamp"] = w.ts.Internal()
 	md["Content-Length"] = strconv.FormatInt(w.size, 10)
 	md["ETag"] = etag
+	if err := storeBlockTable(w.f, md, w.blocks.table()); err != nil {
+		w.Abort()
+		return err
+	}
 	hashDir := w.s.HashDir(w.device, w.partition, w.account, w.container, w.object)
 	err := w.s.finalize(w.device, hashDir, w.f, w.ts.Internal()+extData, md, ap, jref)
 	w.done = true

@@ -86,10 +86,19 @@ type ObjectReader interface {
 	Metadata() map[string]string
 	Timestamp() timestamp.Timestamp
 	Size() int64
-	// Section reads n bytes from off.
-	Section(off, n int64) io.Reader
-	// Whole reads the full body, verifying its MD5 at the end (a mismatch
-	// quarantines the replica and surfaces as an error).
-	Whole() io.Reader
+	// Body reads n bytes from off. Every byte it returns was verified
+	// against the checksums written with the object (see storage.Body); a
+	// mismatch quarantines the replica and surfaces as an error matching
+	// storage.ErrCorrupt.
+	Body(off, n int64) Body
 	Close() error
+}
+
+// Body is a verified stream of object bytes.
+type Body interface {
+	io.Reader
+	io.WriterTo
+	// Prime reads and verifies the first bytes before anything is sent,
+	// so the caller can still turn to another replica.
+	Prime() error
 }

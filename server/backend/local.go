@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strconv"
 
@@ -61,8 +60,7 @@ type localReader struct{ r *storage.ObjectReader }
 func (l localReader) Metadata() map[string]string    { return l.r.Metadata() }
 func (l localReader) Timestamp() timestamp.Timestamp { return l.r.Timestamp() }
 func (l localReader) Size() int64                    { return l.r.Size() }
-func (l localReader) Section(off, n int64) io.Reader { return l.r.NewSectionReader(off, n) }
-func (l localReader) Whole() io.Reader               { return l.r.VerifyingReader() }
+func (l localReader) Body(off, n int64) Body         { return l.r.Body(off, n) }
 func (l localReader) Close() error                   { return l.r.Close() }
 
 func (b *Local) ObjectCreate(_ context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {

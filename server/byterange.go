@@ -80,5 +80,56 @@ func parseRange(h string, size int64) (ranges []byteRange, ok, unsatisfiable boo
 	if len(ranges) == 0 {
 		return nil, true, true
 	}
+	if egregious(ranges, size) {
+		return nil, false, false
+	}
 	return ranges, true, false
+}
+
+// Swift's limits on multiple ranges (swob.py, after RFC 7233 section 6.1).
+const (
+	maxRanges           = 50
+	maxRangeOverlaps    = 2
+	maxNonascendingRngs = 8
+)
+
+// egregious reports range sets served as the whole object instead: more
+// than 50 ranges, more than 2 overlapping pairs, 8 or more ranges out of
+// order (Swift's rules, where such sets get a 416; swiftbox ignores the
+// header as RFC 7233 allows), and — beyond Swift, whose overlap test lets
+// identical ranges through — several ranges adding up to more bytes than
+// the object has, so a response is never larger than about the object.
+func egregious(ranges []byteRange, size int64) bool {
+	if len(ranges) <= 1 {
+		return false
+	}
+	if len(ranges) > maxRanges {
+		return true
+	}
+	overlaps := 0
+	for i, a := range ranges {
+		for _, b := range ranges[i+1:] {
+			// Swift's test, on half-open ranges: sharing a byte overlaps,
+			// identical ranges do not.
+			s1, e1, s2, e2 := a.start, a.end+1, b.start, b.end+1
+			if (s1 < s2 && s2 < e1) || (s1 < e2 && e2 < e1) || (s2 < s1 && s1 < e2) || (s2 < e1 && e1 < e2) {
+				if overlaps++; overlaps > maxRangeOverlaps {
+					return true
+				}
+			}
+		}
+	}
+	if len(ranges) >= maxNonascendingRngs {
+		for i := 1; i < len(ranges); i++ {
+			a, b := ranges[i-1], ranges[i]
+			if a.start > b.start || (a.start == b.start && a.end > b.end) { // Python's tuple order
+				return true
+			}
+		}
+	}
+	var total int64
+	for _, r := range ranges {
+		total += r.end - r.start + 1
+	}
+	return total > size
 }

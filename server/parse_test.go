@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -75,6 +76,28 @@ func TestParseRange(t *testing.T) {
 		{h: "bytes=--1", size: 10},
 		{h: "bytes=1-2-3", size: 10},
 		{h: "bytes=" + strings.Repeat("0-0,", 101), size: 10},
+
+		// Swift's limits on multiple ranges (test_swob.py
+		// test_ranges_for_length_*): egregious sets are ignored.
+		{h: "bytes=10-19,15-24", size: 100, want: []byteRange{{10, 19}, {15, 24}}, ok: true},
+		{h: "bytes=10-19,15-24,20-29", size: 100, want: []byteRange{{10, 19}, {15, 24}, {20, 29}}, ok: true},
+		{h: "bytes=10-19,20-29,30-39", size: 100, want: []byteRange{{10, 19}, {20, 29}, {30, 39}}, ok: true},
+		{h: "bytes=10-20,20-30,30-40,40-50", size: 100},
+		{h: "bytes=10-15,15-20,30-39,-9", size: 100, want: []byteRange{{10, 15}, {15, 20}, {30, 39}, {91, 99}}, ok: true},
+		{h: "bytes=10-15,15-20,30-39,-9", size: 20},
+		{h: "bytes=100-109,200-209,300-309,500-509,400-409,600-609,700-709", size: 100000,
+			want: []byteRange{{100, 109}, {200, 209}, {300, 309}, {500, 509}, {400, 409}, {600, 609}, {700, 709}}, ok: true},
+		{h: "bytes=100-109,200-209,300-309,500-509,400-409,600-609,700-709,800-809", size: 100000},
+		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 50), ","), size: 100, want: slices.Repeat([]byteRange{{0, 0}}, 50), ok: true},
+		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 51), ","), size: 100},
+		{h: "bytes=" + tenByteRanges(50), size: 1000, want: tenByteWant(50), ok: true},
+		{h: "bytes=" + tenByteRanges(51), size: 2000},
+		// Beyond Swift: ranges adding up to more than the object (identical
+		// ranges pass Swift's overlap test) — the amplification of issue 12.
+		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-,", 100), ","), size: 5 << 20},
+		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-,", 2), ","), size: 5 << 20},
+		{h: "bytes=0-5,0-5", size: 10},
+		{h: "bytes=0-4,0-4", size: 10, want: []byteRange{{0, 4}, {0, 4}}, ok: true},
 	}
 	for _, tc := range tests {
 		got, ok, unsat := parseRange(tc.h, tc.size)
@@ -83,6 +106,23 @@ func TestParseRange(t *testing.T) {
 				tc.h, tc.size, got, ok, unsat, tc.want, tc.ok, tc.unsat)
 		}
 	}
+}
+
+// tenByteRanges is n ascending, disjoint 10-byte ranges.
+func tenByteRanges(n int) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf("%d-%d", i*20, i*20+9))
+	}
+	return strings.Join(parts, ",")
+}
+
+func tenByteWant(n int) []byteRange {
+	var out []byteRange
+	for i := range n {
+		out = append(out, byteRange{int64(i * 20), int64(i*20 + 9)})
+	}
+	return out
 }
 
 func TestEtagMatches(t *testing.T) {

@@ -4,15 +4,15 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
-	"hash"
-	"slices"
-	"strings"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Partitions lists the object partitions present on device.

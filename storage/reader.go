@@ -147,6 +147,7 @@ func (r *ObjectReader) load(od ondisk, dataPath string) error {
 			}
 		}
 		r.meta = mergeMeta(dataMeta, metaMeta, od.data.ts)
+		delete(r.meta, blocksMetaKey) // only the .data's counts
 	}
 	r.etag = strings.ToLower(r.meta["ETag"])
 	return nil

@@ -74,7 +74,7 @@ func (s *ObjectStore) SyncSuffix(src, dst string, partition int, suffix string, 
 	}
 	copied := false
 	for _, h := range hashes {
-		n, b, err := s.syncHashDir(src, filepath.Join(srcSuffix, h), filepath.Join(dstSuffix, h), dst, lim)
+		n, b, err := s.syncHashDir(src, partition, filepath.Join(srcSuffix, h), filepath.Join(dstSuffix, h), dst, lim)
 		st.Files += n
 		st.Bytes += b
 		if n > 0 {
@@ -95,7 +95,7 @@ func (s *ObjectStore) SyncSuffix(src, dst string, partition int, suffix string, 
 }
 
 // syncHashDir copies what dstHD needs from srcHD; see SyncSuffix.
-func (s *ObjectStore) syncHashDir(src, srcHD, dstHD, dst string, lim Limiter) (int, int64, error) {
+func (s *ObjectStore) syncHashDir(src string, partition int, srcHD, dstHD, dst string, lim Limiter) (int, int64, error) {
 	mu := s.objectLock(srcHD)
 	mu.Lock()
 	_, srcNames, err := s.cleanup(srcHD)
@@ -125,9 +125,13 @@ func (s *ObjectStore) syncHashDir(src, srcHD, dstHD, dst string, lim Limiter) (i
 			continue // removed by a newer write meanwhile
 		}
 		if errors.Is(err, ErrCorrupt) {
-			// Never spread a damaged replica: it goes to quarantine (if
-			// still current) and a good one will be pushed back here.
-			s.quarantineIfSame(src, srcHD, name, nil)
+			// Never spread a damaged replica. A second, verifying read
+			// quarantines it if the damage is still there (see Body) and
+			// a good copy will be pushed back here.
+			if r, err := s.open(src, partition, srcHD); err == nil {
+				io.Copy(io.Discard, r.VerifyingReader())
+				r.Close()
+			}
 			continue
 		}
 		if err != nil {

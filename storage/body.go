@@ -17,7 +17,12 @@ import (
 // moved aside (it is not when a newer version replaced it meanwhile).
 var ErrCorrupt = errors.New("storage: object body failed its checksum")
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+// Read buffers: a chunk, or one smallest block for bodies that fit it
+// (most small-object GETs), so those do not hold 1 MiB each.
+var (
+	chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+	smallPool = sync.Pool{New: func() any { b := make([]byte, 1<<minBlockShift); return &b }}
+)
 
 // Body reads part of an object's body and returns only bytes it has
 // verified:
@@ -93,14 +98,19 @@ func (b *Body) fill() {
 		}
 		b.pos = b.off &^ (r.blocks.blockSize() - 1)
 	}
-	if b.bufp == nil {
-		b.bufp = chunkPool.Get().(*[]byte)
-	}
 	start := b.pos
-	stop := min(start+readChunk, r.size)
+	last := r.size // the end of the last chunk this Body reads
 	if b.md5 == nil {
 		bs := r.blocks.blockSize()
-		stop = min(stop, (b.end+bs-1)&^(bs-1))
+		last = min(last, (b.end+bs-1)&^(bs-1))
+	}
+	stop := min(start+readChunk, last)
+	if b.bufp == nil {
+		if last-start <= 1<<minBlockShift {
+			b.bufp = smallPool.Get().(*[]byte)
+		} else {
+			b.bufp = chunkPool.Get().(*[]byte)
+		}
 	}
 	buf := (*b.bufp)[:stop-start]
 	if n, err := r.f.ReadAt(buf, start); n < len(buf) {
@@ -145,7 +155,11 @@ func (b *Body) fail(err error) {
 
 func (b *Body) release() {
 	if b.bufp != nil {
-		chunkPool.Put(b.bufp)
+		if len(*b.bufp) == readChunk {
+			chunkPool.Put(b.bufp)
+		} else {
+			smallPool.Put(b.bufp)
+		}
 		b.bufp = nil
 	}
 }

@@ -281,8 +281,7 @@ func (s *sentCounter) WriteTo(w io.Writer) (int64, error) {
 // sentCounterBWT is sentCounter for a stream that is a
 // fasthttp.BodyWriterTo. Only such a stream gets the method: fasthttp
 // copies a BodyWriterTo that says no through small Read calls, skipping
-// the wrapped stream's own WriteTo (object GETs' 1 MiB copies, which also
-// mark the body's MD5 as verified at EOF).
+// the wrapped stream's own WriteTo (object GETs' verified 1 MiB copies).
 type sentCounterBWT struct{ *sentCounter }
 
 // SupportsBodyWriteTo passes on whether fasthttp may use the wrapped

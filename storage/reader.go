@@ -22,9 +22,9 @@ var dataOnlyKeys = map[string]bool{
 const sysmetaPrefix = "x-object-sysmeta-"
 
 // ObjectReader is an open object: its merged metadata and its .data file.
-// ReadAt and NewSectionReader may be used concurrently; Close releases the
-// file. A reader keeps serving the version it opened even if a newer one
-// is committed meanwhile.
+// Serve its bytes through Body (verified); ReadAt may be used
+// concurrently. Close releases the file. A reader keeps serving the
+// version it opened even if a newer one is committed meanwhile.
 type ObjectReader struct {
 	s         *ObjectStore
 	device    string

@@ -161,7 +161,8 @@ func cleanContentType(ct string) string {
 // fasthttp is done with it.
 type readerCloser struct {
 	io.Reader
-	rd backend.ObjectReader
+	rd      backend.ObjectReader
+	corrupt func(error) // told of a checksum failure
 }
 
 func (c *readerCloser) Close() error { return c.rd.Close() }
@@ -171,10 +172,17 @@ func (c *readerCloser) Close() error { return c.rd.Close() }
 // block that fails its checksum) ends the response short, so the client
 // sees a broken transfer, never a complete one with wrong bytes.
 func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	var err error
 	if wt, ok := c.Reader.(io.WriterTo); ok {
-		return wt.WriteTo(w)
+		n, err = wt.WriteTo(w)
+	} else {
+		n, err = io.Copy(w, c.Reader)
 	}
-	return io.Copy(w, c.Reader)
+	if errors.Is(err, storage.ErrCorrupt) && c.corrupt != nil {
+		c.corrupt(err)
+	}
+	return n, err
 }
 
 func (p *Proxy) objectGet(r *sreq) {
@@ -195,11 +203,20 @@ func (p *Proxy) objectGet(r *sreq) {
 			writeError(ctx, err)
 			return
 		}
-		if err := p.serveObject(r, rd); !errors.Is(err, storage.ErrCorrupt) {
+		err = p.serveObject(r, rd)
+		if !errors.Is(err, storage.ErrCorrupt) {
 			return
 		}
+		p.logCorrupt(rd.node.Device, r.account+"/"+r.container+"/"+r.object, err)
 	}
 	writeError(ctx, storage.ErrCorrupt)
+}
+
+// logCorrupt reports a replica whose bytes failed their checksum while
+// serving r (quarantined, unless a newer version had replaced it).
+func (p *Proxy) logCorrupt(device, object string, err error) {
+	p.log.Warn("object replica failed its checksum", "device", device, "object", object,
+		"quarantined", errors.Is(err, storage.ErrQuarantined), "err", err)
 }
 
 // serveObject answers a GET or HEAD from the open replica rd. It returns
@@ -282,22 +299,25 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 		ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
 		return nil
 	}
+	// Runs after the handler returned: it must not touch r.
+	device, object := rd.node.Device, r.account+"/"+r.container+"/"+r.object
+	onCorrupt := func(err error) { p.logCorrupt(device, object, err) }
 	switch {
 	case len(ranges) == 0:
-		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd}, int(size))
+		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(size))
 	case len(ranges) == 1:
 		br := ranges[0]
 		ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, size))
-		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd}, int(br.end-br.start+1))
+		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(br.end-br.start+1))
 	default:
-		p.multiRange(ctx, rd, ranges, bodies, cleanContentType(meta["Content-Type"]), size)
+		p.multiRange(ctx, rd, ranges, bodies, cleanContentType(meta["Content-Type"]), size, onCorrupt)
 	}
 	return nil
 }
 
 // multiRange sends multipart/byteranges, streaming each part.
-func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, bodies []backend.Body, ctype string, size int64) {
+func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, bodies []backend.Body, ctype string, size int64, onCorrupt func(error)) {
 	var b [16]byte
 	rand.Read(b[:])
 	boundary := hex.EncodeToString(b[:])
@@ -318,7 +338,7 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 	total += len(tail)
 	ctx.SetStatusCode(fasthttp.StatusPartialContent)
 	ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
-	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd}, total)
+	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
 }
 
 func (p *Proxy) objectPost(r *sreq) {

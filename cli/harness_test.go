@@ -53,7 +53,7 @@ type server struct {
 	args    []string
 }
 
-var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)
+var servingRE = regexp.MustCompile(`serving the Swift API on (https?://\S+)`)
 
 // startServer runs swiftbox serve over devices with extra args, waiting
 // until it listens. The server is killed at test cleanup.

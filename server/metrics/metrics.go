@@ -104,9 +104,11 @@ func (m *Metrics) Handler(bearerToken string) fasthttp.RequestHandler {
 	}
 }
 
-// Serve answers scrapes on ln until ctx ends.
-func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string) error {
-	srv := &fasthttp.Server{
+// Server is the HTTP server for scrapes. A scrape is small, so its
+// request and response each get 30 s in total; serve adds the listener's
+// timeouts and connection cap on top (listener.Serve).
+func (m *Metrics) Server(bearerToken string) *fasthttp.Server {
+	return &fasthttp.Server{
 		Handler:               m.Handler(bearerToken),
 		Name:                  "swiftbox-metrics",
 		ReadTimeout:           30 * time.Second,
@@ -115,6 +117,11 @@ func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string
 		NoDefaultServerHeader: true,
 		CloseOnShutdown:       true,
 	}
+}
+
+// Serve answers scrapes on a plain ln until ctx ends.
+func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string) error {
+	srv := m.Server(bearerToken)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -353,3 +353,54 @@ func portOf(l *Listener) string {
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
 }
+
+// Over TLS the same limits hold below the TLS layer: a client that never
+// finishes its handshake is cut at the header timeout, and a slow steady
+// upload still completes.
+func TestTLSStalledHandshakeAndSlowUpload(t *testing.T) {
+	t.Parallel()
+	c, _, _, err := SelfSigned(t.TempDir(), []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := serve(t, testLimits, c.Config())
+	raw, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	start := time.Now()
+	if !closedWithin(raw, 3*time.Second) {
+		t.Fatal("a silent TLS client was not cut")
+	}
+	if el := time.Since(start); el < 400*time.Millisecond {
+		t.Fatalf("cut after %v, before the header timeout", el)
+	}
+
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(c.CertFile)
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	const size, chunk = 1 << 20, 32 << 10
+	body := strings.Repeat("t", size)
+	pr, pw := io.Pipe()
+	go func() {
+		for off := 0; off < size; off += chunk {
+			time.Sleep(2500 * time.Millisecond / (size / chunk))
+			pw.Write([]byte(body[off : off+chunk]))
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("PUT", "https://127.0.0.1:"+portOf(l)+"/o", pr)
+	req.ContentLength = size
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sum := md5.Sum([]byte(body))
+	if resp.StatusCode != 200 || string(got) != hex.EncodeToString(sum[:]) {
+		t.Fatalf("slow TLS upload: %d %s", resp.StatusCode, got)
+	}
+}

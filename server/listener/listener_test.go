@@ -404,3 +404,39 @@ func TestTLSStalledHandshakeAndSlowUpload(t *testing.T) {
 		t.Fatalf("slow TLS upload: %d %s", resp.StatusCode, got)
 	}
 }
+
+// Why the connection times bodies itself: fasthttp's ReadTimeout is one
+// deadline from a request's first byte, never moved while the handler
+// streams the body (StreamRequestBody), so on its own it cuts any upload
+// longer than it, however steady.
+func TestFasthttpReadTimeoutCutsStreamedUploads(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer()
+	srv.ReadTimeout = 500 * time.Millisecond
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	const size, chunk = 3 << 20, 64 << 10
+	pr, pw := io.Pipe()
+	go func() {
+		defer pw.Close()
+		for off := 0; off < size; off += chunk {
+			time.Sleep(1500 * time.Millisecond / (size / chunk))
+			if _, err := pw.Write(make([]byte, chunk)); err != nil {
+				return
+			}
+		}
+	}()
+	req, _ := http.NewRequest("PUT", "http://"+ln.Addr().String()+"/o", pr)
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("fasthttp's ReadTimeout no longer cuts a long streamed upload: the listener's body timing may be simplified")
+		}
+	}
+}

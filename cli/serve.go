@@ -334,6 +334,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	say("listeners: header timeout %s, client timeout %s, keep-alive timeout %s, at most %d connections each",
 		config.Seconds(cfg.Listen.HeaderTimeout), config.Seconds(cfg.Listen.ClientTimeout),
 		config.Seconds(cfg.Listen.KeepaliveTimeout), listeners.lim.MaxClients)
+	listeners.stats = obs.metrics.Listeners
 	err = listeners.run(ctx)
 	say("shut down")
 	return err

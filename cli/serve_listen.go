@@ -18,6 +18,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/server/listener"
+	"swiftbox/server/metrics"
 )
 
 // listenerSet is every listener serve runs. They are opened first (a taken
@@ -29,6 +30,8 @@ type listenerSet struct {
 	log   *slog.Logger
 	items []servedListener
 	open  []*listener.Listener
+	// stats, when set, reports the served listeners as metrics.
+	stats *metrics.Listeners
 }
 
 type servedListener struct {
@@ -99,6 +102,7 @@ func (s *listenerSet) close() {
 func (s *listenerSet) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, it := range s.items {
+		s.stats.Add(it.l.Name, it.l.Addr().String(), it.l)
 		g.Go(func() error {
 			err := it.l.Serve(gctx, it.srv)
 			if gctx.Err() != nil {

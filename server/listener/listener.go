@@ -82,8 +82,14 @@ func (l *Listener) Scheme() string {
 // Close closes the listener without serving it.
 func (l *Listener) Close() error { return l.ln.Close() }
 
-// Open is how many connections are open now.
+// OpenConns is how many connections are open now.
 func (l *Listener) OpenConns() int { return int(l.guard.open.Load()) }
+
+// RefusedConns counts connections refused over the cap.
+func (l *Listener) RefusedConns() uint64 { return l.guard.refused.Load() }
+
+// AcceptRetries counts accepts retried after a temporary error.
+func (l *Listener) AcceptRetries() uint64 { return l.guard.retries.Load() }
 
 // bodyPhase is the read timeout HeaderReceived hands fasthttp once a
 // request's header is in: fasthttp sets it as a deadline, and the
@@ -151,6 +157,8 @@ type guarded struct {
 	tls  bool
 
 	open      atomic.Int64
+	refused   atomic.Uint64
+	retries   atomic.Uint64
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -172,6 +180,7 @@ func (g *guarded) Accept() (net.Conn, error) {
 				return nil, err
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			g.retries.Add(1)
 			g.warn("accept failed; retrying", "err", err, "retry_in", delay)
 			select {
 			case <-time.After(delay):
@@ -199,6 +208,7 @@ func (g *guarded) Close() error {
 // refuse closes a connection over the cap, telling a plain-HTTP client
 // why (a TLS client gets no readable answer before its handshake).
 func (g *guarded) refuse(c net.Conn) {
+	g.refused.Add(1)
 	g.warn("connection cap reached; refusing connections", "max_clients", g.lim.MaxClients)
 	if !g.tls {
 		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))

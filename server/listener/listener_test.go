@@ -192,8 +192,8 @@ func TestConnectionCap(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	c.Close()
-	if !strings.HasPrefix(line, "HTTP/1.1 503") {
-		t.Fatalf("over the cap: %q %v, want a 503", line, err)
+	if !strings.HasPrefix(line, "HTTP/1.1 503") || l.RefusedConns() != 1 {
+		t.Fatalf("over the cap: %q %v, want a 503; %d refused", line, err, l.RefusedConns())
 	}
 	for _, h := range held {
 		h.Close()
@@ -247,6 +247,9 @@ func TestAcceptBacksOffOnFDExhaustion(t *testing.T) {
 		// 5+10+20+40+80+160 ms of pauses.
 		if el := time.Since(start); el < 300*time.Millisecond {
 			t.Errorf("%v: served after %v: no back-off", errno, el)
+		}
+		if n := l.AcceptRetries(); n != 6 {
+			t.Errorf("%v: %d accept retries counted, want 6", errno, n)
 		}
 		select {
 		case err := <-done:

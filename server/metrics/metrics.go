@@ -36,6 +36,7 @@ type Metrics struct {
 	Sync        *ContainerSync
 	Rings       *Rings
 	Auth        *Auth
+	Listeners   *Listeners
 }
 
 // Options configures New.
@@ -62,6 +63,7 @@ func New(o Options) *Metrics {
 		Sync:        newContainerSync(reg),
 		Rings:       newRings(reg),
 		Auth:        newAuth(reg),
+		Listeners:   newListeners(reg),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),

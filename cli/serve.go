@@ -144,8 +144,8 @@ func newLogger(level, format string, w io.Writer) *slog.Logger {
 
 // runServe wires storage, rings, auth and the proxy, and serves until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
-	// Cancelled on any return, so the daemons every deferred wait below
-	// waits for stop on an early error too.
+	// Cancelled before each deferred wait below, so what it waits for
+	// stops on an early error (a listener failing) too, not only on SIGTERM.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)

@@ -37,8 +37,8 @@ func (o *observability) close() {
 	}
 }
 
-// startObservability opens the access log and starts the metrics and
-// storage-node listeners; they stop when ctx ends.
+// startObservability opens the access log and the metrics and
+// storage-node listeners, which listeners.run then serves.
 func startObservability(ctx context.Context, cfg *config.Config, objects *storage.ObjectStore, devs []string,
 	rings *server.Rings, log *slog.Logger, listeners *listenerSet) (*observability, error) {
 	o := &observability{recon: &recon.Cache{Dir: cfg.ReconCachePath, Log: log}}

@@ -106,9 +106,9 @@ func (m *Metrics) Handler(bearerToken string) fasthttp.RequestHandler {
 	}
 }
 
-// Server is the HTTP server for scrapes. A scrape is small, so its
-// request and response each get 30 s in total; serve adds the listener's
-// timeouts and connection cap on top (listener.Serve).
+// Server is the HTTP server for scrapes. Its 30 s timeouts hold on a plain
+// listener (Serve); serve runs it under its listener's timeouts and
+// connection cap instead (listener.Serve).
 func (m *Metrics) Server(bearerToken string) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:               m.Handler(bearerToken),

@@ -156,7 +156,7 @@ func TestServeSlowClients(t *testing.T) {
 		}()
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		io.Copy(io.Discard, c)
-		if el := time.Since(start); el < 800*time.Millisecond || el > 3*time.Second {
+		if el := time.Since(start); el < 800*time.Millisecond || el > 5*time.Second {
 			t.Fatalf("trickled header cut after %v, want about the 1 s header timeout", el)
 		}
 	})
@@ -196,7 +196,7 @@ func TestServeSlowClients(t *testing.T) {
 		start := time.Now()
 		c.SetReadDeadline(time.Now().Add(15 * time.Second))
 		io.Copy(io.Discard, c)
-		if el := time.Since(start); el < 1500*time.Millisecond || el > 6*time.Second {
+		if el := time.Since(start); el < 1500*time.Millisecond || el > 10*time.Second {
 			t.Fatalf("stalled upload cut after %v, want about the 2 s client timeout", el)
 		}
 	})

@@ -236,7 +236,7 @@ func flood(t *testing.T, addr string, n int, d time.Duration) (closed, refused i
 	return closed, refused
 }
 
-// With only 64 file descriptors, a flood of idle connections neither ends
+// With only 128 file descriptors, a flood of idle connections neither ends
 // the listener (accept's EMFILE is waited out) nor keeps it from serving:
 // the idle connections are closed by the header timeout or refused by the
 // connection cap, and normal requests succeed right after.
@@ -247,12 +247,12 @@ func TestServeFDLimitFlood(t *testing.T) {
 	}{
 		// A cap above the descriptors there are: accept runs out of them.
 		{"accept back-off", "listen:\n  header_timeout: 1\n  max_clients: 1000\n"},
-		// The automatic cap (a quarter of 64) refuses the flood itself.
+		// The automatic cap (a quarter of 128) refuses the flood itself.
 		{"automatic cap", "listen:\n  header_timeout: 1\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := startServerUnder(t, []string{"sh", "-c", `ulimit -n 64 && exec "$0" "$@"`}, t.TempDir(),
+			s := startServerUnder(t, []string{"sh", "-c", `ulimit -n 128 && exec "$0" "$@"`}, t.TempDir(),
 				"--config", listenConfig(t, tc.yaml), "--user", "test:tester:testing:.admin",
 				"--metrics-addr", "", "--backend-addr", "", "--access-log", "")
 			host := strings.TrimPrefix(s.URL, "http://")
@@ -261,10 +261,10 @@ func TestServeFDLimitFlood(t *testing.T) {
 			http.DefaultClient.CloseIdleConnections()
 
 			floodStart := time.Now()
-			closed, refused := flood(t, host, 150, 30*time.Second)
-			t.Logf("150 idle connections: %d closed by the server, %d refused with 503, all gone after %v", closed, refused, time.Since(floodStart).Round(time.Millisecond))
-			if closed != 150 {
-				t.Fatalf("the server closed %d of 150 idle connections", closed)
+			closed, refused := flood(t, host, 300, 30*time.Second)
+			t.Logf("300 idle connections: %d closed by the server, %d refused with 503, all gone after %v", closed, refused, time.Since(floodStart).Round(time.Millisecond))
+			if closed != 300 {
+				t.Fatalf("the server closed %d of 300 idle connections", closed)
 			}
 			start := time.Now()
 			data := randBytes(t, 100_000)
@@ -281,7 +281,7 @@ func TestServeFDLimitFlood(t *testing.T) {
 					t.Errorf("accept never ran out of descriptors:\n%s", out)
 				}
 			case "automatic cap":
-				if !strings.Contains(out, "at most 16 connections each") || refused == 0 {
+				if !strings.Contains(out, "at most 32 connections each") || refused == 0 {
 					t.Errorf("the cap refused %d connections:\n%s", refused, out)
 				}
 			}

@@ -443,3 +443,44 @@ func TestFasthttpReadTimeoutCutsStreamedUploads(t *testing.T) {
 		}
 	}
 }
+
+// A client that stops reading a large response is dropped after the client
+// timeout: the write waiting for it fails, and its connection is closed.
+func TestStalledReaderDropped(t *testing.T) {
+	t.Parallel()
+	l, err := Open("test", "127.0.0.1:0", testLimits, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetBodyStream(io.LimitReader(zeros{}, 1<<30), 1<<30)
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx, srv) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	for deadline := time.Now().Add(3 * time.Second); l.OpenConns() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	for deadline := time.Now().Add(10 * time.Second); l.OpenConns() > 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that stopped reading still holds its connection")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if el := time.Since(start); el < 700*time.Millisecond {
+		t.Fatalf("dropped after %v, before the 1 s client timeout", el)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -291,3 +291,15 @@ func TestServeFDLimitFlood(t *testing.T) {
 		})
 	}
 }
+
+// A TLS certificate that cannot be loaded ends serve before it listens.
+func TestServeExitsOnBadTLSCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	crt, key := filepath.Join(dir, "missing.crt"), filepath.Join(dir, "missing.key")
+	out, err := exec.Command(binPath, "serve", "--devices", t.TempDir(), "--addr", "127.0.0.1:0", "--metrics-addr", "",
+		"--backend-addr", "", "--tls-cert", crt, "--tls-key", key).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "tls: loading "+crt) {
+		t.Fatalf("serve with a missing certificate: %v\n%s", err, out)
+	}
+}

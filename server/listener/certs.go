@@ -98,6 +98,10 @@ func SelfSigned(stateDir string, names []string) (c *Certs, created bool, missin
 	dir := filepath.Join(stateDir, selfSignedDir)
 	certFile, keyFile := filepath.Join(dir, selfSignedCert), filepath.Join(dir, selfSignedKey)
 	if _, err := os.Stat(certFile); err == nil {
+		// Whatever happened to them since, the key and its folder are the
+		// serve user's alone.
+		os.Chmod(dir, 0o700)
+		os.Chmod(keyFile, 0o600)
 		c, err := LoadCerts(certFile, keyFile)
 		if err != nil {
 			return nil, false, nil, fmt.Errorf("%w (remove %s to make a new one)", err, dir)

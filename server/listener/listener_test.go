@@ -299,12 +299,19 @@ func TestSelfSignedAndReload(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", path, fi.Mode(), err, want)
 		}
 	}
+	os.Chmod(c.KeyFile, 0o644)
+	os.Chmod(filepath.Join(state, "tls"), 0o755)
 	again, created, missing, err := SelfSigned(state, []string{"localhost", "other.example"})
 	if err != nil || created || again.Fingerprint() != c.Fingerprint() {
 		t.Fatalf("second SelfSigned: created %v, %v; fingerprints %s %s", created, err, again.Fingerprint(), c.Fingerprint())
 	}
 	if len(missing) != 1 || missing[0] != "other.example" {
 		t.Errorf("missing names: %v", missing)
+	}
+	for path, want := range map[string]os.FileMode{filepath.Join(state, "tls"): 0o700 | os.ModeDir, c.KeyFile: 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode() != want {
+			t.Errorf("after reuse %s: %v %v, want %v", path, fi.Mode(), err, want)
+		}
 	}
 
 	l := serve(t, testLimits, c.Config())

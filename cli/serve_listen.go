@@ -151,6 +151,9 @@ func setupTLS(ctx context.Context, cfg *config.Config, say func(string, ...any),
 			return nil, err
 		}
 		say("TLS: certificate %s, SHA-256 fingerprint %s (reloaded on SIGHUP)", c.CertFile, c.Fingerprint())
+		if fi, err := os.Stat(t.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("TLS: the private key is readable by other users; chmod 600 it", "key", t.KeyFile, "mode", fi.Mode().Perm().String())
+		}
 		certs = c
 	default:
 		return nil, nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"swiftbox/ring"
 	"swiftbox/server"
 	"swiftbox/server/backend"
+	"swiftbox/server/listener"
 	"swiftbox/storage/db"
 )
 
@@ -240,10 +242,26 @@ func askServe(ctx context.Context, cfg *config.Config, name string, out io.Write
 	if err != nil {
 		return err
 	}
+	// serve.addr: the URL, and under TLS the certificate file serve
+	// presents, which this client pins (whatever names it was made for).
+	addrLines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	client := http.DefaultClient
+	if len(addrLines) > 1 {
+		certFile := strings.TrimSpace(addrLines[1])
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, // replaced by the pin below
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 || !listener.SameCert(certFile, cs.PeerCertificates[0].Raw) {
+					return fmt.Errorf("the running serve's certificate is not the one in %s", certFile)
+				}
+				return nil
+			},
+		}}}
+	}
 	q := url.Values{"arg": args}
-	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSpace(string(raw))+controlPath+name+"?"+q.Encode(), nil)
+	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSpace(addrLines[0])+controlPath+name+"?"+q.Encode(), nil)
 	req.Header.Set(controlHeader, strings.TrimSpace(string(secret)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("asking the running serve for a %s pass: %w", name, err)
 	}

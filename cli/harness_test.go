@@ -51,15 +51,22 @@ type server struct {
 	out     strings.Builder
 	done    chan struct{}
 	args    []string
+	wrap    []string // command the binary runs under (e.g. sh -c 'ulimit …; exec "$0" "$@"')
 }
 
-var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)
+var servingRE = regexp.MustCompile(`serving the Swift API on (https?://\S+)`)
 
 // startServer runs swiftbox serve over devices with extra args, waiting
 // until it listens. The server is killed at test cleanup.
 func startServer(t *testing.T, devices string, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, Devices: devices, args: extra}
+	return startServerUnder(t, nil, devices, extra...)
+}
+
+// startServerUnder is startServer with the binary run by the command wrap.
+func startServerUnder(t *testing.T, wrap []string, devices string, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, Devices: devices, args: extra, wrap: wrap}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()
@@ -83,6 +90,9 @@ func (s *server) start() {
 	}
 	args = append(args, s.args...)
 	s.cmd = exec.Command(binPath, args...)
+	if len(s.wrap) > 0 {
+		s.cmd = exec.Command(s.wrap[0], append(append(s.wrap[1:], binPath), args...)...)
+	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw
 	s.cmd.Stderr = pw

@@ -26,6 +26,7 @@ import (
 	"swiftbox/s3compat"
 	"swiftbox/server"
 	"swiftbox/server/backend"
+	"swiftbox/server/listener"
 	"swiftbox/storage"
 )
 
@@ -41,6 +42,9 @@ func init() {
 		access   string
 		s3Addr   string
 		cpuProf  string
+		tlsCert  string
+		tlsKey   string
+		tlsSelf  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -74,6 +78,12 @@ to the same cluster.`,
 			if cmd.Flags().Changed("access-log") {
 				cfg.AccessLog.Path = access
 			}
+			if cmd.Flags().Changed("tls-cert") || cmd.Flags().Changed("tls-key") {
+				cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.SelfSigned = tlsCert, tlsKey, false
+			}
+			if cmd.Flags().Changed("tls-self-signed") {
+				cfg.TLS.SelfSigned = tlsSelf
+			}
 			cfg.Auth.Users = append(cfg.Auth.Users, users...)
 			if err := cfg.Finish(); err != nil {
 				return err
@@ -100,6 +110,9 @@ to the same cluster.`,
 	f.StringVar(&metrics, "metrics-addr", config.DefaultMetricsAddr, `Prometheus /metrics listen address HOST:PORT ("" = off)`)
 	f.StringVar(&backend, "backend-addr", "auto", `storage-node (recon) listeners: auto (the rings' ip:port of this node's devices), HOST:PORT[,…] or "" (off)`)
 	f.StringVar(&access, "access-log", "-", `access log file ("-" = stdout, "" = off)`)
+	f.StringVar(&tlsCert, "tls-cert", "", "serve the API, S3 and metrics listeners over TLS with this PEM certificate (chain); reloaded on SIGHUP")
+	f.StringVar(&tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	f.BoolVar(&tlsSelf, "tls-self-signed", false, "serve TLS with a self-signed certificate for this box's names, made once and kept in the state dir")
 	f.StringVar(&cpuProf, "cpuprofile", "", "write a Go CPU profile to this file until shutdown (for `go tool pprof`)")
 	f.MarkHidden("cpuprofile")
 	rootCmd.AddCommand(cmd)
@@ -131,6 +144,10 @@ func newLogger(level, format string, w io.Writer) *slog.Logger {
 
 // runServe wires storage, rings, auth and the proxy, and serves until ctx ends.
 func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	// Cancelled before each deferred wait below, so what it waits for
+	// stops on an early error (a listener failing) too, not only on SIGTERM.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	say := func(format string, args ...any) { fmt.Fprintf(out, "swiftbox: "+format+"\n", args...) }
 
@@ -153,6 +170,22 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer unlock()
 	for _, c := range created {
 		say("generated %s", c)
+	}
+	certs, err := setupTLS(ctx, cfg, say, log)
+	if err != nil {
+		return err
+	}
+	listeners := newListenerSet(cfg, certs, log)
+	defer listeners.close()
+	ln, err := listeners.listen("API", cfg.Bind, true)
+	if err != nil {
+		return err
+	}
+	var s3ln *listener.Listener
+	if cfg.S3.Addr != "" {
+		if s3ln, err = listeners.listen("S3", cfg.S3.Addr, true); err != nil {
+			return err
+		}
 	}
 	// Without storage_policies swift.conf stays as it was (Swift implies
 	// the same Policy-0).
@@ -194,7 +227,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	defer os.Remove(filepath.Join(cfg.StateDir, runningMarker))
 
-	obs, err := startObservability(ctx, cfg, objects, devs, rings, log)
+	obs, err := startObservability(ctx, cfg, objects, devs, rings, log, listeners)
 	if err != nil {
 		return err
 	}
@@ -241,25 +274,21 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	go upd.Run(ctx, 30*time.Second)
 	nd.metrics = obs.metrics
 	daemons := startDaemons(ctx, nd)
-	defer daemons.Wait()
+	defer func() { cancel(); daemons.Wait() }()
 	expirerDone := make(chan struct{})
 	go func() {
 		defer close(expirerDone)
 		proxy.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
 	}()
-	defer func() { <-expirerDone }()
+	defer func() { cancel(); <-expirerDone }()
 	syncDone := make(chan struct{})
 	go func() {
 		defer close(syncDone)
 		nd.containerSyncer(proxy).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
 	}()
-	defer func() { <-syncDone }()
+	defer func() { cancel(); <-syncDone }()
 
-	ln, err := net.Listen("tcp", cfg.Bind)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Bind, err)
-	}
-	url := "http://" + displayAddr(ln.Addr())
+	url := ln.Scheme() + "://" + displayAddr(ln.Addr())
 	for _, u := range st.Generated {
 		if u.Account+":"+u.Name != "admin:admin" {
 			continue // only the admin serve generated; `swiftbox user` prints its own
@@ -269,7 +298,11 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
 	addrPath := filepath.Join(cfg.StateDir, addrFile)
-	if err := os.WriteFile(addrPath, []byte(url+"\n"), 0o600); err != nil {
+	addrText := url + "\n"
+	if certs != nil {
+		addrText += certs.CertFile + "\n" // what the daemon commands pin
+	}
+	if err := os.WriteFile(addrPath, []byte(addrText), 0o600); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
 	defer os.Remove(addrPath)
@@ -290,23 +323,19 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
 	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
 	srv.HeaderReceived = proxy.HeaderReceived
-	if cfg.S3.Addr != "" {
-		s3ln, err := net.Listen("tcp", cfg.S3.Addr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen %s: %w", cfg.S3.Addr, err)
-		}
-		say("serving the S3 API on http://%s", displayAddr(s3ln.Addr()))
+	listeners.serve(ln, srv)
+	if s3ln != nil {
+		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
 		s3srv := server.NewHTTPServer(proxy.HandlerWithFront([]server.Middleware{s3api.Handler}), obs.logging.Expect("s3", proxy.ExpectHandler), "swiftbox")
 		s3srv.HeaderReceived = proxy.HeaderReceived
-		go func() {
-			if err := server.Serve(ctx, s3srv, s3ln); err != nil {
-				log.Error("S3 listener", "err", err)
-			}
-		}()
+		listeners.serve(s3ln, s3srv)
 	}
 	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
-	err = server.Serve(ctx, srv, ln)
+	say("listeners: header timeout %s, client timeout %s, keep-alive timeout %s, at most %d connections each",
+		config.Seconds(cfg.Listen.HeaderTimeout), config.Seconds(cfg.Listen.ClientTimeout),
+		config.Seconds(cfg.Listen.KeepaliveTimeout), listeners.lim.MaxClients)
+	listeners.stats = obs.metrics.Listeners
+	err = listeners.run(ctx)
 	say("shut down")
 	return err
 }

@@ -37,10 +37,10 @@ func (o *observability) close() {
 	}
 }
 
-// startObservability opens the access log and starts the metrics and
-// storage-node listeners; they stop when ctx ends.
+// startObservability opens the access log and the metrics and
+// storage-node listeners, which listeners.run then serves.
 func startObservability(ctx context.Context, cfg *config.Config, objects *storage.ObjectStore, devs []string,
-	rings *server.Rings, log *slog.Logger) (*observability, error) {
+	rings *server.Rings, log *slog.Logger, listeners *listenerSet) (*observability, error) {
 	o := &observability{recon: &recon.Cache{Dir: cfg.ReconCachePath, Log: log}}
 	o.metrics = metrics.New(metrics.Options{Recon: o.recon, Version: Version})
 	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
@@ -77,20 +77,16 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	}
 
 	if addr := cfg.Metrics.Addr; addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listeners.listen("metrics", addr, true)
 		switch {
 		case err != nil && addr == config.DefaultMetricsAddr && errors.Is(err, syscall.EADDRINUSE):
 			log.Warn("metrics: default address in use; serving without /metrics (set metrics.addr or --metrics-addr)", "addr", addr)
 		case err != nil:
 			o.close()
-			return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
+			return nil, err
 		default:
-			log.Info("serving Prometheus metrics", "url", "http://"+displayAddr(ln.Addr())+"/metrics")
-			go func() {
-				if err := o.metrics.Serve(ctx, ln, cfg.Metrics.BearerToken); err != nil {
-					log.Error("metrics listener", "err", err)
-				}
-			}()
+			log.Info("serving Prometheus metrics", "url", ln.Scheme()+"://"+displayAddr(ln.Addr())+"/metrics")
+			listeners.serve(ln, o.metrics.Server(cfg.Metrics.BearerToken))
 		}
 	}
 
@@ -100,22 +96,18 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	h := server.StorageNodeHandler(func(port int) string { return types[port] }, nil,
 		o.logging.Middleware("backend"), rh.Middleware)
 	for _, addr := range addrs {
-		ln, err := net.Listen("tcp", addr)
+		// Swift's backend API is plain HTTP, as Swift's tools expect.
+		ln, err := listeners.listen("storage-node", addr, false)
 		if err != nil {
 			if auto {
 				log.Warn("storage-node listener: address unavailable; recon is not answered there", "addr", addr, "err", err)
 				continue
 			}
 			o.close()
-			return nil, fmt.Errorf("backend_addr: listen %s: %w", addr, err)
+			return nil, fmt.Errorf("backend_addr: %w", err)
 		}
 		log.Info("serving the storage-node API (recon)", "addr", ln.Addr().String())
-		srv := server.NewHTTPServer(h, nil, "swiftbox-storage")
-		go func() {
-			if err := server.Serve(ctx, srv, ln); err != nil {
-				log.Error("storage-node listener", "addr", addr, "err", err)
-			}
-		}()
+		listeners.serve(ln, server.NewHTTPServer(h, nil, "swiftbox-storage"))
 	}
 	return o, nil
 }

@@ -75,6 +75,8 @@ type Config struct {
 	CNAMELookup CNAMELookupConfig `yaml:"cname_lookup"`
 	Metrics     MetricsConfig     `yaml:"metrics"`
 	AccessLog   AccessLogConfig   `yaml:"access_log"`
+	Listen      ListenConfig      `yaml:"listen"`
+	TLS         TLSConfig         `yaml:"tls"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -217,6 +219,7 @@ func Default() *Config {
 		BackendAddr:      "auto",
 		Metrics:          MetricsConfig{Addr: DefaultMetricsAddr},
 		AccessLog:        AccessLogConfig{Path: "-", RevealSensitivePrefix: 16},
+		Listen:           defaultListen(),
 		Auth: AuthConfig{
 			ResellerPrefix:   "AUTH",
 			RequireGroup:     map[string]string{},
@@ -316,6 +319,9 @@ func (c *Config) Finish() error {
 				return fmt.Errorf("config: backend_addr %q: want auto, HOST:PORT[,HOST:PORT…] or empty: %w", c.BackendAddr, err)
 			}
 		}
+	}
+	if err := c.validateListen(); err != nil {
+		return err
 	}
 	if c.ReconCachePath == "" {
 		c.ReconCachePath = filepath.Join(c.StateDir, "recon")

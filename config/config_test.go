@@ -36,7 +36,9 @@ func TestLoadRejectsUnknownAndBadValues(t *testing.T) {
 	for _, body := range []string{"bind: nope\n", "fallocate_reserve: 120%\n", "reclaim_age: -1\n",
 		"log_level: loud\n", "auth:\n  users: [\"bad\"]\n", "replicas: 9\n",
 		"metrics:\n  addr: nope\n", "backend_addr: x\n", "backend_addr: \"127.0.0.1:1,y\"\n", "log_format: xml\n",
-		"access_log:\n  reveal_sensitive_prefix: -1\n"} {
+		"access_log:\n  reveal_sensitive_prefix: -1\n", "listen:\n  header_timeout: 0\n", "listen:\n  client_timeout: -1\n",
+		"listen:\n  keepalive_timeout: 0\n", "listen:\n  max_clients: -1\n", "listen:\n  keep_idle: -1\n",
+		"tls:\n  cert_file: /x.crt\n", "tls:\n  key_file: /x.key\n", "tls:\n  cert_file: /x.crt\n  key_file: /x.key\n  self_signed: true\n"} {
 		c, err := Load(write(body))
 		if err == nil {
 			err = c.Finish()
@@ -52,7 +54,8 @@ func TestLoadRejectsUnknownAndBadValues(t *testing.T) {
 	if c.ReconCachePath != filepath.Join(dir, "recon") {
 		t.Errorf("recon_cache_path defaults to <swift_dir>/recon, got %q", c.ReconCachePath)
 	}
-	for _, body := range []string{"metrics:\n  addr: \"\"\n", "backend_addr: \"\"\n", "backend_addr: \"127.0.0.1:6200, 127.0.0.1:6201\"\n", "log_format: json\n"} {
+	for _, body := range []string{"metrics:\n  addr: \"\"\n", "backend_addr: \"\"\n", "backend_addr: \"127.0.0.1:6200, 127.0.0.1:6201\"\n", "log_format: json\n",
+		"listen:\n  header_timeout: 0.5\n  max_clients: 10\n  keep_idle: 0\n", "tls:\n  self_signed: true\n", "tls:\n  cert_file: /x.crt\n  key_file: /x.key\n"} {
 		c, err := Load(write("devices: " + dir + "\n" + body))
 		if err == nil {
 			err = c.Finish()

@@ -4,10 +4,6 @@ package server
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"net"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -82,7 +78,8 @@ func (p *Proxy) ExpectHandler(ctx *fasthttp.RequestCtx) int {
 }
 
 // NewHTTPServer makes the fasthttp server for h with streaming bodies.
-// expect, when set, decides on "Expect: 100-continue" requests.
+// expect, when set, decides on "Expect: 100-continue" requests. Its
+// timeouts and connection cap are the listener's (listener.Serve sets them).
 func NewHTTPServer(h fasthttp.RequestHandler, expect func(*fasthttp.RequestCtx) int, name string) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       h,
@@ -98,29 +95,9 @@ func NewHTTPServer(h fasthttp.RequestHandler, expect func(*fasthttp.RequestCtx) 
 		NoDefaultDate:                 false,
 		ReadBufferSize:                16 << 10,
 		WriteBufferSize:               64 << 10,
-		ReadTimeout:                   0,
-		IdleTimeout:                   5 * time.Minute,
 		CloseOnShutdown:               true,
 		DisableHeaderNamesNormalizing: false,
 		ReduceMemoryUsage:             false,
 		Concurrency:                   64 * 1024,
 	}
-}
-
-// Serve runs srv on ln until ctx ends, then shuts down gracefully: requests
-// in flight finish, idle connections close.
-func Serve(ctx context.Context, srv *fasthttp.Server, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
 }

@@ -36,6 +36,7 @@ type Metrics struct {
 	Sync        *ContainerSync
 	Rings       *Rings
 	Auth        *Auth
+	Listeners   *Listeners
 }
 
 // Options configures New.
@@ -62,6 +63,7 @@ func New(o Options) *Metrics {
 		Sync:        newContainerSync(reg),
 		Rings:       newRings(reg),
 		Auth:        newAuth(reg),
+		Listeners:   newListeners(reg),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -104,9 +106,11 @@ func (m *Metrics) Handler(bearerToken string) fasthttp.RequestHandler {
 	}
 }
 
-// Serve answers scrapes on ln until ctx ends.
-func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string) error {
-	srv := &fasthttp.Server{
+// Server is the HTTP server for scrapes. Its 30 s timeouts hold on a plain
+// listener (Serve); serve runs it under its listener's timeouts and
+// connection cap instead (listener.Serve).
+func (m *Metrics) Server(bearerToken string) *fasthttp.Server {
+	return &fasthttp.Server{
 		Handler:               m.Handler(bearerToken),
 		Name:                  "swiftbox-metrics",
 		ReadTimeout:           30 * time.Second,
@@ -115,6 +119,11 @@ func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string
 		NoDefaultServerHeader: true,
 		CloseOnShutdown:       true,
 	}
+}
+
+// Serve answers scrapes on a plain ln until ctx ends.
+func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string) error {
+	srv := m.Server(bearerToken)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -65,6 +65,7 @@ func populated(t *testing.T) (*Metrics, memRecon) {
 	m.Auth.ObserveToken("tempauth", false)
 	m.Auth.ObserveCache("keystone", true)
 	m.Auth.SetCacheEntries("keystone", 3)
+	m.Listeners.Add("API", "127.0.0.1:8080", listenerFigures{open: 2, refused: 5, retries: 7})
 	return m, rc
 }
 
@@ -132,6 +133,9 @@ func TestExposition(t *testing.T) {
 		"swiftbox_device_capacity_bytes", "swiftbox_device_free_bytes", "swiftbox_device_used_bytes",
 		"swiftbox_replication_last_pass_timestamp_seconds", "swiftbox_auditor_last_pass_timestamp_seconds",
 		`swiftbox_build_info{goversion="` + runtime.Version() + `",swift_version="2.30.1",version="v-test"} 1`,
+		`swiftbox_listener_connections{addr="127.0.0.1:8080",listener="API"} 2`,
+		`swiftbox_listener_refused_connections_total{addr="127.0.0.1:8080",listener="API"} 5`,
+		`swiftbox_listener_accept_retries_total{addr="127.0.0.1:8080",listener="API"} 7`,
 		"go_goroutines", "process_resident_memory_bytes", "swiftbox_start_time_seconds",
 	} {
 		if !strings.Contains(body, want) {
@@ -196,4 +200,15 @@ func TestNilSafe(t *testing.T) {
 	m.Auth.ObserveToken("tempauth", true)
 	m.Auth.ObserveCache("keystone", false)
 	m.Auth.SetCacheEntries("keystone", 1)
+	m.Listeners.Add("API", "", listenerFigures{})
 }
+
+// listenerFigures are fixed listener figures to expose.
+type listenerFigures struct {
+	open             int
+	refused, retries uint64
+}
+
+func (f listenerFigures) OpenConns() int        { return f.open }
+func (f listenerFigures) RefusedConns() uint64  { return f.refused }
+func (f listenerFigures) AcceptRetries() uint64 { return f.retries }

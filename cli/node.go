@@ -194,10 +194,11 @@ func (n *node) policyStores() []*storage.ObjectStore {
 }
 
 func (n *node) dbAuditor(kind string) *auditor.Databases {
-	r := n.rings.Container
+	rg := func() *ring.Ring { return n.rings.Container }
 	if kind == db.KindAccounts {
-		r = n.rings.Account
+		rg = func() *ring.Ring { return n.rings.Account }
 	}
-	return &auditor.Databases{Kind: kind, Store: n.dbs, Devices: func() []string { return n.devices(r) }, Log: n.log,
+	return &auditor.Databases{Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
+		Devices: func() []string { return n.devices(rg()) }, Log: n.log,
 		OnPass: n.observeAudit(strings.TrimSuffix(kind, "s"))}
 }

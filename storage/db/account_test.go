@@ -105,7 +105,7 @@ func TestAccountContainerRows(t *testing.T) {
 	if after, _ := s.AccountInfo(dev, 1, a); after.ContainerCount != info.ContainerCount || after.ObjectCount != info.ObjectCount {
 		t.Fatalf("re-merging own rows changed totals: %+v", after)
 	}
-	if err := s.Check(s.DBPath(KindAccounts, dev, 1, a, "")); err != nil {
+	if err := s.Check(s.FileOf(KindAccounts, dev, 1, a, "")); err != nil {
 		t.Fatal(err)
 	}
 	// Deleting an account leaves its containers for the reaper.

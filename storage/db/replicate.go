@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -52,6 +53,20 @@ func (s *Store) ListFiles(kind, device string) ([]File, error) {
 		}
 	}
 	return out, nil
+}
+
+// FileOn is f's database as it is, or would be, on device.
+func (s *Store) FileOn(f File, device string) File {
+	f.Path = s.pathOn(f, device)
+	f.Device = device
+	return f
+}
+
+// FileOf is the database of an account (container "") or a container on
+// device, whether or not it exists.
+func (s *Store) FileOf(kind, device string, part int, account, container string) File {
+	path := s.DBPath(kind, device, part, account, container)
+	return File{Kind: kind, Device: device, Part: part, Hash: filepath.Base(filepath.Dir(path)), Path: path}
 }
 
 // pathOn is where f's database lives on device.
@@ -310,11 +325,11 @@ func (s *Store) copyWhole(h *handle, peer, peerPath string) (bool, error) {
 			return err
 		}
 		maxRow = st.MaxRow
-		return tx.CopyFile(tmp, 0o644)
+		return tx.CopyFile(tmp, fileMode)
 	}); err != nil {
 		return false, err
 	}
-	cp, err := bolt.Open(tmp, 0o644, nil)
+	cp, err := bolt.Open(tmp, fileMode, nil)
 	if err != nil {
 		return false, err
 	}
@@ -391,19 +406,14 @@ func kindOf(path string) string {
 }
 
 // Remove deletes f's database file (a handoff copy every primary has, or
-// a reclaimed deleted database), closing it first.
+// a reclaimed deleted database) under a fence (see fence), so no handle
+// stays open on the removed file.
 func (s *Store) Remove(f File) error {
-	s.mu.Lock()
-	if h, ok := s.handles[f.Path]; ok {
-		if h.refs > 0 {
-			s.mu.Unlock()
-			return fmt.Errorf("db: %s is in use", f.Path)
-		}
-		if h.db != nil {
-			_ = s.dropLocked(h)
-		}
+	unfence, err := s.fence(f.Path)
+	if err != nil {
+		return err
 	}
-	s.mu.Unlock()
+	defer unfence()
 	if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -487,14 +497,36 @@ func (s *Store) Reclaim(f File, before timestamp.Timestamp) (removable bool, row
 }
 
 // Quarantine moves f's database directory to
-// <dev>/quarantined/<kind>/<hash> (Swift's quarantine_db), closing it
-// first, so the replicator restores it from a good replica.
-func (s *Store) Quarantine(f File) error {
-	s.mu.Lock()
-	if h, ok := s.handles[f.Path]; ok && h.refs == 0 && h.db != nil {
-		_ = s.dropLocked(h)
+// <dev>/quarantined/<kind>/<hash> (Swift's quarantine_db), so the
+// replicator restores it from a good replica. replicas are f's other
+// copies (on the ring's other primaries and any handoff device): unless
+// one of them passes Check, f is the last good-looking copy and is kept
+// (ErrLastReplica). Otherwise f is fenced (new callers wait, calls under
+// way finish, the open handle is closed) and checked once more with
+// nothing able to write it: one that passes stays where it is and
+// ErrHealthy is returned. The directory is only moved while no handle has
+// the database open.
+func (s *Store) Quarantine(f File, replicas []File) error {
+	good := false
+	for _, r := range replicas {
+		if r.Path != f.Path && s.Check(r) == nil {
+			good = true
+			break
+		}
 	}
-	s.mu.Unlock()
+	if !good {
+		return fmt.Errorf("%w: %s", ErrLastReplica, f.Path)
+	}
+	unfence, err := s.fence(f.Path)
+	if err != nil {
+		return err
+	}
+	defer unfence()
+	if err := checkFile(f.Path, f.Path); err == nil {
+		return ErrHealthy
+	} else if !errors.Is(err, ErrCorrupt) {
+		return err
+	}
 	devDir := filepath.Join(s.cfg.DevicesDir, f.Device)
 	qdir := filepath.Join(devDir, "quarantined", f.Kind)
 	if err := mkdirSynced(devDir, qdir); err != nil {
@@ -514,4 +546,58 @@ func (s *Store) Quarantine(f File) error {
 		return err
 	}
 	return syncDir(filepath.Dir(src))
+}
+
+// fenceWait bounds how long fence waits for calls under way to finish.
+const fenceWait = 30 * time.Second
+
+// fence makes new callers of path wait until unfence is called, waits for
+// the calls under way to finish and closes the open handle, so the caller
+// may move or remove the file. It fails if the file stays in use.
+func (s *Store) fence(path string) (unfence func(), err error) {
+	s.mu.Lock()
+	for {
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		other, ok := s.fences[path]
+		if !ok {
+			break
+		}
+		s.mu.Unlock()
+		<-other
+		s.mu.Lock()
+	}
+	ch := make(chan struct{})
+	s.fences[path] = ch
+	s.mu.Unlock()
+	unfence = func() {
+		s.mu.Lock()
+		delete(s.fences, path)
+		s.mu.Unlock()
+		close(ch)
+	}
+	deadline := time.Now().Add(fenceWait)
+	for {
+		s.mu.Lock()
+		h, ok := s.handles[path]
+		if !ok || h.refs == 0 {
+			if ok {
+				err = s.dropLocked(h)
+			}
+			s.mu.Unlock()
+			if err != nil {
+				unfence()
+				return nil, err
+			}
+			return unfence, nil
+		}
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			unfence()
+			return nil, fmt.Errorf("db: %s stays in use", path)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -89,7 +89,7 @@ func TestMissingIsNotFound(t *testing.T) {
 	if err := s.PutContainerRow(dev, 1, "AUTH_a", ContainerRow{Name: "c"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("PutContainerRow err = %v", err)
 	}
-	if err := s.Check(s.DBPath(KindContainers, dev, 1, "AUTH_a", "nope")); !errors.Is(err, ErrNotFound) {
+	if err := s.Check(s.FileOf(KindContainers, dev, 1, "AUTH_a", "nope")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Check err = %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestCheckDetectsBadCounts(t *testing.T) {
 	if err := s.PutObjectRow(dev, 1, "AUTH_a", "c", ObjectRow{Name: "o", Timestamp: ts(2), Size: 5}); err != nil {
 		t.Fatal(err)
 	}
-	path := s.DBPath(KindContainers, dev, 1, "AUTH_a", "c")
+	path := s.FileOf(KindContainers, dev, 1, "AUTH_a", "c")
 	if err := s.Check(path); err != nil {
 		t.Fatal(err)
 	}

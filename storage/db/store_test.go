@@ -188,3 +188,46 @@ func TestCorruptFile(t *testing.T) {
 		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
 }
+
+// Databases hold ACLs and tempurl and sync keys: files are 0600 in 0700
+// directories, new or copied ones and old ones reopened alike.
+func TestDatabaseFilesPrivate(t *testing.T) {
+	t.Parallel()
+	s, root := newTestStore(t, 0)
+	if err := os.Mkdir(filepath.Join(root, "sdb"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateContainer(t, s, "c")
+	f := s.FileOf(KindContainers, dev, 1, "AUTH_a", "c")
+	check := func(when, path, kindDir string) {
+		t.Helper()
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %s mode %v (%v), want 0600", when, path, fi.Mode().Perm(), err)
+		}
+		for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("%s: %s mode %v (%v), want 0700", when, d, fi.Mode().Perm(), err)
+			}
+			if d == kindDir {
+				break
+			}
+		}
+	}
+	check("created", f.Path, filepath.Join(root, dev, KindContainers))
+	if _, err := s.Replicate(f, "sdb"); err != nil {
+		t.Fatal(err)
+	}
+	check("copied", s.FileOn(f, "sdb").Path, filepath.Join(root, "sdb", KindContainers))
+	// As an older version left them.
+	s.Close()
+	os.Chmod(f.Path, 0o644)
+	for d := filepath.Dir(f.Path); d != filepath.Join(root, dev); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	s2 := Open(s.cfg)
+	defer s2.Close()
+	if _, err := s2.ContainerInfo(dev, 1, "AUTH_a", "c"); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened", f.Path, filepath.Join(root, dev, KindContainers))
+}

@@ -162,12 +162,16 @@ func (n *node) dbReplicator(kind string) *replicator.Databases {
 	if kind == db.KindAccounts {
 		rg = func() *ring.Ring { return n.rings.Account }
 	}
-	return &replicator.Databases{
+	d := &replicator.Databases{
 		Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
 		Devices:    func() []string { return n.devices(rg()) },
 		ReclaimAge: time.Duration(n.cfg.ReclaimAge) * time.Second, Log: n.log,
 		OnPass: n.observeReplication(strings.TrimSuffix(kind, "s")),
 	}
+	if kind == db.KindContainers {
+		d.AccountRing = func() *ring.Ring { return n.rings.Account }
+	}
+	return d
 }
 
 func (n *node) objectAuditor() *auditor.Objects {

@@ -2,6 +2,7 @@ package replicator
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -22,8 +23,14 @@ type Databases struct {
 	Devices func() []string
 	// ReclaimAge is how long deleted rows and deleted databases are kept.
 	ReclaimAge time.Duration
-	Log        *slog.Logger
-	OnPass     func(PassStats)
+	// AccountRing, for the container replicator, is the account ring:
+	// after replicating a container database on a primary, its row is sent
+	// to the account's databases when it changed since it was last sent
+	// (Swift's container-updater), so accounts converge on the containers
+	// that exist even when the proxy's own update was lost.
+	AccountRing func() *ring.Ring
+	Log         *slog.Logger
+	OnPass      func(PassStats)
 }
 
 // RunOnce replicates every database on every local device once: deleted
@@ -135,6 +142,11 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 			st.SuffixesSynced++
 		}
 	}
+	if isPrimary && d.AccountRing != nil {
+		if err := d.reportToAccount(f); err != nil {
+			d.log().Debug("replicator: account update of a container", "db", f.Path, "err", err)
+		}
+	}
 	if !isPrimary && ok == want && st.Remote == 0 {
 		if err := d.Store.Remove(f); err != nil {
 			d.log().Warn("replicator: removing handoff database", "db", f.Path, "err", err)
@@ -144,4 +156,30 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		}
 	}
 	return st
+}
+
+// reportToAccount sends f's container row to every local replica of its
+// account database if it changed since last sent, and records it as sent
+// once a majority of the account's replicas took it.
+func (d *Databases) reportToAccount(f db.File) error {
+	account, row, due, err := d.Store.AccountReport(f)
+	if err != nil || !due {
+		return err
+	}
+	ar := d.AccountRing()
+	part := d.Store.Partition(ar, account, "")
+	nodes := ar.PrimaryNodes(part)
+	ok := 0
+	for _, n := range nodes {
+		if !d.Local(n) {
+			continue
+		}
+		if err = d.Store.PutContainerRow(n.Device, part, account, row); err == nil {
+			ok++
+		}
+	}
+	if ok <= len(nodes)/2 {
+		return fmt.Errorf("account %s took the row on %d of %d replicas: %v", account, ok, len(nodes), err)
+	}
+	return d.Store.MarkReported(f, row)
 }

@@ -60,7 +60,7 @@ func TestDatabaseAuditorKeepsLastReplica(t *testing.T) {
 	rot := func(dev string) db.File {
 		t.Helper()
 		f := store.FileOf(db.KindContainers, dev, part, "AUTH_a", "c")
-		if err := store.Remove(f); err != nil {
+		if err := store.Remove(f, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.MkdirAll(filepath.Dir(f.Path), 0o700); err != nil {

@@ -2,6 +2,7 @@ package replicator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -98,7 +99,13 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		return st
 	}
 	if removable {
-		if err := d.Store.Remove(f); err != nil {
+		// Re-checked with writers held off: a PUT may have re-created it.
+		stillGone := func(id db.Identity) bool {
+			return id.Deleted && id.ObjectCount == 0 && id.DeleteTimestamp.Compare(before) < 0
+		}
+		if err := d.Store.Remove(f, stillGone); errors.Is(err, db.ErrChanged) {
+			d.log().Info("replicator: reclaimable database came back to life; kept", "db", f.Path)
+		} else if err != nil {
 			d.log().Warn("replicator: removing reclaimed database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {
@@ -114,8 +121,14 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	}
 	primaries := r.PrimaryNodes(f.Part)
 	isPrimary := slices.ContainsFunc(primaries, func(n *ring.Device) bool { return d.Local(n) && n.Device == f.Device })
+	var pre db.Identity
 	if !isPrimary {
 		st.Handoffs = 1
+		if pre, err = d.Store.Stat(f); err != nil {
+			d.log().Warn("replicator: reading handoff database", "db", f.Path, "err", err)
+			st.Failures++
+			return st
+		}
 	}
 	ok, want := 0, 0
 	for _, n := range primaries {
@@ -148,7 +161,12 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		}
 	}
 	if !isPrimary && ok == want && st.Remote == 0 {
-		if err := d.Store.Remove(f); err != nil {
+		// Every primary has what the handoff held when this pass read it;
+		// a write that arrived since keeps it for the next pass.
+		unchanged := func(id db.Identity) bool { return id.Version == pre.Version }
+		if err := d.Store.Remove(f, unchanged); errors.Is(err, db.ErrChanged) {
+			d.log().Debug("replicator: handoff database changed during replication; kept", "db", f.Path)
+		} else if err != nil {
 			d.log().Warn("replicator: removing handoff database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {

@@ -101,7 +101,7 @@ func TestQuarantineKeepsLastReplica(t *testing.T) {
 	if err := s.Quarantine(f, []File{peer}); !errors.Is(err, ErrHealthy) {
 		t.Fatalf("Quarantine of a healthy database = %v, want ErrHealthy", err)
 	}
-	if err := s.Remove(peer); err != nil {
+	if err := s.Remove(peer, nil); err != nil {
 		t.Fatal(err)
 	}
 	corruptCounts(t, s, dev)
@@ -125,7 +125,7 @@ func TestQuarantineKeepsLastReplica(t *testing.T) {
 	}
 	// A good replica elsewhere: quarantined, with the handle that was
 	// open closed first.
-	if err := s.Remove(peer); err != nil {
+	if err := s.Remove(peer, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CreateContainer("sdb", 1, "AUTH_a", "c", ts(1), 0, nil); err != nil {
@@ -200,5 +200,44 @@ func TestQuarantineFencesWriters(t *testing.T) {
 	db.View(func(tx *bolt.Tx) error { rows = tx.Bucket(bucketLive).Stats().KeyN; return nil })
 	if int64(rows) != acked.Load() {
 		t.Fatalf("quarantined file holds %d rows, %d writes were acknowledged", rows, acked.Load())
+	}
+}
+
+// Remove re-reads the database with writers held off and keeps it when it
+// changed since the caller decided to remove it (a write that reached a
+// handoff after its last replication, a re-created container).
+func TestRemoveKeepsChangedDatabase(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, 0)
+	mustCreateContainer(t, s, "c")
+	f := s.FileOf(KindContainers, dev, 1, "AUTH_a", "c")
+	pre, err := s.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(id Identity) bool { return id.Version == pre.Version }
+	if err := s.PutObjectRow(dev, 1, "AUTH_a", "c", ObjectRow{Name: "late", Timestamp: ts(5), Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(f, same); !errors.Is(err, ErrChanged) {
+		t.Fatalf("Remove after a write = %v, want ErrChanged", err)
+	}
+	if info, err := s.ContainerInfo(dev, 1, "AUTH_a", "c"); err != nil || info.ObjectCount != 1 {
+		t.Fatalf("kept database: %+v %v", info, err)
+	}
+	// Metadata alone changes the version too.
+	pre, _ = s.Stat(f)
+	if err := s.UpdateContainerMetadata(dev, 1, "AUTH_a", "c", Metadata{"X-Container-Meta-A": {"1", ts(6)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(f, same); !errors.Is(err, ErrChanged) {
+		t.Fatalf("Remove after a metadata change = %v, want ErrChanged", err)
+	}
+	pre, _ = s.Stat(f)
+	if err := s.Remove(f, same); err != nil {
+		t.Fatalf("Remove of an unchanged database: %v", err)
+	}
+	if _, err := os.Stat(f.Path); !os.IsNotExist(err) {
+		t.Fatalf("removed database still there: %v", err)
 	}
 }

@@ -38,6 +38,10 @@ var (
 	// leave no copy at all.
 	ErrLastReplica = errors.New("db: no other good replica")
 
+	// ErrChanged means Remove found the database changed since its caller
+	// decided to remove it, and kept it.
+	ErrChanged = errors.New("db: database changed meanwhile")
+
 	// ErrClosed means the Store has been closed.
 	ErrClosed = errors.New("db: store closed")
 )

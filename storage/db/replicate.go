@@ -2,6 +2,7 @@ package db
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -83,28 +84,46 @@ type Identity struct {
 	DeleteTimestamp    timestamp.Timestamp
 	PutTimestamp       timestamp.Timestamp
 	ObjectCount        int64 // containers: objects; accounts: containers
+	// Version changes with every change to the rows, the stat record or
+	// the metadata (not with sync points): Remove compares it to be sure
+	// nothing arrived since a replication.
+	Version string
 }
 
-// statOf reads f's stat record.
-func (s *Store) statOf(h *handle, kind string) (Identity, error) {
+// identityOf reads the identity in c.
+func identityOf(c *txCtx, kind string) (Identity, error) {
 	var id Identity
-	err := h.view(func(c *txCtx) error {
-		if kind == KindAccounts {
-			st, err := c.account()
-			if err != nil {
-				return err
-			}
-			id = Identity{Account: st.Account, ID: st.ID, MaxRow: st.MaxRow, Deleted: st.deleted(),
-				DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ContainerCount}
-			return nil
+	if kind == KindAccounts {
+		st, err := c.account()
+		if err != nil {
+			return id, err
 		}
+		id = Identity{Account: st.Account, ID: st.ID, MaxRow: st.MaxRow, Deleted: st.deleted(),
+			DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ContainerCount}
+	} else {
 		st, err := c.container()
 		if err != nil {
-			return err
+			return id, err
 		}
 		id = Identity{Account: st.Account, Container: st.Container, ID: st.ID, MaxRow: st.MaxRow,
 			Deleted: st.deleted(), DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ObjectCount}
-		return nil
+	}
+	// Every row change takes a new change number (MaxRow); stat and
+	// metadata changes show in their stored bytes.
+	sum := sha256.New()
+	info := c.tx.Bucket(bucketInfo)
+	fmt.Fprintf(sum, "%d\n%s\n%s", id.MaxRow, info.Get(keyStat), info.Get(keyMeta))
+	id.Version = hex.EncodeToString(sum.Sum(nil))
+	return id, nil
+}
+
+// statOf reads h's identity.
+func (s *Store) statOf(h *handle, kind string) (Identity, error) {
+	var id Identity
+	err := h.view(func(c *txCtx) error {
+		var err error
+		id, err = identityOf(c, kind)
+		return err
 	})
 	return id, err
 }
@@ -407,13 +426,29 @@ func kindOf(path string) string {
 
 // Remove deletes f's database file (a handoff copy every primary has, or
 // a reclaimed deleted database) under a fence (see fence), so no handle
-// stays open on the removed file.
-func (s *Store) Remove(f File) error {
+// stays open on the removed file and nothing can change it meanwhile.
+// keep, if not nil, is given the file's identity read under the fence: if
+// it says the file changed since the caller decided (a write arrived
+// after the last replication, a deleted container was re-created), the
+// file stays and ErrChanged is returned.
+func (s *Store) Remove(f File, unchanged func(Identity) bool) error {
 	unfence, err := s.fence(f.Path)
 	if err != nil {
 		return err
 	}
 	defer unfence()
+	if unchanged != nil {
+		id, err := readIdentity(f)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !unchanged(id) {
+			return fmt.Errorf("%w: %s", ErrChanged, f.Path)
+		}
+	}
 	if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -421,6 +456,26 @@ func (s *Store) Remove(f File) error {
 	os.Remove(dir)               // the hash dir, if now empty
 	os.Remove(filepath.Dir(dir)) // the suffix dir, if now empty
 	return syncDir(filepath.Dir(filepath.Dir(dir)))
+}
+
+// readIdentity reads f's identity from the file directly; f must be
+// fenced (no handle open on it).
+func readIdentity(f File) (Identity, error) {
+	if _, err := os.Stat(f.Path); err != nil {
+		return Identity{}, err
+	}
+	b, err := bolt.Open(f.Path, fileMode, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
+	if err != nil {
+		return Identity{}, err
+	}
+	defer b.Close()
+	var id Identity
+	err = b.View(func(tx *bolt.Tx) error {
+		var err error
+		id, err = identityOf(&txCtx{tx: tx}, f.Kind)
+		return err
+	})
+	return id, err
 }
 
 // Reclaim drops deleted rows whose timestamp is older than before (Swift's

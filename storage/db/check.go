@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // Check verifies f's database for the auditor: bbolt's own page
@@ -26,23 +27,49 @@ import (
 // touches), and confirms a failure on the live file inside a write
 // transaction, where bbolt's writer lock holds every commit off (all of
 // the Store's writes, batched or not, commit through it). Writers wait
-// only for that confirmation, which healthy databases never need.
+// only for that confirmation, which healthy databases never need — or
+// when the device lacks room for the copy (less than twice the database
+// plus 1% of the device free), so that the audit never fills a disk.
 func (s *Store) Check(f File) error {
 	h, err := s.acquire("", f.Path, nil)
 	if err != nil {
 		return err
 	}
 	defer s.release(h)
-	err = s.checkCopy(h, f)
-	if !errors.Is(err, ErrCorrupt) {
-		return err
+	if s.roomForCopy(h, f) {
+		err = s.checkCopy(h, f)
+		if !errors.Is(err, ErrCorrupt) {
+			return err
+		}
 	}
+	return h.checkLocked(f.Path)
+}
+
+// checkLocked checks h's live file inside a write transaction that is
+// rolled back: no commit can run meanwhile.
+func (h *handle) checkLocked(name string) error {
 	tx, err := h.db.Begin(true)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return checkTx(tx, f.Path)
+	return checkTx(tx, name)
+}
+
+// roomForCopy reports whether f's device has room for a copy of h's
+// database to spare.
+func (s *Store) roomForCopy(h *handle, f File) bool {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(s.cfg.DevicesDir, f.Device), &fs); err != nil {
+		return false
+	}
+	var size int64
+	if err := h.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		return false
+	}
+	free := int64(fs.Bavail) * int64(fs.Bsize)
+	total := int64(fs.Blocks) * int64(fs.Bsize)
+	return free > 2*size+total/100
 }
 
 // checkCopy checks a snapshot of h's database taken in a read transaction.

@@ -25,8 +25,11 @@ type Databases struct {
 	Ring  func() *ring.Ring
 	Local func(*ring.Device) bool
 	Log   *slog.Logger
-	// OnPass receives each pass's summary.
+	// OnPass receives each pass's summary, OnFile each database's result:
+	// "passed", "quarantined" or "error" (a check that could not run, or a
+	// corrupt last replica kept).
 	OnPass func(Stats)
+	OnFile func(result string)
 }
 
 // RunOnce checks every database of Kind on every device once.
@@ -48,7 +51,10 @@ func (d *Databases) RunOnce(ctx context.Context) Stats {
 				break
 			}
 			st.Files++
-			d.auditOne(f, &st, log)
+			result := d.auditOne(f, &st, log)
+			if d.OnFile != nil {
+				d.OnFile(result)
+			}
 		}
 	}
 	st.End = time.Now()
@@ -65,32 +71,37 @@ func (d *Databases) RunOnce(ctx context.Context) Stats {
 }
 
 // auditOne checks f and has it quarantined if it is corrupt (Quarantine
-// keeps it if no other replica is good or its fenced re-check passes).
-func (d *Databases) auditOne(f db.File, st *Stats, log *slog.Logger) {
+// keeps it if no other replica is good or its fenced re-check passes),
+// returning the result for OnFile.
+func (d *Databases) auditOne(f db.File, st *Stats, log *slog.Logger) string {
 	err := d.Store.Check(f)
 	if err == nil || errors.Is(err, db.ErrNotFound) {
-		return
+		return "passed"
 	}
 	if !errors.Is(err, db.ErrCorrupt) {
 		log.Warn("auditor: checking database", "db", f.Path, "err", err)
 		st.Errors++
-		return
+		return "error"
 	}
 	switch qerr := d.Store.Quarantine(f, d.replicas(f)); {
 	case qerr == nil:
 		st.Quarantined++
 		log.Warn("auditor: quarantined database", "db", f.Path, "reason", err)
+		return "quarantined"
 	case errors.Is(qerr, db.ErrLastReplica):
 		// Quarantining it would leave no copy at all: keep serving what
 		// can still be read, and tell the operator.
 		log.Error("auditor: corrupt database is its last replica; NOT quarantined, restore it by hand",
 			"db", f.Path, "reason", err)
 		st.Kept++
+		return "error"
 	case errors.Is(qerr, db.ErrHealthy):
 		log.Warn("auditor: database passed its re-check with writers held off; kept", "db", f.Path, "first_error", err)
+		return "passed"
 	default:
 		log.Error("auditor: quarantining database", "db", f.Path, "err", qerr)
 		st.Errors++
+		return "error"
 	}
 }
 

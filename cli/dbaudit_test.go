@@ -59,7 +59,9 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, dev, "--config", cfgPath, "--user", "test:tester:testing:.admin")
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", freePort(t))
+	s := startServer(t, dev, "--config", cfgPath, "--user", "test:tester:testing:.admin",
+		"--metrics-addr", strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"))
 	c := s.conn(t, "test:tester", "testing")
 	ctx := context.Background()
 
@@ -141,6 +143,21 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	}
 	// Two more daemon passes over the settled state change nothing.
 	time.Sleep(2500 * time.Millisecond)
+	_, m := scrapeMetrics(t, metricsURL)
+	audited := m[`swiftbox_auditor_files_total{result="passed",type="container"}`] + m[`swiftbox_auditor_files_total{result="passed",type="account"}`]
+	auditBad := 0.0
+	for _, typ := range []string{"container", "account"} {
+		for _, res := range []string{"quarantined", "error"} {
+			auditBad += m[`swiftbox_auditor_files_total{result="`+res+`",type="`+typ+`"}`]
+		}
+	}
+	replPasses := m[`swiftbox_replication_passes_total{type="container"}`] + m[`swiftbox_replication_passes_total{type="account"}`]
+	if audited == 0 || replPasses == 0 {
+		t.Errorf("the daemons did not run: %v database checks, %v database replication passes", audited, replPasses)
+	}
+	if auditBad > 0 {
+		t.Errorf("%v database checks quarantined or failed", auditBad)
+	}
 	quarantined := quarantinedFiles(t, dev)
 	if len(quarantined) > 0 {
 		t.Errorf("%d files quarantined under load (all were healthy): %v", len(quarantined), quarantined)
@@ -195,9 +212,10 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 		total += n
 	}
 	t.Logf("load %v, %d workers, %d operations, %d versioned containers created and deleted, %d containers left; "+
+		"%v database checks passed, %v failed, %v database replication passes; "+
 		"account listing settled in %v; quarantined %d; account replicas checked %d",
 		load, workers, total, versionedDeleted[0]+versionedDeleted[1]+versionedDeleted[2]+versionedDeleted[3],
-		len(want), settled.Round(time.Millisecond), len(quarantined), replicas)
+		len(want), audited, auditBad, replPasses, settled.Round(time.Millisecond), len(quarantined), replicas)
 }
 
 // dbLoad is one worker's share of the load: it alone touches the

@@ -202,7 +202,13 @@ func (n *node) dbAuditor(kind string) *auditor.Databases {
 	if kind == db.KindAccounts {
 		rg = func() *ring.Ring { return n.rings.Account }
 	}
+	typ := strings.TrimSuffix(kind, "s")
 	return &auditor.Databases{Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
 		Devices: func() []string { return n.devices(rg()) }, Log: n.log,
-		OnPass: n.observeAudit(strings.TrimSuffix(kind, "s"))}
+		OnPass: n.observeAudit(typ),
+		OnFile: func(result string) {
+			if n.metrics != nil {
+				n.metrics.Auditor.ObserveFile(typ, result, 0)
+			}
+		}}
 }

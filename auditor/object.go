@@ -23,6 +23,9 @@ type Stats struct {
 	// check (an unreadable device or directory).
 	Files, Quarantined, Errors int
 	Bytes                      int64
+	// Kept counts corrupt databases left in place because no other good
+	// replica exists (quarantining would remove the last copy).
+	Kept int
 }
 
 // Duration is how long the pass took.

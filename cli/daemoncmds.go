@@ -55,8 +55,8 @@ var daemonPasses = map[string]daemonPass{
 		}
 		for _, k := range []string{db.KindContainers, db.KindAccounts} {
 			st := n.dbAuditor(k).RunOnce(ctx)
-			out = append(out, fmt.Sprintf("%s auditor: %d databases checked, %d quarantined, %d errors in %s",
-				strings.TrimSuffix(k, "s"), st.Files, st.Quarantined, st.Errors, st.Duration().Round(time.Millisecond)))
+			out = append(out, fmt.Sprintf("%s auditor: %d databases checked, %d quarantined, %d corrupt kept as last replica, %d errors in %s",
+				strings.TrimSuffix(k, "s"), st.Files, st.Quarantined, st.Kept, st.Errors, st.Duration().Round(time.Millisecond)))
 		}
 		return out
 	},

@@ -162,12 +162,16 @@ func (n *node) dbReplicator(kind string) *replicator.Databases {
 	if kind == db.KindAccounts {
 		rg = func() *ring.Ring { return n.rings.Account }
 	}
-	return &replicator.Databases{
+	d := &replicator.Databases{
 		Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
 		Devices:    func() []string { return n.devices(rg()) },
 		ReclaimAge: time.Duration(n.cfg.ReclaimAge) * time.Second, Log: n.log,
 		OnPass: n.observeReplication(strings.TrimSuffix(kind, "s")),
 	}
+	if kind == db.KindContainers {
+		d.AccountRing = func() *ring.Ring { return n.rings.Account }
+	}
+	return d
 }
 
 func (n *node) objectAuditor() *auditor.Objects {
@@ -194,10 +198,17 @@ func (n *node) policyStores() []*storage.ObjectStore {
 }
 
 func (n *node) dbAuditor(kind string) *auditor.Databases {
-	r := n.rings.Container
+	rg := func() *ring.Ring { return n.rings.Container }
 	if kind == db.KindAccounts {
-		r = n.rings.Account
+		rg = func() *ring.Ring { return n.rings.Account }
 	}
-	return &auditor.Databases{Kind: kind, Store: n.dbs, Devices: func() []string { return n.devices(r) }, Log: n.log,
-		OnPass: n.observeAudit(strings.TrimSuffix(kind, "s"))}
+	typ := strings.TrimSuffix(kind, "s")
+	return &auditor.Databases{Kind: kind, Store: n.dbs, Ring: rg, Local: n.isLocal,
+		Devices: func() []string { return n.devices(rg()) }, Log: n.log,
+		OnPass: n.observeAudit(typ),
+		OnFile: func(result string) {
+			if n.metrics != nil {
+				n.metrics.Auditor.ObserveFile(typ, result, 0)
+			}
+		}}
 }

@@ -2,6 +2,8 @@ package replicator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -22,8 +24,14 @@ type Databases struct {
 	Devices func() []string
 	// ReclaimAge is how long deleted rows and deleted databases are kept.
 	ReclaimAge time.Duration
-	Log        *slog.Logger
-	OnPass     func(PassStats)
+	// AccountRing, for the container replicator, is the account ring:
+	// after replicating a container database on a primary, its row is sent
+	// to the account's databases when it changed since it was last sent
+	// (Swift's container-updater), so accounts converge on the containers
+	// that exist even when the proxy's own update was lost.
+	AccountRing func() *ring.Ring
+	Log         *slog.Logger
+	OnPass      func(PassStats)
 }
 
 // RunOnce replicates every database on every local device once: deleted
@@ -91,7 +99,13 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		return st
 	}
 	if removable {
-		if err := d.Store.Remove(f); err != nil {
+		// Re-checked with writers held off: a PUT may have re-created it.
+		stillGone := func(id db.Identity) bool {
+			return id.Deleted && id.ObjectCount == 0 && id.DeleteTimestamp.Compare(before) < 0
+		}
+		if err := d.Store.Remove(f, stillGone); errors.Is(err, db.ErrChanged) {
+			d.log().Info("replicator: reclaimable database came back to life; kept", "db", f.Path)
+		} else if err != nil {
 			d.log().Warn("replicator: removing reclaimed database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {
@@ -107,8 +121,14 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	}
 	primaries := r.PrimaryNodes(f.Part)
 	isPrimary := slices.ContainsFunc(primaries, func(n *ring.Device) bool { return d.Local(n) && n.Device == f.Device })
+	var pre db.Identity
 	if !isPrimary {
 		st.Handoffs = 1
+		if pre, err = d.Store.Stat(f); err != nil {
+			d.log().Warn("replicator: reading handoff database", "db", f.Path, "err", err)
+			st.Failures++
+			return st
+		}
 	}
 	ok, want := 0, 0
 	for _, n := range primaries {
@@ -135,8 +155,18 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 			st.SuffixesSynced++
 		}
 	}
+	if isPrimary && d.AccountRing != nil {
+		if err := d.reportToAccount(f); err != nil {
+			d.log().Debug("replicator: account update of a container", "db", f.Path, "err", err)
+		}
+	}
 	if !isPrimary && ok == want && st.Remote == 0 {
-		if err := d.Store.Remove(f); err != nil {
+		// Every primary has what the handoff held when this pass read it;
+		// a write that arrived since keeps it for the next pass.
+		unchanged := func(id db.Identity) bool { return id.Version == pre.Version }
+		if err := d.Store.Remove(f, unchanged); errors.Is(err, db.ErrChanged) {
+			d.log().Debug("replicator: handoff database changed during replication; kept", "db", f.Path)
+		} else if err != nil {
 			d.log().Warn("replicator: removing handoff database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {
@@ -144,4 +174,30 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		}
 	}
 	return st
+}
+
+// reportToAccount sends f's container row to every local replica of its
+// account database if it changed since last sent, and records it as sent
+// once a majority of the account's replicas took it.
+func (d *Databases) reportToAccount(f db.File) error {
+	account, row, due, err := d.Store.AccountReport(f)
+	if err != nil || !due {
+		return err
+	}
+	ar := d.AccountRing()
+	part := d.Store.Partition(ar, account, "")
+	nodes := ar.PrimaryNodes(part)
+	ok := 0
+	for _, n := range nodes {
+		if !d.Local(n) {
+			continue
+		}
+		if err = d.Store.PutContainerRow(n.Device, part, account, row); err == nil {
+			ok++
+		}
+	}
+	if ok <= len(nodes)/2 {
+		return fmt.Errorf("account %s took the row on %d of %d replicas: %v", account, ok, len(nodes), err)
+	}
+	return d.Store.MarkReported(f, row)
 }

@@ -118,3 +118,76 @@ func TestDatabaseHandoffAndReclaim(t *testing.T) {
 	}
 	_ = dir
 }
+
+// The container replicator reports a container's row to its account when
+// it changed since last reported (Swift's container-updater), so the
+// account holds exactly the containers that exist even when the proxy's
+// update never arrived.
+func TestContainerReplicatorReportsToAccount(t *testing.T) {
+	d, r, _ := newDBCluster(t, 3)
+	d.AccountRing = func() *ring.Ring { return r }
+	apart := d.Store.Partition(r, "AUTH_a", "")
+	for _, n := range r.PrimaryNodes(apart) {
+		if _, err := d.Store.CreateAccount(n.Device, apart, "AUTH_a", timestamp.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part := d.Store.Partition(r, "AUTH_a", "c")
+	now := timestamp.Now()
+	for _, n := range r.PrimaryNodes(part) {
+		if _, err := d.Store.CreateContainer(n.Device, part, "AUTH_a", "c", now, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []string{"x", "y"} {
+			if err := d.Store.PutObjectRow(n.Device, part, "AUTH_a", "c", db.ObjectRow{Name: o, Timestamp: now, Size: 21}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rows := func() map[string]db.ContainerRow {
+		t.Helper()
+		var first map[string]db.ContainerRow
+		for i, n := range r.PrimaryNodes(apart) {
+			list, err := d.Store.ListContainers(n.Device, apart, "AUTH_a", db.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := map[string]db.ContainerRow{}
+			for _, e := range list {
+				e.StatsTimestamp = timestamp.Timestamp{}
+				m[e.Name] = e.ContainerRow
+			}
+			if i == 0 {
+				first = m
+			} else if fmt.Sprint(m) != fmt.Sprint(first) {
+				t.Fatalf("account replicas differ: %v and %v", first, m)
+			}
+		}
+		return first
+	}
+	d.RunOnce(context.Background())
+	if got := rows(); len(got) != 1 || got["c"].ObjectCount != 2 || got["c"].BytesUsed != 42 {
+		t.Fatalf("account rows after a pass: %+v", got)
+	}
+	for _, n := range r.PrimaryNodes(part) {
+		f := d.Store.FileOf(db.KindContainers, n.Device, part, "AUTH_a", "c")
+		if _, _, due, err := d.Store.AccountReport(f); err != nil || due {
+			t.Fatalf("%s: report still due (%v) after it was sent", n.Device, err)
+		}
+	}
+	later := timestamp.Now()
+	for _, n := range r.PrimaryNodes(part) {
+		for _, o := range []string{"x", "y"} {
+			if err := d.Store.PutObjectRow(n.Device, part, "AUTH_a", "c", db.ObjectRow{Name: o, Timestamp: later, Deleted: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Store.DeleteContainer(n.Device, part, "AUTH_a", "c", timestamp.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.RunOnce(context.Background())
+	if got := rows(); len(got) != 0 {
+		t.Fatalf("deleted container still in the account: %+v", got)
+	}
+}

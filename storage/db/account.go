@@ -18,6 +18,12 @@ type ContainerRow struct {
 	BytesUsed       int64
 	Deleted         bool // computed on merge; ignored on input
 	StoragePolicy   int
+	// StatsTimestamp is when ObjectCount, BytesUsed and StoragePolicy were
+	// reported; on a merge the newer report's values win, so a stale row
+	// replicated from another copy never brings back old counts (and with
+	// them a deleted container). PutContainerRow stamps a row that has none.
+	// Zero in rows written before it existed: any stamped report wins.
+	StatsTimestamp timestamp.Timestamp
 }
 
 // AccountInfo is an account database's stat record.
@@ -246,11 +252,15 @@ func (s *Store) UpdateAccountMetadata(device string, part int, account string, m
 
 // PutContainerRow records a container's creation, deletion or new stats
 // (Swift's put_container): the newer put and delete timestamps win, the
-// counts are the reported ones, and the row is deleted when its delete
-// timestamp is newer than its put timestamp and it holds no objects. The
+// counts are the reported ones (stamped now unless row.StatsTimestamp is
+// set), and the row is deleted when its delete timestamp is newer than its
+// put timestamp and it holds no objects, whatever bytes it reports. The
 // account totals stay exact. Concurrent calls share one transaction and
 // one fsync. ErrNotFound if the account database is missing or deleted.
 func (s *Store) PutContainerRow(device string, part int, account string, row ContainerRow) error {
+	if row.StatsTimestamp.IsZero() {
+		row.StatsTimestamp = timestamp.Now()
+	}
 	h, err := s.openAccount(device, part, account)
 	if err != nil {
 		return err
@@ -286,7 +296,13 @@ func (s *Store) MergeContainerRows(device string, part int, account string, rows
 	})
 }
 
-// mergeContainer is Swift's AccountBroker.merge_items for one row.
+// mergeContainer is Swift's AccountBroker.merge_items for one row, made
+// independent of the order rows arrive in: the newest put and delete
+// timestamps win, and the counts and policy of the newer stats report
+// (StatsTimestamp; between two unstamped rows the incoming one, as in
+// Swift). The row is deleted when its delete timestamp is newer than its
+// put timestamp and its object count is 0. A merge that changes nothing
+// writes nothing, so replicas that agree stop exchanging the row.
 func (c *txCtx) mergeContainer(in ContainerRow) error {
 	st, err := c.account()
 	if err != nil {
@@ -295,7 +311,6 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 	if in.Name == "" {
 		return soft(errors.New("db: container row without a name"))
 	}
-	st.policyStats() // migrated from the totals before they change
 	live, dead := c.tx.Bucket(bucketLive), c.tx.Bucket(bucketDeleted)
 	name := []byte(in.Name)
 	var old *ContainerRow
@@ -317,6 +332,19 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 		if old.DeleteTimestamp.After(in.DeleteTimestamp) {
 			in.DeleteTimestamp = old.DeleteTimestamp
 		}
+		newerStats := in.StatsTimestamp.After(old.StatsTimestamp) ||
+			(in.StatsTimestamp.IsZero() && old.StatsTimestamp.IsZero())
+		if !newerStats {
+			in.ObjectCount, in.BytesUsed, in.StoragePolicy = old.ObjectCount, old.BytesUsed, old.StoragePolicy
+			in.StatsTimestamp = old.StatsTimestamp
+		}
+	}
+	in.Deleted = in.DeleteTimestamp.After(in.PutTimestamp) && in.ObjectCount == 0
+	if old != nil && *old == in {
+		return nil
+	}
+	st.policyStats() // migrated from the totals before they change
+	if old != nil {
 		st.ObjectCount -= old.ObjectCount
 		st.BytesUsed -= old.BytesUsed
 		st.addPolicy(old, -1)
@@ -330,7 +358,6 @@ func (c *txCtx) mergeContainer(in ContainerRow) error {
 			return err
 		}
 	}
-	in.Deleted = in.DeleteTimestamp.After(in.PutTimestamp) && in.ObjectCount == 0
 	id, err := c.reindex(&st.MaxRow, oldID, name)
 	if err != nil {
 		return err

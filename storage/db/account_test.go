@@ -3,6 +3,9 @@ package db
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -105,7 +108,7 @@ func TestAccountContainerRows(t *testing.T) {
 	if after, _ := s.AccountInfo(dev, 1, a); after.ContainerCount != info.ContainerCount || after.ObjectCount != info.ObjectCount {
 		t.Fatalf("re-merging own rows changed totals: %+v", after)
 	}
-	if err := s.Check(s.DBPath(KindAccounts, dev, 1, a, "")); err != nil {
+	if err := s.Check(s.FileOf(KindAccounts, dev, 1, a, "")); err != nil {
 		t.Fatal(err)
 	}
 	// Deleting an account leaves its containers for the reaper.
@@ -114,5 +117,135 @@ func TestAccountContainerRows(t *testing.T) {
 	}
 	if _, err := s.ListContainers(dev, 1, a, ListOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// listed returns the account's live container rows by name.
+func listed(t *testing.T, s *Store, device, a string) map[string]ContainerRow {
+	t.Helper()
+	rows, err := s.ListContainers(device, 1, a, ListOptions{AllowReserved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]ContainerRow{}
+	for _, r := range rows {
+		out[r.Name] = r.ContainerRow
+	}
+	return out
+}
+
+// Swift's rule for an account's container row: deleted when its delete
+// timestamp is newer than its put timestamp and it holds no objects,
+// whatever bytes it reports. PUT then DELETE of a container removes it.
+func TestAccountRowDeletedRule(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, 0)
+	const a = "AUTH_a"
+	if _, err := s.CreateAccount(dev, 1, a, ts(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	put := func(r ContainerRow) {
+		t.Helper()
+		if err := s.PutContainerRow(dev, 1, a, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(ContainerRow{Name: "c", PutTimestamp: ts(10), ObjectCount: 2, BytesUsed: 66608})
+	if r, ok := listed(t, s, dev, a)["c"]; !ok || r.ObjectCount != 2 || r.BytesUsed != 66608 {
+		t.Fatalf("after PUT: %+v %v", r, ok)
+	}
+	// Deleted with bytes still reported: gone all the same.
+	put(ContainerRow{Name: "c", PutTimestamp: ts(10), DeleteTimestamp: ts(12), ObjectCount: 0, BytesUsed: 66608})
+	if r, ok := listed(t, s, dev, a)["c"]; ok {
+		t.Fatalf("deleted container still listed: %+v", r)
+	}
+	// Delete newer than put but objects left: listed (Swift waits for 0).
+	put(ContainerRow{Name: "d", PutTimestamp: ts(10), DeleteTimestamp: ts(12), ObjectCount: 1, BytesUsed: 5})
+	if _, ok := listed(t, s, dev, a)["d"]; !ok {
+		t.Fatal("container with objects and a newer delete not listed")
+	}
+	// PUT then DELETE of the first container again.
+	put(ContainerRow{Name: "c", PutTimestamp: ts(20)})
+	if _, ok := listed(t, s, dev, a)["c"]; !ok {
+		t.Fatal("re-created container not listed")
+	}
+	put(ContainerRow{Name: "c", PutTimestamp: ts(20), DeleteTimestamp: ts(21)})
+	got := listed(t, s, dev, a)
+	if _, ok := got["c"]; ok || len(got) != 1 {
+		t.Fatalf("after PUT and DELETE: %+v", got)
+	}
+	info, err := s.AccountInfo(dev, 1, a)
+	if err != nil || info.ContainerCount != 1 || info.ObjectCount != 1 {
+		t.Fatalf("account info %+v %v", info, err)
+	}
+	if err := s.Check(s.FileOf(KindAccounts, dev, 1, a, "")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Replicas of an account database converge to the same rows whatever
+// order the reports and replicated rows reach them in: a stale report of
+// a container's objects merged after its deletion (as a restored or
+// lagging copy replicates it) must not bring it back. This is the ghost
+// of a deleted versions container that stayed live with 8 objects.
+func TestAccountRowsConvergeAnyOrder(t *testing.T) {
+	t.Parallel()
+	s, root := newTestStore(t, 0)
+	const a = "AUTH_a"
+	for _, d := range []string{"sdb", "sdc"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{dev, "sdb", "sdc"} {
+		if _, err := s.CreateAccount(d, 1, a, ts(1), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := ContainerRow{Name: "\x00versions\x00c", PutTimestamp: ts(10), ObjectCount: 8, BytesUsed: 800, StatsTimestamp: ts(11)}
+	fewer := ContainerRow{Name: "\x00versions\x00c", PutTimestamp: ts(10), ObjectCount: 3, BytesUsed: 300, StatsTimestamp: ts(12)}
+	gone := ContainerRow{Name: "\x00versions\x00c", PutTimestamp: ts(10), DeleteTimestamp: ts(13), StatsTimestamp: ts(13)}
+	other := ContainerRow{Name: "kept", PutTimestamp: ts(10), ObjectCount: 1, BytesUsed: 7, StatsTimestamp: ts(14)}
+	merge := func(d string, rows ...ContainerRow) {
+		t.Helper()
+		if err := s.MergeContainerRows(d, 1, a, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merge(dev, full, fewer, gone, other)
+	merge("sdb", gone, other, fewer, full)
+	merge("sdc", other, full) // a lagging copy
+	want := map[string]ContainerRow{"kept": listed(t, s, dev, a)["kept"]}
+	for _, d := range []string{dev, "sdb"} {
+		if got := listed(t, s, d, a); !maps.Equal(got, want) {
+			t.Fatalf("%s lists %+v, want %+v", d, got, want)
+		}
+	}
+	// Replication both ways among all three, twice.
+	for range 2 {
+		for _, from := range []string{dev, "sdb", "sdc"} {
+			for _, to := range []string{dev, "sdb", "sdc"} {
+				if from == to {
+					continue
+				}
+				if _, err := s.Replicate(s.FileOf(KindAccounts, from, 1, a, ""), to); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for _, d := range []string{dev, "sdb", "sdc"} {
+		if got := listed(t, s, d, a); !maps.Equal(got, want) {
+			t.Fatalf("%s lists %+v after replication, want %+v", d, got, want)
+		}
+		info, err := s.AccountInfo(d, 1, a)
+		if err != nil || info.ContainerCount != 1 || info.ObjectCount != 1 || info.BytesUsed != 7 {
+			t.Fatalf("%s account info %+v %v", d, info, err)
+		}
+	}
+	// Agreeing replicas stop exchanging rows.
+	res, err := s.Replicate(s.FileOf(KindAccounts, "sdc", 1, a, ""), dev)
+	if err != nil || res.Rows != 0 {
+		t.Fatalf("replication between agreeing copies merged %d rows (%v)", res.Rows, err)
 	}
 }

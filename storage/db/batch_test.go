@@ -56,7 +56,7 @@ func TestConcurrentPutsShareTransactions(t *testing.T) {
 	if info.ObjectCount != workers*(each-each/4) || info.BytesUsed != wantBytes {
 		t.Fatalf("counts %d/%d, want %d/%d", info.ObjectCount, info.BytesUsed, workers*(each-each/4), wantBytes)
 	}
-	if err := s.Check(s.DBPath(KindContainers, dev, 1, a, c)); err != nil {
+	if err := s.Check(s.FileOf(KindContainers, dev, 1, a, c)); err != nil {
 		t.Fatal(err)
 	}
 }

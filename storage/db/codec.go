@@ -325,6 +325,7 @@ func encodeContainer(r *ContainerRow, rowID uint64) []byte {
 	e.int(r.BytesUsed)
 	e.bool(r.Deleted)
 	e.int(int64(r.StoragePolicy))
+	e.ts(r.StatsTimestamp)
 	return e.b
 }
 
@@ -341,6 +342,9 @@ func decodeContainer(name, v []byte) (ContainerRow, uint64, error) {
 	r.BytesUsed = d.int()
 	r.Deleted = d.bool()
 	r.StoragePolicy = int(d.int())
+	if len(d.b) > 0 { // rows written before StatsTimestamp end here
+		r.StatsTimestamp = d.ts()
+	}
 	if d.err != nil {
 		return ContainerRow{}, 0, fmt.Errorf("%w: container row %q: %v", ErrCorrupt, name, d.err)
 	}

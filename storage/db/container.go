@@ -62,6 +62,9 @@ type containerStat struct {
 	BytesUsed          int64
 	StoragePolicy      int
 	MaxRow             uint64
+	// Reported is what was last sent to the account (see AccountReport);
+	// nil if nothing was.
+	Reported *reported `json:",omitempty"`
 }
 
 // deleted is Swift's ContainerBroker._is_deleted_info.

@@ -206,7 +206,7 @@ func TestObjectRowMergeModel(t *testing.T) {
 			t.Fatalf("%s deleted=%v", e.Name, e.Deleted)
 		}
 	}
-	if err := s.Check(s.DBPath(KindContainers, dev, 1, a, c)); err != nil {
+	if err := s.Check(s.FileOf(KindContainers, dev, 1, a, c)); err != nil {
 		t.Fatal(err)
 	}
 	// The change log holds each name once, in change order, in pages.

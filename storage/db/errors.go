@@ -29,6 +29,19 @@ var (
 	// consistency check; the auditor quarantines such files.
 	ErrCorrupt = errors.New("db: corrupt database")
 
+	// ErrHealthy means a database Quarantine was asked to move passed its
+	// check once writers were fenced off, so it was left in place.
+	ErrHealthy = errors.New("db: database passed its check")
+
+	// ErrLastReplica means Quarantine found no other replica of a corrupt
+	// database that passes its check, so it kept the database rather than
+	// leave no copy at all.
+	ErrLastReplica = errors.New("db: no other good replica")
+
+	// ErrChanged means Remove found the database changed since its caller
+	// decided to remove it, and kept it.
+	ErrChanged = errors.New("db: database changed meanwhile")
+
 	// ErrClosed means the Store has been closed.
 	ErrClosed = errors.New("db: store closed")
 )

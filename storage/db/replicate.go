@@ -2,6 +2,7 @@ package db
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -54,6 +56,20 @@ func (s *Store) ListFiles(kind, device string) ([]File, error) {
 	return out, nil
 }
 
+// FileOn is f's database as it is, or would be, on device.
+func (s *Store) FileOn(f File, device string) File {
+	f.Path = s.pathOn(f, device)
+	f.Device = device
+	return f
+}
+
+// FileOf is the database of an account (container "") or a container on
+// device, whether or not it exists.
+func (s *Store) FileOf(kind, device string, part int, account, container string) File {
+	path := s.DBPath(kind, device, part, account, container)
+	return File{Kind: kind, Device: device, Part: part, Hash: filepath.Base(filepath.Dir(path)), Path: path}
+}
+
 // pathOn is where f's database lives on device.
 func (s *Store) pathOn(f File, device string) string {
 	return filepath.Join(s.cfg.DevicesDir, device, f.Kind, strconv.Itoa(f.Part), f.Hash[len(f.Hash)-3:], f.Hash, f.Hash+".db")
@@ -68,28 +84,46 @@ type Identity struct {
 	DeleteTimestamp    timestamp.Timestamp
 	PutTimestamp       timestamp.Timestamp
 	ObjectCount        int64 // containers: objects; accounts: containers
+	// Version changes with every change to the rows, the stat record or
+	// the metadata (not with sync points): Remove compares it to be sure
+	// nothing arrived since a replication.
+	Version string
 }
 
-// statOf reads f's stat record.
-func (s *Store) statOf(h *handle, kind string) (Identity, error) {
+// identityOf reads the identity in c.
+func identityOf(c *txCtx, kind string) (Identity, error) {
 	var id Identity
-	err := h.view(func(c *txCtx) error {
-		if kind == KindAccounts {
-			st, err := c.account()
-			if err != nil {
-				return err
-			}
-			id = Identity{Account: st.Account, ID: st.ID, MaxRow: st.MaxRow, Deleted: st.deleted(),
-				DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ContainerCount}
-			return nil
+	if kind == KindAccounts {
+		st, err := c.account()
+		if err != nil {
+			return id, err
 		}
+		id = Identity{Account: st.Account, ID: st.ID, MaxRow: st.MaxRow, Deleted: st.deleted(),
+			DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ContainerCount}
+	} else {
 		st, err := c.container()
 		if err != nil {
-			return err
+			return id, err
 		}
 		id = Identity{Account: st.Account, Container: st.Container, ID: st.ID, MaxRow: st.MaxRow,
 			Deleted: st.deleted(), DeleteTimestamp: st.DeleteTimestamp, PutTimestamp: st.PutTimestamp, ObjectCount: st.ObjectCount}
-		return nil
+	}
+	// Every row change takes a new change number (MaxRow); stat and
+	// metadata changes show in their stored bytes.
+	sum := sha256.New()
+	info := c.tx.Bucket(bucketInfo)
+	fmt.Fprintf(sum, "%d\n%s\n%s", id.MaxRow, info.Get(keyStat), info.Get(keyMeta))
+	id.Version = hex.EncodeToString(sum.Sum(nil))
+	return id, nil
+}
+
+// statOf reads h's identity.
+func (s *Store) statOf(h *handle, kind string) (Identity, error) {
+	var id Identity
+	err := h.view(func(c *txCtx) error {
+		var err error
+		id, err = identityOf(c, kind)
+		return err
 	})
 	return id, err
 }
@@ -310,11 +344,11 @@ func (s *Store) copyWhole(h *handle, peer, peerPath string) (bool, error) {
 			return err
 		}
 		maxRow = st.MaxRow
-		return tx.CopyFile(tmp, 0o644)
+		return tx.CopyFile(tmp, fileMode)
 	}); err != nil {
 		return false, err
 	}
-	cp, err := bolt.Open(tmp, 0o644, nil)
+	cp, err := bolt.Open(tmp, fileMode, nil)
 	if err != nil {
 		return false, err
 	}
@@ -391,19 +425,30 @@ func kindOf(path string) string {
 }
 
 // Remove deletes f's database file (a handoff copy every primary has, or
-// a reclaimed deleted database), closing it first.
-func (s *Store) Remove(f File) error {
-	s.mu.Lock()
-	if h, ok := s.handles[f.Path]; ok {
-		if h.refs > 0 {
-			s.mu.Unlock()
-			return fmt.Errorf("db: %s is in use", f.Path)
+// a reclaimed deleted database) under a fence (see fence), so no handle
+// stays open on the removed file and nothing can change it meanwhile.
+// keep, if not nil, is given the file's identity read under the fence: if
+// it says the file changed since the caller decided (a write arrived
+// after the last replication, a deleted container was re-created), the
+// file stays and ErrChanged is returned.
+func (s *Store) Remove(f File, unchanged func(Identity) bool) error {
+	unfence, err := s.fence(f.Path)
+	if err != nil {
+		return err
+	}
+	defer unfence()
+	if unchanged != nil {
+		id, err := readIdentity(f)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
 		}
-		if h.db != nil {
-			_ = s.dropLocked(h)
+		if err != nil {
+			return err
+		}
+		if !unchanged(id) {
+			return fmt.Errorf("%w: %s", ErrChanged, f.Path)
 		}
 	}
-	s.mu.Unlock()
 	if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -411,6 +456,26 @@ func (s *Store) Remove(f File) error {
 	os.Remove(dir)               // the hash dir, if now empty
 	os.Remove(filepath.Dir(dir)) // the suffix dir, if now empty
 	return syncDir(filepath.Dir(filepath.Dir(dir)))
+}
+
+// readIdentity reads f's identity from the file directly; f must be
+// fenced (no handle open on it).
+func readIdentity(f File) (Identity, error) {
+	if _, err := os.Stat(f.Path); err != nil {
+		return Identity{}, err
+	}
+	b, err := bolt.Open(f.Path, fileMode, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
+	if err != nil {
+		return Identity{}, err
+	}
+	defer b.Close()
+	var id Identity
+	err = b.View(func(tx *bolt.Tx) error {
+		var err error
+		id, err = identityOf(&txCtx{tx: tx}, f.Kind)
+		return err
+	})
+	return id, err
 }
 
 // Reclaim drops deleted rows whose timestamp is older than before (Swift's
@@ -487,14 +552,36 @@ func (s *Store) Reclaim(f File, before timestamp.Timestamp) (removable bool, row
 }
 
 // Quarantine moves f's database directory to
-// <dev>/quarantined/<kind>/<hash> (Swift's quarantine_db), closing it
-// first, so the replicator restores it from a good replica.
-func (s *Store) Quarantine(f File) error {
-	s.mu.Lock()
-	if h, ok := s.handles[f.Path]; ok && h.refs == 0 && h.db != nil {
-		_ = s.dropLocked(h)
+// <dev>/quarantined/<kind>/<hash> (Swift's quarantine_db), so the
+// replicator restores it from a good replica. replicas are f's other
+// copies (on the ring's other primaries and any handoff device): unless
+// one of them passes Check, f is the last good-looking copy and is kept
+// (ErrLastReplica). Otherwise f is fenced (new callers wait, calls under
+// way finish, the open handle is closed) and checked once more with
+// nothing able to write it: one that passes stays where it is and
+// ErrHealthy is returned. The directory is only moved while no handle has
+// the database open.
+func (s *Store) Quarantine(f File, replicas []File) error {
+	good := false
+	for _, r := range replicas {
+		if r.Path != f.Path && s.Check(r) == nil {
+			good = true
+			break
+		}
 	}
-	s.mu.Unlock()
+	if !good {
+		return fmt.Errorf("%w: %s", ErrLastReplica, f.Path)
+	}
+	unfence, err := s.fence(f.Path)
+	if err != nil {
+		return err
+	}
+	defer unfence()
+	if err := checkFile(f.Path, f.Path); err == nil {
+		return ErrHealthy
+	} else if !errors.Is(err, ErrCorrupt) {
+		return err
+	}
 	devDir := filepath.Join(s.cfg.DevicesDir, f.Device)
 	qdir := filepath.Join(devDir, "quarantined", f.Kind)
 	if err := mkdirSynced(devDir, qdir); err != nil {
@@ -514,4 +601,58 @@ func (s *Store) Quarantine(f File) error {
 		return err
 	}
 	return syncDir(filepath.Dir(src))
+}
+
+// fenceWait bounds how long fence waits for calls under way to finish.
+const fenceWait = 30 * time.Second
+
+// fence makes new callers of path wait until unfence is called, waits for
+// the calls under way to finish and closes the open handle, so the caller
+// may move or remove the file. It fails if the file stays in use.
+func (s *Store) fence(path string) (unfence func(), err error) {
+	s.mu.Lock()
+	for {
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		other, ok := s.fences[path]
+		if !ok {
+			break
+		}
+		s.mu.Unlock()
+		<-other
+		s.mu.Lock()
+	}
+	ch := make(chan struct{})
+	s.fences[path] = ch
+	s.mu.Unlock()
+	unfence = func() {
+		s.mu.Lock()
+		delete(s.fences, path)
+		s.mu.Unlock()
+		close(ch)
+	}
+	deadline := time.Now().Add(fenceWait)
+	for {
+		s.mu.Lock()
+		h, ok := s.handles[path]
+		if !ok || h.refs == 0 {
+			if ok {
+				err = s.dropLocked(h)
+			}
+			s.mu.Unlock()
+			if err != nil {
+				unfence()
+				return nil, err
+			}
+			return unfence, nil
+		}
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			unfence()
+			return nil, fmt.Errorf("db: %s stays in use", path)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -9,6 +9,10 @@
 // every directory created on the way and the final directory are fsynced,
 // so a crash never leaves a half-initialised database at the real path.
 //
+// Permissions: databases hold ACLs, tempurl and sync keys, so every file
+// is 0600 and every directory from <device>/<kind> down is 0700; opening a
+// database fixes looser modes left by older versions.
+//
 // Concurrency: a Store is safe for concurrent use. Object and container row
 // updates from concurrent callers share transactions (group commit), so one
 // fsync serves many updates. Reads run in bbolt read transactions and never
@@ -62,7 +66,16 @@ type Store struct {
 	closed  bool
 	handles map[string]*handle
 	lru     list.List // *handle, most recently used at the front
+	// fences are paths being quarantined or removed: acquire waits for the
+	// channel to close instead of opening the file.
+	fences map[string]chan struct{}
 }
+
+// File and directory modes of databases (see the package comment).
+const (
+	fileMode = 0o600
+	dirMode  = 0o700
+)
 
 // handle is one open database file shared by all callers.
 type handle struct {
@@ -81,7 +94,7 @@ func Open(cfg Config) *Store {
 	if cfg.MaxOpen <= 0 {
 		cfg.MaxOpen = DefaultMaxOpen
 	}
-	return &Store{cfg: cfg, handles: make(map[string]*handle)}
+	return &Store{cfg: cfg, handles: make(map[string]*handle), fences: make(map[string]chan struct{})}
 }
 
 // Close closes every idle database now and every busy one when its last
@@ -125,6 +138,11 @@ func (s *Store) acquire(device, path string, init initFunc) (*handle, error) {
 		if s.closed {
 			s.mu.Unlock()
 			return nil, ErrClosed
+		}
+		if fence, ok := s.fences[path]; ok {
+			s.mu.Unlock()
+			<-fence
+			continue
 		}
 		if h, ok := s.handles[path]; ok {
 			h.refs++
@@ -219,8 +237,10 @@ func (s *Store) openFile(device, path string, init initFunc) (*bolt.DB, error) {
 		if err := createFile(devDir, path, init); err != nil {
 			return nil, err
 		}
+	} else if err := s.fixModes(path); err != nil {
+		return nil, err
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: 10 * time.Second})
+	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: 10 * time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrChecksum) || errors.Is(err, bolt.ErrVersionMismatch) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
@@ -251,7 +271,7 @@ func createFile(devDir, path string, init initFunc) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(tmpDir, filepath.Base(path)+"."+hex.EncodeToString(rnd[:])+".tmp")
-	db, err := bolt.Open(tmp, 0o644, nil)
+	db, err := bolt.Open(tmp, fileMode, nil)
 	if err != nil {
 		return err
 	}
@@ -291,13 +311,41 @@ func mkdirSynced(base, dir string) error {
 	if err := mkdirSynced(base, parent); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, dirMode); err != nil {
 		if os.IsExist(err) {
 			return nil
 		}
 		return err
 	}
 	return syncDir(parent)
+}
+
+// fixModes makes an existing database file 0600 and the directories from
+// its device's <kind> directory down to it 0700, as the package comment
+// promises, for files an older version made world-readable.
+func (s *Store) fixModes(path string) error {
+	fix := func(p string, want os.FileMode) error {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() != want {
+			return os.Chmod(p, want)
+		}
+		return nil
+	}
+	if err := fix(path, fileMode); err != nil {
+		return err
+	}
+	// <dev>/<kind>/<part>/<suf>/<hash>/<hash>.db: four directories.
+	dir := filepath.Dir(path)
+	for range 4 {
+		if err := fix(dir, dirMode); err != nil {
+			return err
+		}
+		dir = filepath.Dir(dir)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

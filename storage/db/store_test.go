@@ -89,7 +89,7 @@ func TestMissingIsNotFound(t *testing.T) {
 	if err := s.PutContainerRow(dev, 1, "AUTH_a", ContainerRow{Name: "c"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("PutContainerRow err = %v", err)
 	}
-	if err := s.Check(s.DBPath(KindContainers, dev, 1, "AUTH_a", "nope")); !errors.Is(err, ErrNotFound) {
+	if err := s.Check(s.FileOf(KindContainers, dev, 1, "AUTH_a", "nope")); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Check err = %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestCheckDetectsBadCounts(t *testing.T) {
 	if err := s.PutObjectRow(dev, 1, "AUTH_a", "c", ObjectRow{Name: "o", Timestamp: ts(2), Size: 5}); err != nil {
 		t.Fatal(err)
 	}
-	path := s.DBPath(KindContainers, dev, 1, "AUTH_a", "c")
+	path := s.FileOf(KindContainers, dev, 1, "AUTH_a", "c")
 	if err := s.Check(path); err != nil {
 		t.Fatal(err)
 	}
@@ -187,4 +187,47 @@ func TestCorruptFile(t *testing.T) {
 	if _, err := s.ContainerInfo(dev, 1, "AUTH_a", "c"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
+}
+
+// Databases hold ACLs and tempurl and sync keys: files are 0600 in 0700
+// directories, new or copied ones and old ones reopened alike.
+func TestDatabaseFilesPrivate(t *testing.T) {
+	t.Parallel()
+	s, root := newTestStore(t, 0)
+	if err := os.Mkdir(filepath.Join(root, "sdb"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateContainer(t, s, "c")
+	f := s.FileOf(KindContainers, dev, 1, "AUTH_a", "c")
+	check := func(when, path, kindDir string) {
+		t.Helper()
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %s mode %v (%v), want 0600", when, path, fi.Mode().Perm(), err)
+		}
+		for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("%s: %s mode %v (%v), want 0700", when, d, fi.Mode().Perm(), err)
+			}
+			if d == kindDir {
+				break
+			}
+		}
+	}
+	check("created", f.Path, filepath.Join(root, dev, KindContainers))
+	if _, err := s.Replicate(f, "sdb"); err != nil {
+		t.Fatal(err)
+	}
+	check("copied", s.FileOn(f, "sdb").Path, filepath.Join(root, "sdb", KindContainers))
+	// As an older version left them.
+	s.Close()
+	os.Chmod(f.Path, 0o644)
+	for d := filepath.Dir(f.Path); d != filepath.Join(root, dev); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	s2 := Open(s.cfg)
+	defer s2.Close()
+	if _, err := s2.ContainerInfo(dev, 1, "AUTH_a", "c"); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened", f.Path, filepath.Join(root, dev, KindContainers))
 }

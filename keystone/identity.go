@@ -252,7 +252,7 @@ func (e *IdentityEndpoint) issueV3(ctx *fasthttp.RequestCtx) {
 			identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
 			return
 		}
-		acct, name, _ := strings.Cut(id.User, ":")
+		acct, name, _ := SplitLocalUserID(id.User)
 		user = &localUser{account: acct, name: name, token: req.Auth.Identity.Token.ID, id: id}
 	default:
 		identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
@@ -313,7 +313,7 @@ func Roles(id *Identity) []string {
 }
 
 func (e *IdentityEndpoint) tokenBody(ctx *fasthttp.RequestCtx, id *Identity, methods []string, scoped bool) map[string]any {
-	acct, name, _ := strings.Cut(id.User, ":")
+	acct, name, _ := SplitLocalUserID(id.User)
 	domain := map[string]string{"id": DefaultDomainID, "name": DefaultDomainName}
 	tok := map[string]any{
 		"methods":    methods,
@@ -401,7 +401,7 @@ func (e *IdentityEndpoint) tokensV2(ctx *fasthttp.RequestCtx) {
 		identityError(ctx, fasthttp.StatusBadRequest, "Expecting passwordCredentials or token.")
 		return
 	}
-	acct, name, _ := strings.Cut(id.User, ":")
+	acct, name, _ := SplitLocalUserID(id.User)
 	if project != "" && project != acct {
 		identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
 		return

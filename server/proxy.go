@@ -58,6 +58,7 @@ type Proxy struct {
 	ks         *keystone.Keystone // nil without a Keystone
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
+	logins     *keystone.LoginThrottle
 	syncMu     sync.Mutex // one container-sync pass at a time
 }
 
@@ -103,10 +104,15 @@ func NewProxy(o Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, p.metrics.Auth.ObserveLoginResult)
 	p.rings.Store(o.Rings)
 	p.acct = newAccountUpdater(p)
 	return p
 }
+
+// Logins is the failed-login throttle every login endpoint (tempauth,
+// identity, S3 signatures) records into.
+func (p *Proxy) Logins() *keystone.LoginThrottle { return p.logins }
 
 // Close stops background work, flushing account statistics.
 func (p *Proxy) Close() { p.acct.close() }

@@ -287,6 +287,9 @@ keystone:
 	if _, err := localS3.PutObject(bctx, &s3.PutObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret"), Body: strings.NewReader("local data")}); err != nil {
 		t.Fatal(err)
 	}
+	if k.admin, _, err = k.token("admin", "secret", "admin"); err != nil { // the first may have expired by now
+		t.Fatal(err)
+	}
 	k.call("POST", "/users/"+k.lookup("users", "tester")+"/credentials/OS-EC2", map[string]any{"tenant_id": k.lookup("projects", "test")}, &cred)
 	twin := s3Client(t, s, cred.Credential.Access, cred.Credential.Secret)
 	if _, err := twin.GetObject(bctx, &s3.GetObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"swiftbox/config"
 )
@@ -137,7 +138,15 @@ func TestContainerSyncSSRFRefused(t *testing.T) {
 		Devices: func() []string { return []string{"d1", "d2", "d3"} }}
 	pass := func(what string) {
 		t.Helper()
-		st := syncer.RunOnce(context.Background())
+		// The object's row may reach this database a moment after the PUT
+		// (an async container update): pass until the row is tried.
+		var st ContainerSyncStats
+		for i := 0; i < 50 && st.Failures == 0 && st.Puts == 0; i++ {
+			if i > 0 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			st = syncer.RunOnce(context.Background())
+		}
 		if st.Puts != 0 || st.Failures == 0 {
 			t.Errorf("%s: pass %+v, want a failure and nothing sent", what, st)
 		}

@@ -104,7 +104,9 @@ func NewProxy(o Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, p.metrics.Auth.ObserveLoginResult)
+	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, func(system, result string) {
+		p.metrics.Auth.ObserveLoginResult(system, result)
+	})
 	p.rings.Store(o.Rings)
 	p.acct = newAccountUpdater(p)
 	return p

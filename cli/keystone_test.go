@@ -256,6 +256,7 @@ keystone:
 	expect(201, "PUT", s.URL+"/v1/AUTH_test/lc", local, nil, "")
 	expect(403, "GET", acct(p1)+"/c", local, nil, "")
 	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", op1, nil, "")
+	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", boss, nil, "") // Keystone's ResellerAdmin rules Keystone's accounts only
 	// S3 with an EC2 credential of op1 in p1, checked by Keystone's
 	// s3tokens (Swift's s3token): buckets land in KEY_<p1>.
 	var cred struct {

@@ -15,13 +15,21 @@ func TestUserIDsUniqueAcrossAuthSystems(t *testing.T) {
 		{Account: "test", Name: "tester", Key: "testing"},
 	})
 	local, _, _ := ta.Lookup("test:tester")
-	ks := NewKeystone(config.KeystoneConfig{Accounts: []config.KeystonePrefix{{Prefix: "KEY_"}}})
+	ks := NewKeystone(config.KeystoneConfig{Accounts: []config.KeystonePrefix{{Prefix: "KEY_"}}, ResellerAdminRole: "ResellerAdmin"})
 	scopes := []*KeystoneScope{
 		{UserID: "u1", UserName: "tester", UserDomainID: "default", ProjectID: "p1", ProjectName: "test", ProjectDomainID: "default"},
 		{UserID: "u2", UserName: "tester", UserDomainID: "other", ProjectID: "p2", ProjectName: "test", ProjectDomainID: "other"},
 		// Ids holding the separator cannot make one id out of two.
 		{UserID: "b/c", ProjectID: "a", ProjectDomainID: "d"},
 		{UserID: "c", ProjectID: "a/b", ProjectDomainID: "d"},
+	}
+	// Nor does a Keystone ResellerAdmin own local accounts.
+	admin := ks.IdentityFor(&KeystoneScope{UserID: "a", ProjectID: "p", Roles: []string{"reselleradmin"}}, time.Now().Add(time.Hour))
+	if !admin.IsResellerAdmin() {
+		t.Fatal("ResellerAdmin role lost")
+	}
+	if owner, _ := ta.Owner(admin, "GET", "AUTH_test", "c"); owner {
+		t.Error("a Keystone ResellerAdmin owns local account AUTH_test")
 	}
 	seen := map[string]bool{local.User: true}
 	if local.User != "test:tester" {

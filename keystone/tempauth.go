@@ -159,7 +159,9 @@ func (t *TempAuth) Owns(account string) bool {
 // require_group is among their groups or a service token's. reader
 // is set for a .reseller_reader's GET/HEAD.
 func (t *TempAuth) Owner(id *Identity, method, account, container string) (owner, reader bool) {
-	if id == nil || !t.Owns(account) {
+	// A Keystone identity owns nothing of the local users' accounts, its
+	// ResellerAdmin role included: each auth system rules its own prefixes.
+	if id == nil || id.Keystone != nil || !t.Owns(account) {
 		return false, false
 	}
 	bare := false

@@ -255,6 +255,16 @@ func TestAttackSwift(t *testing.T) {
 	expect("tempurl/container-listing", 401, "GET", tu("acctkey", "GET", "/v1/AUTH_test/priv", future, "", ""), nil, "")
 	expect("tempurl/copy-from-other-account", 401, "PUT", tu("acctkey", "PUT", "/v1/AUTH_test/priv/stolen", future, "", ""),
 		hdr{"X-Copy-From": "c2/o2", "X-Copy-From-Account": "AUTH_test2"}, "")
+	check("tempurl/container-key-hidden-from-reader", func(t *testing.T) {
+		if code, _, b := do(t, "POST", v1+"AUTH_test/racl", tok, hdr{"X-Container-Meta-Temp-URL-Key": "rkey"}, nil); code != 204 {
+			t.Fatalf("%d %s", code, b)
+		}
+		code, h, _ := do(t, "HEAD", v1+"AUTH_test/racl", tok2, nil, nil)
+		if code != 204 || h.Get("X-Container-Meta-Temp-Url-Key") != "" {
+			t.Errorf("HEAD by a reader: %d, key shown: %q", code, h.Get("X-Container-Meta-Temp-Url-Key"))
+		}
+	})
+	expect("tempurl/container-key-other-container", 401, "GET", tu("rkey", "GET", "/v1/AUTH_test/priv/o", future, "", ""), nil, "")
 	expect("tempurl/signed-for-other-account-path", 401, "GET", s.URL+"/v1/AUTH_test2/c2/o2"+tempURL("acctkey", "GET", "/v1/AUTH_test/priv/o", future, "", ""), nil, "")
 
 	// --- formpost ---
@@ -291,6 +301,9 @@ func TestAttackSwift(t *testing.T) {
 	otherKey := ok
 	otherKey.key = "key2"
 	fp("formpost/other-accounts-key", 401, otherKey, s.URL+up, nil)
+	containerKey := ok
+	containerKey.key = "rkey"
+	fp("formpost/container-key-other-container", 401, containerKey, s.URL+up, nil)
 	fp("formpost/signed-path-moved", 401, ok, s.URL+"/v1/AUTH_test2/c2/", nil)
 	trav := ok
 	trav.files = map[string]string{"../../../AUTH_test2/c2/pwned": "x"}
@@ -474,6 +487,14 @@ func TestAttackSwift(t *testing.T) {
 		}
 		if code, _, b := do(t, "GET", v1+"AUTH_test/priv/", "", nil, nil); code != 401 || strings.Contains(b, "index.html") {
 			t.Errorf("anonymous staticweb listing of a private container: %d %.100q, want 401", code, b)
+		}
+	})
+	check("staticweb/listing-needs-rlistings", func(t *testing.T) {
+		if code, _, b := do(t, "POST", v1+"AUTH_test/pub", tok, hdr{"X-Container-Meta-Web-Listings": "true"}, nil); code != 204 {
+			t.Fatalf("%d %s", code, b)
+		}
+		if code, _, b := do(t, "GET", v1+"AUTH_test/pub/", "", nil, nil); code != 401 || strings.Contains(b, ">o<") {
+			t.Errorf("anonymous staticweb listing without .rlistings: %d %.100q, want 401", code, b)
 		}
 	})
 	check("staticweb/private-index", func(t *testing.T) {

@@ -531,7 +531,7 @@ func TestAttackSwift(t *testing.T) {
 	}
 	expect("oversized/metadata-total", 400, "POST", v1+"AUTH_test/priv", total, "")
 	expect("oversized/header-line", 400, "GET", privO, auth(tok, "X-Big", strings.Repeat("b", 8200)), "")
-	expect("oversized/account-acl", 400, "POST", v1+"AUTH_test", auth(tok, "X-Account-Meta-Big", strings.Repeat("v", 257)), "")
+	expect("oversized/account-metadata-value", 400, "POST", v1+"AUTH_test", auth(tok, "X-Account-Meta-Big", strings.Repeat("v", 257)), "")
 
 	// Nothing above reached the other account's object.
 	intact(t, tok3, v1+"AUTH_test2/c2/o2", "other account's")

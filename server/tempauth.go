@@ -30,7 +30,7 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 			return
 		}
 		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP()); ok {
-			TooManyLogins(ctx, left)
+			tooManyLogins(ctx, left)
 			return
 		}
 		token, id, err := p.auth.Authenticate(user, key)
@@ -51,9 +51,9 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 	}
 }
 
-// TooManyLogins is the answer to a throttled client address: 429 with
+// tooManyLogins is the answer to a throttled client address: 429 with
 // the seconds until it may try again.
-func TooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
+func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 	writeStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins from your address; try again later.")
 }

@@ -302,6 +302,22 @@ keystone:
 	if _, err := twin.DeleteObject(bctx, &s3.DeleteObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {
 		t.Fatalf("Keystone's test:tester deletes local test:tester's object: %v", err)
 	}
+	// The same names in another domain: no more the local user's either.
+	var dom struct{ Domain struct{ ID string } }
+	k.call("POST", "/domains", map[string]any{"domain": map[string]any{"name": "other"}}, &dom)
+	var proj struct{ Project struct{ ID string } }
+	k.call("POST", "/projects", map[string]any{"project": map[string]any{"name": "test", "domain_id": dom.Domain.ID}}, &proj)
+	var usr struct{ User struct{ ID string } }
+	k.call("POST", "/users", map[string]any{"user": map[string]any{"name": "tester", "domain_id": dom.Domain.ID, "password": "pw"}}, &usr)
+	k.call("PUT", "/projects/"+proj.Project.ID+"/users/"+usr.User.ID+"/roles/"+k.lookup("roles", "swiftoperator"), nil, nil)
+	k.call("POST", "/users/"+usr.User.ID+"/credentials/OS-EC2", map[string]any{"tenant_id": proj.Project.ID}, &cred)
+	otherTwin := s3Client(t, s, cred.Credential.Access, cred.Credential.Secret)
+	if _, err := otherTwin.GetObject(bctx, &s3.GetObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other domain's test:tester reads local test:tester's object: %v", err)
+	}
+	if _, err := otherTwin.PutBucketAcl(bctx, &s3.PutBucketAclInput{Bucket: aws.String("localonly"), ACL: "public-read"}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other domain's test:tester sets local test:tester's bucket ACL: %v", err)
+	}
 	// Its own bucket names it by ids, the local user's by account:user.
 	if _, err := twin.CreateBucket(bctx, &s3.CreateBucketInput{Bucket: aws.String("twinbucket")}); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
 	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
 		Devices:       func() []string { return n.devices(n.rings.Container) },
-		Client:        server.SyncClient(n.cfg.ContainerSync.SyncProxy),
+		Client:        server.SyncClient(n.cfg.ContainerSync),
 		ContainerTime: time.Duration(n.cfg.ContainerSync.ContainerTime) * time.Second,
 		OnPass: func(st server.ContainerSyncStats) {
 			if n.metrics != nil {

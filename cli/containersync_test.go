@@ -25,15 +25,17 @@ func TestContainerSyncBetweenServers(t *testing.T) {
 	dir := t.TempDir()
 	writeCfg := func(name, clusterB string) string {
 		path := filepath.Join(dir, name+".yaml")
+		// The full-URL target is listed explicitly (host:port): nothing
+		// else on loopback may be synced to.
 		cfg := fmt.Sprintf(`swift_dir: %q
 container_sync:
   interval: 3600
-  allowed_sync_hosts: [127.0.0.1]
+  allowed_sync_hosts: [%q]
   realms:
     realm1:
       key: realmsecret
       clusters: {b: %q}
-`, filepath.Join(dir, name), clusterB)
+`, filepath.Join(dir, name), strings.TrimSuffix(strings.TrimPrefix(clusterB, "http://"), "/v1/"), clusterB)
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}

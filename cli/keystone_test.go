@@ -140,7 +140,8 @@ func (k *keystoneServer) lookup(kind, name string) string {
 func TestKeystoneAuth(t *testing.T) {
 	// user:password:project:role, made before Keystone serves.
 	k := startKeystone(t, "swift:swiftpass:service:admin", "op1:pw:p1:member", "op1:pw:p1:swiftoperator",
-		"mem1:pw:p1:member", "op2:pw:p2:member", "op2:pw:p2:swiftoperator", "boss:pw:p2:ResellerAdmin")
+		"mem1:pw:p1:member", "op2:pw:p2:member", "op2:pw:p2:swiftoperator", "boss:pw:p2:ResellerAdmin",
+		"tester:pw:test:member", "tester:pw:test:swiftoperator")
 	// A token taken first expires (keystoneTokenLife) before the end.
 	early, _, err := k.token("op1", "pw", "p1")
 	if err != nil {
@@ -255,6 +256,7 @@ keystone:
 	expect(201, "PUT", s.URL+"/v1/AUTH_test/lc", local, nil, "")
 	expect(403, "GET", acct(p1)+"/c", local, nil, "")
 	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", op1, nil, "")
+	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", boss, nil, "") // Keystone's ResellerAdmin rules Keystone's accounts only
 	// S3 with an EC2 credential of op1 in p1, checked by Keystone's
 	// s3tokens (Swift's s3token): buckets land in KEY_<p1>.
 	var cred struct {
@@ -275,6 +277,57 @@ keystone:
 	bad := s3Client(t, s, cred.Credential.Access, "wrong-secret")
 	if _, err := bad.ListBuckets(bctx, &s3.ListBucketsInput{}); s3Code(err) != "SignatureDoesNotMatch" {
 		t.Fatalf("S3 with a wrong EC2 secret: %v", err)
+	}
+	// Identities are unique across auth systems: Keystone's user tester in
+	// project test is not local user test:tester, and owns none of its
+	// buckets (finding 5 of issue 13: both were "test:tester").
+	localS3 := s3Client(t, s, "test:tester", "testing")
+	if _, err := localS3.CreateBucket(bctx, &s3.CreateBucketInput{Bucket: aws.String("localonly")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localS3.PutObject(bctx, &s3.PutObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret"), Body: strings.NewReader("local data")}); err != nil {
+		t.Fatal(err)
+	}
+	if k.admin, _, err = k.token("admin", "secret", "admin"); err != nil { // the first may have expired by now
+		t.Fatal(err)
+	}
+	k.call("POST", "/users/"+k.lookup("users", "tester")+"/credentials/OS-EC2", map[string]any{"tenant_id": k.lookup("projects", "test")}, &cred)
+	twin := s3Client(t, s, cred.Credential.Access, cred.Credential.Secret)
+	if _, err := twin.GetObject(bctx, &s3.GetObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("Keystone's test:tester reads local test:tester's object: %v", err)
+	}
+	if _, err := twin.GetBucketAcl(bctx, &s3.GetBucketAclInput{Bucket: aws.String("localonly")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("Keystone's test:tester reads local test:tester's bucket ACL: %v", err)
+	}
+	if _, err := twin.DeleteObject(bctx, &s3.DeleteObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("Keystone's test:tester deletes local test:tester's object: %v", err)
+	}
+	// The same names in another domain: no more the local user's either.
+	var dom struct{ Domain struct{ ID string } }
+	k.call("POST", "/domains", map[string]any{"domain": map[string]any{"name": "other"}}, &dom)
+	var proj struct{ Project struct{ ID string } }
+	k.call("POST", "/projects", map[string]any{"project": map[string]any{"name": "test", "domain_id": dom.Domain.ID}}, &proj)
+	var usr struct{ User struct{ ID string } }
+	k.call("POST", "/users", map[string]any{"user": map[string]any{"name": "tester", "domain_id": dom.Domain.ID, "password": "pw"}}, &usr)
+	k.call("PUT", "/projects/"+proj.Project.ID+"/users/"+usr.User.ID+"/roles/"+k.lookup("roles", "swiftoperator"), nil, nil)
+	k.call("POST", "/users/"+usr.User.ID+"/credentials/OS-EC2", map[string]any{"tenant_id": proj.Project.ID}, &cred)
+	otherTwin := s3Client(t, s, cred.Credential.Access, cred.Credential.Secret)
+	if _, err := otherTwin.GetObject(bctx, &s3.GetObjectInput{Bucket: aws.String("localonly"), Key: aws.String("secret")}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other domain's test:tester reads local test:tester's object: %v", err)
+	}
+	if _, err := otherTwin.PutBucketAcl(bctx, &s3.PutBucketAclInput{Bucket: aws.String("localonly"), ACL: "public-read"}); s3Code(err) != "AccessDenied" {
+		t.Fatalf("other domain's test:tester sets local test:tester's bucket ACL: %v", err)
+	}
+	// Its own bucket names it by ids, the local user's by account:user.
+	if _, err := twin.CreateBucket(bctx, &s3.CreateBucketInput{Bucket: aws.String("twinbucket")}); err != nil {
+		t.Fatal(err)
+	}
+	acl, err := twin.GetBucketAcl(bctx, &s3.GetBucketAclInput{Bucket: aws.String("twinbucket")})
+	if err != nil || !strings.HasPrefix(aws.ToString(acl.Owner.ID), "keystone/") {
+		t.Fatalf("Keystone bucket owner: %v %v", acl, err)
+	}
+	if acl, err := localS3.GetBucketAcl(bctx, &s3.GetBucketAclInput{Bucket: aws.String("localonly")}); err != nil || aws.ToString(acl.Owner.ID) != "test:tester" {
+		t.Fatalf("local bucket owner: %v %v", acl, err)
 	}
 	// Debian's swift CLI with a token from Keystone.
 	if _, err := exec.LookPath("swift"); err == nil {

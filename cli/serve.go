@@ -259,6 +259,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	defer proxy.Close()
 	ctlUpd.Proxy = proxy
 	identity.StorageURL = proxy.StorageURL
+	identity.Logins = proxy.Logins()
+	s3api.SetLoginThrottle(proxy.Logins())
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.

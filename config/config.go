@@ -127,6 +127,8 @@ type AuthConfig struct {
 	Users []string `yaml:"users"`
 	// StorageURLScheme forces the scheme of X-Storage-Url ("default" = as requested).
 	StorageURLScheme string `yaml:"storage_url_scheme"`
+	// LoginThrottle throttles failed logins per client address.
+	LoginThrottle LoginThrottleConfig `yaml:"login_throttle"`
 }
 
 // S3Config configures the S3 API, with the option names of Swift's s3api.
@@ -225,6 +227,7 @@ func Default() *Config {
 			RequireGroup:     map[string]string{},
 			TokenLife:        86400,
 			StorageURLScheme: "default",
+			LoginThrottle:    defaultLoginThrottle(),
 		},
 		S3: S3Config{
 			Location:                "us-east-1",
@@ -403,6 +406,9 @@ func (c *Config) Finish() error {
 		return err
 	}
 	if err := c.finishContainerSync(); err != nil {
+		return err
+	}
+	if err := c.finishLoginThrottle(); err != nil {
 		return err
 	}
 	if err := c.finishVersioning(); err != nil {

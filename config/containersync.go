@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -23,7 +26,9 @@ type ContainerSyncConfig struct {
 	// AllowFullURLs allows X-Container-Sync-To URLs (http://host/v1/a/c);
 	// false allows only realm values //realm/cluster/account/container.
 	AllowFullURLs bool `yaml:"allow_full_urls"`
-	// AllowedSyncHosts are the hosts a full URL may name.
+	// AllowedSyncHosts are the hosts ("host" or "host:port") a full URL
+	// may name; none by default. A loopback, link-local or own address is
+	// reached only when listed as an address, never through a name.
 	AllowedSyncHosts []string `yaml:"allowed_sync_hosts"`
 	// Current is this cluster as //REALM/CLUSTER (marked "current" in /info).
 	Current string `yaml:"current"`
@@ -40,7 +45,7 @@ type SyncRealm struct {
 }
 
 func defaultContainerSync() ContainerSyncConfig {
-	return ContainerSyncConfig{Interval: 300, ContainerTime: 60, SyncProxy: []string{}, AllowFullURLs: true, AllowedSyncHosts: []string{"127.0.0.1"},
+	return ContainerSyncConfig{Interval: 300, ContainerTime: 60, SyncProxy: []string{}, AllowFullURLs: true, AllowedSyncHosts: []string{},
 		Realms: map[string]SyncRealm{}}
 }
 
@@ -57,6 +62,18 @@ func (c *Config) finishContainerSync() error {
 			return fmt.Errorf("config: container_sync.sync_proxy %q is not an http(s)://host:port URL", p)
 		}
 	}
+	for _, h := range cs.AllowedSyncHosts {
+		if !validSyncHost(h) {
+			return fmt.Errorf("config: container_sync.allowed_sync_hosts %q: want a host, an address or host:port", h)
+		}
+	}
+	for name, r := range cs.Realms {
+		for cn, ep := range r.Clusters {
+			if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("config: container_sync.realms.%s.clusters.%s %q is not an http(s)://host/v1/ URL", name, cn, ep)
+			}
+		}
+	}
 	// Realm and cluster names are case-insensitive (Swift upper-cases them).
 	realms := make(map[string]SyncRealm, len(cs.Realms))
 	for name, r := range cs.Realms {
@@ -69,4 +86,17 @@ func (c *Config) finishContainerSync() error {
 	}
 	cs.Realms = realms
 	return nil
+}
+
+// validSyncHost accepts "host", "host:port", "[v6]:port" and bare IPv6.
+func validSyncHost(h string) bool {
+	h = strings.TrimSpace(h)
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return true
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		n, perr := strconv.Atoi(port)
+		return host != "" && perr == nil && n > 0 && n < 65536 && !strings.ContainsAny(host, "/@?# ")
+	}
+	return h != "" && !strings.ContainsAny(h, "/@?#: ")
 }

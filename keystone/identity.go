@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -28,6 +29,8 @@ const (
 // IdentityEndpoint serves /v3 and /v2.0 for t's users.
 type IdentityEndpoint struct {
 	Auth *TempAuth
+	// Logins throttles and records failed logins (nil: none).
+	Logins *LoginThrottle
 	// StorageURL returns the object-store endpoint for account (with its
 	// reseller prefix) as seen by the client of ctx.
 	StorageURL func(ctx *fasthttp.RequestCtx, account string) string
@@ -43,6 +46,8 @@ func (e *IdentityEndpoint) Middleware(next fasthttp.RequestHandler) fasthttp.Req
 			e.discovery(ctx, "v3")
 		case path == "/v2.0" && (method == "GET" || method == "HEAD"):
 			e.discovery(ctx, "v2.0")
+		case path == "/v3/auth/tokens" && method == "POST":
+			e.login(ctx, e.issueV3)
 		case path == "/v3/auth/tokens":
 			e.tokensV3(ctx, method)
 		case path == "/v2.0/tokens":
@@ -50,11 +55,57 @@ func (e *IdentityEndpoint) Middleware(next fasthttp.RequestHandler) fasthttp.Req
 				identityError(ctx, fasthttp.StatusMethodNotAllowed, "Method Not Allowed")
 				return
 			}
-			e.tokensV2(ctx)
+			e.login(ctx, e.tokensV2)
 		default:
 			next(ctx)
 		}
 	}
+}
+
+// login runs a token request (a login) unless the client's address is
+// throttled, and records its outcome: a 401 is a failed login.
+func (e *IdentityEndpoint) login(ctx *fasthttp.RequestCtx, issue func(*fasthttp.RequestCtx)) {
+	if left, ok := e.Logins.Throttled("identity", ctx.RemoteIP()); ok {
+		ctx.Response.Header.Set("Retry-After", fmt.Sprint(int(left.Seconds())+1))
+		identityError(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins from your address; try again later.")
+		return
+	}
+	issue(ctx)
+	switch st := ctx.Response.StatusCode(); {
+	case st == fasthttp.StatusUnauthorized:
+		e.Logins.Record("identity", ctx.RemoteIP(), loginUser(ctx.PostBody()), false)
+	case st/100 == 2:
+		e.Logins.Record("identity", ctx.RemoteIP(), loginUser(ctx.PostBody()), true)
+	}
+}
+
+// loginUser is the user a v3 or v2.0 token request names, for the log.
+func loginUser(body []byte) string {
+	var doc struct {
+		Auth struct {
+			Identity struct {
+				Password struct {
+					User struct{ ID, Name string }
+				}
+				Token struct{ ID string }
+			}
+			PasswordCredentials struct{ Username string }
+			Token               struct{ ID string }
+		}
+	}
+	json.Unmarshal(body, &doc)
+	a := doc.Auth
+	switch {
+	case a.Identity.Password.User.Name != "":
+		return a.Identity.Password.User.Name
+	case a.Identity.Password.User.ID != "":
+		return "id " + a.Identity.Password.User.ID
+	case a.PasswordCredentials.Username != "":
+		return a.PasswordCredentials.Username
+	case a.Identity.Token.ID != "" || a.Token.ID != "":
+		return "(token)"
+	}
+	return ""
 }
 
 func (e *IdentityEndpoint) baseURL(ctx *fasthttp.RequestCtx) string {
@@ -252,7 +303,7 @@ func (e *IdentityEndpoint) issueV3(ctx *fasthttp.RequestCtx) {
 			identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
 			return
 		}
-		acct, name, _ := strings.Cut(id.User, ":")
+		acct, name, _ := SplitLocalUserID(id.User)
 		user = &localUser{account: acct, name: name, token: req.Auth.Identity.Token.ID, id: id}
 	default:
 		identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
@@ -313,7 +364,7 @@ func Roles(id *Identity) []string {
 }
 
 func (e *IdentityEndpoint) tokenBody(ctx *fasthttp.RequestCtx, id *Identity, methods []string, scoped bool) map[string]any {
-	acct, name, _ := strings.Cut(id.User, ":")
+	acct, name, _ := SplitLocalUserID(id.User)
 	domain := map[string]string{"id": DefaultDomainID, "name": DefaultDomainName}
 	tok := map[string]any{
 		"methods":    methods,
@@ -401,7 +452,7 @@ func (e *IdentityEndpoint) tokensV2(ctx *fasthttp.RequestCtx) {
 		identityError(ctx, fasthttp.StatusBadRequest, "Expecting passwordCredentials or token.")
 		return
 	}
-	acct, name, _ := strings.Cut(id.User, ":")
+	acct, name, _ := SplitLocalUserID(id.User)
 	if project != "" && project != acct {
 		identityError(ctx, fasthttp.StatusUnauthorized, "The request you have made requires authentication.")
 		return

@@ -216,11 +216,13 @@ func (k *Keystone) serviceToken(ctx context.Context, renew bool) (string, error)
 	return t, nil
 }
 
-// IdentityFor makes the request identity of a Keystone scope: account is
-// the project's account under the first prefix; ResellerAdmin holders get
-// the .reseller_admin group so quota and account checks see them.
+// IdentityFor makes the request identity of a Keystone scope: its user id
+// is qualified by project domain, project id and user id (never the names
+// a local "account:user" could repeat); account is the project's account
+// under the first prefix; ResellerAdmin holders get the .reseller_admin
+// group so quota and account checks see them.
 func (k *Keystone) IdentityFor(s *KeystoneScope, exp time.Time) *Identity {
-	id := &Identity{User: s.ProjectName + ":" + s.UserName, Keystone: s, Expires: exp}
+	id := &Identity{User: KeystoneUserID(s), Keystone: s, Expires: exp}
 	if len(k.cfg.Accounts) > 0 && s.ProjectID != "" {
 		id.Account = k.cfg.Accounts[0].Prefix + s.ProjectID
 	}

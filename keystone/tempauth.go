@@ -30,7 +30,8 @@ var ErrBadCredentials = errors.New("invalid credentials")
 
 // Identity is who a valid token or key belongs to.
 type Identity struct {
-	// User is "account:user".
+	// User is the user's id, unique across auth systems (principal.go):
+	// "account:user" for local users.
 	User string
 	// Account is the storage account the user owns, e.g. "AUTH_test".
 	Account string
@@ -41,6 +42,11 @@ type Identity struct {
 	Expires time.Time
 	// Keystone is the scope of a Keystone token; nil for local users.
 	Keystone *KeystoneScope
+	// ServiceGroups are the groups of a valid X-Service-Token. They count
+	// only towards a prefix's require_group, never as the user's own: a
+	// service passing its token along lends the request no other right of
+	// its own (its account, .admin, .reseller_admin).
+	ServiceGroups []string
 }
 
 // IsAdmin reports whether the identity owns its account (.admin).
@@ -52,10 +58,11 @@ func (id *Identity) IsResellerAdmin() bool { return id.hasGroup(GroupResellerAdm
 // HasGroup reports whether g is one of the identity's groups.
 func (id *Identity) HasGroup(g string) bool { return id.hasGroup(g) }
 
-// WithGroups returns a copy of id with more groups (a service token's).
-func (id *Identity) WithGroups(more []string) *Identity {
+// WithServiceToken returns a copy of id that also holds the groups of a
+// valid service token's identity svc (see ServiceGroups).
+func (id *Identity) WithServiceToken(svc *Identity) *Identity {
 	cp := *id
-	cp.Groups = append(slices.Clone(id.Groups), more...)
+	cp.ServiceGroups = slices.Clone(svc.Groups)
 	return &cp
 }
 
@@ -149,10 +156,12 @@ func (t *TempAuth) Owns(account string) bool {
 // reseller admins on any account of ours (not the bare prefix or a
 // "."-account), members of the account group (.admin users hold one per
 // prefix) for anything but an account PUT/DELETE, provided the prefix's
-// require_group is among their groups (a service token's count). reader
+// require_group is among their groups or a service token's. reader
 // is set for a .reseller_reader's GET/HEAD.
 func (t *TempAuth) Owner(id *Identity, method, account, container string) (owner, reader bool) {
-	if id == nil || !t.Owns(account) {
+	// A Keystone identity owns nothing of the local users' accounts, its
+	// ResellerAdmin role included: each auth system rules its own prefixes.
+	if id == nil || id.Keystone != nil || !t.Owns(account) {
 		return false, false
 	}
 	bare := false
@@ -169,7 +178,7 @@ func (t *TempAuth) Owner(id *Identity, method, account, container string) (owner
 	}
 	if id.HasGroup(account) && (method != "DELETE" && method != "PUT" || container != "") {
 		p, _ := t.accountPrefix(account)
-		if g := t.requireGroup[p]; g == "" || id.HasGroup(g) {
+		if g := t.requireGroup[p]; g == "" || id.HasGroup(g) || slices.Contains(id.ServiceGroups, g) {
 			return true, false
 		}
 	}
@@ -254,7 +263,7 @@ func (t *TempAuth) identity(u config.User, exp time.Time) *Identity {
 		}
 	}
 	return &Identity{
-		User:    u.Account + ":" + u.Name,
+		User:    LocalUserID(u.Account, u.Name),
 		Account: t.prefix + u.Account,
 		Groups:  groups,
 		Expires: exp,

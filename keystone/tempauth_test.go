@@ -335,8 +335,14 @@ func TestServicePrefixRequireGroup(t *testing.T) {
 		{Account: "test", Name: "tester", Key: "testing", Groups: []string{GroupAdmin}},
 		{Account: "test5", Name: "tester5", Key: "testing5", Groups: []string{"service"}},
 		{Account: "test6", Name: "tester6", Key: "testing6", Groups: []string{GroupResellerReader}},
+		{Account: "test7", Name: "plain", Key: "k"},
+		{Account: "root", Name: "boss", Key: "k", Groups: []string{GroupResellerAdmin}},
+		{Account: "test5", Name: "admin5", Key: "k", Groups: []string{GroupAdmin}},
 	})
 	ta.SetRequireGroups(map[string]string{"SERVICE": "service"})
+	plain, _, _ := ta.Lookup("test7:plain")
+	boss, _, _ := ta.Lookup("root:boss")
+	admin5, _, _ := ta.Lookup("test5:admin5")
 	user, _, _ := ta.Lookup("test:tester")
 	svc, _, _ := ta.Lookup("test5:tester5")
 	reader, _, _ := ta.Lookup("test6:tester6")
@@ -348,7 +354,13 @@ func TestServicePrefixRequireGroup(t *testing.T) {
 		{user, "GET", "AUTH_test", true, false},
 		{user, "PUT", "AUTH_test", false, false}, // no account management
 		{user, "GET", "SERVICE_test", false, false},
-		{user.WithGroups(svc.Groups), "GET", "SERVICE_test", true, false},
+		{user.WithServiceToken(svc), "GET", "SERVICE_test", true, false},
+		// A service token satisfies require_group and nothing else: not
+		// the service user's account, nor a reseller admin's reach.
+		{plain.WithServiceToken(svc), "GET", "SERVICE_test", false, false},
+		{plain.WithServiceToken(svc), "GET", "AUTH_test5", false, false},
+		{plain.WithServiceToken(boss), "GET", "AUTH_test", false, false},
+		{plain.WithServiceToken(admin5), "GET", "AUTH_test5", false, false},
 		{svc, "GET", "SERVICE_test", false, false},
 		{svc, "GET", "SERVICE_test5", false, false},
 		{user, "GET", "test", false, false}, // not one of our prefixes

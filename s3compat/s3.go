@@ -35,6 +35,7 @@ type S3 struct {
 	sloMaxSegments int
 	now            func() time.Time
 	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
+	logins         *keystone.LoginThrottle
 	deletes        keyLocks
 	accounts       struct { // localAccounts' memo
 		mu   sync.Mutex
@@ -122,22 +123,25 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		writeError(ctx, e)
 		return
 	}
+	if _, throttled := s.logins.Throttled("s3", ctx.RemoteIP()); throttled {
+		writeError(ctx, errSlowDown)
+		return
+	}
 	id, secret, key, ok := s.auth.LookupS3(a.access)
 	bucketInHost := s.bucketInHost(ctx)
 	switch {
 	case ok:
-		if e := s.verify(ctx, a, secret, bucketInHost); e != nil {
-			writeError(ctx, e)
-			return
-		}
+		e = s.verify(ctx, a, secret, bucketInHost)
 	case s.ks != nil:
-		var e *Error
-		if id, secret, e = s.keystoneAuth(ctx, a, bucketInHost); e != nil {
-			writeError(ctx, e)
-			return
-		}
+		id, secret, e = s.keystoneAuth(ctx, a, bucketInHost)
 	default:
-		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
+		e = errInvalidAccessKeyID.with("AWSAccessKeyId", a.access)
+	}
+	if e != nil {
+		if e.Code == "SignatureDoesNotMatch" || e.Code == "InvalidAccessKeyId" {
+			s.logins.Record("s3", ctx.RemoteIP(), a.access, false)
+		}
+		writeError(ctx, e)
 		return
 	}
 	server.SetIdentity(ctx, id)

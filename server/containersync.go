@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -85,10 +84,13 @@ func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey 
 		return "Params, queries, and fragments not allowed in X-Container-Sync-To", "", "", ""
 	}
 	host := strings.ToLower(u.Hostname())
-	if !slices.Contains(cs.AllowedSyncHosts, host) {
+	if !newSyncGuard(cs).allowsURL(u) {
 		h := "None"
 		if host != "" {
 			h = pyRepr(host)
+			if u.Port() != "" {
+				h = pyRepr(strings.ToLower(u.Host))
+			}
 		}
 		return fmt.Sprintf("Invalid host %s in X-Container-Sync-To", h), "", "", ""
 	}

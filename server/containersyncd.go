@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/config"
 	"swiftbox/ring"
 	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
@@ -161,42 +161,40 @@ func (s *ContainerSyncer) client() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return syncClient
+	return SyncClient(s.Proxy.cfg.ContainerSync)
 }
 
-// syncClient bounds connecting and waiting for an answer, not the whole
-// exchange: a large object's upload takes as long as it takes.
-var syncClient = newSyncClient(http.ProxyFromEnvironment)
-
-func newSyncClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-	}}
-}
-
-// SyncClient is the container-sync daemon's HTTP client: through one of
-// proxies picked at random per request (Swift's sync_proxy), or the
-// environment's proxy when there are none. proxies are valid URLs
-// (config checks them).
-func SyncClient(proxies []string) *http.Client {
-	if len(proxies) == 0 {
-		return syncClient
-	}
-	urls := make([]*url.URL, 0, len(proxies))
-	for _, p := range proxies {
-		if u, err := url.Parse(p); err == nil {
-			urls = append(urls, u)
+// SyncClient is the container-sync daemon's HTTP client for cs: it
+// connects only where the sync guard allows (syncguard.go), follows no
+// redirect, and sends through one of cs.SyncProxy picked at random per
+// request (Swift's sync_proxy) — never through the environment's proxy,
+// which is not the operator's list. It bounds connecting and waiting for
+// an answer, not the whole exchange: a large object's upload takes as
+// long as it takes. The proxies are valid URLs (config checks them).
+func SyncClient(cs config.ContainerSyncConfig) *http.Client {
+	var proxy func(*http.Request) (*url.URL, error)
+	if len(cs.SyncProxy) > 0 {
+		urls := make([]*url.URL, 0, len(cs.SyncProxy))
+		for _, p := range cs.SyncProxy {
+			if u, err := url.Parse(p); err == nil {
+				urls = append(urls, u)
+			}
 		}
+		proxy = func(*http.Request) (*url.URL, error) { return urls[mrand.IntN(len(urls))], nil }
 	}
-	return newSyncClient(func(*http.Request) (*url.URL, error) {
-		return urls[mrand.IntN(len(urls))], nil
-	})
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 proxy,
+			DialContext:           newSyncGuard(cs).dialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		// A redirect could lead anywhere: it is a failed row.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // syncContainer is Swift's ContainerSync.container_sync for one database.

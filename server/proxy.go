@@ -57,6 +57,7 @@ type Proxy struct {
 	ks         *keystone.Keystone // nil without a Keystone
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
+	logins     *keystone.LoginThrottle
 	syncMu     sync.Mutex // one container-sync pass at a time
 }
 
@@ -102,10 +103,17 @@ func NewProxy(o Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, func(system, result string) {
+		p.metrics.Auth.ObserveLoginResult(system, result)
+	})
 	p.rings.Store(o.Rings)
 	p.acct = newAccountUpdater(p)
 	return p
 }
+
+// Logins is the failed-login throttle every login endpoint (tempauth,
+// identity, S3 signatures) records into.
+func (p *Proxy) Logins() *keystone.LoginThrottle { return p.logins }
 
 // Close stops background work, flushing account statistics.
 func (p *Proxy) Close() { p.acct.close() }

@@ -42,10 +42,10 @@ func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone
 	if id, ok := p.auth.Validate(token); ok || p.ks == nil {
 		p.metrics.Auth.ObserveToken("tempauth", ok)
 		if ok {
-			// A service token's groups count too (tempauth's require_group).
+			// A service token's groups count towards require_group only.
 			if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
 				if sid, sok := p.auth.Validate(st); sok {
-					id = id.WithGroups(sid.Groups)
+					id = id.WithServiceToken(sid)
 				}
 			}
 		}

@@ -29,8 +29,12 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 			unauthorized(ctx, "")
 			return
 		}
+		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP()); ok {
+			tooManyLogins(ctx, left)
+			return
+		}
 		token, id, err := p.auth.Authenticate(user, key)
-		p.metrics.Auth.ObserveLogin("tempauth", err == nil)
+		p.logins.Record("tempauth", ctx.RemoteIP(), user, err == nil)
 		if err != nil {
 			unauthorized(ctx, "")
 			return
@@ -45,6 +49,13 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 		h.SetContentType("application/json; charset=UTF-8")
 		ctx.SetBody(body)
 	}
+}
+
+// tooManyLogins is the answer to a throttled client address: 429 with
+// the seconds until it may try again.
+func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
+	writeStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins from your address; try again later.")
 }
 
 // storageURL is http(s)://<host as requested>/v1/<account>.

@@ -13,7 +13,7 @@ type Auth struct {
 func newAuth(reg prometheus.Registerer) *Auth {
 	a := &Auth{
 		logins: counterVec("auth", "logins_total",
-			"Authentication requests (e.g. GET /auth/v1.0), by auth system and result (success, failure).", "system", "result"),
+			"Logins (GET /auth/v1.0, POST /v3/auth/tokens and /v2.0/tokens, S3 signatures), by auth system and result (success, failure, throttled: refused while the client address is throttled).", "system", "result"),
 		tokens: counterVec("auth", "token_validations_total",
 			"Tokens checked on requests, by auth system and result (valid, invalid).", "system", "result"),
 		cache: counterVec("auth", "token_cache_requests_total",
@@ -36,6 +36,14 @@ func okLabel(ok bool, yes, no string) string {
 func (a *Auth) ObserveLogin(system string, ok bool) {
 	if a != nil {
 		a.logins.WithLabelValues(system, okLabel(ok, "success", "failure")).Inc()
+	}
+}
+
+// ObserveLoginResult counts one login with its result (success, failure,
+// throttled).
+func (a *Auth) ObserveLoginResult(system, result string) {
+	if a != nil {
+		a.logins.WithLabelValues(system, result).Inc()
 	}
 }
 

@@ -40,6 +40,19 @@ type bucketPlace struct {
 	account string
 	foreign *s3ACL
 	h       *fasthttp.ResponseHeader // its container's headers, read past the caller's rights (nil: not read)
+	policy  *bucketPolicy            // parsed from h once (a DeleteObjects asks per key)
+	parsed  bool
+}
+
+// bucketPolicy is the bucket's policy, nil when it has none.
+func (p *bucketPlace) bucketPolicy(bucket string) *bucketPolicy {
+	if !p.parsed {
+		p.parsed = true
+		if raw := p.h.Peek(policySysmeta); len(raw) > 0 {
+			p.policy, _ = parsePolicy(raw, bucket)
+		}
+	}
+	return p.policy
 }
 
 // homeAccount is the caller's account: its own, or s3.anonymous_account.
@@ -145,20 +158,18 @@ func (r *req) authorize(op *operation, bucket, key, v string, hasVersion bool) (
 		return a, nil
 	}
 	// The bucket policy.
-	if raw := p.h.Peek(policySysmeta); len(raw) > 0 {
-		if pol, e := parsePolicy(raw, bucket); e == nil {
-			res := "arn:aws:s3:::" + bucket
-			if key != "" {
-				res += "/" + key
-			}
-			allow, deny := pol.decide(policyRequest{requester: r.requester(), action: op.actionFor(hasVersion), resource: res, ctx: r.ctx})
-			switch {
-			case deny:
-				return a, errAccessDenied
-			case allow && !op.ownerOnly:
-				a.level = server.AuthorizedOwner
-				return a, nil
-			}
+	if pol := p.bucketPolicy(bucket); pol != nil {
+		res := "arn:aws:s3:::" + bucket
+		if key != "" {
+			res += "/" + key
+		}
+		allow, deny := pol.decide(policyRequest{requester: r.requester(), action: op.actionFor(hasVersion), resource: res, ctx: r.ctx})
+		switch {
+		case deny:
+			return a, errAccessDenied
+		case allow && !op.ownerOnly:
+			a.level = server.AuthorizedOwner
+			return a, nil
 		}
 	}
 	// The ACL grants.

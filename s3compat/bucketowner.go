@@ -24,19 +24,7 @@ func (r *req) preAuthed(fn func()) { r.preAuthedIn(r.bucket, fn) }
 
 // preAuthedIn is preAuthed for container (of r.account).
 func (r *req) preAuthedIn(container string, fn func()) {
-	prev := r.ctx.UserValue("swiftbox.authorized")
-	pa, pc := server.GrantScope(r.ctx)
-	server.SetAuthorized(r.ctx, server.AuthorizedOwner)
-	server.SetGrantScope(r.ctx, r.account, container)
-	defer func() {
-		if l, ok := prev.(int); ok {
-			server.SetAuthorized(r.ctx, l)
-		} else {
-			server.SetAuthorized(r.ctx, 0)
-		}
-		server.SetGrantScope(r.ctx, pa, pc)
-	}()
-	fn()
+	r.with(access{account: r.account, foreign: r.foreign, level: server.AuthorizedOwner}, container, fn)
 }
 
 // grant gives the rest of the request level on its bucket, and only

@@ -186,7 +186,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 			t.Fatalf("grant on %s: %v", bucket, err)
 		}
 	}
-	for _, b := range []string{"pub", "lbv", "acpw", "priv", "rdb", "wrb", "cond"} {
+	for _, b := range []string{"pub", "lbv", "acpw", "priv", "rdb", "wrb", "cond", "denyver", "delv"} {
 		mk(e.owner, b, "")
 	}
 	mk(e.owner, "denyget", types.BucketCannedACLPublicRead)
@@ -210,6 +210,11 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	}
 	policy("pub", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::pub","arn:aws:s3:::pub/*"]},`+
 		`{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/hidden/*"}]}`)
+	put(e.owner, "denyver", "x", "versioned read denied", types.ObjectCannedACLPublicRead)
+	put(e.owner, "delv", "keep", "keep me", "")
+	policy("denyver", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyver/*"},`+
+		`{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::denyver/*"}]}`)
+	policy("delv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::delv/*"}]}`)
 	policy("lbv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:ListBucketVersions","Resource":"arn:aws:s3:::lbv"}]}`)
 	policy("denyget", `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyget/*"}]}`)
 	policy("cond", `{"Statement":[`+
@@ -268,6 +273,9 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	}
 	if st, _ := e.raw(t, nil, "GET", "/pub/a.txt", ""); st != 200 {
 		t.Fatalf("fixture: the public policy does not open pub: %d", st)
+	}
+	if st, _ := e.raw(t, nil, "GET", "/denyver/x", ""); st != 200 {
+		t.Fatalf("fixture: the policy does not open denyver: %d", st)
 	}
 	if st, _ := e.raw(t, nil, "GET", "/cond/ua/x", "", "User-Agent: good-agent"); st != 200 {
 		t.Fatalf("fixture: the User-Agent condition does not open cond/ua: %d", st)
@@ -428,6 +436,11 @@ func TestAttackS3Authz(t *testing.T) {
 		{name: "policy/UserAgent-condition-not-met", do: raw(nil, "GET", "/cond/ua/x", "", "User-Agent: evil-agent"), status: 403, code: "AccessDenied"},
 		{name: "policy/Allow-with-undecidable-condition-grants-nothing", do: raw(nil, "GET", "/cond/unk/x", ""), status: 403, code: "AccessDenied"},
 		{name: "policy/Deny-with-undecidable-condition-denies", do: raw(nil, "GET", "/cond/deny/x", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-on-versionId-read", do: raw(nil, "GET", "/denyver/x?versionId=null", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-on-copy-source-version", do: copyInto(e.eve, "evebox", "stolen", "denyver/x?versionId=null"), status: 403, code: "AccessDenied"},
+		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion-per-key", do: raw(nil, "POST", deleteKeep("delv"),
+			`<Delete><Object><Key>keep</Key><VersionId>null</VersionId></Object></Delete>`), status: 200, code: "AccessDenied", check: e.exists("delv", "keep")},
+		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion", do: raw(nil, "DELETE", "/delv/keep?versionId=null", ""), status: 403, code: "AccessDenied", check: e.exists("delv", "keep")},
 		{name: "policy/symlink-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/link", ""), status: 403, code: "AccessDenied"},
 		{name: "policy/SLO-segments-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/slo", ""), status: 409, code: "BrokenMPU"},
 		{name: "policy/granted-GetObject-is-not-a-copy-source-elsewhere", do: raw(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /priv/secret"), status: 403, code: "AccessDenied"},

@@ -147,7 +147,7 @@ func init() {
 	// Configurations swiftbox does not support read as "not configured";
 	// deleting one deletes nothing (unconfigured.go).
 	for sub, u := range unconfiguredBucket {
-		addOp(atBucket, sub, "GET", setting("Get"+sub, unconfiguredActions[sub][0], false, true,
+		addOp(atBucket, sub, "GET", setting(strings.TrimPrefix(unconfiguredActions[sub][0], "s3:"), unconfiguredActions[sub][0], false, true,
 			func(r *req) *Error { return r.unconfiguredGet("GET", sub) }))
 		if u.doc == nil {
 			addOp(atBucket, sub, "DELETE", setting("Delete"+sub, unconfiguredActions[sub][1], true, false,

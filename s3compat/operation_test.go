@@ -38,7 +38,7 @@ func TestClassify(t *testing.T) {
 		{method: "GET", uri: "/bkt?policyStatus", op: "GetBucketPolicyStatus", action: "s3:GetBucketPolicyStatus"},
 		{method: "GET", uri: "/bkt?location", op: "GetBucketLocation", action: "s3:GetBucketLocation"},
 		{method: "PUT", uri: "/bkt?versioning", op: "PutBucketVersioning", action: "s3:PutBucketVersioning"},
-		{method: "GET", uri: "/bkt?lifecycle", op: "Getlifecycle", action: "s3:GetLifecycleConfiguration"},
+		{method: "GET", uri: "/bkt?lifecycle", op: "GetLifecycleConfiguration", action: "s3:GetLifecycleConfiguration"},
 		{method: "DELETE", uri: "/bkt?lifecycle", op: "Deletelifecycle", action: "s3:PutLifecycleConfiguration"},
 		{method: "PUT", uri: "/bkt?lifecycle", code: "NotImplemented"},
 		{method: "DELETE", uri: "/bkt?logging", code: "NotImplemented"},

@@ -121,26 +121,29 @@ func init() {
 	addOp(atBucket, "acl", "PUT", &operation{name: "PutBucketAcl", action: "s3:PutBucketAcl", perm: "WRITE_ACP", ownerOnly: true,
 		run: func(r *req) *Error { return r.bucketACL("PUT") }})
 	addOp(atBucket, "location", "GET", setting("GetBucketLocation", "s3:GetBucketLocation", false, true, func(r *req) *Error { return r.bucketLocation() }))
-	for _, m := range []string{"GET", "PUT"} {
-		action := map[string]string{"GET": "s3:GetBucketVersioning", "PUT": "s3:PutBucketVersioning"}[m]
-		addOp(atBucket, "versioning", m, setting(strings.TrimPrefix(action, "s3:"), action, m == "PUT", m == "GET",
-			func(r *req) *Error { return r.bucketVersioning(m) }))
+	// Bucket settings kept by swiftbox; changing one is its owner's alone
+	// (no policy grants it), and so is reading the policy.
+	settings := map[string]func(r *req, m string) *Error{
+		"tagging": (*req).bucketTagging, "cors": (*req).bucketCORS, "versioning": (*req).bucketVersioning,
+		"policy": func(r *req, m string) *Error { return r.bucketPolicyOp(m, false) },
 	}
-	for _, m := range []string{"GET", "PUT", "DELETE"} {
-		get := m == "GET"
-		pick := func(get, other string) string {
-			if m == "GET" {
-				return get
-			}
-			return other
-		}
-		addOp(atBucket, "tagging", m, setting(pick("GetBucketTagging", m[:1]+strings.ToLower(m[1:])+"BucketTagging"),
-			pick("s3:GetBucketTagging", "s3:PutBucketTagging"), !get, get, func(r *req) *Error { return r.bucketTagging(m) }))
-		addOp(atBucket, "cors", m, setting(pick("GetBucketCors", m[:1]+strings.ToLower(m[1:])+"BucketCors"),
-			pick("s3:GetBucketCORS", "s3:PutBucketCORS"), !get, get, func(r *req) *Error { return r.bucketCORS(m) }))
-		policyAction := map[string]string{"GET": "s3:GetBucketPolicy", "PUT": "s3:PutBucketPolicy", "DELETE": "s3:DeleteBucketPolicy"}[m]
-		addOp(atBucket, "policy", m, setting(strings.TrimPrefix(policyAction, "s3:"), policyAction, true, get,
-			func(r *req) *Error { return r.bucketPolicyOp(m, false) }))
+	for _, s := range []struct{ sub, method, name, action string }{
+		{"tagging", "GET", "GetBucketTagging", "s3:GetBucketTagging"},
+		{"tagging", "PUT", "PutBucketTagging", "s3:PutBucketTagging"},
+		{"tagging", "DELETE", "DeleteBucketTagging", "s3:PutBucketTagging"},
+		{"cors", "GET", "GetBucketCors", "s3:GetBucketCORS"},
+		{"cors", "PUT", "PutBucketCors", "s3:PutBucketCORS"},
+		{"cors", "DELETE", "DeleteBucketCors", "s3:PutBucketCORS"},
+		{"policy", "GET", "GetBucketPolicy", "s3:GetBucketPolicy"},
+		{"policy", "PUT", "PutBucketPolicy", "s3:PutBucketPolicy"},
+		{"policy", "DELETE", "DeleteBucketPolicy", "s3:DeleteBucketPolicy"},
+		{"versioning", "GET", "GetBucketVersioning", "s3:GetBucketVersioning"},
+		{"versioning", "PUT", "PutBucketVersioning", "s3:PutBucketVersioning"},
+	} {
+		run := settings[s.sub]
+		read := s.method == "GET"
+		addOp(atBucket, s.sub, s.method, setting(s.name, s.action, !read || s.sub == "policy", read,
+			func(r *req) *Error { return run(r, s.method) }))
 	}
 	addOp(atBucket, "policyStatus", "GET", setting("GetBucketPolicyStatus", "s3:GetBucketPolicyStatus", false, true,
 		func(r *req) *Error { return r.bucketPolicyOp("GET", true) }))

@@ -121,8 +121,13 @@ func swiftError(status int, kind, bucket, key string) *Error {
 		}
 		return errNoSuchBucket.with("BucketName", bucket)
 	case 409:
-		if kind == "bucket-delete" {
+		switch kind {
+		case "bucket-delete":
 			return errBucketNotEmpty.with("BucketName", bucket)
+		case "object":
+			// A manifest whose segments cannot all be read (missing, or
+			// out of the caller's reach), as s3api answers it.
+			return s3err(409, "BrokenMPU", "Multipart upload has broken segment data.")
 		}
 		return errBucketAlreadyExists.with("BucketName", bucket)
 	case 411:

@@ -171,7 +171,7 @@ func (r *req) uploadPart() *Error {
 	if _, e := r.uploadMarker(); e != nil {
 		return e
 	}
-	if len(r.ctx.Request.Header.Peek("X-Amz-Copy-Source")) > 0 {
+	if r.op == opUploadPartCopy {
 		return r.uploadPartCopy(n)
 	}
 	if r.body.size < 0 {

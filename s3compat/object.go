@@ -358,7 +358,11 @@ func (r *req) deleteObjects() *Error {
 			return s3err(400, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")
 		}
 	}
-	if cst, _ := r.headContainer(r.bucket); cst/100 != 2 {
+	// Whether the bucket exists is no secret here: each key is authorized
+	// (and refused) on its own, as AWS answers.
+	var cst int
+	r.preAuthed(func() { cst, _ = r.headContainer(r.bucket) })
+	if cst/100 != 2 {
 		return swiftError(cst, "bucket", r.bucket, "")
 	}
 	type deleted struct {
@@ -380,18 +384,14 @@ func (r *req) deleteObjects() *Error {
 		Errors  []failed  `xml:"Error"`
 	}
 	res := result{Xmlns: xmlns}
-	// A policy judges each key as its own DeleteObject would be (a Deny
-	// on bucket/* must hold for the bulk form too).
-	var policy *bucketPolicy
-	if r.id == nil || r.foreign != nil {
-		policy = r.loadPolicy()
-	}
 	for _, o := range doc.Objects {
-		if policy != nil && policy.denies(r.requester(), o.Key, o.VersionID != "", r) {
-			res.Errors = append(res.Errors, failed{Key: o.Key, VersionID: o.VersionID, Code: errAccessDenied.Code, Message: errAccessDenied.Message})
-			continue
+		// Each key is its own DeleteObject (DeleteObjectVersion), with the
+		// caller's identity: key scope, policy Allow and Deny, ACL grants.
+		var out deleteOutcome
+		a, e := r.authorize(opDeleteObject, r.bucket, o.Key, o.VersionID, o.VersionID != "")
+		if e == nil {
+			r.with(a, r.bucket, func() { out, e = r.deleteKey(o.Key, o.VersionID, o.VersionID != "") })
 		}
-		out, e := r.deleteKey(o.Key, o.VersionID, o.VersionID != "")
 		if e != nil {
 			if e.Code == "NoSuchBucket" {
 				return e
@@ -413,25 +413,38 @@ func (r *req) deleteObjects() *Error {
 	return nil
 }
 
-// copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=…]".
-func (r *req) copySource() (bucket, key string, e *Error) {
-	v := string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source"))
+// parseCopySource parses x-amz-copy-source: "[/]bucket/key[?versionId=…]".
+func parseCopySource(v string) (*objectRef, *Error) {
+	src := &objectRef{}
 	if i := strings.Index(v, "?"); i >= 0 {
 		q, err := url.ParseQuery(v[i+1:])
 		if err != nil || len(q) != 1 || !q.Has("versionId") {
-			return "", "", errInvalidArgument.with("ArgumentName", "x-amz-copy-source").with("ArgumentValue", v)
+			return nil, errInvalidArgument.with("ArgumentName", "x-amz-copy-source").with("ArgumentValue", v)
 		}
 		if vid := q.Get("versionId"); !validVersionID(vid) {
-			return "", "", errInvalidVersionID(vid)
+			return nil, errInvalidVersionID(vid)
 		}
+		src.version, src.hasVersion = q.Get("versionId"), true
 		v = v[:i]
 	}
 	p := strings.TrimPrefix(unquote(v), "/")
 	bucket, key, ok := strings.Cut(p, "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", errInvalidCopySource
+		return nil, errInvalidCopySource
 	}
-	return bucket, key, nil
+	src.bucket, src.key = bucket, key
+	return src, nil
+}
+
+// copySource is the bucket and key of the request's copy source.
+func (r *req) copySource() (bucket, key string, e *Error) {
+	if r.src == nil {
+		if r.srcErr == nil {
+			return "", "", errInvalidCopySource
+		}
+		return "", "", r.srcErr
+	}
+	return r.src.bucket, r.src.key, nil
 }
 
 // unquote decodes %XX escapes and leaves any other '%' as it is, as
@@ -456,66 +469,26 @@ func unquote(s string) string {
 
 // copySourceVersion is the versionId x-amz-copy-source names, if any.
 func (r *req) copySourceVersion() (string, bool) {
-	v := string(r.ctx.Request.Header.Peek("X-Amz-Copy-Source"))
-	i := strings.Index(v, "?")
-	if i < 0 {
+	if r.src == nil {
 		return "", false
 	}
-	q, err := url.ParseQuery(v[i+1:])
-	if err != nil || !q.Has("versionId") {
-		return "", false
-	}
-	return q.Get("versionId"), true
+	return r.src.version, r.src.hasVersion
 }
 
 // copySourceGet GETs the copy source (the version it names, if any)
-// with prep's headers, from whichever account has its bucket; the error
-// is S3's for a missing source or one the requester may not read.
+// with prep's headers. The source is authorized as its own GetObject
+// (GetObjectVersion) with the caller's identity — key scope, the source
+// bucket's policy, its ACLs — and read with exactly what that gives, not
+// what a grant or policy on the destination gave the request.
 func (r *req) copySourceGet(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {
-	acct, bacl := r.copySourceAccount(sb)
-	if bacl == nil {
-		// A bucket no S3 grant decides: Swift judges the requester by its
-		// own rights, not those a grant on the destination gave it.
-		var src *fasthttp.Response
-		var e *Error
-		r.asCaller(func() { src, e = r.copySourceGetIn(sb, sk, prep) })
-		return src, e
+	v, has := r.copySourceVersion()
+	a, e := r.authorize(opGetObject, sb, sk, v, has)
+	if e != nil {
+		return nil, e
 	}
-	own := r.account
-	defer func() { r.account = own }()
-	r.account = acct
 	var src *fasthttp.Response
-	var e *Error
-	r.preAuthedIn(sb, func() {
-		v, has := r.copySourceVersion()
-		head := r.sub("HEAD", sb, sk, versionQuery(v, has), nil)
-		head.CloseBodyStream()
-		if head.StatusCode()/100 == 2 && !objectACLOf(&head.Header, bacl).allows(r.requester(), "READ") ||
-			head.StatusCode() == 404 && !bacl.allows(r.requester(), "READ") {
-			e = errAccessDenied
-			return
-		}
-		src, e = r.copySourceGetIn(sb, sk, prep)
-	})
+	r.with(a, sb, func() { src, e = r.copySourceGetIn(sb, sk, prep) })
 	return src, e
-}
-
-// copySourceAccount is the account of the copy source's bucket and its
-// ACL when S3 ACLs decide the access (nil: the requester's own bucket,
-// which Swift's authorization judges).
-func (r *req) copySourceAccount(sb string) (string, *s3ACL) {
-	if r.foreign == nil {
-		if st, _ := r.headContainer(sb); st != 404 || r.id == nil {
-			return r.account, nil
-		}
-	} else if sb == r.bucket {
-		return r.account, r.foreign
-	}
-	acct, h, ok := r.findBucket(sb)
-	if !ok {
-		return r.account, nil
-	}
-	return acct, r.aclOfBucketIn(acct, h)
 }
 
 func (r *req) copySourceGetIn(sb, sk string, prep func(*fasthttp.Request)) (*fasthttp.Response, *Error) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"swiftbox/server"
 )
 
 // Bucket policies (Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus).
@@ -344,17 +342,6 @@ func (p *bucketPolicy) decide(q policyRequest) (allow, deny bool) {
 	return allow, false
 }
 
-// denies says whether the policy denies requester deleting key (one key
-// of a DeleteObjects).
-func (p *bucketPolicy) denies(requester, key string, version bool, r *req) bool {
-	action := "s3:DeleteObject"
-	if version {
-		action = "s3:DeleteObjectVersion"
-	}
-	_, deny := p.decide(policyRequest{requester: requester, action: action, resource: "arn:aws:s3:::" + r.bucket + "/" + key, ctx: r.ctx})
-	return deny
-}
-
 // public says whether some statement opens the bucket to everyone
 // unconditionally (GetBucketPolicyStatus's IsPublic).
 func (p *bucketPolicy) public() bool {
@@ -364,23 +351,6 @@ func (p *bucketPolicy) public() bool {
 		}
 	}
 	return false
-}
-
-// loadPolicy reads the bucket's policy past the caller's rights; nil when
-// it has none.
-func (r *req) loadPolicy() *bucketPolicy {
-	var st int
-	var h *fasthttp.ResponseHeader
-	r.preAuthed(func() { st, h = r.headContainer(r.bucket) })
-	raw := h.Peek(policySysmeta)
-	if st/100 != 2 || len(raw) == 0 {
-		return nil
-	}
-	p, e := parsePolicy(raw, r.bucket)
-	if e != nil {
-		return nil
-	}
-	return p
 }
 
 // bucketPolicyOp is Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus.
@@ -421,122 +391,4 @@ func (r *req) bucketPolicyOp(m string, status bool) *Error {
 			return string(body), e
 		},
 	})
-}
-
-// ownerOnlyAction says whether action changes or reads a bucket setting
-// only the owner's account may manage (the policy itself, ACLs, CORS…).
-func ownerOnlyAction(action string) bool {
-	switch action {
-	case "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketCORS",
-		"s3:PutBucketTagging", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:CreateBucket":
-		return true
-	}
-	return false
-}
-
-// policyAction is the S3 action a request is, as policies name it.
-func (r *req) policyAction() string {
-	q := r.ctx.QueryArgs()
-	m := string(r.ctx.Method())
-	has := func(s string) bool { return q.Has(s) }
-	if r.key == "" {
-		switch {
-		case has("acl"):
-			return map[bool]string{true: "s3:GetBucketAcl", false: "s3:PutBucketAcl"}[m == "GET"]
-		case has("policy"):
-			return map[string]string{"GET": "s3:GetBucketPolicy", "PUT": "s3:PutBucketPolicy", "DELETE": "s3:DeleteBucketPolicy"}[m]
-		case has("cors"):
-			return map[bool]string{true: "s3:GetBucketCORS", false: "s3:PutBucketCORS"}[m == "GET"]
-		case has("tagging"):
-			return map[bool]string{true: "s3:GetBucketTagging", false: "s3:PutBucketTagging"}[m == "GET"]
-		case has("versioning"):
-			return map[bool]string{true: "s3:GetBucketVersioning", false: "s3:PutBucketVersioning"}[m == "GET"]
-		case has("location"):
-			return "s3:GetBucketLocation"
-		case has("uploads"):
-			return "s3:ListBucketMultipartUploads"
-		case has("versions"):
-			return "s3:ListBucketVersions"
-		case has("delete"):
-			return "s3:DeleteObject"
-		}
-		switch m {
-		case "GET", "HEAD":
-			return "s3:ListBucket"
-		case "PUT":
-			return "s3:CreateBucket"
-		case "DELETE":
-			return "s3:DeleteBucket"
-		case "POST":
-			return "s3:PutObject" // POST Object (browser forms)
-		}
-		return ""
-	}
-	version := has("versionId")
-	switch {
-	case has("acl"):
-		return map[bool]string{true: "s3:GetObjectAcl", false: "s3:PutObjectAcl"}[m == "GET"]
-	case has("tagging"):
-		return map[string]string{"GET": "s3:GetObjectTagging", "PUT": "s3:PutObjectTagging", "DELETE": "s3:DeleteObjectTagging"}[m]
-	case has("attributes"):
-		return "s3:GetObjectAttributes"
-	case has("uploadId") && m == "GET":
-		return "s3:ListMultipartUploadParts"
-	case has("uploadId") && m == "DELETE":
-		return "s3:AbortMultipartUpload"
-	}
-	switch m {
-	case "GET", "HEAD":
-		if version {
-			return "s3:GetObjectVersion"
-		}
-		return "s3:GetObject"
-	case "PUT", "POST":
-		return "s3:PutObject"
-	case "DELETE":
-		if version {
-			return "s3:DeleteObjectVersion"
-		}
-		return "s3:DeleteObject"
-	}
-	return ""
-}
-
-// applyPolicy decides an unsigned request by the bucket's policy: an
-// explicit Deny refuses it, an Allow lets it act with the owner's rights.
-func (r *req) applyPolicy() *Error {
-	if r.id != nil || r.bucket == "" {
-		return nil
-	}
-	allowed, e := r.policyDecides()
-	r.policyAllowed = allowed
-	return e
-}
-
-// policyDecides applies the bucket's policy (of r.account's bucket) to
-// the requester: allowed is true when a statement grants the request
-// (which then acts with the owner's rights), the error AccessDenied when
-// one denies it.
-func (r *req) policyDecides() (allowed bool, e *Error) {
-	p := r.loadPolicy()
-	if p == nil {
-		return false, nil
-	}
-	res := "arn:aws:s3:::" + r.bucket
-	if r.key != "" {
-		res += "/" + r.key
-	}
-	action := r.policyAction()
-	allow, deny := p.decide(policyRequest{requester: r.requester(), action: action, resource: res, ctx: r.ctx})
-	switch {
-	case deny:
-		return false, errAccessDenied
-	case allow && ownerOnlyAction(action):
-		// The bucket's settings stay its owner's, whatever a policy says.
-		return false, nil
-	case allow:
-		r.grant(server.AuthorizedOwner)
-		return true, nil
-	}
-	return false, nil
 }

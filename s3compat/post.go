@@ -227,8 +227,11 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		return 0, 0, errInvalidAccessKeyID.with("AWSAccessKeyId", access)
 	}
 	r.s3key = key
-	if e := r.checkKey(); e != nil {
+	if e := r.keyScope(opPutObject, r.bucket); e != nil {
 		return 0, 0, e
+	}
+	if len(key.Buckets) > 0 {
+		server.SetKeyScope(r.ctx, key.Buckets)
 	}
 	var want string
 	if v4 {

@@ -86,8 +86,13 @@ type req struct {
 	// foreign is the ACL of a bucket found in another account than the
 	// requester's (nil: the requester's own).
 	foreign *s3ACL
-	// policyAllowed: the bucket policy granted this unsigned request.
-	policyAllowed bool
+	// op is what the request does, classified once (operation.go); src
+	// is the copy source it names (srcErr: why that is unreadable).
+	op     *operation
+	src    *objectRef
+	srcErr *Error
+	// located memoizes where buckets are (authz.go).
+	located map[string]*bucketPlace
 }
 
 func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
@@ -145,6 +150,11 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		return
 	}
 	server.SetIdentity(ctx, id)
+	if len(key.Buckets) > 0 {
+		// The key's buckets hold for every container the request reaches,
+		// link targets included.
+		server.SetKeyScope(ctx, key.Buckets)
+	}
 	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
 	ctx.Response.Header.DisableNormalizing()
 	r := &req{s: s, ctx: ctx, next: next, id: id, account: id.Account, auth: a, secret: secret, s3key: key}
@@ -174,13 +184,11 @@ func (r *req) run(bucketInHost string) {
 	ctx := r.ctx
 	if e := r.parsePath(bucketInHost); e != nil {
 		writeError(ctx, e)
-	} else if e := r.checkKey(); e != nil {
+	} else if r.op, e = r.classify(); e != nil {
 		writeError(ctx, e)
-	} else if e := r.applyPolicy(); e != nil {
+	} else if e := r.authorizeRequest(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
-		writeError(ctx, e)
-	} else if e := r.resolveBucket(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
@@ -332,8 +340,7 @@ func (r *req) prepareBody() *Error {
 	}
 	// CompleteMultipartUpload's x-amz-checksum-* is the object's composite
 	// checksum, not its XML body's.
-	completing := string(r.ctx.Method()) == fasthttp.MethodPost && r.ctx.QueryArgs().Has("uploadId")
-	if b.sum == nil && !completing {
+	if b.sum == nil && r.op != opCompleteMultipartUpload {
 		for i, alg := range checksumAlgorithms {
 			if v := h.Peek(checksumHeaders[i]); len(v) > 0 {
 				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)
@@ -424,141 +431,6 @@ func writeXML(ctx *fasthttp.RequestCtx, v any) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("application/xml")
 	ctx.SetBody(append([]byte(xml.Header), body...))
-}
-
-// route picks the operation from method, bucket, key and sub-resource,
-// as s3api's controller selection does; unknown ones are NotImplemented.
-func (r *req) route() *Error {
-	m := string(r.ctx.Method())
-	q := r.ctx.QueryArgs()
-	if r.bucket == "" {
-		if m == "GET" || m == "HEAD" {
-			return r.listBuckets()
-		}
-		return errMethodNotAllowed
-	}
-	if r.key == "" && q.Has("cors") {
-		return r.bucketCORS(m)
-	}
-	if r.key == "" && (q.Has("policy") || q.Has("policyStatus")) {
-		return r.bucketPolicyOp(m, q.Has("policyStatus"))
-	}
-	if e, ok := r.unconfiguredGet(m); ok {
-		return e
-	}
-	for _, sub := range []string{"lifecycle", "cors", "policy", "logging", "notification", "website",
-		"requestPayment", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore",
-		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "select"} {
-		if q.Has(sub) {
-			return errNotImplemented
-		}
-	}
-	if r.key == "" {
-		switch {
-		case q.Has("acl"):
-			return r.bucketACL(m)
-		case q.Has("tagging"):
-			return r.bucketTagging(m)
-		case q.Has("location"):
-			if m != "GET" {
-				return errMethodNotAllowed
-			}
-			return r.bucketLocation()
-		case q.Has("versioning"):
-			return r.bucketVersioning(m)
-		case q.Has("uploads"):
-			if m != "GET" {
-				return errMethodNotAllowed
-			}
-			return r.listMultipartUploads()
-		case q.Has("delete"):
-			if m != "POST" {
-				return errMethodNotAllowed
-			}
-			return r.deleteObjects()
-		case q.Has("versions"):
-			if m != "GET" {
-				return errMethodNotAllowed
-			}
-			return r.listVersions()
-		}
-		switch m {
-		case "GET":
-			if string(q.Peek("list-type")) == "2" {
-				return r.listObjects(listV2)
-			}
-			return r.listObjects(listV1)
-		case "HEAD":
-			return r.headBucket()
-		case "PUT":
-			return r.createBucket()
-		case "DELETE":
-			return r.deleteBucket()
-		}
-		return errMethodNotAllowed
-	}
-	switch {
-	case q.Has("acl"):
-		return r.objectACL(m)
-	case q.Has("tagging"):
-		return r.objectTagging(m)
-	case q.Has("attributes"):
-		if m != "GET" {
-			return errMethodNotAllowed
-		}
-		return r.getObjectAttributes()
-	case q.Has("uploads"):
-		if m != "POST" {
-			return errMethodNotAllowed
-		}
-		return r.createMultipartUpload()
-	case q.Has("uploadId"):
-		switch m {
-		case "PUT":
-			return r.uploadPart()
-		case "GET":
-			return r.listParts()
-		case "POST":
-			return r.completeMultipartUpload()
-		case "DELETE":
-			return r.abortMultipartUpload()
-		}
-		return errMethodNotAllowed
-	}
-	switch m {
-	case "GET", "HEAD":
-		return r.getObject(m)
-	case "PUT":
-		if len(r.ctx.Request.Header.Peek("X-Amz-Copy-Source")) > 0 {
-			return r.copyObject()
-		}
-		return r.putObject()
-	case "DELETE":
-		return r.deleteObject()
-	}
-	return errMethodNotAllowed
-}
-
-// checkKey enforces an application key's restrictions (swiftbox user key
-// create --bucket/--read-only): other buckets and, read-only, any write
-// are AccessDenied.
-func (r *req) checkKey() *Error {
-	if r.s3key.ReadOnly {
-		switch string(r.ctx.Method()) {
-		case fasthttp.MethodGet, fasthttp.MethodHead:
-		default:
-			return errAccessDenied
-		}
-	}
-	if r.bucket != "" && !r.keyAllows(r.bucket) {
-		return errAccessDenied
-	}
-	if src := r.ctx.Request.Header.Peek("X-Amz-Copy-Source"); len(src) > 0 {
-		if b, _, e := r.copySource(); e == nil && !r.keyAllows(b) {
-			return errAccessDenied
-		}
-	}
-	return nil
 }
 
 // keyAllows reports whether the access key may use bucket.

@@ -45,29 +45,20 @@ var unconfiguredBucket = map[string]unconfigured{
 	"requestPayment":    {doc: requestPayment{Xmlns: xmlns, Payer: "BucketOwner"}},
 }
 
-// unconfiguredGet answers GET (and DELETE) of an unsupported bucket
-// sub-resource; ok is false when the request is not one.
-func (r *req) unconfiguredGet(m string) (e *Error, ok bool) {
-	if (m != "GET" && m != "DELETE") || r.key != "" {
-		return nil, false
+// unconfiguredGet answers GET (and DELETE) of sub, an unsupported
+// bucket configuration.
+func (r *req) unconfiguredGet(m, sub string) *Error {
+	u := unconfiguredBucket[sub]
+	if st, _ := r.headContainer(r.bucket); st/100 != 2 {
+		return swiftError(st, "bucket", r.bucket, "")
 	}
-	q := r.ctx.QueryArgs()
-	for sub, u := range unconfiguredBucket {
-		if !q.Has(sub) || (m == "DELETE" && u.doc != nil) {
-			continue
-		}
-		if st, _ := r.headContainer(r.bucket); st/100 != 2 {
-			return swiftError(st, "bucket", r.bucket, ""), true
-		}
-		if m == "DELETE" {
-			r.ctx.SetStatusCode(204) // nothing configured, nothing to delete
-			return nil, true
-		}
-		if u.doc != nil {
-			writeXML(r.ctx, u.doc)
-			return nil, true
-		}
-		return s3err(u.status, u.code, u.msg).with("BucketName", r.bucket), true
+	if m == "DELETE" {
+		r.ctx.SetStatusCode(204) // nothing configured, nothing to delete
+		return nil
 	}
-	return nil, false
+	if u.doc != nil {
+		writeXML(r.ctx, u.doc)
+		return nil
+	}
+	return s3err(u.status, u.code, u.msg).with("BucketName", r.bucket)
 }

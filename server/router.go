@@ -144,6 +144,10 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 		unauthorized(ctx, account)
 		return
 	}
+	if keyScopeDenies(ctx, container) {
+		writeStatus(ctx, fasthttp.StatusForbidden, "")
+		return
+	}
 	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
 		defer p.corsResponse(r, string(origin))
 	}

@@ -49,47 +49,118 @@ func SetAuthorized(ctx *fasthttp.RequestCtx, level int) { ctx.SetUserValue(keyAu
 func authorizedLevel(ctx *fasthttp.RequestCtx) int {
 	l, _ := ctx.UserValue(keyAuthorized).(int)
 	if l != 0 {
-		if s, _ := ctx.UserValue(keyGrantScope).(*grantScope); s != nil && !s.covers(ctx) {
+		if s := scopeOf(ctx); s != nil && !s.covers(ctx) {
 			return 0
 		}
 	}
 	return l
 }
 
-// keyGrantScope limits the level a request was granted (by the S3
-// layer, for an ACL grant or a bucket policy on one bucket) to that
-// bucket's container: a symlink, DLO or SLO of it reaching elsewhere is
-// judged by the caller's own rights, as Swift judges link targets.
+// keyGrantScope limits what the S3 layer lets a request (and its
+// subrequests) reach. Its grant part limits the level a request was
+// granted (for an ACL grant or a bucket policy on one bucket) to that
+// bucket's containers: a symlink, DLO or SLO of it reaching elsewhere is
+// judged by the caller's own rights, as Swift judges link targets. Its
+// key part is an access key's buckets (swiftbox user key create
+// --bucket): no container outside them is reached at all, link targets
+// included, whatever rights the caller has there.
 const keyGrantScope = "swiftbox.grant_scope"
 
 func init() { inheritedKeys = append(inheritedKeys, keyGrantScope) }
 
-type grantScope struct{ account, container string }
+type grantScope struct {
+	account, container string   // the grant's bucket ("" both: no grant limit)
+	buckets            []string // the access key's buckets (nil: any)
+}
 
-// covers says whether ctx's path is the scope's container, its S3
+// inBucket says whether container c is bucket b's: its own, its S3
 // segments container or its object-versioning container.
+func inBucket(c, b string) bool {
+	return c == b || c == b+"+segments" || c == "\x00versions\x00"+b
+}
+
+// covers says whether ctx's path is in the grant's bucket.
 func (s *grantScope) covers(ctx *fasthttp.RequestCtx) bool {
+	if s.account == "" && s.container == "" {
+		return true
+	}
 	_, a, c, _, err := splitPath(ctx)
-	return err == nil && a == s.account &&
-		(c == s.container || c == s.container+"+segments" || c == "\x00versions\x00"+s.container)
+	return err == nil && a == s.account && inBucket(c, s.container)
+}
+
+// keyDenies says whether container is outside the access key's buckets.
+// Account requests (listings) stay possible: the S3 layer filters them.
+func (s *grantScope) keyDenies(container string) bool {
+	if s == nil || s.buckets == nil || container == "" {
+		return false
+	}
+	for _, b := range s.buckets {
+		if inBucket(container, b) {
+			return false
+		}
+	}
+	return true
+}
+
+func scopeOf(ctx *fasthttp.RequestCtx) *grantScope {
+	s, _ := ctx.UserValue(keyGrantScope).(*grantScope)
+	return s
+}
+
+func setScope(ctx *fasthttp.RequestCtx, s grantScope) {
+	if s.account == "" && s.container == "" && s.buckets == nil {
+		ctx.SetUserValue(keyGrantScope, nil)
+		return
+	}
+	ctx.SetUserValue(keyGrantScope, &s)
 }
 
 // SetGrantScope limits what SetAuthorized granted ctx (and its
 // subrequests) to container of account; "" for both lifts the limit.
+// The access key's part stays.
 func SetGrantScope(ctx *fasthttp.RequestCtx, account, container string) {
-	if account == "" && container == "" {
-		ctx.SetUserValue(keyGrantScope, nil)
-		return
+	s := grantScope{account: account, container: container}
+	if old := scopeOf(ctx); old != nil {
+		s.buckets = old.buckets
 	}
-	ctx.SetUserValue(keyGrantScope, &grantScope{account, container})
+	setScope(ctx, s)
 }
 
 // GrantScope is ctx's grant scope, if any.
 func GrantScope(ctx *fasthttp.RequestCtx) (account, container string) {
-	if s, _ := ctx.UserValue(keyGrantScope).(*grantScope); s != nil {
+	if s := scopeOf(ctx); s != nil {
 		return s.account, s.container
 	}
 	return "", ""
+}
+
+// SetKeyScope limits ctx and every subrequest it makes (symlink, DLO
+// and SLO targets, copies) to the containers of buckets, an access
+// key's; nil lifts the limit.
+func SetKeyScope(ctx *fasthttp.RequestCtx, buckets []string) {
+	var s grantScope
+	if old := scopeOf(ctx); old != nil {
+		s = *old
+	}
+	s.buckets = buckets
+	setScope(ctx, s)
+}
+
+// keyScopeDenies reports whether ctx reaches a container outside its
+// access key's buckets.
+func keyScopeDenies(ctx *fasthttp.RequestCtx, container string) bool {
+	return scopeOf(ctx).keyDenies(container)
+}
+
+// withoutGrant is scope v (a keyGrantScope value) with its grant part
+// lifted and its key part kept: pre-authed bookkeeping is not held to a
+// grant, but never leaves the key's buckets.
+func withoutGrant(v any) any {
+	s, _ := v.(*grantScope)
+	if s == nil || s.buckets == nil {
+		return nil
+	}
+	return &grantScope{buckets: s.buckets}
 }
 
 // isInternal reports whether ctx is a subrequest (no raw header bytes to

@@ -237,12 +237,13 @@ func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object st
 // preAuthed runs a subrequest as the account owner (Swift's
 // make_pre_authed_request): the caller was authorized already.
 // Nor is it held to a temp URL's or an S3 grant's scope (Swift's
-// pre-authed requests replace swift.authorize).
+// pre-authed requests replace swift.authorize); an access key's buckets
+// still hold.
 func preAuthed(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
 	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyTempURLScope), parent.UserValue(keyGrantScope)
 	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
 	parent.SetUserValue(keyTempURLScope, nil)
-	parent.SetUserValue(keyGrantScope, nil)
+	parent.SetUserValue(keyGrantScope, withoutGrant(grant))
 	defer func() {
 		parent.SetUserValue(keyAuthorized, old)
 		parent.SetUserValue(keyTempURLScope, scope)

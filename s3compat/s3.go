@@ -105,6 +105,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		}
 		return
 	}
+	if e := checkUnhonoured(ctx); e != nil {
+		writeError(ctx, e)
+		return
+	}
 	if !isS3Request(ctx) {
 		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
 			s.servePostObject(ctx, next, bh)
@@ -138,6 +142,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		}
 	default:
 		writeError(ctx, errInvalidAccessKeyID.with("AWSAccessKeyId", a.access))
+		return
+	}
+	if e := unsignedAmzHeaders(&ctx.Request.Header, a); e != nil {
+		writeError(ctx, e)
 		return
 	}
 	server.SetIdentity(ctx, id)
@@ -177,6 +185,8 @@ func (r *req) run(bucketInHost string) {
 	} else if e := r.prepareBody(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.resolveBucket(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.checkExpectedOwner(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
@@ -332,6 +342,9 @@ func (r *req) prepareBody() *Error {
 	if b.sum == nil && !completing {
 		for i, alg := range checksumAlgorithms {
 			if v := h.Peek(checksumHeaders[i]); len(v) > 0 {
+				if !validChecksum(alg, string(v)) {
+					return errInvalidChecksum(alg)
+				}
 				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)
 				break
 			}
@@ -340,6 +353,13 @@ func (r *req) prepareBody() *Error {
 	if b.sum == nil {
 		if alg := strings.ToLower(string(h.Peek("X-Amz-Sdk-Checksum-Algorithm"))); newChecksum(alg) != nil {
 			b.alg, b.sum = alg, newChecksum(alg)
+		}
+	}
+	if b.size == 0 && !b.chunked {
+		// Nothing to stream: a wrong payload hash or checksum of an empty
+		// body is refused now, whether or not the operation reads it.
+		if e := b.finish(); e != nil {
+			return e
 		}
 	}
 	// aws-chunked framing is read by lines; a plain body's reads of 4 KiB

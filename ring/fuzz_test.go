@@ -39,6 +39,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte("R1NG\x00\x01\x00\x00\x00\x20{\"part_shift\": 1, \"replica_count\": 3}"))
 	f.Add([]byte("R1NG\x00\x02" + string(make([]byte, 16))))
+	// One short (fractional) replica row of a ring with 2^31 partitions:
+	// encoding it must not size its buffer by the partition count.
+	hdr := `{"devs": [{"id": 0, "device": "d", "ip": "1.2.3.4", "port": 1, "zone": 1, "region": 1, "weight": 1}], "part_shift": 1, "replica_count": 1}`
+	f.Add([]byte("R1NG\x00\x01\x00\x00\x00" + string([]byte{byte(len(hdr))}) + hdr + "\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r *Ring
 		var err error
@@ -66,7 +70,13 @@ func FuzzDecode(f *testing.F) {
 				}
 			}
 		}
-		enc := r.Encode()
+		var enc []byte
+		runtime.ReadMemStats(&before)
+		enc = r.Encode()
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > uint64(len(enc))*4+16<<20 {
+			t.Fatalf("encoding %d bytes allocated %d", len(enc), n)
+		}
 		back, err := Decode(gz(enc))
 		if err != nil {
 			t.Fatalf("encoded ring does not load: %v", err)

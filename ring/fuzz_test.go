@@ -56,8 +56,12 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Lookups on whatever loaded stay in bounds.
+		// Lookups on whatever loaded stay in bounds. (A handoff walk may
+		// visit every partition, as Swift's does: only small rings.)
 		for _, part := range []int{0, r.PartitionCount() / 2, r.PartitionCount() - 1} {
+			if r.PartitionCount() > 1<<16 {
+				break
+			}
 			for _, d := range r.PrimaryNodes(part) {
 				if d == nil {
 					t.Fatalf("partition %d has a nil primary", part)

@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X swiftbox/cli.Version=$(VERSION)
 BENCH    ?= ../shared/bench/objbench
 
-.PHONY: all build run test test-deps unit lint bench bench-compare clean
+.PHONY: all build run test test-deps unit lint bench bench-compare clean fuzz
 
 all: build
 
@@ -83,6 +83,21 @@ bench-compare:
 
 clean:
 	rm -rf bin
+
+# Every Go fuzz target (func FuzzX in a _test.go) for FUZZTIME each, one
+# after another; their seed corpora already run with the tests. An input
+# that fails is kept in the package's testdata/fuzz/FuzzX and from then on
+# runs as a regression case: commit it with the fix.
+FUZZTIME ?= 5m
+.PHONY: fuzz
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  pkg=./$$(dirname $${f#./}); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 # OpenStack Swift's functional suite against swiftbox: make conformance-swift
 # SWIFT_SRC=<openstack/swift 2.30.1 source> [SWIFT_TEST_PATHS="test/functional/test_object.py"].

@@ -320,7 +320,13 @@ func (r *Ring) Encode() []byte {
 	}
 	hdr.WriteString("}")
 
-	out := make([]byte, 0, 10+hdr.Len()+2*len(r.replica2part2dev)*r.PartitionCount())
+	// Sized by the rows as they are: a fractional last replica is shorter
+	// than the partition count.
+	size := 10 + hdr.Len()
+	for _, row := range r.replica2part2dev {
+		size += 2 * len(row)
+	}
+	out := make([]byte, 0, size)
 	out = append(out, "R1NG"...)
 	out = binary.BigEndian.AppendUint16(out, 1)
 	out = binary.BigEndian.AppendUint32(out, uint32(hdr.Len()))

@@ -60,10 +60,17 @@ func isS3Request(ctx *fasthttp.RequestCtx) bool {
 	return q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") || (q.Has("Signature") && q.Has("AWSAccessKeyId"))
 }
 
+var errTwoAuthMechanisms = s3err(400, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified").
+	with("ArgumentName", "Authorization")
+
 // parseAuth reads the request's credentials, signature and date.
 func (s *S3) parseAuth(ctx *fasthttp.RequestCtx) (*authInfo, *Error) {
 	h := string(ctx.Request.Header.Peek("Authorization"))
 	q := ctx.QueryArgs()
+	if h != "" && (q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") || q.Has("AWSAccessKeyId") && q.Has("Signature")) {
+		// Two signatures: which one would vouch for the request?
+		return nil, errTwoAuthMechanisms
+	}
 	switch {
 	case strings.HasPrefix(h, "AWS4-HMAC-SHA256 "):
 		return s.parseV4Header(ctx, h[len("AWS4-HMAC-SHA256 "):])

@@ -58,18 +58,20 @@ func checksumSysmeta(alg string) string { return "X-Object-Sysmeta-S3api-Checksu
 // a read error before the last byte is delivered, so the core never
 // commits a body that does not verify; err says which S3 error it was.
 type bodyReader struct {
-	src     *bufio.Reader
-	size    int64 // decoded bytes expected, -1 unknown
-	read    int64 // decoded bytes delivered
-	err     *Error
-	payload hash.Hash // whole-body SHA-256 to compare with wantSHA
-	wantSHA string
+	src      *bufio.Reader
+	size     int64 // decoded bytes expected, -1 unknown
+	read     int64 // decoded bytes delivered
+	err      *Error
+	finished bool      // finish has run
+	payload  hash.Hash // whole-body SHA-256 to compare with wantSHA
+	wantSHA  string
 
 	// aws-chunked
 	chunked   bool
 	signed    bool   // chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD*)
 	trailer   bool   // trailing headers follow the final chunk
 	remaining int64  // bytes left in the current chunk
+	framed    int64  // data bytes of the chunks begun so far
 	started   bool   // first chunk header read
 	done      bool   // final chunk (and trailer) consumed
 	chunkSig  string // claimed signature of the current chunk
@@ -99,6 +101,14 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	if b.size >= 0 && b.read >= b.size && !b.chunked {
+		if !b.finished {
+			// An empty body is all read before its first Read: its
+			// payload hash and checksum are still checked.
+			b.finished = true
+			if e := b.finish(); e != nil {
+				return b.fail(e)
+			}
+		}
 		return 0, io.EOF
 	}
 	var n int
@@ -129,6 +139,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	finished := (b.chunked && b.done) || (!b.chunked && (err == io.EOF || b.size >= 0 && b.read == b.size))
 	if finished {
+		b.finished = true
 		if e := b.finish(); e != nil {
 			b.err = e
 			return n, e
@@ -295,6 +306,13 @@ func (b *bodyReader) nextChunk() *Error {
 	} else {
 		b.chunkHash = nil
 	}
+	if b.size >= 0 && size > b.size-b.framed {
+		// More data than X-Amz-Decoded-Content-Length: a reader that
+		// stops at the declared length would never reach the end of this
+		// chunk, where its signature is checked.
+		return errIncompleteBody
+	}
+	b.framed += size
 	if size > 0 {
 		b.remaining = size
 		return nil

@@ -463,28 +463,10 @@ func (r *req) completeMultipartUpload() *Error {
 	if e != nil {
 		return e
 	}
-	var doc struct {
-		XMLName xml.Name `xml:"CompleteMultipartUpload"`
-		Parts   []struct {
-			PartNumber int    `xml:"PartNumber"`
-			ETag       string `xml:"ETag"`
-			checksums
-		} `xml:"Part"`
+	doc, e := parseCompleteMultipart(body)
+	if e != nil {
+		return e
 	}
-	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Parts) == 0 {
-		return errMalformedXML
-	}
-	// A part listed twice in a row (resent while the first upload of it
-	// was still going) counts once, with the ETag listed last, as S3 does.
-	parts := doc.Parts[:0]
-	for _, p := range doc.Parts {
-		if n := len(parts); n > 0 && parts[n-1].PartNumber == p.PartNumber {
-			parts[n-1] = p
-			continue
-		}
-		parts = append(parts, p)
-	}
-	doc.Parts = parts
 	uploaded, e := r.uploadedParts()
 	if e != nil {
 		return e
@@ -758,4 +740,37 @@ func (r *req) getObjectPart(m string) *Error {
 	}
 	r.ctx.Response.Header.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(segs)))
 	return nil
+}
+
+// completeMultipartDoc is a CompleteMultipartUpload request body.
+type completeMultipartDoc struct {
+	XMLName xml.Name       `xml:"CompleteMultipartUpload"`
+	Parts   []completePart `xml:"Part"`
+}
+
+type completePart struct {
+	PartNumber int    `xml:"PartNumber"`
+	ETag       string `xml:"ETag"`
+	checksums
+}
+
+// parseCompleteMultipart reads a CompleteMultipartUpload body: at least
+// one part, and a part listed twice in a row (resent while the first
+// upload of it was still going) counts once, with the ETag listed last,
+// as S3 does.
+func parseCompleteMultipart(body []byte) (*completeMultipartDoc, *Error) {
+	var doc completeMultipartDoc
+	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Parts) == 0 {
+		return nil, errMalformedXML
+	}
+	parts := doc.Parts[:0]
+	for _, p := range doc.Parts {
+		if n := len(parts); n > 0 && parts[n-1].PartNumber == p.PartNumber {
+			parts[n-1] = p
+			continue
+		}
+		parts = append(parts, p)
+	}
+	doc.Parts = parts
+	return &doc, nil
 }

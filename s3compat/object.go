@@ -339,24 +339,9 @@ func (r *req) deleteObjects() *Error {
 	if e != nil {
 		return e
 	}
-	var doc struct {
-		XMLName xml.Name `xml:"Delete"`
-		Quiet   bool     `xml:"Quiet"`
-		Objects []struct {
-			Key       string `xml:"Key"`
-			VersionID string `xml:"VersionId"`
-		} `xml:"Object"`
-	}
-	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Objects) == 0 {
-		return errMalformedXML
-	}
-	if len(doc.Objects) > r.s.cfg.MaxMultiDeleteObjects {
-		return errMalformedXML
-	}
-	for _, o := range doc.Objects {
-		if o.Key == "" {
-			return s3err(400, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")
-		}
+	doc, e := parseDeleteObjects(body, r.s.cfg.MaxMultiDeleteObjects)
+	if e != nil {
+		return e
 	}
 	// Whether the bucket exists is no secret here: each key is authorized
 	// (and refused) on its own, as AWS answers.
@@ -411,6 +396,30 @@ func (r *req) deleteObjects() *Error {
 	}
 	writeXML(r.ctx, res)
 	return nil
+}
+
+// deleteObjectsDoc is a DeleteObjects request body.
+type deleteObjectsDoc struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+// parseDeleteObjects reads a DeleteObjects body of 1 to max keys, none empty.
+func parseDeleteObjects(body []byte, max int) (*deleteObjectsDoc, *Error) {
+	var doc deleteObjectsDoc
+	if err := xml.Unmarshal(body, &doc); err != nil || len(doc.Objects) == 0 || len(doc.Objects) > max {
+		return nil, errMalformedXML
+	}
+	for _, o := range doc.Objects {
+		if o.Key == "" {
+			return nil, s3err(400, "UserKeyMustBeSpecified", "The bucket POST must contain the specified field name. If it is specified, please check the order of the fields.")
+		}
+	}
+	return &doc, nil
 }
 
 // parseCopySource parses x-amz-copy-source: "[/]bucket/key[?versionId=…]".

@@ -99,6 +99,9 @@ func (r *req) postObject() *Error {
 	if file == nil {
 		return s3err(400, "InvalidArgument", "POST requires exactly one file upload per request.").with("ArgumentName", "file")
 	}
+	if e := unhonouredFeature(func(name string) string { return form.fields[name] }, true); e != nil {
+		return e
+	}
 	key, ok := form.fields["key"]
 	if !ok || key == "" {
 		return s3err(400, "InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.").

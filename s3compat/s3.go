@@ -111,6 +111,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		}
 		return
 	}
+	if e := checkUnhonoured(ctx); e != nil {
+		writeError(ctx, e)
+		return
+	}
 	if !isS3Request(ctx) {
 		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
 			s.servePostObject(ctx, next, bh)
@@ -146,6 +150,10 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		if e.Code == "SignatureDoesNotMatch" || e.Code == "InvalidAccessKeyId" {
 			s.logins.Record("s3", ctx.RemoteIP(), a.access, false)
 		}
+		writeError(ctx, e)
+		return
+	}
+	if e := unsignedAmzHeaders(&ctx.Request.Header, a); e != nil {
 		writeError(ctx, e)
 		return
 	}
@@ -189,6 +197,8 @@ func (r *req) run(bucketInHost string) {
 	} else if e := r.authorizeRequest(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.prepareBody(); e != nil {
+		writeError(ctx, e)
+	} else if e := r.checkExpectedOwner(); e != nil {
 		writeError(ctx, e)
 	} else if e := r.route(); e != nil {
 		writeError(ctx, e)
@@ -343,6 +353,9 @@ func (r *req) prepareBody() *Error {
 	if b.sum == nil && r.op != opCompleteMultipartUpload {
 		for i, alg := range checksumAlgorithms {
 			if v := h.Peek(checksumHeaders[i]); len(v) > 0 {
+				if !validChecksum(alg, string(v)) {
+					return errInvalidChecksum(alg)
+				}
 				b.alg, b.sum, b.wantSum = alg, newChecksum(alg), string(v)
 				break
 			}
@@ -351,6 +364,13 @@ func (r *req) prepareBody() *Error {
 	if b.sum == nil {
 		if alg := strings.ToLower(string(h.Peek("X-Amz-Sdk-Checksum-Algorithm"))); newChecksum(alg) != nil {
 			b.alg, b.sum = alg, newChecksum(alg)
+		}
+	}
+	if b.size == 0 && !b.chunked {
+		// Nothing to stream: a wrong payload hash or checksum of an empty
+		// body is refused now, whether or not the operation reads it.
+		if e := b.finish(); e != nil {
+			return e
 		}
 	}
 	// aws-chunked framing is read by lines; a plain body's reads of 4 KiB

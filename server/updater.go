@@ -71,9 +71,24 @@ func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
 // but had not applied when it stopped (a crash); what cannot be applied
 // now is saved as async_pending files for later passes. Call it before
 // serving.
+//
+// A record is journalled before its object's file is renamed into place,
+// so a crash can leave a record whose file never landed. Replay therefore
+// sends what the device holds for the object now, not what the record
+// says: an object that never landed sends nothing (no ghost row), an
+// overwrite or delete that never landed re-sends the older state, which
+// the listing's newest-timestamp-wins merge ignores.
 func (u *Updater) ReplayJournals() (replayed int) {
 	for _, dev := range u.Devices() {
 		n, err := u.Objects.ReplayJournal(dev, func(ap storage.AsyncPending) error {
+			ap, ok, err := u.onDisk(dev, ap)
+			if err != nil {
+				// Unreadable now: the journal is kept for the next start.
+				return err
+			}
+			if !ok {
+				return nil
+			}
 			if err := u.apply(ap); err != nil {
 				return u.Objects.WriteAsyncPending(dev, ap)
 			}
@@ -85,6 +100,23 @@ func (u *Updater) ReplayJournals() (replayed int) {
 		}
 	}
 	return replayed
+}
+
+// onDisk is the update that describes what dev holds for ap's object now
+// (false when it holds nothing).
+func (u *Updater) onDisk(dev string, ap storage.AsyncPending) (storage.AsyncPending, bool, error) {
+	row, err := backend.RowFromAsyncPending(ap)
+	if err != nil {
+		return ap, false, err
+	}
+	pl := u.Proxy.objectPlace(row.StoragePolicy, ap.Account, ap.Container, ap.Object)
+	disk, ok, err := backend.RowOnDisk(u.Objects.Policy(row.StoragePolicy), dev, pl.part, ap.Account, ap.Container, ap.Object)
+	if err != nil || !ok {
+		return ap, false, err
+	}
+	out := backend.AsyncPendingFor(ap.Account, ap.Container, ap.Object, disk)
+	out.ContainerPath = ap.ContainerPath
+	return out, true, nil
 }
 
 // apply sends one update to every replica of its container.

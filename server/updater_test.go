@@ -1,0 +1,182 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+	"swiftbox/storage/db"
+	"swiftbox/storage/timestamp"
+)
+
+// killPoint stops an object store's commit for good at one moment, as a
+// kill -9 would: before the rename of the object's file (the file never
+// lands) or at the first disk operation after it (it landed, nothing
+// after it ran). What the commit wrote until then stays on disk.
+type killPoint struct {
+	mu      sync.Mutex
+	ext     string // the file being committed: ".data", ".ts" or ".meta"
+	after   bool   // stop after its rename rather than at it
+	renamed bool
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (k *killPoint) inject(op storage.Op, path string) error {
+	k.mu.Lock()
+	stop := false
+	switch {
+	case k.ext == "":
+	case op == storage.OpRename && strings.HasSuffix(path, k.ext):
+		if k.after {
+			k.renamed = true
+		} else {
+			stop = true
+		}
+	case k.renamed:
+		stop = true
+	}
+	if stop {
+		k.ext, k.renamed = "", false
+	}
+	k.mu.Unlock()
+	if !stop {
+		return nil
+	}
+	k.reached <- struct{}{}
+	<-k.release // the "killed" commit never goes on while the test runs
+	return io.ErrClosedPipe
+}
+
+// A container update is journalled before its object's file lands, and a
+// replay after a crash sends what the disk holds: whichever side of the
+// rename a kill falls on, the listing ends up equal to the disk — an
+// object that landed is listed with its own etag, size and timestamp, one
+// that never landed leaves no ghost row and does not replace the
+// previous version, for PUT, overwrite, DELETE and POST.
+func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
+	c := startTestCluster(t)
+	kp := &killPoint{reached: make(chan struct{}), release: make(chan struct{})}
+	fs := storage.NewFaultFS(nil)
+	fs.Inject = kp.inject
+	cfg := storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}
+	faulty := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test", FS: fs})
+	var killed sync.WaitGroup
+	t.Cleanup(func() { close(kp.release); killed.Wait() })
+
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	const a, cont = "AUTH_test", "c"
+	// kill runs op in a commit that is stopped at the kill point.
+	kill := func(ext string, after bool, op func() error) {
+		t.Helper()
+		kp.mu.Lock()
+		kp.ext, kp.after = ext, after
+		kp.mu.Unlock()
+		killed.Add(1)
+		go func() { defer killed.Done(); op() }()
+		select {
+		case <-kp.reached:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the commit of a %s never reached its kill point", ext)
+		}
+	}
+	place := func(o string) (string, int) {
+		pl := c.Proxy.objectPlace(0, a, cont, o)
+		return pl.primaries[0].Device, pl.part
+	}
+	put := func(o, body string, after bool) {
+		dev, part := place(o)
+		kill(".data", after, func() error {
+			w, err := faulty.NewWriter(dev, part, a, cont, o, timestamp.Now(), int64(len(body)))
+			if err != nil {
+				return err
+			}
+			w.Write([]byte(body))
+			row := db.ObjectRow{Name: o, Timestamp: w.Timestamp(), Size: int64(len(body)), ContentType: "text/new", ETag: md5hex(body)}
+			ap := backend.AsyncPendingFor(a, cont, o, row)
+			_, err = w.CommitWithUpdate(map[string]string{"Content-Type": "text/new"}, &ap)
+			return err
+		})
+	}
+	del := func(o string, after bool) {
+		dev, part := place(o)
+		kill(".ts", after, func() error {
+			ts := timestamp.Now()
+			ap := backend.AsyncPendingFor(a, cont, o, db.ObjectRow{Name: o, Timestamp: ts, Deleted: true})
+			var ref storage.JournalRef
+			return faulty.DeleteWithUpdate(dev, part, a, cont, o, ts, nil, &ap, &ref)
+		})
+	}
+	post := func(o, old string, after bool) {
+		dev, part := place(o)
+		kill(".meta", after, func() error {
+			r, err := faulty.Open(dev, part, a, cont, o)
+			if err != nil {
+				return err
+			}
+			dataTS := r.Timestamp()
+			r.Close()
+			ts := timestamp.Now()
+			row := db.ObjectRow{Name: o, Timestamp: dataTS, Size: int64(len(old)), ContentType: "text/posted",
+				ETag: md5hex(old), MetaTimestamp: ts, CtypeTimestamp: ts}
+			ap := backend.AsyncPendingFor(a, cont, o, row)
+			var ref storage.JournalRef
+			return faulty.PostWithUpdate(dev, part, a, cont, o, ts, map[string]string{"Content-Type": "text/posted"}, &ap, &ref)
+		})
+	}
+	for _, o := range []string{"over-landed", "over-lost", "del-landed", "del-lost", "post-landed", "post-lost"} {
+		c.must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o, "Content-Type: text/old")
+	}
+	c.must(200, "GET", "/v1/AUTH_test/c", "") // the live updates are applied
+
+	put("new-landed", "new body", true)
+	put("ghost", "never landed", false)
+	put("over-landed", "v2 landed", true)
+	put("over-lost", "v2 never landed", false)
+	del("del-landed", true)
+	del("del-lost", false)
+	post("post-landed", "v1 of post-landed", true)
+	post("post-lost", "v1 of post-lost", false)
+
+	// The restart: a fresh store replays the journals.
+	restarted := storage.NewObjectStore(cfg)
+	u := &Updater{Proxy: c.Proxy, Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if n := u.ReplayJournals(); n == 0 {
+		t.Fatal("nothing replayed")
+	}
+
+	_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range raw {
+		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
+	}
+	want := map[string]string{
+		"new-landed":  md5hex("new body") + " text/new",
+		"over-landed": md5hex("v2 landed") + " text/new",
+		"over-lost":   md5hex("v1 of over-lost") + " text/old",
+		"del-lost":    md5hex("v1 of del-lost") + " text/old",
+		"post-landed": md5hex("v1 of post-landed") + " text/posted",
+		"post-lost":   md5hex("v1 of post-lost") + " text/old",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s listed as %q, the disk holds %q", name, got[name], w)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s listed, but no device holds it", name)
+		}
+	}
+}

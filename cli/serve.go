@@ -234,7 +234,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if n := upd.ReplayJournals(); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
 	}
-	if st := upd.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
+	if st := upd.ApplyPending(); st.Applied+st.Failed+st.Unreadable > 0 {
 		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
 	}
 	upd.MinAge = 10 * time.Second

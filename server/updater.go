@@ -14,7 +14,8 @@ import (
 // Updater is Swift's object-updater: it applies async_pending records
 // (container updates journalled by object writes) to every replica of
 // their container and removes each record once all replicas have it. A
-// record that cannot be applied yet stays for the next pass.
+// record that cannot be applied yet stays for the next pass. Each pass
+// also reconciles part of the listings with the disk (reconcile.go).
 type Updater struct {
 	Proxy   *Proxy
 	Objects *storage.ObjectStore
@@ -25,6 +26,8 @@ type Updater struct {
 	MinAge time.Duration
 	// Metrics, when set, receives each pass (and the recon cache with it).
 	Metrics *metrics.Updater
+
+	recon reconciler // where the listing reconciler stopped (reconcile.go)
 }
 
 // UpdaterStats summarises one pass.
@@ -32,11 +35,21 @@ type UpdaterStats struct {
 	Applied, Failed, Unreadable int
 	// Backlog is the number of async_pending files the pass found.
 	Backlog int
+	// Reconciled counts listing rows found behind the disk and updated.
+	Reconciled int
 }
 
 // RunOnce makes one pass over every device, every storage policy's
-// async_pending directory.
+// async_pending directory, then one step of the listing reconciler.
 func (u *Updater) RunOnce() UpdaterStats {
+	st := u.ApplyPending()
+	u.reconcile(&st)
+	return st
+}
+
+// ApplyPending is RunOnce without the reconciler: what serve runs before
+// it starts serving.
+func (u *Updater) ApplyPending() UpdaterStats {
 	var st UpdaterStats
 	start := time.Now()
 	defer func() {
@@ -172,8 +185,9 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
-			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
+		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable+st.Reconciled > 0 {
+			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable,
+				"reconciled", st.Reconciled)
 		}
 	}
 }

@@ -17,8 +17,8 @@ import (
 
 // killPoint stops an object store's commit for good at one moment, as a
 // kill -9 would: before the rename of the object's file (the file never
-// lands) or at the first disk operation after it (it landed, nothing
-// after it ran). What the commit wrote until then stays on disk.
+// lands) or at the first disk operation after it outside the object's
+// lock (it landed, nothing after it ran). What the commit wrote until then stays on disk.
 type killPoint struct {
 	mu      sync.Mutex
 	ext     string // the file being committed: ".data", ".ts" or ".meta"
@@ -39,7 +39,9 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 		} else {
 			stop = true
 		}
-	case k.renamed:
+	case k.renamed && op != storage.OpRemove:
+		// Past the rename's stale-sidecar removal, which runs under the
+		// object's lock (a killed process holds no lock).
 		stop = true
 	}
 	if stop {
@@ -63,10 +65,10 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	c := startTestCluster(t)
 	kp := &killPoint{reached: make(chan struct{}), release: make(chan struct{})}
-	fs := storage.NewFaultFS(nil)
-	fs.Inject = kp.inject
 	cfg := storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}
-	faulty := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test", FS: fs})
+	// Each killed commit runs in a process of its own: a store whose
+	// group flush the kill stops does not hold up the next one.
+	var faulty *storage.ObjectStore
 	var killed sync.WaitGroup
 	t.Cleanup(func() { close(kp.release); killed.Wait() })
 
@@ -78,6 +80,9 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 		kp.mu.Lock()
 		kp.ext, kp.after = ext, after
 		kp.mu.Unlock()
+		fs := storage.NewFaultFS(nil)
+		fs.Inject = kp.inject
+		faulty = storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test", FS: fs})
 		killed.Add(1)
 		go func() { defer killed.Done(); op() }()
 		select {
@@ -177,6 +182,76 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	for name := range got {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s listed, but no device holds it", name)
+		}
+	}
+}
+
+// The updater's reconciler finds listing rows behind the disk — an
+// overwrite, a delete and a new object whose updates never reached the
+// container — and sends what the disk holds; rows that agree are left
+// alone.
+func TestReconcileListingWithDisk(t *testing.T) {
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	for _, o := range []string{"same", "overwritten", "deleted"} {
+		c.must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o)
+	}
+	c.must(200, "GET", "/v1/AUTH_test/c", "")
+	// Written behind the listing's back, on every replica.
+	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
+	for _, o := range []string{"overwritten", "unlisted", "deleted"} {
+		pl := c.Proxy.objectPlace(0, "AUTH_test", "c", o)
+		ts := timestamp.Now()
+		for _, n := range pl.primaries {
+			if o == "deleted" {
+				if err := store.Delete(n.Device, pl.part, "AUTH_test", "c", o, ts, nil); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			body := "v2 of " + o
+			w, err := store.NewWriter(n.Device, pl.part, "AUTH_test", "c", o, ts, int64(len(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write([]byte(body))
+			if err := w.Commit(map[string]string{"Content-Type": "text/v2"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	listing := func() map[string]string {
+		_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+		var raw []map[string]any
+		if err := json.Unmarshal([]byte(body), &raw); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range raw {
+			got[e["name"].(string)] = e["hash"].(string)
+		}
+		return got
+	}
+	want := map[string]string{"same": md5hex("v1 of same"), "overwritten": md5hex("v2 of overwritten"), "unlisted": md5hex("v2 of unlisted")}
+	u := &Updater{Proxy: c.Proxy, Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st := u.RunOnce()
+	got := listing()
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("after a pass %s is listed as %q, the disk holds %q", name, got[name], w)
+		}
+	}
+	if _, ok := got["deleted"]; ok {
+		t.Error("after a pass the deleted object is still listed")
+	}
+	if st.Reconciled != 3 {
+		t.Errorf("%d rows reconciled, want 3 (one per object behind)", st.Reconciled)
+	}
+	// The next sweep looks only at what changed since: nothing to send.
+	for range 4 {
+		if st := u.RunOnce(); st.Reconciled != 0 {
+			t.Errorf("a later pass reconciled %d rows of a listing that agrees", st.Reconciled)
 		}
 	}
 }

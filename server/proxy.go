@@ -103,6 +103,7 @@ func NewProxy(o Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
 	p.acct = newAccountUpdater(p)
 	return p

@@ -141,7 +141,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	if err != nil {
 		return err
 	}
-	dirs, err := listDevices(cfg.Devices)
+	dirs, err := listDevices(cfg.Devices, log)
 	if err != nil {
 		return err
 	}

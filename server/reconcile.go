@@ -24,7 +24,8 @@ import (
 // It is incremental: each pass visits at most reconcilePartsPerPass
 // partitions per device and policy, resuming where the last pass stopped,
 // and looks only at objects whose hash directory changed since the
-// previous sweep began (everything, in the first sweep after a start).
+// previous sweep began (recorded on the device, so a restart resumes
+// there; everything, the first time).
 
 // reconcilePartsPerPass bounds one pass's walk per device and policy.
 const reconcilePartsPerPass = 64
@@ -56,7 +57,8 @@ func (u *Updater) reconcile(st *UpdaterStats) {
 			key := dev + "/" + strconv.Itoa(pi)
 			cur := u.recon.cursors[key]
 			if cur == nil {
-				cur = &reconcileCursor{}
+				// Where the last completed sweep (of an earlier run too) left off.
+				cur = &reconcileCursor{since: objects.ReconciledSince(dev)}
 				u.recon.cursors[key] = cur
 			}
 			parts, err := objects.Partitions(dev)
@@ -82,6 +84,9 @@ func (u *Updater) reconcile(st *UpdaterStats) {
 			}
 			if cur.next >= len(parts) {
 				cur.next, cur.since = 0, cur.sweepStart.Add(-reconcileSlack)
+				if err := objects.SetReconciledSince(dev, cur.since); err != nil {
+					u.Log.Warn("updater: recording a reconciled sweep", "device", dev, "policy", pi, "err", err)
+				}
 			}
 		}
 	}
@@ -94,6 +99,7 @@ func (u *Updater) reconcileObject(objects *storage.ObjectStore, dev string, part
 	if err != nil || !ok {
 		return
 	}
+	st.Checked++
 	p := u.Proxy
 	pl := p.containerPlace(on.Account, on.Container)
 	behind := false

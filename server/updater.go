@@ -35,8 +35,9 @@ type UpdaterStats struct {
 	Applied, Failed, Unreadable int
 	// Backlog is the number of async_pending files the pass found.
 	Backlog int
-	// Reconciled counts listing rows found behind the disk and updated.
-	Reconciled int
+	// Checked counts objects whose listing rows the reconciler compared
+	// with the disk; Reconciled those found behind and updated.
+	Checked, Reconciled int
 }
 
 // RunOnce makes one pass over every device, every storage policy's

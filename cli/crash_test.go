@@ -187,7 +187,8 @@ func newestOnDisk(t *testing.T, devices string) map[string]diskObject {
 	return out
 }
 
-// Kill -9 under overwrite and delete load, many times: after the restart
+// Kill -9 under overwrite and delete load, many times — every other time
+// at the moment an object's file has just been renamed into place: after the restart
 // (which replays the update journals and makes one updater pass) every
 // container listing row equals the newest state on disk — name, etag,
 // size and timestamp, deleted objects absent — and the disk holds, for
@@ -201,13 +202,15 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 	if err := c.ContainerCreate(ctx, "crash", nil); err != nil {
 		t.Fatal(err)
 	}
-	const workers, names = 8, 6
+	const workers, names = 8, 6 // names each worker overwrites and deletes
 	// possible holds, per object, the states the disk may hold: the last
 	// acknowledged one and every one requested after it ("" = deleted).
 	possible := map[string]map[string]bool{}
-	acked := 0
+	acked, selfKilled := 0, 0
 	var mu sync.Mutex
 	rng := rand.New(rand.NewSource(2))
+	// Every other round ends at a failpoint instead of a random kill.
+	failpointRound := func(r int) bool { return r%2 == 1 && r < rounds }
 	for round := 0; round < rounds; round++ {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -227,9 +230,15 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 					default:
 					}
 					name := fmt.Sprintf("w%d/n%d", w, r.Intn(names))
+					fresh := r.Intn(3) == 0
+					if fresh {
+						// A name never written before: no earlier journal
+						// record of it can bring its listing up to date.
+						name = fmt.Sprintf("w%d/fresh-%d-%d", w, round, i)
+					}
 					state := ""
 					var body []byte
-					if r.Intn(10) < 7 {
+					if fresh || r.Intn(10) < 7 {
 						n := 1 + r.Intn(4000)
 						if r.Intn(40) == 0 {
 							n = 1<<20 + r.Intn(1<<18) // a large object: its own fsyncs
@@ -260,13 +269,30 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 				}
 			}(w, rng.Int63())
 		}
-		time.Sleep(time.Duration(150+rng.Intn(500)) * time.Millisecond)
-		s.cmd.Process.Kill()
-		<-s.done
+		if failpointRound(round) {
+			// The server kills itself right after renaming an object's
+			// file into place: the crash window of a lost update.
+			select {
+			case <-s.done:
+				selfKilled++
+			case <-time.After(10 * time.Second):
+				s.cmd.Process.Kill()
+				<-s.done
+			}
+		} else {
+			time.Sleep(time.Duration(150+rng.Intn(500)) * time.Millisecond)
+			s.cmd.Process.Kill()
+			<-s.done
+		}
 		close(stop)
 		wg.Wait()
+		s.env = nil
+		if failpointRound(round + 1) {
+			s.env = []string{fmt.Sprintf("SWIFTBOX_FAILPOINT=object-renamed:%d", 20+rng.Intn(300))}
+		}
 		s.start()
 	}
+	s.env = nil
 	c = s.conn(t, "test:tester", "testing")
 	listing, err := c.ObjectsAll(ctx, "crash", nil)
 	if err != nil {
@@ -303,6 +329,6 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 			t.Errorf("%s: the disk holds %q, neither the last acknowledged state nor a later request (%v)", short, state, possible[short])
 		}
 	}
-	t.Logf("%d kill -9 rounds, %d acknowledged overwrites/deletes over %d objects: %d listing mismatches, %d lost",
-		rounds, acked, len(disk), mismatches, lost)
+	t.Logf("%d kill -9 rounds (%d at the failpoint right after an object's rename), %d acknowledged overwrites/deletes over %d objects: %d listing mismatches, %d lost",
+		rounds, selfKilled, acked, len(disk), mismatches, lost)
 }

@@ -51,6 +51,7 @@ type server struct {
 	out     strings.Builder
 	done    chan struct{}
 	args    []string
+	env     []string // added to the environment of the next start
 }
 
 var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)
@@ -83,6 +84,9 @@ func (s *server) start() {
 	}
 	args = append(args, s.args...)
 	s.cmd = exec.Command(binPath, args...)
+	if len(s.env) > 0 {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw
 	s.cmd.Stderr = pw

@@ -358,6 +358,9 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 	mu := s.objectLock(hashDir)
 	mu.Lock()
 	err = s.renameInto(hashDir, sidecar, tmp.Name(), name)
+	if err == nil {
+		passFailpoint("object-renamed")
+	}
 	mu.Unlock()
 	if err != nil {
 		withdraw()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -277,4 +278,86 @@ func TestReconcileListingWithDisk(t *testing.T) {
 		t.Errorf("after a restart the first pass checked %d objects and reconciled %d, want the 3 replicas of the one written since (0 behind)",
 			st.Checked, st.Reconciled)
 	}
+}
+
+// The updater, reconciler included, run back to back beside overwrite and
+// delete load never leaves a listing behind or ahead of the disk: after
+// the load, every row equals the newest replica and deleted objects are
+// absent.
+func TestUpdaterUnderWriteLoad(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
+	u := &Updater{Proxy: c.Proxy, Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	stop := make(chan struct{})
+	var daemon sync.WaitGroup
+	daemon.Add(1)
+	passes := 0
+	go func() {
+		defer daemon.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			u.RunOnce()
+			passes++
+		}
+	}()
+	var load sync.WaitGroup
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for w := range 4 {
+		load.Add(1)
+		go func() {
+			defer load.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				name := fmt.Sprintf("/v1/AUTH_test/c/o%d", (w*7+i)%10)
+				if i%3 == 2 {
+					c.do("DELETE", name, "")
+				} else {
+					c.do("PUT", name, fmt.Sprintf("w%d i%d", w, i))
+				}
+			}
+		}()
+	}
+	load.Wait()
+	close(stop)
+	daemon.Wait()
+	u.RunOnce()
+
+	_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	for _, e := range raw {
+		listed[e["name"].(string)] = e["hash"].(string)
+	}
+	for i := range 10 {
+		o := fmt.Sprintf("o%d", i)
+		pl := c.Proxy.objectPlace(0, "AUTH_test", "c", o)
+		var newest db.ObjectRow
+		for _, n := range pl.primaries {
+			row, ok, err := backend.RowOnDisk(store, n.Device, pl.part, "AUTH_test", "c", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && row.Timestamp.After(newest.Timestamp) {
+				newest = row
+			}
+		}
+		switch {
+		case newest.Timestamp.IsZero() || newest.Deleted:
+			if h, ok := listed[o]; ok {
+				t.Errorf("%s is listed (%s) but deleted on disk", o, h)
+			}
+		case listed[o] != newest.ETag:
+			t.Errorf("%s is listed as %q, the newest replica is %q", o, listed[o], newest.ETag)
+		}
+	}
+	t.Logf("%d updater passes beside the load", passes)
 }

@@ -67,8 +67,8 @@ var daemonPasses = map[string]daemonPass{
 			replayed = upd.ReplayJournals() // serve replays them at start
 		}
 		st := upd.RunOnce()
-		return []string{fmt.Sprintf("object updater: %d journalled updates replayed, %d async_pendings applied, %d failed (kept), %d unreadable in %s",
-			replayed, st.Applied, st.Failed, st.Unreadable, time.Since(start).Round(time.Millisecond))}
+		return []string{fmt.Sprintf("object updater: %d journalled updates replayed, %d async_pendings applied, %d failed (kept), %d unreadable, %d listing rows reconciled in %s",
+			replayed, st.Applied, st.Failed, st.Unreadable, st.Reconciled, time.Since(start).Round(time.Millisecond))}
 	},
 }
 
@@ -143,7 +143,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	if err != nil {
 		return err
 	}
-	dirs, err := listDevices(cfg.Devices)
+	dirs, err := listDevices(cfg.Devices, log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +40,7 @@ func TestExpirerOnce(t *testing.T) {
 	if !strings.Contains(out, "running serve") || !strings.Contains(out, "3 objects deleted") {
 		t.Fatalf("expirer --once through serve:\n%s", out)
 	}
+	checkPassDuration(t, out)
 	names, err := c.ObjectNamesAll(ctx, "exp", nil)
 	if err != nil || strings.Join(names, ",") != "later,overwritten" {
 		t.Fatalf("listing after expiry: %v %v", names, err)
@@ -53,6 +55,7 @@ func TestExpirerOnce(t *testing.T) {
 	if !strings.Contains(out, "object expirer: 1 due tasks, 1 objects deleted") {
 		t.Fatalf("expirer alone:\n%s", out)
 	}
+	checkPassDuration(t, out)
 	s.Restart()
 	c = s.conn(t, "test:tester", "testing")
 	names, err = c.ObjectNamesAll(ctx, "exp", nil)
@@ -61,5 +64,19 @@ func TestExpirerOnce(t *testing.T) {
 	}
 	if _, _, err := c.Object(ctx, "exp", "overwritten"); err != nil {
 		t.Fatalf("overwritten object: %v", err)
+	}
+}
+
+// checkPassDuration fails unless the expirer's summary ends with how long
+// the pass took: a duration of zero or more, and short.
+func checkPassDuration(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`object expirer: .* in (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no expirer summary in:\n%s", out)
+	}
+	d, err := time.ParseDuration(m[1])
+	if err != nil || d < 0 || d > time.Minute {
+		t.Fatalf("expirer pass took %q: want a real duration\n%s", m[1], out)
 	}
 }

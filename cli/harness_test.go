@@ -52,6 +52,7 @@ type server struct {
 	done    chan struct{}
 	args    []string
 	wrap    []string // command the binary runs under (e.g. sh -c 'ulimit …; exec "$0" "$@"')
+	env     []string // added to the environment of the next start
 }
 
 var servingRE = regexp.MustCompile(`serving the Swift API on (https?://\S+)`)
@@ -92,6 +93,9 @@ func (s *server) start() {
 	s.cmd = exec.Command(binPath, args...)
 	if len(s.wrap) > 0 {
 		s.cmd = exec.Command(s.wrap[0], append(append(s.wrap[1:], binPath), args...)...)
+	}
+	if len(s.env) > 0 {
+		s.cmd.Env = append(os.Environ(), s.env...)
 	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw

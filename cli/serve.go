@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -151,7 +151,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
 	say := func(format string, args ...any) { fmt.Fprintf(out, "swiftbox: "+format+"\n", args...) }
 
-	devs, made, err := discoverDevices(cfg.Devices)
+	devs, made, err := discoverDevices(cfg.Devices, log)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if n := upd.ReplayJournals(); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
 	}
-	if st := upd.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
+	if st := upd.ApplyPending(); st.Applied+st.Failed+st.Unreadable > 0 {
 		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
 	}
 	upd.MinAge = 10 * time.Second
@@ -353,11 +353,11 @@ func displayAddr(a net.Addr) string {
 
 // discoverDevices lists the device directories under dir, creating d1..d3
 // when there are none.
-func discoverDevices(dir string) (devs, made []string, err error) {
+func discoverDevices(dir string, log *slog.Logger) (devs, made []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("devices: %w", err)
 	}
-	if devs, err = listDevices(dir); err != nil || len(devs) > 0 {
+	if devs, err = listDevices(dir, log); err != nil || len(devs) > 0 {
 		return devs, nil, err
 	}
 	for _, d := range []string{"d1", "d2", "d3"} {
@@ -366,30 +366,24 @@ func discoverDevices(dir string) (devs, made []string, err error) {
 		}
 		made = append(made, d)
 	}
-	devs, err = listDevices(dir)
+	devs, err = listDevices(dir, log)
 	return devs, made, err
 }
 
-// listDevices lists the device directories under dir: every subdirectory
-// not starting with ".".
-func listDevices(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("devices: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		fi, err := os.Stat(filepath.Join(dir, e.Name()))
-		if err == nil && fi.IsDir() {
-			out = append(out, e.Name())
+// listDevices lists the device directories under dir (storage.ListDevices),
+// warning once per process about each directory skipped (lost+found).
+func listDevices(dir string, log *slog.Logger) ([]string, error) {
+	devs, skipped, err := storage.ListDevices(dir)
+	for _, d := range skipped {
+		if _, seen := skippedDevices.LoadOrStore(filepath.Join(dir, d), true); !seen {
+			log.Warn("not a device: skipped", "dir", filepath.Join(dir, d))
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return devs, err
 }
+
+// skippedDevices are the directories listDevices has warned about.
+var skippedDevices sync.Map
 
 // devicesHoldData reports whether any device already has Swift data.
 func devicesHoldData(dir string, devs []string) bool {

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -267,5 +268,32 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	}
 	if proxyLines != 2+n+n+3 {
 		t.Errorf("%d proxy access log lines, want %d:\n%s", proxyLines, 2+n+n+3, raw)
+	}
+}
+
+// The access log is buffered but never holds a line longer than about a
+// second: after a kill -9 every request answered more than a second
+// before is in the file.
+func TestAccessLogSurvivesKill(t *testing.T) {
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	s := startServer(t, t.TempDir(), "--access-log", accessLog, "--user", "test:tester:testing:.admin")
+	c := s.conn(t, "test:tester", "testing")
+	ctx := context.Background()
+	if err := c.ContainerCreate(ctx, "c", nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for i := range n {
+		if err := c.ObjectPutString(ctx, "c", fmt.Sprint(i), "x", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	s.cmd.Process.Kill()
+	<-s.done
+	raw, _ := os.ReadFile(accessLog)
+	puts := strings.Count(string(raw), " PUT /v1/AUTH_test/c/")
+	if puts != n {
+		t.Fatalf("after kill -9, %d of %d object PUTs answered 1.5 s earlier are in the access log:\n%s", puts, n, raw)
 	}
 }

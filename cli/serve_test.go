@@ -132,3 +132,30 @@ func TestSwiftObjectLifecycle(t *testing.T) {
 		t.Fatalf("bad key: %v %v", resp, err)
 	}
 }
+
+// lost+found, which an ext4 filesystem mounted as the devices root has,
+// is not a device: serve skips it with a warning (and, with no device
+// beside it, creates d1..d3 as for an empty root); nothing is stored in it.
+func TestServeSkipsLostFound(t *testing.T) {
+	dev := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dev, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, dev, "--user", "test:tester:testing:.admin")
+	out := s.Output()
+	if !strings.Contains(out, "created d1, d2, d3") || !strings.Contains(out, "not a device") ||
+		strings.Count(out, "lost+found") != 1 {
+		t.Fatalf("serve over a root holding only lost+found:\n%s", out)
+	}
+	ctx := context.Background()
+	c := s.conn(t, "test:tester", "testing")
+	if err := c.ContainerCreate(ctx, "c", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ObjectPutString(ctx, "c", "o", "body", ""); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dev, "lost+found")); len(ents) > 0 {
+		t.Fatalf("lost+found was used as a device: %v", ents)
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"syscall"
 
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/server/backend"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -58,23 +61,55 @@ var statusBody = map[int]string{
 // errors become Swift status codes.
 func status(err error) int {
 	var he *httpError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		return he.status
+	}
+	if s := deviceFault(err); s != 0 {
+		return s
+	}
+	switch {
 	case errors.Is(err, storage.ErrNotFound), errors.Is(err, db.ErrNotFound):
 		return fasthttp.StatusNotFound
 	case errors.Is(err, storage.ErrConflict):
 		return fasthttp.StatusConflict
 	case errors.Is(err, db.ErrNotEmpty), errors.Is(err, db.ErrConflict):
 		return fasthttp.StatusConflict
-	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrDeviceUnavailable), errors.Is(err, db.ErrDeviceUnavailable):
-		return fasthttp.StatusInsufficientStorage
 	case errors.Is(err, context.Canceled), errors.Is(err, errClientDisconnect):
 		return 499
 	case errors.Is(err, errTimeout):
 		return fasthttp.StatusRequestTimeout
 	}
 	return fasthttp.StatusInternalServerError
+}
+
+// deviceFault is the status a device's failure answers with, 0 when err
+// is not one: 507 when the device is full or unavailable (Swift's
+// Insufficient Storage, whatever wrote it: object files, journals or
+// bbolt databases), 503 when it fails I/O or went read-only (Swift's
+// proxy answers 503 when its backends fail with 500). A replica failing
+// so is replaced by a handoff (fanout.go) and logged (logFaults).
+func deviceFault(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT),
+		errors.Is(err, storage.ErrDeviceUnavailable), errors.Is(err, db.ErrDeviceUnavailable):
+		return fasthttp.StatusInsufficientStorage
+	case errors.Is(err, syscall.EIO), errors.Is(err, syscall.EROFS):
+		return fasthttp.StatusServiceUnavailable
+	}
+	return 0
+}
+
+// logFaults wraps be so every device fault a backend call (or an object
+// writer's Write or Commit) returns is logged with its device: a full or
+// failing disk is never silent, whichever status the request ends with.
+func logFaults(be backend.Backend, log *slog.Logger) backend.Backend {
+	return backend.Observed(be, func(n *backend.Node, err error) {
+		if s := deviceFault(err); s != 0 {
+			log.Warn("device fault", "device", n.Device, "ip", n.IP, "port", n.Port, "status", s, "err", err)
+		}
+	})
 }
 
 var (

@@ -123,8 +123,10 @@ type ExpirerStats struct {
 }
 
 // ExpireOnce makes one pass over the due tasks.
-func (p *Proxy) ExpireOnce(ctx context.Context) ExpirerStats {
-	st := ExpirerStats{Start: time.Now()}
+func (p *Proxy) ExpireOnce(ctx context.Context) (st ExpirerStats) {
+	st.Start = time.Now()
+	// st is the named result: a deferred change to a local copy would not
+	// reach the caller, whose End stayed zero (a pass "in -2562047h").
 	defer func() { st.End = time.Now() }()
 	now := time.Now().Unix()
 	conts, err := p.listAllContainers(expiringAccount)

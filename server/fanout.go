@@ -10,10 +10,7 @@ import (
 )
 
 // unavailable reports whether err means "this device can't serve; try a handoff".
-func unavailable(err error) bool {
-	return errors.Is(err, storage.ErrDeviceUnavailable) || errors.Is(err, db.ErrDeviceUnavailable) ||
-		errors.Is(err, storage.ErrNoSpace)
-}
+func unavailable(err error) bool { return deviceFault(err) != 0 }
 
 // notFound reports whether err is a 404 from a replica.
 func notFound(err error) bool {

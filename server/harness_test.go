@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -43,10 +44,17 @@ func startTestCluster(t *testing.T, front ...Middleware) *testCluster {
 // ring).
 func startConfiguredCluster(t *testing.T, configure func(*config.Config), front ...Middleware) *testCluster {
 	t.Helper()
-	dir := t.TempDir()
+	return startClusterOn(t, t.TempDir(), nil, nil, configure, front...)
+}
+
+// startClusterOn is startConfiguredCluster over the devices in dir
+// (d1..d3 are created if missing), with the object store on fs and the
+// proxy logging to log (nil = defaults).
+func startClusterOn(t *testing.T, dir string, fs storage.FS, log *slog.Logger, configure func(*config.Config), front ...Middleware) *testCluster {
+	t.Helper()
 	var devs []ring.Device
 	for _, d := range []string{"d1", "d2", "d3"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		devs = append(devs, ring.Device{Region: 1, IP: "127.0.0.1", Port: 6200, Device: d, Weight: 100})
@@ -79,7 +87,7 @@ func startConfiguredCluster(t *testing.T, configure func(*config.Config), front 
 		}
 	}
 	objects := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: dir, HashPrefix: "", HashSuffix: "test",
-		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second})
+		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, FS: fs})
 	dbs := db.Open(db.Config{DevicesDir: dir, HashSuffix: "test"})
 	local := backend.NewLocal(objects, dbs, nil)
 	users := []config.User{}
@@ -91,7 +99,7 @@ func startConfiguredCluster(t *testing.T, configure func(*config.Config), front 
 		users = append(users, u)
 	}
 	auth := keystone.NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), users)
-	p := NewProxy(Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: front})
+	p := NewProxy(Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: front, Log: log})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -218,11 +218,7 @@ func (p *Proxy) objectPut(r *sreq) {
 	if now := timestamp.Now(); !timed && now.After(ts) {
 		ts = now
 	}
-	writers, conflicts, err := p.openWriters(r, pl, ts, size)
-	if err != nil {
-		writeError(ctx, err)
-		return
-	}
+	writers, conflicts, failure := p.openWriters(r, pl, ts, size)
 	if !timed && len(writers) < pl.quorum() && conflicts > 0 {
 		// A concurrent upload committed with a later time in between:
 		// time this one after it.
@@ -230,10 +226,7 @@ func (p *Proxy) objectPut(r *sreq) {
 			w.w.Abort()
 		}
 		ts = timestamp.Now()
-		if writers, conflicts, err = p.openWriters(r, pl, ts, size); err != nil {
-			writeError(ctx, err)
-			return
-		}
+		writers, conflicts, failure = p.openWriters(r, pl, ts, size)
 	}
 	if len(writers) < pl.quorum() {
 		for _, w := range writers {
@@ -244,7 +237,7 @@ func (p *Proxy) objectPut(r *sreq) {
 			ctx.SetStatusCode(fasthttp.StatusAccepted)
 			return
 		}
-		writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+		writeError(ctx, failure)
 		return
 	}
 	abortAll := func() {
@@ -298,16 +291,13 @@ func (p *Proxy) objectPut(r *sreq) {
 		}(w)
 	}
 	wg.Wait()
-	committed := 0
 	for _, w := range live {
-		if w.err == nil {
-			committed++
-		} else {
+		if w.err != nil {
 			p.log.Warn("object commit failed", "trans_id", r.transID, "device", w.node.Device, "err", w.err)
 		}
 	}
-	if committed < pl.quorum() {
-		writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+	if _, err := outcome(writerResults(live), pl.quorum()); err != nil {
+		writeError(ctx, err)
 		return
 	}
 	p.acct.markDirty(r.account, r.container)
@@ -334,11 +324,20 @@ type replicaWriter struct {
 	err  error
 }
 
+// writerResults are the replica writers' outcomes so far.
+func writerResults(ws []*replicaWriter) []writeResult {
+	out := make([]writeResult, len(ws))
+	for i, w := range ws {
+		out[i] = writeResult{node: w.node, err: w.err}
+	}
+	return out
+}
+
 // openWriters opens a writer on every primary (a handoff for each
-// unavailable one). conflicts counts replicas holding a newer object.
-func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size int64) ([]*replicaWriter, int, error) {
+// unavailable one). conflicts counts replicas holding a newer object;
+// failure is why fewer than a quorum opened (nil when enough did).
+func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size int64) (writers []*replicaWriter, conflicts int, failure error) {
 	var out []*replicaWriter
-	conflicts := 0
 	var mu sync.Mutex
 	cpl := p.containerPlace(r.account, r.container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
@@ -361,18 +360,8 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 			p.log.Warn("object replica unavailable", "trans_id", r.transID, "device", rw.node.Device, "err", rw.err)
 		}
 	}
-	if len(out) == 0 && conflicts == 0 {
-		nospace := 0
-		for _, rw := range res {
-			if errors.Is(rw.err, storage.ErrNoSpace) {
-				nospace++
-			}
-		}
-		if nospace > 0 {
-			return nil, 0, storage.ErrNoSpace
-		}
-	}
-	return out, conflicts, nil
+	_, failure = outcome(res, pl.quorum())
+	return out, conflicts, failure
 }
 
 // copyBody streams the request body to every writer, hashing it once.
@@ -414,12 +403,9 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 				alive++
 			}
 			if alive < quorum {
-				for _, w := range writers {
-					if errors.Is(w.err, storage.ErrNoSpace) {
-						// The disks are full: say so (507), as for a
-						// PUT whose size did not fit from the start.
-						return total, "", errorf(fasthttp.StatusInsufficientStorage, "")
-					}
+				// Full disks say so (507), failing ones 503.
+				if _, err := outcome(writerResults(writers), quorum); err != nil {
+					return total, "", err
 				}
 				return total, "", errorf(fasthttp.StatusServiceUnavailable, "")
 			}

@@ -106,6 +106,7 @@ func NewProxy(o Options) *Proxy {
 	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, func(system, result string) {
 		p.metrics.Auth.ObserveLoginResult(system, result)
 	})
+	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
 	p.acct = newAccountUpdater(p)
 	return p

@@ -14,7 +14,8 @@ import (
 // Updater is Swift's object-updater: it applies async_pending records
 // (container updates journalled by object writes) to every replica of
 // their container and removes each record once all replicas have it. A
-// record that cannot be applied yet stays for the next pass.
+// record that cannot be applied yet stays for the next pass. Each pass
+// also reconciles part of the listings with the disk (reconcile.go).
 type Updater struct {
 	Proxy   *Proxy
 	Objects *storage.ObjectStore
@@ -25,6 +26,8 @@ type Updater struct {
 	MinAge time.Duration
 	// Metrics, when set, receives each pass (and the recon cache with it).
 	Metrics *metrics.Updater
+
+	recon reconciler // where the listing reconciler stopped (reconcile.go)
 }
 
 // UpdaterStats summarises one pass.
@@ -32,11 +35,22 @@ type UpdaterStats struct {
 	Applied, Failed, Unreadable int
 	// Backlog is the number of async_pending files the pass found.
 	Backlog int
+	// Checked counts objects whose listing rows the reconciler compared
+	// with the disk; Reconciled those found behind and updated.
+	Checked, Reconciled int
 }
 
 // RunOnce makes one pass over every device, every storage policy's
-// async_pending directory.
+// async_pending directory, then one step of the listing reconciler.
 func (u *Updater) RunOnce() UpdaterStats {
+	st := u.ApplyPending()
+	u.reconcile(&st)
+	return st
+}
+
+// ApplyPending is RunOnce without the reconciler: what serve runs before
+// it starts serving.
+func (u *Updater) ApplyPending() UpdaterStats {
 	var st UpdaterStats
 	start := time.Now()
 	defer func() {
@@ -71,9 +85,24 @@ func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
 // but had not applied when it stopped (a crash); what cannot be applied
 // now is saved as async_pending files for later passes. Call it before
 // serving.
+//
+// A record is journalled before its object's file is renamed into place,
+// so a crash can leave a record whose file never landed. Replay therefore
+// sends what the device holds for the object now, not what the record
+// says: an object that never landed sends nothing (no ghost row), an
+// overwrite or delete that never landed re-sends the older state, which
+// the listing's newest-timestamp-wins merge ignores.
 func (u *Updater) ReplayJournals() (replayed int) {
 	for _, dev := range u.Devices() {
 		n, err := u.Objects.ReplayJournal(dev, func(ap storage.AsyncPending) error {
+			ap, ok, err := u.onDisk(dev, ap)
+			if err != nil {
+				// Unreadable now: the journal is kept for the next start.
+				return err
+			}
+			if !ok {
+				return nil
+			}
 			if err := u.apply(ap); err != nil {
 				return u.Objects.WriteAsyncPending(dev, ap)
 			}
@@ -85,6 +114,23 @@ func (u *Updater) ReplayJournals() (replayed int) {
 		}
 	}
 	return replayed
+}
+
+// onDisk is the update that describes what dev holds for ap's object now
+// (false when it holds nothing).
+func (u *Updater) onDisk(dev string, ap storage.AsyncPending) (storage.AsyncPending, bool, error) {
+	row, err := backend.RowFromAsyncPending(ap)
+	if err != nil {
+		return ap, false, err
+	}
+	pl := u.Proxy.objectPlace(row.StoragePolicy, ap.Account, ap.Container, ap.Object)
+	disk, ok, err := backend.RowOnDisk(u.Objects.Policy(row.StoragePolicy), dev, pl.part, ap.Account, ap.Container, ap.Object)
+	if err != nil || !ok {
+		return ap, false, err
+	}
+	out := backend.AsyncPendingFor(ap.Account, ap.Container, ap.Object, disk)
+	out.ContainerPath = ap.ContainerPath
+	return out, true, nil
 }
 
 // apply sends one update to every replica of its container.
@@ -140,8 +186,9 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable > 0 {
-			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
+		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable+st.Reconciled > 0 {
+			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable,
+				"reconciled", st.Reconciled)
 		}
 	}
 }

@@ -17,8 +17,12 @@ import (
 // The update journal is the fast path for the container updates that
 // object writes carry. Instead of one async_pending file per replica write
 // (a temp file, a rename and later an unlink, each contending for
-// directory locks), the update is appended to the device's journal and
-// made durable by the same group flush as the object. Once the update is
+// directory locks), the update is appended to the device's journal before
+// the object's file is renamed into place, and made durable by the same
+// group flush as the object (a large object's own fsyncs sync the journal
+// before the rename). So no crash leaves an object whose update is lost;
+// one can leave a record whose object never landed, and replay must check
+// the disk (the updater sends what the device holds). Once the update is
 // applied to its container database the record is released; a segment
 // whose records are all released is deleted. After a crash the remaining
 // segments are replayed (ReplayJournal). An update that cannot be applied

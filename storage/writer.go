@@ -338,28 +338,43 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 			s.fs.Remove(filepath.Join(hashDir, name+overflowSuffix))
 		}
 	}
-	mu := s.objectLock(hashDir)
-	mu.Lock()
-	err = s.renameInto(hashDir, sidecar, tmp.Name(), name)
-	mu.Unlock()
-	if err != nil {
-		withdraw()
-		return noSpace(err)
-	}
 	if ap != nil {
+		// Journal first: the update is written before the file it
+		// describes becomes visible, so no crash leaves an object whose
+		// update is lost. A record whose file never lands is harmless:
+		// replay sends what the disk holds (server/updater.go).
 		ref, err := s.stageJournal(device, *ap)
+		if err == nil && large {
+			err = s.syncJournal(device)
+		}
 		if err != nil {
-			withdraw()
-			return err
+			if sidecar != "" {
+				s.fs.Remove(sidecar)
+			}
+			if ref != (JournalRef{}) {
+				s.ReleaseJournal(ref)
+			}
+			return noSpace(err)
 		}
 		*jref = ref
 		prev := withdraw
 		// The record stays in the journal; released, it is simply dropped.
 		withdraw = func() { prev(); s.ReleaseJournal(ref) }
 	}
+	mu := s.objectLock(hashDir)
+	mu.Lock()
+	err = s.renameInto(hashDir, sidecar, tmp.Name(), name)
+	if err == nil {
+		passFailpoint("object-renamed")
+	}
+	mu.Unlock()
+	if err != nil {
+		withdraw()
+		return noSpace(err)
+	}
 	var durable error
 	if large {
-		durable = s.syncLarge(device, hashDir, created, ap != nil)
+		durable = s.syncLarge(hashDir, created)
 	} else {
 		// The lock is not held while waiting for the flush: other objects'
 		// commits (and other replicas) must be able to join the same flush.
@@ -396,8 +411,8 @@ func (s *ObjectStore) missingDirs(dir string) []string {
 
 // syncLarge makes a renamed-in large object durable without a group flush:
 // fsync of the hash directory and of the parent of every directory the
-// commit created, and of the device's journal when it holds the update.
-func (s *ObjectStore) syncLarge(device, hashDir string, created []string, journalled bool) error {
+// commit created (its journalled update was synced before the rename).
+func (s *ObjectStore) syncLarge(hashDir string, created []string) error {
 	dirs := map[string]bool{hashDir: true}
 	for _, d := range created {
 		dirs[filepath.Dir(d)] = true
@@ -406,9 +421,6 @@ func (s *ObjectStore) syncLarge(device, hashDir string, created []string, journa
 		if err := s.fs.SyncDir(d); err != nil {
 			return err
 		}
-	}
-	if journalled {
-		return s.syncJournal(device)
 	}
 	return nil
 }
@@ -490,6 +502,13 @@ func (s *ObjectStore) DeleteWithUpdate(device string, partition int, account, co
 // object and *ConflictError when the object's data or metadata is not
 // older than ts. Returns after the .meta and its directory are fsynced.
 func (s *ObjectStore) Post(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string) error {
+	return s.PostWithUpdate(device, partition, account, container, object, ts, meta, nil, nil)
+}
+
+// PostWithUpdate is Post that also journals the container update ap
+// durably with the .meta (see CommitWithUpdate); ref is set when the
+// .meta was written.
+func (s *ObjectStore) PostWithUpdate(device string, partition int, account, container, object string, ts timestamp.Timestamp, meta map[string]string, ap *AsyncPending, ref *JournalRef) error {
 	if err := s.CheckDevice(device); err != nil {
 		return err
 	}
@@ -535,7 +554,7 @@ func (s *ObjectStore) Post(device string, partition int, account, container, obj
 	if orig.Compare(ts) >= 0 && origCtype.Compare(reqCtype) >= 0 {
 		return &ConflictError{Timestamp: orig}
 	}
-	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md, nil, nil)
+	return s.writeMetaFile(device, hashDir, metaFileName(ts, ctype), account, container, object, ts, md, ap, ref)
 }
 
 // writeMetaFile writes a zero-length file (.ts or .meta) carrying meta.

@@ -11,10 +11,10 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-// An object write's container update is made durable as an async_pending
-// record on the object's device, group-committed with the object itself,
-// and applied to the container database by a background loop that merges
-// every pending row of a database in one transaction. Reads of a
+// An object write's container update is journalled on the object's
+// device before the object's file is renamed into place, made durable by
+// the same flush, and applied to the container database by a background
+// loop that merges every pending row of a database in one transaction. Reads of a
 // container apply its pending rows first (as Swift merges a container's
 // .pending file before answering), so listings never miss an
 // acknowledged write; a record whose update cannot be applied stays on
@@ -32,8 +32,7 @@ type pendingRow struct {
 	row    db.ObjectRow
 	ap     storage.AsyncPending
 	device string // the object's device, which holds the journal record
-	ref    *storage.JournalRef
-	path   string // or an async_pending file, when ref is nil
+	ref    storage.JournalRef
 }
 
 type containerUpdates struct {
@@ -78,6 +77,33 @@ func AsyncPendingFor(a, c, o string, row db.ObjectRow) storage.AsyncPending {
 		h["X-Meta-Timestamp"] = row.MetaTimestamp.Internal()
 	}
 	return storage.AsyncPending{Op: op, Account: a, Container: c, Object: o, Headers: h}
+}
+
+// RowOnDisk is the listing row the newest state of a/c/o on the device
+// describes: its .data (with any .meta) or its tombstone. ok is false when
+// the device holds nothing for the object. The row is built as the object
+// server builds its update, so it is what the listing must show.
+func RowOnDisk(objects *storage.ObjectStore, device string, part int, a, c, o string) (row db.ObjectRow, ok bool, err error) {
+	r, err := objects.Open(device, part, a, c, o)
+	if err != nil {
+		var del *storage.DeletedError
+		if errors.As(err, &del) {
+			return db.ObjectRow{Name: o, Timestamp: del.Timestamp, Deleted: true, StoragePolicy: objects.PolicyIndex()}, true, nil
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			return db.ObjectRow{}, false, nil
+		}
+		return db.ObjectRow{}, false, err
+	}
+	defer r.Close()
+	md := r.Metadata()
+	size, _ := strconv.ParseInt(md["Content-Length"], 10, 64)
+	row = db.ObjectRow{Name: o, Timestamp: r.DataTimestamp(), Size: size, ContentType: md["Content-Type"],
+		ETag: ListingEtag(md), MetaTimestamp: r.MetaTimestamp(), StoragePolicy: objects.PolicyIndex()}
+	if v := md["Content-Type-Timestamp"]; v != "" {
+		row.CtypeTimestamp, _ = timestamp.Parse(v)
+	}
+	return row, true, nil
 }
 
 // RowFromAsyncPending turns an async_pending record back into its row.
@@ -129,25 +155,10 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-// record makes the update durable on the object's device as an
-// async_pending file and queues it (for writes that did not journal it).
-func (u *containerUpdates) record(objDevice string, ct *ContainerTarget, a, c, o string, row db.ObjectRow) error {
-	ap := AsyncPendingFor(a, c, o, row)
-	if err := u.objects.WriteAsyncPending(objDevice, ap); err != nil {
-		return err
-	}
-	path, err := u.objects.AsyncPendingPath(objDevice, ap)
-	if err != nil {
-		return err
-	}
-	u.enqueue(ct, pendingRow{row: row, ap: ap, device: objDevice, path: path})
-	return nil
-}
-
 // queue hands an update already journalled on objDevice (ref) to the
 // background merge.
 func (u *containerUpdates) queue(objDevice string, ct *ContainerTarget, ap storage.AsyncPending, row db.ObjectRow, ref storage.JournalRef) {
-	u.enqueue(ct, pendingRow{row: row, ap: ap, device: objDevice, ref: &ref})
+	u.enqueue(ct, pendingRow{row: row, ap: ap, device: objDevice, ref: ref})
 }
 
 func (u *containerUpdates) enqueue(ct *ContainerTarget, r pendingRow) {
@@ -217,24 +228,17 @@ func (u *containerUpdates) apply(k dbKey, rows []pendingRow) {
 		u.log.Warn("container update deferred to the updater", "account", k.account, "container", k.container,
 			"device", k.device, "rows", len(rows), "err", err)
 		for _, r := range rows {
-			if r.ref == nil {
-				continue // already an async_pending file
-			}
 			if err := u.objects.WriteAsyncPending(r.device, r.ap); err != nil {
 				// Keep the journal record: replay after a restart retries it.
 				u.log.Error("saving a container update failed", "device", r.device, "err", err)
 				continue
 			}
-			u.objects.ReleaseJournal(*r.ref)
+			u.objects.ReleaseJournal(r.ref)
 		}
 		return
 	}
 	for _, r := range rows {
-		if r.ref != nil {
-			u.objects.ReleaseJournal(*r.ref)
-		} else if err := u.objects.RemoveAsyncPending(r.path); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			u.log.Debug("removing applied async_pending", "path", r.path, "err", err)
-		}
+		u.objects.ReleaseJournal(r.ref)
 	}
 }
 

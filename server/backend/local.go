@@ -91,11 +91,8 @@ func (b *Local) ObjectPost(_ context.Context, n *Node, part, policy int, a, c, o
 			r.Close()
 		}
 	}
-	if err := objects.Post(n.Device, part, a, c, o, ts, meta); err != nil {
-		return err
-	}
 	if before == nil {
-		return nil
+		return objects.Post(n.Device, part, a, c, o, ts, meta)
 	}
 	// Like Swift's object server, tell the container: the listing's
 	// last_modified is the metadata timestamp, and a new content type shows.
@@ -105,7 +102,13 @@ func (b *Local) ObjectPost(_ context.Context, n *Node, part, policy int, a, c, o
 	if ctype := meta["Content-Type"]; ctype != "" {
 		row.ContentType, row.CtypeTimestamp = ctype, ts
 	}
-	return b.updates.record(n.Device, ct, a, c, o, row)
+	ap := AsyncPendingFor(a, c, o, row)
+	var ref storage.JournalRef
+	if err := objects.PostWithUpdate(n.Device, part, a, c, o, ts, meta, &ap, &ref); err != nil {
+		return err
+	}
+	b.updates.queue(n.Device, ct, ap, row, ref)
+	return nil
 }
 
 func (b *Local) ObjectDelete(_ context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {

@@ -29,7 +29,26 @@ func (o *observed) seen(n *Node, err error) error {
 
 func (o *observed) ObjectCreate(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
 	w, err := o.b.ObjectCreate(ctx, n, part, policy, a, c, ob, ts, size, ct)
-	return w, o.seen(n, err)
+	if err != nil {
+		return nil, o.seen(n, err)
+	}
+	return &observedWriter{ObjectWriter: w, o: o, n: n}, nil
+}
+
+// observedWriter shows the errors of an object upload's writes and commit.
+type observedWriter struct {
+	ObjectWriter
+	o *observed
+	n *Node
+}
+
+func (w *observedWriter) Write(p []byte) (int, error) {
+	k, err := w.ObjectWriter.Write(p)
+	return k, w.o.seen(w.n, err)
+}
+
+func (w *observedWriter) Commit(meta map[string]string) error {
+	return w.o.seen(w.n, w.ObjectWriter.Commit(meta))
 }
 
 func (o *observed) ObjectOpen(ctx context.Context, n *Node, part, policy int, a, c, ob string) (ObjectReader, error) {

@@ -8,13 +8,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
+
+	"swiftbox/storage"
 )
 
 // SwiftVersion is the OpenStack Swift release whose recon answers (and
@@ -156,21 +158,10 @@ func (h *Handler) auditor(typ string) map[string]any {
 	return h.cached(typ, typ+"_audits_passed", typ+"_auditor_pass_completed", typ+"_audits_since", typ+"_audits_failed")
 }
 
-// deviceNames lists the device directories (hidden ones, like the state
-// dir serve keeps beside the devices, are not devices).
+// deviceNames lists the device directories (storage.ListDevices).
 func (h *Handler) deviceNames() []string {
-	ents, _ := os.ReadDir(h.Devices)
-	var out []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if fi, err := os.Stat(filepath.Join(h.Devices, e.Name())); err == nil && fi.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	sort.Strings(out)
-	return out
+	devs, _, _ := storage.ListDevices(h.Devices)
+	return devs
 }
 
 func (h *Handler) devicesList() map[string]any {

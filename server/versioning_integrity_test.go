@@ -75,7 +75,7 @@ var failingPuts = []struct {
 	{"too large", 413, "", []string{"Content-Length: 99999999999"}},
 	{"etag mismatch", 422, "hello", []string{"Content-Length: 5", "Etag: 00000000000000000000000000000000"}},
 	{"chunked etag mismatch", 422, chunked("hello"), []string{"Transfer-Encoding: chunked", "Etag: 00000000000000000000000000000000"}},
-	{"short body", 0, "hel", []string{"Content-Length: 5"}},
+	{"short body", 0, strings.Repeat("x", 200000), []string{"Content-Length: 300000"}},
 	{"bad delete-at", 400, "hello", []string{"Content-Length: 5", "X-Delete-At: soon"}},
 	{"delete-at in the past", 400, "hello", []string{"Content-Length: 5", "X-Delete-At: 1"}},
 	{"metadata too long", 400, "hello", []string{"Content-Length: 5", "X-Object-Meta-Big: " + strings.Repeat("x", 300)}},
@@ -84,20 +84,22 @@ var failingPuts = []struct {
 	{"quota", 413, "hello world", []string{"Content-Length: 11", "X-Object-Meta-Q: 1"}},
 }
 
-// checkFailingPuts runs every failing PUT against path (an object that
-// exists) and verifies the containers, the ?versions listing (when
+// checkFailingPuts runs every failing PUT, each on its own object that
+// prepare wrote, and verifies the containers, the ?versions listing (when
 // versions is set) and the object stay as they were.
-func checkFailingPuts(t *testing.T, c *testCluster, container, path string, versions bool) {
+func checkFailingPuts(t *testing.T, c *testCluster, container string, versions bool, prepare func(path string)) {
 	t.Helper()
-	// The quota case: a byte quota the object already fills.
-	before := c.containerState("AUTH_test", container)
-	var vlist []map[string]any
-	if versions {
-		vlist = listJSON(t, c, "/v1/AUTH_test/"+container+"?versions")
-	}
-	_, want := c.must(200, "GET", path, "")
-	for _, fp := range failingPuts {
+	for i, fp := range failingPuts {
+		path := fmt.Sprintf("/v1/AUTH_test/%s/f%d", container, i)
+		prepare(path)
+		before := c.containerState("AUTH_test", container)
+		var vlist []map[string]any
+		if versions {
+			vlist = listJSON(t, c, "/v1/AUTH_test/"+container+"?versions")
+		}
+		_, want := c.must(200, "GET", path, "")
 		if fp.name == "quota" {
+			// A byte quota the objects already fill.
 			c.must(204, "POST", "/v1/AUTH_test/"+container, "", "X-Container-Meta-Quota-Bytes: 1")
 		}
 		got := c.rawPut(path, fp.body, fp.head...)
@@ -112,12 +114,10 @@ func checkFailingPuts(t *testing.T, c *testCluster, container, path string, vers
 		}
 		if after := c.containerState("AUTH_test", container); after != before {
 			t.Errorf("%s left data behind:\nbefore %s\nafter  %s", fp.name, before, after)
-			before = after
 		}
 		if versions {
 			if after := listJSON(t, c, "/v1/AUTH_test/"+container+"?versions"); len(after) != len(vlist) {
 				t.Errorf("%s: %d versions listed, want %d: %v", fp.name, len(after), len(vlist), after)
-				vlist = after
 			}
 		}
 		if _, body := c.must(200, "GET", path, ""); body != want {
@@ -159,17 +159,18 @@ func TestObjectVersioningFailedPutLeavesNothing(t *testing.T) {
 	t.Parallel()
 	c := startTestCluster(t)
 	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", "first")
-	checkFailingPuts(t, c, "c", "/v1/AUTH_test/c/o", true)
+	checkFailingPuts(t, c, "c", true, func(path string) { c.must(201, "PUT", path, "first") })
 
 	// An object written before versioning was enabled is archived only by
 	// a PUT that succeeds.
-	c.must(204, "POST", "/v1/AUTH_test/c", "", "X-Versions-Enabled: false")
-	c.must(201, "PUT", "/v1/AUTH_test/c/plain", "plain")
-	c.must(204, "POST", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
-	checkFailingPuts(t, c, "c", "/v1/AUTH_test/c/plain", true)
-	c.must(201, "PUT", "/v1/AUTH_test/c/plain", "second")
-	vers := listJSON(t, c, "/v1/AUTH_test/c?prefix=plain&versions")
+	c.must(201, "PUT", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
+	checkFailingPuts(t, c, "p", true, func(path string) {
+		c.must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: false")
+		c.must(201, "PUT", path, "plain")
+		c.must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
+	})
+	c.must(201, "PUT", "/v1/AUTH_test/p/f0", "second")
+	vers := listJSON(t, c, "/v1/AUTH_test/p?prefix=f0&versions")
 	if len(vers) != 2 || vers[0]["bytes"] != 6.0 || vers[1]["bytes"] != 5.0 {
 		t.Fatalf("?versions: %v", vers)
 	}
@@ -194,7 +195,7 @@ func TestVersionedWritesChunkedAndFailedPut(t *testing.T) {
 		if list := listJSON(t, c, "/v1/AUTH_test/"+cont+"-versions"); len(list) != 1 || list[0]["bytes"] != 5.0 {
 			t.Fatalf("%s: versions %v", cont, list)
 		}
-		checkFailingPuts(t, c, cont, "/v1/AUTH_test/"+cont+"/o", false)
+		checkFailingPuts(t, c, cont, false, func(path string) { c.must(201, "PUT", path, "first") })
 		// The archive left is still the one version a stack DELETE restores.
 		if i == 0 {
 			c.must(204, "DELETE", "/v1/AUTH_test/"+cont+"/o", "")
@@ -202,5 +203,36 @@ func TestVersionedWritesChunkedAndFailedPut(t *testing.T) {
 				t.Fatalf("after pop: %q", body)
 			}
 		}
+	}
+}
+
+// A failing PUT leaves an archived copy alone while another write counts
+// on it (that write copied the same version and is replacing the object).
+func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/lv", "")
+	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", "first")
+	resp, _ := c.must(200, "HEAD", "/v1/AUTH_test/c/o", "")
+	ts := resp.Header.Get("X-Timestamp")
+	if ts == "" {
+		t.Fatalf("no X-Timestamp: %v", resp.Header)
+	}
+	key := "AUTH_test//v1/AUTH_test/lv/" + pyQuote(versionPrefix("o")+ts)
+	c.Proxy.archives.hold(key) // another write archived o and is replacing it
+	short := strings.Repeat("x", 200000)
+	if got := c.rawPut("/v1/AUTH_test/c/o", short, "Content-Length: 300000"); got >= 200 && got < 300 {
+		t.Fatalf("short PUT: %d", got)
+	}
+	list := listJSON(t, c, "/v1/AUTH_test/lv")
+	if len(list) != 1 || list[0]["name"] != versionPrefix("o")+ts {
+		t.Fatalf("archive taken while claimed: %v", list)
+	}
+	// Once nobody counts on it, the next failure takes it back.
+	c.Proxy.archives.drop(key)
+	c.rawPut("/v1/AUTH_test/c/o", short, "Content-Length: 300000")
+	if list := listJSON(t, c, "/v1/AUTH_test/lv"); len(list) != 0 {
+		t.Fatalf("archive left: %v", list)
 	}
 }

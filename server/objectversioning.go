@@ -787,7 +787,7 @@ func (o *ovRequest) put(vc string) (err error) {
 	ctx := o.ctx
 	h := &ctx.Request.Header
 	r := &sreq{ctx: ctx, method: fasthttp.MethodPut, version: o.version, account: o.account, container: o.container, object: o.object}
-	if _, _, err := o.p.checkObjectPut(r, time.Now()); err != nil {
+	if _, _, err = o.p.checkObjectPut(r, time.Now()); err != nil {
 		return err
 	}
 	arch, err := o.copyCurrent(vc)

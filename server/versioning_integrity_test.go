@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -235,4 +236,77 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	if list := listJSON(t, c, "/v1/AUTH_test/lv"); len(list) != 0 {
 		t.Fatalf("archive left: %v", list)
 	}
+}
+
+// Failing PUTs racing with successful ones never take away an archive a
+// successful PUT relies on: every version written stays, once.
+func TestVersioningFailedPutsRacingGoodOnes(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/lv", "")
+	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	c.must(201, "PUT", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
+	for _, cont := range []string{"c", "ov"} {
+		path := "/v1/AUTH_test/" + cont + "/o"
+		if cont == "ov" {
+			// Written before versioning, so the first PUT archives it.
+			c.must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: false")
+			c.must(201, "PUT", path, "v00")
+			c.must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
+		} else {
+			c.must(201, "PUT", path, "v00")
+		}
+		const good = 8
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := strings.Repeat("b", 64<<10)
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					c.rawPut(path, body, "Content-Length: "+strconv.Itoa(len(body)), "Etag: 00000000000000000000000000000000")
+				}
+			}()
+		}
+		for i := 1; i <= good; i++ {
+			c.must(201, "PUT", path, fmt.Sprintf("v%02d", i)+strings.Repeat("g", 1<<20))
+		}
+		close(done)
+		wg.Wait()
+		// Every replaced version is archived exactly once.
+		seen := map[string]int{}
+		if cont == "c" {
+			for _, item := range listJSON(t, c, "/v1/AUTH_test/lv") {
+				_, b := c.must(200, "GET", "/v1/AUTH_test/lv/"+item["name"].(string), "")
+				seen[b[:3]]++
+			}
+		} else {
+			for _, item := range listJSON(t, c, "/v1/AUTH_test/ov?versions") {
+				_, b := c.must(200, "GET", path+"?version-id="+item["version_id"].(string), "")
+				seen[b[:3]]++
+			}
+			seen[fmt.Sprintf("v%02d", good)]-- // the current version is listed too
+		}
+		for i := 0; i < good; i++ {
+			if v := fmt.Sprintf("v%02d", i); seen[v] != 1 {
+				t.Errorf("%s: version %s archived %d times (%v)", cont, v, seen[v], seen)
+			}
+		}
+		if seen[fmt.Sprintf("v%02d", good)] == 0 {
+			delete(seen, fmt.Sprintf("v%02d", good))
+		}
+		if len(seen) != good {
+			t.Errorf("%s: archives %v", cont, seen)
+		}
+	}
+	// The object store writes noted hash invalidations up to 2 s after the
+	// last write, and its Close does not wait for a flush under way: let
+	// it finish before the test's directory goes.
+	time.Sleep(2200 * time.Millisecond)
 }

@@ -151,34 +151,41 @@ func expired(meta map[string]string, now time.Time) bool {
 // putBufPool holds the copy buffers of object PUTs.
 var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-func (p *Proxy) objectPut(r *sreq) {
+// checkObjectPut is the proxy's check of an object PUT before its body
+// is read (Swift's check_object_creation). The versioning middlewares
+// call it before they write anything on the PUT's behalf, so a PUT
+// refused here leaves nothing behind. It returns the body's size (-1:
+// chunked) and the X-Delete-At to store.
+func (p *Proxy) checkObjectPut(r *sreq, now time.Time) (int64, string, error) {
 	ctx := r.ctx
-	if te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding")); te != "" && te != "chunked" {
-		writeStatus(ctx, fasthttp.StatusNotImplemented, "")
-		return
+	te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding"))
+	if te != "" && te != "chunked" {
+		return 0, "", errorf(fasthttp.StatusNotImplemented, "")
 	}
-	// fasthttp reports a missing Content-Length as 0: look at what was sent.
+	// fasthttp reports a missing Content-Length as 0: look at what was
+	// sent (a chunked body a middleware already read has length 0 now).
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !isInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") {
-		writeStatus(ctx, fasthttp.StatusLengthRequired, "")
-		return
+	} else if !isInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+		return 0, "", errorf(fasthttp.StatusLengthRequired, "")
 	}
 	if size > p.limits.MaxFileSize {
-		writeError(ctx, constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large."))
-		return
+		return 0, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
 	}
 	if err := p.checkMetadata(r, "Object"); err != nil {
-		writeError(ctx, err)
-		return
+		return 0, "", err
 	}
 	if inm := r.header("If-None-Match"); inm != "" && inm != "*" {
-		writeError(ctx, constraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *"))
-		return
+		return 0, "", constraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *")
 	}
-	now := time.Now()
 	delAt, err := deleteAt(r, now)
+	return size, delAt, err
+}
+
+func (p *Proxy) objectPut(r *sreq) {
+	ctx := r.ctx
+	size, delAt, err := p.checkObjectPut(r, time.Now())
 	if err != nil {
 		writeError(ctx, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -719,41 +720,52 @@ func (o *ovRequest) requestTS() timestamp.Timestamp {
 	return ts
 }
 
-// copyCurrent archives an object written before versioning was enabled.
-func (o *ovRequest) copyCurrent(vc string) error {
-	src := o.reservedSub(fasthttp.MethodGet, o.path(o.container, o.object)+"?symlink=get", func(req *fasthttp.Request) {
+func (o *ovRequest) versioner() *versioner {
+	return &versioner{p: o.p, ctx: o.ctx, next: o.next, version: o.version, account: o.account}
+}
+
+// copyCurrent archives an object written before versioning was enabled;
+// the caller releases the archive returned.
+func (o *ovRequest) copyCurrent(vc string) (*archived, error) {
+	objectURI := o.path(o.container, o.object)
+	src := o.reservedSub(fasthttp.MethodGet, objectURI+"?symlink=get", func(req *fasthttp.Request) {
 		req.Header.Set("X-Newest", "True")
 	})
 	defer src.CloseBodyStream()
 	if src.StatusCode() == fasthttp.StatusNotFound {
-		return nil
+		return nil, nil
 	}
 	if err := ovCheck(src); err != nil {
-		return err
+		return nil, err
+	}
+	if string(o.ctx.Method()) == fasthttp.MethodPut && string(o.ctx.Request.Header.Peek("If-None-Match")) == "*" {
+		return nil, errorf(fasthttp.StatusPreconditionFailed, "") // the link's PUT would be refused
 	}
 	if string(src.Header.Peek(ovSymlinkSys)) == "true" {
-		return nil
+		return nil, nil
 	}
 	if n := src.Header.ContentLength(); n < 0 || int64(n) > o.p.limits.MaxFileSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "")
+		return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "")
 	}
-	ts, err := timestamp.Parse(string(src.Header.Peek("X-Timestamp")))
+	ts, err := sourceTimestamp(src)
 	if err != nil {
-		t, ok := ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
-		if !ok {
-			return errorf(fasthttp.StatusServiceUnavailable, "")
-		}
-		ts = timestamp.FromUnix(t.Unix())
+		return nil, err
 	}
-	v := &versioner{p: o.p, ctx: o.ctx, next: o.next, version: o.version, account: o.account}
-	resp := v.putFrom(o.path(vc, versionObjectName(o.object, ts)), src, func(req *fasthttp.Request) {
+	v := o.versioner()
+	a := v.archive(objectURI, o.path(vc, versionObjectName(o.object, ts)), ts)
+	resp := v.putFrom(a.copy, src, func(req *fasthttp.Request) {
 		req.Header.Set(allowReserved, "true")
 	})
 	defer closeResp(resp)
 	if resp.StatusCode() == fasthttp.StatusNotFound {
-		return plainError(fasthttp.StatusInternalServerError, ovNoVersionsContainer)
+		v.release(a, true)
+		return nil, plainError(fasthttp.StatusInternalServerError, ovNoVersionsContainer)
 	}
-	return ovCheck(resp)
+	if err := ovCheck(resp); err != nil {
+		v.release(a, true)
+		return nil, err
+	}
+	return a, nil
 }
 
 // versionCounter counts the body bytes a version PUT read.
@@ -768,12 +780,23 @@ func (c *versionCounter) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (o *ovRequest) put(vc string) error {
-	if err := o.copyCurrent(vc); err != nil {
-		return err
-	}
+// put stores the client's body as a new version and links the object to
+// it. A PUT that fails leaves nothing: the proxy's checks run before
+// anything is written, and what a failure after them wrote goes again.
+func (o *ovRequest) put(vc string) (err error) {
 	ctx := o.ctx
 	h := &ctx.Request.Header
+	r := &sreq{ctx: ctx, method: fasthttp.MethodPut, version: o.version, account: o.account, container: o.container, object: o.object}
+	if _, _, err = o.p.checkObjectPut(r, time.Now()); err != nil {
+		return err
+	}
+	arch, err := o.copyCurrent(vc)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		o.versioner().release(arch, err != nil || !isSuccess(ctx.Response.StatusCode()))
+	}()
 	ts := o.requestTS()
 	vname := versionObjectName(o.object, ts)
 	var body io.Reader
@@ -816,7 +839,24 @@ func (o *ovRequest) put(vc string) error {
 	ctype = strings.TrimSpace(ctype)
 	h.SetContentLength(0)
 	o.putLink(vc, vname, ts, string(resp.Header.Peek("Etag")), putBytes, ctype)
+	if !isSuccess(ctx.Response.StatusCode()) {
+		o.dropVersion(vc, vname)
+	}
 	return nil
+}
+
+// dropVersion removes the version a PUT stored when its link could not
+// be written, unless a replica has the link after all.
+func (o *ovRequest) dropVersion(vc, vname string) {
+	head := o.reservedSub(fasthttp.MethodHead, o.path(o.container, o.object)+"?symlink=get", func(req *fasthttp.Request) {
+		req.Header.Set("X-Newest", "True")
+	})
+	closeResp(head)
+	if target, _ := url.PathUnescape(string(head.Header.Peek(symTarget))); isSuccess(head.StatusCode()) &&
+		string(head.Header.Peek(ovSymlinkSys)) == "true" && target == vc+"/"+vname {
+		return
+	}
+	closeResp(o.reservedSub(fasthttp.MethodDelete, o.path(vc, vname), nil))
 }
 
 // putLink makes the object a link to version vname (the original
@@ -875,9 +915,11 @@ func (o *ovRequest) post(vc string) error {
 }
 
 func (o *ovRequest) delete(vc string) error {
-	if err := o.copyCurrent(vc); err != nil {
+	arch, err := o.copyCurrent(vc)
+	if err != nil {
 		return err
 	}
+	defer o.versioner().release(arch, false)
 	ts := o.requestTS()
 	marker := versionObjectName(o.object, ts)
 	resp := o.reservedSub(fasthttp.MethodPut, o.path(vc, marker), func(req *fasthttp.Request) {

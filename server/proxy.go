@@ -51,6 +51,7 @@ type Proxy struct {
 	log        *slog.Logger
 	acct       *accountUpdater
 	putLocks   nameLocks
+	archives   archiveClaims // versions copied aside by writes in progress
 	front      []Middleware
 	expiry     expiryQueue
 	vinfo      versioningCache

@@ -76,11 +76,16 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 		vc, _, _ = strings.Cut(vc, "/")
 		vw := &versioner{p: p, ctx: ctx, next: next, version: version, account: account,
 			container: container, object: object, vc: vc}
+		var arch *archived
 		switch {
 		case method == fasthttp.MethodPut:
-			err = vw.copyCurrent()
+			// A PUT the proxy would refuse archives nothing.
+			r := &sreq{ctx: ctx, method: method, version: version, account: account, container: container, object: object}
+			if _, _, err = p.checkObjectPut(r, time.Now()); err == nil {
+				arch, err = vw.copyCurrent()
+			}
 		case mode == "history":
-			err = vw.deletePush()
+			arch, err = vw.deletePush()
 		default:
 			err = vw.deletePop()
 			if err == nil {
@@ -92,7 +97,85 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 			return
 		}
 		next(ctx)
+		// A PUT that failed (a short body, an ETag mismatch…) takes its
+		// archive back: the object is still the version archived.
+		vw.release(arch, method == fasthttp.MethodPut && !isSuccess(ctx.Response.StatusCode()))
 	}
+}
+
+// archiveClaims counts, per archived copy, the writes that copied an
+// object's current version into a versions container and have not yet
+// finished replacing the object. A failed write removes the copy it made
+// only when no other write counts on it (one swiftbox serves the whole
+// cluster, so this process sees every such write).
+type archiveClaims struct {
+	mu   sync.Mutex
+	refs map[string]int
+}
+
+func (a *archiveClaims) hold(key string) {
+	a.mu.Lock()
+	if a.refs == nil {
+		a.refs = map[string]int{}
+	}
+	a.refs[key]++
+	a.mu.Unlock()
+}
+
+// drop ends a claim. When it was the last one it also returns the time to
+// stamp a removal of the copy with: a write that archives the same version
+// afterwards stamps its copy later, so the removal cannot hide that copy.
+func (a *archiveClaims) drop(key string) (timestamp.Timestamp, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refs[key]--; a.refs[key] > 0 {
+		return timestamp.Timestamp{}, false
+	}
+	delete(a.refs, key)
+	return timestamp.Now(), true
+}
+
+// archived is an object's current version copied into a versions
+// container by a write in progress.
+type archived struct {
+	key    string              // the claim
+	object string              // the object's URI
+	copy   string              // the copy's URI
+	ts     timestamp.Timestamp // the version's (the object's X-Timestamp)
+}
+
+// archive claims the copy of the object's version ts at uri; the caller
+// releases it when its write is done.
+func (v *versioner) archive(objectURI, copyURI string, ts timestamp.Timestamp) *archived {
+	a := &archived{key: v.account + "/" + copyURI, object: objectURI, copy: copyURI, ts: ts}
+	v.p.archives.hold(a.key)
+	return a
+}
+
+// release ends the write's claim on its archive (nil: none). When the
+// write failed and no other write counts on the copy, the copy goes if
+// the object is still the version copied: the data stays in the object,
+// and the next write that replaces it archives it again.
+func (v *versioner) release(a *archived, failed bool) {
+	if a == nil {
+		return
+	}
+	at, last := v.p.archives.drop(a.key)
+	if !failed || !last {
+		return
+	}
+	head := preAuthed(v.ctx, v.next, fasthttp.MethodHead, a.object+"?symlink=get", func(req *fasthttp.Request) {
+		req.Header.Set("X-Newest", "True")
+	})
+	closeResp(head)
+	cur, err := timestamp.Parse(string(head.Header.Peek("X-Timestamp")))
+	if !isSuccess(head.StatusCode()) || err != nil || cur != a.ts {
+		return
+	}
+	closeResp(preAuthed(v.ctx, v.next, fasthttp.MethodDelete, a.copy, func(req *fasthttp.Request) {
+		req.Header.Set("X-Timestamp", at.Internal())
+		req.Header.Set(allowReserved, "true")
+	}))
 }
 
 // versioningInfo is the container's info for the versioning middlewares,
@@ -309,36 +392,56 @@ func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *
 	})
 }
 
-// copyCurrent archives the current object (if any) under its timestamp.
-func (v *versioner) copyCurrent() error {
-	src := v.getSource(v.objectURI(v.container, v.object))
-	defer src.CloseBodyStream()
-	if src.StatusCode() == fasthttp.StatusNotFound {
-		return nil
-	}
-	if err := checkVersionResp(src); err != nil {
-		return err
-	}
-	if src.Header.ContentLength() < 0 || int64(src.Header.ContentLength()) > v.p.limits.MaxFileSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "")
-	}
+// sourceTimestamp is the X-Timestamp of an object read.
+func sourceTimestamp(src *fasthttp.Response) (timestamp.Timestamp, error) {
 	ts, err := timestamp.Parse(string(src.Header.Peek("X-Timestamp")))
 	if err != nil {
 		t, ok := ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
 		if !ok {
-			return errorf(fasthttp.StatusServiceUnavailable, "")
+			return ts, errorf(fasthttp.StatusServiceUnavailable, "")
 		}
 		ts = timestamp.FromUnix(t.Unix())
 	}
-	resp := v.putFrom(v.objectURI(v.vc, versionPrefix(v.object)+ts.Internal()), src, nil)
+	return ts, nil
+}
+
+// copyCurrent archives the current object (if any) under its timestamp;
+// the caller releases the archive returned.
+func (v *versioner) copyCurrent() (*archived, error) {
+	objectURI := v.objectURI(v.container, v.object)
+	src := v.getSource(objectURI)
+	defer src.CloseBodyStream()
+	if src.StatusCode() == fasthttp.StatusNotFound {
+		return nil, nil
+	}
+	if err := checkVersionResp(src); err != nil {
+		return nil, err
+	}
+	if string(v.ctx.Method()) == fasthttp.MethodPut && string(v.ctx.Request.Header.Peek("If-None-Match")) == "*" {
+		return nil, errorf(fasthttp.StatusPreconditionFailed, "") // the PUT would be refused
+	}
+	if src.Header.ContentLength() < 0 || int64(src.Header.ContentLength()) > v.p.limits.MaxFileSize {
+		return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "")
+	}
+	ts, err := sourceTimestamp(src)
+	if err != nil {
+		return nil, err
+	}
+	a := v.archive(objectURI, v.objectURI(v.vc, versionPrefix(v.object)+ts.Internal()), ts)
+	resp := v.putFrom(a.copy, src, nil)
 	defer closeResp(resp)
-	return checkVersionResp(resp)
+	if err := checkVersionResp(resp); err != nil {
+		v.release(a, true)
+		return nil, err
+	}
+	return a, nil
 }
 
 // deletePush archives the current object and writes a delete marker.
-func (v *versioner) deletePush() error {
-	if err := v.copyCurrent(); err != nil {
-		return err
+func (v *versioner) deletePush() (*archived, error) {
+	a, err := v.copyCurrent()
+	if err != nil {
+		return nil, err
 	}
 	uri := v.objectURI(v.vc, versionPrefix(v.object)+timestamp.FromTime(time.Now()).Internal())
 	resp := preAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
@@ -346,7 +449,11 @@ func (v *versioner) deletePush() error {
 		req.Header.SetContentLength(0)
 	})
 	defer closeResp(resp)
-	return checkVersionResp(resp)
+	if err := checkVersionResp(resp); err != nil {
+		v.release(a, false)
+		return nil, err
+	}
+	return a, nil
 }
 
 // versionsNewestFirst lists the archived versions of the object.

@@ -34,7 +34,15 @@ func (s *ObjectStore) noteInvalid(partDir, suffix string) {
 	inv.m[partDir][suffix] = struct{}{}
 	if inv.timer == nil && !inv.closed {
 		inv.timer = time.AfterFunc(invalidFlushDelay, func() {
-			if err := s.FlushInvalidations(); err != nil {
+			inv.flushing.Lock()
+			defer inv.flushing.Unlock()
+			inv.mu.Lock()
+			closed := inv.closed
+			inv.mu.Unlock()
+			if closed {
+				return // Close flushed everything
+			}
+			if err := s.flushInvalid(""); err != nil {
 				s.noteFlushError(err)
 			}
 		})
@@ -50,7 +58,10 @@ type pendingInvalid struct {
 	m      map[string]map[string]struct{} // partition dir → suffixes
 	timer  *time.Timer
 	closed bool
-	err    error // last background flush error, reported by Close
+	// flushing is held by a background flush, so Close returns only
+	// after it has finished writing (nothing touches the store later).
+	flushing sync.Mutex
+	err      error // last background flush error, reported by Close
 }
 
 func (s *ObjectStore) noteFlushError(err error) {
@@ -98,13 +109,17 @@ func (s *ObjectStore) flushInvalid(only string) error {
 // Close writes out noted suffix invalidations; the store must not be
 // written to afterwards.
 func (s *ObjectStore) Close() error {
-	err := s.FlushInvalidations()
 	s.invalid.mu.Lock()
 	s.invalid.closed = true
 	if s.invalid.timer != nil {
 		s.invalid.timer.Stop()
 		s.invalid.timer = nil
 	}
+	s.invalid.mu.Unlock()
+	s.invalid.flushing.Lock()
+	err := s.FlushInvalidations()
+	s.invalid.flushing.Unlock()
+	s.invalid.mu.Lock()
 	if err == nil {
 		err = s.invalid.err
 	}

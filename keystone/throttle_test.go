@@ -113,18 +113,31 @@ func TestLoginThrottleMemoryBound(t *testing.T) {
 	}
 }
 
+// Identity logins count under the local user they name (as tempauth and
+// S3 do), else under the name as given.
 func TestLoginUser(t *testing.T) {
 	t.Parallel()
+	e := &IdentityEndpoint{Auth: NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), []config.User{
+		{Account: "test", Name: "tester", Key: "testing"}, {Account: "test2", Name: "tester", Key: "other"}, {Account: "test", Name: "solo", Key: "x"},
+	})}
+	v3 := func(user, scope string) string {
+		return `{"auth":{"identity":{"methods":["password"],"password":{"user":` + user + `}}` + scope + `}}`
+	}
 	for body, want := range map[string]string{
-		`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"tester","domain":{"id":"default"},"password":"x"}}}}}`:   "tester@default",
-		`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"tester","domain":{"name":"Default"},"password":"x"}}}}}`: "tester@default",
-		`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"tester","domain":{"id":"other"},"password":"x"}}}}}`:     "tester@other",
-		`{"auth":{"identity":{"methods":["password"],"password":{"user":{"id":"abc","password":"x"}}}}}`:                                  "id:abc",
-		`{"auth":{"passwordCredentials":{"username":"tester","password":"x"},"tenantName":"test"}}`:                                       "tester@default",
-		`{"auth":{"identity":{"methods":["token"],"token":{"id":"t"}}}}`:                                                                  "(token)",
+		v3(`{"name":"tester","domain":{"id":"default"},"password":"x"}`, `,"scope":{"project":{"name":"test","domain":{"id":"default"}}}`): "test:tester",
+		v3(`{"name":"tester","domain":{"name":"Default"},"password":"x"}`, `,"scope":{"project":{"id":"test2"}}`):                          "test2:tester",
+		v3(`{"name":"tester","domain":{"id":"default"},"password":"x"}`, ``):                                                               "tester@default",
+		v3(`{"name":"solo","domain":{"id":"default"},"password":"x"}`, `,"scope":"unscoped"`):                                              "test:solo",
+		v3(`{"name":"tester","domain":{"id":"other"},"password":"x"}`, `,"scope":{"project":{"name":"test"}}`):                             "tester@other",
+		v3(`{"name":"nobody","domain":{"name":"Else"},"password":"x"}`, ``):                                                                "nobody@name:Else",
+		v3(`{"id":"`+UserID("test", "tester")+`","password":"x"}`, ``):                                                                     "test:tester",
+		v3(`{"id":"abc","password":"x"}`, ``):                                                                                              "id:abc",
+		`{"auth":{"passwordCredentials":{"username":"tester","password":"x"},"tenantName":"test"}}`:                                        "test:tester",
+		`{"auth":{"passwordCredentials":{"username":"ghost","password":"x"},"tenantId":"test"}}`:                                           "ghost@default",
+		`{"auth":{"identity":{"methods":["token"],"token":{"id":"t"}}}}`:                                                                   "(token)",
 		`not json`: "",
 	} {
-		if got := loginUser([]byte(body)); got != want {
+		if got := e.loginUser([]byte(body)); got != want {
 			t.Errorf("%s: %q, want %q", body, got, want)
 		}
 	}

@@ -253,7 +253,6 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		r.s.logins.Record("s3", ip, access, false)
 		return 0, 0, errSignatureDoesNotMatch
 	}
-	r.s.logins.Record("s3", ip, access, true)
 	r.id, r.account = id, id.Account
 	server.SetIdentity(r.ctx, id)
 	return r.checkPolicy(form, policyB64, id)

@@ -146,22 +146,22 @@ func (l *LoginThrottle) Record(system string, ip net.IP, user string, ok bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if f := count(l.pairs, loginPair{k, user}, l.window, now); f.n == l.max {
+	if f := count(l.pairs, loginPair{k, user}, l.max, l.window, now); f.n == l.max {
 		l.log.Warn("login throttled", "system", system, "client", ip.String(), "user", user, "failures", f.n,
 			"for", f.since.Add(l.window).Sub(now).Round(time.Second))
 	}
-	if f := count(l.addrs, k, l.window, now); f.n == l.maxAddr {
+	if f := count(l.addrs, k, l.maxAddr, l.window, now); f.n == l.maxAddr {
 		l.log.Warn("login throttled for all users", "system", system, "client", ip.String(), "failures", f.n,
 			"for", f.since.Add(l.window).Sub(now).Round(time.Second))
 	}
 }
 
 // count adds one failure to m[k], starting a new window if its ended.
-func count[K comparable](m map[K]*loginFailures, k K, window time.Duration, now time.Time) *loginFailures {
+func count[K comparable](m map[K]*loginFailures, k K, limit int, window time.Duration, now time.Time) *loginFailures {
 	f := m[k]
 	if f == nil || now.Sub(f.since) >= window {
 		if f == nil && len(m) >= maxTracked {
-			prune(m, window, now)
+			prune(m, limit, window, now)
 		}
 		f = &loginFailures{since: now}
 		m[k] = f
@@ -170,10 +170,20 @@ func count[K comparable](m map[K]*loginFailures, k K, window time.Duration, now 
 	return f
 }
 
-// prune drops ended windows, then, if still full, the older half.
-func prune[K comparable](m map[K]*loginFailures, window time.Duration, now time.Time) {
+// prune drops ended windows, then, if still full, the counts below limit
+// (so a flood of fresh failures cannot lift a refusal in force), then the
+// older half.
+func prune[K comparable](m map[K]*loginFailures, limit int, window time.Duration, now time.Time) {
 	for k, f := range m {
 		if now.Sub(f.since) >= window {
+			delete(m, k)
+		}
+	}
+	if len(m) < maxTracked {
+		return
+	}
+	for k, f := range m {
+		if f.n < limit {
 			delete(m, k)
 		}
 	}

@@ -98,18 +98,32 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	}
 }
 
-// A flood of distinct users and addresses stays within maxTracked entries.
+// A flood of distinct users and addresses stays within maxTracked entries
+// and does not lift a refusal in force.
 func TestLoginThrottleMemoryBound(t *testing.T) {
 	t.Parallel()
 	l := NewLoginThrottle(config.LoginThrottleConfig{MaxFailures: 3, Window: 60}, nil, nil)
 	l.log = slog.New(slog.DiscardHandler)
-	ip := net.IPv4(198, 18, 0, 0)
+	now := time.Unix(1_700_000_000, 0)
+	l.now = func() time.Time { return now }
+	guesser, sprayer := net.ParseIP("192.0.2.1"), net.ParseIP("192.0.2.2")
+	for i := 0; i < 3; i++ {
+		l.Record("s3", guesser, "test:tester", false)
+	}
+	for i := 0; i < 15; i++ {
+		l.Record("s3", sprayer, fmt.Sprint("key", i), false)
+	}
 	for i := 0; i < maxTracked+1000; i++ {
-		l.Record("s3", net.IPv4(198, 18, byte(i>>8), byte(i)), fmt.Sprint("key", i), false)
-		l.Record("s3", ip, fmt.Sprint("key", i), false)
+		l.Record("s3", net.IP{0x20, 0x01, 0x0d, 0xb8, byte(i >> 16), byte(i >> 8), byte(i), 0, 0, 0, 0, 0, 0, 0, 0, 1}, fmt.Sprint("key", i), false)
 	}
 	if len(l.pairs) > maxTracked || len(l.addrs) > maxTracked {
 		t.Errorf("%d pairs, %d addresses tracked, bound %d", len(l.pairs), len(l.addrs), maxTracked)
+	}
+	if _, ok := l.Throttled("s3", guesser, "test:tester"); !ok {
+		t.Error("a flood lifted a user's refusal")
+	}
+	if _, ok := l.Throttled("s3", sprayer, "other"); !ok {
+		t.Error("a flood lifted an address's refusal")
 	}
 }
 

@@ -549,10 +549,11 @@ func sourceClient(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// Failed logins are throttled per client address: after max_failures an
-// address gets 429 on every login endpoint (S3: 503 SlowDown), even with
-// the right key, while other addresses log in as before; failures are
-// logged with address and user and counted in the metrics. Tokens expire.
+// Failed logins are throttled per client address and user: after
+// max_failures the user gets 429 from that address on every login endpoint
+// (S3: 503 SlowDown), even with the right key, while its other users and
+// other addresses log in as before; failures are logged with address and
+// user and counted in the metrics. Tokens expire.
 func TestAttackLoginThrottle(t *testing.T) {
 	metricsURL := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := attackServer(t, `  token_life: 1
@@ -598,6 +599,7 @@ func TestAttackLoginThrottle(t *testing.T) {
 		{"tempauth-right-key", 429, func() int { code, _ := login(guesser, "test:tester", "testing"); return code }},
 		{"v3-right-password", 429, func() int { return post(guesser, "/v3/auth/tokens", v3) }},
 		{"v2-right-password", 429, func() int { return post(guesser, "/v2.0/tokens", v2) }},
+		{"guesser-other-user", 200, func() int { code, _ := login(guesser, "test:tester2", "testing2"); return code }},
 		{"bystander-tempauth", 200, func() int { code, _ := login(bystander, "test:tester", "testing"); return code }},
 		{"bystander-v3", 201, func() int { return post(bystander, "/v3/auth/tokens", v3) }},
 	} {
@@ -608,9 +610,14 @@ func TestAttackLoginThrottle(t *testing.T) {
 		})
 	}
 	t.Run("s3-signed-from-throttled-address", func(t *testing.T) {
-		_, err := s3ClientAt(t, s.URL, guesser, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{})
+		_, err := s3ClientAt(t, s.URL, guesser, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
 		if s3Code(err) != "SlowDown" {
 			t.Errorf("S3 from a throttled address: %v, want SlowDown", err)
+		}
+		// Refused before the signature is checked: a guess learns nothing.
+		_, err = s3ClientAt(t, s.URL, guesser, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
+		if s3Code(err) != "SlowDown" {
+			t.Errorf("S3 with a wrong secret from a throttled address: %v, want SlowDown", err)
 		}
 		if _, err := s3ClientAt(t, s.URL, bystander, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
 			t.Errorf("S3 from another address: %v", err)
@@ -624,7 +631,7 @@ func TestAttackLoginThrottle(t *testing.T) {
 				t.Fatalf("bad signature %d: %v", i, err)
 			}
 		}
-		_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{})
+		_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
 		if s3Code(err) != "SlowDown" {
 			t.Errorf("after 3 bad signatures: %v, want SlowDown", err)
 		}
@@ -656,4 +663,95 @@ func TestAttackLoginThrottle(t *testing.T) {
 			t.Errorf("an expired token: %d, want 401", code)
 		}
 	})
+}
+
+// noRetry makes an S3 call answer its first response (the SDK retries
+// SlowDown).
+func noRetry(o *s3.Options) { o.RetryMaxAttempts = 1 }
+
+// With the default config (max_failures 10, 50 per address, nothing
+// exempt) a guesser on 127.0.0.1 is throttled too: 10 wrong keys for a
+// user, and that user is refused from there, right key or not, while the
+// address's other users log in; spraying 50 users refuses the address
+// for all; other addresses are unaffected.
+func TestAttackLoginThrottleDefaults(t *testing.T) {
+	t.Parallel()
+	s := attackServer(t, "")
+	local, other := sourceClient("127.0.0.1"), sourceClient("127.0.0.9")
+	login := func(c *http.Client, user, key string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.AuthURL(), nil)
+		req.Header.Set("X-Auth-User", user)
+		req.Header.Set("X-Auth-Key", key)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		return resp.StatusCode
+	}
+	s3list := func(c *http.Client, user, key string) string {
+		t.Helper()
+		_, err := s3ClientAt(t, s.URL, c, user, key).ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
+		if err == nil {
+			return "ok"
+		}
+		return s3Code(err)
+	}
+	for i := 0; i < 10; i++ {
+		if code := login(local, "test:tester", fmt.Sprint("guess", i)); code != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	for _, c := range []struct {
+		name, got, want string
+	}{
+		{"right-key-after-10-failures", fmt.Sprint(login(local, "test:tester", "testing")), "429"},
+		{"s3-right-secret", s3list(local, "test:tester", "testing"), "SlowDown"},
+		{"s3-wrong-secret", s3list(local, "test:tester", "wrong"), "SlowDown"},
+		{"other-user-same-address", fmt.Sprint(login(local, "test:tester2", "testing2")), "200"},
+		{"s3-other-user-same-address", s3list(local, "test2:tester3", "testing3"), "ok"},
+		{"same-user-other-address", fmt.Sprint(login(other, "test:tester", "testing")), "200"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, c.got, c.want)
+		}
+	}
+	// Spraying: 40 more failures (tempauth users and unknown S3 keys) make
+	// 50 from 127.0.0.1, and then every login from there is refused.
+	for i := 0; i < 50; i++ {
+		user := fmt.Sprintf("spray:u%d", i)
+		switch {
+		case i < 40 && i%2 == 1:
+			if got := s3list(local, user, "x"); got != "InvalidAccessKeyId" {
+				t.Fatalf("sprayed S3 key %d: %s, want InvalidAccessKeyId", i, got)
+			}
+		case i < 40:
+			if code := login(local, user, "x"); code != 401 {
+				t.Fatalf("sprayed user %d: %d, want 401", i, code)
+			}
+		default:
+			if code := login(local, user, "x"); code != 429 {
+				t.Fatalf("sprayed user %d after 50 failures: %d, want 429", i, code)
+			}
+		}
+	}
+	if code := login(local, "test:tester2", "testing2"); code != 429 {
+		t.Errorf("other user from the spraying address: %d, want 429", code)
+	}
+	if got := s3list(local, "test2:tester3", "testing3"); got != "SlowDown" {
+		t.Errorf("S3 from the spraying address: %s, want SlowDown", got)
+	}
+	if code := login(other, "test:tester2", "testing2"); code != 200 {
+		t.Errorf("another address: %d, want 200", code)
+	}
+	out := s.Output()
+	for _, want := range []string{"login throttled", "login throttled for all users", "127.0.0.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the log:\n%.2000s", want, out)
+		}
+	}
 }

@@ -446,6 +446,19 @@ func TestS3PostObject(t *testing.T) {
 	if err != nil || aws.ToString(head.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) {
 		t.Fatalf("posted object's checksum: %v %v", head, err)
 	}
+	// A form's signature is a login: with the bad one above, 10 failures
+	// (the default max_failures) and the key is refused from this address
+	// before its signature is checked, right or wrong.
+	for i := 0; i < 9; i++ {
+		if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good+fmt.Sprint(i)), "up/g"), "x"); st != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+			t.Fatalf("bad signature %d: %d %s", i, st, body)
+		}
+	}
+	for _, sig := range []string{sign(good), sign(good + "y")} {
+		if st, body := postForm(t, s.URL+"/forms", fields(good, sig, "up/g"), "x"); st != 503 || !strings.Contains(body, "<Code>SlowDown</Code>") {
+			t.Errorf("POST after 10 bad signatures: %d %s, want 503 SlowDown", st, body)
+		}
+	}
 }
 
 // Per-application access keys: a key limited to one bucket, and a

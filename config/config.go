@@ -127,7 +127,7 @@ type AuthConfig struct {
 	Users []string `yaml:"users"`
 	// StorageURLScheme forces the scheme of X-Storage-Url ("default" = as requested).
 	StorageURLScheme string `yaml:"storage_url_scheme"`
-	// LoginThrottle throttles failed logins per client address.
+	// LoginThrottle throttles failed logins per client address and user.
 	LoginThrottle LoginThrottleConfig `yaml:"login_throttle"`
 }
 

@@ -6,33 +6,54 @@ import (
 	"strings"
 )
 
-// LoginThrottleConfig throttles failed logins per client address: the
-// tempauth endpoint (/auth/v1.0), the built-in identity endpoint (/v3,
-// /v2.0) and S3 signatures. An address with MaxFailures failures within
-// Window seconds is refused (429; S3: 503 SlowDown) until the window ends,
-// whatever it sends, so a password guesser learns nothing more.
+// LoginThrottleConfig throttles failed logins per client address and
+// user: the tempauth endpoint (/auth/v1.0), the built-in identity endpoint
+// (/v3, /v2.0) and S3 signatures. A user with MaxFailures failures from an
+// address within Window seconds is refused there (429; S3: 503 SlowDown)
+// until the window ends, whatever it sends, so a password guesser learns
+// nothing more; an address with MaxFailuresPerAddress failures across all
+// users is refused for every user.
 type LoginThrottleConfig struct {
-	// MaxFailures is the number of failures an address may make per
-	// window (0 turns throttling off).
+	// MaxFailures is the number of failures a user may make from one
+	// address per window (0 turns throttling off).
 	MaxFailures int `yaml:"max_failures"`
+	// MaxFailuresPerAddress is the number of failures an address may make
+	// per window across all users (password spraying, access key
+	// enumeration); 0 means 5 × MaxFailures.
+	MaxFailuresPerAddress int `yaml:"max_failures_per_address"`
 	// Window is the window's length in seconds.
 	Window int `yaml:"window"`
-	// Exempt lists addresses or CIDR prefixes never throttled. Loopback by
-	// default: a reverse proxy on the box shows every client as 127.0.0.1,
-	// and one guesser behind it must not lock everyone out.
+	// Exempt lists addresses or CIDR prefixes never throttled; none by
+	// default. Behind a reverse proxy on the box every client is
+	// 127.0.0.1: the per-user limit still keeps one guesser from locking
+	// everyone out, but a sprayer would trip the per-address limit for
+	// all, so such an operator may list 127.0.0.1 here (and throttle at
+	// the proxy instead).
 	Exempt []string `yaml:"exempt"`
 	// ExemptPrefixes is Exempt parsed (by Finish).
 	ExemptPrefixes []netip.Prefix `yaml:"-"`
 }
 
 func defaultLoginThrottle() LoginThrottleConfig {
-	return LoginThrottleConfig{MaxFailures: 10, Window: 60, Exempt: []string{"127.0.0.0/8", "::1/128"}}
+	return LoginThrottleConfig{MaxFailures: 10, Window: 60, Exempt: []string{}}
+}
+
+// AddressLimit is the per-address limit in effect: MaxFailuresPerAddress,
+// or 5 × MaxFailures if that is 0.
+func (c LoginThrottleConfig) AddressLimit() int {
+	if c.MaxFailuresPerAddress > 0 {
+		return c.MaxFailuresPerAddress
+	}
+	return 5 * c.MaxFailures
 }
 
 func (c *Config) finishLoginThrottle() error {
 	lt := &c.Auth.LoginThrottle
 	if lt.MaxFailures < 0 {
 		return fmt.Errorf("config: auth.login_throttle.max_failures must be 0 (off) or more, got %d", lt.MaxFailures)
+	}
+	if lt.MaxFailuresPerAddress < 0 {
+		return fmt.Errorf("config: auth.login_throttle.max_failures_per_address must be 0 (5 × max_failures) or more, got %d", lt.MaxFailuresPerAddress)
 	}
 	if lt.Window <= 0 {
 		return fmt.Errorf("config: auth.login_throttle.window must be positive, got %d", lt.Window)

@@ -1,6 +1,7 @@
 package keystone
 
 import (
+	"cmp"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -62,50 +63,94 @@ func (e *IdentityEndpoint) Middleware(next fasthttp.RequestHandler) fasthttp.Req
 	}
 }
 
-// login runs a token request (a login) unless the client's address is
-// throttled, and records its outcome: a 401 is a failed login.
+// login runs a token request (a login) unless its user is throttled from
+// the client's address, and records its outcome: a 401 is a failed login.
 func (e *IdentityEndpoint) login(ctx *fasthttp.RequestCtx, issue func(*fasthttp.RequestCtx)) {
-	if left, ok := e.Logins.Throttled("identity", ctx.RemoteIP()); ok {
+	user := e.loginUser(ctx.PostBody())
+	if left, ok := e.Logins.Throttled("identity", ctx.RemoteIP(), user); ok {
 		ctx.Response.Header.Set("Retry-After", fmt.Sprint(int(left.Seconds())+1))
-		identityError(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins from your address; try again later.")
+		identityError(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
 		return
 	}
 	issue(ctx)
 	switch st := ctx.Response.StatusCode(); {
 	case st == fasthttp.StatusUnauthorized:
-		e.Logins.Record("identity", ctx.RemoteIP(), loginUser(ctx.PostBody()), false)
+		e.Logins.Record("identity", ctx.RemoteIP(), user, false)
 	case st/100 == 2:
-		e.Logins.Record("identity", ctx.RemoteIP(), loginUser(ctx.PostBody()), true)
+		e.Logins.Record("identity", ctx.RemoteIP(), user, true)
 	}
 }
 
-// loginUser is the user a v3 or v2.0 token request names, for the log.
-func loginUser(body []byte) string {
+// loginUser is the user a v3 or v2.0 token request names, as its failures
+// are counted and logged: a local user it resolves to as "account:name",
+// the name tempauth and S3 know it by, so that the three share its count;
+// else "name@domain" (v2.0 users live in the default domain), "id:<id>",
+// or "(token)".
+func (e *IdentityEndpoint) loginUser(body []byte) string {
 	var doc struct {
 		Auth struct {
 			Identity struct {
 				Password struct {
-					User struct{ ID, Name string }
+					User struct {
+						ID, Name string
+						Domain   *v3Domain
+					}
 				}
 				Token struct{ ID string }
 			}
+			Scope               json.RawMessage
 			PasswordCredentials struct{ Username string }
+			TenantID            string `json:"tenantId"`
+			TenantName          string `json:"tenantName"`
 			Token               struct{ ID string }
 		}
 	}
 	json.Unmarshal(body, &doc)
 	a := doc.Auth
-	switch {
-	case a.Identity.Password.User.Name != "":
-		return a.Identity.Password.User.Name
-	case a.Identity.Password.User.ID != "":
-		return "id " + a.Identity.Password.User.ID
+	var scope v3Scope
+	json.Unmarshal(a.Scope, &scope) // "unscoped" or none: no project
+	project := cmp.Or(a.TenantID, a.TenantName)
+	if p := scope.Project; p != nil {
+		project = cmp.Or(p.ID, p.Name)
+	}
+	local := func(id, name string) (string, bool) {
+		if e.Auth == nil {
+			return "", false
+		}
+		u, ok := e.findUser(id, name, project)
+		return u.account + ":" + u.name, ok
+	}
+	switch u := a.Identity.Password.User; {
+	case u.ID != "":
+		if l, ok := local(u.ID, ""); ok {
+			return l
+		}
+		return "id:" + u.ID
+	case u.Name != "":
+		if l, ok := local("", u.Name); ok && domainOK(u.Domain) {
+			return l
+		}
+		return u.Name + "@" + loginDomain(u.Domain)
 	case a.PasswordCredentials.Username != "":
-		return a.PasswordCredentials.Username
+		if l, ok := local("", a.PasswordCredentials.Username); ok {
+			return l
+		}
+		return a.PasswordCredentials.Username + "@" + DefaultDomainID
 	case a.Identity.Token.ID != "" || a.Token.ID != "":
 		return "(token)"
 	}
 	return ""
+}
+
+// loginDomain names d one way whichever way the request names it.
+func loginDomain(d *v3Domain) string {
+	switch {
+	case domainOK(d):
+		return DefaultDomainID
+	case d.ID != "":
+		return d.ID
+	}
+	return "name:" + d.Name
 }
 
 func (e *IdentityEndpoint) baseURL(ctx *fasthttp.RequestCtx) string {

@@ -225,8 +225,15 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 	if sig == "" {
 		return 0, 0, s3err(400, "InvalidArgument", "Bucket POST must contain a field named 'signature'.")
 	}
+	// A form's signature is a login like a header's: throttled before it
+	// is checked, its failures counted.
+	ip := r.ctx.RemoteIP()
+	if _, throttled := r.s.logins.Throttled("s3", ip, access); throttled {
+		return 0, 0, errSlowDown
+	}
 	id, secret, key, ok := r.s.auth.LookupS3(access)
 	if !ok {
+		r.s.logins.Record("s3", ip, access, false)
 		return 0, 0, errInvalidAccessKeyID.with("AWSAccessKeyId", access)
 	}
 	r.s3key = key
@@ -249,6 +256,7 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		want = base64.StdEncoding.EncodeToString(m.Sum(nil))
 	}
 	if !hmac.Equal([]byte(want), []byte(sig)) {
+		r.s.logins.Record("s3", ip, access, false)
 		return 0, 0, errSignatureDoesNotMatch
 	}
 	r.id, r.account = id, id.Account

@@ -132,7 +132,8 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		writeError(ctx, e)
 		return
 	}
-	if _, throttled := s.logins.Throttled("s3", ctx.RemoteIP()); throttled {
+	// Before the signature is checked, so a throttled key learns nothing.
+	if _, throttled := s.logins.Throttled("s3", ctx.RemoteIP(), a.access); throttled {
 		writeError(ctx, errSlowDown)
 		return
 	}

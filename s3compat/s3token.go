@@ -13,9 +13,9 @@ import (
 // Keystone's EC2 credentials, as Swift's s3token does.
 func (s *S3) SetKeystone(ks *keystone.Keystone) { s.ks = ks }
 
-// SetLoginThrottle makes failed signatures count towards their client
-// address's failed-login throttle, and a throttled address's signed
-// requests answer 503 SlowDown.
+// SetLoginThrottle makes failed signatures count towards the failed-login
+// throttle of their access key id and client address, and a throttled
+// one's signed requests answer 503 SlowDown.
 func (s *S3) SetLoginThrottle(l *keystone.LoginThrottle) { s.logins = l }
 
 // stringsToSign are the strings a's signature may sign (SigV2 has a
@@ -55,6 +55,6 @@ func (s *S3) keystoneAuth(ctx *fasthttp.RequestCtx, a *authInfo, bucketInHost st
 	return nil, "", errSignatureDoesNotMatch
 }
 
-// errSlowDown answers a signed request from a throttled address (AWS's
+// errSlowDown answers a throttled signed request (AWS's
 // throttling error, which S3 clients back off on).
 var errSlowDown = s3err(503, "SlowDown", "Please reduce your request rate.")

@@ -29,7 +29,7 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 			unauthorized(ctx, "")
 			return
 		}
-		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP()); ok {
+		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP(), user); ok {
 			tooManyLogins(ctx, left)
 			return
 		}
@@ -51,11 +51,12 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 	}
 }
 
-// tooManyLogins is the answer to a throttled client address: 429 with
-// the seconds until it may try again.
+// tooManyLogins is the answer to a throttled login (the user from the
+// client's address, or the address): 429 with the seconds until it may
+// try again.
 func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
-	writeStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins from your address; try again later.")
+	writeStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
 }
 
 // storageURL is http(s)://<host as requested>/v1/<account>.

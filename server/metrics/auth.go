@@ -13,7 +13,7 @@ type Auth struct {
 func newAuth(reg prometheus.Registerer) *Auth {
 	a := &Auth{
 		logins: counterVec("auth", "logins_total",
-			"Logins (GET /auth/v1.0, POST /v3/auth/tokens and /v2.0/tokens, S3 signatures), by auth system and result (success, failure, throttled: refused while the client address is throttled).", "system", "result"),
+			"Logins (GET /auth/v1.0, POST /v3/auth/tokens and /v2.0/tokens, S3 signatures), by auth system and result (success, failure, throttled: refused while the user from the client address, or the address, is throttled).", "system", "result"),
 		tokens: counterVec("auth", "token_validations_total",
 			"Tokens checked on requests, by auth system and result (valid, invalid).", "system", "result"),
 		cache: counterVec("auth", "token_cache_requests_total",

@@ -35,7 +35,14 @@ import (
 // the exact refusal S3 gives it. Where a refused request would have
 // stored or exposed something, the case checks that it did not.
 func TestAttackS3Signing(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin", "--user", "evil:attacker:evilpw")
+	// Dozens of deliberately bad signatures from one address and key: the
+	// failed-login throttle (tested in TestAttackLoginThrottle*) would
+	// answer SlowDown before the refusal each case asserts.
+	cfg := filepath.Join(t.TempDir(), "swiftbox.yaml")
+	if err := os.WriteFile(cfg, []byte("auth:\n  login_throttle: {max_failures: 1000}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, t.TempDir(), "--config", cfg, "--user", "test:tester:testing:.admin", "--user", "evil:attacker:evilpw")
 	now := time.Now()
 	u := s.URL
 	empty := sha256hex("")

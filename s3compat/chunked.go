@@ -292,12 +292,14 @@ func (b *bodyReader) nextChunk() *Error {
 		return e
 	}
 	sizeStr, ext, _ := strings.Cut(line, ";")
-	size, err := strconv.ParseInt(strings.TrimSpace(sizeStr), 16, 64)
+	// Exactly as AWS frames it: no spaces or other characters around the
+	// size or the signature (a framing an attacker altered is refused).
+	size, err := strconv.ParseInt(sizeStr, 16, 64)
 	if err != nil || size < 0 {
 		return s3err(400, "InvalidRequest", "Invalid chunk size")
 	}
 	if b.signed {
-		sig, ok := strings.CutPrefix(strings.TrimSpace(ext), "chunk-signature=")
+		sig, ok := strings.CutPrefix(ext, "chunk-signature=")
 		if !ok {
 			return errSignatureDoesNotMatch
 		}

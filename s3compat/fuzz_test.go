@@ -51,6 +51,9 @@ func FuzzSigV4Header(f *testing.F) {
 	f.Fuzz(func(t *testing.T, authz, date, payload, extra string) {
 		ctx := exampleCtx("GET", "/bucket/key", "Host:example.com")
 		ctx.Request.Header.Set("Authorization", "AWS4-HMAC-SHA256 "+authz)
+		// The header as the server holds it (fasthttp turns control
+		// characters such as a newline into spaces).
+		authz = strings.TrimPrefix(string(ctx.Request.Header.Peek("Authorization")), "AWS4-HMAC-SHA256 ")
 		ctx.Request.Header.Set("X-Amz-Date", date)
 		ctx.Request.Header.Set("X-Amz-Content-Sha256", payload)
 		if extra != "" {

@@ -444,6 +444,10 @@ func TestAttackS3Authz(t *testing.T) {
 		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion-per-key", do: raw(nil, "POST", deleteKeep("delv"),
 			`<Delete><Object><Key>keep</Key><VersionId>null</VersionId></Object></Delete>`), status: 200, code: "AccessDenied", check: e.exists("delv", "keep")},
 		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion", do: raw(nil, "DELETE", "/delv/keep?versionId=null", ""), status: 403, code: "AccessDenied", check: e.exists("delv", "keep")},
+		// GetObjectAttributes tells size, ETag and checksums: it needs s3:GetObject (or s3:GetObjectVersion) as well.
+		{name: "policy/Deny-GetObject-holds-for-GetObjectAttributes", do: raw(nil, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize,Checksum"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObject-holds-for-other-accounts-GetObjectAttributes", do: raw(eve, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-holds-for-GetObjectAttributes-of-a-version", do: raw(nil, "GET", "/denyver/x?attributes&versionId=null", "", "X-Amz-Object-Attributes: ETag"), status: 403, code: "AccessDenied"},
 		{name: "policy/symlink-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/link", ""), status: 403, code: "AccessDenied"},
 		{name: "policy/SLO-segments-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/slo", ""), status: 409, code: "BrokenMPU"},
 		{name: "policy/granted-GetObject-is-not-a-copy-source-elsewhere", do: raw(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /priv/secret"), status: 403, code: "AccessDenied"},

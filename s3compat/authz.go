@@ -163,7 +163,12 @@ func (r *req) authorize(op *operation, bucket, key, v string, hasVersion bool) (
 		if key != "" {
 			res += "/" + key
 		}
-		allow, deny := pol.decide(policyRequest{requester: r.requester(), action: op.actionFor(hasVersion), resource: res, ctx: r.ctx})
+		// Every action the operation needs must be allowed; a Deny of any refuses.
+		allow, deny := true, false
+		for o := op; o != nil; o = o.also {
+			al, dn := pol.decide(policyRequest{requester: r.requester(), action: o.actionFor(hasVersion), resource: res, ctx: r.ctx})
+			allow, deny = allow && al, deny || dn
+		}
 		switch {
 		case deny:
 			return a, errAccessDenied

@@ -208,6 +208,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	put(e.owner, "rdb", "keep", "keep me", "")
 	put(e.owner, "prb", "private-obj", "private in a public bucket", types.ObjectCannedACLPrivate)
 	put(e.owner, "priv", "keep", "keep me", "")
+	put(e.owner, "dropbox", "owned", "the owner's", "")
 	for _, k := range []string{"ip/x", "ua/x", "unk/x", "deny/x"} {
 		put(e.owner, "cond", k, "cond "+k, "")
 	}
@@ -484,6 +485,18 @@ func TestAttackS3Authz(t *testing.T) {
 		{name: "anonymous/private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj", ""), status: 403, code: "AccessDenied"},
 		{name: "anonymous/PUT-into-public-read-bucket", do: raw(nil, "PUT", "/prb/new", "x"), status: 403, code: "AccessDenied"},
 		{name: "anonymous/PUT-acl-of-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		// A public-read bucket (Swift's .r:*) lets anyone HEAD it and its objects: that is not READ_ACP, nor the owner's settings.
+		{name: "anonymous/GET-acl-of-public-read-bucket", do: raw(nil, "GET", "/prb?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-object", do: raw(nil, "GET", "/denyget/secret?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-write-bucket", do: raw(nil, "GET", "/dropbox?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-versioning-of-public-read-bucket", do: raw(nil, "GET", "/prb?versioning", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-tagging-of-public-read-bucket", do: raw(nil, "GET", "/prb?tagging", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-cors-of-public-read-bucket", do: raw(nil, "GET", "/prb?cors", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-location-of-public-read-bucket", do: raw(nil, "GET", "/prb?location", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-policyStatus-of-public-read-bucket", do: raw(nil, "GET", "/prb?policyStatus", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-unconfigured-lifecycle-of-public-read-bucket", do: raw(nil, "GET", "/prb?lifecycle", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-object-acl-in-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox/owned?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
 		{name: "anonymous/ListBuckets", do: raw(nil, "GET", "/", ""), status: 403, code: "AccessDenied"},
 
 		// Classification: one operation per request, unknown ones refused.

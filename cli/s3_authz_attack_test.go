@@ -208,6 +208,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	put(e.owner, "rdb", "keep", "keep me", "")
 	put(e.owner, "prb", "private-obj", "private in a public bucket", types.ObjectCannedACLPrivate)
 	put(e.owner, "priv", "keep", "keep me", "")
+	put(e.owner, "dropbox", "owned", "the owner's", "")
 	for _, k := range []string{"ip/x", "ua/x", "unk/x", "deny/x"} {
 		put(e.owner, "cond", k, "cond "+k, "")
 	}
@@ -444,6 +445,10 @@ func TestAttackS3Authz(t *testing.T) {
 		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion-per-key", do: raw(nil, "POST", deleteKeep("delv"),
 			`<Delete><Object><Key>keep</Key><VersionId>null</VersionId></Object></Delete>`), status: 200, code: "AccessDenied", check: e.exists("delv", "keep")},
 		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion", do: raw(nil, "DELETE", "/delv/keep?versionId=null", ""), status: 403, code: "AccessDenied", check: e.exists("delv", "keep")},
+		// GetObjectAttributes tells size, ETag and checksums: it needs s3:GetObject (or s3:GetObjectVersion) as well.
+		{name: "policy/Deny-GetObject-holds-for-GetObjectAttributes", do: raw(nil, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize,Checksum"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObject-holds-for-other-accounts-GetObjectAttributes", do: raw(eve, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-holds-for-GetObjectAttributes-of-a-version", do: raw(nil, "GET", "/denyver/x?attributes&versionId=null", "", "X-Amz-Object-Attributes: ETag"), status: 403, code: "AccessDenied"},
 		{name: "policy/symlink-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/link", ""), status: 403, code: "AccessDenied"},
 		{name: "policy/SLO-segments-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/slo", ""), status: 409, code: "BrokenMPU"},
 		{name: "policy/granted-GetObject-is-not-a-copy-source-elsewhere", do: raw(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /priv/secret"), status: 403, code: "AccessDenied"},
@@ -480,6 +485,18 @@ func TestAttackS3Authz(t *testing.T) {
 		{name: "anonymous/private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj", ""), status: 403, code: "AccessDenied"},
 		{name: "anonymous/PUT-into-public-read-bucket", do: raw(nil, "PUT", "/prb/new", "x"), status: 403, code: "AccessDenied"},
 		{name: "anonymous/PUT-acl-of-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		// A public-read bucket (Swift's .r:*) lets anyone HEAD it and its objects: that is not READ_ACP, nor the owner's settings.
+		{name: "anonymous/GET-acl-of-public-read-bucket", do: raw(nil, "GET", "/prb?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-object", do: raw(nil, "GET", "/denyget/secret?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-write-bucket", do: raw(nil, "GET", "/dropbox?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-versioning-of-public-read-bucket", do: raw(nil, "GET", "/prb?versioning", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-tagging-of-public-read-bucket", do: raw(nil, "GET", "/prb?tagging", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-cors-of-public-read-bucket", do: raw(nil, "GET", "/prb?cors", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-location-of-public-read-bucket", do: raw(nil, "GET", "/prb?location", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-policyStatus-of-public-read-bucket", do: raw(nil, "GET", "/prb?policyStatus", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-unconfigured-lifecycle-of-public-read-bucket", do: raw(nil, "GET", "/prb?lifecycle", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-object-acl-in-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox/owned?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
 		{name: "anonymous/ListBuckets", do: raw(nil, "GET", "/", ""), status: 403, code: "AccessDenied"},
 
 		// Classification: one operation per request, unknown ones refused.

@@ -163,7 +163,12 @@ func (r *req) authorize(op *operation, bucket, key, v string, hasVersion bool) (
 		if key != "" {
 			res += "/" + key
 		}
-		allow, deny := pol.decide(policyRequest{requester: r.requester(), action: op.actionFor(hasVersion), resource: res, ctx: r.ctx})
+		// Every action the operation needs must be allowed; a Deny of any refuses.
+		allow, deny := true, false
+		for o := op; o != nil; o = o.also {
+			al, dn := pol.decide(policyRequest{requester: r.requester(), action: o.actionFor(hasVersion), resource: res, ctx: r.ctx})
+			allow, deny = allow && al, deny || dn
+		}
 		switch {
 		case deny:
 			return a, errAccessDenied
@@ -232,10 +237,27 @@ func (r *req) headObjectPast(acct, bucket, key, v string, hasVersion bool) (*fas
 // anonymousGrants amends Swift's ACLs of an anonymous_account bucket
 // with its S3 ACLs: AllUsers WRITE (Swift's write ACLs take no
 // referrers) lets anonymous writes in, and an object whose own ACL does
-// not grant AllUsers READ is not public in a public bucket.
+// not grant AllUsers READ is not public in a public bucket. Swift's ACLs
+// grant only reading and writing: a .r:* container lets anyone HEAD it
+// and its objects, which is not the right to read their ACLs or the
+// bucket's settings. Those need an S3 grant to AllUsers (READ_ACP,
+// WRITE_ACP) or are the owner's alone, and an unsigned caller is never
+// the owner.
 func (r *req) anonymousGrants(op *operation, a access, p *bucketPlace, bucket, key, v string, hasVersion bool) (access, *Error) {
 	bacl := decodeACL(string(p.h.Peek(containerACLSys)))
 	switch {
+	case op.perm == "":
+		return a, errAccessDenied
+	case op.perm == "READ_ACP" || op.perm == "WRITE_ACP":
+		acl := bacl
+		if op.onObject {
+			h, _ := r.headObjectPast(p.account, bucket, key, v, hasVersion)
+			acl = decodeACL(string(h.Peek(objectACLSys)))
+		}
+		if acl == nil || !acl.allows("", op.perm) {
+			return a, errAccessDenied
+		}
+		a.level = server.AuthorizedRequest
 	case bacl == nil:
 	case op.perm == "WRITE":
 		if bacl.allows("", "WRITE") {

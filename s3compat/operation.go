@@ -42,6 +42,10 @@ type operation struct {
 	// DeleteObject (or DeleteObjectVersion), as AWS does; the request on
 	// the bucket grants nothing by itself.
 	perKey bool
+	// also is another operation whose action a bucket policy must allow
+	// too (and whose Deny refuses): GetObjectAttributes tells what
+	// GetObject would (size, ETag, checksums), so AWS asks for both.
+	also *operation
 }
 
 // actionFor is the IAM action of op on a resource with or without a versionId.
@@ -173,7 +177,7 @@ func init() {
 	addOp(atObject, "tagging", "DELETE", &operation{name: "DeleteObjectTagging", action: "s3:DeleteObjectTagging", versioned: "s3:DeleteObjectVersionTagging",
 		perm: "WRITE", run: func(r *req) *Error { return r.objectTagging("DELETE") }})
 	addOp(atObject, "attributes", "GET", &operation{name: "GetObjectAttributes", action: "s3:GetObjectAttributes", versioned: "s3:GetObjectVersionAttributes",
-		perm: "READ", onObject: true, read: true, run: func(r *req) *Error { return r.getObjectAttributes() }})
+		perm: "READ", onObject: true, read: true, also: opGetObject, run: func(r *req) *Error { return r.getObjectAttributes() }})
 	addOp(atObject, "uploads", "POST", &operation{name: "CreateMultipartUpload", action: "s3:PutObject", perm: "WRITE",
 		run: func(r *req) *Error { return r.createMultipartUpload() }})
 	addOp(atObject, "uploadId", "PUT", opUploadPart)

@@ -217,7 +217,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
 	auth.SetRequireGroups(cfg.Auth.RequireGroup)
-	go watchUsers(ctx, cfg.StateDir, static, auth, out)
+	watchUsers(ctx, cfg.StateDir, static, auth, out)
 
 	nd := openNode(cfg, log, st.HashPrefix, st.HashSuffix, rings, devs)
 	defer nd.close() // writes out noted suffix invalidations

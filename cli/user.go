@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -274,11 +275,18 @@ func access(readOnly bool) string {
 	return "read-write"
 }
 
-// watchUsers reloads users.yaml into auth whenever it changes, so `swiftbox
-// user` takes effect without a restart. static are the config's users.
+// watchUsers keeps auth's users those of the state dir's users.yaml
+// (and static): the file is read again when it changed, every 2 s, and at
+// once when a login names a user or key not known (yet) — one stat — so
+// `swiftbox user` changes apply at once and never count as failed logins
+// meanwhile. The refresh hook is set before watchUsers returns; the
+// polling goes on until ctx ends.
 func watchUsers(ctx context.Context, dir string, static []config.User, auth *keystone.TempAuth, log io.Writer) {
+	var mu sync.Mutex
 	var last time.Time
 	load := func() {
+		mu.Lock()
+		defer mu.Unlock()
 		fi, err := os.Stat(dir + "/" + config.UsersFileName)
 		if err != nil || fi.ModTime().Equal(last) {
 			return
@@ -293,14 +301,17 @@ func watchUsers(ctx context.Context, dir string, static []config.User, auth *key
 		auth.SetS3Keys(uf.S3Keys)
 	}
 	load()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			load()
+	auth.SetRefresh(load)
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				load()
+			}
 		}
-	}
+	}()
 }

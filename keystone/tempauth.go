@@ -88,6 +88,11 @@ type TempAuth struct {
 	life         time.Duration
 	secret       []byte
 
+	// refresh, when set, re-reads the users if their file changed; a
+	// login that finds no such user or key calls it once before failing,
+	// so a user `swiftbox user` just added logs in at once.
+	refresh func()
+
 	mu      sync.RWMutex
 	users   map[string]config.User  // by "account:user"
 	revoked map[string]time.Time    // revoked token → its expiry
@@ -196,12 +201,24 @@ func (t *TempAuth) Users() []config.User {
 	return out
 }
 
+// SetRefresh sets the function a failing lookup calls once to pick up
+// users changed on disk (see refresh); set it before serving.
+func (t *TempAuth) SetRefresh(f func()) { t.refresh = f }
+
 // Authenticate checks user ("account:user") and key and returns a new token.
 func (t *TempAuth) Authenticate(user, key string) (token string, id *Identity, err error) {
-	t.mu.RLock()
-	u, ok := t.users[user]
-	t.mu.RUnlock()
-	if !ok || subtle.ConstantTimeCompare([]byte(u.Key), []byte(key)) != 1 {
+	match := func() (config.User, bool) {
+		t.mu.RLock()
+		u, ok := t.users[user]
+		t.mu.RUnlock()
+		return u, ok && subtle.ConstantTimeCompare([]byte(u.Key), []byte(key)) == 1
+	}
+	u, ok := match()
+	if !ok && t.refresh != nil {
+		t.refresh()
+		u, ok = match()
+	}
+	if !ok {
 		return "", nil, ErrBadCredentials
 	}
 	exp := time.Now().Add(t.life).Truncate(time.Second)
@@ -328,6 +345,14 @@ func (t *TempAuth) SetS3Keys(keys []config.S3Key) {
 // "account:user" whose secret is the user's own key. ok is false for an
 // unknown key or a key whose user is gone.
 func (t *TempAuth) LookupS3(access string) (id *Identity, secret string, key config.S3Key, ok bool) {
+	if id, secret, key, ok = t.lookupS3(access); !ok && t.refresh != nil {
+		t.refresh()
+		id, secret, key, ok = t.lookupS3(access)
+	}
+	return id, secret, key, ok
+}
+
+func (t *TempAuth) lookupS3(access string) (id *Identity, secret string, key config.S3Key, ok bool) {
 	t.mu.RLock()
 	k, found := t.s3keys[access]
 	t.mu.RUnlock()

@@ -51,6 +51,9 @@ type server struct {
 	out     strings.Builder
 	done    chan struct{}
 	args    []string
+	// prelude, when set, is shell run before exec'ing serve in the same
+	// process (e.g. "ulimit -n 256"), so Kill and Wait reach serve itself.
+	prelude string
 }
 
 var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)
@@ -83,6 +86,9 @@ func (s *server) start() {
 	}
 	args = append(args, s.args...)
 	s.cmd = exec.Command(binPath, args...)
+	if s.prelude != "" {
+		s.cmd = exec.Command("sh", append([]string{"-c", s.prelude + `; exec "$0" "$@"`, binPath}, args...)...)
+	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw
 	s.cmd.Stderr = pw

@@ -42,9 +42,9 @@ func pick[T any](short, full T) T {
 
 // faultRow is one line of the table `make fault` prints.
 type faultRow struct {
-	Scenario                                         string
+	Scenario                                                        string
 	Rounds, Acked, Lost, Corrupt, Mismatches, Quarantined, Repaired int
-	Result                                           string
+	Result                                                          string
 }
 
 var (

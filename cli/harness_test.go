@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 
 // server is one running `swiftbox serve` on a loopback port.
 type server struct {
+	// prelude, when set, is shell run before exec'ing serve in the same
+	// process (e.g. "ulimit -n 256"), so Kill and Wait reach serve itself.
+	prelude string
 	t       *testing.T
 	Devices string
 	URL     string // http://127.0.0.1:PORT
@@ -51,9 +54,6 @@ type server struct {
 	out     strings.Builder
 	done    chan struct{}
 	args    []string
-	// prelude, when set, is shell run before exec'ing serve in the same
-	// process (e.g. "ulimit -n 256"), so Kill and Wait reach serve itself.
-	prelude string
 }
 
 var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)

@@ -177,7 +177,7 @@ func testFaultDeviceEmptied(t *testing.T) {
 		problems = append(problems, "listing: "+firstLines(mapValues(bad), 2))
 	}
 	want := map[string]bool{"e0": true, "e1": true, "e2": true}
-	if ab := settle(10*time.Second, func() []string { return accountMismatches(c, want) }); len(ab) > 0 {
+	if ab := settle(10*time.Second, func() []string { return accountMismatches(c, want, true) }); len(ab) > 0 {
 		problems = append(problems, "account: "+firstLines(ab, 2))
 	}
 	if statuses[500] > 0 {

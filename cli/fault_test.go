@@ -23,7 +23,7 @@ func TestFault(t *testing.T) {
 	t.Run("bitrot-repair", testFaultBitRot)
 	t.Run("device-emptied", testFaultDeviceEmptied)
 	t.Run("disk-full", testFaultDiskFull)
-	// TMP t.Run("db-auditor-load", testFaultDBAuditor)
+	t.Run("db-auditor-load", testFaultDBAuditor)
 	// TMP t.Run("slow-clients", testFaultSlowClients)
 	// TMP t.Run("fd-exhaustion", testFaultFDExhaustion)
 }
@@ -85,7 +85,7 @@ func testFaultKill(t *testing.T) {
 			}
 			mismatched[k] = v
 		}
-		if ab := settle(10*time.Second, func() []string { return accountMismatches(c, want) }); len(ab) > 0 {
+		if ab := settle(10*time.Second, func() []string { return accountMismatches(c, want, true) }); len(ab) > 0 {
 			acctBad++
 			t.Logf("round %d: account: %s", round, firstLines(ab, 3))
 		}

@@ -24,8 +24,8 @@ func TestFault(t *testing.T) {
 	t.Run("device-emptied", testFaultDeviceEmptied)
 	t.Run("disk-full", testFaultDiskFull)
 	t.Run("db-auditor-load", testFaultDBAuditor)
-	// TMP t.Run("slow-clients", testFaultSlowClients)
-	// TMP t.Run("fd-exhaustion", testFaultFDExhaustion)
+	t.Run("slow-clients", testFaultSlowClients)
+	t.Run("fd-exhaustion", testFaultFDExhaustion)
 }
 
 // kill -9 under mixed load (PUT new, overwrite, DELETE, POST over plain

@@ -29,6 +29,7 @@ type dbContainer struct {
 // with object versioning, whose hidden versions container must go with
 // them), as Swift's functional suite does between its test classes.
 type dbLoad struct {
+	prefix     string // of container names, unique per load
 	mu         sync.Mutex
 	containers []*dbContainer
 	statuses   map[int]int
@@ -92,12 +93,17 @@ func (l *dbLoad) remove(c *fclient, ct *dbContainer) {
 	ct.uncertain = true
 }
 
-// worker runs the load of worker w until the deadline.
-func (l *dbLoad) worker(c *fclient, w int, deadline time.Time) {
+// worker runs the load of worker w until stop closes.
+func (l *dbLoad) worker(c *fclient, w int, stop <-chan struct{}) {
 	rng := rand.New(rand.NewSource(int64(w)))
 	var live []*dbContainer
-	for i := 0; time.Now().Before(deadline); i++ {
-		ct := &dbContainer{name: fmt.Sprintf("w%d-c%03d", w, i), versioned: i%3 == 1, objects: map[string]bool{}}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		ct := &dbContainer{name: fmt.Sprintf("%sw%d-c%03d", l.prefix, w, i), versioned: i%3 == 1, objects: map[string]bool{}}
 		l.mu.Lock()
 		l.containers = append(l.containers, ct)
 		l.mu.Unlock()
@@ -138,6 +144,42 @@ func (l *dbLoad) worker(c *fclient, w int, deadline time.Time) {
 	}
 }
 
+// acked counts the requests answered 2xx.
+func (l *dbLoad) acked() int {
+	return l.statuses[200] + l.statuses[201] + l.statuses[202] + l.statuses[204]
+}
+
+// accountCheck compares the account listing with the containers of the
+// load (and others, which must be listed): exactly the ones that exist,
+// each with the count of objects acknowledged in it.
+func (l *dbLoad) accountCheck(c *fclient, others map[string]bool) []string {
+	want := map[string]bool{}
+	exact := map[string]int{}
+	for name, must := range others {
+		want[name] = must
+	}
+	for _, ct := range l.containers {
+		switch {
+		case ct.uncertain:
+			want[ct.name] = false
+		case !ct.deleted:
+			want[ct.name] = true
+			exact[ct.name] = len(ct.objects)
+		}
+	}
+	bad := accountMismatches(c, want, false)
+	rows, err := c.list("")
+	if err != nil {
+		return append(bad, err.Error())
+	}
+	for _, r := range rows {
+		if n, ok := exact[r.Name]; ok && r.Count != int64(n) {
+			bad = append(bad, fmt.Sprintf("container %s lists %d objects, %d acknowledged", r.Name, r.Count, n))
+		}
+	}
+	return bad
+}
+
 var dbQuarantineRE = regexp.MustCompile(`(?m)^.*quarantin.*(container|account|\.db).*$`)
 
 // The database auditors and replicators every second during mixed
@@ -152,43 +194,20 @@ func testFaultDBAuditor(t *testing.T) {
 	c := newFclient(t, s, 30*time.Second)
 	dur := pick(10*time.Second, 2*time.Minute)
 	l := &dbLoad{statuses: map[int]int{}}
-	deadline := time.Now().Add(dur)
+	stop := make(chan struct{})
+	time.AfterFunc(dur, func() { close(stop) })
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
-		go func(w int) { defer wg.Done(); l.worker(c, w, deadline) }(w)
+		go func(w int) { defer wg.Done(); l.worker(c, w, stop) }(w)
 	}
 	wg.Wait()
 	start := time.Now()
 	time.Sleep(3 * time.Second) // a few more daemon passes over the final state
 	row := faultRow{Scenario: "db-auditor-load", Rounds: int(dur / time.Second)}
 	var problems []string
-	want := map[string]bool{}
-	exact := map[string]int{}
-	for _, ct := range l.containers {
-		switch {
-		case ct.uncertain:
-			want[ct.name] = false
-		case !ct.deleted:
-			want[ct.name] = true
-			exact[ct.name] = len(ct.objects)
-		}
-	}
-	row.Acked = l.statuses[200] + l.statuses[201] + l.statuses[202] + l.statuses[204]
-	check := func() []string {
-		bad := accountMismatches(c, want, false)
-		rows, err := c.list("")
-		if err != nil {
-			return append(bad, err.Error())
-		}
-		for _, r := range rows {
-			if n, ok := exact[r.Name]; ok && r.Count != int64(n) {
-				bad = append(bad, fmt.Sprintf("container %s lists %d objects, %d acknowledged", r.Name, r.Count, n))
-			}
-		}
-		return bad
-	}
-	bad := settle(10*time.Second, check)
+	row.Acked = l.acked()
+	bad := settle(10*time.Second, func() []string { return l.accountCheck(c, nil) })
 	row.Mismatches = len(bad)
 	if len(bad) > 0 {
 		problems = append(problems, "account after the load: "+firstLines(bad, 3))

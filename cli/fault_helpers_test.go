@@ -58,7 +58,15 @@ func report(t *testing.T, row faultRow, problems []string) {
 	t.Helper()
 	row.Result = "PASS"
 	if len(problems) > 0 {
-		row.Result = "FAIL: " + strings.Join(problems, "; ")
+		// The table gets the first problem, shortened; the log has all.
+		first := problems[0]
+		if r := []rune(first); len(r) > 110 {
+			first = string(r[:110]) + "…"
+		}
+		row.Result = "FAIL: " + first
+		if len(problems) > 1 {
+			row.Result += fmt.Sprintf(" (+%d more)", len(problems)-1)
+		}
 		for _, p := range problems {
 			t.Error(p)
 		}

@@ -167,6 +167,12 @@ func testFaultSlowClients(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	left := open()
+	cuts := map[string]time.Duration{} // the last cut of each kind
+	for _, h := range held {
+		if d := h.cutAfter(); d > cuts[h.kind] {
+			cuts[h.kind] = d.Round(10 * time.Millisecond)
+		}
+	}
 	for _, h := range held {
 		h.conn.Close()
 	}
@@ -174,12 +180,6 @@ func testFaultSlowClients(t *testing.T) {
 	var problems []string
 	if len(left) > 0 {
 		problems = append(problems, fmt.Sprintf("connections still open after %v: %v", limit, left))
-	}
-	cuts := map[string]time.Duration{}
-	for _, h := range held {
-		if d := h.cutAfter(); d > cuts[h.kind] {
-			cuts[h.kind] = d
-		}
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	var p99, worst time.Duration
@@ -189,7 +189,7 @@ func testFaultSlowClients(t *testing.T) {
 	if failures > 0 || len(lat) == 0 || worst > 2*time.Second {
 		problems = append(problems, fmt.Sprintf("normal clients: %d failed, %d served, slowest %v", failures, len(lat), worst))
 	}
-	t.Logf("%d misbehaving connections (%d of each kind); last cut per kind %v; normal GETs: %d, p99 %v, slowest %v",
+	t.Logf("%d misbehaving connections (%d of each kind); last cut per kind (0 = never) %v; normal GETs: %d, p99 %v, slowest %v",
 		len(held), n, cuts, len(lat), p99, worst)
 	report(t, row, problems)
 }
@@ -213,7 +213,9 @@ func testFaultFDExhaustion(t *testing.T) {
 	row := faultRow{Scenario: "fd-exhaustion", Rounds: rounds}
 	var problems []string
 	var recover []time.Duration
+	row.Rounds = 0
 	for r := 0; r < rounds; r++ {
+		row.Rounds++
 		var conns []net.Conn
 		for i := 0; i < 600; i++ {
 			conn, err := net.DialTimeout("tcp", u.Host, time.Second)

@@ -154,18 +154,26 @@ func testFaultBitRot(t *testing.T) {
 		}
 	}
 	disk := diskState(t, dev)
-	devs := []string{"d1", "d2", "d3"}
 	rotted := map[string]string{} // name → the rotten replica
+	flipAt := map[string]int64{}
 	names := sortedKeys(bodies)
 	for i, name := range names {
+		// 4 bytes near the start or the end (a later block of the larger
+		// ones, found only after the response began); on every device.
+		flipAt[name] = int64(100 + i)
+		if i%2 == 1 {
+			flipAt[name] = int64(len(bodies[name]) - 100 - i)
+		}
 		o := disk["/AUTH_test/rot/"+name]
 		if o == nil || len(o.replicas) != 3 {
 			t.Fatalf("%s: want 3 replicas on disk, have %v", name, o)
 		}
+		// Mostly the replica a GET reads first (the first primary), else
+		// another that only the auditor finds.
+		dir := primaryDirs(t, dev, "rot", name)[[]int{0, 0, 1}[(i/3)%3]]
 		for _, p := range o.replicas {
-			if strings.Contains(p, string(filepath.Separator)+devs[i%3]+string(filepath.Separator)) {
-				// 4 bytes in the first 64 KiB block (ranged reads cover it).
-				if err := flipBytes(p, int64(100+i), 4); err != nil {
+			if filepath.Dir(p) == dir {
+				if err := flipBytes(p, flipAt[name], 4); err != nil {
 					t.Fatal(err)
 				}
 				rotted[name] = p
@@ -188,13 +196,17 @@ func testFaultBitRot(t *testing.T) {
 			case st != 200:
 				problems = append(problems, fmt.Sprintf("GET %s with one rotten replica: %d", name, st))
 			}
-			st, _, got, err = c.do("GET", objPath("rot", name), map[string]string{"Range": "bytes=64-1063"}, nil)
+			// A range around the rot.
+			from := flipAt[name] - 64
+			to := min(from+999, int64(len(body))-1)
+			rng := fmt.Sprintf("bytes=%d-%d", from, to)
+			st, _, got, err = c.do("GET", objPath("rot", name), map[string]string{"Range": rng}, nil)
 			switch {
 			case err != nil:
 				aborted++
-			case st == 206 && string(got) != string(body[64:1064]):
+			case st == 206 && string(got) != string(body[from:to+1]):
 				row.Corrupt++
-				t.Logf("GET %s bytes=64-1063: 206 completed with wrong bytes", name)
+				t.Logf("GET %s %s: 206 completed with wrong bytes", name, rng)
 			case st != 206:
 				problems = append(problems, fmt.Sprintf("ranged GET %s with one rotten replica: %d", name, st))
 			}
@@ -236,6 +248,24 @@ func testFaultBitRot(t *testing.T) {
 	}
 	t.Logf("%d objects rotted on one replica each; %d reads cut short (the wanted answer to rot found while sending)", n, aborted)
 	report(t, row, problems)
+}
+
+// primaryDirs are the hash directories of object container/name on its
+// primaries, in the order the proxy reads them (swiftbox get-nodes).
+func primaryDirs(t *testing.T, devices, container, name string) []string {
+	t.Helper()
+	out := run(t, false, "get-nodes", "AUTH_test", container, name, "--devices", devices)
+	_, paths, _ := strings.Cut(out, "On-disk paths")
+	var dirs []string
+	for _, l := range strings.Split(paths, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "/") {
+			dirs = append(dirs, f[0])
+		}
+	}
+	if len(dirs) < 2 {
+		t.Fatalf("get-nodes: no primaries:\n%s", out)
+	}
+	return dirs
 }
 
 func sortedKeys[V any](m map[string]V) []string {

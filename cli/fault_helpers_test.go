@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"swiftbox/storage"
+	"swiftbox/storage/timestamp"
 )
 
 // Shared parts of the fault scenarios (fault_test.go) and the soak
@@ -211,6 +212,8 @@ type listRow struct {
 	Hash  string `json:"hash"`
 	Bytes int64  `json:"bytes"`
 	Count int64  `json:"count"`
+	// LastModified is the row's timestamp (object listings).
+	LastModified string `json:"last_modified"`
 	// VersionID is set in ?versions listings.
 	VersionID string `json:"version_id"`
 }
@@ -484,7 +487,8 @@ func (m *model) judge(c *fclient, k *keyState, path string, hdr map[string]strin
 
 // diskObj is the newest state of one object on disk, over every device.
 type diskObj struct {
-	name, ts string // name /a/c/o; ts the newest .data or .ts timestamp
+	name, ts string // name /a/c/o; ts the newest .data or .ts timestamp (or a newer .meta's)
+	dataTS   string // the newest .data or .ts timestamp
 	deleted  bool
 	etag     string
 	size     int64
@@ -501,6 +505,7 @@ func diskState(t *testing.T, devices string) map[string]*diskObj {
 		ts         bool
 	}
 	newest := map[string][]cand{} // by hash
+	newestMeta := map[string]string{}
 	devs, _ := os.ReadDir(devices)
 	for _, d := range devs {
 		if !d.IsDir() || strings.HasPrefix(d.Name(), ".") {
@@ -515,6 +520,10 @@ func diskState(t *testing.T, devices string) map[string]*diskObj {
 				for _, f := range files {
 					n := f.Name()
 					ext := filepath.Ext(n)
+					if ext == ".meta" { // "<ts>.meta" or "<ts>±<ctype delta>.meta"
+						stem, _, _ := strings.Cut(strings.ReplaceAll(strings.TrimSuffix(n, ext), "+", "-"), "-")
+						newestMeta[h] = max(newestMeta[h], stem)
+					}
 					if ext != ".data" && ext != ".ts" {
 						continue
 					}
@@ -532,8 +541,11 @@ func diskState(t *testing.T, devices string) map[string]*diskObj {
 	}
 	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: devices})
 	out := map[string]*diskObj{}
-	for _, cs := range newest {
-		o := &diskObj{ts: cs[0].stem, deleted: cs[0].ts}
+	for h, cs := range newest {
+		o := &diskObj{ts: cs[0].stem, dataTS: cs[0].stem, deleted: cs[0].ts}
+		if !o.deleted && newestMeta[h] > o.ts { // a POST's time is the object's (fast-POST)
+			o.ts = newestMeta[h]
+		}
 		for _, c := range cs {
 			md, err := store.FileMetadata(c.path)
 			if err != nil {
@@ -553,8 +565,18 @@ func diskState(t *testing.T, devices string) map[string]*diskObj {
 	return out
 }
 
+// listingTime is how a listing shows the on-disk timestamp ts.
+func listingTime(ts string) string {
+	t, err := timestamp.Parse(ts)
+	if err != nil {
+		return "bad timestamp " + ts
+	}
+	return t.Time().UTC().Format("2006-01-02T15:04:05.000000")
+}
+
 // listingMismatches compares the listing of each container with the
-// newest state on disk: a row per live object with its ETag and size, and
+// newest state on disk: a row per live object with its ETag, size and
+// timestamp, and
 // no row for an object deleted or not on disk. It returns one line per
 // wrong row, keyed container/name.
 func listingMismatches(c *fclient, account string, containers []string, disk map[string]*diskObj) (map[string]string, error) {
@@ -581,8 +603,9 @@ func listingMismatches(c *fclient, account string, containers []string, disk map
 				bad[cn+"/"+obj] = fmt.Sprintf("%s/%s listed (etag %s) but deleted on disk at %s", cn, obj, r.Hash, o.ts)
 			case !o.deleted && !isListed:
 				bad[cn+"/"+obj] = fmt.Sprintf("%s/%s on disk (%s) but not listed", cn, obj, o.ts)
-			case !o.deleted && (r.Hash != o.etag || r.Bytes != o.size):
-				bad[cn+"/"+obj] = fmt.Sprintf("%s/%s listed with etag %s, %d bytes; disk has %s, %d bytes at %s", cn, obj, r.Hash, r.Bytes, o.etag, o.size, o.ts)
+			case !o.deleted && (r.Hash != o.etag || r.Bytes != o.size || r.LastModified != listingTime(o.ts)):
+				bad[cn+"/"+obj] = fmt.Sprintf("%s/%s listed with etag %s, %d bytes, %s; disk has %s, %d bytes, %s",
+					cn, obj, r.Hash, r.Bytes, r.LastModified, o.etag, o.size, listingTime(o.ts))
 			}
 		}
 		for obj := range listed {

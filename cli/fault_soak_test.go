@@ -75,7 +75,7 @@ func TestSoak(t *testing.T) {
 			if !o.deleted && o.size > 16 && len(o.replicas) > 0 {
 				p := o.replicas[rng.Intn(len(o.replicas))]
 				if flipBytes(p, o.size/2, 4) == nil {
-					rots = append(rots, rot{o.name, o.ts, p})
+					rots = append(rots, rot{o.name, o.dataTS, p})
 				}
 				break
 			}
@@ -122,7 +122,7 @@ func TestSoak(t *testing.T) {
 	superseded := 0
 	for _, r := range rots {
 		o := disk[r.name]
-		if o == nil || o.ts != r.ts {
+		if o == nil || o.dataTS != r.ts {
 			superseded++
 			continue
 		}

@@ -92,6 +92,7 @@ func testFaultKill(t *testing.T) {
 	}
 	row.Acked = m.acked
 	row.Mismatches = len(mismatched)
+	row.Quarantined = quarantinedCount(dev, "objects") + quarantinedCount(dev, "containers") + quarantinedCount(dev, "accounts")
 	// What a replication and an updater pass leave wrong stays wrong.
 	daemonOnce(t, dev, "replicator")
 	daemonOnce(t, dev, "updater")

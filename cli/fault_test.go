@@ -105,8 +105,8 @@ func testFaultKill(t *testing.T) {
 		problems = append(problems, fmt.Sprintf("%d keys lost, %d corrupt reads", row.Lost, row.Corrupt))
 	}
 	if row.Mismatches > 0 {
-		problems = append(problems, fmt.Sprintf("%d listing rows wrong after an updater pass, %d still after replication+updater (e.g. %s)",
-			row.Mismatches, len(final), firstLines(mapValues(mismatched), 2)))
+		problems = append(problems, fmt.Sprintf("%d listing rows wrong after an updater pass (%d in their time only), %d still after replication+updater (e.g. %s)",
+			row.Mismatches, timeOnlyCount(mismatched), len(final), firstLines(mapValues(mismatched), 2)))
 	}
 	if acctBad > 0 {
 		problems = append(problems, fmt.Sprintf("account totals wrong after %d of %d rounds", acctBad, rounds))

@@ -114,8 +114,8 @@ func startFaultServer(t *testing.T, devices, configYAML string, extra ...string)
 	return startFaultServerWith(t, "", devices, configYAML, extra...)
 }
 
-// startFaultServerWith is startFaultServer with a shell prelude (see
-// server.prelude), e.g. "ulimit -n 256".
+// startFaultServerWith is startFaultServer with shell run before serve in
+// the same process (exec'd, so kill -9 reaches serve), e.g. "ulimit -n 256".
 func startFaultServerWith(t *testing.T, prelude, devices, configYAML string, extra ...string) *server {
 	t.Helper()
 	state := filepath.Join(devices, ".swiftbox")
@@ -128,7 +128,10 @@ func startFaultServerWith(t *testing.T, prelude, devices, configYAML string, ext
 	}
 	args := append([]string{"--config", cfg, "--user", "test:tester:testing:.admin", "--access-log", "",
 		"--metrics-addr", "", "--backend-addr", "", "--log-level", "warn"}, extra...)
-	s := &server{t: t, Devices: devices, args: args, prelude: prelude}
+	s := &server{t: t, Devices: devices, args: args}
+	if prelude != "" {
+		s.wrap = []string{"sh", "-c", prelude + `; exec "$0" "$@"`}
+	}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()

@@ -49,9 +49,6 @@ func TestMain(m *testing.M) {
 
 // server is one running `swiftbox serve` on a loopback port.
 type server struct {
-	// prelude, when set, is shell run before exec'ing serve in the same
-	// process (e.g. "ulimit -n 256"), so Kill and Wait reach serve itself.
-	prelude string
 	t       *testing.T
 	Devices string
 	URL     string // http://127.0.0.1:PORT
@@ -60,6 +57,7 @@ type server struct {
 	out     strings.Builder
 	done    chan struct{}
 	args    []string
+	wrap    []string // command the binary runs under (e.g. sh -c 'ulimit …; exec "$0" "$@"')
 }
 
 var servingRE = regexp.MustCompile(`serving the Swift API on (http://\S+)`)
@@ -92,8 +90,8 @@ func (s *server) start() {
 	}
 	args = append(args, s.args...)
 	s.cmd = exec.Command(binPath, args...)
-	if s.prelude != "" {
-		s.cmd = exec.Command("sh", append([]string{"-c", s.prelude + `; exec "$0" "$@"`, binPath}, args...)...)
+	if len(s.wrap) > 0 {
+		s.cmd = exec.Command(s.wrap[0], append(append(s.wrap[1:], binPath), args...)...)
 	}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = pw

@@ -16,8 +16,8 @@ import (
 // shortDaemons runs every daemon pass every second (config/daemons.go).
 const shortDaemons = "replicator:\n  interval: 1\nauditor:\n  interval: 1\n  files_per_second: 0\n  bytes_per_second: 0\n"
 
-// dbContainer is one container of the database load and what it holds.
-type dbContainer struct {
+// churnContainer is one container of the database load and what it holds.
+type churnContainer struct {
 	name      string
 	versioned bool
 	objects   map[string]bool
@@ -25,19 +25,19 @@ type dbContainer struct {
 	deleted   bool
 }
 
-// dbLoad creates, fills, empties and deletes containers (a third of them
+// churnLoad creates, fills, empties and deletes containers (a third of them
 // with object versioning, whose hidden versions container must go with
 // them), as Swift's functional suite does between its test classes.
-type dbLoad struct {
+type churnLoad struct {
 	prefix     string // of container names, unique per load
 	mu         sync.Mutex
-	containers []*dbContainer
+	containers []*churnContainer
 	statuses   map[int]int
 	ops        int
 	failures   []string
 }
 
-func (l *dbLoad) req(c *fclient, method, path string, hdr map[string]string, body []byte) int {
+func (l *churnLoad) req(c *fclient, method, path string, hdr map[string]string, body []byte) int {
 	st, _, _, err := c.do(method, path, hdr, body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -58,7 +58,7 @@ func (l *dbLoad) req(c *fclient, method, path string, hdr map[string]string, bod
 
 // empty deletes every object (every version of a versioned container)
 // and then the container.
-func (l *dbLoad) remove(c *fclient, ct *dbContainer) {
+func (l *churnLoad) remove(c *fclient, ct *churnContainer) {
 	cp := "/" + url.PathEscape(ct.name)
 	for o := range ct.objects {
 		if st := l.req(c, "DELETE", objPath(ct.name, o), nil, nil); st/100 == 2 || st == 404 {
@@ -94,16 +94,16 @@ func (l *dbLoad) remove(c *fclient, ct *dbContainer) {
 }
 
 // worker runs the load of worker w until stop closes.
-func (l *dbLoad) worker(c *fclient, w int, stop <-chan struct{}) {
+func (l *churnLoad) worker(c *fclient, w int, stop <-chan struct{}) {
 	rng := rand.New(rand.NewSource(int64(w)))
-	var live []*dbContainer
+	var live []*churnContainer
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		ct := &dbContainer{name: fmt.Sprintf("%sw%d-c%03d", l.prefix, w, i), versioned: i%3 == 1, objects: map[string]bool{}}
+		ct := &churnContainer{name: fmt.Sprintf("%sw%d-c%03d", l.prefix, w, i), versioned: i%3 == 1, objects: map[string]bool{}}
 		l.mu.Lock()
 		l.containers = append(l.containers, ct)
 		l.mu.Unlock()
@@ -145,14 +145,14 @@ func (l *dbLoad) worker(c *fclient, w int, stop <-chan struct{}) {
 }
 
 // acked counts the requests answered 2xx.
-func (l *dbLoad) acked() int {
+func (l *churnLoad) acked() int {
 	return l.statuses[200] + l.statuses[201] + l.statuses[202] + l.statuses[204]
 }
 
 // accountCheck compares the account listing with the containers of the
 // load (and others, which must be listed): exactly the ones that exist,
 // each with the count of objects acknowledged in it.
-func (l *dbLoad) accountCheck(c *fclient, others map[string]bool) []string {
+func (l *churnLoad) accountCheck(c *fclient, others map[string]bool) []string {
 	want := map[string]bool{}
 	exact := map[string]int{}
 	for name, must := range others {
@@ -193,7 +193,7 @@ func testFaultDBAuditor(t *testing.T) {
 	s := startFaultServer(t, dev, shortDaemons)
 	c := newFclient(t, s, 30*time.Second)
 	dur := pick(10*time.Second, 2*time.Minute)
-	l := &dbLoad{statuses: map[int]int{}}
+	l := &churnLoad{statuses: map[int]int{}}
 	stop := make(chan struct{})
 	time.AfterFunc(dur, func() { close(stop) })
 	var wg sync.WaitGroup
@@ -213,7 +213,7 @@ func testFaultDBAuditor(t *testing.T) {
 		problems = append(problems, "account after the load: "+firstLines(bad, 3))
 	}
 	// Delete everything: the account must end empty.
-	todo := make(chan *dbContainer)
+	todo := make(chan *churnContainer)
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
 		go func() {

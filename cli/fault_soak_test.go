@@ -44,7 +44,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	m := newModel(containers, 10)
-	db := &dbLoad{statuses: map[int]int{}}
+	db := &churnLoad{statuses: map[int]int{}}
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	row := faultRow{Scenario: "soak " + dur.String()}
 	var problems []string
@@ -57,7 +57,7 @@ func TestSoak(t *testing.T) {
 		row.Rounds = round
 		stop := make(chan struct{})
 		wg := m.runLoad(t, s, 4, int64(round), stop)
-		cl := &dbLoad{prefix: fmt.Sprintf("r%d", round), statuses: db.statuses}
+		cl := &churnLoad{prefix: fmt.Sprintf("r%d", round), statuses: db.statuses}
 		var dwg sync.WaitGroup
 		for w := 0; w < 2; w++ {
 			dwg.Add(1)

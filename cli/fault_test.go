@@ -3,7 +3,6 @@ package cli_test
 import (
 	"fmt"
 	"math/rand"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -277,5 +276,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ = url.PathEscape

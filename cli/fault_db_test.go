@@ -192,7 +192,7 @@ func testFaultDBAuditor(t *testing.T) {
 	dev := t.TempDir()
 	s := startFaultServer(t, dev, shortDaemons)
 	c := newFclient(t, s, 30*time.Second)
-	dur := pick(10*time.Second, 2*time.Minute)
+	dur := faultPick(10*time.Second, 2*time.Minute)
 	l := &churnLoad{statuses: map[int]int{}}
 	stop := make(chan struct{})
 	time.AfterFunc(dur, func() { close(stop) })
@@ -262,5 +262,5 @@ func testFaultDBAuditor(t *testing.T) {
 		problems = append(problems, fmt.Sprintf("%d requests answered 500 or failed: %s", l.statuses[500]+l.statuses[0], strings.Join(l.failures, "; ")))
 	}
 	t.Logf("%d containers over %v, %d requests: %v", len(l.containers), dur, l.ops, l.statuses)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }

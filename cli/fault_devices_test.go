@@ -64,7 +64,7 @@ func testFaultDeviceEmptied(t *testing.T) {
 			t.Fatalf("PUT container %s: %d %v", cn, st, err)
 		}
 	}
-	n := pick(30, 150)
+	n := faultPick(30, 150)
 	statuses := map[int]int{}
 	acked := map[string]map[string][]byte{}
 	for ci, cn := range containers {
@@ -84,7 +84,7 @@ func testFaultDeviceEmptied(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 0; i < pick(120, 1500); i++ {
+		for i := 0; i < faultPick(120, 1500); i++ {
 			select {
 			case <-stop:
 				return
@@ -116,7 +116,7 @@ func testFaultDeviceEmptied(t *testing.T) {
 			break
 		}
 	}
-	time.Sleep(pick(1500*time.Millisecond, 5*time.Second))
+	time.Sleep(faultPick(1500*time.Millisecond, 5*time.Second))
 	close(stop)
 	wg.Wait()
 	row := faultRow{Scenario: "device-emptied", Rounds: 1}
@@ -185,7 +185,7 @@ func testFaultDeviceEmptied(t *testing.T) {
 	}
 	t.Logf("PUT statuses %v; d2: %d objects and %d databases before, %d replicas left after emptying, %d objects and %d databases after 2 replicator passes (%v)",
 		statuses, objsBefore, dbsBefore, held, objsAfter, dbsAfter, time.Since(start).Round(time.Millisecond))
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }
 
 // fillUp writes a filler file in dir until the filesystem is full, and
@@ -273,8 +273,8 @@ func testFaultDiskFull(t *testing.T) {
 	}
 	filler := fillUp(t, filepath.Join(dev, "d2"))
 	time.Sleep(600 * time.Millisecond) // past the free-space cache
-	acked := putBodies(c, "full", bodies("four", pick(20, 60), 64<<10), statuses)
-	for i := 0; i < pick(4, 12); i++ { // container DBs on the full device
+	acked := putBodies(c, "full", bodies("four", faultPick(20, 60), 64<<10), statuses)
+	for i := 0; i < faultPick(4, 12); i++ { // container DBs on the full device
 		if st := request(c, "PUT", fmt.Sprintf("/more-%d", i), nil, nil); st/100 == 4 {
 			problems = append(problems, fmt.Sprintf("container PUT with d2 full: %d", st))
 		}
@@ -304,14 +304,14 @@ func testFaultDiskFull(t *testing.T) {
 	filler = fillUp(t, filepath.Join(one, "d1"))
 	time.Sleep(600 * time.Millisecond)
 	refused := map[int]int{}
-	during := putBodies(c1, "full", bodies("one", pick(6, 20), 64<<10), refused)
+	during := putBodies(c1, "full", bodies("one", faultPick(6, 20), 64<<10), refused)
 	for k, v := range refused {
 		statuses[k] += v
 	}
 	if refused[507] == 0 {
 		problems = append(problems, fmt.Sprintf("PUTs to a full single device: %v, want 507", refused))
 	}
-	for i := 0; i < pick(3, 8); i++ {
+	for i := 0; i < faultPick(3, 8); i++ {
 		request(c1, "PUT", fmt.Sprintf("/onefull-%d", i), nil, nil)
 	}
 	for name := range before {
@@ -338,5 +338,5 @@ func testFaultDiskFull(t *testing.T) {
 		problems = append(problems, fmt.Sprintf("%d answers 500, %d requests failed without an answer", statuses[500], statuses[0]))
 	}
 	t.Logf("statuses %v", statuses)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }

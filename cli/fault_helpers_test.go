@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,8 +34,8 @@ import (
 // Without it the scenarios run a few rounds each, inside `go test ./...`.
 func faultFull() bool { return os.Getenv("SWIFTBOX_FAULT") == "full" }
 
-// pick returns full in a full run, short otherwise.
-func pick[T any](short, full T) T {
+// faultPick returns full in a full run, short otherwise.
+func faultPick[T any](short, full T) T {
 	if faultFull() {
 		return full
 	}
@@ -53,9 +54,9 @@ var (
 	faultRows   []faultRow
 )
 
-// report records row and fails t when the scenario failed. problems are
+// reportFault records row and fails t when the scenario failed. problems are
 // the scenario's failed checks (empty = PASS).
-func report(t *testing.T, row faultRow, problems []string) {
+func reportFault(t *testing.T, row faultRow, problems []string) {
 	t.Helper()
 	row.Result = "PASS"
 	if len(problems) > 0 {
@@ -284,17 +285,8 @@ type keyState struct {
 	etags           map[int]string // every data version ever sent: its MD5
 }
 
-func (k *keyState) allowedData(v int) bool { return v == k.data || contains(k.pendData, v) }
-func (k *keyState) allowedMeta(v int) bool { return v == k.meta || contains(k.pendMeta, v) }
-
-func contains(l []int, v int) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
+func (k *keyState) allowedData(v int) bool { return v == k.data || slices.Contains(k.pendData, v) }
+func (k *keyState) allowedMeta(v int) bool { return v == k.meta || slices.Contains(k.pendMeta, v) }
 
 // model holds the keys of a load; each key is written by one worker at a
 // time, so its acknowledged state is exact.

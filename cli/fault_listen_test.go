@@ -96,7 +96,7 @@ func testFaultSlowClients(t *testing.T) {
 	ok, why := configAccepted(t, cfg)
 	if !ok { // no listener options in this build: the defaults must cut them
 		t.Logf("listener timeouts not configurable (%s); waiting for the defaults", why)
-		cfg, limit = "", pick(10*time.Second, 130*time.Second)
+		cfg, limit = "", faultPick(10*time.Second, 130*time.Second)
 	}
 	dev := t.TempDir()
 	s := startFaultServer(t, dev, cfg)
@@ -110,7 +110,7 @@ func testFaultSlowClients(t *testing.T) {
 	}
 	u, _ := url.Parse(s.URL)
 	su, _ := url.Parse(c.base)
-	n := pick(15, 60)
+	n := faultPick(15, 60)
 	start := time.Now()
 	var held []*heldConn
 	for i := 0; i < n; i++ {
@@ -196,7 +196,7 @@ func testFaultSlowClients(t *testing.T) {
 	}
 	t.Logf("%d misbehaving connections (%d of each kind); last cut per kind (0 = never) %v; normal GETs: %d, p99 %v, slowest %v",
 		len(held), n, cuts, len(lat), p99, worst)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }
 
 // serve under a low open-files limit: connections opened until the limit
@@ -214,7 +214,7 @@ func testFaultFDExhaustion(t *testing.T) {
 		t.Fatalf("PUT object: %d %v", st, err)
 	}
 	u, _ := url.Parse(s.URL)
-	rounds := pick(2, 5)
+	rounds := faultPick(2, 5)
 	row := faultRow{Scenario: "fd-exhaustion", Rounds: rounds}
 	var problems []string
 	var recover []time.Duration
@@ -249,7 +249,7 @@ func testFaultFDExhaustion(t *testing.T) {
 		select {
 		case <-s.done:
 			problems = append(problems, fmt.Sprintf("round %d: serve exited after %d connections:\n%s", r+1, len(conns), lastLines(s.Output(), 5)))
-			report(t, row, problems)
+			reportFault(t, row, problems)
 			return
 		default:
 		}
@@ -263,7 +263,7 @@ func testFaultFDExhaustion(t *testing.T) {
 		}
 	}
 	t.Logf("ulimit -n 256, 600 connections a round: serving again after %v", recover)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }
 
 // lastLines is the last n lines of s.

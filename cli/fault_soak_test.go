@@ -153,5 +153,5 @@ func TestSoak(t *testing.T) {
 	row.Acked = m.acked + db.acked()
 	t.Logf("%d rounds (kill -9 each); object ops %v (non-2xx %v), %d reads stale; %d containers churned, %d requests %v; %d replicas rotted (%d superseded by newer writes)",
 		row.Rounds, m.ops, m.codes, stale, len(db.containers), db.ops, db.statuses, len(rots), superseded)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }

@@ -50,8 +50,8 @@ func testFaultKill(t *testing.T) {
 	for _, cn := range all {
 		want[cn] = true
 	}
-	m := newModel(containers, pick(5, 12))
-	rounds := pick(3, 50) // issue 12 asks ≥ 50 for the listing check
+	m := newModel(containers, faultPick(5, 12))
+	rounds := faultPick(3, 50) // issue 12 asks ≥ 50 for the listing check
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	row := faultRow{Scenario: "kill9-mixed-load", Rounds: rounds}
 	var problems []string
@@ -59,7 +59,7 @@ func testFaultKill(t *testing.T) {
 	stale, acctBad := 0, 0
 	for round := 1; round <= rounds; round++ {
 		stop := make(chan struct{})
-		wg := m.runLoad(t, s, pick(6, 12), int64(round), stop)
+		wg := m.runLoad(t, s, faultPick(6, 12), int64(round), stop)
 		time.Sleep(time.Duration(200+rng.Intn(700)) * time.Millisecond)
 		s.kill9()
 		close(stop)
@@ -110,7 +110,7 @@ func testFaultKill(t *testing.T) {
 	if acctBad > 0 {
 		problems = append(problems, fmt.Sprintf("account totals wrong after %d of %d rounds", acctBad, rounds))
 	}
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }
 
 func sumOps(ops map[string]int) int {
@@ -132,7 +132,7 @@ func testFaultBitRot(t *testing.T) {
 	if st, _, _, err := c.do("PUT", "/rot", nil, nil); err != nil || st/100 != 2 {
 		t.Fatalf("PUT container: %d %v", st, err)
 	}
-	n := pick(9, 30)
+	n := faultPick(9, 30)
 	bodies := map[string][]byte{}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("obj-%02d", i)
@@ -247,7 +247,7 @@ func testFaultBitRot(t *testing.T) {
 		problems = append(problems, fmt.Sprintf("%d of %d rotten replicas quarantined", row.Quarantined, n))
 	}
 	t.Logf("%d objects rotted on one replica each; %d reads cut short (the wanted answer to rot found while sending)", n, aborted)
-	report(t, row, problems)
+	reportFault(t, row, problems)
 }
 
 // primaryDirs are the hash directories of object container/name on its

@@ -87,7 +87,9 @@ func TestSoak(t *testing.T) {
 		dwg.Wait()
 		db.containers = append(db.containers, cl.containers...)
 		db.ops += cl.ops
+		t0 := time.Now()
 		s.start()
+		restart := time.Since(t0)
 		c = newFclient(t, s, 30*time.Second)
 		res := m.verify(c)
 		row.Lost += res.lost
@@ -96,7 +98,8 @@ func TestSoak(t *testing.T) {
 		if len(res.problems) > 0 {
 			t.Logf("round %d: %s", round, strings.Join(res.problems, "; "))
 		}
-		t.Logf("round %d: %v of load, kill -9, restart and read-back done at %v", round, cycle, time.Since(start).Round(time.Second))
+		t.Logf("round %d: %v of load, kill -9, restart (%v) and read-back (%v) done at %v", round, cycle,
+			restart.Round(time.Millisecond), time.Since(t0.Add(restart)).Round(time.Millisecond), time.Since(start).Round(time.Second))
 	}
 	// Verify everything once the daemons made their passes.
 	phase := func(what string) { t.Logf("%s done at %v", what, time.Since(start).Round(time.Second)) }

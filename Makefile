@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X swiftbox/cli.Version=$(VERSION)
 BENCH    ?= ../shared/bench/objbench
 
-.PHONY: all build run test test-deps unit lint bench bench-compare clean fuzz
+.PHONY: all build run test test-deps unit lint bench bench-compare clean fuzz fault soak
 
 all: build
 
@@ -47,6 +47,19 @@ test-deps:
 
 unit:
 	$(GO) test -count=1 ./...
+
+# Fault scenarios at full size against the real binary (cli/fault*_test.go):
+# kill -9 under mixed load, bit rot, a device emptied, a full filesystem (a
+# loop-mounted ext4: run as root), the database auditor under load, slow
+# clients, fd exhaustion; prints a table. `make test` runs a few rounds of each.
+fault:
+	SWIFTBOX_FAULT=full $(GO) test -count=1 -timeout 60m -run 'TestFault$$' -v ./cli/ | grep --line-buffered -v '^=== RUN'
+
+# Mixed load with the daemons every 1-2 s, bit rot and kill -9 at random
+# moments for DURATION, then every check of the fault scenarios.
+DURATION ?= 10m
+soak:
+	SWIFTBOX_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run 'TestSoak$$' -v ./cli/ | grep --line-buffered -v '^=== RUN'
 
 lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi

@@ -18,25 +18,43 @@ func mountXFS(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("XFS loop image needs root")
 	}
-	if _, err := exec.LookPath("mkfs.xfs"); err != nil {
-		t.Skip("xfsprogs not installed")
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "devices.img"), filepath.Join(dir, "devices")
-	os.Mkdir(mnt, 0o755)
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(img, 1<<30); err != nil {
+	mnt := filepath.Join(t.TempDir(), "devices")
+	if err := mountLoop(t, mnt, "xfs", 1<<30); err != nil {
 		t.Skip(err)
 	}
-	for _, cmd := range [][]string{{"mkfs.xfs", "-q", img}, {"mount", "-o", "loop", img, mnt}} {
+	return mnt
+}
+
+// mountLoop makes a filesystem of type fs (mkfs.<fs>) in a sparse image
+// of size bytes and loop-mounts it at dir (created), unmounted at cleanup.
+// It needs root; the error says why it could not.
+func mountLoop(t *testing.T, dir, fs string, size int64) error {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("a loop mount needs root")
+	}
+	if _, err := exec.LookPath("mkfs." + fs); err != nil {
+		return fmt.Errorf("mkfs.%s not installed", fs)
+	}
+	img := filepath.Join(t.TempDir(), fs+".img")
+	os.MkdirAll(dir, 0o755)
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		return err
+	}
+	if err := os.Truncate(img, size); err != nil {
+		return err
+	}
+	mkfs := []string{"mkfs." + fs, "-q", img}
+	if fs == "ext4" { // no blocks reserved for root: full means full
+		mkfs = []string{"mkfs.ext4", "-q", "-m", "0", img}
+	}
+	for _, cmd := range [][]string{mkfs, {"mount", "-o", "loop", img, dir}} {
 		if out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
-			t.Skipf("%s: %v %s", cmd[0], err, out)
+			return fmt.Errorf("%s: %v %s", cmd[0], err, out)
 		}
 	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
-	return mnt
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return nil
 }
 
 // maxMetadata is legal Swift metadata at the limits: 90 items, 4096 bytes.

@@ -23,6 +23,12 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	// SWIFTBOX_BIN runs the tests against a binary built elsewhere (e.g.
+	// the fault scenarios against another branch's build).
+	if bin := os.Getenv("SWIFTBOX_BIN"); bin != "" {
+		binPath = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "swiftbox-bin")
 	if err != nil {
 		panic(err)

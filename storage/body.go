@@ -63,8 +63,6 @@ func (r *ObjectReader) newBody(off, n int64, audit bool) *Body {
 		if r.blocks == nil {
 			b.sum = newBlockSummer(blockShiftFor(r.size))
 		}
-	} else if r.blocks != nil {
-		b.pos = off &^ (r.blocks.blockSize() - 1)
 	}
 	return b
 }
@@ -96,14 +94,17 @@ func (b *Body) fill() {
 			b.fail(err)
 			return
 		}
-		b.pos = b.off &^ (r.blocks.blockSize() - 1)
 	}
-	start := b.pos
 	last := r.size // the end of the last chunk this Body reads
 	if b.md5 == nil {
+		// A range reads whole blocks. Aligned here, not when the Body
+		// was made: the table may have been built since (by another
+		// Body of this reader), and later chunks start aligned anyway.
 		bs := r.blocks.blockSize()
+		b.pos &^= bs - 1
 		last = min(last, (b.end+bs-1)&^(bs-1))
 	}
+	start := b.pos
 	stop := min(start+readChunk, last)
 	if b.bufp == nil {
 		if last-start <= 1<<minBlockShift {

@@ -29,7 +29,16 @@ type openedObject struct {
 // newest set (X-Newest) the replica with the newest timestamp. Expired
 // objects are not found.
 func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (*openedObject, error) {
+	return p.openObjectSkipping(pl, r, newest, nil)
+}
+
+// openObjectSkipping is openObject that passes over the devices in skip
+// (replicas that failed their checksum during this request).
+func (p *Proxy) openObjectSkipping(pl placement, r *sreq, newest bool, skip map[*ring.Device]bool) (*openedObject, error) {
 	open := func(n *ring.Device) (*openedObject, error) {
+		if skip[n] {
+			return nil, storage.ErrCorrupt
+		}
 		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
 		if err != nil {
 			return nil, err
@@ -195,11 +204,17 @@ func (p *Proxy) objectGet(r *sreq) {
 	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	newest := strings.EqualFold(r.header("X-Newest"), "true")
 	// A replica whose first bytes fail their checksum is quarantined
-	// before anything is sent, and the next replica serves; each round
-	// moves one bad replica aside, so the rounds are bounded.
-	for range len(pl.candidates()) + 1 {
-		rd, err := p.openObject(pl, r, newest)
+	// before anything is sent, and the next replica serves. The failed
+	// device is passed over for the rest of the request whether or not
+	// the quarantine worked (a read-only or full device cannot take it),
+	// so each round drops one candidate and the rounds are bounded.
+	var bad map[*ring.Device]bool
+	for {
+		rd, err := p.openObjectSkipping(pl, r, newest, bad)
 		if err != nil {
+			if len(bad) > 0 && notFound(err) {
+				err = storage.ErrCorrupt // only damaged replicas had it
+			}
 			writeError(ctx, err)
 			return
 		}
@@ -208,8 +223,11 @@ func (p *Proxy) objectGet(r *sreq) {
 			return
 		}
 		p.logCorrupt(rd.node.Device, r.account+"/"+r.container+"/"+r.object, err)
+		if bad == nil {
+			bad = map[*ring.Device]bool{}
+		}
+		bad[rd.node] = true
 	}
-	writeError(ctx, storage.ErrCorrupt)
 }
 
 // logCorrupt reports a replica whose bytes failed their checksum while

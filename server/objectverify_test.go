@@ -266,3 +266,34 @@ func TestRangeAmplification(t *testing.T) {
 		t.Fatalf("two ranges: %d", st)
 	}
 }
+
+// A damaged replica that cannot be moved aside (its device went
+// read-only, or has no room for the quarantine) must not hide the good
+// replicas: the GET turns to the next one, each time.
+func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 300<<10)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.replicas("o")
+	flip(t, reps[0], 10)
+	// A file where the quarantine folder would go: quarantining fails.
+	dev := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(reps[0])))))
+	if err := os.WriteFile(filepath.Join(dev, "quarantined"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		st, got, err := c.getBody("/v1/AUTH_test/c/o")
+		if st != 200 || err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("GET %d: %d, %d bytes, %v; want the good replicas' bytes", i, st, len(got), err)
+		}
+		st, got, err = c.getBody("/v1/AUTH_test/c/o", "Range: bytes=5-20")
+		if st != 206 || err != nil || !bytes.Equal(got, body[5:21]) {
+			t.Fatalf("range GET %d: %d, %d bytes, %v", i, st, len(got), err)
+		}
+	}
+	if _, err := os.Stat(reps[0]); err != nil {
+		t.Fatalf("the damaged replica was moved after all: %v", err)
+	}
+}

@@ -214,28 +214,37 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 // the object was moved.
 func (r *ObjectReader) corrupt(cause error, recheck func() bool) error {
 	err := fmt.Errorf("%w: %v", ErrCorrupt, cause)
-	if r.s.quarantineIfSame(r.device, r.hashDir, r.dataName, func() bool {
+	moved, qerr := r.s.quarantineIfSame(r.device, r.hashDir, r.dataName, func() bool {
 		return sameFile(r.f, r.s.fs, filepath.Join(r.hashDir, r.dataName)) && (recheck == nil || recheck())
-	}) {
+	})
+	switch {
+	case moved:
 		return fmt.Errorf("%w: %w", ErrQuarantined, err)
+	case qerr != nil:
+		// Said, not swallowed: the damaged replica stays in place.
+		return fmt.Errorf("%w; quarantine failed: %v", err, qerr)
 	}
 	return err
 }
 
 // quarantineIfSame quarantines hashDir of device if, under the object
 // lock, it still holds name and still (when given) confirms the damage.
-// It reports whether the object was moved.
-func (s *ObjectStore) quarantineIfSame(device, hashDir, name string, still func() bool) bool {
+// It reports whether the object was moved, and why not when moving it
+// failed.
+func (s *ObjectStore) quarantineIfSame(device, hashDir, name string, still func() bool) (bool, error) {
 	mu := s.objectLock(hashDir)
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := s.fs.Stat(filepath.Join(hashDir, name)); err != nil {
-		return false
+		return false, nil
 	}
 	if still != nil && !still() {
-		return false
+		return false, nil
 	}
-	return s.quarantineDir(s.devicePath(device), hashDir) == nil
+	if err := s.quarantineDir(s.devicePath(device), hashDir); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // sameFile reports whether the open f is the file at path.

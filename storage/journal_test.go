@@ -46,8 +46,10 @@ func TestJournalCrashReplay(t *testing.T) {
 
 	fresh := NewObjectStore(s.cfg)
 	var got []string
-	n, err := fresh.ReplayJournal(testDev, func(ap AsyncPending) error {
-		got = append(got, ap.Object)
+	n, err := fresh.ReplayJournal(testDev, func(aps []AsyncPending) error {
+		for _, ap := range aps {
+			got = append(got, ap.Object)
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,7 +115,7 @@ func TestLargeCommitSurvivesCrash(t *testing.T) {
 		t.Fatalf("after crash: %v", err)
 	}
 	r.Close()
-	n, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func(AsyncPending) error { return nil })
+	n, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func([]AsyncPending) error { return nil })
 	if err != nil || n != 1 {
 		t.Fatalf("journal after crash: %d %v", n, err)
 	}

@@ -361,3 +361,21 @@ func TestDamagedBlockTable(t *testing.T) {
 		t.Fatalf("damaged body with a damaged table: %v", err)
 	}
 }
+
+// A damaged object the auditor cannot move aside (the device cannot take
+// the quarantine) is an error of the audit, not a silent pass.
+func TestAuditReportsFailedQuarantine(t *testing.T) {
+	s := newStore(t, nil)
+	body := make([]byte, 100<<10)
+	rand.Read(body)
+	mustPut(t, s, "o", 100, body, nil)
+	flipAt(t, dataPath(s, "o", 100), 70000)
+	if err := os.WriteFile(filepath.Join(s.cfg.DevicesDir, testDev, "quarantined"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hd := s.HashDir(testDev, 1, "a", "c", "o")
+	res, err := s.AuditObject(context.Background(), testDev, HashDirRef{Partition: 1, Suffix: filepath.Base(filepath.Dir(hd)), Path: hd}, false, nil)
+	if err == nil || res.Quarantined {
+		t.Fatalf("audit of a damaged object that stays: %+v, %v; want an error", res, err)
+	}
+}

@@ -17,6 +17,10 @@ import (
 // moved aside (it is not when a newer version replaced it meanwhile).
 var ErrCorrupt = errors.New("storage: object body failed its checksum")
 
+// errQuarantineFailed joins ErrCorrupt when the damaged replica could not
+// be moved aside (a read-only or full device): it is still in place.
+var errQuarantineFailed = errors.New("quarantine failed")
+
 // Read buffers: a chunk, or one smallest block for bodies that fit it
 // (most small-object GETs), so those do not hold 1 MiB each.
 var (
@@ -222,7 +226,7 @@ func (r *ObjectReader) corrupt(cause error, recheck func() bool) error {
 		return fmt.Errorf("%w: %w", ErrQuarantined, err)
 	case qerr != nil:
 		// Said, not swallowed: the damaged replica stays in place.
-		return fmt.Errorf("%w; quarantine failed: %v", err, qerr)
+		return fmt.Errorf("%w; %w: %v", err, errQuarantineFailed, qerr)
 	}
 	return err
 }

@@ -122,10 +122,11 @@ func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
 	seen := map[objKey]bool{}
 	groups := map[contKey][]storage.AsyncPending{}
 	var order []contKey
+	var unreadable error
 	for _, ap := range aps {
 		row, err := backend.RowFromAsyncPending(ap)
 		if err != nil {
-			return err
+			continue // never written so: nothing to send
 		}
 		k := objKey{row.StoragePolicy, ap.Account, ap.Container, ap.Object}
 		if seen[k] {
@@ -134,8 +135,12 @@ func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
 		seen[k] = true
 		ap, ok, err := u.onDisk(dev, ap)
 		if err != nil {
-			// Unreadable now: the journal is kept for the next start.
-			return err
+			// Unreadable now: the segment is kept for the next start,
+			// the other objects' updates go out now.
+			if unreadable == nil {
+				unreadable = err
+			}
+			continue
 		}
 		if !ok {
 			continue
@@ -155,7 +160,7 @@ func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
 			}
 		}
 	}
-	return nil
+	return unreadable
 }
 
 // applyAll sends the updates aps, all of container a/c, to every replica

@@ -197,23 +197,34 @@ func (s *ObjectStore) ReleaseJournal(ref JournalRef) {
 // (serve does, at startup); records that apply cannot handle should be
 // saved with WriteAsyncPending and nil returned. A torn record at the end
 // of a segment (a write interrupted by a crash, never acknowledged) ends
-// it.
+// it. A segment that cannot be read or applied is kept for the next
+// replay, and the later ones are still replayed (one unreadable object
+// must not hold back every update after it); the first error is
+// returned.
 func (s *ObjectStore) ReplayJournal(device string, apply func([]AsyncPending) error) (int, error) {
 	segs, err := s.journalSegments(device)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	for _, seg := range segs {
 		path := filepath.Join(s.devicePath(device), journalDir, segName(seg))
 		f, err := s.fs.Open(path)
 		if err != nil {
-			return n, err
+			keep(err)
+			continue
 		}
 		data, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return n, err
+			keep(err)
+			continue
 		}
 		var aps []AsyncPending
 		for len(data) >= 8 {
@@ -230,18 +241,19 @@ func (s *ObjectStore) ReplayJournal(device string, apply func([]AsyncPending) er
 		}
 		if len(aps) > 0 {
 			if err := apply(aps); err != nil {
-				return n, err
+				keep(err)
+				continue
 			}
 			n += len(aps)
 		}
 		if err := s.fs.Remove(path); err != nil && !errNotExist(err) {
-			return n, err
+			keep(err)
 		}
 	}
 	s.journals.mu.Lock()
 	delete(s.journals.dev, device)
 	s.journals.mu.Unlock()
-	return n, nil
+	return n, first
 }
 
 // syncJournal fdatasyncs device's current journal segment (and syncs its

@@ -297,3 +297,26 @@ func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
 		t.Fatalf("the damaged replica was moved after all: %v", err)
 	}
 }
+
+// A COPY whose source replica fails its checksum mid-body stores nothing
+// and says the server failed (503), not that the client went away (499);
+// the damaged replica is moved aside, so the retry copies good bytes.
+func TestCopyFromDamagedReplica(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 3<<20)
+	c.must(201, "PUT", "/v1/AUTH_test/c/src", string(body))
+	reps := c.replicas("src")
+	flip(t, reps[0], 2<<20+100) // past the first chunk: found while copying
+	if resp, b := c.do("COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst"); resp.StatusCode != 503 {
+		t.Fatalf("COPY from a damaged replica: %d %s, want 503", resp.StatusCode, b)
+	}
+	if st, _, _ := c.getBody("/v1/AUTH_test/c/dst"); st != 404 {
+		t.Fatalf("GET of the failed copy: %d", st)
+	}
+	c.must(201, "COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst")
+	if st, got, err := c.getBody("/v1/AUTH_test/c/dst"); st != 200 || err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("GET of the retried copy: %d %v", st, err)
+	}
+}

@@ -320,3 +320,32 @@ func TestCopyFromDamagedReplica(t *testing.T) {
 		t.Fatalf("GET of the retried copy: %d %v", st, err)
 	}
 }
+
+// A multi-range GET of an object without a block table (from Swift, or an
+// older swiftbox) serves every part and moves no good replica aside: the
+// first part's whole read builds the table the later parts then use.
+func TestMultiRangeOfLegacyObject(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 1<<20+333)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.replicas("o")
+	for _, r := range reps {
+		if err := xattr.Remove(r, "user.swiftbox.blocks"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		st, got, err := c.getBody("/v1/AUTH_test/c/o", "Range: bytes=0-9,70000-70099,1048576-1048600")
+		if st != 206 || err != nil || !bytes.Contains(got, body[:10]) || !bytes.Contains(got, body[70000:70100]) ||
+			!bytes.Contains(got, body[1048576:1048601]) {
+			t.Fatalf("multi-range GET %d: %d, %d bytes, %v", i, st, len(got), err)
+		}
+	}
+	for _, r := range reps {
+		if quarantined(r) {
+			t.Errorf("good replica %s quarantined", r)
+		}
+	}
+}

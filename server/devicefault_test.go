@@ -188,3 +188,39 @@ func TestDeviceFaultStatus(t *testing.T) {
 		}
 	}
 }
+
+// A replica whose disk fails the read (EIO: a bad sector) must not fail
+// the GET while other replicas are readable: the next one serves it.
+func TestGetTurnsToAnotherReplicaOnReadError(t *testing.T) {
+	var bad sync.Map // .data paths whose reads fail
+	fs := storage.NewFaultFS(nil)
+	fs.Inject = func(op storage.Op, path string) error {
+		if _, ok := bad.Load(path); ok && op == storage.OpRead {
+			return syscall.EIO
+		}
+		return nil
+	}
+	c := startClusterOn(t, t.TempDir(), fs, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), nil)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := strings.Repeat("0123456789", 30000)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", body)
+	reps := c.replicas("o")
+	bad.Store(reps[0], true)
+	for _, rng := range []string{"", "bytes=10-99"} {
+		var hdr []string
+		want, code := body, 200
+		if rng != "" {
+			hdr, want, code = []string{"Range: " + rng}, body[10:100], 206
+		}
+		st, got, err := c.getBody("/v1/AUTH_test/c/o", hdr...)
+		if st != code || err != nil || string(got) != want {
+			t.Fatalf("GET %q with the first replica's disk failing reads: %d, %d bytes, %v", rng, st, len(got), err)
+		}
+	}
+	for _, r := range reps {
+		bad.Store(r, true)
+	}
+	if st, _, _ := c.getBody("/v1/AUTH_test/c/o"); st != 503 {
+		t.Fatalf("GET with every replica failing reads: %d, want 503", st)
+	}
+}

@@ -68,6 +68,10 @@ func status(err error) int {
 		return s
 	}
 	switch {
+	case errors.Is(err, storage.ErrCorrupt):
+		// A replica failed its checksum while read (moved aside, which
+		// also matches ErrNotFound, or not): the server's failure.
+		return fasthttp.StatusServiceUnavailable
 	case errors.Is(err, storage.ErrNotFound), errors.Is(err, db.ErrNotFound):
 		return fasthttp.StatusNotFound
 	case errors.Is(err, storage.ErrConflict):

@@ -421,6 +421,11 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 			return total, hex.EncodeToString(h.Sum(nil)), nil
 		}
 		if rerr != nil {
+			if errors.Is(rerr, storage.ErrCorrupt) {
+				// An internal source (COPY, an archive) failed its
+				// checksum: the server's failure, not the client's.
+				return total, "", rerr
+			}
 			return total, "", errClientDisconnect
 		}
 	}

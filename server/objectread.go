@@ -29,7 +29,16 @@ type openedObject struct {
 // newest set (X-Newest) the replica with the newest timestamp. Expired
 // objects are not found.
 func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (*openedObject, error) {
+	return p.openObjectSkipping(pl, r, newest, nil)
+}
+
+// openObjectSkipping is openObject that passes over the devices in skip
+// (replicas that failed their checksum during this request).
+func (p *Proxy) openObjectSkipping(pl placement, r *sreq, newest bool, skip map[*ring.Device]bool) (*openedObject, error) {
 	open := func(n *ring.Device) (*openedObject, error) {
+		if skip[n] {
+			return nil, errReplicaFailed
+		}
 		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
 		if err != nil {
 			return nil, err
@@ -194,22 +203,39 @@ func (p *Proxy) objectGet(r *sreq) {
 	}
 	pl := p.objectPlace(policy, r.account, r.container, r.object)
 	newest := strings.EqualFold(r.header("X-Newest"), "true")
-	// A replica whose first bytes fail their checksum is quarantined
-	// before anything is sent, and the next replica serves; each round
-	// moves one bad replica aside, so the rounds are bounded.
-	for range len(pl.candidates()) + 1 {
-		rd, err := p.openObject(pl, r, newest)
+	// A replica whose first bytes fail their checksum (quarantined) or
+	// cannot be read (EIO) fails before anything is sent, and the next
+	// replica serves. The failed device is passed over for the rest of
+	// the request whether or not a quarantine worked (a read-only or full
+	// device cannot take it), so each round drops one candidate and the
+	// rounds are bounded.
+	var bad map[*ring.Device]bool
+	var failed error
+	for {
+		rd, err := p.openObjectSkipping(pl, r, newest, bad)
 		if err != nil {
+			if failed != nil && (notFound(err) || errors.Is(err, errReplicaFailed)) {
+				err = failed // only failing replicas had it
+			}
 			writeError(ctx, err)
 			return
 		}
 		err = p.serveObject(r, rd)
-		if !errors.Is(err, storage.ErrCorrupt) {
+		if err == nil {
 			return
 		}
-		p.logCorrupt(rd.node.Device, r.account+"/"+r.container+"/"+r.object, err)
+		object := r.account + "/" + r.container + "/" + r.object
+		if errors.Is(err, storage.ErrCorrupt) {
+			p.logCorrupt(rd.node.Device, object, err)
+		} else {
+			p.log.Warn("object replica unreadable", "device", rd.node.Device, "object", object, "err", err)
+		}
+		if bad == nil {
+			bad = map[*ring.Device]bool{}
+		}
+		bad[rd.node] = true
+		failed = err
 	}
-	writeError(ctx, storage.ErrCorrupt)
 }
 
 // logCorrupt reports a replica whose bytes failed their checksum while
@@ -219,9 +245,12 @@ func (p *Proxy) logCorrupt(device, object string, err error) {
 		"quarantined", errors.Is(err, storage.ErrQuarantined), "err", err)
 }
 
+// errReplicaFailed: a replica already failed during this request.
+var errReplicaFailed = errors.New("replica failed earlier in the request")
+
 // serveObject answers a GET or HEAD from the open replica rd. It returns
-// an error matching storage.ErrCorrupt, having sent nothing and closed
-// rd, when rd's first bytes fail their checksum.
+// the error, having sent nothing and closed rd, when rd's first bytes
+// fail their checksum (storage.ErrCorrupt) or cannot be read.
 func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 	ctx := r.ctx
 	meta := rd.Metadata()
@@ -266,11 +295,7 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 		}
 		if err := bodies[0].Prime(); err != nil {
 			rd.Close()
-			if errors.Is(err, storage.ErrCorrupt) {
-				return err
-			}
-			writeError(ctx, err)
-			return nil
+			return err
 		}
 	}
 	setObjectHeaders(ctx, rd)

@@ -266,3 +266,86 @@ func TestRangeAmplification(t *testing.T) {
 		t.Fatalf("two ranges: %d", st)
 	}
 }
+
+// A damaged replica that cannot be moved aside (its device went
+// read-only, or has no room for the quarantine) must not hide the good
+// replicas: the GET turns to the next one, each time.
+func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 300<<10)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.replicas("o")
+	flip(t, reps[0], 10)
+	// A file where the quarantine folder would go: quarantining fails.
+	dev := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(reps[0])))))
+	if err := os.WriteFile(filepath.Join(dev, "quarantined"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		st, got, err := c.getBody("/v1/AUTH_test/c/o")
+		if st != 200 || err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("GET %d: %d, %d bytes, %v; want the good replicas' bytes", i, st, len(got), err)
+		}
+		st, got, err = c.getBody("/v1/AUTH_test/c/o", "Range: bytes=5-20")
+		if st != 206 || err != nil || !bytes.Equal(got, body[5:21]) {
+			t.Fatalf("range GET %d: %d, %d bytes, %v", i, st, len(got), err)
+		}
+	}
+	if _, err := os.Stat(reps[0]); err != nil {
+		t.Fatalf("the damaged replica was moved after all: %v", err)
+	}
+}
+
+// A COPY whose source replica fails its checksum mid-body stores nothing
+// and says the server failed (503), not that the client went away (499);
+// the damaged replica is moved aside, so the retry copies good bytes.
+func TestCopyFromDamagedReplica(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 3<<20)
+	c.must(201, "PUT", "/v1/AUTH_test/c/src", string(body))
+	reps := c.replicas("src")
+	flip(t, reps[0], 2<<20+100) // past the first chunk: found while copying
+	if resp, b := c.do("COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst"); resp.StatusCode != 503 {
+		t.Fatalf("COPY from a damaged replica: %d %s, want 503", resp.StatusCode, b)
+	}
+	if st, _, _ := c.getBody("/v1/AUTH_test/c/dst"); st != 404 {
+		t.Fatalf("GET of the failed copy: %d", st)
+	}
+	c.must(201, "COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst")
+	if st, got, err := c.getBody("/v1/AUTH_test/c/dst"); st != 200 || err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("GET of the retried copy: %d %v", st, err)
+	}
+}
+
+// A multi-range GET of an object without a block table (from Swift, or an
+// older swiftbox) serves every part and moves no good replica aside: the
+// first part's whole read builds the table the later parts then use.
+func TestMultiRangeOfLegacyObject(t *testing.T) {
+	t.Parallel()
+	c := startTestCluster(t)
+	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	body := randomBody(t, 1<<20+333)
+	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.replicas("o")
+	for _, r := range reps {
+		if err := xattr.Remove(r, "user.swiftbox.blocks"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		st, got, err := c.getBody("/v1/AUTH_test/c/o", "Range: bytes=0-9,70000-70099,1048576-1048600")
+		if st != 206 || err != nil || !bytes.Contains(got, body[:10]) || !bytes.Contains(got, body[70000:70100]) ||
+			!bytes.Contains(got, body[1048576:1048601]) {
+			t.Fatalf("multi-range GET %d: %d, %d bytes, %v", i, st, len(got), err)
+		}
+	}
+	for _, r := range reps {
+		if quarantined(r) {
+			t.Errorf("good replica %s quarantined", r)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"swiftbox/server/backend"
 	"swiftbox/server/metrics"
 	"swiftbox/storage"
+	"swiftbox/storage/db"
 )
 
 // Updater is Swift's object-updater: it applies async_pending records
@@ -92,21 +93,15 @@ func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
 // says: an object that never landed sends nothing (no ghost row), an
 // overwrite or delete that never landed re-sends the older state, which
 // the listing's newest-timestamp-wins merge ignores.
+//
+// A crash leaves up to a whole segment of records (most of them applied
+// long before), so replay, which holds up serving, works a segment at a
+// time: one disk look-up per object however many records name it, and one
+// transaction per container replica.
 func (u *Updater) ReplayJournals() (replayed int) {
 	for _, dev := range u.Devices() {
-		n, err := u.Objects.ReplayJournal(dev, func(ap storage.AsyncPending) error {
-			ap, ok, err := u.onDisk(dev, ap)
-			if err != nil {
-				// Unreadable now: the journal is kept for the next start.
-				return err
-			}
-			if !ok {
-				return nil
-			}
-			if err := u.apply(ap); err != nil {
-				return u.Objects.WriteAsyncPending(dev, ap)
-			}
-			return nil
+		n, err := u.Objects.ReplayJournal(dev, func(aps []storage.AsyncPending) error {
+			return u.replaySegment(dev, aps)
 		})
 		replayed += n
 		if err != nil {
@@ -114,6 +109,83 @@ func (u *Updater) ReplayJournals() (replayed int) {
 		}
 	}
 	return replayed
+}
+
+// replaySegment sends, for each object a segment's records name, what
+// dev holds for it now, merged per container.
+func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
+	type objKey struct {
+		policy  int
+		a, c, o string
+	}
+	type contKey struct{ a, c string }
+	seen := map[objKey]bool{}
+	groups := map[contKey][]storage.AsyncPending{}
+	var order []contKey
+	var unreadable error
+	for _, ap := range aps {
+		row, err := backend.RowFromAsyncPending(ap)
+		if err != nil {
+			continue // never written so: nothing to send
+		}
+		k := objKey{row.StoragePolicy, ap.Account, ap.Container, ap.Object}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		ap, ok, err := u.onDisk(dev, ap)
+		if err != nil {
+			// Unreadable now: the segment is kept for the next start,
+			// the other objects' updates go out now.
+			if unreadable == nil {
+				unreadable = err
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		ck := contKey{ap.Account, ap.Container}
+		if _, ok := groups[ck]; !ok {
+			order = append(order, ck)
+		}
+		groups[ck] = append(groups[ck], ap)
+	}
+	for _, ck := range order {
+		if err := u.applyAll(ck.a, ck.c, groups[ck]); err != nil {
+			for _, ap := range groups[ck] {
+				if err := u.Objects.WriteAsyncPending(dev, ap); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return unreadable
+}
+
+// applyAll sends the updates aps, all of container a/c, to every replica
+// of the container, one transaction each.
+func (u *Updater) applyAll(a, c string, aps []storage.AsyncPending) error {
+	rows := make([]db.ObjectRow, 0, len(aps))
+	for _, ap := range aps {
+		row, err := backend.RowFromAsyncPending(ap)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	p := u.Proxy
+	pl := p.containerPlace(a, c)
+	res := writeEach(pl, func(_ int, n *ring.Device) error {
+		return p.be.ContainerUpdates(context.Background(), n, pl.part, a, c, rows)
+	})
+	for _, r := range res {
+		if r.err != nil {
+			return r.err
+		}
+	}
+	p.acct.markDirty(a, c)
+	return nil
 }
 
 // onDisk is the update that describes what dev holds for ap's object now

@@ -125,7 +125,7 @@ func (s *ObjectStore) AuditObject(ctx context.Context, device string, ref HashDi
 			res.Quarantined, res.Reason = true, err.Error()
 			return res, nil
 		}
-		if errors.Is(err, ErrCorrupt) {
+		if errors.Is(err, ErrCorrupt) && !errors.Is(err, errQuarantineFailed) {
 			// Replaced by a newer version meanwhile, or a bad read that
 			// did not repeat: nothing to act on now.
 			return res, nil

@@ -171,9 +171,13 @@ func storeBlockTable(f File, meta map[string]string, t *blockTable) error {
 
 // loadBlockTable reads the table of the .data f of size bytes whose
 // metadata is meta, removing blocksMetaKey from meta. It returns nil for
-// an object written without one, and ErrBadMetadata for a table that is
-// damaged or does not describe a body of size bytes.
-func loadBlockTable(f File, meta map[string]string, size int64, path string) (*blockTable, error) {
+// an object written without one, and also for a table that is damaged or
+// does not describe a body of size bytes: the table is only a means to
+// check the body, so its damage is not the body's — such an object is
+// verified by its MD5, as one without a table, and gets a new table once
+// that matched (a body that fails its MD5 is quarantined then). Only a
+// failure to read the xattr is an error.
+func loadBlockTable(f File, meta map[string]string, size int64) (*blockTable, error) {
 	enc, err := f.Getxattr(blocksXattr)
 	if err != nil {
 		if !errors.Is(err, unix.ENODATA) && !xattrUnsupported(err) {
@@ -181,9 +185,7 @@ func loadBlockTable(f File, meta map[string]string, size int64, path string) (*b
 		}
 		enc = nil
 		if v, ok := meta[blocksMetaKey]; ok {
-			if enc, err = base64.StdEncoding.DecodeString(v); err != nil {
-				return nil, fmt.Errorf("%w: %s: block table: %v", ErrBadMetadata, path, err)
-			}
+			enc, _ = base64.StdEncoding.DecodeString(v)
 		}
 	}
 	delete(meta, blocksMetaKey)
@@ -191,11 +193,8 @@ func loadBlockTable(f File, meta map[string]string, size int64, path string) (*b
 		return nil, nil
 	}
 	t, err := decodeBlockTable(enc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrBadMetadata, path, err)
-	}
-	if t.size != size {
-		return nil, fmt.Errorf("%w: %s: block table for %d bytes, body has %d", ErrBadMetadata, path, t.size, size)
+	if err != nil || t.size != size {
+		return nil, nil
 	}
 	return t, nil
 }

@@ -286,3 +286,96 @@ func TestReplicationAndAuditKeepBlockTables(t *testing.T) {
 		t.Errorf("auditor did not record a table: %v", err)
 	}
 }
+
+// Several ranges of one reader of an object without a table (a multi-range
+// GET of an object from Swift): the first range's whole read builds the
+// table; the others, opened before it, still read whole blocks and verify.
+// A good object is never reported damaged, never quarantined.
+func TestBodiesOfOneReaderWithoutTable(t *testing.T) {
+	s := newStore(t, nil)
+	body := make([]byte, 300<<10+11)
+	rand.Read(body)
+	mustPut(t, s, "o", 100, body, nil)
+	if err := xattr.Remove(dataPath(s, "o", 100), blocksXattr); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(testDev, 1, "a", "c", "o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ranges := [][2]int64{{0, 10}, {70000, 5}, {200 << 10, 100 << 10}, {int64(len(body)) - 3, 3}}
+	var bodies []*Body
+	for _, rg := range ranges {
+		bodies = append(bodies, r.Body(rg[0], rg[1]))
+	}
+	for i, b := range bodies {
+		got, err := io.ReadAll(b)
+		if err != nil || !bytes.Equal(got, body[ranges[i][0]:ranges[i][0]+ranges[i][1]]) {
+			t.Errorf("range %v: %d bytes, %v", ranges[i], len(got), err)
+		}
+	}
+	if n := s.QuarantinedCount(testDev); n != 0 {
+		t.Errorf("a good object was quarantined (%d)", n)
+	}
+}
+
+// A damaged block table (a bit flipped in its xattr) says nothing about
+// the body: the object is verified by its MD5 as one without a table, then
+// gets a good table again. A single replica stays servable; a damaged body
+// is still refused.
+func TestDamagedBlockTable(t *testing.T) {
+	s := newStore(t, nil)
+	body := make([]byte, 200<<10+1)
+	rand.Read(body)
+	for _, o := range []string{"good", "bad"} {
+		mustPut(t, s, o, 100, body, nil)
+		p := dataPath(s, o, 100)
+		enc, err := xattr.Get(p, blocksXattr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc[len(enc)/2] ^= 0x20
+		if err := xattr.Set(p, blocksXattr, enc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flipAt(t, dataPath(s, "bad", 100), 100<<10)
+	if got, err := readBody(t, s, "good", 70000, 10); err != nil || !bytes.Equal(got, body[70000:70010]) {
+		t.Fatalf("range of a good body with a damaged table: %v", err)
+	}
+	if got, err := readBody(t, s, "good", 0, int64(len(body))); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("good body with a damaged table: %v", err)
+	}
+	enc, err := xattr.Get(dataPath(s, "good", 100), blocksXattr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decodeBlockTable(enc); err != nil {
+		t.Errorf("table not rebuilt: %v", err)
+	}
+	if n := s.QuarantinedCount(testDev); n != 0 {
+		t.Fatalf("good body quarantined")
+	}
+	if _, err := readBody(t, s, "bad", 0, 10); !errors.Is(err, ErrQuarantined) {
+		t.Fatalf("damaged body with a damaged table: %v", err)
+	}
+}
+
+// A damaged object the auditor cannot move aside (the device cannot take
+// the quarantine) is an error of the audit, not a silent pass.
+func TestAuditReportsFailedQuarantine(t *testing.T) {
+	s := newStore(t, nil)
+	body := make([]byte, 100<<10)
+	rand.Read(body)
+	mustPut(t, s, "o", 100, body, nil)
+	flipAt(t, dataPath(s, "o", 100), 70000)
+	if err := os.WriteFile(filepath.Join(s.cfg.DevicesDir, testDev, "quarantined"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hd := s.HashDir(testDev, 1, "a", "c", "o")
+	res, err := s.AuditObject(context.Background(), testDev, HashDirRef{Partition: 1, Suffix: filepath.Base(filepath.Dir(hd)), Path: hd}, false, nil)
+	if err == nil || res.Quarantined {
+		t.Fatalf("audit of a damaged object that stays: %+v, %v; want an error", res, err)
+	}
+}

@@ -17,6 +17,10 @@ import (
 // moved aside (it is not when a newer version replaced it meanwhile).
 var ErrCorrupt = errors.New("storage: object body failed its checksum")
 
+// errQuarantineFailed joins ErrCorrupt when the damaged replica could not
+// be moved aside (a read-only or full device): it is still in place.
+var errQuarantineFailed = errors.New("quarantine failed")
+
 // Read buffers: a chunk, or one smallest block for bodies that fit it
 // (most small-object GETs), so those do not hold 1 MiB each.
 var (
@@ -63,8 +67,6 @@ func (r *ObjectReader) newBody(off, n int64, audit bool) *Body {
 		if r.blocks == nil {
 			b.sum = newBlockSummer(blockShiftFor(r.size))
 		}
-	} else if r.blocks != nil {
-		b.pos = off &^ (r.blocks.blockSize() - 1)
 	}
 	return b
 }
@@ -96,14 +98,17 @@ func (b *Body) fill() {
 			b.fail(err)
 			return
 		}
-		b.pos = b.off &^ (r.blocks.blockSize() - 1)
 	}
-	start := b.pos
 	last := r.size // the end of the last chunk this Body reads
 	if b.md5 == nil {
+		// A range reads whole blocks. Aligned here, not when the Body
+		// was made: the table may have been built since (by another
+		// Body of this reader), and later chunks start aligned anyway.
 		bs := r.blocks.blockSize()
+		b.pos &^= bs - 1
 		last = min(last, (b.end+bs-1)&^(bs-1))
 	}
+	start := b.pos
 	stop := min(start+readChunk, last)
 	if b.bufp == nil {
 		if last-start <= 1<<minBlockShift {
@@ -213,28 +218,37 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 // the object was moved.
 func (r *ObjectReader) corrupt(cause error, recheck func() bool) error {
 	err := fmt.Errorf("%w: %v", ErrCorrupt, cause)
-	if r.s.quarantineIfSame(r.device, r.hashDir, r.dataName, func() bool {
+	moved, qerr := r.s.quarantineIfSame(r.device, r.hashDir, r.dataName, func() bool {
 		return sameFile(r.f, r.s.fs, filepath.Join(r.hashDir, r.dataName)) && (recheck == nil || recheck())
-	}) {
+	})
+	switch {
+	case moved:
 		return fmt.Errorf("%w: %w", ErrQuarantined, err)
+	case qerr != nil:
+		// Said, not swallowed: the damaged replica stays in place.
+		return fmt.Errorf("%w; %w: %v", err, errQuarantineFailed, qerr)
 	}
 	return err
 }
 
 // quarantineIfSame quarantines hashDir of device if, under the object
 // lock, it still holds name and still (when given) confirms the damage.
-// It reports whether the object was moved.
-func (s *ObjectStore) quarantineIfSame(device, hashDir, name string, still func() bool) bool {
+// It reports whether the object was moved, and why not when moving it
+// failed.
+func (s *ObjectStore) quarantineIfSame(device, hashDir, name string, still func() bool) (bool, error) {
 	mu := s.objectLock(hashDir)
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := s.fs.Stat(filepath.Join(hashDir, name)); err != nil {
-		return false
+		return false, nil
 	}
 	if still != nil && !still() {
-		return false
+		return false, nil
 	}
-	return s.quarantineDir(s.devicePath(device), hashDir) == nil
+	if err := s.quarantineDir(s.devicePath(device), hashDir); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // sameFile reports whether the open f is the file at path.

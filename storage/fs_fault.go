@@ -30,6 +30,7 @@ const (
 	OpSyncDir   Op = "syncdir"
 	OpSyncfs    Op = "syncfs"
 	OpStatfs    Op = "statfs"
+	OpRead      Op = "read" // File.ReadAt
 )
 
 // FaultFS wraps an FS for tests: it injects errors, emulates small xattr
@@ -356,6 +357,13 @@ type faultFile struct {
 	readOnly bool
 	durable  int64 // size at the last sync
 	dirty    bool
+}
+
+func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := ff.fs.inject(OpRead, ff.path); err != nil {
+		return 0, err
+	}
+	return ff.File.ReadAt(p, off)
 }
 
 func (ff *faultFile) Write(p []byte) (int, error) {

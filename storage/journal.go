@@ -190,28 +190,43 @@ func (s *ObjectStore) ReleaseJournal(ref JournalRef) {
 }
 
 // ReplayJournal hands every update journalled by an earlier run to apply,
-// oldest first, and deletes each segment once apply has returned nil for
-// all its records. Call it before writes start (serve does, at startup);
-// a record that apply cannot handle should be saved with
-// WriteAsyncPending and nil returned. A torn record at the end of a
-// segment (a write interrupted by a crash, never acknowledged) ends it.
-func (s *ObjectStore) ReplayJournal(device string, apply func(AsyncPending) error) (int, error) {
+// a segment's records at a time (oldest first, so the caller can merge
+// each container's rows in one transaction: a segment holds up to 8 MiB
+// of records, most of them applied before the crash), and deletes each
+// segment once apply has returned nil for it. Call it before writes start
+// (serve does, at startup); records that apply cannot handle should be
+// saved with WriteAsyncPending and nil returned. A torn record at the end
+// of a segment (a write interrupted by a crash, never acknowledged) ends
+// it. A segment that cannot be read or applied is kept for the next
+// replay, and the later ones are still replayed (one unreadable object
+// must not hold back every update after it); the first error is
+// returned.
+func (s *ObjectStore) ReplayJournal(device string, apply func([]AsyncPending) error) (int, error) {
 	segs, err := s.journalSegments(device)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	for _, seg := range segs {
 		path := filepath.Join(s.devicePath(device), journalDir, segName(seg))
 		f, err := s.fs.Open(path)
 		if err != nil {
-			return n, err
+			keep(err)
+			continue
 		}
 		data, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return n, err
+			keep(err)
+			continue
 		}
+		var aps []AsyncPending
 		for len(data) >= 8 {
 			l := binary.LittleEndian.Uint32(data[0:4])
 			if uint64(l) > uint64(len(data)-8) || crc32.Checksum(data[8:8+l], crcTable) != binary.LittleEndian.Uint32(data[4:8]) {
@@ -222,19 +237,23 @@ func (s *ObjectStore) ReplayJournal(device string, apply func(AsyncPending) erro
 			if err != nil {
 				continue
 			}
-			if err := apply(ap); err != nil {
-				return n, err
+			aps = append(aps, ap)
+		}
+		if len(aps) > 0 {
+			if err := apply(aps); err != nil {
+				keep(err)
+				continue
 			}
-			n++
+			n += len(aps)
 		}
 		if err := s.fs.Remove(path); err != nil && !errNotExist(err) {
-			return n, err
+			keep(err)
 		}
 	}
 	s.journals.mu.Lock()
 	delete(s.journals.dev, device)
 	s.journals.mu.Unlock()
-	return n, nil
+	return n, first
 }
 
 // syncJournal fdatasyncs device's current journal segment (and syncs its

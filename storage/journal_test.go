@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,8 +47,10 @@ func TestJournalCrashReplay(t *testing.T) {
 
 	fresh := NewObjectStore(s.cfg)
 	var got []string
-	n, err := fresh.ReplayJournal(testDev, func(ap AsyncPending) error {
-		got = append(got, ap.Object)
+	n, err := fresh.ReplayJournal(testDev, func(aps []AsyncPending) error {
+		for _, ap := range aps {
+			got = append(got, ap.Object)
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,8 +116,55 @@ func TestLargeCommitSurvivesCrash(t *testing.T) {
 		t.Fatalf("after crash: %v", err)
 	}
 	r.Close()
-	n, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func(AsyncPending) error { return nil })
+	n, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func([]AsyncPending) error { return nil })
 	if err != nil || n != 1 {
 		t.Fatalf("journal after crash: %d %v", n, err)
+	}
+}
+
+// A segment whose records cannot be applied now is kept for the next
+// replay; the segments after it are still replayed and removed.
+func TestJournalReplayGoesOnPastAFailingSegment(t *testing.T) {
+	s := newStore(t, nil)
+	for i, name := range []string{"first", "second", "third"} {
+		if _, err := s.stageJournal(testDev, apFor(name)); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			j, _ := s.journalFor(testDev)
+			j.mu.Lock()
+			err := s.rotate(j)
+			j.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fresh := NewObjectStore(s.cfg)
+	var got []string
+	n, err := fresh.ReplayJournal(testDev, func(aps []AsyncPending) error {
+		if aps[0].Object == "first" {
+			return errors.New("unreadable now")
+		}
+		for _, ap := range aps {
+			got = append(got, ap.Object)
+		}
+		return nil
+	})
+	if err == nil || n != 2 || len(got) != 2 || got[0] != "second" || got[1] != "third" {
+		t.Fatalf("replay: %d %v, %v; want second and third applied and an error", n, got, err)
+	}
+	segs, _ := fresh.journalSegments(testDev)
+	if len(segs) != 1 {
+		t.Fatalf("segments left: %v, want the failing one", segs)
+	}
+	var again []string
+	if _, err := NewObjectStore(s.cfg).ReplayJournal(testDev, func(aps []AsyncPending) error {
+		for _, ap := range aps {
+			again = append(again, ap.Object)
+		}
+		return nil
+	}); err != nil || len(again) != 1 || again[0] != "first" {
+		t.Fatalf("next replay: %v %v", again, err)
 	}
 }

@@ -123,7 +123,7 @@ func (r *ObjectReader) load(od ondisk, dataPath string) error {
 			return fmt.Errorf("%w: %s: Content-Length %q but %d bytes", ErrBadMetadata, dataPath, cl, r.size)
 		}
 	}
-	if r.blocks, err = loadBlockTable(r.f, dataMeta, r.size, dataPath); err != nil {
+	if r.blocks, err = loadBlockTable(r.f, dataMeta, r.size); err != nil {
 		return err
 	}
 	if od.meta == nil {

@@ -219,8 +219,8 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 	var sum *blockSummer
 	var h hash.Hash
 	if isData {
-		if table, err = loadBlockTable(in, meta, fi.Size(), srcPath); err != nil {
-			return fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
+		if table, err = loadBlockTable(in, meta, fi.Size()); err != nil {
+			return fail(err)
 		}
 		if table != nil {
 			sum = newBlockSummer(table.shift)

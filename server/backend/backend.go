@@ -47,6 +47,9 @@ type Backend interface {
 	ContainerPost(ctx context.Context, n *Node, part int, a, c string, meta db.Metadata) error
 	// ContainerUpdate applies an object row (the object server's container update).
 	ContainerUpdate(ctx context.Context, n *Node, part int, a, c string, row db.ObjectRow) error
+	// ContainerUpdates merges rows in one transaction, as ContainerUpdate
+	// each.
+	ContainerUpdates(ctx context.Context, n *Node, part int, a, c string, rows []db.ObjectRow) error
 	ContainerList(ctx context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error)
 
 	AccountCreate(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp, meta db.Metadata) (created bool, err error)

@@ -155,6 +155,10 @@ func (b *Local) ContainerUpdate(_ context.Context, n *Node, part int, a, c strin
 	return b.DBs.PutObjectRow(n.Device, part, a, c, row)
 }
 
+func (b *Local) ContainerUpdates(_ context.Context, n *Node, part int, a, c string, rows []db.ObjectRow) error {
+	return b.DBs.MergeObjectRows(n.Device, part, a, c, rows)
+}
+
 func (b *Local) ContainerList(_ context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
 	b.updates.flush(dbKey{n.Device, part, a, c})
 	return b.DBs.ListObjects(n.Device, part, a, c, opts)

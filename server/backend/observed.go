@@ -90,6 +90,10 @@ func (o *observed) ContainerUpdate(ctx context.Context, n *Node, part int, a, c 
 	return o.seen(n, o.b.ContainerUpdate(ctx, n, part, a, c, row))
 }
 
+func (o *observed) ContainerUpdates(ctx context.Context, n *Node, part int, a, c string, rows []db.ObjectRow) error {
+	return o.seen(n, o.b.ContainerUpdates(ctx, n, part, a, c, rows))
+}
+
 func (o *observed) ContainerList(ctx context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
 	l, err := o.b.ContainerList(ctx, n, part, a, c, opts)
 	return l, o.seen(n, err)

@@ -145,3 +145,7 @@ func (h *handle) update(fn func(*txCtx) error) error {
 func (h *handle) view(fn func(*txCtx) error) error {
 	return h.db.View(func(tx *bolt.Tx) error { return fn(&txCtx{tx: tx}) })
 }
+
+// Commits is the number of write transactions committed so far by every
+// Store of the process (for tests that prove work shares transactions).
+func Commits() uint64 { return commits.Load() }

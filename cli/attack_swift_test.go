@@ -590,34 +590,52 @@ func TestAttackLoginThrottle(t *testing.T) {
 	}
 	v3 := `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"tester","domain":{"id":"default"},"password":"testing"}}},"scope":{"project":{"name":"test","domain":{"id":"default"}}}}}`
 	v2 := `{"auth":{"passwordCredentials":{"username":"tester","password":"testing"},"tenantName":"test"}}`
+	// Throttled: the guesser's answers for that user come one at a time,
+	// each failure a second late; the right key still logs in.
 	for _, c := range []struct {
 		name string
 		want int
+		slow bool
 		run  func() int
 	}{
-		{"tempauth-wrong-key", 429, func() int { code, _ := login(guesser, "test:tester", "guess3"); return code }},
-		{"tempauth-right-key", 429, func() int { code, _ := login(guesser, "test:tester", "testing"); return code }},
-		{"v3-right-password", 429, func() int { return post(guesser, "/v3/auth/tokens", v3) }},
-		{"v2-right-password", 429, func() int { return post(guesser, "/v2.0/tokens", v2) }},
-		{"guesser-other-user", 200, func() int { code, _ := login(guesser, "test:tester2", "testing2"); return code }},
-		{"bystander-tempauth", 200, func() int { code, _ := login(bystander, "test:tester", "testing"); return code }},
-		{"bystander-v3", 201, func() int { return post(bystander, "/v3/auth/tokens", v3) }},
+		{"tempauth-wrong-key-slowed", 401, true, func() int { code, _ := login(guesser, "test:tester", "guess3"); return code }},
+		{"tempauth-right-key", 200, false, func() int { code, _ := login(guesser, "test:tester", "testing"); return code }},
+		{"v3-right-password", 201, false, func() int { return post(guesser, "/v3/auth/tokens", v3) }},
+		{"v2-right-password", 200, false, func() int { return post(guesser, "/v2.0/tokens", v2) }},
+		{"guesser-other-user", 200, false, func() int { code, _ := login(guesser, "test:tester2", "testing2"); return code }},
+		{"bystander-tempauth", 200, false, func() int { code, _ := login(bystander, "test:tester", "testing"); return code }},
+		{"bystander-v3", 201, false, func() int { return post(bystander, "/v3/auth/tokens", v3) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := c.run(); got != c.want {
+			start := time.Now()
+			got := c.run()
+			if got != c.want {
 				t.Errorf("%d, want %d", got, c.want)
+			}
+			if d := time.Since(start); c.slow != (d >= 900*time.Millisecond) {
+				t.Errorf("answered after %v (slowed: want %v)", d, c.slow)
 			}
 		})
 	}
-	t.Run("s3-signed-from-throttled-address", func(t *testing.T) {
-		_, err := s3ClientAt(t, s.URL, guesser, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-		if s3Code(err) != "SlowDown" {
-			t.Errorf("S3 from a throttled address: %v, want SlowDown", err)
+	t.Run("one-attempt-at-a-time", func(t *testing.T) {
+		held := make(chan int)
+		go func() { code, _ := login(guesser, "test:tester", "guess4"); held <- code }()
+		time.Sleep(300 * time.Millisecond)
+		if code, _ := login(guesser, "test:tester", "testing"); code != 429 {
+			t.Errorf("a second attempt while a throttled one is checked: %d, want 429", code)
 		}
-		// Refused before the signature is checked: a guess learns nothing.
-		_, err = s3ClientAt(t, s.URL, guesser, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-		if s3Code(err) != "SlowDown" {
-			t.Errorf("S3 with a wrong secret from a throttled address: %v, want SlowDown", err)
+		if code := <-held; code != 401 {
+			t.Errorf("the held wrong guess: %d, want 401", code)
+		}
+	})
+	t.Run("s3-signed-from-throttled-address", func(t *testing.T) {
+		if _, err := s3ClientAt(t, s.URL, guesser, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry); err != nil {
+			t.Errorf("S3 with the right secret from a throttled address: %v", err)
+		}
+		start := time.Now()
+		_, err := s3ClientAt(t, s.URL, guesser, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
+		if s3Code(err) != "SignatureDoesNotMatch" || time.Since(start) < 900*time.Millisecond {
+			t.Errorf("S3 with a wrong secret from a throttled address: %v after %v, want SignatureDoesNotMatch a second late", err, time.Since(start))
 		}
 		if _, err := s3ClientAt(t, s.URL, bystander, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
 			t.Errorf("S3 from another address: %v", err)
@@ -631,9 +649,18 @@ func TestAttackLoginThrottle(t *testing.T) {
 				t.Fatalf("bad signature %d: %v", i, err)
 			}
 		}
+		held := make(chan string)
+		go func() {
+			_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
+			held <- s3Code(err)
+		}()
+		time.Sleep(300 * time.Millisecond)
 		_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
 		if s3Code(err) != "SlowDown" {
-			t.Errorf("after 3 bad signatures: %v, want SlowDown", err)
+			t.Errorf("a second attempt while a throttled one is checked: %v, want SlowDown", err)
+		}
+		if got := <-held; got != "SignatureDoesNotMatch" {
+			t.Errorf("the held bad signature: %s", got)
 		}
 	})
 	t.Run("logged-with-address-and-user", func(t *testing.T) {
@@ -647,7 +674,6 @@ func TestAttackLoginThrottle(t *testing.T) {
 		for series, least := range map[string]float64{
 			`swiftbox_auth_logins_total{result="failure",system="tempauth"}`:   3,
 			`swiftbox_auth_logins_total{result="throttled",system="tempauth"}`: 2,
-			`swiftbox_auth_logins_total{result="throttled",system="identity"}`: 2,
 			`swiftbox_auth_logins_total{result="failure",system="s3"}`:         3,
 			`swiftbox_auth_logins_total{result="throttled",system="s3"}`:       2,
 			`swiftbox_auth_logins_total{result="success",system="identity"}`:   1,
@@ -670,10 +696,11 @@ func TestAttackLoginThrottle(t *testing.T) {
 func noRetry(o *s3.Options) { o.RetryMaxAttempts = 1 }
 
 // With the default config (max_failures 10, 50 per address, nothing
-// exempt) a guesser on 127.0.0.1 is throttled too: 10 wrong keys for a
-// user, and that user is refused from there, right key or not, while the
-// address's other users log in; spraying 50 users refuses the address
-// for all; other addresses are unaffected.
+// exempt) a guesser on 127.0.0.1 is throttled too: after 10 wrong keys for
+// a user, that user's logins from there come one at a time (another one
+// meanwhile: 429) and each failure is answered a second late, while the
+// right key, the address's other users and other addresses log in;
+// spraying 50 users throttles the address for all its users.
 func TestAttackLoginThrottleDefaults(t *testing.T) {
 	t.Parallel()
 	s := attackServer(t, "")
@@ -706,44 +733,63 @@ func TestAttackLoginThrottleDefaults(t *testing.T) {
 			t.Fatalf("guess %d: %d, want 401", i, code)
 		}
 	}
+	timed := func(f func() string) (string, bool) {
+		start := time.Now()
+		got := f()
+		return got, time.Since(start) >= 900*time.Millisecond
+	}
+	oneAtATime := func(name string, wrong func() string, right func() string, refused string) {
+		t.Helper()
+		c := make(chan string)
+		go func() { c <- wrong() }()
+		time.Sleep(300 * time.Millisecond)
+		if got := right(); got != refused {
+			t.Errorf("%s: a second attempt while one is checked: %s, want %s", name, got, refused)
+		}
+		<-c
+	}
 	for _, c := range []struct {
-		name, got, want string
+		name, want string
+		slow       bool
+		run        func() string
 	}{
-		{"right-key-after-10-failures", fmt.Sprint(login(local, "test:tester", "testing")), "429"},
-		{"s3-right-secret", s3list(local, "test:tester", "testing"), "SlowDown"},
-		{"s3-wrong-secret", s3list(local, "test:tester", "wrong"), "SlowDown"},
-		{"other-user-same-address", fmt.Sprint(login(local, "test:tester2", "testing2")), "200"},
-		{"s3-other-user-same-address", s3list(local, "test2:tester3", "testing3"), "ok"},
-		{"same-user-other-address", fmt.Sprint(login(other, "test:tester", "testing")), "200"},
+		{"wrong-key-slowed", "401", true, func() string { return fmt.Sprint(login(local, "test:tester", "guess10")) }},
+		{"right-key-after-10-failures", "200", false, func() string { return fmt.Sprint(login(local, "test:tester", "testing")) }},
+		{"s3-right-secret", "ok", false, func() string { return s3list(local, "test:tester", "testing") }},
+		{"s3-wrong-secret-slowed", "SignatureDoesNotMatch", true, func() string { return s3list(local, "test:tester", "wrong") }},
+		{"other-user-same-address", "200", false, func() string { return fmt.Sprint(login(local, "test:tester2", "testing2")) }},
+		{"s3-other-user-same-address", "ok", false, func() string { return s3list(local, "test2:tester3", "testing3") }},
+		{"same-user-other-address", "200", false, func() string { return fmt.Sprint(login(other, "test:tester", "testing")) }},
 	} {
-		if c.got != c.want {
-			t.Errorf("%s: %s, want %s", c.name, c.got, c.want)
+		got, slow := timed(c.run)
+		if got != c.want || slow != c.slow {
+			t.Errorf("%s: %s (slowed %v), want %s (slowed %v)", c.name, got, slow, c.want, c.slow)
 		}
 	}
-	// Spraying: 40 more failures (tempauth users and unknown S3 keys) make
-	// 50 from 127.0.0.1, and then every login from there is refused.
-	for i := 0; i < 50; i++ {
+	oneAtATime("tempauth", func() string { return fmt.Sprint(login(local, "test:tester", "guess11")) },
+		func() string { return fmt.Sprint(login(local, "test:tester", "testing")) }, "429")
+	oneAtATime("s3", func() string { return s3list(local, "test:tester", "wrong") },
+		func() string { return s3list(local, "test:tester", "testing") }, "SlowDown")
+	// Spraying: 40 more failures of other users (tempauth users and
+	// unknown S3 keys) make more than 50 from 127.0.0.1: then every user's
+	// failure from there is slowed and one login at a time goes through.
+	for i := 0; i < 40; i++ {
 		user := fmt.Sprintf("spray:u%d", i)
-		switch {
-		case i < 40 && i%2 == 1:
+		if i%2 == 1 {
 			if got := s3list(local, user, "x"); got != "InvalidAccessKeyId" {
 				t.Fatalf("sprayed S3 key %d: %s, want InvalidAccessKeyId", i, got)
 			}
-		case i < 40:
-			if code := login(local, user, "x"); code != 401 {
-				t.Fatalf("sprayed user %d: %d, want 401", i, code)
-			}
-		default:
-			if code := login(local, user, "x"); code != 429 {
-				t.Fatalf("sprayed user %d after 50 failures: %d, want 429", i, code)
-			}
+		} else if code := login(local, user, "x"); code != 401 {
+			t.Fatalf("sprayed user %d: %d, want 401", i, code)
 		}
 	}
-	if code := login(local, "test:tester2", "testing2"); code != 429 {
-		t.Errorf("other user from the spraying address: %d, want 429", code)
+	if got, slow := timed(func() string { return fmt.Sprint(login(local, "spray:fresh", "x")) }); got != "401" || !slow {
+		t.Errorf("a fresh user's failure from the spraying address: %s (slowed %v), want 401 slowed", got, slow)
 	}
-	if got := s3list(local, "test2:tester3", "testing3"); got != "SlowDown" {
-		t.Errorf("S3 from the spraying address: %s, want SlowDown", got)
+	oneAtATime("spraying address", func() string { return fmt.Sprint(login(local, "spray:fresh2", "x")) },
+		func() string { return fmt.Sprint(login(local, "test:tester2", "testing2")) }, "429")
+	if code := login(local, "test:tester2", "testing2"); code != 200 {
+		t.Errorf("the right key from the spraying address, one at a time: %d, want 200", code)
 	}
 	if code := login(other, "test:tester2", "testing2"); code != 200 {
 		t.Errorf("another address: %d, want 200", code)

@@ -447,17 +447,31 @@ func TestS3PostObject(t *testing.T) {
 		t.Fatalf("posted object's checksum: %v %v", head, err)
 	}
 	// A form's signature is a login: with the bad one above, 10 failures
-	// (the default max_failures) and the key is refused from this address
-	// before its signature is checked, right or wrong.
+	// (the default max_failures) and the key is throttled from this
+	// address: a bad signature is answered a second late, one at a time
+	// (another meanwhile: 503 SlowDown), while the right one still uploads.
 	for i := 0; i < 9; i++ {
 		if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good+fmt.Sprint(i)), "up/g"), "x"); st != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
 			t.Fatalf("bad signature %d: %d %s", i, st, body)
 		}
 	}
-	for _, sig := range []string{sign(good), sign(good + "y")} {
-		if st, body := postForm(t, s.URL+"/forms", fields(good, sig, "up/g"), "x"); st != 503 || !strings.Contains(body, "<Code>SlowDown</Code>") {
-			t.Errorf("POST after 10 bad signatures: %d %s, want 503 SlowDown", st, body)
+	held := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good+"y"), "up/g"), "x"); st != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+			t.Errorf("a bad signature while throttled: %d %s", st, body)
 		}
+		held <- time.Since(start)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good), "up/g"), "x"); st != 503 || !strings.Contains(body, "<Code>SlowDown</Code>") {
+		t.Errorf("POST while a throttled one is checked: %d %s, want 503 SlowDown", st, body)
+	}
+	if d := <-held; d < 900*time.Millisecond {
+		t.Errorf("a bad signature while throttled answered after %v, want a second", d)
+	}
+	if st, body := postForm(t, s.URL+"/forms", fields(good, sign(good), "up/g"), "x"); st != 204 {
+		t.Errorf("the right signature while throttled: %d %s", st, body)
 	}
 }
 

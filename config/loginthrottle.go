@@ -9,10 +9,10 @@ import (
 // LoginThrottleConfig throttles failed logins per client address and
 // user: the tempauth endpoint (/auth/v1.0), the built-in identity endpoint
 // (/v3, /v2.0) and S3 signatures. A user with MaxFailures failures from an
-// address within Window seconds is refused there (429; S3: 503 SlowDown)
-// until the window ends, whatever it sends, so a password guesser learns
-// nothing more; an address with MaxFailuresPerAddress failures across all
-// users is refused for every user.
+// address within Window seconds is throttled there until the window ends
+// (one attempt at a time, each failure answered a second late; see
+// keystone.LoginThrottle); an address with MaxFailuresPerAddress failures
+// across all users is throttled for every user.
 type LoginThrottleConfig struct {
 	// MaxFailures is the number of failures a user may make from one
 	// address per window (0 turns throttling off).
@@ -24,11 +24,7 @@ type LoginThrottleConfig struct {
 	// Window is the window's length in seconds.
 	Window int `yaml:"window"`
 	// Exempt lists addresses or CIDR prefixes never throttled; none by
-	// default. Behind a reverse proxy on the box every client is
-	// 127.0.0.1: the per-user limit still keeps one guesser from locking
-	// everyone out, but a sprayer would trip the per-address limit for
-	// all, so such an operator may list 127.0.0.1 here (and throttle at
-	// the proxy instead).
+	// default.
 	Exempt []string `yaml:"exempt"`
 	// ExemptPrefixes is Exempt parsed (by Finish).
 	ExemptPrefixes []netip.Prefix `yaml:"-"`

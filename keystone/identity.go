@@ -78,6 +78,8 @@ func (e *IdentityEndpoint) login(ctx *fasthttp.RequestCtx, issue func(*fasthttp.
 		e.Logins.Record("identity", ctx.RemoteIP(), user, false)
 	case st/100 == 2:
 		e.Logins.Record("identity", ctx.RemoteIP(), user, true)
+	default:
+		e.Logins.Release(ctx.RemoteIP(), user)
 	}
 }
 

@@ -12,6 +12,25 @@ import (
 	"swiftbox/config"
 )
 
+// limited reports whether logins by user from ip are throttled now: one
+// attempt is let through (and finished as a failure, no delay), a second
+// one meanwhile is refused. It returns how long the throttle lasts.
+func limited(l *LoginThrottle, system string, ip net.IP, user string) (time.Duration, bool) {
+	if _, refused := l.Throttled(system, ip, user); refused {
+		return 0, false // already held: not a clean probe
+	}
+	left, refused := l.Throttled(system, ip, user)
+	if refused {
+		l.release(mustKey(l, ip), truncUser(user))
+	}
+	return left, refused
+}
+
+func mustKey(l *LoginThrottle, ip net.IP) netip.Addr {
+	k, _ := l.key(ip)
+	return k
+}
+
 func TestLoginThrottle(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -24,6 +43,7 @@ func TestLoginThrottle(t *testing.T) {
 	})
 	now := time.Unix(1_700_000_000, 0)
 	l.now = func() time.Time { return now }
+	l.delay = 0
 	bad, other := net.ParseIP("192.0.2.1"), net.ParseIP("192.0.2.2")
 	for i := 0; i < 3; i++ {
 		if _, ok := l.Throttled("tempauth", bad, "test:tester"); ok {
@@ -32,14 +52,14 @@ func TestLoginThrottle(t *testing.T) {
 		l.Record("tempauth", bad, "test:tester", false)
 	}
 	// The user is refused from that address, on every system.
-	if left, ok := l.Throttled("s3", bad, "test:tester"); !ok || left != time.Minute {
+	if left, ok := limited(l, "s3", bad, "test:tester"); !ok || left != time.Minute {
 		t.Fatalf("after 3 failures: throttled %v for %v, want a minute", ok, left)
 	}
 	// Its other users, and that user from elsewhere, are not.
-	if _, ok := l.Throttled("tempauth", bad, "test:tester2"); ok {
+	if _, ok := limited(l, "tempauth", bad, "test:tester2"); ok {
 		t.Fatal("another user from the same address is throttled")
 	}
-	if _, ok := l.Throttled("tempauth", other, "test:tester"); ok {
+	if _, ok := limited(l, "tempauth", other, "test:tester"); ok {
 		t.Fatal("the user from another address is throttled")
 	}
 	l.Record("tempauth", other, "test:tester", true)
@@ -48,17 +68,17 @@ func TestLoginThrottle(t *testing.T) {
 		l.Record("tempauth", net.ParseIP("10.1.2.3"), "x", false)
 		l.Record("tempauth", net.ParseIP(fmt.Sprintf("2001:db8::%d", i+1)), "x", false)
 	}
-	if _, ok := l.Throttled("tempauth", net.ParseIP("10.1.2.3"), "x"); ok {
+	if _, ok := limited(l, "tempauth", net.ParseIP("10.1.2.3"), "x"); ok {
 		t.Error("an exempt address is throttled")
 	}
-	if _, ok := l.Throttled("tempauth", net.ParseIP("2001:db8::ffff"), "x"); !ok {
+	if _, ok := limited(l, "tempauth", net.ParseIP("2001:db8::ffff"), "x"); !ok {
 		t.Error("failures from one /64 are not counted together")
 	}
 	now = now.Add(61 * time.Second)
-	if _, ok := l.Throttled("tempauth", bad, "test:tester"); ok {
+	if _, ok := limited(l, "tempauth", bad, "test:tester"); ok {
 		t.Error("still throttled after the window")
 	}
-	if counts["tempauth failure"] != 13 || counts["tempauth success"] != 1 || counts["s3 throttled"] != 1 || counts["tempauth throttled"] != 1 {
+	if counts["tempauth failure"] != 11 || counts["tempauth success"] != 1 || counts["s3 throttled"] != 1 || counts["tempauth throttled"] != 3 {
 		t.Errorf("counts %v", counts)
 	}
 	var off *LoginThrottle
@@ -76,6 +96,7 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 		perAddr, want int
 	}{{0, 15}, {7, 7}} {
 		l := NewLoginThrottle(config.LoginThrottleConfig{MaxFailures: 3, MaxFailuresPerAddress: c.perAddr, Window: 60}, nil, nil)
+		l.delay = 0
 		now := time.Unix(1_700_000_000, 0)
 		l.now = func() time.Time { return now }
 		sprayer := net.ParseIP("192.0.2.9")
@@ -85,14 +106,14 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 			}
 			l.Record("s3", sprayer, fmt.Sprint("user", i), false)
 		}
-		if left, ok := l.Throttled("s3", sprayer, "fresh"); !ok || left != time.Minute {
+		if left, ok := limited(l, "s3", sprayer, "fresh"); !ok || left != time.Minute {
 			t.Errorf("per-address %d: after %d failures across users: throttled %v for %v", c.perAddr, c.want, ok, left)
 		}
-		if _, ok := l.Throttled("s3", net.ParseIP("192.0.2.10"), "fresh"); ok {
+		if _, ok := limited(l, "s3", net.ParseIP("192.0.2.10"), "fresh"); ok {
 			t.Errorf("per-address %d: another address is throttled", c.perAddr)
 		}
 		now = now.Add(time.Minute)
-		if _, ok := l.Throttled("s3", sprayer, "fresh"); ok {
+		if _, ok := limited(l, "s3", sprayer, "fresh"); ok {
 			t.Errorf("per-address %d: still throttled after the window", c.perAddr)
 		}
 	}
@@ -104,6 +125,7 @@ func TestLoginThrottleMemoryBound(t *testing.T) {
 	t.Parallel()
 	l := NewLoginThrottle(config.LoginThrottleConfig{MaxFailures: 3, Window: 60}, nil, nil)
 	l.log = slog.New(slog.DiscardHandler)
+	l.delay = 0
 	now := time.Unix(1_700_000_000, 0)
 	l.now = func() time.Time { return now }
 	guesser, sprayer := net.ParseIP("192.0.2.1"), net.ParseIP("192.0.2.2")
@@ -119,10 +141,10 @@ func TestLoginThrottleMemoryBound(t *testing.T) {
 	if len(l.pairs) > maxTracked || len(l.addrs) > maxTracked {
 		t.Errorf("%d pairs, %d addresses tracked, bound %d", len(l.pairs), len(l.addrs), maxTracked)
 	}
-	if _, ok := l.Throttled("s3", guesser, "test:tester"); !ok {
+	if _, ok := limited(l, "s3", guesser, "test:tester"); !ok {
 		t.Error("a flood lifted a user's refusal")
 	}
-	if _, ok := l.Throttled("s3", sprayer, "other"); !ok {
+	if _, ok := limited(l, "s3", sprayer, "other"); !ok {
 		t.Error("a flood lifted an address's refusal")
 	}
 }
@@ -155,4 +177,40 @@ func TestLoginUser(t *testing.T) {
 			t.Errorf("%s: %q, want %q", body, got, want)
 		}
 	}
+}
+
+// Once throttled, a user is slowed, not locked out: one attempt at a time
+// (another meanwhile is refused unchecked), each failure answered only
+// after the delay, and the right key still logs in.
+func TestLoginThrottleSlowsNotLocks(t *testing.T) {
+	t.Parallel()
+	l := NewLoginThrottle(config.LoginThrottleConfig{MaxFailures: 2, Window: 60}, slog.New(slog.DiscardHandler), nil)
+	l.delay = 200 * time.Millisecond
+	ip := net.ParseIP("192.0.2.7")
+	for i := 0; i < 2; i++ {
+		l.Record("s3", ip, "k", false)
+	}
+	if _, refused := l.Throttled("s3", ip, "k"); refused {
+		t.Fatal("the first attempt while throttled is refused unchecked")
+	}
+	if left, refused := l.Throttled("s3", ip, "k"); !refused || left <= 0 {
+		t.Fatal("a second attempt while the first is checked is let through")
+	}
+	start := time.Now()
+	l.Record("s3", ip, "k", false)
+	if d := time.Since(start); d < l.delay {
+		t.Errorf("a throttled failure answered after %v, want at least %v", d, l.delay)
+	}
+	if _, refused := l.Throttled("s3", ip, "k"); refused {
+		t.Fatal("the next attempt after a failure's answer is refused")
+	}
+	start = time.Now()
+	l.Record("s3", ip, "k", true)
+	if d := time.Since(start); d >= l.delay {
+		t.Errorf("the right key waited %v", d)
+	}
+	if _, refused := l.Throttled("s3", ip, "k"); refused {
+		t.Fatal("an attempt after a success is refused")
+	}
+	l.Record("s3", ip, "k", true)
 }

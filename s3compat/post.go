@@ -231,6 +231,7 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 	if _, throttled := r.s.logins.Throttled("s3", ip, access); throttled {
 		return 0, 0, errSlowDown
 	}
+	defer r.s.logins.Release(ip, access) // a failure Recorded meanwhile released it already
 	id, secret, key, ok := r.s.auth.LookupS3(access)
 	if !ok {
 		r.s.logins.Record("s3", ip, access, false)

@@ -147,10 +147,12 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 	default:
 		e = errInvalidAccessKeyID.with("AWSAccessKeyId", a.access)
 	}
+	if e != nil && (e.Code == "SignatureDoesNotMatch" || e.Code == "InvalidAccessKeyId") {
+		s.logins.Record("s3", ctx.RemoteIP(), a.access, false)
+	} else {
+		s.logins.Release(ctx.RemoteIP(), a.access)
+	}
 	if e != nil {
-		if e.Code == "SignatureDoesNotMatch" || e.Code == "InvalidAccessKeyId" {
-			s.logins.Record("s3", ctx.RemoteIP(), a.access, false)
-		}
 		writeError(ctx, e)
 		return
 	}

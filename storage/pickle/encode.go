@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"unicode/utf8"
 )
@@ -66,6 +67,8 @@ func (e *encoder) value(v any) error {
 		e.float(float64(x))
 	case float64:
 		e.float(x)
+	case *big.Int:
+		e.bigInt(x)
 	case string:
 		e.string(x)
 	case []byte:
@@ -117,6 +120,35 @@ func (e *encoder) int(n int64) {
 		e.buf = append(e.buf, opLong1, byte(len(b)))
 		e.buf = append(e.buf, b...)
 	}
+}
+
+// bigInt writes n as LONG1 (LONG4 past 255 bytes): minimal little-endian
+// two's complement, as the decoder reads any integer beyond 64 bits.
+func (e *encoder) bigInt(n *big.Int) {
+	if n.IsInt64() {
+		e.int(n.Int64())
+		return
+	}
+	k := n.BitLen()/8 + 1 // bytes, with room for the sign bit
+	m := new(big.Int).Set(n)
+	if n.Sign() < 0 {
+		m.Add(m, new(big.Int).Lsh(big.NewInt(1), uint(8*k)))
+	}
+	be := m.FillBytes(make([]byte, k))
+	if n.Sign() < 0 && k > 1 && be[0] == 0xff && be[1]&0x80 != 0 {
+		be = be[1:] // -2^(8j) needs no extra byte
+	}
+	b := make([]byte, len(be))
+	for i := range be {
+		b[len(be)-1-i] = be[i]
+	}
+	if len(b) < 256 {
+		e.buf = append(e.buf, opLong1, byte(len(b)))
+	} else {
+		e.buf = append(e.buf, opLong4)
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(b)))
+	}
+	e.buf = append(e.buf, b...)
 }
 
 func (e *encoder) uint(n uint64) {

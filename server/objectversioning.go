@@ -557,7 +557,8 @@ func (p *Proxy) versionsBytesUsed(account string, info db.ContainerInfo) int64 {
 // ---- accounts ----
 
 // accountListing counts the versions' bytes in their containers' rows
-// and lists containers that only have versions left.
+// and lists containers that only have versions left (a versions container
+// that holds some, listed under its primary's name).
 func (o *ovRequest) accountListing() error {
 	ctx := o.ctx
 	r := &sreq{ctx: ctx}
@@ -627,7 +628,13 @@ func (o *ovRequest) accountListing() error {
 		}
 	}
 	for _, name := range vorder {
+		// An empty versions container without its primary holds no
+		// versions to list: it is what a crash between creating it and the
+		// primary (enableVersioning's order) leaves, not a container.
 		if item := vmap[name]; item != nil {
+			if n, _ := item.int("count"); n == 0 {
+				continue
+			}
 			item.set("name", name)
 			item.set("count", 0)
 			listing = append(listing, item)

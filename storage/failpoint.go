@@ -16,8 +16,11 @@ import (
 //
 // Points:
 //
-//	object-renamed  an object's .data, .ts or .meta was just renamed into
-//	                its hash directory (nothing after it ran)
+//	object-renamed     an object's .data, .ts or .meta was just renamed
+//	                   into its hash directory (nothing after it ran)
+//	container-created  a container database replica took a PUT (created
+//	                   or re-created it, or moved its put timestamp)
+//	container-deleted  a container database replica took a DELETE
 type failpoint struct {
 	name string
 	left atomic.Int64
@@ -35,6 +38,9 @@ func parseFailpoint(v string) *failpoint {
 	fp.left.Store(count)
 	return fp
 }
+
+// Failpoint is passFailpoint for the other storage packages.
+func Failpoint(name string) { passFailpoint(name) }
 
 // passFailpoint kills the process if name is the armed point and its count
 // is reached.

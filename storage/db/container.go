@@ -6,6 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"swiftbox/storage"
 	"swiftbox/storage/timestamp"
 )
 
@@ -150,6 +151,7 @@ func (s *Store) CreateContainer(device string, part int, account, container stri
 	}
 	defer s.release(h)
 	if fresh {
+		storage.Failpoint("container-created")
 		return true, nil
 	}
 	err = h.update(func(c *txCtx) error {
@@ -174,6 +176,9 @@ func (s *Store) CreateContainer(device string, part int, account, container stri
 		}
 		return c.mergeMeta(meta)
 	})
+	if err == nil {
+		storage.Failpoint("container-created")
+	}
 	return created, err
 }
 
@@ -189,7 +194,7 @@ func (s *Store) DeleteContainer(device string, part int, account, container stri
 		return err
 	}
 	defer s.release(h)
-	return h.update(func(c *txCtx) error {
+	err = h.update(func(c *txCtx) error {
 		st, err := c.container()
 		if err != nil {
 			return err
@@ -210,6 +215,10 @@ func (s *Store) DeleteContainer(device string, part int, account, container stri
 		}
 		return nil
 	})
+	if err == nil {
+		storage.Failpoint("container-deleted")
+	}
+	return err
 }
 
 // clearMeta is the metadata half of Swift's delete_db: every item not in

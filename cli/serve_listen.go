@@ -158,6 +158,19 @@ func setupTLS(ctx context.Context, cfg *config.Config, say func(string, ...any),
 	default:
 		return nil, nil
 	}
+	onHangup(ctx, func() {
+		if err := certs.Reload(); err != nil {
+			log.Error("TLS: reloading the certificate; the previous one stays in use", "err", err)
+		} else {
+			log.Info("TLS: certificate reloaded", "cert", certs.CertFile, "sha256", certs.Fingerprint())
+		}
+	})
+	return certs, nil
+}
+
+// onHangup runs f on every SIGHUP until ctx ends (an operator's "reload":
+// the access log reopened after rotation, the TLS certificate re-read).
+func onHangup(ctx context.Context, f func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -167,13 +180,8 @@ func setupTLS(ctx context.Context, cfg *config.Config, say func(string, ...any),
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := certs.Reload(); err != nil {
-					log.Error("TLS: reloading the certificate; the previous one stays in use", "err", err)
-				} else {
-					log.Info("TLS: certificate reloaded", "cert", certs.CertFile, "sha256", certs.Fingerprint())
-				}
+				f()
 			}
 		}
 	}()
-	return certs, nil
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,21 +57,11 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 		al.Headers = cfg.AccessLog.Headers
 		al.RevealSensitivePrefix = cfg.AccessLog.RevealSensitivePrefix
 		o.access, o.logging.Access = al, al
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		go func() {
-			defer signal.Stop(hup)
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-hup:
-					if err := al.Reopen(); err != nil {
-						log.Error("reopening the access log", "path", p, "err", err)
-					}
-				}
+		onHangup(ctx, func() {
+			if err := al.Reopen(); err != nil {
+				log.Error("reopening the access log", "path", p, "err", err)
 			}
-		}()
+		})
 	}
 
 	if addr := cfg.Metrics.Addr; addr != "" {

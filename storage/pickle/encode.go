@@ -156,10 +156,7 @@ func (e *encoder) uint(n uint64) {
 		e.int(int64(n))
 		return
 	}
-	b := binary.LittleEndian.AppendUint64(nil, n)
-	b = append(b, 0) // sign byte: positive
-	e.buf = append(e.buf, opLong1, byte(len(b)))
-	e.buf = append(e.buf, b...)
+	e.bigInt(new(big.Int).SetUint64(n))
 }
 
 func (e *encoder) float(f float64) {

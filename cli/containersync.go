@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"time"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
 )
 
 // containerSyncer is the node's container-sync daemon.
-func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
-	return &server.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
+func (n *node) containerSyncer(p *proxy.Proxy) *proxy.ContainerSyncer {
+	return &proxy.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
 		Devices:       func() []string { return n.devices(n.rings.Container) },
-		Client:        server.SyncClient(n.cfg.ContainerSync),
+		Client:        proxy.SyncClient(n.cfg.ContainerSync),
 		ContainerTime: time.Duration(n.cfg.ContainerSync.ContainerTime) * time.Second,
-		OnPass: func(st server.ContainerSyncStats) {
+		OnPass: func(st proxy.ContainerSyncStats) {
 			if n.metrics != nil {
 				n.metrics.Sync.ObservePass(metrics.ContainerSyncPass{Start: st.Start, End: st.End, Containers: st.Containers,
 					Synced: st.Synced, Puts: st.Puts, Deletes: st.Deletes, Skips: st.Skips, Failures: st.Failures, Bytes: st.Bytes})
@@ -24,7 +24,7 @@ func (n *node) containerSyncer(p *server.Proxy) *server.ContainerSyncer {
 }
 
 func init() {
-	daemonPasses["container-sync"] = func(ctx context.Context, n *node, upd *server.Updater, _ []string) []string {
+	daemonPasses["container-sync"] = func(ctx context.Context, n *node, upd *proxy.Updater, _ []string) []string {
 		st := n.containerSyncer(upd.Proxy).RunOnce(ctx)
 		return []string{fmt.Sprintf("container sync: %d containers with sync settings, %d synced [%d deletes, %d puts, %d bytes], %d skipped, %d failed in %s",
 			st.Containers, st.Synced, st.Deletes, st.Puts, st.Bytes, st.Skips, st.Failures, st.End.Sub(st.Start).Round(time.Millisecond))}

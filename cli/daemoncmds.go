@@ -24,24 +24,24 @@ import (
 	"swiftbox/config"
 	"swiftbox/replicator"
 	"swiftbox/ring"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/server/backend"
 	"swiftbox/server/listener"
 	"swiftbox/storage/db"
 )
 
 // A daemon pass, by name, run once; it returns a one-line summary per part.
-type daemonPass func(ctx context.Context, n *node, upd *server.Updater, args []string) []string
+type daemonPass func(ctx context.Context, n *node, upd *proxy.Updater, args []string) []string
 
 var daemonPasses = map[string]daemonPass{
-	"replicator": func(ctx context.Context, n *node, _ *server.Updater, _ []string) []string {
+	"replicator": func(ctx context.Context, n *node, _ *proxy.Updater, _ []string) []string {
 		out := []string{passLine("object replicator", n.objectReplicator().RunOnce(ctx))}
 		for _, k := range []string{db.KindContainers, db.KindAccounts} {
 			out = append(out, passLine(strings.TrimSuffix(k, "s")+" replicator", n.dbReplicator(k).RunOnce(ctx)))
 		}
 		return out
 	},
-	"auditor": func(ctx context.Context, n *node, _ *server.Updater, _ []string) []string {
+	"auditor": func(ctx context.Context, n *node, _ *proxy.Updater, _ []string) []string {
 		a := n.objectAuditor()
 		var out []string
 		for _, zbf := range []bool{true, false} {
@@ -60,7 +60,7 @@ var daemonPasses = map[string]daemonPass{
 		}
 		return out
 	},
-	"updater": func(ctx context.Context, n *node, upd *server.Updater, _ []string) []string {
+	"updater": func(ctx context.Context, n *node, upd *proxy.Updater, _ []string) []string {
 		start := time.Now()
 		replayed := 0
 		if !n.serving {
@@ -151,9 +151,9 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	defer n.close()
 	local := backend.NewLocal(n.objects, n.dbs, log)
 	defer local.Close()
-	proxy := server.NewProxy(server.Options{Config: cfg, HashPrefix: prefix, HashSuffix: suffix, Rings: rings, Backend: local, Log: log})
-	defer proxy.Close()
-	upd := &server.Updater{Proxy: proxy, Objects: n.objects, Devices: n.objectDevices, Log: log}
+	px := proxy.NewProxy(proxy.Options{Config: cfg, HashPrefix: prefix, HashSuffix: suffix, Rings: rings, Backend: local, Log: log})
+	defer px.Close()
+	upd := &proxy.Updater{Proxy: px, Objects: n.objects, Devices: n.objectDevices, Log: log}
 	interval := time.Duration(cfg.Replicator.Interval) * time.Second
 	switch name {
 	case "auditor":
@@ -179,7 +179,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 }
 
 // loadRings loads the rings serve built; the daemons never build any.
-func loadRings(cfg *config.Config) (*server.Rings, error) {
+func loadRings(cfg *config.Config) (*proxy.Rings, error) {
 	out := map[string]*ring.Ring{}
 	for _, name := range ringNames(cfg) {
 		r, err := ring.Load(filepath.Join(cfg.StateDir, name+".ring.gz"))
@@ -202,7 +202,7 @@ const (
 )
 
 // controlMiddleware serves controlPath for serve.
-func controlMiddleware(n *node, upd *server.Updater, secret []byte, ctx context.Context) server.Middleware {
+func controlMiddleware(n *node, upd *proxy.Updater, secret []byte, ctx context.Context) proxy.Middleware {
 	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return func(rc *fasthttp.RequestCtx) {
 			path := string(rc.Path())

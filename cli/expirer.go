@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 func init() {
-	daemonPasses["expirer"] = func(ctx context.Context, _ *node, upd *server.Updater, _ []string) []string {
+	daemonPasses["expirer"] = func(ctx context.Context, _ *node, upd *proxy.Updater, _ []string) []string {
 		st := upd.Proxy.ExpireOnce(ctx)
 		return []string{fmt.Sprintf("object expirer: %d due tasks, %d objects deleted, %d already gone or overwritten, %d failed (kept), %d task containers removed in %s",
 			st.Tasks, st.Deleted, st.Gone, st.Failed, st.Containers, st.End.Sub(st.Start).Round(time.Millisecond))}

@@ -13,7 +13,7 @@ import (
 	"swiftbox/config"
 	"swiftbox/replicator"
 	"swiftbox/ring"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
@@ -25,7 +25,7 @@ type node struct {
 	cfg            *config.Config
 	log            *slog.Logger
 	prefix, suffix string
-	rings          *server.Rings
+	rings          *proxy.Rings
 	objects        *storage.ObjectStore
 	dbs            *db.Store
 	dirs           []string         // device directories found under cfg.Devices
@@ -34,7 +34,7 @@ type node struct {
 }
 
 // openNode opens the object store and the databases over cfg.Devices.
-func openNode(cfg *config.Config, log *slog.Logger, prefix, suffix string, rings *server.Rings, dirs []string) *node {
+func openNode(cfg *config.Config, log *slog.Logger, prefix, suffix string, rings *proxy.Rings, dirs []string) *node {
 	resBytes, resPct, _ := cfg.ParseFallocateReserve()
 	return &node{
 		cfg: cfg, log: log, prefix: prefix, suffix: suffix, rings: rings, dirs: dirs,

@@ -24,7 +24,7 @@ import (
 	"swiftbox/keystone"
 	"swiftbox/ring"
 	"swiftbox/s3compat"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/server/backend"
 	"swiftbox/server/listener"
 	"swiftbox/storage"
@@ -238,7 +238,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// The daemon commands' control endpoint gets its own updater (no
 	// minimum age: a pass on request applies everything).
 	nd.serving = true
-	ctlUpd := &server.Updater{Objects: objects, Devices: nd.objectDevices, Log: log}
+	ctlUpd := &proxy.Updater{Objects: objects, Devices: nd.objectDevices, Log: log}
 	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
 	identity := &keystone.IdentityEndpoint{Auth: auth}
 	var ks *keystone.Keystone
@@ -250,21 +250,21 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if ks != nil {
 		s3api.SetKeystone(ks)
 	}
-	proxy := server.NewProxy(server.Options{
+	px := proxy.NewProxy(proxy.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
 		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
-		Front: []server.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware, s3api.Middleware},
+		Front: []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware, s3api.Middleware},
 	})
-	defer proxy.Close()
-	ctlUpd.Proxy = proxy
-	identity.StorageURL = proxy.StorageURL
-	identity.Logins = proxy.Logins()
-	s3api.SetLoginThrottle(proxy.Logins())
+	defer px.Close()
+	ctlUpd.Proxy = px
+	identity.StorageURL = px.StorageURL
+	identity.Logins = px.Logins()
+	s3api.SetLoginThrottle(px.Logins())
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
-	upd := &server.Updater{Proxy: proxy, Objects: objects, Devices: func() []string { return devs }, Log: log,
+	upd := &proxy.Updater{Proxy: px, Objects: objects, Devices: func() []string { return devs }, Log: log,
 		Metrics: obs.metrics.Updater}
 	if n := upd.ReplayJournals(); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
@@ -280,13 +280,13 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	expirerDone := make(chan struct{})
 	go func() {
 		defer close(expirerDone)
-		proxy.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
+		px.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
 	}()
 	defer func() { cancel(); <-expirerDone }()
 	syncDone := make(chan struct{})
 	go func() {
 		defer close(syncDone)
-		nd.containerSyncer(proxy).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
+		nd.containerSyncer(px).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
 	}()
 	defer func() { cancel(); <-syncDone }()
 
@@ -323,13 +323,13 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		say("storage policies: %s", strings.Join(names, ", "))
 	}
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
-	srv := server.NewHTTPServer(proxy.Handler(), obs.logging.Expect("swift", proxy.ExpectHandler), "swiftbox")
-	srv.HeaderReceived = proxy.HeaderReceived
+	srv := proxy.NewHTTPServer(px.Handler(), obs.logging.Expect("swift", px.ExpectHandler), "swiftbox")
+	srv.HeaderReceived = px.HeaderReceived
 	listeners.serve(ln, srv)
 	if s3ln != nil {
 		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
-		s3srv := server.NewHTTPServer(proxy.HandlerWithFront([]server.Middleware{s3api.Handler}), obs.logging.Expect("s3", proxy.ExpectHandler), "swiftbox")
-		s3srv.HeaderReceived = proxy.HeaderReceived
+		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
+		s3srv.HeaderReceived = px.HeaderReceived
 		listeners.serve(s3ln, s3srv)
 	}
 	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
@@ -412,8 +412,8 @@ func ringNames(cfg *config.Config) []string {
 }
 
 // collectRings sorts loaded rings by name into Rings.
-func collectRings(cfg *config.Config, out map[string]*ring.Ring) *server.Rings {
-	rs := &server.Rings{Object: out["object"], Container: out["container"], Account: out["account"], Policies: map[int]*ring.Ring{}}
+func collectRings(cfg *config.Config, out map[string]*ring.Ring) *proxy.Rings {
+	rs := &proxy.Rings{Object: out["object"], Container: out["container"], Account: out["account"], Policies: map[int]*ring.Ring{}}
 	for _, p := range cfg.Policies {
 		if p.Index != 0 {
 			rs.Policies[p.Index] = out[p.RingName()]
@@ -425,7 +425,7 @@ func collectRings(cfg *config.Config, out map[string]*ring.Ring) *server.Rings {
 // loadOrBuildRings loads the rings from the state dir, building default
 // ones from devs for any that are missing (a new storage policy's
 // object-N ring too).
-func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any)) (*server.Rings, error) {
+func loadOrBuildRings(cfg *config.Config, devs []string, say func(string, ...any)) (*proxy.Rings, error) {
 	out := map[string]*ring.Ring{}
 	for _, name := range ringNames(cfg) {
 		path := filepath.Join(cfg.StateDir, name+".ring.gz")

@@ -13,7 +13,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/ring"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
 	"swiftbox/server/recon"
 	"swiftbox/storage"
@@ -25,8 +25,8 @@ import (
 type observability struct {
 	metrics *metrics.Metrics
 	recon   *recon.Cache
-	logging *server.RequestLogging
-	access  *server.AccessLog
+	logging *proxy.RequestLogging
+	access  *proxy.AccessLog
 }
 
 func (o *observability) close() {
@@ -38,7 +38,7 @@ func (o *observability) close() {
 // startObservability opens the access log and the metrics and
 // storage-node listeners, which listeners.run then serves.
 func startObservability(ctx context.Context, cfg *config.Config, objects *storage.ObjectStore, devs []string,
-	rings *server.Rings, log *slog.Logger, listeners *listenerSet) (*observability, error) {
+	rings *proxy.Rings, log *slog.Logger, listeners *listenerSet) (*observability, error) {
 	o := &observability{recon: &recon.Cache{Dir: cfg.ReconCachePath, Log: log}}
 	o.metrics = metrics.New(metrics.Options{Recon: o.recon, Version: Version})
 	o.metrics.Devices.SetSource(metrics.DeviceSource{Store: objects, List: func() []string { return devs }})
@@ -48,9 +48,9 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	}
 	o.metrics.Rings.Set("container", rings.Container)
 	o.metrics.Rings.Set("account", rings.Account)
-	o.logging = &server.RequestLogging{Metrics: o.metrics.HTTP}
+	o.logging = &proxy.RequestLogging{Metrics: o.metrics.HTTP}
 	if p := cfg.AccessLog.Path; p != "" {
-		al, err := server.OpenAccessLog(p)
+		al, err := proxy.OpenAccessLog(p)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	addrs, auto := backendAddrs(cfg.BackendAddr, rings, devs)
 	types := portTypes(rings)
 	rh := &recon.Handler{Devices: cfg.Devices, SwiftDir: cfg.StateDir, Cache: o.recon, CheckDevice: objects.CheckDevice, Version: Version}
-	h := server.StorageNodeHandler(func(port int) string { return types[port] }, nil,
+	h := proxy.StorageNodeHandler(func(port int) string { return types[port] }, nil,
 		o.logging.Middleware("backend"), rh.Middleware)
 	for _, addr := range addrs {
 		// Swift's backend API is plain HTTP, as Swift's tools expect.
@@ -95,14 +95,14 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 			return nil, fmt.Errorf("backend_addr: %w", err)
 		}
 		log.Info("serving the storage-node API (recon)", "addr", ln.Addr().String())
-		listeners.serve(ln, server.NewHTTPServer(h, nil, "swiftbox-storage"))
+		listeners.serve(ln, proxy.NewHTTPServer(h, nil, "swiftbox-storage"))
 	}
 	return o, nil
 }
 
 // backendAddrs resolves backend_addr: "auto" is every distinct ip:port of
 // this node's devices in the rings whose IP belongs to this host.
-func backendAddrs(setting string, rings *server.Rings, devs []string) (addrs []string, auto bool) {
+func backendAddrs(setting string, rings *proxy.Rings, devs []string) (addrs []string, auto bool) {
 	if setting != "auto" {
 		for _, a := range strings.Split(setting, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -146,7 +146,7 @@ func backendAddrs(setting string, rings *server.Rings, devs []string) (addrs []s
 }
 
 // portTypes maps each ring device port to its server type, for OPTIONS.
-func portTypes(rings *server.Rings) map[int]string {
+func portTypes(rings *proxy.Rings) map[int]string {
 	out := map[int]string{}
 	for _, rg := range rings.Policies {
 		for _, d := range rg.Devices() {

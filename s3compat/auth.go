@@ -18,7 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // Payload hash values of x-amz-content-sha256 that are not a digest.
@@ -223,7 +223,7 @@ func requestDate(ctx *fasthttp.RequestCtx) (time.Time, *Error) {
 }
 
 func parseHTTPDate(v string) (time.Time, error) {
-	if t, ok := server.ParseHTTPDate(v); ok {
+	if t, ok := proxy.ParseHTTPDate(v); ok {
 		return t, nil
 	}
 	return time.Time{}, strconv.ErrSyntax

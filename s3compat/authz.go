@@ -3,7 +3,7 @@ package s3compat
 import (
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // Authorization: one function, authorize, decides what the caller may do
@@ -31,7 +31,7 @@ type access struct {
 	account string // the account that has the bucket
 	foreign *s3ACL // the bucket's ACL when another account's (nil: the caller's own)
 	// level is what the caller gets in the bucket's containers (and only
-	// there): 0 = its own rights, else server.AuthorizedRequest/Owner.
+	// there): 0 = its own rights, else proxy.AuthorizedRequest/Owner.
 	level int
 }
 
@@ -173,7 +173,7 @@ func (r *req) authorize(op *operation, bucket, key, v string, hasVersion bool) (
 		case deny:
 			return a, errAccessDenied
 		case allow && !op.ownerOnly:
-			a.level = server.AuthorizedOwner
+			a.level = proxy.AuthorizedOwner
 			return a, nil
 		}
 	}
@@ -182,7 +182,7 @@ func (r *req) authorize(op *operation, bucket, key, v string, hasVersion bool) (
 		if e := r.aclAllows(op, p, bucket, key, v, hasVersion); e != nil {
 			return a, e
 		}
-		a.level = server.AuthorizedOwner
+		a.level = proxy.AuthorizedOwner
 		return a, nil
 	}
 	return r.anonymousGrants(op, a, p, bucket, key, v, hasVersion)
@@ -257,11 +257,11 @@ func (r *req) anonymousGrants(op *operation, a access, p *bucketPlace, bucket, k
 		if acl == nil || !acl.allows("", op.perm) {
 			return a, errAccessDenied
 		}
-		a.level = server.AuthorizedRequest
+		a.level = proxy.AuthorizedRequest
 	case bacl == nil:
 	case op.perm == "WRITE":
 		if bacl.allows("", "WRITE") {
-			a.level = server.AuthorizedRequest
+			a.level = proxy.AuthorizedRequest
 		}
 	case op.perm == "READ" && op.onObject:
 		h, _ := r.headObjectPast(p.account, bucket, key, v, hasVersion)
@@ -297,18 +297,18 @@ func (r *req) authorizeRequest() *Error {
 func (r *req) with(a access, bucket string, fn func()) {
 	own, foreign := r.account, r.foreign
 	prev := r.ctx.UserValue("swiftbox.authorized")
-	pa, pc := server.GrantScope(r.ctx)
+	pa, pc := proxy.GrantScope(r.ctx)
 	r.account, r.foreign = a.account, a.foreign
-	server.SetAuthorized(r.ctx, a.level)
-	server.SetGrantScope(r.ctx, a.account, bucket)
+	proxy.SetAuthorized(r.ctx, a.level)
+	proxy.SetGrantScope(r.ctx, a.account, bucket)
 	defer func() {
 		r.account, r.foreign = own, foreign
 		if l, ok := prev.(int); ok {
-			server.SetAuthorized(r.ctx, l)
+			proxy.SetAuthorized(r.ctx, l)
 		} else {
-			server.SetAuthorized(r.ctx, 0)
+			proxy.SetAuthorized(r.ctx, 0)
 		}
-		server.SetGrantScope(r.ctx, pa, pc)
+		proxy.SetGrantScope(r.ctx, pa, pc)
 	}()
 	fn()
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 type owner struct {
@@ -38,7 +38,7 @@ func (r *req) swiftJSON(container, query string, v any) int {
 	if st == 204 {
 		return 200
 	}
-	data, err := io.ReadAll(server.ResponseBody(resp))
+	data, err := io.ReadAll(proxy.ResponseBody(resp))
 	if err != nil || json.Unmarshal(data, v) != nil {
 		return 500
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // S3 has one bucket namespace; Swift has one per account. A bucket the
@@ -24,14 +24,14 @@ func (r *req) preAuthed(fn func()) { r.preAuthedIn(r.bucket, fn) }
 
 // preAuthedIn is preAuthed for container (of r.account).
 func (r *req) preAuthedIn(container string, fn func()) {
-	r.with(access{account: r.account, foreign: r.foreign, level: server.AuthorizedOwner}, container, fn)
+	r.with(access{account: r.account, foreign: r.foreign, level: proxy.AuthorizedOwner}, container, fn)
 }
 
 // grant gives the rest of the request level on its bucket, and only
 // there, as an ACL grant or a bucket policy allowed it.
 func (r *req) grant(level int) {
-	server.SetAuthorized(r.ctx, level)
-	server.SetGrantScope(r.ctx, r.account, r.bucket)
+	proxy.SetAuthorized(r.ctx, level)
+	proxy.SetGrantScope(r.ctx, r.account, r.bucket)
 }
 
 // otherAccounts are the local users' accounts but the request's.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // Multipart uploads are laid out as s3api lays them out, in the bucket's
@@ -39,7 +39,7 @@ const (
 // segmentsContainer holds the parts of the bucket's multipart uploads.
 func (r *req) segmentsContainer() string { return r.bucket + "+segments" }
 
-func readerOf(resp *fasthttp.Response) io.Reader { return server.ResponseBody(resp) }
+func readerOf(resp *fasthttp.Response) io.Reader { return proxy.ResponseBody(resp) }
 
 // newUploadID is a random upload id. It never starts with '-' or '_':
 // command lines (aws s3api … --upload-id ID) would read "-…" as an option.

@@ -20,7 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // isPostObject recognises a browser-form upload (S3's POST Object): a
@@ -242,7 +242,7 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		return 0, 0, e
 	}
 	if len(key.Buckets) > 0 {
-		server.SetKeyScope(r.ctx, key.Buckets)
+		proxy.SetKeyScope(r.ctx, key.Buckets)
 	}
 	var want string
 	if v4 {
@@ -261,7 +261,7 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		return 0, 0, errSignatureDoesNotMatch
 	}
 	r.id, r.account = id, id.Account
-	server.SetIdentity(r.ctx, id)
+	proxy.SetIdentity(r.ctx, id)
 	return r.checkPolicy(form, policyB64, id)
 }
 

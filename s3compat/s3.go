@@ -21,7 +21,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/keystone"
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 )
 
 // S3 is the S3 API front middleware.
@@ -160,11 +160,11 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		writeError(ctx, e)
 		return
 	}
-	server.SetIdentity(ctx, id)
+	proxy.SetIdentity(ctx, id)
 	if len(key.Buckets) > 0 {
 		// The key's buckets hold for every container the request reaches,
 		// link targets included.
-		server.SetKeyScope(ctx, key.Buckets)
+		proxy.SetKeyScope(ctx, key.Buckets)
 	}
 	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
 	ctx.Response.Header.DisableNormalizing()
@@ -410,7 +410,7 @@ func (r *req) sub(method, container, object, query string, prep func(*fasthttp.R
 	if query != "" {
 		uri += "?" + query
 	}
-	return server.Subrequest(r.ctx, r.next, method, uri, prep)
+	return proxy.Subrequest(r.ctx, r.next, method, uri, prep)
 }
 
 // readBody reads a small request body (XML documents) through the

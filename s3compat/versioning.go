@@ -9,7 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/server"
+	"swiftbox/server/proxy"
 	"swiftbox/storage/timestamp"
 )
 
@@ -310,7 +310,7 @@ func (r *req) deleteKey(key, v string, has bool) (deleteOutcome, *Error) {
 		var res struct {
 			Status string `json:"Response Status"`
 		}
-		body, _ := io.ReadAll(server.ResponseBody(resp))
+		body, _ := io.ReadAll(proxy.ResponseBody(resp))
 		if json.Unmarshal(body, &res) != nil {
 			return out, errInternal
 		}

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+)
+
+// jsonItem is one entry of a JSON listing with its keys in order, so a
+// middleware can rewrite a listing and send it back in Swift's shape.
+type jsonItem struct {
+	keys []string
+	vals map[string]any
+}
+
+func newJSONItem(k string, v any) *jsonItem {
+	it := &jsonItem{vals: map[string]any{}}
+	it.set(k, v)
+	return it
+}
+
+func (it *jsonItem) get(k string) (any, bool) { v, ok := it.vals[k]; return v, ok }
+
+func (it *jsonItem) str(k string) (string, bool) {
+	s, ok := it.vals[k].(string)
+	return s, ok
+}
+
+func (it *jsonItem) int(k string) (int64, bool) {
+	switch v := it.vals[k].(type) {
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+func (it *jsonItem) set(k string, v any) {
+	if _, ok := it.vals[k]; !ok {
+		it.keys = append(it.keys, k)
+	}
+	it.vals[k] = v
+}
+
+func (it *jsonItem) del(k string) {
+	if _, ok := it.vals[k]; !ok {
+		return
+	}
+	delete(it.vals, k)
+	for i, x := range it.keys {
+		if x == k {
+			it.keys = append(it.keys[:i], it.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+// key is what listings sort by: the name, or a subdir's prefix.
+func (it *jsonItem) key() string {
+	if s, ok := it.str("subdir"); ok {
+		return s
+	}
+	s, _ := it.str("name")
+	return s
+}
+
+// decodeListing parses a JSON listing keeping each entry's key order.
+func decodeListing(body []byte) ([]*jsonItem, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, fmt.Errorf("listing: not a JSON array")
+	}
+	var out []*jsonItem
+	for dec.More() {
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return nil, fmt.Errorf("listing: not an object")
+		}
+		it := &jsonItem{vals: map[string]any{}}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			k, _ := t.(string)
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			it.set(k, v)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// jsonValue renders v as Python's json.dumps does.
+func jsonValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return jsonString(x)
+	case json.Number:
+		return x.String()
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (it *jsonItem) json() string {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range it.keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(jsonString(k) + ": " + jsonValue(it.vals[k]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func writeJSONItems(b *bytes.Buffer, items []*jsonItem) {
+	b.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(it.json())
+	}
+	b.WriteByte(']')
+}
+
+// text is a value as listing_formats puts it in XML.
+func (it *jsonItem) text(k string) string {
+	switch x := it.vals[k].(type) {
+	case string:
+		return xmlEscape(x)
+	case nil:
+		return "None"
+	default:
+		return xmlEscape(jsonValue(x))
+	}
+}
+
+// renderListing sends a rewritten container listing in format.
+func renderListing(ctx *fasthttp.RequestCtx, format, container string, items []*jsonItem) {
+	out := make([]listingItem, len(items))
+	for i, it := range items {
+		if sd, ok := it.str("subdir"); ok {
+			out[i] = listingItem{subdir: sd}
+			continue
+		}
+		name, _ := it.str("name")
+		out[i] = listingItem{name: name, json: it.json(),
+			xml: "<object><name>" + it.text("name") + "</name><hash>" + it.text("hash") + "</hash><bytes>" +
+				it.text("bytes") + "</bytes><content_type>" + it.text("content_type") + "</content_type><last_modified>" +
+				it.text("last_modified") + "</last_modified></object>"}
+	}
+	writeListing(ctx, format, "container", container, out)
+}
+
+// renderContainerListing sends a rewritten account listing in format.
+func renderContainerListing(ctx *fasthttp.RequestCtx, format, account string, items []*jsonItem) {
+	out := make([]listingItem, len(items))
+	for i, it := range items {
+		if sd, ok := it.str("subdir"); ok {
+			out[i] = listingItem{subdir: sd}
+			continue
+		}
+		name, _ := it.str("name")
+		out[i] = listingItem{name: name, json: it.json(),
+			xml: "<container><name>" + it.text("name") + "</name><count>" + it.text("count") + "</count><bytes>" +
+				it.text("bytes") + "</bytes><last_modified>" + it.text("last_modified") + "</last_modified></container>"}
+	}
+	writeListing(ctx, format, "account", account, out)
+}

@@ -1,0 +1,454 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+	"swiftbox/storage"
+	"swiftbox/storage/timestamp"
+)
+
+// objectAllowedHeaders are stored with an object and returned on GET/HEAD
+// (Swift's allowed_headers plus the ones it always keeps).
+var objectAllowedHeaders = []string{
+	"Content-Disposition", "Content-Encoding", "X-Delete-At", "X-Object-Manifest",
+	"X-Static-Large-Object", "Cache-Control", "Content-Language", "Expires", "X-Robots-Tag",
+}
+
+const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
+
+func (p *Proxy) objectController(r *sreq) {
+	switch r.method {
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+		p.objectGet(r)
+	case fasthttp.MethodPut:
+		p.objectPut(r)
+	case fasthttp.MethodPost:
+		p.objectPost(r)
+	case fasthttp.MethodDelete:
+		p.objectDelete(r)
+	case fasthttp.MethodOptions:
+		options(r.ctx, objectMethods)
+	default:
+		methodNotAllowed(r.ctx, objectMethods)
+	}
+}
+
+// pythonTypes are Python mimetypes' answers where Go's table differs.
+var pythonTypes = map[string]string{
+	".wav": "audio/x-wav", ".bmp": "image/x-ms-bmp", ".ico": "image/vnd.microsoft.icon",
+	".xml": "text/xml", ".js": "application/javascript", ".mp3": "audio/mpeg",
+}
+
+// guessContentType is Swift's mimetypes.guess_type fallback chain.
+func guessContentType(name string) string {
+	if t, ok := pythonTypes[strings.ToLower(path.Ext(name))]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		if i := strings.Index(t, ";"); i >= 0 {
+			t = strings.TrimSpace(t[:i])
+		}
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// deleteAt validates X-Delete-At / X-Delete-After and returns the value to
+// store ("" for none), as constraints.check_delete_headers does.
+func deleteAt(r *sreq, now time.Time) (string, error) {
+	if v := r.header("X-Delete-After"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
+		}
+		if n < 0 {
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
+		}
+		if n == 0 {
+			// now + 0 is already past by the time it is checked (Swift).
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+		}
+		return strconv.FormatInt(now.Unix()+n, 10), nil
+	}
+	if v := r.header("X-Delete-At"); v != "" {
+		n, err := parseDeleteAt(v)
+		if err != nil {
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
+		}
+		if n <= now.Unix() {
+			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+		}
+		return strconv.FormatInt(n, 10), nil
+	}
+	return "", nil
+}
+
+// maxDeleteAt is Swift's largest X-Delete-At (normalize_delete_at_timestamp).
+const maxDeleteAt = 9999999999
+
+// parseDeleteAt reads an integer X-Delete-At; values past the year 2286
+// are clamped as Swift clamps them.
+func parseDeleteAt(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && isDigits(v) {
+		return maxDeleteAt, nil // too large for int64: far future
+	}
+	if err != nil {
+		return 0, err
+	}
+	return min(n, maxDeleteAt), nil
+}
+
+// objectMeta builds the metadata stored with an object from the request.
+func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[string]string {
+	meta := map[string]string{"X-Timestamp": ts.Internal(), "Content-Type": contentType}
+	for k, v := range r.ctx.Request.Header.All() {
+		lk := strings.ToLower(string(k))
+		// User metadata keeps an empty value, as Swift's object server
+		// stores it; the middlewares' sysmeta uses "" for "not set".
+		if strings.HasPrefix(lk, "x-object-meta-") || ((strings.HasPrefix(lk, "x-object-sysmeta-") ||
+			strings.HasPrefix(lk, "x-object-transient-sysmeta-")) && len(v) > 0) {
+			meta[canonical(string(k))] = string(v)
+		}
+	}
+	for _, h := range objectAllowedHeaders {
+		if v := r.header(h); v != "" && h != "X-Delete-At" {
+			meta[h] = v
+		}
+	}
+	if delAt != "" {
+		meta["X-Delete-At"] = delAt
+	}
+	return meta
+}
+
+// expired reports whether an object's X-Delete-At has passed.
+func expired(meta map[string]string, now time.Time) bool {
+	v := meta["X-Delete-At"]
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && n <= now.Unix()
+}
+
+// putBufPool holds the copy buffers of object PUTs.
+var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// checkObjectPut is the proxy's check of an object PUT before its body
+// is read (Swift's check_object_creation). The versioning middlewares
+// call it before they write anything on the PUT's behalf, so a PUT
+// refused here leaves nothing behind. It returns the body's size (-1:
+// chunked) and the X-Delete-At to store.
+func (p *Proxy) checkObjectPut(r *sreq, now time.Time) (int64, string, error) {
+	ctx := r.ctx
+	te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding"))
+	if te != "" && te != "chunked" {
+		return 0, "", errorf(fasthttp.StatusNotImplemented, "")
+	}
+	// fasthttp reports a missing Content-Length as 0: look at what was
+	// sent (a chunked body a middleware already read has length 0 now).
+	size := int64(ctx.Request.Header.ContentLength())
+	if size < 0 {
+		size = -1 // chunked
+	} else if !isInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+		return 0, "", errorf(fasthttp.StatusLengthRequired, "")
+	}
+	if size > p.limits.MaxFileSize {
+		return 0, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+	}
+	if err := p.checkMetadata(r, "Object"); err != nil {
+		return 0, "", err
+	}
+	if inm := r.header("If-None-Match"); inm != "" && inm != "*" {
+		return 0, "", constraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *")
+	}
+	delAt, err := deleteAt(r, now)
+	return size, delAt, err
+}
+
+func (p *Proxy) objectPut(r *sreq) {
+	ctx := r.ctx
+	size, delAt, err := p.checkObjectPut(r, time.Now())
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ts, err := requestTimestamp(r)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	ctype := r.header("Content-Type")
+	if ctype == "" || r.header("X-Detect-Content-Type") == "true" {
+		ctype = guessContentType(r.object)
+	}
+	info, err := p.containerInfo(ctx, r.account, r.container)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	policy, err := p.policyIndexOf(ctx, info.StoragePolicy)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	pl := p.objectPlace(policy, r.account, r.container, r.object)
+	if r.header("If-None-Match") == "*" {
+		defer p.putLocks.lock(r.account + "/" + r.container + "/" + r.object)()
+		if rd, err := p.openObject(pl, r, false); err == nil {
+			rd.Close()
+			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")
+			return
+		}
+	}
+	// Unless a middleware gave the timestamp, the object is timed as late
+	// as it can be: now, and again when its body is complete (below), so
+	// an upload that finished meanwhile is not mistaken for a newer one.
+	timed := r.header("X-Timestamp") != ""
+	if now := timestamp.Now(); !timed && now.After(ts) {
+		ts = now
+	}
+	writers, conflicts, failure := p.openWriters(r, pl, ts, size)
+	if !timed && len(writers) < pl.quorum() && conflicts > 0 {
+		// A concurrent upload committed with a later time in between:
+		// time this one after it.
+		for _, w := range writers {
+			w.w.Abort()
+		}
+		ts = timestamp.Now()
+		writers, conflicts, failure = p.openWriters(r, pl, ts, size)
+	}
+	if len(writers) < pl.quorum() {
+		for _, w := range writers {
+			w.w.Abort()
+		}
+		if conflicts >= pl.quorum() {
+			// Every replica already has something newer: Swift answers 202.
+			ctx.SetStatusCode(fasthttp.StatusAccepted)
+			return
+		}
+		writeError(ctx, failure)
+		return
+	}
+	abortAll := func() {
+		for _, w := range writers {
+			w.w.Abort()
+		}
+	}
+	n, etag, err := p.copyBody(ctx, writers, size, pl.quorum())
+	if err != nil {
+		abortAll()
+		writeError(ctx, err)
+		return
+	}
+	if size >= 0 && n < size {
+		abortAll()
+		writeStatus(ctx, 499, "")
+		return
+	}
+	live := writers[:0]
+	for _, w := range writers {
+		if w.err == nil {
+			live = append(live, w)
+		}
+	}
+	if want := strings.Trim(strings.ToLower(r.header("Etag")), `"`); want != "" && want != etag {
+		abortAll()
+		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
+		return
+	}
+	// The object is timed now that its body is complete (unless a
+	// middleware gave its timestamp): of two overlapping uploads of a name
+	// the one that finishes last wins, as S3 clients expect. Never past
+	// its own X-Delete-At: the expirer deletes as of that time, which must
+	// stay later than the object's.
+	if now := timestamp.Now(); !timed && now.After(ts) && (delAt == "" || now.Unix() < mustInt64(delAt)) {
+		ts = now
+		for _, w := range live {
+			w.w.Retime(ts)
+		}
+	}
+	// Gathered after the body: a middleware may set sysmeta headers when
+	// the body ends (S3's trailing checksums), as Swift's metadata footers.
+	meta := objectMeta(r, ts, ctype, delAt)
+	meta["ETag"] = etag
+	var wg sync.WaitGroup
+	for _, w := range live {
+		wg.Add(1)
+		go func(w *replicaWriter) {
+			defer wg.Done()
+			w.err = w.w.Commit(meta)
+		}(w)
+	}
+	wg.Wait()
+	for _, w := range live {
+		if w.err != nil {
+			p.log.Warn("object commit failed", "trans_id", r.transID, "device", w.node.Device, "err", w.err)
+		}
+	}
+	if _, err := outcome(writerResults(live), pl.quorum()); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	p.acct.markDirty(r.account, r.container)
+	if delAt != "" {
+		n, _ := strconv.ParseInt(delAt, 10, 64)
+		p.queueExpiry(n, r.account, r.container, r.object, ts, false)
+	}
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.Response.Header.Set("Etag", etag)
+	ctx.Response.Header.Set("Last-Modified", httpDate(ts))
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	ctx.Response.Header.SetContentLength(0)
+}
+
+func mustInt64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// replicaWriter is one replica of a PUT in progress.
+type replicaWriter struct {
+	node *ring.Device
+	w    backend.ObjectWriter
+	err  error
+}
+
+// writerResults are the replica writers' outcomes so far.
+func writerResults(ws []*replicaWriter) []writeResult {
+	out := make([]writeResult, len(ws))
+	for i, w := range ws {
+		out[i] = writeResult{node: w.node, err: w.err}
+	}
+	return out
+}
+
+// openWriters opens a writer on every primary (a handoff for each
+// unavailable one). conflicts counts replicas holding a newer object;
+// failure is why fewer than a quorum opened (nil when enough did).
+func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size int64) (writers []*replicaWriter, conflicts int, failure error) {
+	var out []*replicaWriter
+	var mu sync.Mutex
+	cpl := p.containerPlace(r.account, r.container)
+	res := writeEach(pl, func(i int, n *ring.Device) error {
+		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, size, cpl.target(i))
+		if err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				mu.Lock()
+				conflicts++
+				mu.Unlock()
+			}
+			return err
+		}
+		mu.Lock()
+		out = append(out, &replicaWriter{node: n, w: w})
+		mu.Unlock()
+		return nil
+	})
+	for _, rw := range res {
+		if rw.err != nil && !errors.Is(rw.err, storage.ErrConflict) {
+			p.log.Warn("object replica unavailable", "trans_id", r.transID, "device", rw.node.Device, "err", rw.err)
+		}
+	}
+	_, failure = outcome(res, pl.quorum())
+	return out, conflicts, failure
+}
+
+// copyBody streams the request body to every writer, hashing it once.
+// A writer that fails is dropped; the PUT goes on while a quorum remains.
+// It returns the byte count and the hex MD5.
+func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, size int64, quorum int) (int64, string, error) {
+	var body io.Reader
+	if s := ctx.RequestBodyStream(); s != nil {
+		body = s
+	} else {
+		body = bytes.NewReader(ctx.PostBody())
+	}
+	if size >= 0 {
+		body = io.LimitReader(body, size)
+	}
+	bp := putBufPool.Get().(*[]byte)
+	defer putBufPool.Put(bp)
+	buf := *bp
+	var total int64
+	h := md5.New()
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			total += int64(k)
+			if total > p.limits.MaxFileSize {
+				return total, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+			}
+			h.Write(buf[:k])
+			alive := 0
+			for _, w := range writers {
+				if w.err != nil {
+					continue
+				}
+				if _, err := w.w.Write(buf[:k]); err != nil {
+					w.err = err
+					w.w.Abort()
+					continue
+				}
+				alive++
+			}
+			if alive < quorum {
+				// Full disks say so (507), failing ones 503.
+				if _, err := outcome(writerResults(writers), quorum); err != nil {
+					return total, "", err
+				}
+				return total, "", errorf(fasthttp.StatusServiceUnavailable, "")
+			}
+		}
+		if rerr == io.EOF {
+			return total, hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if rerr != nil {
+			if errors.Is(rerr, storage.ErrCorrupt) {
+				// An internal source (COPY, an archive) failed its
+				// checksum: the server's failure, not the client's.
+				return total, "", rerr
+			}
+			return total, "", errClientDisconnect
+		}
+	}
+}
+
+// hasRawHeader reports whether the client sent header name.
+func hasRawHeader(h *fasthttp.RequestHeader, name string) bool {
+	_, ok := rawHeaderValue(h, name)
+	return ok
+}
+
+// rawHeader is the value of header name as the client sent it.
+func rawHeader(h *fasthttp.RequestHeader, name string) string {
+	v, _ := rawHeaderValue(h, name)
+	return v
+}
+
+func rawHeaderValue(h *fasthttp.RequestHeader, name string) (string, bool) {
+	for _, line := range bytes.Split(h.RawHeaders(), []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(strings.TrimSpace(string(k)), name) {
+			return strings.TrimSpace(string(v)), true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,179 @@
+package proxy
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"swiftbox/config"
+	"swiftbox/keystone"
+	"swiftbox/ring"
+	"swiftbox/server/backend"
+	"swiftbox/server/metrics"
+)
+
+// Rings are the rings the proxy places data with: Object is storage
+// policy 0's, Policies holds the object rings of the others by index.
+type Rings struct {
+	Object, Container, Account *ring.Ring
+	Policies                   map[int]*ring.Ring
+}
+
+// ObjectRing is the object ring of storage policy i (nil if there is none).
+func (r *Rings) ObjectRing(i int) *ring.Ring {
+	if i == 0 {
+		return r.Object
+	}
+	return r.Policies[i]
+}
+
+// policies are the configured storage policies (Policy-0 alone when the
+// config was never finished, as in some tests).
+func (p *Proxy) policies() config.Policies {
+	if p == nil || len(p.cfg.Policies) == 0 {
+		return defaultPolicies
+	}
+	return p.cfg.Policies
+}
+
+var defaultPolicies, _ = config.ValidatePolicies(nil)
+
+// Proxy is the Swift proxy core: it authenticates, validates, and fans each
+// request out to the replicas the rings name through a Backend.
+type Proxy struct {
+	cfg        *config.Config
+	limits     config.ConstraintsConfig
+	hashPrefix string
+	hashSuffix string
+	rings      atomic.Pointer[Rings]
+	be         backend.Backend
+	auth       *keystone.TempAuth
+	log        *slog.Logger
+	acct       *accountUpdater
+	putLocks   nameLocks
+	archives   archiveClaims // versions copied aside by writes in progress
+	front      []Middleware
+	expiry     expiryQueue
+	vinfo      versioningCache
+	ks         *keystone.Keystone // nil without a Keystone
+	logging    *RequestLogging
+	metrics    *metrics.Metrics
+	logins     *keystone.LoginThrottle
+	syncMu     sync.Mutex // one container-sync pass at a time
+}
+
+// Options wires a Proxy.
+type Options struct {
+	Config     *config.Config
+	HashPrefix string
+	HashSuffix string
+	Rings      *Rings
+	Backend    backend.Backend
+	Auth       *keystone.TempAuth
+	Log        *slog.Logger
+	// Front middlewares run before tempauth, where Swift's pipeline has
+	// s3api and keystone: they may authenticate with SetIdentity.
+	Front []Middleware
+	// Keystone, if set, validates tokens tempauth did not issue and owns
+	// the accounts of its reseller prefixes.
+	Keystone *keystone.Keystone
+	// Logging records requests in metrics and the access log (nil = off).
+	Logging *RequestLogging
+	// Metrics receives auth and other proxy metrics (nil = none).
+	Metrics *metrics.Metrics
+}
+
+// NewProxy builds the proxy core. Call Close to flush pending account updates.
+func NewProxy(o Options) *Proxy {
+	p := &Proxy{
+		cfg:        o.Config,
+		limits:     o.Config.Constraints,
+		hashPrefix: o.HashPrefix,
+		hashSuffix: o.HashSuffix,
+		be:         o.Backend,
+		auth:       o.Auth,
+		log:        o.Log,
+		front:      o.Front,
+		ks:         o.Keystone,
+		logging:    o.Logging,
+		metrics:    o.Metrics,
+	}
+	if p.metrics == nil {
+		p.metrics = &metrics.Metrics{} // every part nil: recording is a no-op
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.logins = keystone.NewLoginThrottle(o.Config.Auth.LoginThrottle, p.log, func(system, result string) {
+		p.metrics.Auth.ObserveLoginResult(system, result)
+	})
+	p.be = logFaults(p.be, p.log)
+	p.rings.Store(o.Rings)
+	p.acct = newAccountUpdater(p)
+	return p
+}
+
+// Logins is the failed-login throttle every login endpoint (tempauth,
+// identity, S3 signatures) records into.
+func (p *Proxy) Logins() *keystone.LoginThrottle { return p.logins }
+
+// Close stops background work, flushing account statistics.
+func (p *Proxy) Close() { p.acct.close() }
+
+// SetRings swaps in new rings (after a rebalance).
+func (p *Proxy) SetRings(r *Rings) { p.rings.Store(r) }
+
+// placement is where one account, container or object lives: its
+// partition, the primary nodes, then handoffs to try when a primary fails.
+type placement struct {
+	part      int
+	policy    int // storage policy index of an object placement
+	primaries []*ring.Device
+	handoffs  []*ring.Device
+}
+
+// quorum is Swift's quorum_size for replicated policies: a majority.
+func (pl placement) quorum() int { return len(pl.primaries)/2 + 1 }
+
+// candidates returns primaries followed by up to extra handoffs
+// (Swift's request_node_count = 2 × replicas).
+func (pl placement) candidates() []*ring.Device {
+	out := make([]*ring.Device, 0, 2*len(pl.primaries))
+	out = append(out, pl.primaries...)
+	for i := 0; i < len(pl.handoffs) && i < len(pl.primaries); i++ {
+		out = append(out, pl.handoffs[i])
+	}
+	return out
+}
+
+func (p *Proxy) place(r *ring.Ring, a, c, o string) placement {
+	h := ring.HashPath(p.hashPrefix, p.hashSuffix, a, c, o)
+	part := r.Partition(h)
+	pl := placement{part: part, primaries: r.PrimaryNodes(part)}
+	for n := range r.Handoffs(part) {
+		pl.handoffs = append(pl.handoffs, n)
+		if len(pl.handoffs) >= 2*len(pl.primaries) {
+			break
+		}
+	}
+	return pl
+}
+
+// objectPlace places an object of storage policy index policy.
+func (p *Proxy) objectPlace(policy int, a, c, o string) placement {
+	pl := p.place(p.rings.Load().ObjectRing(policy), a, c, o) // objectPolicy checked it has one
+	pl.policy = policy
+	return pl
+}
+
+func (p *Proxy) containerPlace(a, c string) placement {
+	return p.place(p.rings.Load().Container, a, c, "")
+}
+
+func (p *Proxy) accountPlace(a string) placement { return p.place(p.rings.Load().Account, a, "", "") }
+
+// target is the container replica that object replica i updates, pairing
+// them as Swift's proxy does (X-Container-Host per object node).
+func (pl placement) target(i int) *backend.ContainerTarget {
+	return &backend.ContainerTarget{Node: pl.primaries[i%len(pl.primaries)], Part: pl.part}
+}

@@ -1,0 +1,291 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/keystone"
+)
+
+// authenticate finds who sent the request from its token (tempauth's
+// half that runs before the feature middlewares); front middlewares may
+// already have set an identity (S3 signatures, Keystone).
+func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if RequestIdentity(ctx) == nil {
+			if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
+				id, err := p.validateToken(ctx, token)
+				if err != nil {
+					p.log.Error("keystone unavailable", "err", err)
+					writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+					return
+				}
+				if id != nil {
+					SetIdentity(ctx, id)
+				} else {
+					ctx.SetUserValue(keyBadToken, true)
+				}
+			}
+		}
+		next(ctx)
+	}
+}
+
+// validateToken finds whose token it is: a local (tempauth) token, or one
+// Keystone vouches for (with the roles of a valid X-Service-Token added
+// as service roles). nil, nil for an unknown token; an error when
+// Keystone cannot be asked.
+func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone.Identity, error) {
+	if id, ok := p.auth.Validate(token); ok || p.ks == nil {
+		p.metrics.Auth.ObserveToken("tempauth", ok)
+		if ok {
+			// A service token's groups count towards require_group only.
+			if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
+				if sid, sok := p.auth.Validate(st); sok {
+					id = id.WithServiceToken(sid)
+				}
+			}
+		}
+		return id, nil
+	}
+	scope, exp, err := p.ks.Validate(context.Background(), token)
+	if err == nil {
+		p.metrics.Auth.ObserveToken("keystone", scope != nil)
+	}
+	if err != nil || scope == nil {
+		return nil, err
+	}
+	if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
+		svc, _, err := p.ks.Validate(context.Background(), st)
+		if err != nil {
+			return nil, err
+		}
+		if svc != nil {
+			cp := *scope
+			cp.ServiceRoles = svc.Roles
+			scope = &cp
+		}
+	}
+	return p.ks.IdentityFor(scope, exp), nil
+}
+
+// ownsAccount reports whether one of the auth systems owns account.
+func (p *Proxy) ownsAccount(account string) bool {
+	return p.auth.Owns(account) || p.ks != nil && p.ks.Owns(account)
+}
+
+// serveSwift is the proxy core's entry: parse the path,
+// authorize, then dispatch to the account, container or object controller.
+func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
+	version, account, container, object, err := splitPath(ctx)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	if version != "v1" && version != "v1.0" {
+		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		return
+	}
+	if account == "" {
+		// "/v1" alone names nothing Swift can serve.
+		writeStatus(ctx, fasthttp.StatusPreconditionFailed, "Bad URL")
+		return
+	}
+	r := &sreq{ctx: ctx, method: string(ctx.Method()), version: version,
+		account: account, container: container, object: object}
+	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
+		r.transID = tid
+	}
+	if err := p.checkNames(r); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	for k, v := range ctx.Request.Header.All() {
+		// Swift's servers refuse header lines over max_header_size.
+		if len(k)+len(v)+2 > p.limits.MaxHeaderSize {
+			writeStatus(ctx, fasthttp.StatusBadRequest, "Header Line Too Long")
+			return
+		}
+	}
+	if ctx.UserValue(keyBadToken) != nil {
+		unauthorized(ctx, account)
+		return
+	}
+	r.id = RequestIdentity(ctx)
+	if authorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(account) {
+		// Not an account of this auth system's reseller prefix.
+		if r.id == nil || !r.id.IsResellerAdmin() {
+			if r.id == nil {
+				unauthorized(ctx, account)
+			} else {
+				writeStatus(ctx, fasthttp.StatusForbidden, "")
+			}
+			return
+		}
+	}
+	if r.method == fasthttp.MethodOptions {
+		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
+		p.corsPreflight(r)
+		return
+	}
+	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
+		// An ACL header must be valid whoever sends it (tempauth).
+		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
+			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
+			writeStatus(ctx, fasthttp.StatusBadRequest, "X-Account-Access-Control invalid: "+err.Error()+"\n\nInput: "+string(v)+"\n")
+			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
+			return
+		}
+	}
+	if tempURLScopeDenies(ctx, account, container) {
+		unauthorized(ctx, account)
+		return
+	}
+	if keyScopeDenies(ctx, container) {
+		writeStatus(ctx, fasthttp.StatusForbidden, "")
+		return
+	}
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
+		defer p.corsResponse(r, string(origin))
+	}
+	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
+		if object == "" && r.method != fasthttp.MethodGet && r.method != fasthttp.MethodHead {
+			// Container writes are denied before Swift's CORS handling.
+			r.corsSkip = true
+		}
+		if d == keystone.Unauthorized {
+			unauthorized(ctx, account)
+		} else {
+			writeStatus(ctx, fasthttp.StatusForbidden, "")
+		}
+		return
+	}
+	switch {
+	case object != "":
+		p.objectController(r)
+	case container != "":
+		p.containerController(r)
+	default:
+		p.accountController(r)
+	}
+}
+
+// checkNames enforces Swift's name length constraints.
+func (p *Proxy) checkNames(r *sreq) error {
+	if n := len(r.account); n > p.limits.MaxAccountNameLength {
+		return errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
+	}
+	if n := len(r.container); n > p.limits.MaxContainerNameLen {
+		return errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
+	}
+	if n := len(r.object); n > p.limits.MaxObjectNameLength {
+		return constraintErrorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
+	}
+	return nil
+}
+
+// authorize decides like tempauth: owners and reseller admins go straight
+// through; anyone else needs the container's ACLs or the account's ACL.
+func (p *Proxy) authorize(r *sreq) keystone.Decision {
+	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
+		Object: r.object, Referrer: r.header("Referer")}
+	owner, reader := p.auth.Owner(r.id, r.method, r.account, r.container)
+	if reader {
+		return keystone.Allow
+	}
+	if authorizedLevel(r.ctx) == AuthorizedOwner || owner {
+		r.owner = true
+		return keystone.Allow
+	}
+	if r.container != "" {
+		if info, err := p.containerInfo(r.ctx, r.account, r.container); err == nil {
+			ar.ReadACL = info.Metadata["X-Container-Read"].Value
+			ar.WriteACL = info.Metadata["X-Container-Write"].Value
+		}
+	}
+	if p.ks != nil && p.ks.Owns(r.account) {
+		d, owner := p.ks.Authorize(r.id, ar)
+		r.owner = owner
+		return d
+	}
+	d := p.auth.Authorize(r.id, ar)
+	if d == keystone.Allow || r.id == nil {
+		return d
+	}
+	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
+	info, err := p.accountInfo(r.account)
+	if err != nil {
+		return d
+	}
+	acl, _, err := keystone.ParseAccountACL(info.Metadata[keystone.AccountACLSysmeta].Value)
+	if err != nil {
+		return d
+	}
+	read := r.method == fasthttp.MethodGet || r.method == fasthttp.MethodHead
+	switch acl.Grant(r.id.Groups) {
+	case keystone.AccountAdmin:
+		r.owner = true
+		return keystone.Allow
+	case keystone.AccountReadWrite:
+		if r.container != "" || read {
+			return keystone.Allow
+		}
+	case keystone.AccountReadOnly:
+		if read {
+			return keystone.Allow
+		}
+	}
+	return d
+}
+
+// isOwner reports whether the request may see and set owner-only things
+// (ACLs, sync keys): tempauth's swift_owner.
+func (r *sreq) isOwner() bool { return r.owner }
+
+// options answers an OPTIONS request without CORS headers: the methods
+// the resource allows.
+func options(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	ctx.Response.Header.SetContentLength(0)
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
+}
+
+// noContent is Swift's 204 for POST and DELETE.
+func noContent(ctx *fasthttp.RequestCtx) {
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+}
+
+// unauthorized is tempauth's 401, naming the realm (the account, or
+// "unknown") so clients know to authenticate.
+func unauthorized(ctx *fasthttp.RequestCtx, realm string) {
+	if realm == "" {
+		realm = "unknown"
+	}
+	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyQuote(realm)+`"`)
+	writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+}
+
+// pyQuote is Python's urllib.parse.quote: everything but letters, digits,
+// "_.-~" and "/" percent-encoded (Swift quotes the realm this way, so a
+// crafted account name cannot inject headers).
+func pyQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,226 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/keystone"
+)
+
+// User values a request carries into its subrequests, as Swift's
+// make_subrequest copies the WSGI environ (identity, authorization
+// override, transaction id).
+const (
+	keyIdentity   = "swiftbox.identity"
+	keyAuthorized = "swiftbox.authorized"
+	keyInternal   = "swiftbox.internal"
+	keyBadToken   = "swiftbox.bad_token"
+)
+
+var inheritedKeys = []string{keyTransID, keyIdentity, keyAuthorized}
+
+// SetIdentity authenticates ctx as id: the proxy core skips token checks
+// and authorizes the request (and its subrequests) for id. Front
+// middlewares that authenticate by other means (S3 signatures, Keystone)
+// call it.
+func SetIdentity(ctx *fasthttp.RequestCtx, id *keystone.Identity) { ctx.SetUserValue(keyIdentity, id) }
+
+// RequestIdentity is who ctx was authenticated as, or nil.
+func RequestIdentity(ctx *fasthttp.RequestCtx) *keystone.Identity {
+	id, _ := ctx.UserValue(keyIdentity).(*keystone.Identity)
+	return id
+}
+
+// Authorization levels a middleware may grant a request outright.
+const (
+	// AuthorizedRequest lets the request through without ACL checks, as
+	// tempurl and formpost do for the one object they sign.
+	AuthorizedRequest = 1
+	// AuthorizedOwner also makes it the account owner (swift_owner):
+	// for the daemons and the middlewares' own bookkeeping.
+	AuthorizedOwner = 2
+)
+
+// SetAuthorized grants ctx (and its subrequests) level.
+func SetAuthorized(ctx *fasthttp.RequestCtx, level int) { ctx.SetUserValue(keyAuthorized, level) }
+
+func authorizedLevel(ctx *fasthttp.RequestCtx) int {
+	l, _ := ctx.UserValue(keyAuthorized).(int)
+	if l != 0 {
+		if s := scopeOf(ctx); s != nil && !s.covers(ctx) {
+			return 0
+		}
+	}
+	return l
+}
+
+// keyGrantScope limits what the S3 layer lets a request (and its
+// subrequests) reach. Its grant part limits the level a request was
+// granted (for an ACL grant or a bucket policy on one bucket) to that
+// bucket's containers: a symlink, DLO or SLO of it reaching elsewhere is
+// judged by the caller's own rights, as Swift judges link targets. Its
+// key part is an access key's buckets (swiftbox user key create
+// --bucket): no container outside them is reached at all, link targets
+// included, whatever rights the caller has there.
+const keyGrantScope = "swiftbox.grant_scope"
+
+func init() { inheritedKeys = append(inheritedKeys, keyGrantScope) }
+
+type grantScope struct {
+	account, container string   // the grant's bucket ("" both: no grant limit)
+	buckets            []string // the access key's buckets (nil: any)
+}
+
+// inBucket says whether container c is bucket b's: its own, its S3
+// segments container or its object-versioning container.
+func inBucket(c, b string) bool {
+	return c == b || c == b+"+segments" || c == "\x00versions\x00"+b
+}
+
+// covers says whether ctx's path is in the grant's bucket.
+func (s *grantScope) covers(ctx *fasthttp.RequestCtx) bool {
+	if s.account == "" && s.container == "" {
+		return true
+	}
+	_, a, c, _, err := splitPath(ctx)
+	return err == nil && a == s.account && inBucket(c, s.container)
+}
+
+// keyDenies says whether container is outside the access key's buckets.
+// Account requests (listings) stay possible: the S3 layer filters them.
+func (s *grantScope) keyDenies(container string) bool {
+	if s == nil || s.buckets == nil || container == "" {
+		return false
+	}
+	for _, b := range s.buckets {
+		if inBucket(container, b) {
+			return false
+		}
+	}
+	return true
+}
+
+func scopeOf(ctx *fasthttp.RequestCtx) *grantScope {
+	s, _ := ctx.UserValue(keyGrantScope).(*grantScope)
+	return s
+}
+
+func setScope(ctx *fasthttp.RequestCtx, s grantScope) {
+	if s.account == "" && s.container == "" && s.buckets == nil {
+		ctx.SetUserValue(keyGrantScope, nil)
+		return
+	}
+	ctx.SetUserValue(keyGrantScope, &s)
+}
+
+// SetGrantScope limits what SetAuthorized granted ctx (and its
+// subrequests) to container of account; "" for both lifts the limit.
+// The access key's part stays.
+func SetGrantScope(ctx *fasthttp.RequestCtx, account, container string) {
+	s := grantScope{account: account, container: container}
+	if old := scopeOf(ctx); old != nil {
+		s.buckets = old.buckets
+	}
+	setScope(ctx, s)
+}
+
+// GrantScope is ctx's grant scope, if any.
+func GrantScope(ctx *fasthttp.RequestCtx) (account, container string) {
+	if s := scopeOf(ctx); s != nil {
+		return s.account, s.container
+	}
+	return "", ""
+}
+
+// SetKeyScope limits ctx and every subrequest it makes (symlink, DLO
+// and SLO targets, copies) to the containers of buckets, an access
+// key's; nil lifts the limit.
+func SetKeyScope(ctx *fasthttp.RequestCtx, buckets []string) {
+	var s grantScope
+	if old := scopeOf(ctx); old != nil {
+		s = *old
+	}
+	s.buckets = buckets
+	setScope(ctx, s)
+}
+
+// keyScopeDenies reports whether ctx reaches a container outside its
+// access key's buckets.
+func keyScopeDenies(ctx *fasthttp.RequestCtx, container string) bool {
+	return scopeOf(ctx).keyDenies(container)
+}
+
+// withoutGrant is scope v (a keyGrantScope value) with its grant part
+// lifted and its key part kept: pre-authed bookkeeping is not held to a
+// grant, but never leaves the key's buckets.
+func withoutGrant(v any) any {
+	s, _ := v.(*grantScope)
+	if s == nil || s.buckets == nil {
+		return nil
+	}
+	return &grantScope{buckets: s.buckets}
+}
+
+// isInternal reports whether ctx is a subrequest (no raw header bytes to
+// look at: its headers were set by code, not parsed from a client).
+func isInternal(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keyInternal) != nil }
+
+// Subrequest runs an internal request through next, the rest of the
+// pipeline after the calling middleware, and returns its response. uri is
+// the escaped path with an optional query ("/v1/AUTH_a/c/o?symlink=get").
+// prep sets headers and the body (Request.SetBodyStream). The subrequest
+// carries parent's identity, authorization and transaction id.
+//
+// The caller owns the response: read Body() or BodyStream(), then call
+// CloseBodyStream so file handles are released.
+func Subrequest(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
+	sub := new(fasthttp.RequestCtx)
+	sub.Init(&fasthttp.Request{}, parent.RemoteAddr(), nil)
+	sub.Request.Header.SetMethod(method)
+	sub.Request.SetRequestURI(uri)
+	sub.Request.Header.SetHostBytes(parent.Host())
+	sub.Request.Header.SetContentLength(0)
+	for _, k := range inheritedKeys {
+		if v := parent.UserValue(k); v != nil {
+			sub.SetUserValue(k, v)
+		}
+	}
+	sub.SetUserValue(keyInternal, true)
+	if ref := parent.Request.Header.Referer(); len(ref) > 0 { // Referer(): no key normalising, safe from concurrent subrequests
+		// make_subrequest keeps the referrer: .r: ACLs judge it.
+		sub.Request.Header.SetBytesV("Referer", ref)
+	}
+	if prep != nil {
+		prep(&sub.Request)
+	}
+	next(sub)
+	return &sub.Response
+}
+
+// ResponseBody is resp's body as a reader: its stream, or the bytes it holds.
+func ResponseBody(resp *fasthttp.Response) io.Reader {
+	if s := resp.BodyStream(); s != nil {
+		return s
+	}
+	return bytes.NewReader(resp.Body())
+}
+
+// detach returns a request context that carries ctx's request (headers,
+// URI, user values, client address) and takes over its body stream, for
+// work that goes on in a SetBodyStreamWriter after the handler returned:
+// the server goes on using ctx itself then, so that work must not touch
+// it (fasthttp reuses and even writes into a RequestCtx's header on reads).
+func detach(ctx *fasthttp.RequestCtx) *fasthttp.RequestCtx {
+	d := new(fasthttp.RequestCtx)
+	d.Init(&fasthttp.Request{}, ctx.RemoteAddr(), nil)
+	ctx.Request.Header.CopyTo(&d.Request.Header)
+	ctx.VisitUserValuesAll(func(k, v any) { d.SetUserValue(k, v) })
+	if s := ctx.RequestBodyStream(); s != nil {
+		d.Request.SetBodyStream(s, ctx.Request.Header.ContentLength())
+	} else {
+		d.Request.SetBody(ctx.PostBody())
+	}
+	return d
+}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
+	"swiftbox/server/proxy"
 )
 
 // containerSyncer is the node's container-sync daemon.

@@ -24,9 +24,9 @@ import (
 	"swiftbox/config"
 	"swiftbox/replicator"
 	"swiftbox/ring"
-	"swiftbox/server/proxy"
 	"swiftbox/server/backend"
 	"swiftbox/server/listener"
+	"swiftbox/server/proxy"
 	"swiftbox/storage/db"
 )
 

@@ -13,8 +13,8 @@ import (
 	"swiftbox/config"
 	"swiftbox/replicator"
 	"swiftbox/ring"
-	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
+	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )

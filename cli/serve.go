@@ -24,9 +24,9 @@ import (
 	"swiftbox/keystone"
 	"swiftbox/ring"
 	"swiftbox/s3compat"
-	"swiftbox/server/proxy"
 	"swiftbox/server/backend"
 	"swiftbox/server/listener"
+	"swiftbox/server/proxy"
 	"swiftbox/storage"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/ring"
-	"swiftbox/server/proxy"
 	"swiftbox/server/metrics"
+	"swiftbox/server/proxy"
 	"swiftbox/server/recon"
 	"swiftbox/storage"
 )

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/proxy"
@@ -100,7 +102,7 @@ func (r *req) bucketVersioning(m string) *Error {
 		doc := config{Xmlns: xmlns}
 		if state != "" {
 			s := "Suspended"
-			if isTrue(state) {
+			if pyfmt.True(state) {
 				s = "Enabled"
 			}
 			doc.Status = &s
@@ -145,14 +147,6 @@ func (r *req) bucketVersioning(m string) *Error {
 		return nil
 	}
 	return errMethodNotAllowed
-}
-
-func isTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes", "on", "t", "y":
-		return true
-	}
-	return false
 }
 
 // versionEntry is one item of a ?versions listing of object_versioning.

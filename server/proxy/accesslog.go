@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"swiftbox/server/pyfmt"
 )
 
 // AccessLog writes one line per request in Swift's proxy-logging format
@@ -174,7 +176,7 @@ func FormatAccessLine(e *AccessEntry, reveal int) string {
 			b.WriteByte('-')
 			continue
 		}
-		b.WriteString(quoteSafe(f, ":/{}"))
+		b.WriteString(pyfmt.QuoteSafe(f, ":/{}"))
 	}
 	return b.String()
 }
@@ -183,23 +185,4 @@ func FormatAccessLine(e *AccessEntry, reveal int) string {
 func unixNanoString(t time.Time) string {
 	ns := t.UnixNano()
 	return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
-}
-
-// quoteSafe is Python's urllib.parse.quote(s, safe): letters, digits,
-// "_.-~" and the safe characters stay, every other byte is %XX.
-func quoteSafe(s, safe string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '_' || c == '.' || c == '-' || c == '~' || strings.IndexByte(safe, c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"strconv"
+
 	"swiftbox/keystone"
 
 	"github.com/valyala/fasthttp"

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -237,10 +239,10 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 				if it.errCode == 404 {
 					notFound++
 				} else {
-					failed = append(failed, [2]string{pyQuote(name), it.errMsg})
+					failed = append(failed, [2]string{pyfmt.Quote(name), it.errMsg})
 				}
 			} else {
-				uri := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(strings.TrimLeft(name, "/"))
+				uri := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(strings.TrimLeft(name, "/"))
 				if it.versionID != "" {
 					uri += "?version-id=" + url.QueryEscape(it.versionID)
 				}
@@ -257,12 +259,12 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 				case code == 404:
 					notFound++
 				case code == 401:
-					failed = append(failed, [2]string{pyQuote(name), swiftStatus(401)})
+					failed = append(failed, [2]string{pyfmt.Quote(name), swiftStatus(401)})
 				default:
 					if code/100 == 5 {
 						failedStatus = 502
 					}
-					failed = append(failed, [2]string{pyQuote(name), swiftStatus(code)})
+					failed = append(failed, [2]string{pyfmt.Quote(name), swiftStatus(code)})
 				}
 			}
 			if len(failed) >= maxFailed {
@@ -341,7 +343,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		if len(s) > maxPath {
 			s = s[:maxPath]
 		}
-		return pyQuote(s)
+		return pyfmt.Quote(s)
 	}
 	tr := tar.NewReader(body)
 	for len(failed) < p.cfg.Bulk.MaxFailedExtractions {
@@ -375,7 +377,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		}
 		var containerFailure *[2]string
 		if !accessed[container] {
-			contURI := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(container)
+			contURI := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(container)
 			head := Subrequest(ctx, next, fasthttp.MethodHead, contURI, withToken)
 			code := head.StatusCode()
 			head.CloseBodyStream()
@@ -398,7 +400,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 				containerFailure = &[2]string{short(cp), swiftStatus(code)}
 			}
 		}
-		uri := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(objPath)
+		uri := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(objPath)
 		resp := Subrequest(ctx, next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 			withToken(req)
 			for k, v := range h.All() {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"swiftbox/keystone"
 	"sync/atomic"
+
+	"swiftbox/keystone"
 
 	"github.com/valyala/fasthttp"
 

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -45,15 +47,15 @@ func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey 
 	if strings.HasPrefix(value, "//") {
 		data := strings.Split(value[2:], "/")
 		if len(data) != 4 {
-			return fmt.Sprintf("Invalid X-Container-Sync-To format %s", pyRepr(orig)), "", "", ""
+			return fmt.Sprintf("Invalid X-Container-Sync-To format %s", pyfmt.Repr(orig)), "", "", ""
 		}
 		r, ok := cs.Realms[strings.ToUpper(data[0])]
 		if !ok || r.Key == "" {
-			return fmt.Sprintf("No realm key for %s", pyRepr(data[0])), "", "", ""
+			return fmt.Sprintf("No realm key for %s", pyfmt.Repr(data[0])), "", "", ""
 		}
 		ep := r.Clusters[strings.ToUpper(data[1])]
 		if ep == "" {
-			return fmt.Sprintf("No cluster endpoint for %s %s", pyRepr(data[0]), pyRepr(data[1])), "", "", ""
+			return fmt.Sprintf("No cluster endpoint for %s %s", pyfmt.Repr(data[0]), pyfmt.Repr(data[1])), "", "", ""
 		}
 		return "", strings.TrimRight(ep, "/") + "/" + data[2] + "/" + data[3], strings.ToUpper(data[0]), r.Key
 	}
@@ -63,7 +65,7 @@ func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey 
 	}
 	scheme = strings.ToLower(scheme)
 	if scheme != "http" && scheme != "https" {
-		return fmt.Sprintf(`Invalid scheme %s in X-Container-Sync-To, must be "//", "http", or "https".`, pyRepr(scheme)), "", "", ""
+		return fmt.Sprintf(`Invalid scheme %s in X-Container-Sync-To, must be "//", "http", or "https".`, pyfmt.Repr(scheme)), "", "", ""
 	}
 	u, err := url.Parse(value)
 	if err != nil {
@@ -87,9 +89,9 @@ func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey 
 	if !newSyncGuard(cs).allowsURL(u) {
 		h := "None"
 		if host != "" {
-			h = pyRepr(host)
+			h = pyfmt.Repr(host)
 			if u.Port() != "" {
-				h = pyRepr(strings.ToLower(u.Host))
+				h = pyfmt.Repr(strings.ToLower(u.Host))
 			}
 		}
 		return fmt.Sprintf("Invalid host %s in X-Container-Sync-To", h), "", "", ""
@@ -159,7 +161,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 		}
 		if rawAuth != nil {
 			if !p.validSyncAuth(ctx, auth, inbound, userKey) {
-				ctx.Response.Header.Set("Www-Authenticate", "SwiftContainerSync realm=\""+pyQuote(account)+"\"")
+				ctx.Response.Header.Set("Www-Authenticate", "SwiftContainerSync realm=\""+pyfmt.Quote(account)+"\"")
 				ctx.Response.Header.SetContentType("text/plain")
 				ctx.SetStatusCode(fasthttp.StatusUnauthorized)
 				ctx.SetBodyString("X-Container-Sync-Auth header not valid; contact cluster operator for support.")
@@ -201,7 +203,7 @@ func (p *Proxy) validSyncAuth(ctx *fasthttp.RequestCtx, auth []string, inbound, 
 	if err != nil {
 		return false
 	}
-	path := pyQuote(dec)
+	path := pyfmt.Quote(dec)
 	method := string(ctx.Method())
 	for _, rk := range []string{r.Key, r.Key2} {
 		if rk == "" {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/config"
@@ -328,7 +330,7 @@ func syncHeaders(h http.Header, method, path, xTimestamp, userKey, realm, realmK
 
 // syncRow is Swift's container_sync_row: send one change; true on success.
 func (s *ContainerSyncer) syncRow(ctx context.Context, info db.ContainerInfo, row db.ObjectRow, endpoint, userKey, realm, realmKey string, st *ContainerSyncStats) bool {
-	target := endpoint + "/" + pyQuote(row.Name)
+	target := endpoint + "/" + pyfmt.Quote(row.Name)
 	u, err := url.Parse(target)
 	if err != nil {
 		st.Failures++
@@ -378,7 +380,7 @@ func (s *ContainerSyncer) syncRow(ctx context.Context, info db.ContainerInfo, ro
 	}
 	// Read it here, through the proxy core, as stored (no large-object or
 	// symlink resolution: manifests and links are synced as they are).
-	local := s.Proxy.internalRequest(fasthttp.MethodGet, "/v1/"+pyQuote(info.Account)+"/"+pyQuote(info.Container)+"/"+pyQuote(row.Name), nil)
+	local := s.Proxy.internalRequest(fasthttp.MethodGet, "/v1/"+pyfmt.Quote(info.Account)+"/"+pyfmt.Quote(info.Container)+"/"+pyfmt.Quote(row.Name), nil)
 	defer local.CloseBodyStream()
 	if local.StatusCode() == 404 {
 		// Deleted or overwritten since: a later row carries that change.

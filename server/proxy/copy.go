@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -16,9 +18,9 @@ import (
 // objectURI is the escaped request URI of an object (or container when
 // obj is "") for subrequests.
 func objectURI(version, account, container, obj string) string {
-	u := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(container)
+	u := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(container)
 	if obj != "" {
-		u += "/" + pyQuote(obj)
+		u += "/" + pyfmt.Quote(obj)
 	}
 	return u
 }
@@ -121,7 +123,7 @@ func (p *Proxy) copyCOPY(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler,
 		if destAccount, err = checkAccountFormat(string(v)); err != nil {
 			return err
 		}
-		h.Set("X-Copy-From-Account", pyQuote(account))
+		h.Set("X-Copy-From-Account", pyfmt.Quote(account))
 		h.Del("Destination-Account")
 	}
 	dc, do, err := checkPathHeader(string(h.Peek("Destination")),
@@ -130,7 +132,7 @@ func (p *Proxy) copyCOPY(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler,
 		return err
 	}
 	h.Del("Destination")
-	h.Set("X-Copy-From", pyQuote("/"+container+"/"+obj))
+	h.Set("X-Copy-From", pyfmt.Quote("/"+container+"/"+obj))
 	h.SetMethod(fasthttp.MethodPut)
 	h.SetContentLength(0)
 	return p.copyPut(ctx, next, version, destAccount, dc, do)
@@ -215,7 +217,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		}
 		sink[ck] = v
 	}
-	fresh := configTrue(string(h.Peek("X-Fresh-Metadata")))
+	fresh := pyfmt.True(string(h.Peek("X-Fresh-Metadata")))
 	for k, v := range src.Header.All() {
 		ks := string(k)
 		if fresh {
@@ -269,8 +271,8 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 
 	// The response names the source and shows the new metadata.
 	extra := [][2]string{
-		{"X-Copied-From-Account", pyQuote(srcAccount)},
-		{"X-Copied-From", pyQuote(sc + "/" + so)},
+		{"X-Copied-From-Account", pyfmt.Quote(srcAccount)},
+		{"X-Copied-From", pyfmt.Quote(sc + "/" + so)},
 	}
 	if v := src.Header.Peek("Last-Modified"); v != nil {
 		extra = append(extra, [2]string{"X-Copied-From-Last-Modified", string(v)})
@@ -311,13 +313,4 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		}
 	}
 	return nil
-}
-
-// configTrue is Swift's config_true_value.
-func configTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes", "on", "t", "y":
-		return true
-	}
-	return false
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -114,12 +116,12 @@ func (p *Proxy) domainRemap(next fasthttp.RequestHandler) fasthttp.RequestHandle
 		}
 		newParts = append(newParts, rest)
 		newPath := strings.Join(newParts, "/")
-		ctx.Request.SetRequestURI(pyQuote(newPath) + query)
+		ctx.Request.SetRequestURI(pyfmt.Quote(newPath) + query)
 		next(ctx)
-		rewritten := regexp.MustCompile(`^(https?://[^/]+)` + regexp.QuoteMeta(pyQuote(newPath)) + `(.*)$`)
+		rewritten := regexp.MustCompile(`^(https?://[^/]+)` + regexp.QuoteMeta(pyfmt.Quote(newPath)) + `(.*)$`)
 		for _, h := range []string{"Location", "Content-Location"} {
 			if v := ctx.Response.Header.Peek(h); v != nil {
-				ctx.Response.Header.Set(h, rewritten.ReplaceAllString(string(v), "${1}"+strings.ReplaceAll(pyQuote(requested), "$", "$$")+"${2}"))
+				ctx.Response.Header.Set(h, rewritten.ReplaceAllString(string(v), "${1}"+strings.ReplaceAll(pyfmt.Quote(requested), "$", "$$")+"${2}"))
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/storage/db"
@@ -63,7 +65,7 @@ func (p *Proxy) rfcEtagsSetting(ctx *fasthttp.RequestCtx, next fasthttp.RequestH
 	h := &ctx.Request.Header
 	if v := h.Peek(client); v != nil {
 		if len(v) > 0 {
-			h.Set(sysmeta, pyBool(configTrue(string(v))))
+			h.Set(sysmeta, pyfmt.Bool(pyfmt.True(string(v))))
 		} else {
 			h.Set(sysmeta, "")
 		}
@@ -97,7 +99,7 @@ func (p *Proxy) quoteEtags(ctx *fasthttp.RequestCtx, accounts *rfcEtagsCache, a,
 		return false
 	}
 	if v, ok := metaValue(info.Metadata, "X-Container-Sysmeta-"+rfcEtagsSysmeta); ok {
-		return configTrue(v)
+		return pyfmt.True(v)
 	}
 	v, ok, cached := accounts.get(a)
 	if !cached {
@@ -109,7 +111,7 @@ func (p *Proxy) quoteEtags(ctx *fasthttp.RequestCtx, accounts *rfcEtagsCache, a,
 		accounts.put(a, v, ok)
 	}
 	if ok {
-		return configTrue(v)
+		return pyfmt.True(v)
 	}
 	return p.cfg.EtagQuoter.EnableByDefault
 }

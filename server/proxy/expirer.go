@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/ring"
@@ -207,7 +209,7 @@ func (p *Proxy) RunExpirer(ctx context.Context, interval time.Duration) {
 // expireObject deletes a/c/o if its X-Delete-At is still at, with the
 // delete time as the tombstone's timestamp (Swift's expirer does the same).
 func (p *Proxy) expireObject(at int64, a, c, o string) int {
-	resp := p.internalRequest(fasthttp.MethodDelete, "/v1/"+pyQuote(a)+"/"+pyQuote(c)+"/"+pyQuote(o), func(req *fasthttp.Request) {
+	resp := p.internalRequest(fasthttp.MethodDelete, "/v1/"+pyfmt.Quote(a)+"/"+pyfmt.Quote(c)+"/"+pyfmt.Quote(o), func(req *fasthttp.Request) {
 		req.Header.Set("X-If-Delete-At", strconv.FormatInt(at, 10))
 		req.Header.Set("X-Timestamp", timestamp.FromUnix(at).Internal())
 	})

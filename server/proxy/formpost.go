@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -237,7 +239,7 @@ func (p *Proxy) translateForm(ctx *fasthttp.RequestCtx, next fasthttp.RequestHan
 	} else {
 		redirect += "?"
 	}
-	redirect += "status=" + pyQuote(status[:3]) + "&message=" + pyQuote(message)
+	redirect += "status=" + pyfmt.Quote(status[:3]) + "&message=" + pyfmt.Quote(message)
 	body := `<html><body><p><a href="` + redirect + `">Click to continue...</a></p></body></html>`
 	headers = append(headers, [2]string{"Location", redirect})
 	return fasthttp.StatusSeeOther, headers, body, nil
@@ -330,7 +332,7 @@ func (p *Proxy) formUpload(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	}
 	capped := &cappedReader{r: body, max: maxSize}
 	SetAuthorized(ctx, AuthorizedRequest)
-	resp := Subrequest(ctx, next, fasthttp.MethodPut, pyQuote(target), func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, next, fasthttp.MethodPut, pyfmt.Quote(target), func(req *fasthttp.Request) {
 		for k, v := range hdrs {
 			req.Header.Set(k, v)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/storage/db"
@@ -106,9 +108,9 @@ type ovRequest struct {
 }
 
 func (o *ovRequest) path(container, object string) string {
-	s := "/" + o.version + "/" + pyQuote(o.account) + "/" + pyQuote(container)
+	s := "/" + o.version + "/" + pyfmt.Quote(o.account) + "/" + pyfmt.Quote(container)
 	if object != "" {
-		s += "/" + pyQuote(object)
+		s += "/" + pyfmt.Quote(object)
 	}
 	return s
 }
@@ -190,9 +192,9 @@ func (o *ovRequest) enableVersioning() error {
 		o.next(o.ctx) // the proxy core refuses it
 		return nil
 	}
-	enabled := isTrue(string(h.Peek("X-Versions-Enabled")))
+	enabled := pyfmt.True(string(h.Peek("X-Versions-Enabled")))
 	h.Del("X-Versions-Enabled")
-	h.Set(ovEnabledSys, pyBool(enabled))
+	h.Set(ovEnabledSys, pyfmt.Bool(enabled))
 	vc := reservedName("versions", o.container)
 	created := false
 	if enabled {
@@ -217,7 +219,7 @@ func (o *ovRequest) enableVersioning() error {
 		if code := resp.StatusCode(); !isSuccess(code) && code != fasthttp.StatusConflict {
 			return errorf(fasthttp.StatusInternalServerError, "Error enabling object versioning")
 		}
-		h.Set(ovContSys, pyQuote(vc))
+		h.Set(ovContSys, pyfmt.Quote(vc))
 		created = true
 	}
 	o.next(o.ctx)
@@ -225,13 +227,6 @@ func (o *ovRequest) enableVersioning() error {
 		closeResp(o.reservedSub(fasthttp.MethodDelete, o.path(vc, ""), nil))
 	}
 	return nil
-}
-
-func pyBool(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
 }
 
 // ownerMay reports whether the request may change the container (or,
@@ -334,7 +329,7 @@ func (o *ovRequest) containerRead() error {
 			continue
 		}
 		path, _ := url.PathUnescape(sp)
-		_, _, tc, tobj, err := splitPathOf(pyQuote(path))
+		_, _, tc, tobj, err := splitPathOf(pyfmt.Quote(path))
 		if err != nil || tc != location {
 			continue
 		}
@@ -354,7 +349,7 @@ func (o *ovRequest) containerRead() error {
 		item.set("hash", se+params)
 		if name, ver, ok := splitVersionName(tobj); ok && !wantVersions {
 			tacct := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)[1]
-			item.set("symlink_path", pyQuote("/v1/"+tacct+"/"+o.container+"/"+name)+"?version-id="+ver.Internal())
+			item.set("symlink_path", pyfmt.Quote("/v1/"+tacct+"/"+o.container+"/"+name)+"?version-id="+ver.Internal())
 		}
 	}
 	if wantVersions {
@@ -504,7 +499,7 @@ func (o *ovRequest) listVersions(location string, primary []*jsonItem) error {
 	}
 	sort.Slice(subdirs, func(i, j int) bool { return subdirs[i].key() < subdirs[j].key() })
 	all := append(append(append(nullListing, versions...), subdirs...), broken...)
-	reverse := isTrue(string(args.Peek("reverse")))
+	reverse := pyfmt.True(string(args.Peek("reverse")))
 	sort.SliceStable(all, func(i, j int) bool {
 		if reverse {
 			return all[i].key() > all[j].key()
@@ -585,7 +580,7 @@ func (o *ovRequest) accountListing() error {
 			vq.SetBytesV(k, v)
 		}
 	}
-	resp := o.reservedSub(fasthttp.MethodGet, "/"+o.version+"/"+pyQuote(o.account)+"?"+vq.String(), nil)
+	resp := o.reservedSub(fasthttp.MethodGet, "/"+o.version+"/"+pyfmt.Quote(o.account)+"?"+vq.String(), nil)
 	body, _ := io.ReadAll(ResponseBody(resp))
 	closeResp(resp)
 	vlist, _ := decodeListing(body)
@@ -640,7 +635,7 @@ func (o *ovRequest) accountListing() error {
 			listing = append(listing, item)
 		}
 	}
-	reverse := isTrue(string(q.Peek("reverse")))
+	reverse := pyfmt.True(string(q.Peek("reverse")))
 	sort.SliceStable(listing, func(i, j int) bool {
 		if reverse {
 			return listing[i].key() > listing[j].key()
@@ -669,7 +664,7 @@ func (o *ovRequest) objectRequest() error {
 		o.next(o.ctx)
 		return nil
 	}
-	on := isTrue(enabled)
+	on := pyfmt.True(enabled)
 	switch string(o.ctx.Method()) {
 	case fasthttp.MethodPut:
 		if !on || !o.ownerMay() {
@@ -696,7 +691,7 @@ func (o *ovRequest) versionHeaders(vc string) {
 	h := &o.ctx.Response.Header
 	h.Set(ovVersionID, "null")
 	if loc, _ := url.PathUnescape(string(h.Peek("Content-Location"))); loc != "" {
-		_, acct, cont, vobj, err := splitPathOf(pyQuote(loc))
+		_, acct, cont, vobj, err := splitPathOf(pyfmt.Quote(loc))
 		if err == nil && acct == o.account && cont == vc {
 			if _, ver, ok := splitVersionName(vobj); ok {
 				h.Set(ovVersionID, ver.Internal())
@@ -709,7 +704,7 @@ func (o *ovRequest) versionHeaders(vc string) {
 		if ok && cont == vc {
 			if _, ver, ok := splitVersionName(vobj); ok {
 				h.Set(ovVersionID, ver.Internal())
-				h.Set(symTarget, pyQuote(o.container+"/"+o.object)+"?version-id="+ver.Internal())
+				h.Set(symTarget, pyfmt.Quote(o.container+"/"+o.object)+"?version-id="+ver.Internal())
 			}
 		}
 	}
@@ -876,7 +871,7 @@ func (o *ovRequest) putLink(vc, vname string, ts timestamp.Timestamp, etag, size
 	h.Set(symSysTargetEtag, etag)
 	h.Set(symSysTargetBytes, size)
 	h.Set("Content-Type", ctype)
-	h.Set(symTarget, pyQuote(vc+"/"+vname))
+	h.Set(symTarget, pyfmt.Quote(vc+"/"+vname))
 	h.Set(ovSymlinkSys, "true")
 	h.Set(symSysLoopExtend, "true")
 	h.Set(symSysAllowReserved, "true")
@@ -903,15 +898,15 @@ func (o *ovRequest) post(vc string) error {
 		saved[string(k)] = string(v)
 	}
 	o.next(ctx)
-	if ctx.Response.StatusCode() != fasthttp.StatusTemporaryRedirect || !isTrue(string(ctx.Response.Header.Peek(ovSymlinkSys))) {
+	if ctx.Response.StatusCode() != fasthttp.StatusTemporaryRedirect || !pyfmt.True(string(ctx.Response.Header.Peek(ovSymlinkSys))) {
 		return nil
 	}
 	loc, _ := url.PathUnescape(string(ctx.Response.Header.Peek("Location")))
-	_, acct, cont, _, err := splitPathOf(pyQuote(loc))
+	_, acct, cont, _, err := splitPathOf(pyfmt.Quote(loc))
 	if err != nil || acct != o.account || cont != vc {
 		return nil
 	}
-	resp := o.reservedSub(fasthttp.MethodPost, pyQuote(loc), func(req *fasthttp.Request) {
+	resp := o.reservedSub(fasthttp.MethodPost, pyfmt.Quote(loc), func(req *fasthttp.Request) {
 		for k, v := range saved {
 			req.Header.Set(k, v)
 		}

@@ -3,6 +3,8 @@ package proxy
 import (
 	"strconv"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/config"
@@ -26,7 +28,7 @@ func (p *Proxy) requestedPolicy(r *sreq) (pol config.StoragePolicy, ok bool, err
 		return pol, false, errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy '%s'", name)
 	}
 	if pol.Deprecated {
-		return pol, false, errorf(fasthttp.StatusBadRequest, "Storage Policy %s is deprecated", pyRepr(pol.Name))
+		return pol, false, errorf(fasthttp.StatusBadRequest, "Storage Policy %s is deprecated", pyfmt.Repr(pol.Name))
 	}
 	return pol, true, nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/metrics"
@@ -219,7 +221,7 @@ func (rec *requestRecord) finish() {
 func logPath(uri []byte) string {
 	raw, query, hasQuery := strings.Cut(string(uri), "?")
 	if dec, err := url.PathUnescape(raw); err == nil {
-		raw = quoteSafe(dec, "/")
+		raw = pyfmt.QuoteSafe(dec, "/")
 	}
 	if hasQuery {
 		return raw + "?" + query

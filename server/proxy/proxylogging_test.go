@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
@@ -262,8 +264,8 @@ func TestQuoteSafe(t *testing.T) {
 		"{S}:x~_.-":       "{S}:x~_.-",
 		"caf\xc3\xa9\n\"": "caf%C3%A9%0A%22",
 	} {
-		if got := quoteSafe(in, ":/{}"); got != want {
-			t.Errorf("quoteSafe(%q) = %q, want %q", in, got, want)
+		if got := pyfmt.QuoteSafe(in, ":/{}"); got != want {
+			t.Errorf("pyfmt.QuoteSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"context"
-	"fmt"
-	"strings"
+
+	"swiftbox/server/pyfmt"
 
 	"github.com/valyala/fasthttp"
 
@@ -270,22 +270,6 @@ func unauthorized(ctx *fasthttp.RequestCtx, realm string) {
 	if realm == "" {
 		realm = "unknown"
 	}
-	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyQuote(realm)+`"`)
+	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyfmt.Quote(realm)+`"`)
 	writeStatus(ctx, fasthttp.StatusUnauthorized, "")
-}
-
-// pyQuote is Python's urllib.parse.quote: everything but letters, digits,
-// "_.-~" and "/" percent-encoded (Swift quotes the realm this way, so a
-// crafted account name cannot inject headers).
-func pyQuote(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/backend"
@@ -110,7 +112,7 @@ func parseSLOManifest(body []byte) ([]sloSeg, error) {
 		case bool:
 			s.SubSLO = v
 		case string:
-			s.SubSLO = configTrue(v)
+			s.SubSLO = pyfmt.True(v)
 		}
 		if s.SubSLO {
 			// override_bytes_from_content_type
@@ -377,7 +379,7 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 			}
 			in.sizeBytes = &n
 		}
-		if "/"+version+"/"+account+"/"+pyQuote(strings.TrimLeft(path, "/")) == reqPath {
+		if "/"+version+"/"+account+"/"+pyfmt.Quote(strings.TrimLeft(path, "/")) == reqPath {
 			errs = append(errs, fmt.Sprintf("Index %d: manifest must not include itself as a segment", i))
 			continue
 		}
@@ -473,7 +475,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	if err != nil || outType == "" {
 		outType = "text/plain"
 	}
-	heartbeat := configTrue(string(ctx.QueryArgs().Peek("heartbeat")))
+	heartbeat := pyfmt.True(string(ctx.QueryArgs().Peek("heartbeat")))
 	// Everything the PUT needs from the request, copied now: the work may
 	// run after the handler returned (heartbeat).
 	headers := map[string]string{}
@@ -541,13 +543,13 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 		go func() {
 			defer wg.Done()
 			for path := range work {
-				uri := "/" + j.version + "/" + pyQuote(j.account) + "/" + pyQuote(strings.TrimLeft(path, "/"))
+				uri := "/" + j.version + "/" + pyfmt.Quote(j.account) + "/" + pyfmt.Quote(strings.TrimLeft(path, "/"))
 				resp := Subrequest(ctx, j.self, fasthttp.MethodHead, uri, nil)
 				r := headResult{code: resp.StatusCode(), size: int64(resp.Header.ContentLength()),
 					etag:    strings.ReplaceAll(string(resp.Header.Peek("Etag")), `"`, ""),
 					ctype:   strings.SplitN(string(resp.Header.ContentType()), ";", 2)[0],
 					lastMod: string(resp.Header.Peek("Last-Modified")),
-					slo:     configTrue(string(resp.Header.Peek("X-Static-Large-Object")))}
+					slo:     pyfmt.True(string(resp.Header.Peek("X-Static-Large-Object")))}
 				resp.CloseBodyStream()
 				mu.Lock()
 				results[path] = r
@@ -578,7 +580,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 			continue
 		}
 		r := results[in.path]
-		name := pyQuote(in.path)
+		name := pyfmt.Quote(in.path)
 		if r.code < 200 || r.code >= 300 {
 			problems = append(problems, [2]string{name, swiftStatus(r.code)})
 			continue
@@ -698,7 +700,7 @@ func (p *Proxy) sloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	}
 	next(ctx)
 	rh := &ctx.Response.Header
-	if !configTrue(string(rh.Peek("X-Static-Large-Object"))) {
+	if !pyfmt.True(string(rh.Peek("X-Static-Large-Object"))) {
 		return
 	}
 	if mget {
@@ -848,7 +850,7 @@ func (w *sloWalker) walk(segs []sloSeg, first, last int64, depth int, yield func
 				return false
 			}
 		} else {
-			seg := segment{path: "/" + w.version + "/" + pyQuote(w.account) + "/" + pyQuote(strings.TrimLeft(s.Name, "/")),
+			seg := segment{path: "/" + w.version + "/" + pyfmt.Quote(w.account) + "/" + pyfmt.Quote(strings.TrimLeft(s.Name, "/")),
 				etag: s.Hash, size: s.Bytes, verify: true, first: max(0, first) + rs, last: min(re, rs+last)}
 			if !yield(seg, nil) {
 				return false
@@ -861,7 +863,7 @@ func (w *sloWalker) walk(segs []sloSeg, first, last int64, depth int, yield func
 }
 
 func (w *sloWalker) fetch(name string) ([]sloSeg, error) {
-	uri := "/" + w.version + "/" + pyQuote(w.account) + "/" + pyQuote(strings.TrimLeft(name, "/"))
+	uri := "/" + w.version + "/" + pyfmt.Quote(w.account) + "/" + pyfmt.Quote(strings.TrimLeft(name, "/"))
 	resp := Subrequest(w.ctx, w.next, fasthttp.MethodGet, uri, nil)
 	defer resp.CloseBodyStream()
 	body, _ := io.ReadAll(io.LimitReader(ResponseBody(resp), 64<<20))
@@ -923,7 +925,7 @@ func (p *Proxy) sloDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler
 // sloSegmentsOf reads the manifest /container/object; code is non-zero
 // with a message when it cannot be (Swift's get_slo_segments).
 func (p *Proxy) sloSegmentsOf(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account, name string) ([]sloSeg, int, string) {
-	uri := "/" + version + "/" + pyQuote(account) + "/" + pyQuote(strings.TrimLeft(name, "/")) + "?multipart-manifest=get"
+	uri := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(strings.TrimLeft(name, "/")) + "?multipart-manifest=get"
 	if v := ctx.QueryArgs().Peek("version-id"); len(v) > 0 {
 		// Swift's get_slo_segments reads every manifest at that version.
 		uri += "&version-id=" + url.QueryEscape(string(v))
@@ -936,7 +938,7 @@ func (p *Proxy) sloSegmentsOf(ctx *fasthttp.RequestCtx, next fasthttp.RequestHan
 	code := resp.StatusCode()
 	switch {
 	case code >= 200 && code < 300:
-		if !configTrue(string(resp.Header.Peek("X-Static-Large-Object"))) {
+		if !pyfmt.True(string(resp.Header.Peek("X-Static-Large-Object"))) {
 			return nil, 400, "Not an SLO manifest"
 		}
 		body, _ := io.ReadAll(io.LimitReader(ResponseBody(resp), 64<<20))

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
@@ -41,7 +43,7 @@ func (p *Proxy) staticWebMeta(account, container string) (staticWebSite, bool) {
 
 // webMode is X-Web-Mode as Swift's config_true_value reads it.
 func webMode(ctx *fasthttp.RequestCtx) bool {
-	return configTrue(string(ctx.Request.Header.Peek("X-Web-Mode")))
+	return pyfmt.True(string(ctx.Request.Header.Peek("X-Web-Mode")))
 }
 
 // staticWeb is the middleware.
@@ -179,7 +181,7 @@ func (s *staticWebReq) handleObject() {
 		}
 	}
 	if !strings.HasSuffix(path, "/") {
-		resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"?format=json&limit=1&delimiter=/&prefix="+pyQuote(s.object+"/"), s.copyAuthHeaders)
+		resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"?format=json&limit=1&delimiter=/&prefix="+pyfmt.Quote(s.object+"/"), s.copyAuthHeaders)
 		var items []map[string]any
 		ok := resp.StatusCode()/100 == 2 && json.Unmarshal(resp.Body(), &items) == nil && len(items) > 0
 		resp.CloseBodyStream()
@@ -196,7 +198,7 @@ func (s *staticWebReq) handleObject() {
 }
 
 func (s *staticWebReq) containerURI() string {
-	return "/" + s.version + "/" + pyQuote(s.account) + "/" + pyQuote(s.container)
+	return "/" + s.version + "/" + pyfmt.Quote(s.account) + "/" + pyfmt.Quote(s.container)
 }
 
 // copyAuthHeaders gives a subrequest what Swift's make_env keeps of the
@@ -226,7 +228,7 @@ func (s *staticWebReq) rerun(path string) {
 	ctx := s.ctx
 	s.reset()
 	orig := append([]byte(nil), ctx.Request.Header.RequestURI()...)
-	uri := pyQuote(path)
+	uri := pyfmt.Quote(path)
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		uri += "?" + string(q)
 	}
@@ -263,7 +265,7 @@ func (s *staticWebReq) redirectWithSlash() {
 			base = scheme + "://" + host
 		}
 	}
-	ctx.Response.Header.Set("Location", base+pyQuote(s.decodedPath()+"/"))
+	ctx.Response.Header.Set("Location", base+pyfmt.Quote(s.decodedPath()+"/"))
 	writeStatus(ctx, fasthttp.StatusMovedPermanently, "<html><h1>Moved Permanently</h1><p>The resource has moved permanently.</p></html>")
 }
 
@@ -275,7 +277,7 @@ func (s *staticWebReq) errorResponse() {
 		return
 	}
 	code := ctx.Response.StatusCode()
-	resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"/"+pyQuote(strconv.Itoa(code)+s.site.errorPage), s.copyAuthHeaders)
+	resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"/"+pyfmt.Quote(strconv.Itoa(code)+s.site.errorPage), s.copyAuthHeaders)
 	if resp.StatusCode()/100 != 2 {
 		resp.CloseBodyStream()
 		return
@@ -297,9 +299,9 @@ func (s *staticWebReq) errorResponse() {
 func (s *staticWebReq) cssPath(prefix string) string {
 	css := s.site.listingsCSS
 	if strings.HasPrefix(css, "/") || strings.HasPrefix(css, "http://") || strings.HasPrefix(css, "https://") {
-		return pyQuoteSafe(css, ":/")
+		return pyfmt.QuoteSafe(css, ":/")
 	}
-	return strings.Repeat("../", strings.Count(prefix, "/")) + pyQuote(css)
+	return strings.Repeat("../", strings.Count(prefix, "/")) + pyfmt.Quote(css)
 }
 
 // humanReadable is Swift's human_readable: 1048576 → "1Mi".
@@ -332,7 +334,7 @@ func (s *staticWebReq) listing(prefix string) {
 	}
 	esc := html.EscapeString(label)
 	const doctype = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" \"http://www.w3.org/TR/html4/loose.dtd\">\n"
-	if !configTrue(s.site.listings) {
+	if !pyfmt.True(s.site.listings) {
 		s.reset()
 		var b strings.Builder
 		b.WriteString(doctype + "<html>\n<head>\n<title>Listing of " + esc + "</title>\n")
@@ -352,7 +354,7 @@ func (s *staticWebReq) listing(prefix string) {
 	}
 	q := "?format=json&delimiter=/"
 	if prefix != "" {
-		q += "&prefix=" + pyQuote(prefix)
+		q += "&prefix=" + pyfmt.Quote(prefix)
 	}
 	resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+q, s.copyAuthHeaders)
 	code := resp.StatusCode()
@@ -398,7 +400,7 @@ func (s *staticWebReq) listing(prefix string) {
 			continue
 		}
 		sub := strings.TrimPrefix(*it.Subdir, prefix)
-		b.WriteString("   <tr class=\"item subdir\">\n    <td class=\"colname\"><a href=\"" + pyQuote(sub) + "\">" + html.EscapeString(sub) + "</a></td>\n    <td class=\"colsize\">&nbsp;</td>\n    <td class=\"coldate\">&nbsp;</td>\n   </tr>\n")
+		b.WriteString("   <tr class=\"item subdir\">\n    <td class=\"colname\"><a href=\"" + pyfmt.Quote(sub) + "\">" + html.EscapeString(sub) + "</a></td>\n    <td class=\"colsize\">&nbsp;</td>\n    <td class=\"coldate\">&nbsp;</td>\n   </tr>\n")
 	}
 	for _, it := range items {
 		if it.Name == nil {
@@ -412,7 +414,7 @@ func (s *staticWebReq) listing(prefix string) {
 		lm := html.EscapeString(it.LastModified)
 		lm, _, _ = strings.Cut(lm, ".")
 		lm = strings.ReplaceAll(lm, "T", " ")
-		b.WriteString("   <tr class=\"item " + strings.Join(types, " ") + "\">\n    <td class=\"colname\"><a href=\"" + pyQuote(name) + "\">" + html.EscapeString(name) + "</a></td>\n    <td class=\"colsize\">" + humanReadable(it.Bytes) + "</td>\n    <td class=\"coldate\">" + lm + "</td>\n   </tr>\n")
+		b.WriteString("   <tr class=\"item " + strings.Join(types, " ") + "\">\n    <td class=\"colname\"><a href=\"" + pyfmt.Quote(name) + "\">" + html.EscapeString(name) + "</a></td>\n    <td class=\"colsize\">" + humanReadable(it.Bytes) + "</td>\n    <td class=\"coldate\">" + lm + "</td>\n   </tr>\n")
 	}
 	b.WriteString("  </table>\n </body>\n</html>\n")
 	ctx.SetStatusCode(fasthttp.StatusOK)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -100,7 +102,7 @@ type symlinkFollower struct {
 func symlinkTargetPath(resp *fasthttp.ResponseHeader, version, account string) string {
 	acct := string(resp.Peek(symSysTargetAccount))
 	if acct == "" {
-		acct = pyQuote(account)
+		acct = pyfmt.Quote(account)
 	}
 	return "/" + version + "/" + acct + "/" + strings.TrimLeft(string(resp.Peek(symSysTarget)), "/")
 }
@@ -139,7 +141,7 @@ func symlinkGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, syml
 		version, account, _, _, _ := splitPathOf(cur)
 		target := symlinkTargetPath(h, version, account)
 		f.lastTarget = target
-		if !isTrue(string(h.Peek(symSysLoopExtend))) {
+		if !pyfmt.True(string(h.Peek(symSysLoopExtend))) {
 			f.loops++
 		}
 		allowReserved := h.Peek(symSysAllowReserved) != nil && len(h.Peek(symSysAllowReserved)) > 0
@@ -163,7 +165,7 @@ func symlinkGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, syml
 	}
 	if final := normalizeEtag(string(resp.Header.Peek("Etag"))); final != "" && targetEtag != "" && targetEtag != final {
 		closeResp(resp)
-		return symlinkConflict(fmt.Sprintf("Object Etag %s does not match X-Symlink-Target-Etag header %s", pyRepr(final), pyRepr(targetEtag)), f.lastTarget)
+		return symlinkConflict(fmt.Sprintf("Object Etag %s does not match X-Symlink-Target-Etag header %s", pyfmt.Repr(final), pyfmt.Repr(targetEtag)), f.lastTarget)
 	}
 	if owned != nil {
 		adoptResponse(ctx, owned)
@@ -253,22 +255,6 @@ func normalizeEtag(v string) string {
 	return v
 }
 
-// pyRepr is Python's repr of a str, as Swift's messages quote values.
-func pyRepr(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
-}
-
-func isTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes", "on", "t", "y":
-		return true
-	}
-	return false
-}
-
 const symlinkPathError = "X-Symlink-Target header must be of the form <container name>/<object name>"
 
 // symlinkPut validates a link PUT and turns its headers into the sysmeta
@@ -298,7 +284,7 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopM
 	if !ok || tc == "" || to == "" {
 		return errorf(fasthttp.StatusPreconditionFailed, symlinkPathError)
 	}
-	h.Set(symTarget, pyQuote(tc+"/"+to))
+	h.Set(symTarget, pyfmt.Quote(tc+"/"+to))
 	version, reqAcct, reqCont, reqObj, _ := splitPath(ctx)
 	acct := reqAcct
 	if v := h.Peek(symTargetAccount); v != nil {
@@ -309,7 +295,7 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopM
 		if strings.Contains(a, "/") {
 			return errorf(fasthttp.StatusPreconditionFailed, "Account name cannot contain slashes")
 		}
-		h.Set(symTargetAccount, pyQuote(a))
+		h.Set(symTargetAccount, pyfmt.Quote(a))
 		acct = a
 	}
 	if acct == reqAcct && tc == reqCont && to == reqObj {
@@ -323,7 +309,7 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopM
 		h.Set("Content-Type", "application/symlink")
 	}
 	if etag != "" {
-		if err := staticLinkSysmeta(ctx, next, "/"+version+"/"+pyQuote(acct)+"/"+pyQuote(tc+"/"+to), etag, symloopMax); err != nil {
+		if err := staticLinkSysmeta(ctx, next, "/"+version+"/"+pyfmt.Quote(acct)+"/"+pyfmt.Quote(tc+"/"+to), etag, symloopMax); err != nil {
 			return err
 		}
 	}
@@ -388,7 +374,7 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 		}
 		version, account, _, _, _ := splitPathOf(uri)
 		lastTarget = symlinkTargetPath(&resp.Header, version, account)
-		if !isTrue(string(resp.Header.Peek(symSysLoopExtend))) {
+		if !pyfmt.True(string(resp.Header.Peek(symSysLoopExtend))) {
 			loops++
 		}
 		if len(resp.Header.Peek(symSysAllowReserved)) > 0 {
@@ -399,7 +385,7 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 	defer closeResp(resp)
 	code := resp.StatusCode()
 	if final := normalizeEtag(string(resp.Header.Peek("Etag"))); final != "" && want != final {
-		return symlinkConflict(fmt.Sprintf("Object Etag %s does not match X-Symlink-Target-Etag header %s", pyRepr(final), pyRepr(want)), lastTarget)
+		return symlinkConflict(fmt.Sprintf("Object Etag %s does not match X-Symlink-Target-Etag header %s", pyfmt.Repr(final), pyfmt.Repr(want)), lastTarget)
 	}
 	if code == fasthttp.StatusNotFound {
 		return symlinkConflict("X-Symlink-Target does not exist", lastTarget)

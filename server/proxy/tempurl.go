@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/storage/db"
@@ -414,21 +416,7 @@ func ipInRange(ctx *fasthttp.RequestCtx, cidr string) bool {
 // dispositionFormat is tempurl's Content-Disposition with both the quoted
 // filename and the RFC 5987 filename*.
 func dispositionFormat(kind, filename string) string {
-	return kind + `; filename="` + pyQuoteSafe(filename, " /") + `"; filename*=UTF-8''` + pyQuoteSafe(filename, "/")
-}
-
-// pyQuoteSafe is Python's urllib.parse.quote(s, safe).
-func pyQuoteSafe(s, safe string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte("_.-~", ch) >= 0 || strings.IndexByte(safe, ch) >= 0 {
-			b.WriteByte(ch)
-		} else {
-			b.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{ch})))
-		}
-	}
-	return b.String()
+	return kind + `; filename="` + pyfmt.QuoteSafe(filename, " /") + `"; filename*=UTF-8''` + pyfmt.QuoteSafe(filename, "/")
 }
 
 // tempURLScopeDenies reports whether ctx is a signed request (or one of

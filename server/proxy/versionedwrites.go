@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"swiftbox/server/pyfmt"
+
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
@@ -344,7 +346,7 @@ type versioner struct {
 }
 
 func (v *versioner) objectURI(container, object string) string {
-	return "/" + v.version + "/" + pyQuote(v.account) + "/" + pyQuote(container) + "/" + pyQuote(object)
+	return "/" + v.version + "/" + pyfmt.Quote(v.account) + "/" + pyfmt.Quote(container) + "/" + pyfmt.Quote(object)
 }
 
 // versionPrefix is "%03x<name>/".

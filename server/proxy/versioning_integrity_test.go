@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"swiftbox/server/pyfmt"
 )
 
 // rawPut sends a PUT over its own connection exactly as given: head is
@@ -220,7 +222,7 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	if ts == "" {
 		t.Fatalf("no X-Timestamp: %v", resp.Header)
 	}
-	key := "AUTH_test//v1/AUTH_test/lv/" + pyQuote(versionPrefix("o")+ts)
+	key := "AUTH_test//v1/AUTH_test/lv/" + pyfmt.Quote(versionPrefix("o")+ts)
 	c.Proxy.archives.hold(key) // another write archived o and is replacing it
 	short := strings.Repeat("x", 200000)
 	if got := c.rawPut("/v1/AUTH_test/c/o", short, "Content-Length: 300000"); got >= 200 && got < 300 {

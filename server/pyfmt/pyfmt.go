@@ -1,0 +1,56 @@
+// Package pyfmt renders values exactly as Swift's Python code does, so
+// messages, headers and listings match Swift byte for byte: urllib's
+// quote, repr of a str, str of a bool, and config_true_value.
+package pyfmt
+
+import "strings"
+
+// Quote is urllib.parse.quote(s): everything but letters, digits, "_.-~"
+// and "/" percent-encoded (Swift quotes realms and paths this way, so a
+// crafted name cannot inject headers).
+func Quote(s string) string { return QuoteSafe(s, "/") }
+
+// QuoteSafe is urllib.parse.quote(s, safe): letters, digits, "_.-~" and
+// the safe characters stay, every other byte is %XX.
+func QuoteSafe(s, safe string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '_' || c == '.' || c == '-' || c == '~' || strings.IndexByte(safe, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// Repr is Python's repr of a str, as Swift's messages quote values.
+func Repr(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+}
+
+// Bool is Python's str of a bool.
+func Bool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// True is Swift's config_true_value: what Swift reads as "on" in a
+// header or config value.
+func True(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on", "t", "y":
+		return true
+	}
+	return false
+}

@@ -13,24 +13,24 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) accountController(r *sreq) {
-	switch r.method {
+func (p *Proxy) accountController(r *Request) {
+	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
 		p.accountGet(r)
 	case fasthttp.MethodPost:
 		p.accountPost(r)
 	case fasthttp.MethodOptions:
-		options(r.ctx, accountMethods)
+		AllowOptions(r.Ctx, accountMethods)
 	default:
 		// PUT and DELETE too: allow_account_management is off, as in a
 		// default Swift proxy.
-		methodNotAllowed(r.ctx, accountMethods)
+		MethodNotAllowed(r.Ctx, accountMethods)
 	}
 }
 
 const accountMethods = "HEAD, GET, POST, OPTIONS"
 
-func (p *Proxy) accountInfo(a string) (db.AccountInfo, error) {
+func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
 	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
 		return p.be.AccountInfo(context.Background(), n, pl.part, a)
@@ -40,7 +40,7 @@ func (p *Proxy) accountInfo(a string) (db.AccountInfo, error) {
 // ensureAccount creates the account on its replicas if missing
 // (account_autocreate, as with tempauth in Swift).
 func (p *Proxy) ensureAccount(a string) error {
-	if _, err := p.accountInfo(a); err == nil {
+	if _, err := p.AccountInfo(a); err == nil {
 		return nil
 	} else if !notFound(err) {
 		return err
@@ -55,28 +55,28 @@ func (p *Proxy) ensureAccount(a string) error {
 	return err
 }
 
-func (p *Proxy) accountGet(r *sreq) {
-	format, err := listingFormat(r)
+func (p *Proxy) accountGet(r *Request) {
+	format, err := ListingFormat(r)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	opts, err := listOptions(r, p.limits.AccountListingLimit)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	info, err := p.accountInfo(r.account)
+	info, err := p.AccountInfo(r.Account)
 	if err != nil && !notFound(err) {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	exists := err == nil
 	if !exists {
 		now := timestamp.Now()
-		info = db.AccountInfo{Account: r.account, CreatedAt: now, PutTimestamp: now}
+		info = db.AccountInfo{Account: r.Account, CreatedAt: now, PutTimestamp: now}
 	}
-	h := &r.ctx.Response.Header
+	h := &r.Ctx.Response.Header
 	h.Set("X-Account-Container-Count", strconv.FormatInt(info.ContainerCount, 10))
 	h.Set("X-Account-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
 	h.Set("X-Account-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
@@ -84,62 +84,62 @@ func (p *Proxy) accountGet(r *sreq) {
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
 	h.Set("X-Put-Timestamp", info.PutTimestamp.Normal())
 	h.Set("Accept-Ranges", "bytes")
-	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
-	if v := info.Metadata[keystone.AccountACLSysmeta].Value; v != "" && r.isOwner() {
+	setMetaHeaders(r.Ctx, info.Metadata, r.IsOwner())
+	if v := info.Metadata[keystone.AccountACLSysmeta].Value; v != "" && r.IsOwner() {
 		h.Set("X-Account-Access-Control", v)
 	}
 	var entries []db.ContainerEntry
-	if exists && r.method == fasthttp.MethodGet && opts.Limit > 0 {
-		pl := p.accountPlace(r.account)
+	if exists && r.Method == fasthttp.MethodGet && opts.Limit > 0 {
+		pl := p.accountPlace(r.Account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(context.Background(), n, pl.part, r.account, opts)
+			return p.be.AccountList(context.Background(), n, pl.part, r.Account, opts)
 		})
 		if err != nil && !notFound(err) {
-			writeError(r.ctx, err)
+			WriteError(r.Ctx, err)
 			return
 		}
 	}
-	writeContainerListing(r.ctx, format, r.account, entries)
-	if r.method == fasthttp.MethodHead {
-		headBody(r.ctx)
+	writeContainerListing(r.Ctx, format, r.Account, entries)
+	if r.Method == fasthttp.MethodHead {
+		headBody(r.Ctx)
 	}
 }
 
-func (p *Proxy) accountPost(r *sreq) {
-	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil && !r.isOwner() {
-		writeStatus(r.ctx, fasthttp.StatusForbidden, "")
+func (p *Proxy) accountPost(r *Request) {
+	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil && !r.IsOwner() {
+		WriteStatus(r.Ctx, fasthttp.StatusForbidden, "")
 		return
 	}
 	dropOwnerOnly(r)
 	if err := p.checkMetadata(r, "Account"); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	if err := p.ensureAccount(r.account); err != nil {
-		writeError(r.ctx, err)
+	if err := p.ensureAccount(r.Account); err != nil {
+		WriteError(r.Ctx, err)
 		return
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
-	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
+	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		_, stored, _ := keystone.ParseAccountACL(string(v)) // validated in serveSwift
 		meta[keystone.AccountACLSysmeta] = db.MetaValue{Value: stored, Timestamp: ts}
 	}
-	if info, err := p.accountInfo(r.account); err == nil {
+	if info, err := p.AccountInfo(r.Account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
-			writeError(r.ctx, err)
+			WriteError(r.Ctx, err)
 			return
 		}
 	}
-	pl := p.accountPlace(r.account)
+	pl := p.accountPlace(r.Account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.AccountPost(context.Background(), n, pl.part, r.account, meta)
+		return p.be.AccountPost(context.Background(), n, pl.part, r.Account, meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	noContent(r.ctx)
+	NoContent(r.Ctx)
 }
 
 // headBody turns a listing response into Swift's answer to HEAD on an
@@ -156,10 +156,10 @@ func headBody(ctx *fasthttp.RequestCtx) {
 // always there, counting everything.
 func (p *Proxy) setPolicyStats(h *fasthttp.ResponseHeader, info db.AccountInfo) {
 	stats := info.PolicyStats
-	if ps := p.policies(); len(ps) == 1 {
+	if ps := p.Policies(); len(ps) == 1 {
 		stats = map[int]db.PolicyStat{ps[0].Index: {ContainerCount: info.ContainerCount, ObjectCount: info.ObjectCount, BytesUsed: info.BytesUsed}}
 	}
-	for _, pol := range p.policies() {
+	for _, pol := range p.Policies() {
 		st, ok := stats[pol.Index]
 		if !ok {
 			continue

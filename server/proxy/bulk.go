@@ -57,7 +57,7 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if isExtract && !isDelete {
 			kind := strings.Trim(strings.ToLower(string(extract)), ".")
 			if kind != "tar" && kind != "tar.gz" && kind != "tar.bz2" {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "Unsupported archive format")
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "Unsupported archive format")
 				return
 			}
 			p.bulkStream(ctx, outType, "extract", func(ctx *fasthttp.RequestCtx, beat func()) ([]bulkField, [][2]string) {
@@ -79,13 +79,13 @@ func (p *Proxy) bulk(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			}
 			items, err := bulkDeleteList(ctx, p.cfg.Bulk.MaxDeletesPerRequest)
 			if err != nil {
-				var he *httpError
+				var he *HTTPError
 				errors.As(err, &he)
-				body := statusBody[status(err)]
+				body := statusBody[StatusOf(err)]
 				if he != nil && he.body != "" {
 					body = he.body
 				}
-				fields = bulkDeleteFields(swiftStatus(status(err)), body, 0, 0)
+				fields = bulkDeleteFields(swiftStatus(StatusOf(err)), body, 0, 0)
 				break
 			}
 			p.bulkStream(ctx, outType, "delete", func(ctx *fasthttp.RequestCtx, beat func()) ([]bulkField, [][2]string) {
@@ -109,8 +109,8 @@ func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work 
 	} else {
 		ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	}
-	tid, _ := ctx.UserValue(keyTransID).(string)
-	dctx := detach(ctx)
+	tid, _ := ctx.UserValue(KeyTransID).(string)
+	dctx := Detach(ctx)
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		sep := ""
 		first := " "
@@ -179,8 +179,8 @@ func bulkDeleteFields(status, body string, deleted, notFound int) []bulkField {
 // bulkDeleteList reads the names of a bulk delete body.
 func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error) {
 	h := &ctx.Request.Header
-	if n := h.ContentLength(); n == -2 || n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") {
-		return nil, errorf(fasthttp.StatusLengthRequired, "")
+	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") {
+		return nil, Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	var body io.Reader
 	if s := ctx.RequestBodyStream(); s != nil {
@@ -194,7 +194,7 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error
 	for {
 		line, err := br.ReadString('\n')
 		if len(line) > maxPath*2 {
-			return nil, errorf(fasthttp.StatusBadRequest, "Invalid File Name")
+			return nil, Errorf(fasthttp.StatusBadRequest, "Invalid File Name")
 		}
 		name := strings.TrimSpace(line)
 		if n, uerr := url.PathUnescape(name); uerr == nil {
@@ -204,13 +204,13 @@ func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error
 			items = append(items, bulkItem{name: name})
 		}
 		if len(items) > maxDeletes {
-			return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", maxDeletes)
+			return nil, Errorf(fasthttp.StatusRequestEntityTooLarge, "Maximum Bulk Deletes: %d per request", maxDeletes)
 		}
 		if err == io.EOF {
 			return items, nil
 		}
 		if err != nil {
-			return nil, errClientDisconnect
+			return nil, ErrClientDisconnect
 		}
 	}
 }
@@ -305,7 +305,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		return result(swiftStatus(406), notAcceptableBody), nil
 	}
 	h := &ctx.Request.Header
-	if n := h.ContentLength(); n == -2 || n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") {
+	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") {
 		return result(swiftStatus(411), statusBody[411]), nil
 	}
 	if !pathOK {

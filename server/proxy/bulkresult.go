@@ -123,9 +123,9 @@ func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root 
 		var b strings.Builder
 		b.WriteByte('{')
 		for _, f := range fields {
-			b.WriteString(jsonString(f.key) + ": ")
+			b.WriteString(JSONString(f.key) + ": ")
 			if s, ok := f.value.(string); ok {
-				b.WriteString(jsonString(s))
+				b.WriteString(JSONString(s))
 			} else {
 				b.WriteString(str(f.value))
 			}
@@ -136,7 +136,7 @@ func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root 
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("[" + jsonString(e[0]) + ", " + jsonString(e[1]) + "]")
+			b.WriteString("[" + JSONString(e[0]) + ", " + JSONString(e[1]) + "]")
 		}
 		b.WriteString("]}")
 		return []byte(b.String())

@@ -15,8 +15,8 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) containerController(r *sreq) {
-	switch r.method {
+func (p *Proxy) containerController(r *Request) {
+	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
 		p.containerGet(r)
 	case fasthttp.MethodPut:
@@ -26,9 +26,9 @@ func (p *Proxy) containerController(r *sreq) {
 	case fasthttp.MethodDelete:
 		p.containerDelete(r)
 	case fasthttp.MethodOptions:
-		options(r.ctx, containerMethods)
+		AllowOptions(r.Ctx, containerMethods)
 	default:
-		methodNotAllowed(r.ctx, containerMethods)
+		MethodNotAllowed(r.Ctx, containerMethods)
 	}
 }
 
@@ -36,28 +36,28 @@ const containerMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
 // cleanACLs normalises X-Container-Read/-Write in place (Swift's
 // clean_acls), answering 400 for an invalid one.
-func cleanACLs(r *sreq) error {
+func cleanACLs(r *Request) error {
 	for _, h := range []string{"X-Container-Read", "X-Container-Write"} {
-		v := r.ctx.Request.Header.Peek(h)
+		v := r.Ctx.Request.Header.Peek(h)
 		if v == nil {
 			continue
 		}
 		clean, err := keystone.CleanACL(h, string(v))
 		if err != nil {
-			return errorf(fasthttp.StatusBadRequest, "%s", err.Error())
+			return Errorf(fasthttp.StatusBadRequest, "%s", err.Error())
 		}
-		r.ctx.Request.Header.Set(h, clean)
+		r.Ctx.Request.Header.Set(h, clean)
 	}
 	return nil
 }
 
-// containerInfo reads a container's info from the first replica that has
+// ContainerInfo reads a container's info from the first replica that has
 // it, for existence and ACL checks (counts may lag by a few milliseconds).
-func (p *Proxy) containerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
-	return p.readContainerInfo(a, c, false)
+func (p *Proxy) ContainerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
+	return p.ReadContainerInfo(a, c, false)
 }
 
-func (p *Proxy) readContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
+func (p *Proxy) ReadContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
 		return p.be.ContainerInfo(context.Background(), n, pl.part, a, c, fresh)
@@ -66,7 +66,7 @@ func (p *Proxy) readContainerInfo(a, c string, fresh bool) (db.ContainerInfo, er
 
 // checkContainerHeaders prepares a container PUT or POST: owner-only
 // settings dropped for non-owners, ACLs cleaned, metadata within limits.
-func (p *Proxy) checkContainerHeaders(r *sreq) error {
+func (p *Proxy) checkContainerHeaders(r *Request) error {
 	dropOwnerOnly(r)
 	if err := cleanACLs(r); err != nil {
 		return err
@@ -77,127 +77,127 @@ func (p *Proxy) checkContainerHeaders(r *sreq) error {
 	return p.checkMetadata(r, "Container")
 }
 
-func (p *Proxy) containerPut(r *sreq) {
+func (p *Proxy) containerPut(r *Request) {
 	if err := p.checkContainerHeaders(r); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	// Not requested: an existing container keeps its policy, a new one
 	// gets the default (Swift's X-Backend-Storage-Policy-Default).
-	policy := db.NoPolicy(p.policies().Default().Index)
+	policy := db.NoPolicy(p.Policies().Default().Index)
 	if pol, ok, err := p.requestedPolicy(r); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	} else if ok {
 		policy = pol.Index
 	}
-	if err := p.ensureAccount(r.account); err != nil {
-		writeError(r.ctx, err)
+	if err := p.ensureAccount(r.Account); err != nil {
+		WriteError(r.Ctx, err)
 		return
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
-	if info, err := p.containerInfo(r.ctx, r.account, r.container); err == nil {
+	if info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container); err == nil {
 		if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-			writeError(r.ctx, err)
+			WriteError(r.Ctx, err)
 			return
 		}
 	}
-	pl := p.containerPlace(r.account, r.container)
+	pl := p.containerPlace(r.Account, r.Container)
 	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.account, r.container, ts, policy, meta)
+		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.Account, r.Container, ts, policy, meta)
 		if c {
 			created.Store(true)
 		}
 		return err
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	p.acct.updateNow(r.account, r.container)
+	p.acct.updateNow(r.Account, r.Container)
 	if created.Load() {
-		r.ctx.SetStatusCode(fasthttp.StatusCreated)
-		r.ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
-		r.ctx.Response.Header.SetContentLength(0)
+		r.Ctx.SetStatusCode(fasthttp.StatusCreated)
+		r.Ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+		r.Ctx.Response.Header.SetContentLength(0)
 	} else {
-		writeStatus(r.ctx, fasthttp.StatusAccepted, acceptedBody)
+		WriteStatus(r.Ctx, fasthttp.StatusAccepted, acceptedBody)
 	}
 }
 
-func (p *Proxy) containerPost(r *sreq) {
+func (p *Proxy) containerPost(r *Request) {
 	if err := p.checkContainerHeaders(r); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	info, err := p.containerInfo(r.ctx, r.account, r.container)
+	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	pl := p.containerPlace(r.account, r.container)
+	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(context.Background(), n, pl.part, r.account, r.container, meta)
+		return p.be.ContainerPost(context.Background(), n, pl.part, r.Account, r.Container, meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	noContent(r.ctx)
+	NoContent(r.Ctx)
 }
 
-func (p *Proxy) containerDelete(r *sreq) {
+func (p *Proxy) containerDelete(r *Request) {
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	pl := p.containerPlace(r.account, r.container)
+	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(context.Background(), n, pl.part, r.account, r.container, ts)
+		return p.be.ContainerDelete(context.Background(), n, pl.part, r.Account, r.Container, ts)
 	})
 	for _, x := range res {
-		if status(x.err) == fasthttp.StatusConflict {
-			writeStatus(r.ctx, fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
+		if StatusOf(x.err) == fasthttp.StatusConflict {
+			WriteStatus(r.Ctx, fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
 			return
 		}
 	}
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	p.acct.updateNow(r.account, r.container)
-	noContent(r.ctx)
+	p.acct.updateNow(r.Account, r.Container)
+	NoContent(r.Ctx)
 }
 
-func (p *Proxy) containerGet(r *sreq) {
-	format, err := listingFormat(r)
+func (p *Proxy) containerGet(r *Request) {
+	format, err := ListingFormat(r)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
 	opts, err := listOptions(r, p.limits.ContainerListingLimit)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	info, err := p.readContainerInfo(r.account, r.container, true)
+	info, err := p.ReadContainerInfo(r.Account, r.Container, true)
 	if err != nil {
-		writeError(r.ctx, err)
+		WriteError(r.Ctx, err)
 		return
 	}
-	h := &r.ctx.Response.Header
+	h := &r.Ctx.Response.Header
 	h.Set("X-Container-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
 	h.Set("X-Container-Bytes-Used", strconv.FormatInt(info.BytesUsed, 10))
 	h.Set("X-Timestamp", info.CreatedAt.Normal())
@@ -205,9 +205,9 @@ func (p *Proxy) containerGet(r *sreq) {
 	if name := p.policyName(info.StoragePolicy); name != "" {
 		h.Set("X-Storage-Policy", name)
 	} else {
-		p.log.Error("container has a storage policy that is not configured", "account", r.account, "container", r.container, "policy", info.StoragePolicy)
+		p.log.Error("container has a storage policy that is not configured", "account", r.Account, "container", r.Container, "policy", info.StoragePolicy)
 	}
-	if len(p.policies()) > 1 {
+	if len(p.Policies()) > 1 {
 		h.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(info.StoragePolicy)) // for the access log
 	}
 	// A POST moves Last-Modified too (Swift updates put_timestamp on POST).
@@ -217,10 +217,10 @@ func (p *Proxy) containerGet(r *sreq) {
 			lm = v.Timestamp
 		}
 	}
-	h.Set("Last-Modified", httpDate(lm))
+	h.Set("Last-Modified", HTTPDate(lm))
 	h.Set("Accept-Ranges", "bytes")
-	setMetaHeaders(r.ctx, info.Metadata, r.isOwner())
-	path, isPath := r.query("path"), r.hasQuery("path")
+	setMetaHeaders(r.Ctx, info.Metadata, r.IsOwner())
+	path, isPath := r.Query("path"), r.HasQuery("path")
 	if isPath {
 		// The legacy path query: what lies directly under path/.
 		opts.Prefix, opts.Delimiter = "", "/"
@@ -229,22 +229,22 @@ func (p *Proxy) containerGet(r *sreq) {
 		}
 	}
 	var entries []db.ObjectEntry
-	if r.method == fasthttp.MethodGet && opts.Limit > 0 {
-		pl := p.containerPlace(r.account, r.container)
+	if r.Method == fasthttp.MethodGet && opts.Limit > 0 {
+		pl := p.containerPlace(r.Account, r.Container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), n, pl.part, r.account, r.container, opts)
+			return p.be.ContainerList(context.Background(), n, pl.part, r.Account, r.Container, opts)
 		})
 		if err != nil {
-			writeError(r.ctx, err)
+			WriteError(r.Ctx, err)
 			return
 		}
 		if isPath {
 			entries = pathEntries(entries, opts.Prefix)
 		}
 	}
-	writeObjectListing(r.ctx, format, r.container, entries)
-	if r.method == fasthttp.MethodHead {
-		headBody(r.ctx)
+	writeObjectListing(r.Ctx, format, r.Container, entries)
+	if r.Method == fasthttp.MethodHead {
+		headBody(r.Ctx)
 	}
 }
 

@@ -101,12 +101,12 @@ func (p *Proxy) validateSyncTo(value string) (errMsg, endpoint, realm, realmKey 
 
 // checkSyncTo validates a container PUT/POST's X-Container-Sync-To as
 // Swift's container server does (400 with its message).
-func (p *Proxy) checkSyncTo(r *sreq) error {
-	if !r.hasHeader("X-Container-Sync-To") {
+func (p *Proxy) checkSyncTo(r *Request) error {
+	if !r.HasHeader("X-Container-Sync-To") {
 		return nil
 	}
-	if msg, _, _, _ := p.validateSyncTo(r.header("X-Container-Sync-To")); msg != "" {
-		return errorf(fasthttp.StatusBadRequest, "%s", msg)
+	if msg, _, _, _ := p.validateSyncTo(r.Header("X-Container-Sync-To")); msg != "" {
+		return Errorf(fasthttp.StatusBadRequest, "%s", msg)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 			next(ctx) // the common case: nothing to look at
 			return
 		}
-		version, account, container, object, err := splitPath(ctx)
+		version, account, container, object, err := SplitPath(ctx)
 		if err != nil || (version != "v1" && version != "v1.0") || container == "" {
 			next(ctx)
 			return
@@ -138,13 +138,13 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 		method := string(ctx.Method())
 		syncTo := h.Peek("X-Container-Sync-To")
 		if object == "" && len(syncTo) > 0 && (method == fasthttp.MethodPut || method == fasthttp.MethodPost) {
-			if info, err := p.containerInfo(ctx, account, container); err == nil && info.Metadata[ovContSys].Value != "" {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "Cannot configure container sync on a container with object versioning configured.")
+			if info, err := p.ContainerInfo(ctx, account, container); err == nil && info.Metadata[ovContSys].Value != "" {
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "Cannot configure container sync on a container with object versioning configured.")
 				return
 			}
 		}
 		if !p.cfg.ContainerSync.AllowFullURLs && len(syncTo) > 0 && !strings.HasPrefix(string(syncTo), "//") {
-			writeStatus(ctx, fasthttp.StatusBadRequest, "Full URLs are not allowed for X-Container-Sync-To values. Only realm values of the format //realm/cluster/account/container are allowed.\n")
+			WriteStatus(ctx, fasthttp.StatusBadRequest, "Full URLs are not allowed for X-Container-Sync-To values. Only realm values of the format //realm/cluster/account/container are allowed.\n")
 			return
 		}
 		rawAuth := h.Peek("X-Container-Sync-Auth")
@@ -156,7 +156,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 		}
 		inbound, _ := ctx.UserValue(keyInboundTimestamp).(string)
 		var userKey string
-		if info, err := p.containerInfo(ctx, account, container); err == nil {
+		if info, err := p.ContainerInfo(ctx, account, container); err == nil {
 			userKey = info.Metadata["X-Container-Sync-Key"].Value
 		}
 		if rawAuth != nil {

@@ -15,9 +15,9 @@ import (
 // X-Copy-From-Account); the PUT GETs the source through the rest of the
 // pipeline and streams its body into the destination PUT.
 
-// objectURI is the escaped request URI of an object (or container when
+// ObjectURI is the escaped request URI of an object (or container when
 // obj is "") for subrequests.
-func objectURI(version, account, container, obj string) string {
+func ObjectURI(version, account, container, obj string) string {
 	u := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(container)
 	if obj != "" {
 		u += "/" + pyfmt.Quote(obj)
@@ -25,9 +25,9 @@ func objectURI(version, account, container, obj string) string {
 	return u
 }
 
-// relay sends resp, a subrequest's response, as ctx's response (the
+// Relay sends resp, a subrequest's response, as ctx's response (the
 // transaction id headers of ctx stay). ctx owns resp's body stream after.
-func relay(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+func Relay(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	ctx.Response.SetStatusCode(resp.StatusCode())
 	for k, v := range resp.Header.All() {
 		if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("X-Trans-Id")) {
@@ -56,7 +56,7 @@ func checkPathHeader(v, msg string) (string, string, error) {
 	dec = strings.TrimPrefix(dec, "/")
 	c, o, ok := strings.Cut(dec, "/")
 	if !ok || c == "" || o == "" {
-		return "", "", errorf(fasthttp.StatusPreconditionFailed, "%s", msg)
+		return "", "", Errorf(fasthttp.StatusPreconditionFailed, "%s", msg)
 	}
 	return c, o, nil
 }
@@ -68,17 +68,17 @@ func checkAccountFormat(v string) (string, error) {
 		dec = v
 	}
 	if dec == "" {
-		return "", errorf(fasthttp.StatusPreconditionFailed, "Account name cannot be empty")
+		return "", Errorf(fasthttp.StatusPreconditionFailed, "Account name cannot be empty")
 	}
 	if strings.Contains(dec, "/") {
-		return "", errorf(fasthttp.StatusPreconditionFailed, "Account name cannot contain slashes")
+		return "", Errorf(fasthttp.StatusPreconditionFailed, "Account name cannot contain slashes")
 	}
 	return dec, nil
 }
 
 func (p *Proxy) copyMiddleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, obj, err := splitPath(ctx)
+		version, account, container, obj, err := SplitPath(ctx)
 		if err != nil || obj == "" {
 			next(ctx)
 			return
@@ -106,7 +106,7 @@ func (p *Proxy) copyMiddleware(next fasthttp.RequestHandler) fasthttp.RequestHan
 			next(ctx)
 		}
 		if err != nil {
-			writeError(ctx, err)
+			WriteError(ctx, err)
 		}
 	}
 }
@@ -115,7 +115,7 @@ func (p *Proxy) copyMiddleware(next fasthttp.RequestHandler) fasthttp.RequestHan
 func (p *Proxy) copyCOPY(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account, container, obj string) error {
 	h := &ctx.Request.Header
 	if len(h.Peek("Destination")) == 0 {
-		return errorf(fasthttp.StatusPreconditionFailed, "Destination header required")
+		return Errorf(fasthttp.StatusPreconditionFailed, "Destination header required")
 	}
 	destAccount := account
 	if v := h.Peek("Destination-Account"); v != nil {
@@ -156,7 +156,7 @@ func isObjectSysmeta(k string) bool {
 func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account, container, obj string) error {
 	h := &ctx.Request.Header
 	if n := h.ContentLength(); n > 0 {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Copy requests require a zero byte body")
+		return ConstraintErrorf(fasthttp.StatusBadRequest, "Copy requests require a zero byte body")
 	}
 	srcAccount := account
 	if v := h.Peek("X-Copy-From-Account"); len(v) > 0 {
@@ -180,7 +180,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 	if manifestGet {
 		srcQuery.Set("format", "raw")
 	}
-	srcURI := objectURI(version, srcAccount, sc, so)
+	srcURI := ObjectURI(version, srcAccount, sc, so)
 	if q := srcQuery.String(); q != "" {
 		srcURI += "?" + q
 	}
@@ -196,13 +196,13 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		req.Header.Set("X-Newest", "true")
 	})
 	if src.StatusCode() >= 300 {
-		relay(ctx, src) // relay owns src's body now
+		Relay(ctx, src) // relay owns src's body now
 		return nil
 	}
 	defer src.CloseBodyStream()
 	size := src.Header.ContentLength()
 	if size < 0 || int64(size) > p.limits.MaxFileSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "")
+		return Errorf(fasthttp.StatusRequestEntityTooLarge, "")
 	}
 	srcHas := func(name string) bool { return src.Header.Peek(name) != nil }
 
@@ -292,7 +292,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		}
 	}
 
-	sinkURI := objectURI(version, account, container, obj)
+	sinkURI := ObjectURI(version, account, container, obj)
 	if q := sinkQuery.String(); q != "" {
 		sinkURI += "?" + q
 	}
@@ -306,7 +306,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		req.Header.SetMethod(fasthttp.MethodPut)
 		req.SetBodyStream(body, size)
 	})
-	relay(ctx, put)
+	Relay(ctx, put)
 	if code := put.StatusCode(); code >= 200 && code < 300 {
 		for _, kv := range extra {
 			ctx.Response.Header.Set(kv[0], kv[1])

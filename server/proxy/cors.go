@@ -18,7 +18,7 @@ type corsInfo struct {
 
 func (p *Proxy) containerCORS(account, container string) corsInfo {
 	var ci corsInfo
-	info, err := p.containerInfo(nil, account, container)
+	info, err := p.ContainerInfo(nil, account, container)
 	if err != nil {
 		return ci
 	}
@@ -45,11 +45,11 @@ func (p *Proxy) originAllowed(ci corsInfo, origin string) bool {
 	return slices.Contains(allowed, origin) || slices.Contains(allowed, "*")
 }
 
-func allowedMethods(r *sreq) string {
+func allowedMethods(r *Request) string {
 	switch {
-	case r.object != "":
+	case r.Object != "":
 		return objectMethods
-	case r.container != "":
+	case r.Container != "":
 		return containerMethods
 	}
 	return accountMethods
@@ -57,19 +57,19 @@ func allowedMethods(r *sreq) string {
 
 // corsPreflight answers OPTIONS: the allowed methods, and for a CORS
 // preflight (Origin) on a container or object, the CORS grant or 401.
-func (p *Proxy) corsPreflight(r *sreq) {
-	ctx := r.ctx
+func (p *Proxy) corsPreflight(r *Request) {
+	ctx := r.Ctx
 	allow := allowedMethods(r)
-	origin := r.header("Origin")
-	if origin == "" || r.container == "" {
-		options(ctx, allow)
+	origin := r.Header("Origin")
+	if origin == "" || r.Container == "" {
+		AllowOptions(ctx, allow)
 		return
 	}
-	ci := p.containerCORS(r.account, r.container)
-	reqMethod := r.header("Access-Control-Request-Method")
+	ci := p.containerCORS(r.Account, r.Container)
+	reqMethod := r.Header("Access-Control-Request-Method")
 	if !p.originAllowed(ci, origin) || !slices.Contains(strings.Split(allow, ", "), reqMethod) {
 		ctx.Response.Header.Set("Allow", allow)
-		unauthorized(ctx, r.account)
+		Unauthorized(ctx, r.Account)
 		return
 	}
 	h := &ctx.Response.Header
@@ -85,7 +85,7 @@ func (p *Proxy) corsPreflight(r *sreq) {
 	}
 	h.Set("Access-Control-Allow-Methods", allow)
 	var reqHeaders []string
-	for _, v := range strings.Split(r.header("Access-Control-Request-Headers"), ",") {
+	for _, v := range strings.Split(r.Header("Access-Control-Request-Headers"), ",") {
 		if v = strings.TrimSpace(v); v != "" && !slices.Contains(reqHeaders, v) {
 			reqHeaders = append(reqHeaders, v)
 		}
@@ -97,7 +97,7 @@ func (p *Proxy) corsPreflight(r *sreq) {
 	if len(vary) > 0 {
 		h.Set("Vary", strings.Join(vary, ", "))
 	}
-	options(ctx, allow)
+	AllowOptions(ctx, allow)
 }
 
 // corsSimpleExpose are always exposed: CORS's simple response headers and
@@ -107,12 +107,12 @@ var corsSimpleExpose = []string{"cache-control", "content-language", "content-ty
 
 // corsResponse adds CORS headers to the answer of an actual request with
 // an Origin (Swift's cors_validation).
-func (p *Proxy) corsResponse(r *sreq, origin string) {
+func (p *Proxy) corsResponse(r *Request, origin string) {
 	if r.corsSkip {
 		return
 	}
-	ctx := r.ctx
-	ci := p.containerCORS(r.account, r.container)
+	ctx := r.Ctx
+	ci := p.containerCORS(r.Account, r.Container)
 	if p.cfg.CORS.StrictCORSMode && !p.originAllowed(ci, origin) {
 		return
 	}

@@ -183,7 +183,7 @@ func TestDeviceFaultStatus(t *testing.T) {
 		{storage.ErrNotFound, 404},
 		{errors.New("something else"), 500},
 	} {
-		if got := status(c.err); got != c.want {
+		if got := StatusOf(c.err); got != c.want {
 			t.Errorf("status(%v) = %d, want %d", c.err, got, c.want)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 
 func (p *Proxy) dlo(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, obj, err := splitPath(ctx)
+		version, account, container, obj, err := SplitPath(ctx)
 		if err != nil || obj == "" {
 			next(ctx)
 			return
@@ -35,7 +35,7 @@ func (p *Proxy) dlo(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			v := string(ctx.Request.Header.Peek("X-Object-Manifest"))
 			c, prefix, ok := strings.Cut(v, "/")
 			if !ok || c == "" || prefix == "" || strings.ContainsAny(v, "?&") || strings.HasPrefix(prefix, "/") {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "X-Object-Manifest must be in the format container/prefix")
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "X-Object-Manifest must be in the format container/prefix")
 				return
 			}
 			next(ctx)
@@ -55,7 +55,7 @@ type dloEntry struct {
 // dloListing GETs one page of the segment container's listing; resp is
 // set (and owned by the caller) when the listing failed.
 func dloListing(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version, account, container, prefix, marker string) ([]dloEntry, *fasthttp.Response) {
-	uri := objectURI(version, account, container, "") + "?format=json&prefix=" + url.QueryEscape(prefix)
+	uri := ObjectURI(version, account, container, "") + "?format=json&prefix=" + url.QueryEscape(prefix)
 	if marker != "" {
 		uri += "&marker=" + url.QueryEscape(marker)
 	}
@@ -104,7 +104,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 			rh.Set("X-Trans-Id", tid)
 			rh.Set("X-Openstack-Request-Id", tid)
 		}
-		relay(ctx, errResp)
+		Relay(ctx, errResp)
 		return
 	}
 	limit := p.limits.ContainerListingLimit
@@ -136,7 +136,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 					if complete {
 						rh.Set("Content-Range", fmt.Sprintf("bytes */%d", pageTotal))
 					}
-					writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+					WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
 					return
 				}
 				first, last, ranged = a, b-1, true
@@ -152,7 +152,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 		rh.Set("Etag", `"`+hex.EncodeToString(m.Sum(nil))+`"`)
 	}
 	// Conditional headers answer for the large object.
-	r := &sreq{ctx: ctx, method: string(ctx.Method())}
+	r := &Request{Ctx: ctx, Method: string(ctx.Method())}
 	ts, _ := timestamp.Parse(string(rh.Peek("X-Backend-Timestamp")))
 	if code := conditional(r, strings.Trim(string(rh.Peek("Etag")), `"`), ts); code != 0 {
 		if code == fasthttp.StatusNotModified {
@@ -162,7 +162,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 			return
 		}
 		rh.Del("Content-Type")
-		writeStatus(ctx, code, "")
+		WriteStatus(ctx, code, "")
 		return
 	}
 	length := size
@@ -198,7 +198,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 				if lb < 0 {
 					return
 				}
-				seg := segment{path: objectURI(version, account, segCont, s.Name), size: n,
+				seg := segment{path: ObjectURI(version, account, segCont, s.Name), size: n,
 					first: max(fb, 0), last: min(lb, n-1)}
 				if !yield(seg, nil) {
 					return
@@ -223,7 +223,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 		rd.Close()
 		rh.Del("Etag")
 		rh.Del("Last-Modified")
-		writeStatus(ctx, fasthttp.StatusConflict, "")
+		WriteStatus(ctx, fasthttp.StatusConflict, "")
 		return
 	}
 	if ranged {

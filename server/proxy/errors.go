@@ -14,25 +14,25 @@ import (
 	"swiftbox/storage/db"
 )
 
-// httpError is an error that carries the status and body Swift would send.
-type httpError struct {
+// HTTPError is an error that carries the status and body Swift would send.
+type HTTPError struct {
 	status int
 	body   string
 	ctype  string // "" = Swift's default, text/html; charset=UTF-8
 }
 
-func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
+func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
 
-// errorf makes an httpError with a message body, sent as Swift's swob
+// Errorf makes an httpError with a message body, sent as Swift's swob
 // sends a body without a content type (text/html; charset=UTF-8).
-func errorf(status int, format string, args ...any) error {
-	return &httpError{status: status, body: fmt.Sprintf(format, args...)}
+func Errorf(status int, format string, args ...any) error {
+	return &HTTPError{status: status, body: fmt.Sprintf(format, args...)}
 }
 
-// constraintErrorf is errorf for Swift's constraint checks, which answer
+// ConstraintErrorf is errorf for Swift's constraint checks, which answer
 // with content_type text/plain.
-func constraintErrorf(status int, format string, args ...any) error {
-	return &httpError{status: status, body: fmt.Sprintf(format, args...), ctype: "text/plain"}
+func ConstraintErrorf(status int, format string, args ...any) error {
+	return &HTTPError{status: status, body: fmt.Sprintf(format, args...), ctype: "text/plain"}
 }
 
 const acceptedBody = "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"
@@ -57,10 +57,10 @@ var statusBody = map[int]string{
 	507: "<html><h1>Insufficient Storage</h1><p>There was not enough space to save the resource. Drive: unknown</p></html>",
 }
 
-// status returns the HTTP status for err: the one place storage and db
-// errors become Swift status codes.
-func status(err error) int {
-	var he *httpError
+// StatusOf returns the HTTP StatusOf for err: the one place storage and db
+// errors become Swift StatusOf codes.
+func StatusOf(err error) int {
+	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.status
 	}
@@ -78,7 +78,7 @@ func status(err error) int {
 		return fasthttp.StatusConflict
 	case errors.Is(err, db.ErrNotEmpty), errors.Is(err, db.ErrConflict):
 		return fasthttp.StatusConflict
-	case errors.Is(err, context.Canceled), errors.Is(err, errClientDisconnect):
+	case errors.Is(err, context.Canceled), errors.Is(err, ErrClientDisconnect):
 		return 499
 	case errors.Is(err, errTimeout):
 		return fasthttp.StatusRequestTimeout
@@ -117,26 +117,26 @@ func logFaults(be backend.Backend, log *slog.Logger) backend.Backend {
 }
 
 var (
-	errClientDisconnect = errors.New("client disconnected")
+	ErrClientDisconnect = errors.New("client disconnected")
 	errTimeout          = errors.New("timed out reading request body")
 )
 
-// writeError sends err as Swift would.
-func writeError(ctx *fasthttp.RequestCtx, err error) {
-	code := status(err)
+// WriteError sends err as Swift would.
+func WriteError(ctx *fasthttp.RequestCtx, err error) {
+	code := StatusOf(err)
 	body := statusBody[code]
-	var he *httpError
+	var he *HTTPError
 	if errors.As(err, &he) && he.body != "" {
 		body = he.body
 	}
-	writeStatus(ctx, code, body)
+	WriteStatus(ctx, code, body)
 	if he != nil && he.ctype != "" {
 		ctx.Response.Header.SetContentType(he.ctype)
 	}
 }
 
-// writeStatus sends a status with the given body (default body when "").
-func writeStatus(ctx *fasthttp.RequestCtx, code int, body string) {
+// WriteStatus sends a status with the given body (default body when "").
+func WriteStatus(ctx *fasthttp.RequestCtx, code int, body string) {
 	ctx.SetStatusCode(code)
 	if body == "" {
 		body = statusBody[code]

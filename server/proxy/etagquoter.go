@@ -26,7 +26,7 @@ const (
 func (p *Proxy) etagQuoter(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	var accounts rfcEtagsCache
 	return func(ctx *fasthttp.RequestCtx) {
-		version, a, c, o, err := splitPath(ctx)
+		version, a, c, o, err := SplitPath(ctx)
 		if err != nil || a == "" || (version != "v1" && version != "v1.0") {
 			next(ctx)
 			return
@@ -80,7 +80,7 @@ func (p *Proxy) rfcEtagsSetting(ctx *fasthttp.RequestCtx, next fasthttp.RequestH
 	}
 	var meta db.Metadata
 	if c == "" {
-		if info, err := p.accountInfo(a); err == nil {
+		if info, err := p.AccountInfo(a); err == nil {
 			meta = info.Metadata
 		}
 	} else if info, err := p.versioningInfo(ctx, a, c); err == nil {
@@ -103,7 +103,7 @@ func (p *Proxy) quoteEtags(ctx *fasthttp.RequestCtx, accounts *rfcEtagsCache, a,
 	}
 	v, ok, cached := accounts.get(a)
 	if !cached {
-		ai, err := p.accountInfo(a)
+		ai, err := p.AccountInfo(a)
 		if err != nil {
 			return false
 		}

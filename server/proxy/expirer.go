@@ -91,7 +91,7 @@ func (p *Proxy) ensureTaskContainer(cont string) error {
 	if ok {
 		return nil
 	}
-	if _, err := p.containerInfo(nil, expiringAccount, cont); err != nil {
+	if _, err := p.ContainerInfo(nil, expiringAccount, cont); err != nil {
 		if !notFound(err) {
 			return err
 		}
@@ -221,7 +221,7 @@ func (p *Proxy) expireObject(at int64, a, c, o string) int {
 func (p *Proxy) internalRequest(method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
 	ctx := new(fasthttp.RequestCtx)
 	ctx.Init(&fasthttp.Request{}, nil, nil)
-	ctx.SetUserValue(keyTransID, newTransID())
+	ctx.SetUserValue(KeyTransID, newTransID())
 	SetAuthorized(ctx, AuthorizedOwner)
 	return Subrequest(ctx, p.serveSwift, method, uri, prep)
 }

@@ -100,7 +100,7 @@ func outcome(res []writeResult, quorum int) (successes int, err error) {
 			successes++
 			continue
 		}
-		s := status(r.err)
+		s := StatusOf(r.err)
 		counts[s]++
 		if byStatus[s] == nil {
 			byStatus[s] = r.err
@@ -116,10 +116,10 @@ func outcome(res []writeResult, quorum int) (successes int, err error) {
 		}
 	}
 	if best == 0 {
-		return successes, errorf(503, "")
+		return successes, Errorf(503, "")
 	}
 	if bestN < quorum && successes > 0 {
-		return successes, errorf(503, "")
+		return successes, Errorf(503, "")
 	}
 	return successes, byStatus[best]
 }

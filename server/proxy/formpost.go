@@ -69,7 +69,7 @@ func pyTitle(s string) string {
 func (p *Proxy) formPost(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	digests := allowedDigests(p.cfg.FormPost.AllowedDigests)
 	return func(ctx *fasthttp.RequestCtx) {
-		if string(ctx.Method()) != fasthttp.MethodPost || isInternal(ctx) {
+		if string(ctx.Method()) != fasthttp.MethodPost || IsInternal(ctx) {
 			next(ctx)
 			return
 		}
@@ -85,7 +85,7 @@ func (p *Proxy) formPost(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		var fe *formError
 		switch {
 		case errors.As(err, &fe) && fe.status == fasthttp.StatusUnauthorized:
-			unauthorized(ctx, pathRealm(ctx))
+			Unauthorized(ctx, pathRealm(ctx))
 			ctx.SetBodyString("FormPost: " + pyTitle(fe.message))
 			return
 		case err != nil:
@@ -260,10 +260,10 @@ func (p *Proxy) formPostKeys(ctx *fasthttp.RequestCtx, path string) []string {
 		return nil
 	}
 	var keys []string
-	if info, err := p.accountInfo(parts[2]); err == nil {
+	if info, err := p.AccountInfo(parts[2]); err == nil {
 		keys = append(keys, tempURLKeys(info.Metadata, "Account")...)
 	}
-	if info, err := p.containerInfo(ctx, parts[2], parts[3]); err == nil {
+	if info, err := p.ContainerInfo(ctx, parts[2], parts[3]); err == nil {
 		keys = append(keys, tempURLKeys(info.Metadata, "Container")...)
 	}
 	return keys

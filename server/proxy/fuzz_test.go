@@ -96,7 +96,7 @@ func FuzzListOptions(f *testing.F) {
 		if o.AllowReserved {
 			t.Fatal("an outside request lists reserved names")
 		}
-		q := r.ctx.QueryArgs()
+		q := r.Ctx.QueryArgs()
 		if o.Prefix != string(q.Peek("prefix")) || o.Marker != string(q.Peek("marker")) {
 			t.Fatalf("prefix %q marker %q from %q", o.Prefix, o.Marker, query)
 		}

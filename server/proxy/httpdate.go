@@ -7,8 +7,8 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-// httpDate is Swift's Last-Modified: the timestamp rounded up to a second.
-func httpDate(ts timestamp.Timestamp) string {
+// HTTPDate is Swift's Last-Modified: the timestamp rounded up to a second.
+func HTTPDate(ts timestamp.Timestamp) string {
 	sec := ts.Unix()
 	if ts.Raw%100000 != 0 {
 		sec++

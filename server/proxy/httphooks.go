@@ -61,7 +61,7 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 	var netErr *net.OpError
 	switch {
 	case strings.Contains(err.Error(), "unsupported transfer-encoding"):
-		writeStatus(ctx, fasthttp.StatusNotImplemented, "")
+		WriteStatus(ctx, fasthttp.StatusNotImplemented, "")
 	case errors.As(err, &small):
 		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
 	case errors.As(err, &netErr) && netErr.Timeout():

@@ -110,7 +110,7 @@ func (p *Proxy) info(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			ctx.Response.Header.SetContentLength(0)
 		default:
 			ctx.Response.Header.Set("Allow", "HEAD, GET, OPTIONS")
-			writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
+			WriteStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
 		}
 	}
 }
@@ -119,7 +119,7 @@ func (p *Proxy) info(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 // ones, with "default" and "deprecated" only where true.
 func (p *Proxy) policyInfo() []map[string]any {
 	out := []map[string]any{}
-	for _, pol := range p.policies() {
+	for _, pol := range p.Policies() {
 		if pol.Deprecated {
 			continue
 		}

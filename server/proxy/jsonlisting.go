@@ -108,7 +108,7 @@ func decodeListing(body []byte) ([]*jsonItem, error) {
 func jsonValue(v any) string {
 	switch x := v.(type) {
 	case string:
-		return jsonString(x)
+		return JSONString(x)
 	case json.Number:
 		return x.String()
 	case bool:
@@ -134,7 +134,7 @@ func (it *jsonItem) json() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(jsonString(k) + ": " + jsonValue(it.vals[k]))
+		b.WriteString(JSONString(k) + ": " + jsonValue(it.vals[k]))
 	}
 	b.WriteByte('}')
 	return b.String()

@@ -19,17 +19,17 @@ var listingOffers = []struct{ mime, format string }{
 	{"text/plain", "plain"}, {"application/json", "json"}, {"application/xml", "xml"}, {"text/xml", "xml"},
 }
 
-// listingFormat picks plain, json or xml from ?format= or, as Swift's
+// ListingFormat picks plain, json or xml from ?format= or, as Swift's
 // listing_formats middleware does, the best match for Accept.
-func listingFormat(r *sreq) (string, error) {
-	if f := strings.ToLower(r.query("format")); f != "" {
+func ListingFormat(r *Request) (string, error) {
+	if f := strings.ToLower(r.Query("format")); f != "" {
 		switch f {
 		case "json", "xml":
 			return f, nil
 		}
 		return "plain", nil
 	}
-	accept := r.header("Accept")
+	accept := r.Header("Accept")
 	if strings.TrimSpace(accept) == "" {
 		return "plain", nil
 	}
@@ -40,7 +40,7 @@ func listingFormat(r *sreq) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", errorf(fasthttp.StatusNotAcceptable, "")
+		return "", Errorf(fasthttp.StatusNotAcceptable, "")
 	}
 	return best, nil
 }
@@ -81,32 +81,32 @@ func acceptQuality(accept, mime string) float64 {
 }
 
 // listOptions parses the listing query parameters with Swift's checks.
-func listOptions(r *sreq, maxLimit int) (db.ListOptions, error) {
+func listOptions(r *Request, maxLimit int) (db.ListOptions, error) {
 	o := db.ListOptions{
-		Prefix:    r.query("prefix"),
-		Delimiter: r.query("delimiter"),
-		Marker:    r.query("marker"),
-		EndMarker: r.query("end_marker"),
+		Prefix:    r.Query("prefix"),
+		Delimiter: r.Query("delimiter"),
+		Marker:    r.Query("marker"),
+		EndMarker: r.Query("end_marker"),
 		Limit:     maxLimit,
 		// Hidden (reserved) names are listed for middlewares that ask.
-		AllowReserved: isInternal(r.ctx) && r.header("X-Backend-Allow-Reserved-Names") == "true",
+		AllowReserved: IsInternal(r.Ctx) && r.Header("X-Backend-Allow-Reserved-Names") == "true",
 	}
 	for _, s := range []string{o.Prefix, o.Delimiter, o.Marker, o.EndMarker} {
 		if !utf8Valid(s) { // NUL is allowed: "marker\x00" is how clients say "after marker"
-			return o, errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
+			return o, Errorf(fasthttp.StatusPreconditionFailed, "Invalid UTF8 or contains NULL")
 		}
 	}
 	// Any delimiter is allowed, several characters too (as in Swift 2.30).
 	// Swift's constrain_req_limit: a limit that is not all digits is
 	// ignored; a larger one than allowed is refused.
-	if l := r.query("limit"); l != "" && isDigits(l) {
+	if l := r.Query("limit"); l != "" && isDigits(l) {
 		n, err := strconv.Atoi(l)
 		if err != nil || n > maxLimit {
-			return o, errorf(fasthttp.StatusPreconditionFailed, "Maximum limit is %d", maxLimit)
+			return o, Errorf(fasthttp.StatusPreconditionFailed, "Maximum limit is %d", maxLimit)
 		}
 		o.Limit = n
 	}
-	if v := strings.ToLower(r.query("reverse")); v == "1" || v == "true" || v == "yes" || v == "on" || v == "t" || v == "y" {
+	if v := strings.ToLower(r.Query("reverse")); v == "1" || v == "true" || v == "yes" || v == "on" || v == "t" || v == "y" {
 		o.Reverse = true
 	}
 	return o, nil
@@ -145,7 +145,7 @@ type listingItem struct {
 // writeObjectListing renders a container listing in format.
 func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
 	items := make([]listingItem, len(entries))
-	version, account, _, _, _ := splitPath(ctx)
+	version, account, _, _, _ := SplitPath(ctx)
 	for i, e := range entries {
 		if e.Subdir != "" {
 			items[i] = listingItem{subdir: e.Subdir}
@@ -155,13 +155,13 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 		hash, extra := symlinkListing(e.ETag, version, account)
 		etag, sloEtag := splitSLOEtag(hash)
 		if sloEtag != "" {
-			extra += `, "slo_etag": ` + jsonString(`"`+sloEtag+`"`)
+			extra += `, "slo_etag": ` + JSONString(`"`+sloEtag+`"`)
 		}
 		items[i] = listingItem{name: e.Name,
 			// Swift's shape: json.dumps with its key order and ", " separators.
-			json: `{"bytes": ` + strconv.FormatInt(size, 10) + `, "hash": ` + jsonString(etag) +
-				`, "name": ` + jsonString(e.Name) + `, "content_type": ` + jsonString(ctype) +
-				`, "last_modified": ` + jsonString(isoTime(lastModified(e.ObjectRow))) + extra + "}",
+			json: `{"bytes": ` + strconv.FormatInt(size, 10) + `, "hash": ` + JSONString(etag) +
+				`, "name": ` + JSONString(e.Name) + `, "content_type": ` + JSONString(ctype) +
+				`, "last_modified": ` + JSONString(isoTime(lastModified(e.ObjectRow))) + extra + "}",
 			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(etag) +
 				"</hash><bytes>" + strconv.FormatInt(size, 10) + "</bytes><content_type>" +
 				xmlEscape(ctype) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
@@ -179,9 +179,9 @@ func writeContainerListing(ctx *fasthttp.RequestCtx, format, account string, ent
 			continue
 		}
 		items[i] = listingItem{name: e.Name,
-			json: `{"name": ` + jsonString(e.Name) + `, "count": ` + strconv.FormatInt(e.ObjectCount, 10) +
+			json: `{"name": ` + JSONString(e.Name) + `, "count": ` + strconv.FormatInt(e.ObjectCount, 10) +
 				`, "bytes": ` + strconv.FormatInt(e.BytesUsed, 10) + `, "last_modified": ` +
-				jsonString(isoTime(e.PutTimestamp)) + "}",
+				JSONString(isoTime(e.PutTimestamp)) + "}",
 			xml: "<container><name>" + xmlEscape(e.Name) + "</name><count>" +
 				strconv.FormatInt(e.ObjectCount, 10) + "</count><bytes>" + strconv.FormatInt(e.BytesUsed, 10) +
 				"</bytes><last_modified>" + isoTime(e.PutTimestamp) + "</last_modified></container>"}
@@ -202,7 +202,7 @@ func writeListing(ctx *fasthttp.RequestCtx, format, root, rootName string, items
 				buf.WriteString(", ")
 			}
 			if it.subdir != "" {
-				buf.WriteString(`{"subdir": ` + jsonString(it.subdir) + "}")
+				buf.WriteString(`{"subdir": ` + JSONString(it.subdir) + "}")
 			} else {
 				buf.WriteString(it.json)
 			}
@@ -246,9 +246,9 @@ func varyAccept(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// jsonString is s as a JSON string the way Python's json.dumps writes it
+// JSONString is s as a JSON string the way Python's json.dumps writes it
 // (non-ASCII as \uXXXX escapes, "/" unescaped).
-func jsonString(s string) string {
+func JSONString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {

@@ -24,11 +24,11 @@ var containerSysHeaders = []string{
 
 // checkMetadata is Swift's constraints.check_metadata over the request's
 // X-<kind>-Meta-* headers.
-func (p *Proxy) checkMetadata(r *sreq, kind string) error {
+func (p *Proxy) checkMetadata(r *Request, kind string) error {
 	prefix := "x-" + strings.ToLower(kind) + "-meta-"
 	count, size := 0, 0
 	var err error
-	for k, v := range r.ctx.Request.Header.All() {
+	for k, v := range r.Ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
 		if !strings.HasPrefix(lk, prefix) {
 			continue
@@ -43,26 +43,26 @@ func (p *Proxy) checkMetadata(r *sreq, kind string) error {
 		size += len(key) + len(value)
 		switch {
 		case key == "":
-			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name cannot be empty")
+			err = ConstraintErrorf(fasthttp.StatusBadRequest, "Metadata name cannot be empty")
 		case !utf8.ValidString(key):
-			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name must be valid UTF-8")
+			err = ConstraintErrorf(fasthttp.StatusBadRequest, "Metadata name must be valid UTF-8")
 		case kind != "Object" && !utf8.ValidString(value):
 			// Object metadata values may be any bytes, as in Swift.
-			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata value must be valid UTF-8")
+			err = ConstraintErrorf(fasthttp.StatusBadRequest, "Metadata value must be valid UTF-8")
 		case len(key) > p.limits.MaxMetaNameLength:
-			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata name too long: %s%s", prefix, key)
+			err = ConstraintErrorf(fasthttp.StatusBadRequest, "Metadata name too long: %s%s", prefix, key)
 		case len(value) > p.limits.MaxMetaValueLength:
-			err = constraintErrorf(fasthttp.StatusBadRequest, "Metadata value longer than %d: %s%s", p.limits.MaxMetaValueLength, prefix, key)
+			err = ConstraintErrorf(fasthttp.StatusBadRequest, "Metadata value longer than %d: %s%s", p.limits.MaxMetaValueLength, prefix, key)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if count > p.limits.MaxMetaCount {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
+		return ConstraintErrorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
 	}
 	if size > p.limits.MaxMetaOverallSize {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
+		return ConstraintErrorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
 	}
 	return nil
 }
@@ -70,13 +70,13 @@ func (p *Proxy) checkMetadata(r *sreq, kind string) error {
 // dbMetadata collects account/container metadata updates from the request:
 // X-<kind>-Meta-* set or (empty / X-Remove-<kind>-Meta-*) delete, plus the
 // given system headers.
-func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.Metadata {
+func dbMetadata(r *Request, kind string, ts timestamp.Timestamp, sys []string) db.Metadata {
 	meta := db.Metadata{}
 	prefix := "x-" + strings.ToLower(kind) + "-meta-"
 	rmPrefix := "x-remove-" + strings.ToLower(kind) + "-meta-"
 	// Sysmeta comes only from middlewares: the gatekeeper drops clients'.
 	sysPrefix := "x-" + strings.ToLower(kind) + "-sysmeta-"
-	for k, v := range r.ctx.Request.Header.All() {
+	for k, v := range r.Ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
 		switch {
 		case strings.HasPrefix(lk, sysPrefix):
@@ -89,10 +89,10 @@ func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.M
 		}
 	}
 	for _, h := range sys {
-		if v := r.ctx.Request.Header.Peek(h); v != nil {
+		if v := r.Ctx.Request.Header.Peek(h); v != nil {
 			meta[h] = db.MetaValue{Value: strings.TrimSpace(string(v)), Timestamp: ts}
 		}
-		if r.hasHeader("X-Remove-" + strings.TrimPrefix(h, "X-")) {
+		if r.HasHeader("X-Remove-" + strings.TrimPrefix(h, "X-")) {
 			meta[h] = db.MetaValue{Value: "", Timestamp: ts}
 		}
 	}
@@ -103,7 +103,7 @@ func dbMetadata(r *sreq, kind string, ts timestamp.Timestamp, sys []string) db.M
 // settings (ACLs, sync keys) only for owners, sysmeta only to the
 // middlewares' own requests (as Swift's gatekeeper keeps it from clients).
 func setMetaHeaders(ctx *fasthttp.RequestCtx, meta db.Metadata, owner bool) {
-	internal := isInternal(ctx)
+	internal := IsInternal(ctx)
 	for k, v := range meta {
 		if v.Value == "" || (!internal && (strings.HasPrefix(k, "X-Account-Sysmeta-") || strings.HasPrefix(k, "X-Container-Sysmeta-"))) {
 			continue
@@ -130,31 +130,31 @@ func ownerOnly(header string) bool {
 
 // dropOwnerOnly removes owner-only settings (and their X-Remove- forms)
 // from a request by someone who is not an owner, as Swift's proxy does.
-func dropOwnerOnly(r *sreq) {
-	if r.isOwner() {
+func dropOwnerOnly(r *Request) {
+	if r.IsOwner() {
 		return
 	}
 	var drop []string
-	for k := range r.ctx.Request.Header.All() {
+	for k := range r.Ctx.Request.Header.All() {
 		name := string(k)
 		if ownerOnly(name) || (len(name) > 9 && strings.EqualFold(name[:9], "x-remove-") && ownerOnly("x-"+name[9:])) {
 			drop = append(drop, name)
 		}
 	}
 	for _, k := range drop {
-		r.ctx.Request.Header.Del(k)
+		r.Ctx.Request.Header.Del(k)
 	}
 }
 
 // requestTimestamp is the client's X-Timestamp when valid, else now.
-func requestTimestamp(r *sreq) (timestamp.Timestamp, error) {
-	v := r.header("X-Timestamp")
+func requestTimestamp(r *Request) (timestamp.Timestamp, error) {
+	v := r.Header("X-Timestamp")
 	if v == "" {
 		return timestamp.Now(), nil
 	}
 	ts, err := timestamp.Parse(v)
 	if err != nil {
-		return ts, errorf(fasthttp.StatusBadRequest, "X-Timestamp should be a UNIX timestamp float value; was %q", v)
+		return ts, Errorf(fasthttp.StatusBadRequest, "X-Timestamp should be a UNIX timestamp float value; was %q", v)
 	}
 	return ts, nil
 }
@@ -179,10 +179,10 @@ func (p *Proxy) checkMergedMeta(kind string, stored, update db.Metadata) error {
 		size += len(k) - len(prefix) + len(v)
 	}
 	if count > p.limits.MaxMetaCount {
-		return errorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
+		return Errorf(fasthttp.StatusBadRequest, "Too many metadata items; max %d", p.limits.MaxMetaCount)
 	}
 	if size > p.limits.MaxMetaOverallSize {
-		return errorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
+		return Errorf(fasthttp.StatusBadRequest, "Total metadata too large; max %d", p.limits.MaxMetaOverallSize)
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func newTransID() string {
 func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		tid := newTransID()
-		ctx.SetUserValue(keyTransID, tid)
+		ctx.SetUserValue(KeyTransID, tid)
 		ctx.Response.Header.Set("X-Trans-Id", tid)
 		ctx.Response.Header.Set("X-Openstack-Request-Id", tid)
 		defer func() {
@@ -32,7 +32,7 @@ func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandle
 					"path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
 				ctx.Response.Reset()
 				ctx.Response.Header.Set("X-Trans-Id", tid)
-				writeStatus(ctx, fasthttp.StatusInternalServerError, "")
+				WriteStatus(ctx, fasthttp.StatusInternalServerError, "")
 			}
 		}()
 		next(ctx)
@@ -43,7 +43,7 @@ func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandle
 	}
 }
 
-const keyTransID = "swiftbox.trans_id"
+const KeyTransID = "swiftbox.trans_id"
 
 var (
 	backendPrefix    = []byte("X-Backend-")

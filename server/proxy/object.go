@@ -31,8 +31,8 @@ var objectAllowedHeaders = []string{
 
 const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
-func (p *Proxy) objectController(r *sreq) {
-	switch r.method {
+func (p *Proxy) objectController(r *Request) {
+	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
 		p.objectGet(r)
 	case fasthttp.MethodPut:
@@ -42,9 +42,9 @@ func (p *Proxy) objectController(r *sreq) {
 	case fasthttp.MethodDelete:
 		p.objectDelete(r)
 	case fasthttp.MethodOptions:
-		options(r.ctx, objectMethods)
+		AllowOptions(r.Ctx, objectMethods)
 	default:
-		methodNotAllowed(r.ctx, objectMethods)
+		MethodNotAllowed(r.Ctx, objectMethods)
 	}
 }
 
@@ -70,28 +70,28 @@ func guessContentType(name string) string {
 
 // deleteAt validates X-Delete-At / X-Delete-After and returns the value to
 // store ("" for none), as constraints.check_delete_headers does.
-func deleteAt(r *sreq, now time.Time) (string, error) {
-	if v := r.header("X-Delete-After"); v != "" {
+func deleteAt(r *Request, now time.Time) (string, error) {
+	if v := r.Header("X-Delete-After"); v != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
+			return "", ConstraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-After")
 		}
 		if n < 0 {
-			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
+			return "", ConstraintErrorf(fasthttp.StatusBadRequest, "X-Delete-After in past")
 		}
 		if n == 0 {
 			// now + 0 is already past by the time it is checked (Swift).
-			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+			return "", ConstraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
 		}
 		return strconv.FormatInt(now.Unix()+n, 10), nil
 	}
-	if v := r.header("X-Delete-At"); v != "" {
+	if v := r.Header("X-Delete-At"); v != "" {
 		n, err := parseDeleteAt(v)
 		if err != nil {
-			return "", constraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
+			return "", ConstraintErrorf(fasthttp.StatusBadRequest, "Non-integer X-Delete-At")
 		}
 		if n <= now.Unix() {
-			return "", constraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
+			return "", ConstraintErrorf(fasthttp.StatusBadRequest, "X-Delete-At in past")
 		}
 		return strconv.FormatInt(n, 10), nil
 	}
@@ -116,9 +116,9 @@ func parseDeleteAt(v string) (int64, error) {
 }
 
 // objectMeta builds the metadata stored with an object from the request.
-func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[string]string {
+func objectMeta(r *Request, ts timestamp.Timestamp, contentType, delAt string) map[string]string {
 	meta := map[string]string{"X-Timestamp": ts.Internal(), "Content-Type": contentType}
-	for k, v := range r.ctx.Request.Header.All() {
+	for k, v := range r.Ctx.Request.Header.All() {
 		lk := strings.ToLower(string(k))
 		// User metadata keeps an empty value, as Swift's object server
 		// stores it; the middlewares' sysmeta uses "" for "not set".
@@ -128,7 +128,7 @@ func objectMeta(r *sreq, ts timestamp.Timestamp, contentType, delAt string) map[
 		}
 	}
 	for _, h := range objectAllowedHeaders {
-		if v := r.header(h); v != "" && h != "X-Delete-At" {
+		if v := r.Header(h); v != "" && h != "X-Delete-At" {
 			meta[h] = v
 		}
 	}
@@ -156,72 +156,72 @@ var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return 
 // call it before they write anything on the PUT's behalf, so a PUT
 // refused here leaves nothing behind. It returns the body's size (-1:
 // chunked) and the X-Delete-At to store.
-func (p *Proxy) checkObjectPut(r *sreq, now time.Time) (int64, string, error) {
-	ctx := r.ctx
+func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error) {
+	ctx := r.Ctx
 	te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding"))
 	if te != "" && te != "chunked" {
-		return 0, "", errorf(fasthttp.StatusNotImplemented, "")
+		return 0, "", Errorf(fasthttp.StatusNotImplemented, "")
 	}
 	// fasthttp reports a missing Content-Length as 0: look at what was
 	// sent (a chunked body a middleware already read has length 0 now).
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !isInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
-		return 0, "", errorf(fasthttp.StatusLengthRequired, "")
+	} else if !IsInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+		return 0, "", Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	if size > p.limits.MaxFileSize {
-		return 0, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+		return 0, "", ConstraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
 	}
 	if err := p.checkMetadata(r, "Object"); err != nil {
 		return 0, "", err
 	}
-	if inm := r.header("If-None-Match"); inm != "" && inm != "*" {
-		return 0, "", constraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *")
+	if inm := r.Header("If-None-Match"); inm != "" && inm != "*" {
+		return 0, "", ConstraintErrorf(fasthttp.StatusBadRequest, "If-None-Match only supports *")
 	}
 	delAt, err := deleteAt(r, now)
 	return size, delAt, err
 }
 
-func (p *Proxy) objectPut(r *sreq) {
-	ctx := r.ctx
+func (p *Proxy) objectPut(r *Request) {
+	ctx := r.Ctx
 	size, delAt, err := p.checkObjectPut(r, time.Now())
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	ctype := r.header("Content-Type")
-	if ctype == "" || r.header("X-Detect-Content-Type") == "true" {
-		ctype = guessContentType(r.object)
+	ctype := r.Header("Content-Type")
+	if ctype == "" || r.Header("X-Detect-Content-Type") == "true" {
+		ctype = guessContentType(r.Object)
 	}
-	info, err := p.containerInfo(ctx, r.account, r.container)
+	info, err := p.ContainerInfo(ctx, r.Account, r.Container)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	policy, err := p.policyIndexOf(ctx, info.StoragePolicy)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(policy, r.account, r.container, r.object)
-	if r.header("If-None-Match") == "*" {
-		defer p.putLocks.lock(r.account + "/" + r.container + "/" + r.object)()
+	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
+	if r.Header("If-None-Match") == "*" {
+		defer p.putLocks.lock(r.Account + "/" + r.Container + "/" + r.Object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
-			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "")
+			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "")
 			return
 		}
 	}
 	// Unless a middleware gave the timestamp, the object is timed as late
 	// as it can be: now, and again when its body is complete (below), so
 	// an upload that finished meanwhile is not mistaken for a newer one.
-	timed := r.header("X-Timestamp") != ""
+	timed := r.Header("X-Timestamp") != ""
 	if now := timestamp.Now(); !timed && now.After(ts) {
 		ts = now
 	}
@@ -244,7 +244,7 @@ func (p *Proxy) objectPut(r *sreq) {
 			ctx.SetStatusCode(fasthttp.StatusAccepted)
 			return
 		}
-		writeError(ctx, failure)
+		WriteError(ctx, failure)
 		return
 	}
 	abortAll := func() {
@@ -255,12 +255,12 @@ func (p *Proxy) objectPut(r *sreq) {
 	n, etag, err := p.copyBody(ctx, writers, size, pl.quorum())
 	if err != nil {
 		abortAll()
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	if size >= 0 && n < size {
 		abortAll()
-		writeStatus(ctx, 499, "")
+		WriteStatus(ctx, 499, "")
 		return
 	}
 	live := writers[:0]
@@ -269,9 +269,9 @@ func (p *Proxy) objectPut(r *sreq) {
 			live = append(live, w)
 		}
 	}
-	if want := strings.Trim(strings.ToLower(r.header("Etag")), `"`); want != "" && want != etag {
+	if want := strings.Trim(strings.ToLower(r.Header("Etag")), `"`); want != "" && want != etag {
 		abortAll()
-		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
+		WriteStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
 	// The object is timed now that its body is complete (unless a
@@ -300,21 +300,21 @@ func (p *Proxy) objectPut(r *sreq) {
 	wg.Wait()
 	for _, w := range live {
 		if w.err != nil {
-			p.log.Warn("object commit failed", "trans_id", r.transID, "device", w.node.Device, "err", w.err)
+			p.log.Warn("object commit failed", "trans_id", r.TransID, "device", w.node.Device, "err", w.err)
 		}
 	}
 	if _, err := outcome(writerResults(live), pl.quorum()); err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	p.acct.markDirty(r.account, r.container)
+	p.acct.markDirty(r.Account, r.Container)
 	if delAt != "" {
 		n, _ := strconv.ParseInt(delAt, 10, 64)
-		p.queueExpiry(n, r.account, r.container, r.object, ts, false)
+		p.queueExpiry(n, r.Account, r.Container, r.Object, ts, false)
 	}
 	ctx.SetStatusCode(fasthttp.StatusCreated)
 	ctx.Response.Header.Set("Etag", etag)
-	ctx.Response.Header.Set("Last-Modified", httpDate(ts))
+	ctx.Response.Header.Set("Last-Modified", HTTPDate(ts))
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	ctx.Response.Header.SetContentLength(0)
 }
@@ -343,12 +343,12 @@ func writerResults(ws []*replicaWriter) []writeResult {
 // openWriters opens a writer on every primary (a handoff for each
 // unavailable one). conflicts counts replicas holding a newer object;
 // failure is why fewer than a quorum opened (nil when enough did).
-func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size int64) (writers []*replicaWriter, conflicts int, failure error) {
+func (p *Proxy) openWriters(r *Request, pl placement, ts timestamp.Timestamp, size int64) (writers []*replicaWriter, conflicts int, failure error) {
 	var out []*replicaWriter
 	var mu sync.Mutex
-	cpl := p.containerPlace(r.account, r.container)
+	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, size, cpl.target(i))
+		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()
@@ -364,7 +364,7 @@ func (p *Proxy) openWriters(r *sreq, pl placement, ts timestamp.Timestamp, size 
 	})
 	for _, rw := range res {
 		if rw.err != nil && !errors.Is(rw.err, storage.ErrConflict) {
-			p.log.Warn("object replica unavailable", "trans_id", r.transID, "device", rw.node.Device, "err", rw.err)
+			p.log.Warn("object replica unavailable", "trans_id", r.TransID, "device", rw.node.Device, "err", rw.err)
 		}
 	}
 	_, failure = outcome(res, pl.quorum())
@@ -394,7 +394,7 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 		if k > 0 {
 			total += int64(k)
 			if total > p.limits.MaxFileSize {
-				return total, "", constraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
+				return total, "", ConstraintErrorf(fasthttp.StatusRequestEntityTooLarge, "Your request is too large.")
 			}
 			h.Write(buf[:k])
 			alive := 0
@@ -414,7 +414,7 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 				if _, err := outcome(writerResults(writers), quorum); err != nil {
 					return total, "", err
 				}
-				return total, "", errorf(fasthttp.StatusServiceUnavailable, "")
+				return total, "", Errorf(fasthttp.StatusServiceUnavailable, "")
 			}
 		}
 		if rerr == io.EOF {
@@ -426,7 +426,7 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 				// checksum: the server's failure, not the client's.
 				return total, "", rerr
 			}
-			return total, "", errClientDisconnect
+			return total, "", ErrClientDisconnect
 		}
 	}
 }

@@ -28,18 +28,18 @@ type openedObject struct {
 // openObject opens the object on the first replica that has it, or with
 // newest set (X-Newest) the replica with the newest timestamp. Expired
 // objects are not found.
-func (p *Proxy) openObject(pl placement, r *sreq, newest bool) (*openedObject, error) {
+func (p *Proxy) openObject(pl placement, r *Request, newest bool) (*openedObject, error) {
 	return p.openObjectSkipping(pl, r, newest, nil)
 }
 
 // openObjectSkipping is openObject that passes over the devices in skip
 // (replicas that failed their checksum during this request).
-func (p *Proxy) openObjectSkipping(pl placement, r *sreq, newest bool, skip map[*ring.Device]bool) (*openedObject, error) {
+func (p *Proxy) openObjectSkipping(pl placement, r *Request, newest bool, skip map[*ring.Device]bool) (*openedObject, error) {
 	open := func(n *ring.Device) (*openedObject, error) {
 		if skip[n] {
 			return nil, errReplicaFailed
 		}
-		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
+		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object)
 		if err != nil {
 			return nil, err
 		}
@@ -95,27 +95,27 @@ func etagMatches(header, etag string) bool {
 
 // conditional evaluates If-* headers; it returns 0 to go on, or the status
 // (304/412) to answer.
-func conditional(r *sreq, etag string, ts timestamp.Timestamp) int {
-	get := r.method == fasthttp.MethodGet || r.method == fasthttp.MethodHead
-	if im := r.header("If-Match"); im != "" && !etagMatches(im, etag) {
+func conditional(r *Request, etag string, ts timestamp.Timestamp) int {
+	get := r.Method == fasthttp.MethodGet || r.Method == fasthttp.MethodHead
+	if im := r.Header("If-Match"); im != "" && !etagMatches(im, etag) {
 		return fasthttp.StatusPreconditionFailed
 	}
-	if inm := r.header("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+	if inm := r.Header("If-None-Match"); inm != "" && etagMatches(inm, etag) {
 		if get {
 			return fasthttp.StatusNotModified
 		}
 		return fasthttp.StatusPreconditionFailed
 	}
 	lm := lastModifiedSec(ts)
-	if r.header("If-None-Match") == "" {
-		if v := r.header("If-Modified-Since"); v != "" && get {
+	if r.Header("If-None-Match") == "" {
+		if v := r.Header("If-Modified-Since"); v != "" && get {
 			if t, ok := ParseHTTPDate(v); ok && lm <= t.Unix() {
 				return fasthttp.StatusNotModified
 			}
 		}
 	}
 	// Swift checks If-Unmodified-Since even when If-Match matched.
-	if v := r.header("If-Unmodified-Since"); v != "" {
+	if v := r.Header("If-Unmodified-Since"); v != "" {
 		if t, ok := ParseHTTPDate(v); ok && lm > t.Unix() {
 			return fasthttp.StatusPreconditionFailed
 		}
@@ -148,7 +148,7 @@ func setObjectHeaders(ctx *fasthttp.RequestCtx, rd backend.ObjectReader) {
 		}
 	}
 	h.Set("X-Timestamp", ts.Normal())
-	h.Set("Last-Modified", httpDate(ts))
+	h.Set("Last-Modified", HTTPDate(ts))
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("X-Backend-Timestamp", rd.Timestamp().Internal())
 }
@@ -194,15 +194,15 @@ func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-func (p *Proxy) objectGet(r *sreq) {
-	ctx := r.ctx
+func (p *Proxy) objectGet(r *Request) {
+	ctx := r.Ctx
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(policy, r.account, r.container, r.object)
-	newest := strings.EqualFold(r.header("X-Newest"), "true")
+	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
+	newest := strings.EqualFold(r.Header("X-Newest"), "true")
 	// A replica whose first bytes fail their checksum (quarantined) or
 	// cannot be read (EIO) fails before anything is sent, and the next
 	// replica serves. The failed device is passed over for the rest of
@@ -217,14 +217,14 @@ func (p *Proxy) objectGet(r *sreq) {
 			if failed != nil && (notFound(err) || errors.Is(err, errReplicaFailed)) {
 				err = failed // only failing replicas had it
 			}
-			writeError(ctx, err)
+			WriteError(ctx, err)
 			return
 		}
 		err = p.serveObject(r, rd)
 		if err == nil {
 			return
 		}
-		object := r.account + "/" + r.container + "/" + r.object
+		object := r.Account + "/" + r.Container + "/" + r.Object
 		if errors.Is(err, storage.ErrCorrupt) {
 			p.logCorrupt(rd.node.Device, object, err)
 		} else {
@@ -251,11 +251,11 @@ var errReplicaFailed = errors.New("replica failed earlier in the request")
 // serveObject answers a GET or HEAD from the open replica rd. It returns
 // the error, having sent nothing and closed rd, when rd's first bytes
 // fail their checksum (storage.ErrCorrupt) or cannot be read.
-func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
-	ctx := r.ctx
+func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
+	ctx := r.Ctx
 	meta := rd.Metadata()
 	condEtag := meta["ETag"]
-	if at := r.header("X-Backend-Etag-Is-At"); at != "" {
+	if at := r.Header("X-Backend-Etag-Is-At"); at != "" {
 		// A middleware's etag (SLO's) answers If-Match/If-None-Match.
 		for _, k := range strings.Split(at, ",") {
 			if v := meta[canonical(strings.TrimSpace(k))]; v != "" {
@@ -268,8 +268,8 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 	size := rd.Size()
 	var ranges []byteRange
 	unsat := false
-	if rh := r.header("Range"); code == 0 && r.method == fasthttp.MethodGet && rh != "" {
-		if ig := r.header("X-Backend-Ignore-Range-If-Metadata-Present"); ig != "" {
+	if rh := r.Header("Range"); code == 0 && r.Method == fasthttp.MethodGet && rh != "" {
+		if ig := r.Header("X-Backend-Ignore-Range-If-Metadata-Present"); ig != "" {
 			// A manifest is read whole: its middleware serves the range.
 			for _, k := range strings.Split(ig, ",") {
 				if meta[canonical(strings.TrimSpace(k))] != "" {
@@ -286,7 +286,7 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 		}
 	}
 	var bodies []backend.Body
-	if code == 0 && r.method == fasthttp.MethodGet && !unsat {
+	if code == 0 && r.Method == fasthttp.MethodGet && !unsat {
 		if len(ranges) == 0 {
 			bodies = append(bodies, rd.Body(0, size))
 		}
@@ -308,10 +308,10 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 			return nil
 		}
 		ctx.Response.Header.Del("Content-Type")
-		writeStatus(ctx, code, "")
+		WriteStatus(ctx, code, "")
 		return nil
 	}
-	if r.method == fasthttp.MethodHead {
+	if r.Method == fasthttp.MethodHead {
 		rd.Close()
 		ctx.Response.Header.SetContentLength(int(size))
 		ctx.Response.SkipBody = true
@@ -320,12 +320,12 @@ func (p *Proxy) serveObject(r *sreq, rd *openedObject) error {
 	if unsat {
 		rd.Close()
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+		WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
 		ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
 		return nil
 	}
 	// Runs after the handler returned: it must not touch r.
-	device, object := rd.node.Device, r.account+"/"+r.container+"/"+r.object
+	device, object := rd.node.Device, r.Account+"/"+r.Container+"/"+r.Object
 	onCorrupt := func(err error) { p.logCorrupt(device, object, err) }
 	switch {
 	case len(ranges) == 0:
@@ -366,31 +366,31 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
 }
 
-func (p *Proxy) objectPost(r *sreq) {
-	ctx := r.ctx
+func (p *Proxy) objectPost(r *Request) {
+	ctx := r.Ctx
 	if err := p.checkMetadata(r, "Object"); err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	delAt, err := deleteAt(r, time.Now())
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(policy, r.account, r.container, r.object)
+	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	rd, err := p.openObject(pl, r, false)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	// Swift's object server answers a POST with the object's sysmeta
@@ -402,75 +402,75 @@ func (p *Proxy) objectPost(r *sreq) {
 	}
 	oldDelAt := rd.Metadata()["X-Delete-At"]
 	rd.Close()
-	ctype := r.header("Content-Type")
+	ctype := r.Header("Content-Type")
 	meta := objectMeta(r, ts, ctype, delAt)
 	if ctype == "" {
 		delete(meta, "Content-Type")
 	}
-	cpl := p.containerPlace(r.account, r.container)
+	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, meta, cpl.target(i))
+		return p.be.ObjectPost(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	if delAt != oldDelAt {
 		// The object server's delete_at_update: queue the new time,
 		// drop the old one.
 		if n, err := strconv.ParseInt(delAt, 10, 64); err == nil {
-			p.queueExpiry(n, r.account, r.container, r.object, ts, false)
+			p.queueExpiry(n, r.Account, r.Container, r.Object, ts, false)
 		}
 		if n, err := strconv.ParseInt(oldDelAt, 10, 64); err == nil {
-			p.queueExpiry(n, r.account, r.container, r.object, ts, true)
+			p.queueExpiry(n, r.Account, r.Container, r.Object, ts, true)
 		}
 	}
-	writeStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
+	WriteStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
 }
 
-func (p *Proxy) objectDelete(r *sreq) {
-	ctx := r.ctx
+func (p *Proxy) objectDelete(r *Request) {
+	ctx := r.Ctx
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	pl := p.objectPlace(policy, r.account, r.container, r.object)
-	if v := r.header("X-If-Delete-At"); v != "" {
+	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
+	if v := r.Header("X-If-Delete-At"); v != "" {
 		// The expirer's conditional delete: only the version that is due.
 		want, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			writeStatus(ctx, fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
+			WriteStatus(ctx, fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
 			return
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
-			return p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object)
+			return p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object)
 		})
 		if err != nil {
-			writeError(ctx, err)
+			WriteError(ctx, err)
 			return
 		}
 		have := rd.Metadata()["X-Delete-At"]
 		rd.Close()
 		if have != strconv.FormatInt(want, 10) {
-			writeStatus(ctx, fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
+			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
 			return
 		}
 	}
-	cpl := p.containerPlace(r.account, r.container)
+	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(context.Background(), n, pl.part, pl.policy, r.account, r.container, r.object, ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, nil, cpl.target(i))
 	})
-	p.acct.markDirty(r.account, r.container)
+	p.acct.markDirty(r.Account, r.Container)
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
-	noContent(ctx)
+	NoContent(ctx)
 }

@@ -76,7 +76,7 @@ func (p *Proxy) objectVersioning(next fasthttp.RequestHandler) fasthttp.RequestH
 		return next
 	}
 	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, object, err := splitPath(ctx)
+		version, account, container, object, err := SplitPath(ctx)
 		if err != nil || account == "" || (version != "v1" && version != "v1.0") {
 			next(ctx)
 			return
@@ -95,7 +95,7 @@ func (p *Proxy) objectVersioning(next fasthttp.RequestHandler) fasthttp.RequestH
 			err = ov.objectRequest()
 		}
 		if err != nil {
-			writeError(ctx, err)
+			WriteError(ctx, err)
 		}
 	}
 }
@@ -134,14 +134,14 @@ func ovCheck(resp *fasthttp.Response) error {
 	if code >= 400 && code < 500 {
 		if code == fasthttp.StatusNotFound {
 			closeResp(resp)
-			return errorf(fasthttp.StatusPreconditionFailed, "")
+			return Errorf(fasthttp.StatusPreconditionFailed, "")
 		}
 		body, _ := io.ReadAll(ResponseBody(resp))
 		closeResp(resp)
-		return &httpError{status: code, body: string(body), ctype: string(resp.Header.ContentType())}
+		return &HTTPError{status: code, body: string(body), ctype: string(resp.Header.ContentType())}
 	}
 	closeResp(resp)
-	return errorf(fasthttp.StatusServiceUnavailable, "")
+	return Errorf(fasthttp.StatusServiceUnavailable, "")
 }
 
 func isSuccess(code int) bool { return code >= 200 && code < 300 }
@@ -179,13 +179,13 @@ func (o *ovRequest) containerRequest() error {
 
 func (o *ovRequest) enableVersioning() error {
 	p, h := o.p, &o.ctx.Request.Header
-	info, infoErr := p.containerInfo(o.ctx, o.account, o.container)
+	info, infoErr := p.ContainerInfo(o.ctx, o.account, o.container)
 	if infoErr == nil {
 		if info.Metadata[versionsLocation].Value != "" || info.Metadata[historyLocation].Value != "" {
-			return errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container that is already using the legacy versioned writes feature.")
+			return Errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container that is already using the legacy versioned writes feature.")
 		}
 		if info.Metadata["X-Container-Sync-To"].Value != "" {
-			return errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container configured as source of container syncing.")
+			return Errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container configured as source of container syncing.")
 		}
 	}
 	if !o.ownerMay() {
@@ -202,9 +202,9 @@ func (o *ovRequest) enableVersioning() error {
 		// new primary's requested one, else the default).
 		policy := ""
 		if infoErr == nil {
-			pol, _ := p.policies().ByIndex(info.StoragePolicy)
+			pol, _ := p.Policies().ByIndex(info.StoragePolicy)
 			if pol.Deprecated {
-				return errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container that uses a deprecated storage policy.")
+				return Errorf(fasthttp.StatusBadRequest, "Cannot enable object versioning on a container that uses a deprecated storage policy.")
 			}
 			policy = pol.Name
 		} else if string(o.ctx.Method()) == fasthttp.MethodPut {
@@ -217,7 +217,7 @@ func (o *ovRequest) enableVersioning() error {
 		})
 		closeResp(resp)
 		if code := resp.StatusCode(); !isSuccess(code) && code != fasthttp.StatusConflict {
-			return errorf(fasthttp.StatusInternalServerError, "Error enabling object versioning")
+			return Errorf(fasthttp.StatusInternalServerError, "Error enabling object versioning")
 		}
 		h.Set(ovContSys, pyfmt.Quote(vc))
 		created = true
@@ -248,17 +248,17 @@ func (o *ovRequest) versionsContainer() (vc string, enabled string) {
 func (o *ovRequest) containerDelete() error {
 	vc, _ := o.versionsContainer()
 	if vc != "" && o.ownerMay() {
-		info, err := o.p.readContainerInfo(o.account, vc, true)
+		info, err := o.p.ReadContainerInfo(o.account, vc, true)
 		switch {
 		case err == nil && info.ObjectCount > 0:
-			return errorf(fasthttp.StatusConflict, "Delete all versions before deleting container.")
+			return Errorf(fasthttp.StatusConflict, "Delete all versions before deleting container.")
 		case err != nil && !notFound(err):
-			return errorf(fasthttp.StatusInternalServerError, "Error deleting versioned container")
+			return Errorf(fasthttp.StatusInternalServerError, "Error deleting versioned container")
 		}
 		resp := o.reservedSub(fasthttp.MethodDelete, o.path(vc, ""), nil)
 		closeResp(resp)
 		if code := resp.StatusCode(); !isSuccess(code) && code != fasthttp.StatusNotFound {
-			return errorf(fasthttp.StatusInternalServerError, "Error deleting versioned container")
+			return Errorf(fasthttp.StatusInternalServerError, "Error deleting versioned container")
 		}
 	}
 	o.next(o.ctx)
@@ -276,14 +276,14 @@ func (o *ovRequest) containerRead() error {
 	rewrite := isGet && (vc != "" || wantVersions)
 	var clientFormat string
 	if rewrite {
-		r := &sreq{ctx: ctx}
-		f, err := listingFormat(r)
+		r := &Request{Ctx: ctx}
+		f, err := ListingFormat(r)
 		if err != nil {
 			if !wantVersions {
 				o.next(ctx)
 				return nil
 			}
-			return errorf(fasthttp.StatusNotAcceptable, "")
+			return Errorf(fasthttp.StatusNotAcceptable, "")
 		}
 		clientFormat = f
 		if wantVersions {
@@ -291,7 +291,7 @@ func (o *ovRequest) containerRead() error {
 			accept := string(ctx.Request.Header.Peek("Accept"))
 			ok := q == "json" || q == "" && (strings.TrimSpace(accept) == "" || acceptQuality(accept, "application/json") > 0)
 			if !ok {
-				return errorf(fasthttp.StatusNotAcceptable, "")
+				return Errorf(fasthttp.StatusNotAcceptable, "")
 			}
 			if err := checkVersionsParams(ctx.QueryArgs()); err != nil {
 				return err
@@ -305,7 +305,7 @@ func (o *ovRequest) containerRead() error {
 		h.Set("X-Versions-Enabled", enabled)
 	}
 	if vc != "" && h.Peek("X-Container-Bytes-Used") != nil {
-		if vinfo, err := o.p.readContainerInfo(o.account, vc, true); err == nil {
+		if vinfo, err := o.p.ReadContainerInfo(o.account, vc, true); err == nil {
 			n, _ := strconv.ParseInt(string(h.Peek("X-Container-Bytes-Used")), 10, 64)
 			h.Set("X-Container-Bytes-Used", strconv.FormatInt(n+vinfo.BytesUsed, 10))
 		}
@@ -363,16 +363,16 @@ func (o *ovRequest) containerRead() error {
 func checkVersionsParams(q *fasthttp.Args) error {
 	if q.Has("version_marker") {
 		if !q.Has("marker") {
-			return errorf(fasthttp.StatusBadRequest, "version_marker param requires marker")
+			return Errorf(fasthttp.StatusBadRequest, "version_marker param requires marker")
 		}
 		if vm := string(q.Peek("version_marker")); vm != "null" {
 			if _, err := timestamp.Parse(vm); err != nil {
-				return errorf(fasthttp.StatusBadRequest, "invalid version_marker param")
+				return Errorf(fasthttp.StatusBadRequest, "invalid version_marker param")
 			}
 		}
 	}
 	if strings.ContainsAny(string(q.Peek("delimiter")), "0123456789."+reservedByte) {
-		return errorf(fasthttp.StatusBadRequest, "invalid delimiter param")
+		return Errorf(fasthttp.StatusBadRequest, "invalid delimiter param")
 	}
 	return nil
 }
@@ -447,7 +447,7 @@ func (o *ovRequest) listVersions(location string, primary []*jsonItem) error {
 		body, _ := io.ReadAll(ResponseBody(resp))
 		vlist, err := decodeListing(body)
 		if err != nil {
-			return errorf(fasthttp.StatusInternalServerError, "")
+			return Errorf(fasthttp.StatusInternalServerError, "")
 		}
 		for _, item := range vlist {
 			if sd, ok := item.str("subdir"); ok {
@@ -542,7 +542,7 @@ func (p *Proxy) versionsBytesUsed(account string, info db.ContainerInfo) int64 {
 	if vc, _, _ = strings.Cut(vc, "/"); vc == "" {
 		return 0
 	}
-	vinfo, err := p.readContainerInfo(account, vc, true)
+	vinfo, err := p.ReadContainerInfo(account, vc, true)
 	if err != nil {
 		return 0
 	}
@@ -556,8 +556,8 @@ func (p *Proxy) versionsBytesUsed(account string, info db.ContainerInfo) int64 {
 // that holds some, listed under its primary's name).
 func (o *ovRequest) accountListing() error {
 	ctx := o.ctx
-	r := &sreq{ctx: ctx}
-	format, err := listingFormat(r)
+	r := &Request{Ctx: ctx}
+	format, err := ListingFormat(r)
 	if err != nil {
 		o.next(ctx)
 		return nil
@@ -741,13 +741,13 @@ func (o *ovRequest) copyCurrent(vc string) (*archived, error) {
 		return nil, err
 	}
 	if string(o.ctx.Method()) == fasthttp.MethodPut && string(o.ctx.Request.Header.Peek("If-None-Match")) == "*" {
-		return nil, errorf(fasthttp.StatusPreconditionFailed, "") // the link's PUT would be refused
+		return nil, Errorf(fasthttp.StatusPreconditionFailed, "") // the link's PUT would be refused
 	}
 	if string(src.Header.Peek(ovSymlinkSys)) == "true" {
 		return nil, nil
 	}
 	if n := src.Header.ContentLength(); n < 0 || int64(n) > o.p.limits.MaxFileSize {
-		return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "")
+		return nil, Errorf(fasthttp.StatusRequestEntityTooLarge, "")
 	}
 	ts, err := sourceTimestamp(src)
 	if err != nil {
@@ -788,7 +788,7 @@ func (c *versionCounter) Read(b []byte) (int, error) {
 func (o *ovRequest) put(vc string) (err error) {
 	ctx := o.ctx
 	h := &ctx.Request.Header
-	r := &sreq{ctx: ctx, method: fasthttp.MethodPut, version: o.version, account: o.account, container: o.container, object: o.object}
+	r := &Request{Ctx: ctx, Method: fasthttp.MethodPut, Version: o.version, Account: o.account, Container: o.container, Object: o.object}
 	if _, _, err = o.p.checkObjectPut(r, time.Now()); err != nil {
 		return err
 	}
@@ -945,16 +945,16 @@ func (o *ovRequest) versionedRequest(vc, version string) error {
 	ctx := o.ctx
 	method := string(ctx.Method())
 	if method == fasthttp.MethodPost {
-		return errorf(fasthttp.StatusBadRequest, "POST to a specific version is not allowed")
+		return Errorf(fasthttp.StatusBadRequest, "POST to a specific version is not allowed")
 	}
 	if vc == "" && version != "null" {
-		return errorf(fasthttp.StatusBadRequest, "version-aware operations require that the container is versioned")
+		return Errorf(fasthttp.StatusBadRequest, "version-aware operations require that the container is versioned")
 	}
 	var ts timestamp.Timestamp
 	if version != "null" {
 		var err error
 		if ts, err = timestamp.Parse(version); err != nil {
-			return errorf(fasthttp.StatusBadRequest, "Invalid version parameter")
+			return Errorf(fasthttp.StatusBadRequest, "Invalid version parameter")
 		}
 	}
 	switch method {
@@ -972,7 +972,7 @@ func (o *ovRequest) versionedRequest(vc, version string) error {
 		if isSuccess(ctx.Response.StatusCode()) {
 			if loc, _ := url.PathUnescape(string(ctx.Response.Header.Peek("Content-Location"))); strings.Contains(loc, reservedName("versions", "")) {
 				resetResponse(ctx)
-				return errorf(fasthttp.StatusNotFound, "")
+				return Errorf(fasthttp.StatusNotFound, "")
 			}
 			ctx.Response.Header.Set(ovVersionID, "null")
 		}
@@ -992,7 +992,7 @@ func (o *ovRequest) versionedRequest(vc, version string) error {
 	}
 	if ctype == deleteMarkerType {
 		closeResp(resp)
-		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		WriteStatus(ctx, fasthttp.StatusNotFound, "")
 		ctx.Response.Header.Set(ovVersionID, version)
 		ctx.Response.Header.SetContentType(deleteMarkerType)
 		return nil
@@ -1076,7 +1076,7 @@ func (o *ovRequest) putVersion(vc string, ts timestamp.Timestamp) error {
 	head := o.reservedSub(fasthttp.MethodHead, o.path(vc, vname)+"?symlink=get", nil)
 	defer closeResp(head)
 	if head.StatusCode() == fasthttp.StatusNotFound {
-		if _, err := o.p.containerInfo(ctx, o.account, vc); err == nil {
+		if _, err := o.p.ContainerInfo(ctx, o.account, vc); err == nil {
 			return plainError(fasthttp.StatusNotFound, "The specified version does not exist")
 		}
 		return plainError(fasthttp.StatusInternalServerError, ovNoVersionsContainer)

@@ -15,14 +15,14 @@ import (
 )
 
 // newSreq builds a request for the parsers; headers are name, value pairs.
-func newSreq(method, uri string, headers ...string) *sreq {
+func newSreq(method, uri string, headers ...string) *Request {
 	ctx := &fasthttp.RequestCtx{}
 	ctx.Request.SetRequestURI(uri)
 	ctx.Request.Header.SetMethod(method)
 	for i := 0; i+1 < len(headers); i += 2 {
 		ctx.Request.Header.Set(headers[i], headers[i+1])
 	}
-	return &sreq{ctx: ctx, method: method}
+	return &Request{Ctx: ctx, Method: method}
 }
 
 // code is the status err maps to, or 0 for no error.
@@ -30,7 +30,7 @@ func code(err error) int {
 	if err == nil {
 		return 0
 	}
-	return status(err)
+	return StatusOf(err)
 }
 
 func TestParseRange(t *testing.T) {
@@ -243,7 +243,7 @@ func TestSplitPath(t *testing.T) {
 			}
 			ctx := &fasthttp.RequestCtx{}
 			ctx.Request.SetRequestURI(tc.uri)
-			v, a, c, o, err := splitPath(ctx)
+			v, a, c, o, err := SplitPath(ctx)
 			if got := code(err); got != tc.status {
 				t.Fatalf("splitPath(%q) error %v (status %d), want status %d", tc.uri, err, got, tc.status)
 			}
@@ -294,7 +294,7 @@ func TestListingFormat(t *testing.T) {
 			if tc.accept != "" {
 				hdr = []string{"Accept", tc.accept}
 			}
-			got, err := listingFormat(newSreq("GET", "/v1/a/c?"+tc.query, hdr...))
+			got, err := ListingFormat(newSreq("GET", "/v1/a/c?"+tc.query, hdr...))
 			if code(err) != tc.status || (err == nil && got != tc.want) {
 				t.Errorf("listingFormat = %q, %v; want %q, status %d", got, err, tc.want, tc.status)
 			}
@@ -369,7 +369,7 @@ func TestHTTPDate(t *testing.T) {
 		{timestamp.Timestamp{}, "Thu, 01 Jan 1970 00:00:00 GMT", 0},
 	}
 	for _, tc := range tests {
-		if got := httpDate(tc.ts); got != tc.want {
+		if got := HTTPDate(tc.ts); got != tc.want {
 			t.Errorf("httpDate(%v) = %q, want %q", tc.ts, got, tc.want)
 		}
 		if got := lastModifiedSec(tc.ts); got != tc.wantSec {
@@ -531,7 +531,7 @@ func TestJSONStringLikePython(t *testing.T) {
 		"a/b":       `"a/b"`,
 		"\x7f\x01":  `"\u007f\u0001"`,
 	} {
-		if got := jsonString(in); got != want {
+		if got := JSONString(in); got != want {
 			t.Errorf("jsonString(%q) = %s, want %s", in, got, want)
 		}
 	}

@@ -18,17 +18,17 @@ import (
 // alias, any case) to its policy, as Swift's _convert_policy_to_index:
 // ok is false when none was asked for; an unknown or deprecated policy is
 // a 400.
-func (p *Proxy) requestedPolicy(r *sreq) (pol config.StoragePolicy, ok bool, err error) {
-	name := r.header("X-Storage-Policy")
+func (p *Proxy) requestedPolicy(r *Request) (pol config.StoragePolicy, ok bool, err error) {
+	name := r.Header("X-Storage-Policy")
 	if name == "" {
 		return pol, false, nil
 	}
-	pol, found := p.policies().ByName(name)
+	pol, found := p.Policies().ByName(name)
 	if !found {
-		return pol, false, errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy '%s'", name)
+		return pol, false, Errorf(fasthttp.StatusBadRequest, "Invalid X-Storage-Policy '%s'", name)
 	}
 	if pol.Deprecated {
-		return pol, false, errorf(fasthttp.StatusBadRequest, "Storage Policy %s is deprecated", pyfmt.Repr(pol.Name))
+		return pol, false, Errorf(fasthttp.StatusBadRequest, "Storage Policy %s is deprecated", pyfmt.Repr(pol.Name))
 	}
 	return pol, true, nil
 }
@@ -37,10 +37,10 @@ func (p *Proxy) requestedPolicy(r *sreq) (pol config.StoragePolicy, ok bool, err
 // policy with a ring and records it for the access log. Swift answers 503
 // for a container whose policy is gone from swift.conf.
 func (p *Proxy) policyIndexOf(ctx *fasthttp.RequestCtx, index int) (int, error) {
-	if _, ok := p.policies().ByIndex(index); !ok || p.rings.Load().ObjectRing(index) == nil {
-		return 0, errorf(fasthttp.StatusServiceUnavailable, "No policy with index %d", index)
+	if _, ok := p.Policies().ByIndex(index); !ok || p.rings.Load().ObjectRing(index) == nil {
+		return 0, Errorf(fasthttp.StatusServiceUnavailable, "No policy with index %d", index)
 	}
-	if len(p.policies()) > 1 {
+	if len(p.Policies()) > 1 {
 		// For the access log and metrics (the gatekeeper hides it);
 		// with one policy they say 0 without it.
 		ctx.Response.Header.Set("X-Backend-Storage-Policy-Index", strconv.Itoa(index))
@@ -53,21 +53,21 @@ func (p *Proxy) policyIndexOf(ctx *fasthttp.RequestCtx, index int) (int, error) 
 // to the legacy policy (the object server answers for the object). With
 // one policy configured every container has it, and no container lookup
 // is needed.
-func (p *Proxy) objectPolicy(r *sreq) (int, error) {
-	if ps := p.policies(); len(ps) == 1 {
-		return p.policyIndexOf(r.ctx, ps[0].Index)
+func (p *Proxy) objectPolicy(r *Request) (int, error) {
+	if ps := p.Policies(); len(ps) == 1 {
+		return p.policyIndexOf(r.Ctx, ps[0].Index)
 	}
-	info, err := p.containerInfo(r.ctx, r.account, r.container)
+	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
 	if err != nil && !notFound(err) {
 		return 0, err
 	}
-	return p.policyIndexOf(r.ctx, info.StoragePolicy)
+	return p.policyIndexOf(r.Ctx, info.StoragePolicy)
 }
 
 // policyName is the name of policy index i for X-Storage-Policy and the
 // account's per-policy headers ("" for a policy no longer configured).
 func (p *Proxy) policyName(i int) string {
-	pol, ok := p.policies().ByIndex(i)
+	pol, ok := p.Policies().ByIndex(i)
 	if !ok {
 		return ""
 	}

@@ -134,13 +134,13 @@ func TestInfoPolicies(t *testing.T) {
 func TestObjectVersioningPolicy(t *testing.T) {
 	c := startConfiguredCluster(t, twoPolicies)
 	c.must(201, "PUT", "/v1/AUTH_test/v", "", "X-Storage-Policy: silver", "X-Versions-Enabled: true")
-	info, err := c.Proxy.readContainerInfo("AUTH_test", reservedName("versions", "v"), false)
+	info, err := c.Proxy.ReadContainerInfo("AUTH_test", reservedName("versions", "v"), false)
 	if err != nil || info.StoragePolicy != 1 {
 		t.Fatalf("versions container: policy %d, %v", info.StoragePolicy, err)
 	}
 	c.must(201, "PUT", "/v1/AUTH_test/w", "", "X-Storage-Policy: silver")
 	c.must(204, "POST", "/v1/AUTH_test/w", "", "X-Versions-Enabled: true")
-	if info, err := c.Proxy.readContainerInfo("AUTH_test", reservedName("versions", "w"), false); err != nil || info.StoragePolicy != 1 {
+	if info, err := c.Proxy.ReadContainerInfo("AUTH_test", reservedName("versions", "w"), false); err != nil || info.StoragePolicy != 1 {
 		t.Fatalf("versions container of an existing primary: policy %d, %v", info.StoragePolicy, err)
 	}
 	c.must(201, "PUT", "/v1/AUTH_test/v/o", "one")

@@ -27,9 +27,9 @@ func (r *Rings) ObjectRing(i int) *ring.Ring {
 	return r.Policies[i]
 }
 
-// policies are the configured storage policies (Policy-0 alone when the
+// Policies are the configured storage Policies (Policy-0 alone when the
 // config was never finished, as in some tests).
-func (p *Proxy) policies() config.Policies {
+func (p *Proxy) Policies() config.Policies {
 	if p == nil || len(p.cfg.Policies) == 0 {
 		return defaultPolicies
 	}

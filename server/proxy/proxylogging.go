@@ -139,7 +139,7 @@ func (rec *requestRecord) responded(ctx *fasthttp.RequestCtx) {
 	e.UserAgent = string(h.UserAgent())
 	e.AuthToken = string(h.Peek("X-Auth-Token"))
 	e.ClientEtag = string(h.Peek("Etag"))
-	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
+	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
 		e.TransID = tid
 	} else {
 		e.TransID = string(h.Peek("X-Trans-Id"))

@@ -20,7 +20,7 @@ const quotaExceeded = "Upload exceeds quota."
 
 // quotaPath is split_path(2, 4, rest_with_last) of the request, decoded.
 func quotaPath(ctx *fasthttp.RequestCtx) (account, container, object string, ok bool) {
-	_, a, c, o, err := splitPath(ctx)
+	_, a, c, o, err := SplitPath(ctx)
 	return a, c, o, err == nil && a != ""
 }
 
@@ -36,24 +36,24 @@ func metaValue(meta db.Metadata, name string) (string, bool) {
 // authorizeWrite is the decision the proxy core will make about ctx: a
 // quota only speaks once the request would be allowed at all.
 func (p *Proxy) authorizeWrite(ctx *fasthttp.RequestCtx, a, c, o string) keystone.Decision {
-	if authorizedLevel(ctx) != 0 {
+	if AuthorizedLevel(ctx) != 0 {
 		return keystone.Allow
 	}
 	if ctx.UserValue(keyBadToken) != nil {
 		return keystone.Unauthorized
 	}
-	r := &sreq{ctx: ctx, method: string(ctx.Method()), account: a, container: c, object: o, id: RequestIdentity(ctx)}
-	return p.authorize(r)
+	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Account: a, Container: c, Object: o, ID: RequestIdentity(ctx)}
+	return p.Authorize(r)
 }
 
 func (p *Proxy) denyOr413(ctx *fasthttp.RequestCtx, a, c, o string) {
 	switch p.authorizeWrite(ctx, a, c, o) {
 	case keystone.Unauthorized:
-		unauthorized(ctx, a)
+		Unauthorized(ctx, a)
 	case keystone.Forbidden:
-		writeStatus(ctx, fasthttp.StatusForbidden, "")
+		WriteStatus(ctx, fasthttp.StatusForbidden, "")
 	default:
-		writeStatus(ctx, fasthttp.StatusRequestEntityTooLarge, quotaExceeded)
+		WriteStatus(ctx, fasthttp.StatusRequestEntityTooLarge, quotaExceeded)
 	}
 }
 
@@ -79,15 +79,15 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 		switch {
 		case o == "" && (method == fasthttp.MethodPut || method == fasthttp.MethodPost):
 			if v := string(ctx.Request.Header.Peek("X-Container-Meta-Quota-Bytes")); v != "" && !isDigits(v) {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "Invalid bytes quota.")
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "Invalid bytes quota.")
 				return
 			}
 			if v := string(ctx.Request.Header.Peek("X-Container-Meta-Quota-Count")); v != "" && !isDigits(v) {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "Invalid count quota.")
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "Invalid count quota.")
 				return
 			}
 		case o != "" && method == fasthttp.MethodPut:
-			info, err := p.containerInfo(ctx, a, c)
+			info, err := p.ContainerInfo(ctx, a, c)
 			if err != nil {
 				break
 			}
@@ -96,7 +96,7 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 			if !hasBytes && !hasCount {
 				break // the common case: no quota, and pending counts stay batched
 			}
-			if info, err = p.readContainerInfo(a, c, true); err != nil {
+			if info, err = p.ReadContainerInfo(a, c, true); err != nil {
 				break
 			}
 			info.BytesUsed += p.versionsBytesUsed(a, info)
@@ -140,21 +140,21 @@ func (p *Proxy) accountQuotas(next fasthttp.RequestHandler) fasthttp.RequestHand
 		}
 		if id := RequestIdentity(ctx); id != nil && id.IsResellerAdmin() {
 			if len(newQuota) > 0 && !isDigits(string(newQuota)) {
-				writeStatus(ctx, fasthttp.StatusBadRequest, "")
+				WriteStatus(ctx, fasthttp.StatusBadRequest, "")
 				return
 			}
 			next(ctx)
 			return
 		}
 		if newQuota != nil {
-			writeStatus(ctx, fasthttp.StatusForbidden, "")
+			WriteStatus(ctx, fasthttp.StatusForbidden, "")
 			return
 		}
 		if method == fasthttp.MethodPost || o == "" {
 			next(ctx)
 			return
 		}
-		info, err := p.accountInfo(a)
+		info, err := p.AccountInfo(a)
 		if err != nil {
 			next(ctx)
 			return

@@ -100,7 +100,7 @@ type rateClock struct {
 	running map[string]int64
 }
 
-var errMaxSleep = &httpError{status: 498, body: "Slow down"}
+var errMaxSleep = &HTTPError{status: 498, body: "Slow down"}
 
 // sleepFor is Swift's _get_sleep_time: how long this request must wait
 // to keep key at maxRate, or errMaxSleep.
@@ -143,8 +143,8 @@ func (p *Proxy) rateLimit(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 	globals := &globalRates{}
 	accuracy := max(c.ClockAccuracy, 1)
 	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, object, err := splitPath(ctx)
-		if err != nil || (version != "v1" && version != "v1.0") || account == "" || isInternal(ctx) {
+		version, account, container, object, err := SplitPath(ctx)
+		if err != nil || (version != "v1" && version != "v1.0") || account == "" || IsInternal(ctx) {
 			next(ctx)
 			return
 		}
@@ -177,7 +177,7 @@ func (p *Proxy) rateLimit(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 			keys = append(keys, limit{"ratelimit/" + account, c.AccountRatelimit})
 		}
 		containerSize := func() int64 {
-			info, err := p.containerInfo(ctx, account, container)
+			info, err := p.ContainerInfo(ctx, account, container)
 			if err != nil {
 				return 0
 			}
@@ -243,7 +243,7 @@ func (g *globalRates) get(p *Proxy, account string) string {
 		return e.value
 	}
 	var v string
-	if info, err := p.accountInfo(account); err == nil {
+	if info, err := p.AccountInfo(account); err == nil {
 		v, _ = metaValue(info.Metadata, "X-Account-Sysmeta-Global-Write-Ratelimit")
 	}
 	g.mu.Lock()

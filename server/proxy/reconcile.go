@@ -52,7 +52,7 @@ func (u *Updater) reconcile(st *UpdaterStats) {
 		u.recon.cursors = map[string]*reconcileCursor{}
 	}
 	for _, dev := range u.Devices() {
-		for _, pi := range u.Proxy.policies().Indexes() {
+		for _, pi := range u.Proxy.Policies().Indexes() {
 			objects := u.Objects.Policy(pi)
 			key := dev + "/" + strconv.Itoa(pi)
 			cur := u.recon.cursors[key]

@@ -20,7 +20,7 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 				id, err := p.validateToken(ctx, token)
 				if err != nil {
 					p.log.Error("keystone unavailable", "err", err)
-					writeStatus(ctx, fasthttp.StatusServiceUnavailable, "")
+					WriteStatus(ctx, fasthttp.StatusServiceUnavailable, "")
 					return
 				}
 				if id != nil {
@@ -80,86 +80,86 @@ func (p *Proxy) ownsAccount(account string) bool {
 // serveSwift is the proxy core's entry: parse the path,
 // authorize, then dispatch to the account, container or object controller.
 func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
-	version, account, container, object, err := splitPath(ctx)
+	version, account, container, object, err := SplitPath(ctx)
 	if err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	if version != "v1" && version != "v1.0" {
-		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		WriteStatus(ctx, fasthttp.StatusNotFound, "")
 		return
 	}
 	if account == "" {
 		// "/v1" alone names nothing Swift can serve.
-		writeStatus(ctx, fasthttp.StatusPreconditionFailed, "Bad URL")
+		WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "Bad URL")
 		return
 	}
-	r := &sreq{ctx: ctx, method: string(ctx.Method()), version: version,
-		account: account, container: container, object: object}
-	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
-		r.transID = tid
+	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Version: version,
+		Account: account, Container: container, Object: object}
+	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
+		r.TransID = tid
 	}
 	if err := p.checkNames(r); err != nil {
-		writeError(ctx, err)
+		WriteError(ctx, err)
 		return
 	}
 	for k, v := range ctx.Request.Header.All() {
 		// Swift's servers refuse header lines over max_header_size.
 		if len(k)+len(v)+2 > p.limits.MaxHeaderSize {
-			writeStatus(ctx, fasthttp.StatusBadRequest, "Header Line Too Long")
+			WriteStatus(ctx, fasthttp.StatusBadRequest, "Header Line Too Long")
 			return
 		}
 	}
 	if ctx.UserValue(keyBadToken) != nil {
-		unauthorized(ctx, account)
+		Unauthorized(ctx, account)
 		return
 	}
-	r.id = RequestIdentity(ctx)
-	if authorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(account) {
+	r.ID = RequestIdentity(ctx)
+	if AuthorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(account) {
 		// Not an account of this auth system's reseller prefix.
-		if r.id == nil || !r.id.IsResellerAdmin() {
-			if r.id == nil {
-				unauthorized(ctx, account)
+		if r.ID == nil || !r.ID.IsResellerAdmin() {
+			if r.ID == nil {
+				Unauthorized(ctx, account)
 			} else {
-				writeStatus(ctx, fasthttp.StatusForbidden, "")
+				WriteStatus(ctx, fasthttp.StatusForbidden, "")
 			}
 			return
 		}
 	}
-	if r.method == fasthttp.MethodOptions {
+	if r.Method == fasthttp.MethodOptions {
 		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
 		p.corsPreflight(r)
 		return
 	}
-	if v := r.ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
+	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		// An ACL header must be valid whoever sends it (tempauth).
 		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
 			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
-			writeStatus(ctx, fasthttp.StatusBadRequest, "X-Account-Access-Control invalid: "+err.Error()+"\n\nInput: "+string(v)+"\n")
+			WriteStatus(ctx, fasthttp.StatusBadRequest, "X-Account-Access-Control invalid: "+err.Error()+"\n\nInput: "+string(v)+"\n")
 			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
 			return
 		}
 	}
 	if tempURLScopeDenies(ctx, account, container) {
-		unauthorized(ctx, account)
+		Unauthorized(ctx, account)
 		return
 	}
 	if keyScopeDenies(ctx, container) {
-		writeStatus(ctx, fasthttp.StatusForbidden, "")
+		WriteStatus(ctx, fasthttp.StatusForbidden, "")
 		return
 	}
 	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
 		defer p.corsResponse(r, string(origin))
 	}
-	if d := p.authorize(r); d != keystone.Allow && authorizedLevel(ctx) == 0 {
-		if object == "" && r.method != fasthttp.MethodGet && r.method != fasthttp.MethodHead {
+	if d := p.Authorize(r); d != keystone.Allow && AuthorizedLevel(ctx) == 0 {
+		if object == "" && r.Method != fasthttp.MethodGet && r.Method != fasthttp.MethodHead {
 			// Container writes are denied before Swift's CORS handling.
 			r.corsSkip = true
 		}
 		if d == keystone.Unauthorized {
-			unauthorized(ctx, account)
+			Unauthorized(ctx, account)
 		} else {
-			writeStatus(ctx, fasthttp.StatusForbidden, "")
+			WriteStatus(ctx, fasthttp.StatusForbidden, "")
 		}
 		return
 	}
@@ -174,49 +174,49 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 }
 
 // checkNames enforces Swift's name length constraints.
-func (p *Proxy) checkNames(r *sreq) error {
-	if n := len(r.account); n > p.limits.MaxAccountNameLength {
-		return errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
+func (p *Proxy) checkNames(r *Request) error {
+	if n := len(r.Account); n > p.limits.MaxAccountNameLength {
+		return Errorf(fasthttp.StatusBadRequest, "Account name length of %d longer than %d", n, p.limits.MaxAccountNameLength)
 	}
-	if n := len(r.container); n > p.limits.MaxContainerNameLen {
-		return errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
+	if n := len(r.Container); n > p.limits.MaxContainerNameLen {
+		return Errorf(fasthttp.StatusBadRequest, "Container name length of %d longer than %d", n, p.limits.MaxContainerNameLen)
 	}
-	if n := len(r.object); n > p.limits.MaxObjectNameLength {
-		return constraintErrorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
+	if n := len(r.Object); n > p.limits.MaxObjectNameLength {
+		return ConstraintErrorf(fasthttp.StatusBadRequest, "Object name length of %d longer than %d", n, p.limits.MaxObjectNameLength)
 	}
 	return nil
 }
 
-// authorize decides like tempauth: owners and reseller admins go straight
+// Authorize decides like tempauth: owners and reseller admins go straight
 // through; anyone else needs the container's ACLs or the account's ACL.
-func (p *Proxy) authorize(r *sreq) keystone.Decision {
-	ar := keystone.Request{Method: r.method, Account: r.account, Container: r.container,
-		Object: r.object, Referrer: r.header("Referer")}
-	owner, reader := p.auth.Owner(r.id, r.method, r.account, r.container)
+func (p *Proxy) Authorize(r *Request) keystone.Decision {
+	ar := keystone.Request{Method: r.Method, Account: r.Account, Container: r.Container,
+		Object: r.Object, Referrer: r.Header("Referer")}
+	owner, reader := p.auth.Owner(r.ID, r.Method, r.Account, r.Container)
 	if reader {
 		return keystone.Allow
 	}
-	if authorizedLevel(r.ctx) == AuthorizedOwner || owner {
+	if AuthorizedLevel(r.Ctx) == AuthorizedOwner || owner {
 		r.owner = true
 		return keystone.Allow
 	}
-	if r.container != "" {
-		if info, err := p.containerInfo(r.ctx, r.account, r.container); err == nil {
+	if r.Container != "" {
+		if info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container); err == nil {
 			ar.ReadACL = info.Metadata["X-Container-Read"].Value
 			ar.WriteACL = info.Metadata["X-Container-Write"].Value
 		}
 	}
-	if p.ks != nil && p.ks.Owns(r.account) {
-		d, owner := p.ks.Authorize(r.id, ar)
+	if p.ks != nil && p.ks.Owns(r.Account) {
+		d, owner := p.ks.Authorize(r.ID, ar)
 		r.owner = owner
 		return d
 	}
-	d := p.auth.Authorize(r.id, ar)
-	if d == keystone.Allow || r.id == nil {
+	d := p.auth.Authorize(r.ID, ar)
+	if d == keystone.Allow || r.ID == nil {
 		return d
 	}
 	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
-	info, err := p.accountInfo(r.account)
+	info, err := p.AccountInfo(r.Account)
 	if err != nil {
 		return d
 	}
@@ -224,13 +224,13 @@ func (p *Proxy) authorize(r *sreq) keystone.Decision {
 	if err != nil {
 		return d
 	}
-	read := r.method == fasthttp.MethodGet || r.method == fasthttp.MethodHead
-	switch acl.Grant(r.id.Groups) {
+	read := r.Method == fasthttp.MethodGet || r.Method == fasthttp.MethodHead
+	switch acl.Grant(r.ID.Groups) {
 	case keystone.AccountAdmin:
 		r.owner = true
 		return keystone.Allow
 	case keystone.AccountReadWrite:
-		if r.container != "" || read {
+		if r.Container != "" || read {
 			return keystone.Allow
 		}
 	case keystone.AccountReadOnly:
@@ -241,35 +241,35 @@ func (p *Proxy) authorize(r *sreq) keystone.Decision {
 	return d
 }
 
-// isOwner reports whether the request may see and set owner-only things
+// IsOwner reports whether the request may see and set owner-only things
 // (ACLs, sync keys): tempauth's swift_owner.
-func (r *sreq) isOwner() bool { return r.owner }
+func (r *Request) IsOwner() bool { return r.owner }
 
-// options answers an OPTIONS request without CORS headers: the methods
+// AllowOptions answers an OPTIONS request without CORS headers: the methods
 // the resource allows.
-func options(ctx *fasthttp.RequestCtx, allow string) {
+func AllowOptions(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
 	ctx.Response.Header.SetContentLength(0)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 }
 
-func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+func MethodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.Response.Header.Set("Allow", allow)
-	writeStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
+	WriteStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
 }
 
-// noContent is Swift's 204 for POST and DELETE.
-func noContent(ctx *fasthttp.RequestCtx) {
+// NoContent is Swift's 204 for POST and DELETE.
+func NoContent(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 }
 
-// unauthorized is tempauth's 401, naming the realm (the account, or
+// Unauthorized is tempauth's 401, naming the realm (the account, or
 // "unknown") so clients know to authenticate.
-func unauthorized(ctx *fasthttp.RequestCtx, realm string) {
+func Unauthorized(ctx *fasthttp.RequestCtx, realm string) {
 	if realm == "" {
 		realm = "unknown"
 	}
 	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyfmt.Quote(realm)+`"`)
-	writeStatus(ctx, fasthttp.StatusUnauthorized, "")
+	WriteStatus(ctx, fasthttp.StatusUnauthorized, "")
 }

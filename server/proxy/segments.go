@@ -174,7 +174,7 @@ func serveSegments(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manif
 		if unsat {
 			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 			ctx.Response.Header.Del("Etag")
-			writeStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
+			WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
 			return
 		}
 		if ok {
@@ -184,7 +184,7 @@ func serveSegments(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manif
 	conflict := func() {
 		ctx.Response.Header.Del("Etag")
 		ctx.Response.Header.Del("Last-Modified")
-		writeStatus(ctx, fasthttp.StatusConflict, "")
+		WriteStatus(ctx, fasthttp.StatusConflict, "")
 	}
 	switch {
 	case len(ranges) <= 1:

@@ -62,14 +62,14 @@ func sloManifestJSON(segs []sloSeg) []byte {
 			b.WriteString(", ")
 		}
 		if s.IsData {
-			b.WriteString(`{"data": ` + jsonString(s.Data) + "}")
+			b.WriteString(`{"data": ` + JSONString(s.Data) + "}")
 			continue
 		}
-		b.WriteString(`{"name": ` + jsonString(s.Name) + `, "bytes": ` + strconv.FormatInt(s.Bytes, 10) +
-			`, "hash": ` + jsonString(s.Hash) + `, "content_type": ` + jsonString(s.ContentType) +
-			`, "last_modified": ` + jsonString(s.LastModified))
+		b.WriteString(`{"name": ` + JSONString(s.Name) + `, "bytes": ` + strconv.FormatInt(s.Bytes, 10) +
+			`, "hash": ` + JSONString(s.Hash) + `, "content_type": ` + JSONString(s.ContentType) +
+			`, "last_modified": ` + JSONString(s.LastModified))
 		if s.Range != "" {
-			b.WriteString(`, "range": ` + jsonString(s.Range))
+			b.WriteString(`, "range": ` + JSONString(s.Range))
 		}
 		if s.SubSLO {
 			b.WriteString(`, "sub_slo": true`)
@@ -162,7 +162,7 @@ func sloEtag(segs []sloSeg) string {
 func (p *Proxy) slo(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	var self fasthttp.RequestHandler
 	self = func(ctx *fasthttp.RequestCtx) {
-		version, account, container, obj, err := splitPath(ctx)
+		version, account, container, obj, err := SplitPath(ctx)
 		if err != nil || account == "" || container == "" {
 			next(ctx)
 			return
@@ -181,13 +181,13 @@ func (p *Proxy) slo(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		case method == fasthttp.MethodGet || method == fasthttp.MethodHead:
 			p.sloGetHead(ctx, next, version, account, container, obj)
 		case ctx.Request.Header.Peek("X-Static-Large-Object") != nil:
-			err = errorf(fasthttp.StatusBadRequest, "X-Static-Large-Object is a reserved header. "+
+			err = Errorf(fasthttp.StatusBadRequest, "X-Static-Large-Object is a reserved header. "+
 				"To create a static large object add query param multipart-manifest=put.")
 		default:
 			next(ctx)
 		}
 		if err != nil {
-			writeError(ctx, err)
+			WriteError(ctx, err)
 		}
 	}
 	return self
@@ -292,11 +292,11 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil || dec.More() {
-		return nil, errorf(fasthttp.StatusBadRequest, "Manifest must be valid JSON.\n")
+		return nil, Errorf(fasthttp.StatusBadRequest, "Manifest must be valid JSON.\n")
 	}
 	list, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(fasthttp.StatusBadRequest, "Manifest must be a list.\n")
+		return nil, Errorf(fasthttp.StatusBadRequest, "Manifest must be a list.\n")
 	}
 	var errs []string
 	out := make([]sloInput, len(list))
@@ -328,7 +328,7 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 		if len(extra) > 0 {
 			sort.Strings(extra)
 			for j, k := range extra {
-				extra[j] = jsonString(k)
+				extra[j] = JSONString(k)
 			}
 			errs = append(errs, fmt.Sprintf("Index %d: extraneous keys %s", i, strings.Join(extra, ", ")))
 			continue
@@ -418,7 +418,7 @@ func parseSLOInput(body []byte, version, account, reqPath string) ([]sloInput, e
 		errs = append(errs, "Inline data segments require at least one object-backed segment.")
 	}
 	if len(errs) > 0 {
-		return nil, constraintErrorf(fasthttp.StatusBadRequest, "%s", strings.Join(errs, "\n")+"\n")
+		return nil, ConstraintErrorf(fasthttp.StatusBadRequest, "%s", strings.Join(errs, "\n")+"\n")
 	}
 	return out, nil
 }
@@ -437,15 +437,15 @@ func strictB64(s string) ([]byte, error) {
 func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHandler, version, account, container, obj string) error {
 	h := &ctx.Request.Header
 	if len(h.Peek("X-Copy-From")) > 0 {
-		return errorf(fasthttp.StatusMethodNotAllowed, "Multipart Manifest PUTs cannot be COPY requests")
+		return Errorf(fasthttp.StatusMethodNotAllowed, "Multipart Manifest PUTs cannot be COPY requests")
 	}
 	n := h.ContentLength()
-	if n >= 0 && !isInternal(ctx) && !hasRawHeader(h, "content-length") || n == -2 {
-		return errorf(fasthttp.StatusLengthRequired, "")
+	if n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") || n == -2 {
+		return Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	maxSize := p.cfg.SLO.MaxManifestSize
 	if n > maxSize {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", maxSize)
+		return Errorf(fasthttp.StatusRequestEntityTooLarge, "Manifest File > %d bytes", maxSize)
 	}
 	var body io.Reader
 	if s := ctx.RequestBodyStream(); s != nil {
@@ -455,9 +455,9 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	}
 	data, err := io.ReadAll(io.LimitReader(body, int64(maxSize)))
 	if err != nil {
-		return errClientDisconnect
+		return ErrClientDisconnect
 	}
-	reqPath := objectURI(version, account, container, obj)
+	reqPath := ObjectURI(version, account, container, obj)
 	input, err := parseSLOInput(data, version, account, reqPath)
 	if err != nil {
 		return err
@@ -469,7 +469,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 		}
 	}
 	if objSegs > p.cfg.SLO.MaxManifestSegments {
-		return errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", p.cfg.SLO.MaxManifestSegments)
+		return Errorf(fasthttp.StatusRequestEntityTooLarge, "Number of object-backed segments must be <= %d", p.cfg.SLO.MaxManifestSegments)
 	}
 	outType, err := bestMatch(string(h.Peek("Accept")), bulkFormats)
 	if err != nil || outType == "" {
@@ -490,8 +490,8 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.Response.Header.SetContentType(outType)
-	tid, _ := ctx.UserValue(keyTransID).(string)
-	job.ctx = detach(ctx) // ctx belongs to the server once the handler returns
+	tid, _ := ctx.UserValue(KeyTransID).(string)
+	job.ctx = Detach(ctx) // ctx belongs to the server once the handler returns
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -640,7 +640,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 				{"Response Body", "Unprocessable Entity\nUnable to process the contained instructions"}}, nil)
 			return
 		}
-		writeStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
+		WriteStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
 		return
 	}
 	manifest := sloManifestJSON(segs)
@@ -676,7 +676,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 		resp.Header.Set("Etag", `"`+etag+`"`)
 	}
 	if w == nil {
-		relay(ctx, resp)
+		Relay(ctx, resp)
 		return
 	}
 	fields := []bulkField{{"Response Status", swiftStatus(resp.StatusCode())}}
@@ -734,7 +734,7 @@ func (p *Proxy) sloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	var body []byte
 	if isHead {
 		// No sysmeta (an old manifest): read it to know size and etag.
-		sub := Subrequest(ctx, next, fasthttp.MethodGet, objectURI(version, account, container, obj)+"?multipart-manifest=get", nil)
+		sub := Subrequest(ctx, next, fasthttp.MethodGet, ObjectURI(version, account, container, obj)+"?multipart-manifest=get", nil)
 		body, _ = io.ReadAll(io.LimitReader(ResponseBody(sub), 64<<20))
 		sub.CloseBodyStream()
 	} else {
@@ -781,12 +781,12 @@ func sloRawJSON(segs []sloSeg) []byte {
 			b.WriteString(", ")
 		}
 		if s.IsData {
-			b.WriteString(`{"data": ` + jsonString(s.Data) + "}")
+			b.WriteString(`{"data": ` + JSONString(s.Data) + "}")
 			continue
 		}
-		b.WriteString(`{"etag": ` + jsonString(s.Hash) + `, "path": ` + jsonString(s.Name))
+		b.WriteString(`{"etag": ` + JSONString(s.Hash) + `, "path": ` + JSONString(s.Name))
 		if s.Range != "" {
-			b.WriteString(`, "range": ` + jsonString(s.Range))
+			b.WriteString(`, "range": ` + JSONString(s.Range))
 		}
 		b.WriteString(`, "size_bytes": ` + strconv.FormatInt(s.Bytes, 10) + "}")
 	}

@@ -36,7 +36,7 @@ func TestSLOParseInput(t *testing.T) {
 	}
 	for _, c := range bad {
 		_, err := parseSLOInput([]byte(c.in), "v1", "a", "/v1/a/c/the-manifest")
-		var he *httpError
+		var he *HTTPError
 		if !errors.As(err, &he) || he.status != 400 || he.body != c.want {
 			t.Errorf("%s:\n got %v\nwant %q", c.in, err, c.want)
 		}

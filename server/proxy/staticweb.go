@@ -25,7 +25,7 @@ type staticWebSite struct {
 }
 
 func (p *Proxy) staticWebMeta(account, container string) (staticWebSite, bool) {
-	info, err := p.containerInfo(nil, account, container)
+	info, err := p.ContainerInfo(nil, account, container)
 	if err != nil {
 		return staticWebSite{}, false
 	}
@@ -50,17 +50,17 @@ func webMode(ctx *fasthttp.RequestCtx) bool {
 func (p *Proxy) staticWeb(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		method := string(ctx.Method())
-		if isInternal(ctx) || (method != fasthttp.MethodGet && method != fasthttp.MethodHead) {
+		if IsInternal(ctx) || (method != fasthttp.MethodGet && method != fasthttp.MethodHead) {
 			next(ctx)
 			return
 		}
 		// Authenticated users (and signed temp URLs) see the API unless
 		// they ask for the web view.
-		if (RequestIdentity(ctx) != nil || authorizedLevel(ctx) != 0) && !webMode(ctx) {
+		if (RequestIdentity(ctx) != nil || AuthorizedLevel(ctx) != 0) && !webMode(ctx) {
 			next(ctx)
 			return
 		}
-		version, account, container, object, err := splitPath(ctx)
+		version, account, container, object, err := SplitPath(ctx)
 		if err != nil || account == "" || container == "" {
 			next(ctx)
 			return
@@ -100,19 +100,19 @@ func (s *staticWebReq) handleContainer() {
 	ctx := s.ctx
 	s.loadSite()
 	// The container's read ACL decides, as for any container GET.
-	r := &sreq{ctx: ctx, method: string(ctx.Method()), version: s.version, account: s.account, container: s.container, id: RequestIdentity(ctx)}
-	if d := s.p.authorize(r); d != keystone.Allow {
+	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Version: s.version, Account: s.account, Container: s.container, ID: RequestIdentity(ctx)}
+	if d := s.p.Authorize(r); d != keystone.Allow {
 		if d == keystone.Unauthorized {
-			unauthorized(ctx, s.account)
+			Unauthorized(ctx, s.account)
 		} else {
-			writeStatus(ctx, fasthttp.StatusForbidden, "")
+			WriteStatus(ctx, fasthttp.StatusForbidden, "")
 		}
 		s.errorResponse()
 		return
 	}
 	if s.site.listings == "" && s.site.index == "" {
 		if webMode(ctx) {
-			writeStatus(ctx, fasthttp.StatusNotFound, "")
+			WriteStatus(ctx, fasthttp.StatusNotFound, "")
 			return
 		}
 		s.next(ctx)
@@ -187,7 +187,7 @@ func (s *staticWebReq) handleObject() {
 		resp.CloseBodyStream()
 		if !ok {
 			s.reset()
-			writeStatus(ctx, fasthttp.StatusNotFound, "")
+			WriteStatus(ctx, fasthttp.StatusNotFound, "")
 			s.errorResponse()
 			return
 		}
@@ -216,7 +216,7 @@ func (s *staticWebReq) reset() {
 	ctx := s.ctx
 	ctx.Response.CloseBodyStream()
 	ctx.Response.Reset()
-	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
+	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
 		ctx.Response.Header.Set("X-Trans-Id", tid)
 		ctx.Response.Header.Set("X-Openstack-Request-Id", tid)
 	}
@@ -266,7 +266,7 @@ func (s *staticWebReq) redirectWithSlash() {
 		}
 	}
 	ctx.Response.Header.Set("Location", base+pyfmt.Quote(s.decodedPath()+"/"))
-	writeStatus(ctx, fasthttp.StatusMovedPermanently, "<html><h1>Moved Permanently</h1><p>The resource has moved permanently.</p></html>")
+	WriteStatus(ctx, fasthttp.StatusMovedPermanently, "<html><h1>Moved Permanently</h1><p>The resource has moved permanently.</p></html>")
 }
 
 // errorResponse replaces an error's body with the site's
@@ -284,7 +284,7 @@ func (s *staticWebReq) errorResponse() {
 	}
 	s.reset()
 	resp.Header.CopyTo(&ctx.Response.Header)
-	if tid, ok := ctx.UserValue(keyTransID).(string); ok {
+	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
 		ctx.Response.Header.Set("X-Trans-Id", tid)
 		ctx.Response.Header.Set("X-Openstack-Request-Id", tid)
 	}
@@ -348,7 +348,7 @@ func (s *staticWebReq) listing(prefix string) {
 			b.WriteString("<h1>Index File Not Found</h1> <p>The owner of this web site has set  <b>X-Container-Meta-Web-Index: " + s.site.index + "</b>.  However, this file is not found.</p>")
 		}
 		b.WriteString(" </body>\n</html>\n")
-		writeStatus(ctx, fasthttp.StatusNotFound, b.String())
+		WriteStatus(ctx, fasthttp.StatusNotFound, b.String())
 		s.errorResponse()
 		return
 	}
@@ -362,9 +362,9 @@ func (s *staticWebReq) listing(prefix string) {
 	resp.CloseBodyStream()
 	s.reset()
 	if code/100 != 2 {
-		writeStatus(ctx, code, "")
+		WriteStatus(ctx, code, "")
 		if code == fasthttp.StatusUnauthorized {
-			unauthorized(ctx, s.account)
+			Unauthorized(ctx, s.account)
 		}
 		s.errorResponse()
 		return
@@ -380,7 +380,7 @@ func (s *staticWebReq) listing(prefix string) {
 		json.Unmarshal(body, &items)
 	}
 	if prefix != "" && len(items) == 0 {
-		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		WriteStatus(ctx, fasthttp.StatusNotFound, "")
 		s.errorResponse()
 		return
 	}

@@ -30,7 +30,7 @@ func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHa
 			api(ctx)
 			return
 		}
-		writeStatus(ctx, fasthttp.StatusNotFound, "")
+		WriteStatus(ctx, fasthttp.StatusNotFound, "")
 	}
 	for i := len(mws) - 1; i >= 0; i-- {
 		h = mws[i](h)

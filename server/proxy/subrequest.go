@@ -19,7 +19,7 @@ const (
 	keyBadToken   = "swiftbox.bad_token"
 )
 
-var inheritedKeys = []string{keyTransID, keyIdentity, keyAuthorized}
+var inheritedKeys = []string{KeyTransID, keyIdentity, keyAuthorized}
 
 // SetIdentity authenticates ctx as id: the proxy core skips token checks
 // and authorizes the request (and its subrequests) for id. Front
@@ -46,7 +46,7 @@ const (
 // SetAuthorized grants ctx (and its subrequests) level.
 func SetAuthorized(ctx *fasthttp.RequestCtx, level int) { ctx.SetUserValue(keyAuthorized, level) }
 
-func authorizedLevel(ctx *fasthttp.RequestCtx) int {
+func AuthorizedLevel(ctx *fasthttp.RequestCtx) int {
 	l, _ := ctx.UserValue(keyAuthorized).(int)
 	if l != 0 {
 		if s := scopeOf(ctx); s != nil && !s.covers(ctx) {
@@ -84,7 +84,7 @@ func (s *grantScope) covers(ctx *fasthttp.RequestCtx) bool {
 	if s.account == "" && s.container == "" {
 		return true
 	}
-	_, a, c, _, err := splitPath(ctx)
+	_, a, c, _, err := SplitPath(ctx)
 	return err == nil && a == s.account && inBucket(c, s.container)
 }
 
@@ -163,9 +163,9 @@ func withoutGrant(v any) any {
 	return &grantScope{buckets: s.buckets}
 }
 
-// isInternal reports whether ctx is a subrequest (no raw header bytes to
+// IsInternal reports whether ctx is a subrequest (no raw header bytes to
 // look at: its headers were set by code, not parsed from a client).
-func isInternal(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keyInternal) != nil }
+func IsInternal(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keyInternal) != nil }
 
 // Subrequest runs an internal request through next, the rest of the
 // pipeline after the calling middleware, and returns its response. uri is
@@ -207,12 +207,12 @@ func ResponseBody(resp *fasthttp.Response) io.Reader {
 	return bytes.NewReader(resp.Body())
 }
 
-// detach returns a request context that carries ctx's request (headers,
+// Detach returns a request context that carries ctx's request (headers,
 // URI, user values, client address) and takes over its body stream, for
 // work that goes on in a SetBodyStreamWriter after the handler returned:
 // the server goes on using ctx itself then, so that work must not touch
 // it (fasthttp reuses and even writes into a RequestCtx's header on reads).
-func detach(ctx *fasthttp.RequestCtx) *fasthttp.RequestCtx {
+func Detach(ctx *fasthttp.RequestCtx) *fasthttp.RequestCtx {
 	d := new(fasthttp.RequestCtx)
 	d.Init(&fasthttp.Request{}, ctx.RemoteAddr(), nil)
 	ctx.Request.Header.CopyTo(&d.Request.Header)

@@ -47,7 +47,7 @@ var symlinkHeaderPairs = [][2]string{
 // symlink is Swift's symlink middleware (the last before the proxy core).
 func (p *Proxy) symlink(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		_, _, _, object, err := splitPath(ctx)
+		_, _, _, object, err := SplitPath(ctx)
 		if err != nil || object == "" {
 			next(ctx)
 			return
@@ -74,7 +74,7 @@ func (p *Proxy) symlink(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			next(ctx)
 		}
 		if herr != nil {
-			writeError(ctx, herr)
+			WriteError(ctx, herr)
 			var le *locatedError
 			if errors.As(herr, &le) {
 				ctx.Response.Header.Set("Content-Location", le.location)
@@ -84,8 +84,8 @@ func (p *Proxy) symlink(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 }
 
 // plainError is a Swift HTTPException with a text/plain body.
-func plainError(status int, body string) *httpError {
-	return &httpError{status: status, body: body, ctype: "text/plain"}
+func plainError(status int, body string) *HTTPError {
+	return &HTTPError{status: status, body: body, ctype: "text/plain"}
 }
 
 // symlinkFollower walks a chain of links, counting hops as Swift's
@@ -188,23 +188,23 @@ func splitPathOf(uri string) (version, account, container, object string, err er
 	}
 	parts := append(strings.SplitN(path, "/", 4), "", "", "")
 	if parts[1] == "" {
-		return "", "", "", "", errorf(fasthttp.StatusBadRequest, "bad path")
+		return "", "", "", "", Errorf(fasthttp.StatusBadRequest, "bad path")
 	}
 	return parts[0], parts[1], parts[2], parts[3], nil
 }
 
 func symlinkConflict(body, location string) error {
-	return &locatedError{httpError: plainError(fasthttp.StatusConflict, body), location: location}
+	return &locatedError{HTTPError: plainError(fasthttp.StatusConflict, body), location: location}
 }
 
 // locatedError is an error response that names the link target
 // (Content-Location) it is about.
 type locatedError struct {
-	*httpError
+	*HTTPError
 	location string
 }
 
-func (e *locatedError) Unwrap() error { return e.httpError }
+func (e *locatedError) Unwrap() error { return e.HTTPError }
 
 func closeResp(resp *fasthttp.Response) {
 	resp.CloseBodyStream()
@@ -282,18 +282,18 @@ func symlinkPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, symloopM
 	}
 	tc, to, ok := strings.Cut(raw, "/")
 	if !ok || tc == "" || to == "" {
-		return errorf(fasthttp.StatusPreconditionFailed, symlinkPathError)
+		return Errorf(fasthttp.StatusPreconditionFailed, symlinkPathError)
 	}
 	h.Set(symTarget, pyfmt.Quote(tc+"/"+to))
-	version, reqAcct, reqCont, reqObj, _ := splitPath(ctx)
+	version, reqAcct, reqCont, reqObj, _ := SplitPath(ctx)
 	acct := reqAcct
 	if v := h.Peek(symTargetAccount); v != nil {
 		a, _ := url.PathUnescape(string(v))
 		if a == "" {
-			return errorf(fasthttp.StatusPreconditionFailed, "Account name cannot be empty")
+			return Errorf(fasthttp.StatusPreconditionFailed, "Account name cannot be empty")
 		}
 		if strings.Contains(a, "/") {
-			return errorf(fasthttp.StatusPreconditionFailed, "Account name cannot contain slashes")
+			return Errorf(fasthttp.StatusPreconditionFailed, "Account name cannot contain slashes")
 		}
 		h.Set(symTargetAccount, pyfmt.Quote(a))
 		acct = a
@@ -391,7 +391,7 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 		return symlinkConflict("X-Symlink-Target does not exist", lastTarget)
 	}
 	if code < 200 || code > 299 {
-		return errorf(code, "")
+		return Errorf(code, "")
 	}
 	rh := &resp.Header
 	if v := rh.Peek(overrideEtag); v != nil && h.Peek(overrideEtag) == nil {
@@ -432,7 +432,7 @@ func symlinkPost(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
 	if target == nil {
 		return nil
 	}
-	version, account, _, _, _ := splitPath(ctx)
+	version, account, _, _, _ := SplitPath(ctx)
 	loc := symlinkTargetPath(h, version, account)
 	keep := map[string]string{}
 	for k, v := range h.All() {
@@ -441,7 +441,7 @@ func symlinkPost(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) error {
 		}
 	}
 	etag := string(h.Peek(symSysTargetEtag))
-	writeStatus(ctx, fasthttp.StatusTemporaryRedirect, "The requested POST was applied to a symlink. POST directly to the target to apply requested metadata.")
+	WriteStatus(ctx, fasthttp.StatusTemporaryRedirect, "The requested POST was applied to a symlink. POST directly to the target to apply requested metadata.")
 	for k, v := range keep {
 		h.Set(k, v)
 	}
@@ -478,7 +478,7 @@ func symlinkListing(etag, version, account string) (hash, extra string) {
 		case "symlink_target_account":
 			account = v
 		case "symlink_target_etag":
-			fields = append(fields, `"symlink_etag": `+jsonString(v))
+			fields = append(fields, `"symlink_etag": `+JSONString(v))
 		case "symlink_target_bytes":
 			n, _ := strconv.ParseInt(v, 10, 64)
 			fields = append(fields, `"symlink_bytes": `+strconv.FormatInt(n, 10))
@@ -487,7 +487,7 @@ func symlinkListing(etag, version, account string) (hash, extra string) {
 		}
 	}
 	if target != "" {
-		fields = append(fields, `"symlink_path": `+jsonString("/"+version+"/"+account+"/"+target))
+		fields = append(fields, `"symlink_path": `+JSONString("/"+version+"/"+account+"/"+target))
 	}
 	if len(fields) > 0 {
 		extra = ", " + strings.Join(fields, ", ")

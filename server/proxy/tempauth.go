@@ -20,13 +20,13 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 			return
 		}
 		if string(ctx.Method()) != fasthttp.MethodGet {
-			writeStatus(ctx, fasthttp.StatusBadRequest, "")
+			WriteStatus(ctx, fasthttp.StatusBadRequest, "")
 			return
 		}
 		user := headerOr(ctx, "X-Auth-User", "X-Storage-User")
 		key := headerOr(ctx, "X-Auth-Key", "X-Storage-Pass")
 		if user == "" || key == "" {
-			unauthorized(ctx, "")
+			Unauthorized(ctx, "")
 			return
 		}
 		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP(), user); ok {
@@ -36,7 +36,7 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 		token, id, err := p.auth.Authenticate(user, key)
 		p.logins.Record("tempauth", ctx.RemoteIP(), user, err == nil)
 		if err != nil {
-			unauthorized(ctx, "")
+			Unauthorized(ctx, "")
 			return
 		}
 		url := p.storageURL(ctx, id)
@@ -56,7 +56,7 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 // try again.
 func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
-	writeStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
+	WriteStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
 }
 
 // storageURL is http(s)://<host as requested>/v1/<account>.

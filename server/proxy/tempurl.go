@@ -231,7 +231,7 @@ func tempURLInvalid(ctx *fasthttp.RequestCtx) {
 			a = parts[1]
 		}
 	}
-	unauthorized(ctx, a)
+	Unauthorized(ctx, a)
 	if string(ctx.Method()) != fasthttp.MethodHead {
 		ctx.SetBodyString("401 Unauthorized: Temp URL invalid\n")
 	}
@@ -275,12 +275,12 @@ func (p *Proxy) tempURL(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return
 		}
 		var keys []tempURLKey
-		if info, err := p.accountInfo(account); err == nil {
+		if info, err := p.AccountInfo(account); err == nil {
 			for _, k := range tempURLKeys(info.Metadata, "Account") {
 				keys = append(keys, tempURLKey{k, tempURLScope{account: account}})
 			}
 		}
-		if info, err := p.containerInfo(ctx, account, container); err == nil {
+		if info, err := p.ContainerInfo(ctx, account, container); err == nil {
 			for _, k := range tempURLKeys(info.Metadata, "Container") {
 				keys = append(keys, tempURLKey{k, tempURLScope{account: account, container: container}})
 			}
@@ -320,7 +320,7 @@ func (p *Proxy) tempURL(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
 			for _, h := range tempURLDisallowed {
 				if ctx.Request.Header.Peek(h) != nil {
-					writeStatus(ctx, fasthttp.StatusBadRequest, "The header '"+h+"' is not allowed in this tempurl")
+					WriteStatus(ctx, fasthttp.StatusBadRequest, "The header '"+h+"' is not allowed in this tempurl")
 					return
 				}
 			}

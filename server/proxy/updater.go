@@ -59,7 +59,7 @@ func (u *Updater) ApplyPending() UpdaterStats {
 			Successes: st.Applied, Failures: st.Failed, Unreadable: st.Unreadable, Backlog: st.Backlog})
 	}()
 	for _, dev := range u.Devices() {
-		for _, pi := range u.Proxy.policies().Indexes() {
+		for _, pi := range u.Proxy.Policies().Indexes() {
 			paths, err := u.Objects.Policy(pi).ListAsyncPendings(dev)
 			if err != nil {
 				u.Log.Warn("updater: listing async_pending", "device", dev, "policy", pi, "err", err)

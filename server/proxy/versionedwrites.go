@@ -38,7 +38,7 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 		return next
 	}
 	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, object, err := splitPath(ctx)
+		version, account, container, object, err := SplitPath(ctx)
 		if err != nil || container == "" {
 			next(ctx)
 			return
@@ -47,7 +47,7 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 		if object == "" {
 			if method == fasthttp.MethodPut || method == fasthttp.MethodPost {
 				if err := versionsContainerHeaders(&ctx.Request.Header); err != nil {
-					writeError(ctx, err)
+					WriteError(ctx, err)
 					return
 				}
 			}
@@ -82,7 +82,7 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 		switch {
 		case method == fasthttp.MethodPut:
 			// A PUT the proxy would refuse archives nothing.
-			r := &sreq{ctx: ctx, method: method, version: version, account: account, container: container, object: object}
+			r := &Request{Ctx: ctx, Method: method, Version: version, Account: account, Container: container, Object: object}
 			if _, _, err = p.checkObjectPut(r, time.Now()); err == nil {
 				arch, err = vw.copyCurrent()
 			}
@@ -95,7 +95,7 @@ func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHa
 			}
 		}
 		if err != nil {
-			writeError(ctx, err)
+			WriteError(ctx, err)
 			return
 		}
 		next(ctx)
@@ -195,7 +195,7 @@ func (p *Proxy) versioningInfo(ctx *fasthttp.RequestCtx, account, container stri
 	}
 	info, err, ok := p.vinfo.get(account, container)
 	if !ok {
-		info, err = p.containerInfo(ctx, account, container)
+		info, err = p.ContainerInfo(ctx, account, container)
 		if err == nil || notFound(err) {
 			p.vinfo.put(account, container, info, err)
 		}
@@ -274,7 +274,7 @@ func versionsContainerHeaders(h *fasthttp.RequestHeader) error {
 		if val == "" {
 			set, clear = "", true
 		} else if strings.Contains(val, "/") {
-			return errorf(fasthttp.StatusPreconditionFailed, "Container name cannot contain slashes")
+			return Errorf(fasthttp.StatusPreconditionFailed, "Container name cannot contain slashes")
 		}
 	}
 	for _, k := range []string{"X-Remove-Versions-Location", "X-Remove-History-Location"} {
@@ -302,21 +302,21 @@ func versionsContainerHeaders(h *fasthttp.RequestHeader) error {
 // object (versioning writes on the user's behalf only then; otherwise the
 // proxy core refuses the request itself).
 func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object string) bool {
-	if authorizedLevel(ctx) != 0 {
+	if AuthorizedLevel(ctx) != 0 {
 		return true
 	}
 	if ctx.UserValue(keyBadToken) != nil {
 		return false
 	}
-	r := &sreq{ctx: ctx, method: string(ctx.Method()), account: account, container: container, object: object,
-		id: RequestIdentity(ctx)}
-	if r.id == nil {
+	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Account: account, Container: container, Object: object,
+		ID: RequestIdentity(ctx)}
+	if r.ID == nil {
 		// Anonymous writes go only where an ACL lets anyone write.
 		if !strings.HasPrefix(account, p.auth.Prefix()) {
 			return false
 		}
 	}
-	return p.authorize(r) == keystone.Allow
+	return p.Authorize(r) == keystone.Allow
 }
 
 // preAuthed runs a subrequest as the account owner (Swift's
@@ -361,9 +361,9 @@ func checkVersionResp(resp *fasthttp.Response) error {
 	}
 	closeResp(resp)
 	if code >= 400 && code < 500 {
-		return errorf(fasthttp.StatusPreconditionFailed, "")
+		return Errorf(fasthttp.StatusPreconditionFailed, "")
 	}
-	return errorf(fasthttp.StatusServiceUnavailable, "")
+	return Errorf(fasthttp.StatusServiceUnavailable, "")
 }
 
 // getSource reads an object as it is stored (a link as a link).
@@ -400,7 +400,7 @@ func sourceTimestamp(src *fasthttp.Response) (timestamp.Timestamp, error) {
 	if err != nil {
 		t, ok := ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
 		if !ok {
-			return ts, errorf(fasthttp.StatusServiceUnavailable, "")
+			return ts, Errorf(fasthttp.StatusServiceUnavailable, "")
 		}
 		ts = timestamp.FromUnix(t.Unix())
 	}
@@ -420,10 +420,10 @@ func (v *versioner) copyCurrent() (*archived, error) {
 		return nil, err
 	}
 	if string(v.ctx.Method()) == fasthttp.MethodPut && string(v.ctx.Request.Header.Peek("If-None-Match")) == "*" {
-		return nil, errorf(fasthttp.StatusPreconditionFailed, "") // the PUT would be refused
+		return nil, Errorf(fasthttp.StatusPreconditionFailed, "") // the PUT would be refused
 	}
 	if src.Header.ContentLength() < 0 || int64(src.Header.ContentLength()) > v.p.limits.MaxFileSize {
-		return nil, errorf(fasthttp.StatusRequestEntityTooLarge, "")
+		return nil, Errorf(fasthttp.StatusRequestEntityTooLarge, "")
 	}
 	ts, err := sourceTimestamp(src)
 	if err != nil {
@@ -474,7 +474,7 @@ func (v *versioner) versionsNewestFirst() ([]db.ObjectEntry, error) {
 			if notFound(err) {
 				return out, nil
 			}
-			return nil, errorf(fasthttp.StatusInternalServerError, "")
+			return nil, Errorf(fasthttp.StatusInternalServerError, "")
 		}
 		out = append(out, page...)
 		if len(page) < 10000 {

@@ -55,7 +55,7 @@ func (c *testCluster) containerState(account, container string) string {
 	c.t.Helper()
 	s := ""
 	for _, name := range []string{container, container + "-versions", "\x00versions\x00" + container} {
-		info, err := c.Proxy.readContainerInfo(account, name, true)
+		info, err := c.Proxy.ReadContainerInfo(account, name, true)
 		if err != nil {
 			s += name + ": none; "
 			continue

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"swiftbox/server"
+
 	"github.com/spf13/cobra"
 	"github.com/valyala/fasthttp"
 
@@ -151,7 +153,10 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 	defer n.close()
 	local := backend.NewLocal(n.objects, n.dbs, log)
 	defer local.Close()
-	px := proxy.NewProxy(proxy.Options{Config: cfg, HashPrefix: prefix, HashSuffix: suffix, Rings: rings, Backend: local, Log: log})
+	px, err := server.NewProxy(proxy.Options{Config: cfg, HashPrefix: prefix, HashSuffix: suffix, Rings: rings, Backend: local, Log: log})
+	if err != nil {
+		return err
+	}
 	defer px.Close()
 	upd := &proxy.Updater{Proxy: px, Objects: n.objects, Devices: n.objectDevices, Log: log}
 	interval := time.Duration(cfg.Replicator.Interval) * time.Second
@@ -202,7 +207,7 @@ const (
 )
 
 // controlMiddleware serves controlPath for serve.
-func controlMiddleware(n *node, upd *proxy.Updater, secret []byte, ctx context.Context) proxy.Middleware {
+func controlMiddleware(n *node, upd *proxy.Updater, secret []byte, ctx context.Context) proxy.LegacyMiddleware {
 	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return func(rc *fasthttp.RequestCtx) {
 			path := string(rc.Path())

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"swiftbox/server"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -250,12 +252,15 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if ks != nil {
 		s3api.SetKeystone(ks)
 	}
-	px := proxy.NewProxy(proxy.Options{
+	px, err := server.NewProxy(proxy.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
 		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
-		Front: []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), identity.Middleware, s3api.Middleware},
+		Front: []proxy.Middleware{proxy.Legacy(controlMiddleware(nd, ctlUpd, st.Secret, ctx)), proxy.Legacy(identity.Middleware), proxy.Legacy(s3api.Middleware)},
 	})
+	if err != nil {
+		return err
+	}
 	defer px.Close()
 	ctlUpd.Proxy = px
 	identity.StorageURL = px.StorageURL
@@ -328,7 +333,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	listeners.serve(ln, srv)
 	if s3ln != nil {
 		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
-		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
+		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{proxy.Legacy(s3api.Handler)}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
 		s3srv.HeaderReceived = px.HeaderReceived
 		listeners.serve(s3ln, s3srv)
 	}

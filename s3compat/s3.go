@@ -410,7 +410,7 @@ func (r *req) sub(method, container, object, query string, prep func(*fasthttp.R
 	if query != "" {
 		uri += "?" + query
 	}
-	return proxy.Subrequest(r.ctx, r.next, method, uri, prep)
+	return proxy.Subrequest(r.ctx, proxy.Lift(r.next), method, uri, prep)
 }
 
 // readBody reads a small request body (XML documents) through the

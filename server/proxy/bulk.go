@@ -246,7 +246,7 @@ func (p *Proxy) bulkDelete(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 				if it.versionID != "" {
 					uri += "?version-id=" + url.QueryEscape(it.versionID)
 				}
-				resp := Subrequest(ctx, next, fasthttp.MethodDelete, uri, func(req *fasthttp.Request) {
+				resp := Subrequest(ctx, Lift(next), fasthttp.MethodDelete, uri, func(req *fasthttp.Request) {
 					if withToken && token != "" {
 						req.Header.Set("X-Auth-Token", token)
 					}
@@ -378,11 +378,11 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		var containerFailure *[2]string
 		if !accessed[container] {
 			contURI := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(container)
-			head := Subrequest(ctx, next, fasthttp.MethodHead, contURI, withToken)
+			head := Subrequest(ctx, Lift(next), fasthttp.MethodHead, contURI, withToken)
 			code := head.StatusCode()
 			head.CloseBodyStream()
 			if code == 404 {
-				put := Subrequest(ctx, next, fasthttp.MethodPut, contURI, withToken)
+				put := Subrequest(ctx, Lift(next), fasthttp.MethodPut, contURI, withToken)
 				code = put.StatusCode()
 				put.CloseBodyStream()
 				if code/100 == 2 {
@@ -401,7 +401,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 			}
 		}
 		uri := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(objPath)
-		resp := Subrequest(ctx, next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
+		resp := Subrequest(ctx, Lift(next), fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 			withToken(req)
 			for k, v := range h.All() {
 				lk := strings.ToLower(string(k))

@@ -184,7 +184,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 	if q := srcQuery.String(); q != "" {
 		srcURI += "?" + q
 	}
-	src := Subrequest(ctx, next, fasthttp.MethodGet, srcURI, func(req *fasthttp.Request) {
+	src := Subrequest(ctx, Lift(next), fasthttp.MethodGet, srcURI, func(req *fasthttp.Request) {
 		for k, v := range h.All() {
 			if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("Transfer-Encoding")) {
 				continue
@@ -297,7 +297,7 @@ func (p *Proxy) copyPut(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, 
 		sinkURI += "?" + q
 	}
 	body := ResponseBody(src)
-	put := Subrequest(ctx, next, fasthttp.MethodPut, sinkURI, func(req *fasthttp.Request) {
+	put := Subrequest(ctx, Lift(next), fasthttp.MethodPut, sinkURI, func(req *fasthttp.Request) {
 		for _, k := range order {
 			if v, ok := sink[k]; ok {
 				req.Header.Set(k, v)

@@ -59,7 +59,7 @@ func dloListing(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, version,
 	if marker != "" {
 		uri += "&marker=" + url.QueryEscape(marker)
 	}
-	resp := Subrequest(ctx, next, fasthttp.MethodGet, uri, nil)
+	resp := Subrequest(ctx, Lift(next), fasthttp.MethodGet, uri, nil)
 	if code := resp.StatusCode(); code < 200 || code >= 300 {
 		return nil, resp
 	}

@@ -332,7 +332,7 @@ func (p *Proxy) formUpload(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	}
 	capped := &cappedReader{r: body, max: maxSize}
 	SetAuthorized(ctx, AuthorizedRequest)
-	resp := Subrequest(ctx, next, fasthttp.MethodPut, pyfmt.Quote(target), func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, Lift(next), fasthttp.MethodPut, pyfmt.Quote(target), func(req *fasthttp.Request) {
 		for k, v := range hdrs {
 			req.Header.Set(k, v)
 		}

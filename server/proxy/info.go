@@ -73,6 +73,9 @@ func (p *Proxy) infoDoc() map[string]any {
 		},
 		"symlink": map[string]any{"symloop_max": p.cfg.Symlink.SymloopMax, "static_links": true},
 	}
+	for name, entry := range p.infos {
+		doc[name] = entry()
+	}
 	p.versioningInfoDoc(doc)
 	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
 		doc["domain_remap"] = p.domainRemapInfo()

@@ -117,7 +117,7 @@ func (o *ovRequest) path(container, object string) string {
 
 // reservedSub is a pre-authed subrequest that may name reserved paths.
 func (o *ovRequest) reservedSub(method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
-	return preAuthed(o.ctx, o.next, method, uri, func(req *fasthttp.Request) {
+	return preAuthed(o.ctx, Lift(o.next), method, uri, func(req *fasthttp.Request) {
 		req.Header.Set(allowReserved, "true")
 		if prep != nil {
 			prep(req)
@@ -979,7 +979,7 @@ func (o *ovRequest) versionedRequest(vc, version string) error {
 		return nil
 	}
 	query := stripVersionID(ctx.QueryArgs())
-	resp := Subrequest(ctx, o.next, method, o.path(vc, versionObjectName(o.object, ts))+query, func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, Lift(o.next), method, o.path(vc, versionObjectName(o.object, ts))+query, func(req *fasthttp.Request) {
 		copyRequestHeaders(req, &ctx.Request)
 		req.Header.Set(allowReserved, "true")
 	})
@@ -1039,7 +1039,7 @@ func (o *ovRequest) deleteVersion(vc, version string, ts timestamp.Timestamp) er
 			}
 		}
 	} else {
-		link := Subrequest(ctx, o.next, fasthttp.MethodDelete, o.path(o.container, o.object), func(req *fasthttp.Request) {
+		link := Subrequest(ctx, Lift(o.next), fasthttp.MethodDelete, o.path(o.container, o.object), func(req *fasthttp.Request) {
 			copyRequestHeaders(req, &ctx.Request)
 		})
 		if err := ovCheck(link); err != nil {
@@ -1047,7 +1047,7 @@ func (o *ovRequest) deleteVersion(vc, version string, ts timestamp.Timestamp) er
 		}
 		closeResp(link)
 	}
-	resp := Subrequest(ctx, o.next, fasthttp.MethodDelete, o.path(vc, vobj), func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, Lift(o.next), fasthttp.MethodDelete, o.path(vc, vobj), func(req *fasthttp.Request) {
 		copyRequestHeaders(req, &ctx.Request)
 		req.Header.Set(allowReserved, "true")
 	})

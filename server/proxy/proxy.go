@@ -59,7 +59,9 @@ type Proxy struct {
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
 	logins     *keystone.LoginThrottle
-	syncMu     sync.Mutex // one container-sync pass at a time
+	syncMu     sync.Mutex                       // one container-sync pass at a time
+	filters    map[string]Middleware            // by pipeline name (pipeline.go)
+	infos      map[string]func() map[string]any // /info entries the filters registered
 }
 
 // Options wires a Proxy.
@@ -81,10 +83,13 @@ type Options struct {
 	Logging *RequestLogging
 	// Metrics receives auth and other proxy metrics (nil = none).
 	Metrics *metrics.Metrics
+	// Filters are the middlewares built outside the core, each placed in
+	// the pipeline by its name (pipeline.go).
+	Filters []Filter
 }
 
 // NewProxy builds the proxy core. Call Close to flush pending account updates.
-func NewProxy(o Options) *Proxy {
+func NewProxy(o Options) (*Proxy, error) {
 	p := &Proxy{
 		cfg:        o.Config,
 		limits:     o.Config.Constraints,
@@ -109,8 +114,12 @@ func NewProxy(o Options) *Proxy {
 	})
 	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
+	p.infos = map[string]func() map[string]any{}
+	if err := p.buildFilters(o); err != nil {
+		return nil, err
+	}
 	p.acct = newAccountUpdater(p)
-	return p
+	return p, nil
 }
 
 // Logins is the failed-login throttle every login endpoint (tempauth,

@@ -45,7 +45,7 @@ func looksS3(ctx *fasthttp.RequestCtx) bool {
 
 // Middleware logs the requests of one API: "swift" for the proxy (which
 // tells s3 apart itself), "backend" for the storage-node listener.
-func (l *RequestLogging) Middleware(api string) Middleware {
+func (l *RequestLogging) Middleware(api string) LegacyMiddleware {
 	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		if l == nil || l.Metrics == nil && l.Access == nil {
 			return next

@@ -47,6 +47,7 @@ func loggedCluster(t *testing.T, c *testCluster, m *metrics.Metrics, headers boo
 	al.Headers = headers
 	c.Proxy.logging = &RequestLogging{Metrics: m.HTTP, Access: al}
 	c.Proxy.metrics = m
+	c.Proxy.filters["proxy_logging"] = Legacy(c.Proxy.logging.Middleware("swift"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func (s *segmentReader) open() error {
 		return nil
 	}
 	ranged := seg.first != 0 || seg.size < 0 || seg.last != seg.size-1
-	resp := Subrequest(s.ctx, s.next, fasthttp.MethodGet, seg.path, func(req *fasthttp.Request) {
+	resp := Subrequest(s.ctx, Lift(s.next), fasthttp.MethodGet, seg.path, func(req *fasthttp.Request) {
 		if ranged {
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", seg.first, seg.last))
 		}

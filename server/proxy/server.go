@@ -8,52 +8,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Middleware wraps a handler, as one of Swift's proxy pipeline filters does.
-type Middleware func(next fasthttp.RequestHandler) fasthttp.RequestHandler
+// LegacyMiddleware is a middleware written against fasthttp handlers,
+// writing its own responses (the storage-node listener's, and those not
+// yet moved to the Handler contract).
+type LegacyMiddleware = func(next fasthttp.RequestHandler) fasthttp.RequestHandler
 
-// Handler returns the proxy's full pipeline in Swift's order:
-// catch_errors gatekeeper healthcheck info, the front middlewares
-// (S3, Keystone), tempauth, the feature middlewares → proxy.
+// Handler returns the proxy's full pipeline in Swift's order (pipeline.go)
+// with the front middlewares of Options.
 func (p *Proxy) Handler() fasthttp.RequestHandler { return p.HandlerWithFront(p.front) }
 
 // HandlerWithFront is Handler with other front middlewares (a listener
 // that serves only S3, say).
 func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
-	pipeline := []Middleware{
-		p.catchErrors,
-		gatekeeper,
-		healthcheck,
-		p.cnameLookup,
-		p.domainRemap,
-		p.logging.Middleware("swift"), // proxy_logging
-		p.etagQuoter,
-		p.info,
-		p.containerSync,
-		p.bulk,
-		p.tempURL,
-		p.rateLimit,
-		p.crossDomain,
+	var ms []Middleware
+	for _, name := range pipelineOrder {
+		if name == frontSlot {
+			ms = append(ms, front...)
+			continue
+		}
+		if m := p.filters[name]; m != nil {
+			ms = append(ms, m)
+		}
 	}
-	pipeline = append(pipeline, front...) // s3api, keystone
-	pipeline = append(pipeline,
-		p.tempauthEndpoint,
-		p.authenticate,
-		p.formPost,
-		p.staticWeb,
-		p.copyMiddleware,
-		p.containerQuotas,
-		p.accountQuotas,
-		p.slo,
-		p.dlo,
-		p.versionedWrites,
-		p.objectVersioning,
-		p.symlink,
-	)
-	h := fasthttp.RequestHandler(p.serveSwift)
-	for i := len(pipeline) - 1; i >= 0; i-- {
-		h = pipeline[i](h)
-	}
-	return h
+	return Serve(Chain(Lift(p.serveSwift), ms...))
 }
 
 // maxRequestBodyInMemory is the largest body fasthttp may buffer; anything

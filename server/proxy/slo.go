@@ -544,7 +544,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 			defer wg.Done()
 			for path := range work {
 				uri := "/" + j.version + "/" + pyfmt.Quote(j.account) + "/" + pyfmt.Quote(strings.TrimLeft(path, "/"))
-				resp := Subrequest(ctx, j.self, fasthttp.MethodHead, uri, nil)
+				resp := Subrequest(ctx, Lift(j.self), fasthttp.MethodHead, uri, nil)
 				r := headResult{code: resp.StatusCode(), size: int64(resp.Header.ContentLength()),
 					etag:    strings.ReplaceAll(string(resp.Header.Peek("Etag")), `"`, ""),
 					ctype:   strings.SplitN(string(resp.Header.ContentType()), ";", 2)[0],
@@ -655,7 +655,7 @@ func (j *sloPutJob) run(w *bufio.Writer) {
 	if v := j.headers[backend.OverrideEtagKey]; v != "" {
 		override = v
 	}
-	resp := Subrequest(ctx, j.next, fasthttp.MethodPut, j.uri, func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, Lift(j.next), fasthttp.MethodPut, j.uri, func(req *fasthttp.Request) {
 		for k, v := range j.headers {
 			switch strings.ToLower(k) {
 			case "content-length", "transfer-encoding", "etag", "content-type":
@@ -734,7 +734,7 @@ func (p *Proxy) sloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	var body []byte
 	if isHead {
 		// No sysmeta (an old manifest): read it to know size and etag.
-		sub := Subrequest(ctx, next, fasthttp.MethodGet, ObjectURI(version, account, container, obj)+"?multipart-manifest=get", nil)
+		sub := Subrequest(ctx, Lift(next), fasthttp.MethodGet, ObjectURI(version, account, container, obj)+"?multipart-manifest=get", nil)
 		body, _ = io.ReadAll(io.LimitReader(ResponseBody(sub), 64<<20))
 		sub.CloseBodyStream()
 	} else {
@@ -864,7 +864,7 @@ func (w *sloWalker) walk(segs []sloSeg, first, last int64, depth int, yield func
 
 func (w *sloWalker) fetch(name string) ([]sloSeg, error) {
 	uri := "/" + w.version + "/" + pyfmt.Quote(w.account) + "/" + pyfmt.Quote(strings.TrimLeft(name, "/"))
-	resp := Subrequest(w.ctx, w.next, fasthttp.MethodGet, uri, nil)
+	resp := Subrequest(w.ctx, Lift(w.next), fasthttp.MethodGet, uri, nil)
 	defer resp.CloseBodyStream()
 	body, _ := io.ReadAll(io.LimitReader(ResponseBody(resp), 64<<20))
 	if code := resp.StatusCode(); code < 200 || code >= 300 {
@@ -930,7 +930,7 @@ func (p *Proxy) sloSegmentsOf(ctx *fasthttp.RequestCtx, next fasthttp.RequestHan
 		// Swift's get_slo_segments reads every manifest at that version.
 		uri += "&version-id=" + url.QueryEscape(string(v))
 	}
-	resp := Subrequest(ctx, next, fasthttp.MethodGet, uri, func(req *fasthttp.Request) {
+	resp := Subrequest(ctx, Lift(next), fasthttp.MethodGet, uri, func(req *fasthttp.Request) {
 		req.Header.Set("Range", "bytes=-1")
 		req.Header.Set("X-Backend-Ignore-Range-If-Metadata-Present", "X-Static-Large-Object")
 	})

@@ -181,7 +181,7 @@ func (s *staticWebReq) handleObject() {
 		}
 	}
 	if !strings.HasSuffix(path, "/") {
-		resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"?format=json&limit=1&delimiter=/&prefix="+pyfmt.Quote(s.object+"/"), s.copyAuthHeaders)
+		resp := Subrequest(ctx, Lift(s.next), fasthttp.MethodGet, s.containerURI()+"?format=json&limit=1&delimiter=/&prefix="+pyfmt.Quote(s.object+"/"), s.copyAuthHeaders)
 		var items []map[string]any
 		ok := resp.StatusCode()/100 == 2 && json.Unmarshal(resp.Body(), &items) == nil && len(items) > 0
 		resp.CloseBodyStream()
@@ -277,7 +277,7 @@ func (s *staticWebReq) errorResponse() {
 		return
 	}
 	code := ctx.Response.StatusCode()
-	resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+"/"+pyfmt.Quote(strconv.Itoa(code)+s.site.errorPage), s.copyAuthHeaders)
+	resp := Subrequest(ctx, Lift(s.next), fasthttp.MethodGet, s.containerURI()+"/"+pyfmt.Quote(strconv.Itoa(code)+s.site.errorPage), s.copyAuthHeaders)
 	if resp.StatusCode()/100 != 2 {
 		resp.CloseBodyStream()
 		return
@@ -356,7 +356,7 @@ func (s *staticWebReq) listing(prefix string) {
 	if prefix != "" {
 		q += "&prefix=" + pyfmt.Quote(prefix)
 	}
-	resp := Subrequest(ctx, s.next, fasthttp.MethodGet, s.containerURI()+q, s.copyAuthHeaders)
+	resp := Subrequest(ctx, Lift(s.next), fasthttp.MethodGet, s.containerURI()+q, s.copyAuthHeaders)
 	code := resp.StatusCode()
 	body := append([]byte(nil), resp.Body()...)
 	resp.CloseBodyStream()

@@ -12,7 +12,7 @@ import (
 // 404). serverType maps a local port to "object", "container" or
 // "account" (from the rings), so OPTIONS names the server as Swift's do
 // (swift-recon --validate-servers).
-func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHandler, mws ...Middleware) fasthttp.RequestHandler {
+func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHandler, mws ...LegacyMiddleware) fasthttp.RequestHandler {
 	h := func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Method()) == fasthttp.MethodOptions {
 			typ := "object"

@@ -175,7 +175,7 @@ func IsInternal(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keyInterna
 //
 // The caller owns the response: read Body() or BodyStream(), then call
 // CloseBodyStream so file handles are released.
-func Subrequest(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
+func Subrequest(parent *fasthttp.RequestCtx, next Handler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
 	sub := new(fasthttp.RequestCtx)
 	sub.Init(&fasthttp.Request{}, parent.RemoteAddr(), nil)
 	sub.Request.Header.SetMethod(method)
@@ -195,7 +195,9 @@ func Subrequest(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, metho
 	if prep != nil {
 		prep(&sub.Request)
 	}
-	next(sub)
+	if err := next(sub); err != nil {
+		WriteError(sub, err)
+	}
 	return &sub.Response
 }
 

@@ -19,7 +19,7 @@ func TestSubrequest(t *testing.T) {
 				next(ctx)
 				return
 			}
-			get := Subrequest(ctx, next, "GET", "/v1/AUTH_test/c/src", func(req *fasthttp.Request) {
+			get := Subrequest(ctx, Lift(next), "GET", "/v1/AUTH_test/c/src", func(req *fasthttp.Request) {
 				req.Header.Set("X-Auth-Token", string(ctx.Request.Header.Peek("X-Auth-Token")))
 			})
 			defer get.CloseBodyStream()
@@ -27,7 +27,7 @@ func TestSubrequest(t *testing.T) {
 				ctx.SetStatusCode(get.StatusCode())
 				return
 			}
-			put := Subrequest(ctx, next, "PUT", "/v1/AUTH_test/c/dst", func(req *fasthttp.Request) {
+			put := Subrequest(ctx, Lift(next), "PUT", "/v1/AUTH_test/c/dst", func(req *fasthttp.Request) {
 				req.Header.Set("X-Auth-Token", string(ctx.Request.Header.Peek("X-Auth-Token")))
 				req.SetBodyStream(ResponseBody(get), get.Header.ContentLength())
 			})
@@ -35,7 +35,7 @@ func TestSubrequest(t *testing.T) {
 			ctx.SetBodyString(string(put.Header.Peek("Etag")))
 		}
 	}
-	c := startTestCluster(t, echo)
+	c := startTestCluster(t, Legacy(echo))
 	c.must(201, "PUT", "/v1/AUTH_test/c", "")
 	payload := strings.Repeat("swiftbox ", 300000) // streamed, not buffered
 	c.must(201, "PUT", "/v1/AUTH_test/c/src", payload)
@@ -67,7 +67,7 @@ func TestSetIdentity(t *testing.T) {
 			next(ctx)
 		}
 	}
-	cl = startTestCluster(t, front)
+	cl = startTestCluster(t, Legacy(front))
 	cl.must(201, "PUT", "/v1/AUTH_test/c", "")
 	cl.must(201, "PUT", "/v1/AUTH_test/c/o", "hello", "X-Auth-Token:", "X-Test-User: test:tester", "X-Test-Key: testing")
 	_, body := cl.must(200, "GET", "/v1/AUTH_test/c/o", "", "X-Auth-Token:", "X-Test-User: test:tester", "X-Test-Key: testing")
@@ -91,7 +91,7 @@ func TestKeyScope(t *testing.T) {
 			next(ctx)
 		}
 	}
-	c := startTestCluster(t, front)
+	c := startTestCluster(t, Legacy(front))
 	for _, ct := range []string{"a", "a+segments", "b"} {
 		c.must(201, "PUT", "/v1/AUTH_test/"+ct, "")
 	}

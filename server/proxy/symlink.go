@@ -153,7 +153,7 @@ func symlinkGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, syml
 			// (make_pre_authed_request), the link itself was authorized.
 			sub = preAuthed
 		}
-		owned = sub(ctx, next, string(ctx.Method()), target, func(req *fasthttp.Request) {
+		owned = sub(ctx, Lift(next), string(ctx.Method()), target, func(req *fasthttp.Request) {
 			copyRequestHeaders(req, &ctx.Request)
 			req.Header.Del("X-Backend-Storage-Policy-Index")
 			if allowReserved {
@@ -356,7 +356,7 @@ func staticLinkSysmeta(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, t
 		if preAuth {
 			sub = preAuthed
 		}
-		resp = sub(ctx, next, fasthttp.MethodHead, uri, func(req *fasthttp.Request) {
+		resp = sub(ctx, Lift(next), fasthttp.MethodHead, uri, func(req *fasthttp.Request) {
 			if allowReserved {
 				req.Header.Set("X-Backend-Allow-Reserved-Names", "true")
 			}

@@ -140,7 +140,7 @@ func TestTempURLScopeOnSubrequests(t *testing.T) {
 	peek := func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return func(ctx *fasthttp.RequestCtx) {
 			if target := string(ctx.Request.Header.Peek("X-Test-Sub")); target != "" {
-				resp := Subrequest(ctx, next, "GET", target, nil)
+				resp := Subrequest(ctx, Lift(next), "GET", target, nil)
 				ctx.SetStatusCode(resp.StatusCode())
 				resp.CloseBodyStream()
 				return
@@ -148,7 +148,7 @@ func TestTempURLScopeOnSubrequests(t *testing.T) {
 			next(ctx)
 		}
 	}
-	c := startTestCluster(t, peek)
+	c := startTestCluster(t, Legacy(peek))
 	c.must(201, "PUT", "/v1/AUTH_test/a", "", "X-Container-Meta-Temp-URL-Key: ckey")
 	c.must(201, "PUT", "/v1/AUTH_test/b", "")
 	c.must(201, "PUT", "/v1/AUTH_test/a/seg", "x")

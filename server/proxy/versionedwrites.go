@@ -166,7 +166,7 @@ func (v *versioner) release(a *archived, failed bool) {
 	if !failed || !last {
 		return
 	}
-	head := preAuthed(v.ctx, v.next, fasthttp.MethodHead, a.object+"?symlink=get", func(req *fasthttp.Request) {
+	head := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodHead, a.object+"?symlink=get", func(req *fasthttp.Request) {
 		req.Header.Set("X-Newest", "True")
 	})
 	closeResp(head)
@@ -174,7 +174,7 @@ func (v *versioner) release(a *archived, failed bool) {
 	if !isSuccess(head.StatusCode()) || err != nil || cur != a.ts {
 		return
 	}
-	closeResp(preAuthed(v.ctx, v.next, fasthttp.MethodDelete, a.copy, func(req *fasthttp.Request) {
+	closeResp(preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, a.copy, func(req *fasthttp.Request) {
 		req.Header.Set("X-Timestamp", at.Internal())
 		req.Header.Set(allowReserved, "true")
 	}))
@@ -324,7 +324,7 @@ func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object st
 // Nor is it held to a temp URL's or an S3 grant's scope (Swift's
 // pre-authed requests replace swift.authorize); an access key's buckets
 // still hold.
-func preAuthed(parent *fasthttp.RequestCtx, next fasthttp.RequestHandler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
+func preAuthed(parent *fasthttp.RequestCtx, next Handler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
 	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyTempURLScope), parent.UserValue(keyGrantScope)
 	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
 	parent.SetUserValue(keyTempURLScope, nil)
@@ -368,14 +368,14 @@ func checkVersionResp(resp *fasthttp.Response) error {
 
 // getSource reads an object as it is stored (a link as a link).
 func (v *versioner) getSource(uri string) *fasthttp.Response {
-	return preAuthed(v.ctx, v.next, fasthttp.MethodGet, uri+"?symlink=get", func(req *fasthttp.Request) {
+	return preAuthed(v.ctx, Lift(v.next), fasthttp.MethodGet, uri+"?symlink=get", func(req *fasthttp.Request) {
 		req.Header.Set("X-Newest", "True")
 	})
 }
 
 // putFrom writes source's body and metadata to uri.
 func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *fasthttp.Request)) *fasthttp.Response {
-	return preAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
+	return preAuthed(v.ctx, Lift(v.next), fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 		for k, val := range src.Header.All() {
 			switch strings.ToLower(string(k)) {
 			case "x-timestamp", "content-length", "transfer-encoding", "connection", "date", "server",
@@ -446,7 +446,7 @@ func (v *versioner) deletePush() (*archived, error) {
 		return nil, err
 	}
 	uri := v.objectURI(v.vc, versionPrefix(v.object)+timestamp.FromTime(time.Now()).Internal())
-	resp := preAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
+	resp := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 		req.Header.SetContentType(deleteMarkerType)
 		req.Header.SetContentLength(0)
 	})
@@ -512,7 +512,7 @@ func (v *versioner) deletePop() error {
 	for i := 0; i < len(items); i++ {
 		item := items[i]
 		if item.ContentType == deleteMarkerType {
-			head := preAuthed(v.ctx, v.next, fasthttp.MethodHead, v.objectURI(v.container, v.object), func(req *fasthttp.Request) {
+			head := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodHead, v.objectURI(v.container, v.object), func(req *fasthttp.Request) {
 				req.Header.Set("X-Newest", "True")
 			})
 			closeResp(head)
@@ -533,7 +533,7 @@ func (v *versioner) deletePop() error {
 				if !ok {
 					continue
 				}
-				del := preAuthed(v.ctx, v.next, fasthttp.MethodDelete, v.objectURI(v.vc, items[i].Name), nil)
+				del := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, v.objectURI(v.vc, items[i].Name), nil)
 				closeResp(del)
 				if del.StatusCode() != fasthttp.StatusNotFound {
 					if err := checkVersionResp(del); err != nil {
@@ -559,7 +559,7 @@ func (v *versioner) deletePop() error {
 		v.next(v.ctx)
 		return nil
 	}
-	resp := preAuthed(v.ctx, v.next, fasthttp.MethodDelete, target, nil)
+	resp := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, target, nil)
 	adoptResponse(v.ctx, resp)
 	return nil
 }

@@ -182,93 +182,112 @@ func decodeV1(data []byte) (*Ring, error) {
 // length-prefixed and checksummed sections located through a JSON index
 // whose uncompressed offset is the second-to-last 8 bytes of the stream.
 func decodeV2(data []byte) (*Ring, error) {
-	bad := func(what string) error { return fmt.Errorf("%w: v2 %s", ErrCorruptRing, what) }
 	if len(data) < 6+16 {
-		return nil, bad("too short")
+		return nil, badV2("too short")
 	}
-	blob := func(off uint64) ([]byte, []byte, error) {
-		if off > uint64(len(data))-8 {
-			return nil, nil, bad("offset out of range")
-		}
-		n := binary.BigEndian.Uint64(data[off:])
-		if n > uint64(len(data))-off-8 {
-			return nil, nil, bad("blob out of range")
-		}
-		return data[off : off+8+n], data[off+8 : off+8+n], nil
-	}
-	_, idxJSON, err := blob(binary.BigEndian.Uint64(data[len(data)-16:]))
+	f := v2File(data)
+	_, idxJSON, err := f.blob(binary.BigEndian.Uint64(data[len(data)-16:]))
 	if err != nil {
 		return nil, err
 	}
 	var index map[string][]any
 	if err := json.Unmarshal(idxJSON, &index); err != nil {
-		return nil, bad("index JSON")
+		return nil, badV2("index JSON")
 	}
-	section := func(name string) ([]byte, error) {
-		e, ok := index[name]
-		if !ok || len(e) != 6 {
-			return nil, bad("missing section " + name)
-		}
-		start, ok1 := e[1].(float64)
-		method, ok2 := e[4].(string)
-		want, ok3 := e[5].(string)
-		if !ok1 || !ok2 || !ok3 || start < 0 {
-			return nil, bad("index entry " + name)
-		}
-		whole, body, err := blob(uint64(start))
-		if err != nil {
-			return nil, err
-		}
-		var h hash.Hash
-		switch method {
-		case "md5":
-			h = md5.New()
-		case "sha1":
-			h = sha1.New()
-		case "sha256":
-			h = sha256.New()
-		case "sha512":
-			h = sha512.New()
-		default:
-			return nil, bad("checksum method " + method)
-		}
-		h.Write(whole)
-		if hex.EncodeToString(h.Sum(nil)) != want {
-			return nil, bad("checksum mismatch in " + name)
-		}
-		return body, nil
-	}
-	metaJSON, err := section("swift/ring/metadata")
+	metaJSON, err := f.section(index, "swift/ring/metadata")
 	if err != nil {
 		return nil, err
 	}
 	var m ringMeta
 	if err := json.Unmarshal(metaJSON, &m); err != nil {
-		return nil, bad("metadata JSON")
+		return nil, badV2("metadata JSON")
 	}
-	devJSON, err := section("swift/ring/devices")
+	devJSON, err := f.section(index, "swift/ring/devices")
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(devJSON, &m.Devs); err != nil {
-		return nil, bad("devices JSON")
+		return nil, badV2("devices JSON")
 	}
 	shift, err := m.partShift()
 	if err != nil {
 		return nil, err
 	}
-	table, err := section("swift/ring/assignments")
+	table, err := f.section(index, "swift/ring/assignments")
 	if err != nil {
 		return nil, err
 	}
-	width := m.DevIDBytes
+	rows, err := decodeAssignments(table, m.DevIDBytes, 1<<(32-shift))
+	if err != nil {
+		return nil, err
+	}
+	return newRing(m.devices(), rows, shift, m.Version, m.NextPartPower)
+}
+
+func badV2(what string) error { return fmt.Errorf("%w: v2 %s", ErrCorruptRing, what) }
+
+// v2File is a v2 ring file's bytes: length-prefixed blobs, found through
+// an index at the end.
+type v2File []byte
+
+// blob is the length-prefixed blob at off: whole (prefix included, what
+// the checksum covers) and its body.
+func (data v2File) blob(off uint64) (whole, body []byte, err error) {
+	if off > uint64(len(data))-8 {
+		return nil, nil, badV2("offset out of range")
+	}
+	n := binary.BigEndian.Uint64(data[off:])
+	if n > uint64(len(data))-off-8 {
+		return nil, nil, badV2("blob out of range")
+	}
+	return data[off : off+8+n], data[off+8 : off+8+n], nil
+}
+
+// section is the body of the index's section name, its checksum verified.
+func (data v2File) section(index map[string][]any, name string) ([]byte, error) {
+	e, ok := index[name]
+	if !ok || len(e) != 6 {
+		return nil, badV2("missing section " + name)
+	}
+	start, ok1 := e[1].(float64)
+	method, ok2 := e[4].(string)
+	want, ok3 := e[5].(string)
+	if !ok1 || !ok2 || !ok3 || start < 0 {
+		return nil, badV2("index entry " + name)
+	}
+	whole, body, err := data.blob(uint64(start))
+	if err != nil {
+		return nil, err
+	}
+	var h hash.Hash
+	switch method {
+	case "md5":
+		h = md5.New()
+	case "sha1":
+		h = sha1.New()
+	case "sha256":
+		h = sha256.New()
+	case "sha512":
+		h = sha512.New()
+	default:
+		return nil, badV2("checksum method " + method)
+	}
+	h.Write(whole)
+	if hex.EncodeToString(h.Sum(nil)) != want {
+		return nil, badV2("checksum mismatch in " + name)
+	}
+	return body, nil
+}
+
+// decodeAssignments splits the assignments table (device ids of width
+// bytes) into replica rows of parts entries.
+func decodeAssignments(table []byte, width, parts int) ([][]uint16, error) {
 	if width != 2 && width != 4 {
 		return nil, fmt.Errorf("%w: dev_id_bytes %d", ErrUnsupportedFormat, width)
 	}
 	if len(table)%width != 0 {
-		return nil, bad("assignments size")
+		return nil, badV2("assignments size")
 	}
-	parts := 1 << (32 - shift)
 	var rows [][]uint16
 	for len(table) > 0 {
 		n := min(parts, len(table)/width)
@@ -288,7 +307,7 @@ func decodeV2(data []byte) (*Ring, error) {
 		rows = append(rows, row)
 		table = table[n*width:]
 	}
-	return newRing(m.devices(), rows, shift, m.Version, m.NextPartPower)
+	return rows, nil
 }
 
 // Encode returns the ring in Swift's v1 format, uncompressed: the bytes

@@ -214,55 +214,18 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 	// A .data is checked as it is copied, so a damaged replica is not
 	// spread, and arrives with its block table (built here, once its MD5
 	// matched, for an object that had none).
-	isData := strings.HasSuffix(srcPath, extData)
-	var table *blockTable
-	var sum *blockSummer
-	var h hash.Hash
-	if isData {
-		if table, err = loadBlockTable(in, meta, fi.Size()); err != nil {
+	var check *copyCheck
+	if strings.HasSuffix(srcPath, extData) {
+		if check, err = newCopyCheck(in, meta, fi.Size()); err != nil {
 			return fail(err)
 		}
-		if table != nil {
-			sum = newBlockSummer(table.shift)
-		} else {
-			sum, h = newBlockSummer(blockShiftFor(fi.Size())), md5.New()
-		}
 	}
-	var n int64
-	buf := make([]byte, 256<<10)
-	for {
-		k, rerr := in.Read(buf)
-		if k > 0 {
-			if lim != nil {
-				lim.Wait(k)
-			}
-			if _, err := out.Write(buf[:k]); err != nil {
-				return fail(err)
-			}
-			if sum != nil {
-				sum.Write(buf[:k])
-			}
-			if h != nil {
-				h.Write(buf[:k])
-			}
-			n += int64(k)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return fail(rerr)
-		}
+	n, err := copyLimited(out, in, lim, check)
+	if err != nil {
+		return fail(err)
 	}
-	if isData {
-		got := sum.table()
-		switch {
-		case table != nil && !slices.Equal(got.crcs, table.crcs):
-			return fail(fmt.Errorf("%w: %s: body does not match its block table", ErrCorrupt, srcPath))
-		case h != nil && hex.EncodeToString(h.Sum(nil)) != strings.ToLower(meta["ETag"]):
-			return fail(fmt.Errorf("%w: %s: body MD5 differs from its ETag", ErrCorrupt, srcPath))
-		}
-		if err := storeBlockTable(out, meta, got); err != nil {
+	if check != nil {
+		if err := check.finish(out, meta, srcPath); err != nil {
 			return fail(err)
 		}
 	}
@@ -285,6 +248,72 @@ func (s *ObjectStore) copyToTemp(srcPath, dst string, lim Limiter) (tempCopy, in
 		return tempCopy{}, 0, noSpace(err)
 	}
 	return tempCopy{path: out.Name(), sidecar: sidecar}, n, nil
+}
+
+// copyCheck verifies a .data's body as it is copied: against its block
+// table, or (an object that has none) against its ETag, building the
+// table it will carry.
+type copyCheck struct {
+	table *blockTable // the stored table, nil if none
+	sum   *blockSummer
+	md5   hash.Hash // only without a stored table
+}
+
+func newCopyCheck(in File, meta map[string]string, size int64) (*copyCheck, error) {
+	table, err := loadBlockTable(in, meta, size)
+	if err != nil {
+		return nil, err
+	}
+	if table != nil {
+		return &copyCheck{table: table, sum: newBlockSummer(table.shift)}, nil
+	}
+	return &copyCheck{sum: newBlockSummer(blockShiftFor(size)), md5: md5.New()}, nil
+}
+
+func (c *copyCheck) Write(b []byte) {
+	c.sum.Write(b)
+	if c.md5 != nil {
+		c.md5.Write(b)
+	}
+}
+
+// finish checks what was copied and stores its block table on out.
+func (c *copyCheck) finish(out File, meta map[string]string, srcPath string) error {
+	got := c.sum.table()
+	switch {
+	case c.table != nil && !slices.Equal(got.crcs, c.table.crcs):
+		return fmt.Errorf("%w: %s: body does not match its block table", ErrCorrupt, srcPath)
+	case c.md5 != nil && hex.EncodeToString(c.md5.Sum(nil)) != strings.ToLower(meta["ETag"]):
+		return fmt.Errorf("%w: %s: body MD5 differs from its ETag", ErrCorrupt, srcPath)
+	}
+	return storeBlockTable(out, meta, got)
+}
+
+// copyLimited copies in to out at lim's pace, feeding check (if any).
+func copyLimited(out io.Writer, in io.Reader, lim Limiter, check *copyCheck) (int64, error) {
+	var n int64
+	buf := make([]byte, 256<<10)
+	for {
+		k, rerr := in.Read(buf)
+		if k > 0 {
+			if lim != nil {
+				lim.Wait(k)
+			}
+			if _, err := out.Write(buf[:k]); err != nil {
+				return n, err
+			}
+			if check != nil {
+				check.Write(buf[:k])
+			}
+			n += int64(k)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
 }
 
 // PruneHandoff removes from device (a handoff for partition) every object

@@ -290,6 +290,48 @@ func Load(path string) (*Config, error) {
 
 // Finish fills derived defaults (StateDir) and validates.
 func (c *Config) Finish() error {
+	if err := c.finishPaths(); err != nil {
+		return err
+	}
+	if err := c.finishAddrs(); err != nil {
+		return err
+	}
+	if err := c.finishLimits(); err != nil {
+		return err
+	}
+	var err error
+	if c.Policies, err = ValidatePolicies(c.StoragePolicies); err != nil {
+		return err
+	}
+	if err := c.finishAuth(); err != nil {
+		return err
+	}
+	if err := c.finishS3(); err != nil {
+		return err
+	}
+	if err := c.finishLogging(); err != nil {
+		return err
+	}
+	if err := c.finishExpirer(); err != nil {
+		return err
+	}
+	if err := c.finishContainerSync(); err != nil {
+		return err
+	}
+	if err := c.finishLoginThrottle(); err != nil {
+		return err
+	}
+	if err := c.finishVersioning(); err != nil {
+		return err
+	}
+	if err := c.finishKeystone(); err != nil {
+		return err
+	}
+	return c.finishDaemons()
+}
+
+// finishPaths makes the devices and state directories absolute.
+func (c *Config) finishPaths() error {
 	if c.Devices == "" {
 		return errors.New("config: devices must be set")
 	}
@@ -308,6 +350,14 @@ func (c *Config) Finish() error {
 	if c.StateDir, err = filepath.Abs(c.StateDir); err != nil {
 		return fmt.Errorf("config: swift_dir: %w", err)
 	}
+	if c.ReconCachePath == "" {
+		c.ReconCachePath = filepath.Join(c.StateDir, "recon")
+	}
+	return nil
+}
+
+// finishAddrs checks the listening addresses.
+func (c *Config) finishAddrs() error {
 	if _, _, err := net.SplitHostPort(c.Bind); err != nil {
 		return fmt.Errorf("config: bind %q: want HOST:PORT: %w", c.Bind, err)
 	}
@@ -326,9 +376,11 @@ func (c *Config) Finish() error {
 	if err := c.validateListen(); err != nil {
 		return err
 	}
-	if c.ReconCachePath == "" {
-		c.ReconCachePath = filepath.Join(c.StateDir, "recon")
-	}
+	return nil
+}
+
+// finishLimits checks the middlewares' and storage's numeric limits.
+func (c *Config) finishLimits() error {
 	if c.AccessLog.RevealSensitivePrefix < 0 {
 		return fmt.Errorf("config: access_log.reveal_sensitive_prefix must not be negative, got %d", c.AccessLog.RevealSensitivePrefix)
 	}
@@ -352,8 +404,15 @@ func (c *Config) Finish() error {
 	if c.PartPower != 0 && (c.PartPower < 1 || c.PartPower > 22) {
 		return fmt.Errorf("config: part_power must be 0 (auto) or 1..22, got %d", c.PartPower)
 	}
-	if c.Policies, err = ValidatePolicies(c.StoragePolicies); err != nil {
-		return err
+	return nil
+}
+
+// finishAuth checks tempauth's settings and users.
+func (c *Config) finishAuth() error {
+	for _, u := range c.Auth.Users {
+		if _, err := ParseUser(u); err != nil {
+			return err
+		}
 	}
 	if c.Auth.TokenLife <= 0 {
 		return fmt.Errorf("config: auth.token_life must be positive, got %d", c.Auth.TokenLife)
@@ -377,6 +436,11 @@ func (c *Config) Finish() error {
 	default:
 		return fmt.Errorf("config: auth.storage_url_scheme must be default, http or https, got %q", c.Auth.StorageURLScheme)
 	}
+	return nil
+}
+
+// finishS3 checks the S3 API's settings.
+func (c *Config) finishS3() error {
 	if c.S3.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.S3.Addr); err != nil {
 			return fmt.Errorf("config: s3.addr %q: want HOST:PORT: %w", c.S3.Addr, err)
@@ -389,6 +453,11 @@ func (c *Config) Finish() error {
 		c.S3.MaxMultiDeleteObjects <= 0 || c.S3.MaxUploadPartNum <= 0 || c.S3.MinSegmentSize < 0 {
 		return errors.New("config: s3 limits must be positive")
 	}
+	return nil
+}
+
+// finishLogging checks the log settings.
+func (c *Config) finishLogging() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -397,27 +466,7 @@ func (c *Config) Finish() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("config: log_format must be text or json, got %q", c.LogFormat)
 	}
-	for _, u := range c.Auth.Users {
-		if _, err := ParseUser(u); err != nil {
-			return err
-		}
-	}
-	if err := c.finishExpirer(); err != nil {
-		return err
-	}
-	if err := c.finishContainerSync(); err != nil {
-		return err
-	}
-	if err := c.finishLoginThrottle(); err != nil {
-		return err
-	}
-	if err := c.finishVersioning(); err != nil {
-		return err
-	}
-	if err := c.finishKeystone(); err != nil {
-		return err
-	}
-	return c.finishDaemons()
+	return nil
 }
 
 // ParseFallocateReserve returns the reserve as bytes or percent (one is 0).

@@ -48,7 +48,12 @@ account; NAME.builder.json (swiftbox's JSON builder) and NAME.ring.gz (Swift's r
 format, usable by OpenStack Swift) live in --dir.`,
 	}
 	ringCmd.PersistentFlags().String("dir", ".", "directory holding NAME.builder.json and NAME.ring.gz")
+	ringCmd.AddCommand(ringCreateCmd(), ringAddCmd(), ringRemoveCmd(), ringSetWeightCmd(), ringPretendCmd(),
+		ringRebalanceCmd(), ringListCmd(), ringLookupCmd())
+	rootCmd.AddCommand(ringCmd)
+}
 
+func ringCreateCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create an empty builder",
@@ -74,7 +79,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 	create.Flags().Uint("part-power", 10, "partition power (partitions = 2^N)")
 	create.Flags().Int("replicas", 3, "replica count")
 	create.Flags().Int("min-part-hours", 1, "hours before a moved partition may move again")
+	return create
+}
 
+func ringAddCmd() *cobra.Command {
 	add := &cobra.Command{
 		Use:   "add NAME [r<region>z<zone>-<ip>:<port>[R<ip>:<port>]/<device>[_<meta>] WEIGHT]...",
 		Short: "Add devices, by flags or in swift-ring-builder's compact form",
@@ -92,7 +100,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 	add.Flags().String("device", "", "device name under the devices directory, e.g. sdb1")
 	add.Flags().Float64("weight", 100, "relative weight (e.g. capacity in GB)")
 	add.Flags().String("meta", "", "free-form metadata")
+	return add
+}
 
+func ringRemoveCmd() *cobra.Command {
 	remove := &cobra.Command{
 		Use:   "remove NAME ID",
 		Short: "Mark a device for removal; the next rebalance moves its partitions away",
@@ -107,7 +118,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 			})
 		},
 	}
+	return remove
+}
 
+func ringSetWeightCmd() *cobra.Command {
 	setWeight := &cobra.Command{
 		Use:   "set-weight NAME ID WEIGHT",
 		Short: "Change a device's weight",
@@ -126,7 +140,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 			})
 		},
 	}
+	return setWeight
+}
 
+func ringPretendCmd() *cobra.Command {
 	pretend := &cobra.Command{
 		Use:   "pretend-min-part-hours-passed NAME",
 		Short: "Let the next rebalance move partitions regardless of min_part_hours",
@@ -138,7 +155,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 			})
 		},
 	}
+	return pretend
+}
 
+func ringRebalanceCmd() *cobra.Command {
 	rebalance := &cobra.Command{
 		Use:   "rebalance NAME",
 		Short: "Reassign partitions and write NAME.builder.json and NAME.ring.gz",
@@ -166,7 +186,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 			return nil
 		},
 	}
+	return rebalance
+}
 
+func ringListCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list NAME",
 		Short: "Show the builder: parameters, devices, their partitions and balance",
@@ -180,7 +203,10 @@ format, usable by OpenStack Swift) live in --dir.`,
 			return nil
 		},
 	}
+	return list
+}
 
+func ringLookupCmd() *cobra.Command {
 	lookup := &cobra.Command{
 		Use:   "lookup NAME ACCOUNT [CONTAINER [OBJECT]]",
 		Short: "Show the partition, primary and handoff devices of a path (reads NAME.ring.gz)",
@@ -190,9 +216,7 @@ format, usable by OpenStack Swift) live in --dir.`,
 	lookup.Flags().String("hash-path-prefix", "", "the cluster's swift_hash_path_prefix")
 	lookup.Flags().String("hash-path-suffix", "", "the cluster's swift_hash_path_suffix")
 	lookup.Flags().Int("handoffs", 0, "handoffs to show (0 = all)")
-
-	ringCmd.AddCommand(create, add, remove, setWeight, pretend, rebalance, list, lookup)
-	rootCmd.AddCommand(ringCmd)
+	return lookup
 }
 
 // withBuilder loads NAME.builder.json, applies change and saves it.

@@ -19,7 +19,7 @@ import (
 // `swiftbox user`: local users and their S3 keys, kept in the state dir's
 // users.yaml, which a running serve reloads within seconds.
 func init() {
-	var cfgFile, devices string
+	t := &userTool{}
 	userCmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage local users (tempauth, built-in identity) and their S3 access keys",
@@ -29,35 +29,50 @@ serve picks up changes within two seconds. A user is ACCOUNT:USER: it owns
 account <reseller_prefix>_ACCOUNT when in group .admin.`,
 	}
 	pf := userCmd.PersistentFlags()
-	pf.StringVar(&cfgFile, "config", "", "config file (as for serve)")
-	pf.StringVar(&devices, "devices", "/srv/node", "directory whose subdirectories are devices")
-	state := func(cmd *cobra.Command) (*config.Config, *config.UsersFile, error) {
-		cfg, err := toolConfig(cmd, cfgFile, devices)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := os.Stat(cfg.StateDir); err != nil {
-			return nil, nil, fmt.Errorf("no state dir %s: run `swiftbox serve` on these devices first (or pass --config)", cfg.StateDir)
-		}
-		uf, err := config.LoadUsersFile(cfg.StateDir)
-		return cfg, uf, err
-	}
-	parseName := func(s string) (string, string, error) {
-		a, u, ok := strings.Cut(s, ":")
-		if !ok || a == "" || u == "" || strings.ContainsAny(s, "/ ") || strings.Count(s, ":") != 1 {
-			return "", "", fmt.Errorf("user %q: want ACCOUNT:USER", s)
-		}
-		return a, u, nil
-	}
-	fixed := func(cfg *config.Config, name string) bool {
-		for _, s := range cfg.Auth.Users {
-			if u, err := config.ParseUser(s); err == nil && u.Account+":"+u.Name == name {
-				return true
-			}
-		}
-		return false
-	}
+	pf.StringVar(&t.cfgFile, "config", "", "config file (as for serve)")
+	pf.StringVar(&t.devices, "devices", "/srv/node", "directory whose subdirectories are devices")
+	keyCmd := &cobra.Command{Use: "key", Short: "Manage S3 access keys of local users"}
+	keyCmd.AddCommand(t.keyCreateCmd(), t.keyListCmd(), t.keyRemoveCmd())
+	userCmd.AddCommand(t.addCmd(), t.listCmd(), t.removeCmd(), t.passwdCmd(), keyCmd)
+	rootCmd.AddCommand(userCmd)
+}
 
+// userTool is the user command's shared flags.
+type userTool struct{ cfgFile, devices string }
+
+// state loads the config and the users file of the devices' state dir.
+func (t *userTool) state(cmd *cobra.Command) (*config.Config, *config.UsersFile, error) {
+	cfg, err := toolConfig(cmd, t.cfgFile, t.devices)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(cfg.StateDir); err != nil {
+		return nil, nil, fmt.Errorf("no state dir %s: run `swiftbox serve` on these devices first (or pass --config)", cfg.StateDir)
+	}
+	uf, err := config.LoadUsersFile(cfg.StateDir)
+	return cfg, uf, err
+}
+
+// parseUserName splits ACCOUNT:USER.
+func parseUserName(s string) (string, string, error) {
+	a, u, ok := strings.Cut(s, ":")
+	if !ok || a == "" || u == "" || strings.ContainsAny(s, "/ ") || strings.Count(s, ":") != 1 {
+		return "", "", fmt.Errorf("user %q: want ACCOUNT:USER", s)
+	}
+	return a, u, nil
+}
+
+// fixedUser reports whether name is a user of the config (or --user), not of users.yaml.
+func fixedUser(cfg *config.Config, name string) bool {
+	for _, s := range cfg.Auth.Users {
+		if u, err := config.ParseUser(s); err == nil && u.Account+":"+u.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *userTool) addCmd() *cobra.Command {
 	var key string
 	var groups []string
 	var admin, reseller bool
@@ -66,15 +81,15 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 		Short: "Add a user (prints its key; --admin owns the account)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
-			acct, name, err := parseName(args[0])
+			acct, name, err := parseUserName(args[0])
 			if err != nil {
 				return err
 			}
-			if uf.Find(args[0]) >= 0 || fixed(cfg, args[0]) {
+			if uf.Find(args[0]) >= 0 || fixedUser(cfg, args[0]) {
 				return fmt.Errorf("user %s exists (use `swiftbox user passwd` to change its key)", args[0])
 			}
 			if key == "" {
@@ -103,13 +118,16 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 	add.Flags().StringSliceVar(&groups, "group", nil, "group (repeatable): .admin, .reseller_admin or any name used in ACLs")
 	add.Flags().BoolVar(&admin, "admin", false, "owner of the account (group .admin)")
 	add.Flags().BoolVar(&reseller, "reseller-admin", false, "may act on every account (group .reseller_admin)")
+	return add
+}
 
+func (t *userTool) listCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users and S3 keys (keys and secrets are not shown)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
@@ -128,19 +146,22 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 			return nil
 		},
 	}
+	return list
+}
 
+func (t *userTool) removeCmd() *cobra.Command {
 	remove := &cobra.Command{
 		Use:   "remove ACCOUNT:USER",
 		Short: "Remove a user and its S3 keys (its tokens stop working)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
 			i := uf.Find(args[0])
 			if i < 0 {
-				if fixed(cfg, args[0]) {
+				if fixedUser(cfg, args[0]) {
 					return fmt.Errorf("user %s is defined in the config or by --user; remove it there", args[0])
 				}
 				return fmt.Errorf("no user %s", args[0])
@@ -154,14 +175,17 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 			return nil
 		},
 	}
+	return remove
+}
 
+func (t *userTool) passwdCmd() *cobra.Command {
 	var newKey string
 	passwd := &cobra.Command{
 		Use:   "passwd ACCOUNT:USER",
 		Short: "Set a user's key (generated unless --key); its old tokens stop working",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
@@ -181,8 +205,10 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 		},
 	}
 	passwd.Flags().StringVar(&newKey, "key", "", "the new key; default: generated")
+	return passwd
+}
 
-	keyCmd := &cobra.Command{Use: "key", Short: "Manage S3 access keys of local users"}
+func (t *userTool) keyCreateCmd() *cobra.Command {
 	var buckets []string
 	var readOnly bool
 	create := &cobra.Command{
@@ -190,11 +216,11 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 		Short: "Create an S3 access/secret key pair for a user (one per application)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
-			if uf.Find(args[0]) < 0 && !fixed(cfg, args[0]) {
+			if uf.Find(args[0]) < 0 && !fixedUser(cfg, args[0]) {
 				return fmt.Errorf("no user %s", args[0])
 			}
 			for _, b := range buckets {
@@ -215,10 +241,14 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 	}
 	create.Flags().StringSliceVar(&buckets, "bucket", nil, "restrict the key to this bucket (repeatable)")
 	create.Flags().BoolVar(&readOnly, "read-only", false, "allow reads only")
+	return create
+}
+
+func (t *userTool) keyListCmd() *cobra.Command {
 	klist := &cobra.Command{
 		Use: "list [ACCOUNT:USER]", Short: "List S3 access keys (secrets are not shown)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, uf, err := state(cmd)
+			_, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
@@ -230,10 +260,14 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 			return nil
 		},
 	}
+	return klist
+}
+
+func (t *userTool) keyRemoveCmd() *cobra.Command {
 	kremove := &cobra.Command{
 		Use: "remove ACCESS_KEY", Short: "Remove an S3 access key", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, uf, err := state(cmd)
+			cfg, uf, err := t.state(cmd)
 			if err != nil {
 				return err
 			}
@@ -249,9 +283,7 @@ account <reseller_prefix>_ACCOUNT when in group .admin.`,
 			return nil
 		},
 	}
-	keyCmd.AddCommand(create, klist, kremove)
-	userCmd.AddCommand(add, list, remove, passwd, keyCmd)
-	rootCmd.AddCommand(userCmd)
+	return kremove
 }
 
 func orNone(l []string) string {

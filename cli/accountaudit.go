@@ -69,29 +69,58 @@ a problem. When serve is running, the walk is made by that serve.`,
 // accountAudit walks account on every replica and reports what is missing
 // or bad, one line per problem and a summary line.
 func accountAudit(ctx context.Context, n *node, account string, verify bool) []string {
-	var out []string
-	problems := 0
-	report := func(format string, args ...any) {
-		problems++
-		out = append(out, fmt.Sprintf(format, args...))
+	a := &acctAudit{n: n, account: account, verify: verify}
+	containers, found := a.containers()
+	if found == 0 {
+		return []string{fmt.Sprintf("account %s: not found on any replica: 1 problems", account)}
 	}
-	place := func(r *ring.Ring, a, c, o string) (int, []*ring.Device) {
-		part := r.Partition(ring.HashPath(n.prefix, n.suffix, a, c, o))
-		return part, r.PrimaryNodes(part)
+	for c := range containers {
+		if ctx.Err() != nil {
+			break
+		}
+		for name, row := range a.listing(c) {
+			a.checkObject(c, name, row)
+		}
 	}
-	// Containers: the union over the account's replicas.
-	apart, aprim := place(n.rings.Account, account, "", "")
+	a.out = append(a.out, fmt.Sprintf("account %s: %d containers, %d objects, %d object replicas checked (%d read in full): %d problems",
+		account, len(containers), a.objects, a.replicas, a.checked, a.problems))
+	return a.out
+}
+
+// acctAudit is one account's audit: what it found and counted so far.
+type acctAudit struct {
+	n                                    *node
+	account                              string
+	verify                               bool
+	out                                  []string
+	problems, objects, replicas, checked int
+}
+
+func (a *acctAudit) report(format string, args ...any) {
+	a.problems++
+	a.out = append(a.out, fmt.Sprintf(format, args...))
+}
+
+func (a *acctAudit) place(r *ring.Ring, acct, c, o string) (int, []*ring.Device) {
+	part := r.Partition(ring.HashPath(a.n.prefix, a.n.suffix, acct, c, o))
+	return part, r.PrimaryNodes(part)
+}
+
+// containers is the union of the account's replicas' container names,
+// and how many replicas were found.
+func (a *acctAudit) containers() (map[string]bool, int) {
+	apart, aprim := a.place(a.n.rings.Account, a.account, "", "")
 	containers := map[string]bool{}
 	found := 0
 	for _, d := range aprim {
 		marker := ""
 		for {
-			rows, err := n.dbs.ListContainers(d.Device, apart, account, db.ListOptions{Marker: marker, Limit: 10000})
+			rows, err := a.n.dbs.ListContainers(d.Device, apart, a.account, db.ListOptions{Marker: marker, Limit: 10000})
 			if err != nil {
 				if errors.Is(err, db.ErrNotFound) {
-					report("account %s: replica missing on %s (partition %d)", account, d.Device, apart)
+					a.report("account %s: replica missing on %s (partition %d)", a.account, d.Device, apart)
 				} else {
-					report("account %s: replica on %s unreadable: %v", account, d.Device, err)
+					a.report("account %s: replica on %s unreadable: %v", a.account, d.Device, err)
 				}
 				break
 			}
@@ -107,76 +136,73 @@ func accountAudit(ctx context.Context, n *node, account string, verify bool) []s
 			marker = rows[len(rows)-1].Name
 		}
 	}
-	if found == 0 {
-		return []string{fmt.Sprintf("account %s: not found on any replica: 1 problems", account)}
-	}
-	objects, replicas, checked := 0, 0, 0
-	for c := range containers {
-		if ctx.Err() != nil {
-			break
-		}
-		cpart, cprim := place(n.rings.Container, account, c, "")
-		listing := map[string]db.ObjectRow{}
-		for _, d := range cprim {
-			marker := ""
-			for {
-				rows, err := n.dbs.ListObjects(d.Device, cpart, account, c, db.ListOptions{Marker: marker, Limit: 10000, AllowReserved: true})
-				if err != nil {
-					if errors.Is(err, db.ErrNotFound) {
-						report("container /%s/%s: replica missing on %s (partition %d)", account, c, d.Device, cpart)
-					} else {
-						report("container /%s/%s: replica on %s unreadable: %v", account, c, d.Device, err)
-					}
-					break
+	return containers, found
+}
+
+// listing is container c's newest row of each object over its replicas.
+func (a *acctAudit) listing(c string) map[string]db.ObjectRow {
+	cpart, cprim := a.place(a.n.rings.Container, a.account, c, "")
+	listing := map[string]db.ObjectRow{}
+	for _, d := range cprim {
+		marker := ""
+		for {
+			rows, err := a.n.dbs.ListObjects(d.Device, cpart, a.account, c, db.ListOptions{Marker: marker, Limit: 10000, AllowReserved: true})
+			if err != nil {
+				if errors.Is(err, db.ErrNotFound) {
+					a.report("container /%s/%s: replica missing on %s (partition %d)", a.account, c, d.Device, cpart)
+				} else {
+					a.report("container /%s/%s: replica on %s unreadable: %v", a.account, c, d.Device, err)
 				}
-				for _, r := range rows {
-					if old, ok := listing[r.Name]; !ok || r.Timestamp.After(old.Timestamp) {
-						listing[r.Name] = r.ObjectRow
-					}
-				}
-				if len(rows) < 10000 {
-					break
-				}
-				marker = rows[len(rows)-1].Name
+				break
 			}
-		}
-		for name, row := range listing {
-			objects++
-			// The listing row names the object's storage policy.
-			orings := n.rings.ObjectRing(row.StoragePolicy)
-			if orings == nil {
-				report("object /%s/%s/%s: storage policy %d has no ring", account, c, name, row.StoragePolicy)
-				continue
+			for _, r := range rows {
+				if old, ok := listing[r.Name]; !ok || r.Timestamp.After(old.Timestamp) {
+					listing[r.Name] = r.ObjectRow
+				}
 			}
-			opart, oprim := place(orings, account, c, name)
-			for _, d := range oprim {
-				replicas++
-				path := fmt.Sprintf("/%s/%s/%s", account, c, name)
-				rd, err := n.objects.Policy(row.StoragePolicy).Open(d.Device, opart, account, c, name)
-				if err != nil {
-					if errors.Is(err, storage.ErrNotFound) {
-						report("object %s: replica missing on %s (partition %d)", path, d.Device, opart)
-					} else {
-						report("object %s: replica on %s unreadable: %v", path, d.Device, err)
-					}
-					continue
-				}
-				if row.Timestamp.After(rd.Timestamp()) {
-					report("object %s: replica on %s is older (%s) than the listing (%s)", path, d.Device, rd.Timestamp().Internal(), row.Timestamp.Internal())
-				} else if row.ETag != "" && rd.ETag() != strings.ToLower(row.ETag) && rd.Metadata()["X-Static-Large-Object"] == "" {
-					report("object %s: replica on %s has ETag %s, the listing %s", path, d.Device, rd.ETag(), row.ETag)
-				}
-				if verify {
-					checked++
-					if _, err := io.Copy(io.Discard, rd.VerifyingReader()); err != nil {
-						report("object %s: replica on %s is corrupt (%v); quarantined", path, d.Device, err)
-					}
-				}
-				rd.Close()
+			if len(rows) < 10000 {
+				break
 			}
+			marker = rows[len(rows)-1].Name
 		}
 	}
-	out = append(out, fmt.Sprintf("account %s: %d containers, %d objects, %d object replicas checked (%d read in full): %d problems",
-		account, len(containers), objects, replicas, checked, problems))
-	return out
+	return listing
+}
+
+// checkObject checks each primary replica of object name of container c
+// against its listing row.
+func (a *acctAudit) checkObject(c, name string, row db.ObjectRow) {
+	a.objects++
+	// The listing row names the object's storage policy.
+	orings := a.n.rings.ObjectRing(row.StoragePolicy)
+	if orings == nil {
+		a.report("object /%s/%s/%s: storage policy %d has no ring", a.account, c, name, row.StoragePolicy)
+		return
+	}
+	opart, oprim := a.place(orings, a.account, c, name)
+	path := fmt.Sprintf("/%s/%s/%s", a.account, c, name)
+	for _, d := range oprim {
+		a.replicas++
+		rd, err := a.n.objects.Policy(row.StoragePolicy).Open(d.Device, opart, a.account, c, name)
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				a.report("object %s: replica missing on %s (partition %d)", path, d.Device, opart)
+			} else {
+				a.report("object %s: replica on %s unreadable: %v", path, d.Device, err)
+			}
+			continue
+		}
+		if row.Timestamp.After(rd.Timestamp()) {
+			a.report("object %s: replica on %s is older (%s) than the listing (%s)", path, d.Device, rd.Timestamp().Internal(), row.Timestamp.Internal())
+		} else if row.ETag != "" && rd.ETag() != strings.ToLower(row.ETag) && rd.Metadata()["X-Static-Large-Object"] == "" {
+			a.report("object %s: replica on %s has ETag %s, the listing %s", path, d.Device, rd.ETag(), row.ETag)
+		}
+		if a.verify {
+			a.checked++
+			if _, err := io.Copy(io.Discard, rd.VerifyingReader()); err != nil {
+				a.report("object %s: replica on %s is corrupt (%v); quarantined", path, d.Device, err)
+			}
+		}
+		rd.Close()
+	}
 }

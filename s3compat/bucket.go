@@ -342,6 +342,21 @@ func (r *req) maxKeys() (int, *Error) {
 	return maxKeys, nil
 }
 
+// listEncoding is a listing's encoding-type ("" or "url") and the
+// function that encodes its keys so.
+func (r *req) listEncoding() (string, func(string) string, *Error) {
+	enc := string(r.ctx.QueryArgs().Peek("encoding-type"))
+	if enc != "" && enc != "url" {
+		return "", nil, errInvalidArgument.with("ArgumentName", "encoding-type").with("ArgumentValue", enc)
+	}
+	return enc, func(s string) string {
+		if enc == "url" {
+			return uriEncode(s, true)
+		}
+		return s
+	}, nil
+}
+
 func (r *req) listObjects(kind int) *Error {
 	q := r.ctx.QueryArgs()
 	maxKeys, e := r.maxKeys()
@@ -350,15 +365,9 @@ func (r *req) listObjects(kind int) *Error {
 	}
 	prefix := string(q.Peek("prefix"))
 	delim := string(q.Peek("delimiter"))
-	enc := string(q.Peek("encoding-type"))
-	if enc != "" && enc != "url" {
-		return errInvalidArgument.with("ArgumentName", "encoding-type").with("ArgumentValue", enc)
-	}
-	encode := func(s string) string {
-		if enc == "url" {
-			return uriEncode(s, true)
-		}
-		return s
+	enc, encode, e := r.listEncoding()
+	if e != nil {
+		return e
 	}
 	res := listResult{Xmlns: xmlns, Name: r.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, EncodingType: enc}
 	if delim != "" {
@@ -371,30 +380,9 @@ func (r *req) listObjects(kind int) *Error {
 		// only Delimiter, Marker and NextMarker there).
 		res.Prefix = prefix
 	}
-	var marker string
-	switch kind {
-	case listV1:
-		res.XMLName.Local = "ListBucketResult"
-		marker = string(q.Peek("marker"))
-		m := encode(marker)
-		res.Marker = &m
-	case listV2:
-		res.XMLName.Local = "ListBucketResult"
-		if q.Has("continuation-token") {
-			tok := string(q.Peek("continuation-token"))
-			raw, err := base64.StdEncoding.DecodeString(tok)
-			if err != nil {
-				return errInvalidArgument.with("ArgumentName", "continuation-token")
-			}
-			marker = string(raw)
-			res.ContinuationToken = &tok
-		} else {
-			marker = string(q.Peek("start-after"))
-		}
-		if q.Has("start-after") {
-			sa := encode(string(q.Peek("start-after")))
-			res.StartAfter = &sa
-		}
+	marker, e := r.listMarker(kind, &res, encode)
+	if e != nil {
+		return e
 	}
 	var entries []listEntry
 	if maxKeys > 0 {
@@ -449,6 +437,38 @@ func (r *req) listObjects(kind int) *Error {
 	}
 	writeXML(r.ctx, res)
 	return nil
+}
+
+// listMarker is where a v1 or v2 listing starts (marker, continuation
+// token or start-after), echoed into res as S3 does.
+func (r *req) listMarker(kind int, res *listResult, encode func(string) string) (string, *Error) {
+	q := r.ctx.QueryArgs()
+	var marker string
+	switch kind {
+	case listV1:
+		res.XMLName.Local = "ListBucketResult"
+		marker = string(q.Peek("marker"))
+		m := encode(marker)
+		res.Marker = &m
+	case listV2:
+		res.XMLName.Local = "ListBucketResult"
+		if q.Has("continuation-token") {
+			tok := string(q.Peek("continuation-token"))
+			raw, err := base64.StdEncoding.DecodeString(tok)
+			if err != nil {
+				return "", errInvalidArgument.with("ArgumentName", "continuation-token")
+			}
+			marker = string(raw)
+			res.ContinuationToken = &tok
+		} else {
+			marker = string(q.Peek("start-after"))
+		}
+		if q.Has("start-after") {
+			sa := encode(string(q.Peek("start-after")))
+			res.StartAfter = &sa
+		}
+	}
+	return marker, nil
 }
 
 func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }

@@ -471,29 +471,10 @@ func (r *req) completeMultipartUpload() *Error {
 	if e != nil {
 		return e
 	}
-	manifest := make([]segment, 0, len(doc.Parts))
-	sum := md5.New()
-	prev := 0
-	for i, p := range doc.Parts {
-		if p.PartNumber <= prev {
-			return errInvalidPartOrder.with("UploadId", r.uploadID())
-		}
-		prev = p.PartNumber
-		etag := normalizeEtag(p.ETag)
-		raw, err := hex.DecodeString(etag)
-		got, ok := uploaded[p.PartNumber]
-		if err != nil || len(raw) != md5.Size || !ok || got.etag != etag {
-			return errInvalidPart.with("UploadId", r.uploadID()).with("PartNumber", strconv.Itoa(p.PartNumber)).with("ETag", etag)
-		}
-		if i < len(doc.Parts)-1 && got.size < r.s.cfg.MinSegmentSize {
-			return errEntityTooSmall.with("ProposedSize", strconv.FormatInt(got.size, 10)).
-				with("MinSizeAllowed", strconv.FormatInt(r.s.cfg.MinSegmentSize, 10)).
-				with("PartNumber", strconv.Itoa(p.PartNumber)).with("ETag", etag)
-		}
-		sum.Write(raw)
-		manifest = append(manifest, segment{Path: "/" + r.segmentsContainer() + "/" + r.partName(p.PartNumber), Etag: etag, SizeBytes: got.size})
+	manifest, s3etag, e := r.completedManifest(doc.Parts, uploaded)
+	if e != nil {
+		return e
 	}
-	s3etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(manifest))
 	sumAlg := strings.ToLower(string(marker.Peek(sysChecksumAlg)))
 	var composite string
 	if completed != "" {
@@ -524,42 +505,8 @@ func (r *req) completeMultipartUpload() *Error {
 		return e
 	}
 	mbody, _ := json.Marshal(top)
-	in := &r.ctx.Request.Header
-	resp := r.sub("PUT", r.bucket, r.key, "multipart-manifest=put", func(req *fasthttp.Request) {
-		for k, v := range marker.All() {
-			ks := string(k)
-			if _, ok := cutPrefixFold(ks, metaPrefix); ok || strings.EqualFold(ks, objectTagsSysmeta) {
-				req.Header.Set(ks, string(v))
-			}
-		}
-		for _, name := range passHeaders[1:] {
-			if v := marker.Peek(name); len(v) > 0 {
-				req.Header.Set(name, string(v))
-			}
-		}
-		if string(marker.Peek(sysHasContentType)) == "yes" {
-			req.Header.Set("Content-Type", string(marker.Peek(sysContentType)))
-		}
-		if v := in.Peek("If-None-Match"); len(v) > 0 {
-			req.Header.Set("If-None-Match", string(v))
-		}
-		if v := marker.Peek(objectACLSys); len(v) > 0 {
-			req.Header.Set(objectACLSys, string(v))
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set(sysUploadID, r.uploadID())
-		req.Header.Set(sysEtag, s3etag)
-		req.Header.Set(sysParts, strconv.Itoa(len(manifest)))
-		req.Header.Set(overrideEtag, "; s3_etag="+s3etag)
-		if composite != "" {
-			req.Header.Set(sysChecksumAlg, sumAlg)
-			req.Header.Set(checksumSysmeta(sumAlg), composite)
-			if fullObject {
-				req.Header.Set(sysChecksumType, "FULL_OBJECT")
-			}
-		}
-		req.SetBodyStream(strings.NewReader(string(mbody)), len(mbody))
-	})
+	mp := manifestPut{marker: marker, body: mbody, etag: s3etag, parts: len(manifest), alg: sumAlg, checksum: composite, fullObject: fullObject}
+	resp := r.sub("PUT", r.bucket, r.key, "multipart-manifest=put", func(req *fasthttp.Request) { r.prepManifestPut(req, mp) })
 	st := resp.StatusCode()
 	rbody := string(resp.Body())
 	resp.CloseBodyStream()
@@ -573,6 +520,83 @@ func (r *req) completeMultipartUpload() *Error {
 	r.sub("DELETE", r.segmentsContainer(), r.key+"/"+r.uploadID(), "", nil).CloseBodyStream()
 	r.completeResult(s3etag, sumAlg, composite)
 	return nil
+}
+
+// completedManifest checks the completion's parts against the uploaded
+// ones and builds the SLO manifest and the S3 ETag of the whole.
+func (r *req) completedManifest(parts []completePart, uploaded map[int]partEntry) ([]segment, string, *Error) {
+	manifest := make([]segment, 0, len(parts))
+	sum := md5.New()
+	prev := 0
+	for i, p := range parts {
+		if p.PartNumber <= prev {
+			return nil, "", errInvalidPartOrder.with("UploadId", r.uploadID())
+		}
+		prev = p.PartNumber
+		etag := normalizeEtag(p.ETag)
+		raw, err := hex.DecodeString(etag)
+		got, ok := uploaded[p.PartNumber]
+		if err != nil || len(raw) != md5.Size || !ok || got.etag != etag {
+			return nil, "", errInvalidPart.with("UploadId", r.uploadID()).with("PartNumber", strconv.Itoa(p.PartNumber)).with("ETag", etag)
+		}
+		if i < len(parts)-1 && got.size < r.s.cfg.MinSegmentSize {
+			return nil, "", errEntityTooSmall.with("ProposedSize", strconv.FormatInt(got.size, 10)).
+				with("MinSizeAllowed", strconv.FormatInt(r.s.cfg.MinSegmentSize, 10)).
+				with("PartNumber", strconv.Itoa(p.PartNumber)).with("ETag", etag)
+		}
+		sum.Write(raw)
+		manifest = append(manifest, segment{Path: "/" + r.segmentsContainer() + "/" + r.partName(p.PartNumber), Etag: etag, SizeBytes: got.size})
+	}
+	return manifest, hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(manifest)), nil
+}
+
+// manifestPut is what the completed object's manifest PUT carries.
+type manifestPut struct {
+	marker     *fasthttp.ResponseHeader // the upload marker's headers
+	body       []byte                   // the SLO manifest
+	etag       string                   // the S3 ETag
+	parts      int
+	alg        string // the upload's checksum algorithm, if any
+	checksum   string // its composite or full-object checksum
+	fullObject bool
+}
+
+// prepManifestPut sets the manifest PUT's headers: the upload's metadata,
+// tags, ACL and checksum from its marker, and the S3 ETag.
+func (r *req) prepManifestPut(req *fasthttp.Request, mp manifestPut) {
+	for k, v := range mp.marker.All() {
+		ks := string(k)
+		if _, ok := cutPrefixFold(ks, metaPrefix); ok || strings.EqualFold(ks, objectTagsSysmeta) {
+			req.Header.Set(ks, string(v))
+		}
+	}
+	for _, name := range passHeaders[1:] {
+		if v := mp.marker.Peek(name); len(v) > 0 {
+			req.Header.Set(name, string(v))
+		}
+	}
+	if string(mp.marker.Peek(sysHasContentType)) == "yes" {
+		req.Header.Set("Content-Type", string(mp.marker.Peek(sysContentType)))
+	}
+	if v := r.ctx.Request.Header.Peek("If-None-Match"); len(v) > 0 {
+		req.Header.Set("If-None-Match", string(v))
+	}
+	if v := mp.marker.Peek(objectACLSys); len(v) > 0 {
+		req.Header.Set(objectACLSys, string(v))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set(sysUploadID, r.uploadID())
+	req.Header.Set(sysEtag, mp.etag)
+	req.Header.Set(sysParts, strconv.Itoa(mp.parts))
+	req.Header.Set(overrideEtag, "; s3_etag="+mp.etag)
+	if mp.checksum != "" {
+		req.Header.Set(sysChecksumAlg, mp.alg)
+		req.Header.Set(checksumSysmeta(mp.alg), mp.checksum)
+		if mp.fullObject {
+			req.Header.Set(sysChecksumType, "FULL_OBJECT")
+		}
+	}
+	req.SetBodyStream(strings.NewReader(string(mp.body)), len(mp.body))
 }
 
 func (r *req) completeResult(s3etag, sumAlg, composite string) {
@@ -613,35 +637,10 @@ func (r *req) listMultipartUploads() *Error {
 		}
 		maxUploads = min(n, maxUploads)
 	}
-	prefix := string(q.Peek("prefix"))
-	delim := string(q.Peek("delimiter"))
 	keyMarker := string(q.Peek("key-marker"))
 	idMarker := string(q.Peek("upload-id-marker"))
-	type upload struct {
-		Key          string `xml:"Key"`
-		UploadID     string `xml:"UploadId"`
-		Initiator    owner  `xml:"Initiator"`
-		Owner        owner  `xml:"Owner"`
-		StorageClass string `xml:"StorageClass"`
-		Initiated    string `xml:"Initiated"`
-	}
-	type result struct {
-		XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
-		Xmlns              string         `xml:"xmlns,attr"`
-		Bucket             string         `xml:"Bucket"`
-		KeyMarker          string         `xml:"KeyMarker"`
-		UploadIDMarker     string         `xml:"UploadIdMarker"`
-		NextKeyMarker      string         `xml:"NextKeyMarker"`
-		NextUploadIDMarker string         `xml:"NextUploadIdMarker"`
-		Delimiter          string         `xml:"Delimiter,omitempty"`
-		Prefix             string         `xml:"Prefix,omitempty"`
-		MaxUploads         int            `xml:"MaxUploads"`
-		IsTruncated        bool           `xml:"IsTruncated"`
-		Uploads            []upload       `xml:"Upload"`
-		CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
-	}
-	res := result{Xmlns: xmlns, Bucket: r.bucket, KeyMarker: keyMarker, UploadIDMarker: idMarker, Delimiter: delim, Prefix: prefix, MaxUploads: maxUploads}
-	seenPrefix := map[string]bool{}
+	l := &uploadLister{r: r, max: maxUploads, seen: map[string]bool{}, res: uploadsResult{Xmlns: xmlns, Bucket: r.bucket,
+		KeyMarker: keyMarker, UploadIDMarker: idMarker, Delimiter: string(q.Peek("delimiter")), Prefix: string(q.Peek("prefix")), MaxUploads: maxUploads}}
 	marker := ""
 	if keyMarker != "" {
 		marker = keyMarker + "/" + idMarker
@@ -649,10 +648,9 @@ func (r *req) listMultipartUploads() *Error {
 			marker = keyMarker + "/~"
 		}
 	}
-	count := 0
-	for count <= maxUploads {
+	for l.count <= maxUploads {
 		var items []listEntry
-		query := "format=json&limit=10000&prefix=" + uriEncode(prefix, false)
+		query := "format=json&limit=10000&prefix=" + uriEncode(l.res.Prefix, false)
 		if marker != "" {
 			query += "&marker=" + uriEncode(marker, false)
 		}
@@ -663,41 +661,13 @@ func (r *req) listMultipartUploads() *Error {
 		if st != 200 {
 			return swiftError(st, "bucket", r.bucket, "")
 		}
-		for _, it := range items {
-			if it.ContentType != "application/directory" {
-				continue
-			}
-			i := strings.LastIndexByte(it.Name, '/')
-			if i < 0 {
-				continue
-			}
-			key, id := it.Name[:i], it.Name[i+1:]
-			if delim != "" {
-				if j := strings.Index(key[len(prefix):], delim); j >= 0 {
-					cp := key[:len(prefix)+j+len(delim)]
-					if !seenPrefix[cp] {
-						seenPrefix[cp] = true
-						res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: cp})
-						count++
-					}
-					continue
-				}
-			}
-			if count == maxUploads {
-				res.IsTruncated = true
-				count++
-				break
-			}
-			res.Uploads = append(res.Uploads, upload{Key: key, UploadID: id, Initiator: r.owner(), Owner: r.owner(),
-				StorageClass: "STANDARD", Initiated: s3Time(it.LastModified)})
-			res.NextKeyMarker, res.NextUploadIDMarker = key, id
-			count++
-		}
-		if len(items) < 10000 || res.IsTruncated {
+		l.take(items)
+		if len(items) < 10000 || l.res.IsTruncated {
 			break
 		}
 		marker = items[len(items)-1].Name
 	}
+	res := &l.res
 	if len(res.Uploads) < 2 && !res.IsTruncated {
 		// s3api names a next marker only past a listing of two or more
 		// (kept for a truncated page, which clients continue from).
@@ -705,6 +675,75 @@ func (r *req) listMultipartUploads() *Error {
 	}
 	writeXML(r.ctx, res)
 	return nil
+}
+
+type uploadEntry struct {
+	Key          string `xml:"Key"`
+	UploadID     string `xml:"UploadId"`
+	Initiator    owner  `xml:"Initiator"`
+	Owner        owner  `xml:"Owner"`
+	StorageClass string `xml:"StorageClass"`
+	Initiated    string `xml:"Initiated"`
+}
+
+type uploadsResult struct {
+	XMLName            xml.Name       `xml:"ListMultipartUploadsResult"`
+	Xmlns              string         `xml:"xmlns,attr"`
+	Bucket             string         `xml:"Bucket"`
+	KeyMarker          string         `xml:"KeyMarker"`
+	UploadIDMarker     string         `xml:"UploadIdMarker"`
+	NextKeyMarker      string         `xml:"NextKeyMarker"`
+	NextUploadIDMarker string         `xml:"NextUploadIdMarker"`
+	Delimiter          string         `xml:"Delimiter,omitempty"`
+	Prefix             string         `xml:"Prefix,omitempty"`
+	MaxUploads         int            `xml:"MaxUploads"`
+	IsTruncated        bool           `xml:"IsTruncated"`
+	Uploads            []uploadEntry  `xml:"Upload"`
+	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
+}
+
+// uploadLister gathers a ListMultipartUploads page from the segments
+// container's upload markers.
+type uploadLister struct {
+	r          *req
+	res        uploadsResult
+	max, count int
+	seen       map[string]bool // common prefixes listed
+}
+
+// take adds the upload markers among items, up to max entries.
+func (l *uploadLister) take(items []listEntry) {
+	prefix, delim := l.res.Prefix, l.res.Delimiter
+	for _, it := range items {
+		if it.ContentType != "application/directory" {
+			continue
+		}
+		i := strings.LastIndexByte(it.Name, '/')
+		if i < 0 {
+			continue
+		}
+		key, id := it.Name[:i], it.Name[i+1:]
+		if delim != "" {
+			if j := strings.Index(key[len(prefix):], delim); j >= 0 {
+				cp := key[:len(prefix)+j+len(delim)]
+				if !l.seen[cp] {
+					l.seen[cp] = true
+					l.res.CommonPrefixes = append(l.res.CommonPrefixes, commonPrefix{Prefix: cp})
+					l.count++
+				}
+				continue
+			}
+		}
+		if l.count == l.max {
+			l.res.IsTruncated = true
+			l.count++
+			return
+		}
+		l.res.Uploads = append(l.res.Uploads, uploadEntry{Key: key, UploadID: id, Initiator: l.r.owner(), Owner: l.r.owner(),
+			StorageClass: "STANDARD", Initiated: s3Time(it.LastModified)})
+		l.res.NextKeyMarker, l.res.NextUploadIDMarker = key, id
+		l.count++
+	}
 }
 
 // getObjectPart serves GET/HEAD ?partNumber=N: the bytes of part N of a

@@ -571,17 +571,13 @@ func (r *req) copyObject() *Error {
 		return e
 	}
 	in := &r.ctx.Request.Header
-	directive := strings.ToUpper(string(in.Peek("X-Amz-Metadata-Directive")))
-	switch directive {
-	case "", "COPY", "REPLACE":
-	default:
-		return errInvalidArgument.with("ArgumentName", "x-amz-metadata-directive").with("ArgumentValue", directive)
+	directive, e := copyDirective(in, "X-Amz-Metadata-Directive")
+	if e != nil {
+		return e
 	}
-	tagsDirective := strings.ToUpper(string(in.Peek("X-Amz-Tagging-Directive")))
-	switch tagsDirective {
-	case "", "COPY", "REPLACE":
-	default:
-		return errInvalidArgument.with("ArgumentName", "x-amz-tagging-directive").with("ArgumentValue", tagsDirective)
+	tagsDirective, e := copyDirective(in, "X-Amz-Tagging-Directive")
+	if e != nil {
+		return e
 	}
 	if _, e := r.requestTags(); e != nil {
 		return e
@@ -664,6 +660,16 @@ func (r *req) copyObject() *Error {
 	r.versionHeaders(&resp.Header)
 	writeXML(r.ctx, result{Xmlns: xmlns, LastModified: lm.Format("2006-01-02T15:04:05.000Z"), ETag: `"` + string(resp.Header.Peek("Etag")) + `"`})
 	return nil
+}
+
+// copyDirective is a copy's COPY or REPLACE directive header ("" when absent).
+func copyDirective(in *fasthttp.RequestHeader, name string) (string, *Error) {
+	d := strings.ToUpper(string(in.Peek(name)))
+	switch d {
+	case "", "COPY", "REPLACE":
+		return d, nil
+	}
+	return "", errInvalidArgument.with("ArgumentName", strings.ToLower(name)).with("ArgumentValue", d)
 }
 
 // etagListMatches reports whether an If-Match list names etag (or is *).

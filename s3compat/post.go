@@ -74,27 +74,9 @@ func (r *req) postObject() *Error {
 		src = strings.NewReader(string(r.ctx.Request.Body()))
 	}
 	mr := multipart.NewReader(bufio.NewReaderSize(src, 64<<10), params["boundary"])
-	form := postForm{fields: map[string]string{}, names: map[string]string{}}
-	var file *multipart.Part
-	for n := 0; file == nil; n++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil || n > maxPostFields {
-			return errMalformedPOST
-		}
-		name := part.FormName()
-		if strings.EqualFold(name, "file") {
-			file, form.filename = part, part.FileName()
-			break
-		}
-		v, err := io.ReadAll(io.LimitReader(part, maxPostField+1))
-		if err != nil || len(v) > maxPostField {
-			return errMalformedPOST
-		}
-		form.fields[strings.ToLower(name)] = string(v)
-		form.names[strings.ToLower(name)] = name
+	form, file, e := readPostForm(mr)
+	if e != nil {
+		return e
 	}
 	if file == nil {
 		return s3err(400, "InvalidArgument", "POST requires exactly one file upload per request.").with("ArgumentName", "file")
@@ -153,7 +135,41 @@ func (r *req) postObject() *Error {
 	if st := resp.StatusCode(); st/100 != 2 {
 		return r.objectError(st)
 	}
-	etag := `"` + string(resp.Header.Peek("Etag")) + `"`
+	r.postAnswer(form, `"`+string(resp.Header.Peek("Etag"))+`"`)
+	return nil
+}
+
+// readPostForm reads the form's fields up to its file part (S3 ignores
+// fields after the file).
+func readPostForm(mr *multipart.Reader) (postForm, *multipart.Part, *Error) {
+	form := postForm{fields: map[string]string{}, names: map[string]string{}}
+	var file *multipart.Part
+	for n := 0; file == nil; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || n > maxPostFields {
+			return form, nil, errMalformedPOST
+		}
+		name := part.FormName()
+		if strings.EqualFold(name, "file") {
+			file, form.filename = part, part.FileName()
+			break
+		}
+		v, err := io.ReadAll(io.LimitReader(part, maxPostField+1))
+		if err != nil || len(v) > maxPostField {
+			return form, nil, errMalformedPOST
+		}
+		form.fields[strings.ToLower(name)] = string(v)
+		form.names[strings.ToLower(name)] = name
+	}
+	return form, file, nil
+}
+
+// postAnswer answers a successful POST upload as the form asks:
+// success_action_redirect, or success_action_status 200, 201 or 204.
+func (r *req) postAnswer(form postForm, etag string) {
 	location := "/" + r.bucket + "/" + uriEncode(r.key, true)
 	out := &r.ctx.Response.Header
 	out.Set("ETag", etag)
@@ -167,7 +183,7 @@ func (r *req) postObject() *Error {
 			u.RawQuery = q.Encode()
 			out.Set("Location", u.String())
 			r.ctx.SetStatusCode(303)
-			return nil
+			return
 		}
 	}
 	switch form.fields["success_action_status"] {
@@ -186,7 +202,6 @@ func (r *req) postObject() *Error {
 	default:
 		r.ctx.SetStatusCode(204)
 	}
-	return nil
 }
 
 var errMalformedPOST = s3err(400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.")

@@ -450,15 +450,9 @@ func (r *req) listVersions() *Error {
 	if e != nil {
 		return e
 	}
-	enc := string(q.Peek("encoding-type"))
-	if enc != "" && enc != "url" {
-		return errInvalidArgument.with("ArgumentName", "encoding-type").with("ArgumentValue", enc)
-	}
-	encode := func(s string) string {
-		if enc == "url" {
-			return uriEncode(s, true)
-		}
-		return s
+	enc, encode, e := r.listEncoding()
+	if e != nil {
+		return e
 	}
 	prefix, delim := string(q.Peek("prefix")), string(q.Peek("delimiter"))
 	keyMarker, versionMarker := string(q.Peek("key-marker")), string(q.Peek("version-id-marker"))

@@ -10,15 +10,12 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/ncw/swift/v2"
 )
 
@@ -114,6 +111,33 @@ func tarOf(files map[string]string) string {
 
 // Issue 13's Swift-side attack suite: a real server, raw HTTP and
 // ncw/swift, one subtest per attack, each asserting the exact refusal.
+// seedSwiftAttack writes what the attacks aim at.
+func seedSwiftAttack(ctx context.Context, owner, other *swift.Connection, must func(error), put func(c *swift.Connection, cont, obj, data string, h swift.Headers)) {
+	// AUTH_test: priv (private), pub (.r:*), ref (referrer rules),
+	// racl (read ACL tester2), wacl (write ACL tester2), vw (versions
+	// kept in priv, written by tester2); AUTH_test2: c2.
+	must(owner.ContainerCreate(ctx, "priv", nil))
+	put(owner, "priv", "o", "secret", nil)
+	put(owner, "priv", "pre/in", "in scope", nil)
+	put(owner, "priv", "index.html", "<p>private index</p>", nil)
+	must(owner.ContainerCreate(ctx, "pub", swift.Headers{"X-Container-Read": ".r:*"}))
+	put(owner, "pub", "o", "public", nil)
+	must(owner.ContainerCreate(ctx, "ref", swift.Headers{"X-Container-Read": ".r:good.example.com,.r:*.example.com,.r:-evil.example.com"}))
+	put(owner, "ref", "o", "referred", nil)
+	must(owner.ContainerCreate(ctx, "racl", swift.Headers{"X-Container-Read": "test:tester2"}))
+	put(owner, "racl", "o", "readable", nil)
+	must(owner.ContainerCreate(ctx, "wacl", swift.Headers{"X-Container-Write": "test:tester2"}))
+	put(owner, "wacl", "o", "writable", nil)
+	must(owner.ContainerCreate(ctx, "vw", swift.Headers{"X-Versions-Location": "priv", "X-Container-Write": "test:tester2", "X-Container-Read": "test:tester2"}))
+	must(other.ContainerCreate(ctx, "c2", nil))
+	put(other, "c2", "o2", "other account's", nil)
+	must(owner.AccountUpdate(ctx, swift.Headers{"X-Account-Meta-Temp-URL-Key": "acctkey"}))
+	must(other.AccountUpdate(ctx, swift.Headers{"X-Account-Meta-Temp-URL-Key": "key2"}))
+}
+
+// hdr is a request's headers in the attack tests.
+type hdr = map[string]string
+
 func TestAttackSwift(t *testing.T) {
 	s := attackServer(t, "")
 	ctx := context.Background()
@@ -136,29 +160,9 @@ func TestAttackSwift(t *testing.T) {
 		_, err := c.ObjectPut(ctx, cont, obj, strings.NewReader(data), false, "", "text/plain", h)
 		must(err)
 	}
-	// AUTH_test: priv (private), pub (.r:*), ref (referrer rules),
-	// racl (read ACL tester2), wacl (write ACL tester2), vw (versions
-	// kept in priv, written by tester2); AUTH_test2: c2.
-	must(owner.ContainerCreate(ctx, "priv", nil))
-	put(owner, "priv", "o", "secret", nil)
-	put(owner, "priv", "pre/in", "in scope", nil)
-	put(owner, "priv", "index.html", "<p>private index</p>", nil)
-	must(owner.ContainerCreate(ctx, "pub", swift.Headers{"X-Container-Read": ".r:*"}))
-	put(owner, "pub", "o", "public", nil)
-	must(owner.ContainerCreate(ctx, "ref", swift.Headers{"X-Container-Read": ".r:good.example.com,.r:*.example.com,.r:-evil.example.com"}))
-	put(owner, "ref", "o", "referred", nil)
-	must(owner.ContainerCreate(ctx, "racl", swift.Headers{"X-Container-Read": "test:tester2"}))
-	put(owner, "racl", "o", "readable", nil)
-	must(owner.ContainerCreate(ctx, "wacl", swift.Headers{"X-Container-Write": "test:tester2"}))
-	put(owner, "wacl", "o", "writable", nil)
-	must(owner.ContainerCreate(ctx, "vw", swift.Headers{"X-Versions-Location": "priv", "X-Container-Write": "test:tester2", "X-Container-Read": "test:tester2"}))
-	must(other.ContainerCreate(ctx, "c2", nil))
-	put(other, "c2", "o2", "other account's", nil)
-	must(owner.AccountUpdate(ctx, swift.Headers{"X-Account-Meta-Temp-URL-Key": "acctkey"}))
-	must(other.AccountUpdate(ctx, swift.Headers{"X-Account-Meta-Temp-URL-Key": "key2"}))
+	seedSwiftAttack(ctx, owner, other, must, put)
 	future := time.Now().Add(time.Hour).Unix()
 
-	type hdr = map[string]string
 	auth := func(token string, more ...string) hdr {
 		h := hdr{"X-Auth-Token": token}
 		for i := 0; i+1 < len(more); i += 2 {
@@ -208,6 +212,49 @@ func TestAttackSwift(t *testing.T) {
 	}
 	privO := v1 + "AUTH_test/priv/o"
 
+	a := &swiftAttack{t: t, s: s, ctx: ctx, tok: tok, tok2: tok2, tok3: tok3, tokRA: tokRA, tokSvc: tokSvc, owner: owner, other: other, v1: v1, must: must, put: put, future: future, auth: auth, expect: expect, check: check, gone: gone, intact: intact, privO: privO, cases: &cases}
+	a.part1()
+	a.part2()
+	a.part3()
+	a.part4()
+	a.part5()
+	a.part6()
+	a.part7()
+	a.part8()
+	t.Logf("%d attack cases", cases)
+	if cases < 50 {
+		t.Errorf("only %d attack cases", cases)
+	}
+}
+
+// swiftAttack is TestAttackSwift's fixture: tokens, connections and the
+// helpers that run one attack case each; part1… run the cases by theme.
+type swiftAttack struct {
+	t      *testing.T
+	s      *server
+	ctx    context.Context
+	tok    string
+	tok2   string
+	tok3   string
+	tokRA  string
+	tokSvc string
+	owner  *swift.Connection
+	other  *swift.Connection
+	v1     string
+	must   func(error)
+	put    func(c *swift.Connection, cont, obj, data string, h swift.Headers)
+	future int64
+	auth   func(token string, more ...string) hdr
+	expect func(name string, want int, method, url string, h hdr, body string)
+	check  func(name string, fn func(t *testing.T))
+	gone   func(t *testing.T, token, url string)
+	intact func(t *testing.T, token, url, want string)
+	privO  string
+	cases  *int // attack cases run
+}
+
+func (a *swiftAttack) part1() {
+	t, tok, tok2, tok3, tokRA, tokSvc, v1, auth, expect, privO := a.t, a.tok, a.tok2, a.tok3, a.tokRA, a.tokSvc, a.v1, a.auth, a.expect, a.privO
 	// --- tokens ---
 	expect("token/forged", 401, "GET", privO, auth("AUTH_tk"+strings.Repeat("ab", 40)+hex.EncodeToString([]byte("test:tester"))), "")
 	tampered := []byte(tok)
@@ -236,6 +283,10 @@ func TestAttackSwift(t *testing.T) {
 		t.Fatalf("owner with a service token: %d %s", code, b)
 	}
 
+}
+
+func (a *swiftAttack) part2() {
+	s, tok, tok2, v1, future, expect, check := a.s, a.tok, a.tok2, a.v1, a.future, a.expect, a.check
 	// --- tempurl ---
 	tu := func(key, method, path string, exp int64, prefix, ip string) string {
 		return s.URL + path + tempURL(key, method, path, exp, prefix, ip)
@@ -267,10 +318,14 @@ func TestAttackSwift(t *testing.T) {
 	expect("tempurl/container-key-other-container", 401, "GET", tu("rkey", "GET", "/v1/AUTH_test/priv/o", future, "", ""), nil, "")
 	expect("tempurl/signed-for-other-account-path", 401, "GET", s.URL+"/v1/AUTH_test2/c2/o2"+tempURL("acctkey", "GET", "/v1/AUTH_test/priv/o", future, "", ""), nil, "")
 
+}
+
+func (a *swiftAttack) part3() {
+	t, s, tok, tok3, v1, future, gone := a.t, a.s, a.tok, a.tok3, a.v1, a.future, a.gone
 	// --- formpost ---
 	fp := func(name string, want int, f formPost, url string, after func(t *testing.T)) {
 		body, ct := f.body()
-		cases++
+		*a.cases++
 		t.Run(name, func(t *testing.T) {
 			code, h, b := do(t, "POST", url, "", hdr{"Content-Type": ct}, strings.NewReader(body))
 			if code != want {
@@ -309,6 +364,10 @@ func TestAttackSwift(t *testing.T) {
 	trav.files = map[string]string{"../../../AUTH_test2/c2/pwned": "x"}
 	fp("formpost/filename-traversal", 201, trav, s.URL+up, func(t *testing.T) { gone(t, tok3, v1+"AUTH_test2/c2/pwned") })
 
+}
+
+func (a *swiftAttack) part4() {
+	tok, tok2, tok3, v1, auth, expect, check, privO := a.tok, a.tok2, a.tok3, a.v1, a.auth, a.expect, a.check, a.privO
 	// --- container ACLs ---
 	expect("acl/anonymous-private", 401, "GET", privO, nil, "")
 	expect("acl/anonymous-listing-without-rlistings", 401, "GET", v1+"AUTH_test/pub", nil, "")
@@ -338,6 +397,10 @@ func TestAttackSwift(t *testing.T) {
 		}
 	})
 
+}
+
+func (a *swiftAttack) part5() {
+	t, tok, tok2, tok3, v1, auth, expect, check, privO := a.t, a.tok, a.tok2, a.tok3, a.v1, a.auth, a.expect, a.check, a.privO
 	// --- account ACLs ---
 	setACL := func(t *testing.T, acl string) {
 		t.Helper()
@@ -376,6 +439,10 @@ func TestAttackSwift(t *testing.T) {
 	expect("cross/metadata", 403, "POST", v1+"AUTH_test2/c2", auth(tok, "X-Container-Read", ".r:*"), "")
 	expect("cross/unowned-prefix", 403, "GET", v1+"OTHER_test/c", auth(tok), "")
 
+}
+
+func (a *swiftAttack) part6() {
+	tok, tok2, v1, auth, expect, check, privO := a.tok, a.tok2, a.v1, a.auth, a.expect, a.check, a.privO
 	// --- middleware subrequests act with the caller's identity ---
 	expect("copy/from-unreadable-container", 403, "PUT", v1+"AUTH_test/wacl/stolen", auth(tok2, "X-Copy-From", "priv/o"), "")
 	expect("copy/from-other-account", 403, "PUT", v1+"AUTH_test/priv/stolen", auth(tok, "X-Copy-From", "c2/o2", "X-Copy-From-Account", "AUTH_test2"), "")
@@ -423,6 +490,10 @@ func TestAttackSwift(t *testing.T) {
 			t.Errorf("SLO segment path resolved in another account: %d %.200q, want 400 with 404 Not Found", code, b)
 		}
 	})
+}
+
+func (a *swiftAttack) part7() {
+	tok, tok2, tok3, v1, check, gone, intact, privO := a.tok, a.tok2, a.tok3, a.v1, a.check, a.gone, a.intact, a.privO
 	check("bulk/delete-unwritable", func(t *testing.T) {
 		code, _, b := do(t, "POST", v1+"AUTH_test?bulk-delete", tok2, hdr{"Accept": "application/json", "Content-Type": "text/plain"}, strings.NewReader("/priv/o\n"))
 		if code != 200 || !strings.Contains(b, "403 Forbidden") {
@@ -506,6 +577,10 @@ func TestAttackSwift(t *testing.T) {
 		}
 	})
 
+}
+
+func (a *swiftAttack) part8() {
+	t, tok, tok3, v1, auth, expect, intact, privO := a.t, a.tok, a.tok3, a.v1, a.auth, a.expect, a.intact, a.privO
 	// --- names ---
 	expect("names/dotdot-container", 404, "GET", v1+"AUTH_test/../AUTH_test2/c2/o2", auth(tok), "")
 	expect("names/encoded-dotdot", 404, "GET", v1+"AUTH_test/%2e%2e/AUTH_test2/c2/o2", auth(tok), "")
@@ -536,268 +611,4 @@ func TestAttackSwift(t *testing.T) {
 	// Nothing above reached the other account's object.
 	intact(t, tok3, v1+"AUTH_test2/c2/o2", "other account's")
 	intact(t, tok, privO, "secret")
-	t.Logf("%d attack cases", cases)
-	if cases < 50 {
-		t.Errorf("only %d attack cases", cases)
-	}
-}
-
-// sourceClient is an HTTP client whose connections come from local
-// address ip (any 127.0.0.0/8 address works on loopback).
-func sourceClient(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-}
-
-// Failed logins are throttled per client address and user: after
-// max_failures the user gets 429 from that address on every login endpoint
-// (S3: 503 SlowDown), even with the right key, while its other users and
-// other addresses log in as before; failures are logged with address and
-// user and counted in the metrics. Tokens expire.
-func TestAttackLoginThrottle(t *testing.T) {
-	metricsURL := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s := attackServer(t, `  token_life: 1
-  login_throttle: {max_failures: 3, window: 60, exempt: []}
-`, "--metrics-addr", metricsURL)
-	guesser, bystander := sourceClient("127.0.0.2"), sourceClient("127.0.0.3")
-	login := func(c *http.Client, user, key string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", s.AuthURL(), nil)
-		req.Header.Set("X-Auth-User", user)
-		req.Header.Set("X-Auth-Key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("X-Auth-Token")
-	}
-	post := func(c *http.Client, path, body string) int {
-		t.Helper()
-		resp, err := c.Post(s.URL+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	_, early := login(bystander, "test:tester", "testing")
-	expiresAt := time.Now().Add(2 * time.Second)
-	for i := 0; i < 3; i++ {
-		if code, _ := login(guesser, "test:tester", fmt.Sprint("guess", i)); code != 401 {
-			t.Fatalf("guess %d: %d, want 401", i, code)
-		}
-	}
-	v3 := `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"tester","domain":{"id":"default"},"password":"testing"}}},"scope":{"project":{"name":"test","domain":{"id":"default"}}}}}`
-	v2 := `{"auth":{"passwordCredentials":{"username":"tester","password":"testing"},"tenantName":"test"}}`
-	// Throttled: the guesser's answers for that user come one at a time,
-	// each failure a second late; the right key still logs in.
-	for _, c := range []struct {
-		name string
-		want int
-		slow bool
-		run  func() int
-	}{
-		{"tempauth-wrong-key-slowed", 401, true, func() int { code, _ := login(guesser, "test:tester", "guess3"); return code }},
-		{"tempauth-right-key", 200, false, func() int { code, _ := login(guesser, "test:tester", "testing"); return code }},
-		{"v3-right-password", 201, false, func() int { return post(guesser, "/v3/auth/tokens", v3) }},
-		{"v2-right-password", 200, false, func() int { return post(guesser, "/v2.0/tokens", v2) }},
-		{"guesser-other-user", 200, false, func() int { code, _ := login(guesser, "test:tester2", "testing2"); return code }},
-		{"bystander-tempauth", 200, false, func() int { code, _ := login(bystander, "test:tester", "testing"); return code }},
-		{"bystander-v3", 201, false, func() int { return post(bystander, "/v3/auth/tokens", v3) }},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			start := time.Now()
-			got := c.run()
-			if got != c.want {
-				t.Errorf("%d, want %d", got, c.want)
-			}
-			if d := time.Since(start); c.slow != (d >= 900*time.Millisecond) {
-				t.Errorf("answered after %v (slowed: want %v)", d, c.slow)
-			}
-		})
-	}
-	t.Run("one-attempt-at-a-time", func(t *testing.T) {
-		held := make(chan int)
-		go func() { code, _ := login(guesser, "test:tester", "guess4"); held <- code }()
-		time.Sleep(300 * time.Millisecond)
-		if code, _ := login(guesser, "test:tester", "testing"); code != 429 {
-			t.Errorf("a second attempt while a throttled one is checked: %d, want 429", code)
-		}
-		if code := <-held; code != 401 {
-			t.Errorf("the held wrong guess: %d, want 401", code)
-		}
-	})
-	t.Run("s3-signed-from-throttled-address", func(t *testing.T) {
-		if _, err := s3ClientAt(t, s.URL, guesser, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry); err != nil {
-			t.Errorf("S3 with the right secret from a throttled address: %v", err)
-		}
-		start := time.Now()
-		_, err := s3ClientAt(t, s.URL, guesser, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-		if s3Code(err) != "SignatureDoesNotMatch" || time.Since(start) < 900*time.Millisecond {
-			t.Errorf("S3 with a wrong secret from a throttled address: %v after %v, want SignatureDoesNotMatch a second late", err, time.Since(start))
-		}
-		if _, err := s3ClientAt(t, s.URL, bystander, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
-			t.Errorf("S3 from another address: %v", err)
-		}
-	})
-	t.Run("s3-bad-signatures-throttle", func(t *testing.T) {
-		s3guess := sourceClient("127.0.0.4")
-		for i := 0; i < 3; i++ {
-			_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{})
-			if s3Code(err) != "SignatureDoesNotMatch" {
-				t.Fatalf("bad signature %d: %v", i, err)
-			}
-		}
-		held := make(chan string)
-		go func() {
-			_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "wrong").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-			held <- s3Code(err)
-		}()
-		time.Sleep(300 * time.Millisecond)
-		_, err := s3ClientAt(t, s.URL, s3guess, "test:tester", "testing").ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-		if s3Code(err) != "SlowDown" {
-			t.Errorf("a second attempt while a throttled one is checked: %v, want SlowDown", err)
-		}
-		if got := <-held; got != "SignatureDoesNotMatch" {
-			t.Errorf("the held bad signature: %s", got)
-		}
-	})
-	t.Run("logged-with-address-and-user", func(t *testing.T) {
-		out := s.Output()
-		if !strings.Contains(out, "login failed") || !strings.Contains(out, "127.0.0.2") || !strings.Contains(out, "test:tester") {
-			t.Errorf("no failure log line with address and user:\n%.2000s", out)
-		}
-	})
-	t.Run("counted", func(t *testing.T) {
-		_, m := scrapeMetrics(t, "http://"+metricsURL+"/metrics")
-		for series, least := range map[string]float64{
-			`swiftbox_auth_logins_total{result="failure",system="tempauth"}`:   3,
-			`swiftbox_auth_logins_total{result="throttled",system="tempauth"}`: 2,
-			`swiftbox_auth_logins_total{result="failure",system="s3"}`:         3,
-			`swiftbox_auth_logins_total{result="throttled",system="s3"}`:       2,
-			`swiftbox_auth_logins_total{result="success",system="identity"}`:   1,
-		} {
-			if m[series] < least {
-				t.Errorf("%s = %v, want at least %v", series, m[series], least)
-			}
-		}
-	})
-	t.Run("expired-token", func(t *testing.T) {
-		time.Sleep(time.Until(expiresAt))
-		if code, _, _ := do(t, "GET", s.URL+"/v1/AUTH_test", early, nil, nil); code != 401 {
-			t.Errorf("an expired token: %d, want 401", code)
-		}
-	})
-}
-
-// noRetry makes an S3 call answer its first response (the SDK retries
-// SlowDown).
-func noRetry(o *s3.Options) { o.RetryMaxAttempts = 1 }
-
-// With the default config (max_failures 10, 50 per address, nothing
-// exempt) a guesser on 127.0.0.1 is throttled too: after 10 wrong keys for
-// a user, that user's logins from there come one at a time (another one
-// meanwhile: 429) and each failure is answered a second late, while the
-// right key, the address's other users and other addresses log in;
-// spraying 50 users throttles the address for all its users.
-func TestAttackLoginThrottleDefaults(t *testing.T) {
-	t.Parallel()
-	s := attackServer(t, "")
-	local, other := sourceClient("127.0.0.1"), sourceClient("127.0.0.9")
-	login := func(c *http.Client, user, key string) int {
-		t.Helper()
-		req, _ := http.NewRequest("GET", s.AuthURL(), nil)
-		req.Header.Set("X-Auth-User", user)
-		req.Header.Set("X-Auth-Key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
-			t.Error("429 without Retry-After")
-		}
-		return resp.StatusCode
-	}
-	s3list := func(c *http.Client, user, key string) string {
-		t.Helper()
-		_, err := s3ClientAt(t, s.URL, c, user, key).ListBuckets(context.Background(), &s3.ListBucketsInput{}, noRetry)
-		if err == nil {
-			return "ok"
-		}
-		return s3Code(err)
-	}
-	for i := 0; i < 10; i++ {
-		if code := login(local, "test:tester", fmt.Sprint("guess", i)); code != 401 {
-			t.Fatalf("guess %d: %d, want 401", i, code)
-		}
-	}
-	timed := func(f func() string) (string, bool) {
-		start := time.Now()
-		got := f()
-		return got, time.Since(start) >= 900*time.Millisecond
-	}
-	oneAtATime := func(name string, wrong func() string, right func() string, refused string) {
-		t.Helper()
-		c := make(chan string)
-		go func() { c <- wrong() }()
-		time.Sleep(300 * time.Millisecond)
-		if got := right(); got != refused {
-			t.Errorf("%s: a second attempt while one is checked: %s, want %s", name, got, refused)
-		}
-		<-c
-	}
-	for _, c := range []struct {
-		name, want string
-		slow       bool
-		run        func() string
-	}{
-		{"wrong-key-slowed", "401", true, func() string { return fmt.Sprint(login(local, "test:tester", "guess10")) }},
-		{"right-key-after-10-failures", "200", false, func() string { return fmt.Sprint(login(local, "test:tester", "testing")) }},
-		{"s3-right-secret", "ok", false, func() string { return s3list(local, "test:tester", "testing") }},
-		{"s3-wrong-secret-slowed", "SignatureDoesNotMatch", true, func() string { return s3list(local, "test:tester", "wrong") }},
-		{"other-user-same-address", "200", false, func() string { return fmt.Sprint(login(local, "test:tester2", "testing2")) }},
-		{"s3-other-user-same-address", "ok", false, func() string { return s3list(local, "test2:tester3", "testing3") }},
-		{"same-user-other-address", "200", false, func() string { return fmt.Sprint(login(other, "test:tester", "testing")) }},
-	} {
-		got, slow := timed(c.run)
-		if got != c.want || slow != c.slow {
-			t.Errorf("%s: %s (slowed %v), want %s (slowed %v)", c.name, got, slow, c.want, c.slow)
-		}
-	}
-	oneAtATime("tempauth", func() string { return fmt.Sprint(login(local, "test:tester", "guess11")) },
-		func() string { return fmt.Sprint(login(local, "test:tester", "testing")) }, "429")
-	oneAtATime("s3", func() string { return s3list(local, "test:tester", "wrong") },
-		func() string { return s3list(local, "test:tester", "testing") }, "SlowDown")
-	// Spraying: 40 more failures of other users (tempauth users and
-	// unknown S3 keys) make more than 50 from 127.0.0.1: then every user's
-	// failure from there is slowed and one login at a time goes through.
-	for i := 0; i < 40; i++ {
-		user := fmt.Sprintf("spray:u%d", i)
-		if i%2 == 1 {
-			if got := s3list(local, user, "x"); got != "InvalidAccessKeyId" {
-				t.Fatalf("sprayed S3 key %d: %s, want InvalidAccessKeyId", i, got)
-			}
-		} else if code := login(local, user, "x"); code != 401 {
-			t.Fatalf("sprayed user %d: %d, want 401", i, code)
-		}
-	}
-	if got, slow := timed(func() string { return fmt.Sprint(login(local, "spray:fresh", "x")) }); got != "401" || !slow {
-		t.Errorf("a fresh user's failure from the spraying address: %s (slowed %v), want 401 slowed", got, slow)
-	}
-	oneAtATime("spraying address", func() string { return fmt.Sprint(login(local, "spray:fresh2", "x")) },
-		func() string { return fmt.Sprint(login(local, "test:tester2", "testing2")) }, "429")
-	if code := login(local, "test:tester2", "testing2"); code != 200 {
-		t.Errorf("the right key from the spraying address, one at a time: %d, want 200", code)
-	}
-	if code := login(other, "test:tester2", "testing2"); code != 200 {
-		t.Errorf("another address: %d, want 200", code)
-	}
-	out := s.Output()
-	for _, want := range []string{"login throttled", "login throttled for all users", "127.0.0.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("no %q in the log:\n%.2000s", want, out)
-		}
-	}
 }

@@ -39,12 +39,34 @@ func counterVec(subsystem, name, help string, labels ...string) *prometheus.Coun
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
+// lastPass is a daemon's last-pass gauges: how long its last pass took
+// and when it ended, by the daemon's labels (none, or its type).
+type lastPass struct{ duration, last *prometheus.GaugeVec }
+
+func newLastPass(subsystem, pass string, labels ...string) lastPass {
+	l := lastPass{
+		duration: gaugeVec(subsystem, "last_pass_duration_seconds", "How long the last "+pass+" took.", labels...),
+		last:     gaugeVec(subsystem, "last_pass_timestamp_seconds", "When the last "+pass+" ended, in seconds since the epoch.", labels...),
+	}
+	if len(labels) == 0 {
+		// Exported from the start, as a plain gauge is.
+		l.duration.WithLabelValues()
+		l.last.WithLabelValues()
+	}
+	return l
+}
+
+// set records a pass that took d and ended at end.
+func (l lastPass) set(d time.Duration, end time.Time, labels ...string) {
+	l.duration.WithLabelValues(labels...).Set(d.Seconds())
+	l.last.WithLabelValues(labels...).Set(unixSeconds(end))
+}
+
 // Replication holds the replicators' families.
 type Replication struct {
 	recon      ReconSink
 	passes     *prometheus.CounterVec
-	duration   *prometheus.GaugeVec
-	last       *prometheus.GaugeVec
+	pass       lastPass
 	partitions *prometheus.CounterVec
 	suffixes   *prometheus.CounterVec
 	handoffs   *prometheus.GaugeVec
@@ -55,10 +77,7 @@ func newReplication(reg prometheus.Registerer, recon ReconSink) *Replication {
 		recon: recon,
 		passes: counterVec("replication", "passes_total",
 			"Complete replication passes.", "type"),
-		duration: gaugeVec("replication", "last_pass_duration_seconds",
-			"How long the last complete replication pass took.", "type"),
-		last: gaugeVec("replication", "last_pass_timestamp_seconds",
-			"When the last complete replication pass ended, in seconds since the epoch.", "type"),
+		pass: newLastPass("replication", "complete replication pass", "type"),
 		partitions: counterVec("replication", "partitions_total",
 			"Partitions (or databases) replicated, by result: success, failure, hashmatch (already in sync), removed (handoff cleared).", "type", "result"),
 		suffixes: counterVec("replication", "suffixes_total",
@@ -66,7 +85,7 @@ func newReplication(reg prometheus.Registerer, recon ReconSink) *Replication {
 		handoffs: gaugeVec("replication", "handoff_partitions",
 			"Handoff partitions found on this node's devices in the last pass.", "type"),
 	}
-	reg.MustRegister(r.passes, r.duration, r.last, r.partitions, r.suffixes, r.handoffs)
+	reg.MustRegister(r.passes, r.pass.duration, r.pass.last, r.partitions, r.suffixes, r.handoffs)
 	return r
 }
 
@@ -95,8 +114,7 @@ func (r *Replication) ObservePass(p ReplicationPass) {
 	}
 	dur := p.End.Sub(p.Start)
 	r.passes.WithLabelValues(p.Type).Inc()
-	r.duration.WithLabelValues(p.Type).Set(dur.Seconds())
-	r.last.WithLabelValues(p.Type).Set(unixSeconds(p.End))
+	r.pass.set(dur, p.End, p.Type)
 	for res, n := range map[string]int{"success": p.Success, "failure": p.Failure, "hashmatch": p.Hashmatch, "removed": p.Remove} {
 		r.partitions.WithLabelValues(p.Type, res).Add(float64(n))
 	}
@@ -134,11 +152,10 @@ func (r *Replication) ObservePass(p ReplicationPass) {
 
 // Auditor holds the auditors' families.
 type Auditor struct {
-	recon    ReconSink
-	files    *prometheus.CounterVec
-	bytes    *prometheus.CounterVec
-	duration *prometheus.GaugeVec
-	last     *prometheus.GaugeVec
+	recon ReconSink
+	files *prometheus.CounterVec
+	bytes *prometheus.CounterVec
+	pass  lastPass
 }
 
 func newAuditor(reg prometheus.Registerer, recon ReconSink) *Auditor {
@@ -148,13 +165,10 @@ func newAuditor(reg prometheus.Registerer, recon ReconSink) *Auditor {
 			"Files (objects, or databases) audited, by result: passed, quarantined, error.", "type", "result"),
 		bytes: counterVec("auditor", "bytes_total",
 			"Bytes read and verified by the auditor.", "type"),
-		duration: gaugeVec("auditor", "last_pass_duration_seconds",
-			"How long the last complete audit pass took.", "type"),
-		last: gaugeVec("auditor", "last_pass_timestamp_seconds",
-			"When the last complete audit pass ended, in seconds since the epoch.", "type"),
+		pass: newLastPass("auditor", "complete audit pass", "type"),
 	}
 	a.files.WithLabelValues("object", "quarantined")
-	reg.MustRegister(a.files, a.bytes, a.duration, a.last)
+	reg.MustRegister(a.files, a.bytes, a.pass.duration, a.pass.last)
 	return a
 }
 
@@ -192,8 +206,7 @@ func (a *Auditor) ObservePass(p AuditPass) {
 		return
 	}
 	if p.Complete {
-		a.duration.WithLabelValues(p.Type).Set(p.End.Sub(p.Start).Seconds())
-		a.last.WithLabelValues(p.Type).Set(unixSeconds(p.End))
+		a.pass.set(p.End.Sub(p.Start), p.End, p.Type)
 	}
 	if a.recon == nil {
 		return
@@ -222,11 +235,10 @@ func (a *Auditor) ObservePass(p AuditPass) {
 
 // Updater holds the object updater's families.
 type Updater struct {
-	recon    ReconSink
-	updates  *prometheus.CounterVec
-	backlog  *prometheus.GaugeVec
-	duration *prometheus.GaugeVec
-	last     *prometheus.GaugeVec
+	recon   ReconSink
+	updates *prometheus.CounterVec
+	backlog *prometheus.GaugeVec
+	pass    lastPass
 }
 
 func newUpdater(reg prometheus.Registerer, recon ReconSink) *Updater {
@@ -236,15 +248,12 @@ func newUpdater(reg prometheus.Registerer, recon ReconSink) *Updater {
 			"Pending container updates (async_pending) processed, by result: success, failure (kept for a later pass), unreadable.", "type", "result"),
 		backlog: gaugeVec("updater", "async_pending",
 			"async_pending files waiting on this node's devices at the start of the last pass.", "type"),
-		duration: gaugeVec("updater", "last_pass_duration_seconds",
-			"How long the last updater sweep took.", "type"),
-		last: gaugeVec("updater", "last_pass_timestamp_seconds",
-			"When the last updater sweep ended, in seconds since the epoch.", "type"),
+		pass: newLastPass("updater", "updater sweep", "type"),
 	}
 	for _, r := range []string{"success", "failure", "unreadable"} {
 		u.updates.WithLabelValues("object", r)
 	}
-	reg.MustRegister(u.updates, u.backlog, u.duration, u.last)
+	reg.MustRegister(u.updates, u.backlog, u.pass.duration, u.pass.last)
 	return u
 }
 
@@ -276,8 +285,7 @@ func (u *Updater) ObservePass(p UpdaterPass) {
 	u.updates.WithLabelValues(p.Type, "failure").Add(float64(p.Failures))
 	u.updates.WithLabelValues(p.Type, "unreadable").Add(float64(p.Unreadable))
 	u.backlog.WithLabelValues(p.Type).Set(float64(p.Backlog))
-	u.duration.WithLabelValues(p.Type).Set(p.End.Sub(p.Start).Seconds())
-	u.last.WithLabelValues(p.Type).Set(unixSeconds(p.End))
+	u.pass.set(p.End.Sub(p.Start), p.End, p.Type)
 	if u.recon == nil {
 		return
 	}
@@ -291,11 +299,10 @@ func (u *Updater) ObservePass(p UpdaterPass) {
 
 // Expirer holds the object expirer's families.
 type Expirer struct {
-	recon    ReconSink
-	objects  *prometheus.CounterVec
-	backlog  prometheus.Gauge
-	duration prometheus.Gauge
-	last     prometheus.Gauge
+	recon   ReconSink
+	objects *prometheus.CounterVec
+	backlog prometheus.Gauge
+	pass    lastPass
 }
 
 func newExpirer(reg prometheus.Registerer, recon ReconSink) *Expirer {
@@ -305,14 +312,11 @@ func newExpirer(reg prometheus.Registerer, recon ReconSink) *Expirer {
 			"Expired objects processed, by result: success (deleted), failure (retried later).", "result"),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "expirer", Name: "backlog",
 			Help: "Objects past their X-Delete-At still queued at the end of the last pass."}),
-		duration: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "expirer", Name: "last_pass_duration_seconds",
-			Help: "How long the last expirer pass took."}),
-		last: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "expirer", Name: "last_pass_timestamp_seconds",
-			Help: "When the last expirer pass ended, in seconds since the epoch."}),
+		pass: newLastPass("expirer", "expirer pass"),
 	}
 	e.objects.WithLabelValues("success")
 	e.objects.WithLabelValues("failure")
-	reg.MustRegister(e.objects, e.backlog, e.duration, e.last)
+	reg.MustRegister(e.objects, e.backlog, e.pass.duration, e.pass.last)
 	return e
 }
 
@@ -331,8 +335,7 @@ func (e *Expirer) ObservePass(p ExpirerPass) {
 	e.objects.WithLabelValues("success").Add(float64(p.Expired))
 	e.objects.WithLabelValues("failure").Add(float64(p.Failures))
 	e.backlog.Set(float64(p.Backlog))
-	e.duration.Set(p.End.Sub(p.Start).Seconds())
-	e.last.Set(unixSeconds(p.End))
+	e.pass.set(p.End.Sub(p.Start), p.End)
 	if e.recon != nil {
 		e.recon.Dump("object", map[string]any{
 			"object_expiration_pass": p.End.Sub(p.Start).Seconds(), "expired_last_pass": p.Expired,
@@ -345,8 +348,7 @@ type ContainerSync struct {
 	rows       *prometheus.CounterVec
 	containers *prometheus.CounterVec
 	bytes      prometheus.Counter
-	duration   prometheus.Gauge
-	last       prometheus.Gauge
+	pass       lastPass
 }
 
 func newContainerSync(reg prometheus.Registerer) *ContainerSync {
@@ -357,17 +359,14 @@ func newContainerSync(reg prometheus.Registerer) *ContainerSync {
 			"Containers with sync settings visited, by result: synced (every row sent), failed.", "result"),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "container_sync", Name: "bytes_total",
 			Help: "Object bytes sent by container sync."}),
-		duration: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "container_sync", Name: "last_pass_duration_seconds",
-			Help: "How long the last container-sync pass took."}),
-		last: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "container_sync", Name: "last_pass_timestamp_seconds",
-			Help: "When the last container-sync pass ended, in seconds since the epoch."}),
+		pass: newLastPass("container_sync", "container-sync pass"),
 	}
 	for _, r := range []string{"put", "delete", "skip", "failure"} {
 		c.rows.WithLabelValues(r)
 	}
 	c.containers.WithLabelValues("synced")
 	c.containers.WithLabelValues("failed")
-	reg.MustRegister(c.rows, c.containers, c.bytes, c.duration, c.last)
+	reg.MustRegister(c.rows, c.containers, c.bytes, c.pass.duration, c.pass.last)
 	return c
 }
 
@@ -391,6 +390,5 @@ func (c *ContainerSync) ObservePass(p ContainerSyncPass) {
 	c.containers.WithLabelValues("synced").Add(float64(p.Synced))
 	c.containers.WithLabelValues("failed").Add(float64(max(0, p.Containers-p.Synced)))
 	c.bytes.Add(float64(p.Bytes))
-	c.duration.Set(p.End.Sub(p.Start).Seconds())
-	c.last.Set(unixSeconds(p.End))
+	c.pass.set(p.End.Sub(p.Start), p.End)
 }

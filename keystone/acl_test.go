@@ -163,132 +163,127 @@ func TestGroupMatch(t *testing.T) {
 	}
 }
 
+// authorizeCases are TestAuthorize's: who (a user of testUsers, "" for
+// anonymous) makes which request, and tempauth's decision.
+var authorizeCases = []struct {
+	name string
+	user string
+	r    Request
+	want Decision
+	skip string
+}{
+	// Reseller admins may do anything anywhere.
+	{"reseller GET other account", "root:boss", Request{Method: "GET", Account: "AUTH_acct"}, Allow, ""},
+	{"reseller POST other account", "root:boss", Request{Method: "POST", Account: "AUTH_x"}, Allow, ""},
+	{"reseller PUT container", "root:boss", Request{Method: "PUT", Account: "AUTH_acct", Container: "c"}, Allow, ""},
+	{"reseller DELETE object", "root:boss", Request{Method: "DELETE", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
+
+	// Account admins own their account and nothing else.
+	{"admin GET own account", "acct:admin", Request{Method: "GET", Account: "AUTH_acct"}, Allow, ""},
+	{"admin POST own account", "acct:admin", Request{Method: "POST", Account: "AUTH_acct"}, Allow, ""},
+	{"admin PUT own container", "acct:admin", Request{Method: "PUT", Account: "AUTH_acct", Container: "c"}, Allow, ""},
+	{"admin PUT own object", "acct:admin", Request{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
+	{"admin DELETE own object", "acct:admin", Request{Method: "DELETE", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
+	{"admin GET other account", "acct:admin", Request{Method: "GET", Account: "AUTH_other"}, Forbidden, ""},
+	{"admin PUT other container", "acct:admin", Request{Method: "PUT", Account: "AUTH_other", Container: "c"}, Forbidden, ""},
+	{"admin GET other object", "acct:admin", Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o"}, Forbidden, ""},
+	{"admin of acct vs account named acct", "acct:admin", Request{Method: "GET", Account: "acct"}, Forbidden, ""},
+	{"admin GET other public object", "acct:admin",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
+
+	// Anonymous requests and referrer ACLs.
+	{"anon GET account", "", Request{Method: "GET", Account: "AUTH_acct"}, Unauthorized, ""},
+	{"anon GET object no ACL", "", Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o"}, Unauthorized, ""},
+	{"anon GET container no ACL", "", Request{Method: "GET", Account: "AUTH_acct", Container: "c"}, Unauthorized, ""},
+	{"anon GET public object", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
+	{"anon HEAD public object", "",
+		Request{Method: "HEAD", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
+	{"anon list public container without .rlistings", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*"}, Unauthorized, ""},
+	{"anon list public container with .rlistings", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*,.rlistings"}, Allow, ""},
+	{"anon HEAD public container with .rlistings", "",
+		Request{Method: "HEAD", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*,.rlistings"}, Allow, ""},
+	{"anon .rlistings without referrer rule", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".rlistings"}, Unauthorized, ""},
+	{"anon PUT object in public container", "",
+		Request{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Unauthorized, ""},
+	{"anon PUT object with referrer write ACL", "",
+		Request{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o", WriteACL: ".r:*"}, Unauthorized, ""},
+	{"anon GET object allowed referrer", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:.example.com",
+			Referrer: "http://www.example.com/page"}, Allow, ""},
+	{"anon GET object other referrer", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:.example.com",
+			Referrer: "http://www.evil.com/page"}, Unauthorized, ""},
+	{"anon GET object denied referrer", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*,.r:-evil.com",
+			Referrer: "http://evil.com/"}, Unauthorized, ""},
+	{"anon GET object group ACL", "",
+		Request{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: "acct,acct:user"}, Unauthorized, ""},
+	{"anon OPTIONS object", "", Request{Method: "OPTIONS", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
+
+	// Authenticated non-admins need the container ACLs.
+	{"user GET own account", "acct:user", Request{Method: "GET", Account: "AUTH_acct"}, Forbidden, ""},
+	{"user GET container no ACL", "acct:user", Request{Method: "GET", Account: "AUTH_acct", Container: "c"}, Forbidden, ""},
+	{"user GET object no ACL", "acct:user", Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o"}, Forbidden, ""},
+	{"user in read ACL lists", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", ReadACL: "acct:user"}, Allow, ""},
+	{"user in read ACL GETs", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Allow, ""},
+	{"user in read ACL HEADs", "acct:user",
+		Request{Method: "HEAD", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Allow, ""},
+	{"account in read ACL", "acct:plain",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct"}, Allow, ""},
+	{"group in read ACL", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "readers"}, Allow, ""},
+	{"group not held", "acct:plain",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "readers"}, Forbidden, ""},
+	{"other user in read ACL", "acct:plain",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
+	{"storage account name in ACL", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "AUTH_acct"}, Forbidden, ""},
+	{"read ACL does not grant PUT", "acct:user",
+		Request{Method: "PUT", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
+	{"read ACL does not grant DELETE", "acct:user",
+		Request{Method: "DELETE", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
+	{"write ACL grants PUT", "acct:user",
+		Request{Method: "PUT", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct:user"}, Allow, ""},
+	{"write ACL grants POST", "acct:user",
+		Request{Method: "POST", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct"}, Allow, ""},
+	{"write ACL grants DELETE", "acct:user",
+		Request{Method: "DELETE", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "writers"}, Allow, ""},
+	{"write ACL does not grant GET", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct:user"}, Forbidden, ""},
+	{"write ACL does not grant container PUT", "acct:user",
+		Request{Method: "PUT", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
+	{"write ACL does not grant container POST", "acct:user",
+		Request{Method: "POST", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
+	{"write ACL does not grant container DELETE", "acct:user",
+		Request{Method: "DELETE", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
+	{"user GET public object", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
+	{"user list public container without .rlistings", "acct:user",
+		Request{Method: "GET", Account: "AUTH_other", Container: "c", ReadACL: ".r:*"}, Forbidden, ""},
+}
+
 func TestAuthorize(t *testing.T) {
 	ta := NewTempAuth("AUTH", time.Hour, testSecret, testUsers)
-	ident := func(user string) *Identity {
-		id, _, ok := ta.Lookup(user)
-		if !ok {
-			t.Fatalf("no user %s", user)
-		}
-		return id
-	}
-	var (
-		anon     *Identity
-		admin    = ident("acct:admin")
-		user     = ident("acct:user")
-		plain    = ident("acct:plain")
-		reseller = ident("root:boss")
-	)
-	type req = Request
-	tests := []struct {
-		name string
-		id   *Identity
-		r    Request
-		want Decision
-		skip string
-	}{
-		// Reseller admins may do anything anywhere.
-		{"reseller GET other account", reseller, req{Method: "GET", Account: "AUTH_acct"}, Allow, ""},
-		{"reseller POST other account", reseller, req{Method: "POST", Account: "AUTH_x"}, Allow, ""},
-		{"reseller PUT container", reseller, req{Method: "PUT", Account: "AUTH_acct", Container: "c"}, Allow, ""},
-		{"reseller DELETE object", reseller, req{Method: "DELETE", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
-
-		// Account admins own their account and nothing else.
-		{"admin GET own account", admin, req{Method: "GET", Account: "AUTH_acct"}, Allow, ""},
-		{"admin POST own account", admin, req{Method: "POST", Account: "AUTH_acct"}, Allow, ""},
-		{"admin PUT own container", admin, req{Method: "PUT", Account: "AUTH_acct", Container: "c"}, Allow, ""},
-		{"admin PUT own object", admin, req{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
-		{"admin DELETE own object", admin, req{Method: "DELETE", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
-		{"admin GET other account", admin, req{Method: "GET", Account: "AUTH_other"}, Forbidden, ""},
-		{"admin PUT other container", admin, req{Method: "PUT", Account: "AUTH_other", Container: "c"}, Forbidden, ""},
-		{"admin GET other object", admin, req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o"}, Forbidden, ""},
-		{"admin of acct vs account named acct", admin, req{Method: "GET", Account: "acct"}, Forbidden, ""},
-		{"admin GET other public object", admin,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
-
-		// Anonymous requests and referrer ACLs.
-		{"anon GET account", anon, req{Method: "GET", Account: "AUTH_acct"}, Unauthorized, ""},
-		{"anon GET object no ACL", anon, req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o"}, Unauthorized, ""},
-		{"anon GET container no ACL", anon, req{Method: "GET", Account: "AUTH_acct", Container: "c"}, Unauthorized, ""},
-		{"anon GET public object", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
-		{"anon HEAD public object", anon,
-			req{Method: "HEAD", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
-		{"anon list public container without .rlistings", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*"}, Unauthorized, ""},
-		{"anon list public container with .rlistings", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*,.rlistings"}, Allow, ""},
-		{"anon HEAD public container with .rlistings", anon,
-			req{Method: "HEAD", Account: "AUTH_acct", Container: "c", ReadACL: ".r:*,.rlistings"}, Allow, ""},
-		{"anon .rlistings without referrer rule", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", ReadACL: ".rlistings"}, Unauthorized, ""},
-		{"anon PUT object in public container", anon,
-			req{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*"}, Unauthorized, ""},
-		{"anon PUT object with referrer write ACL", anon,
-			req{Method: "PUT", Account: "AUTH_acct", Container: "c", Object: "o", WriteACL: ".r:*"}, Unauthorized, ""},
-		{"anon GET object allowed referrer", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:.example.com",
-				Referrer: "http://www.example.com/page"}, Allow, ""},
-		{"anon GET object other referrer", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:.example.com",
-				Referrer: "http://www.evil.com/page"}, Unauthorized, ""},
-		{"anon GET object denied referrer", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: ".r:*,.r:-evil.com",
-				Referrer: "http://evil.com/"}, Unauthorized, ""},
-		{"anon GET object group ACL", anon,
-			req{Method: "GET", Account: "AUTH_acct", Container: "c", Object: "o", ReadACL: "acct,acct:user"}, Unauthorized, ""},
-		{"anon OPTIONS object", anon, req{Method: "OPTIONS", Account: "AUTH_acct", Container: "c", Object: "o"}, Allow, ""},
-
-		// Authenticated non-admins need the container ACLs.
-		{"user GET own account", user, req{Method: "GET", Account: "AUTH_acct"}, Forbidden, ""},
-		{"user GET container no ACL", user, req{Method: "GET", Account: "AUTH_acct", Container: "c"}, Forbidden, ""},
-		{"user GET object no ACL", user, req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o"}, Forbidden, ""},
-		{"user in read ACL lists", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", ReadACL: "acct:user"}, Allow, ""},
-		{"user in read ACL GETs", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Allow, ""},
-		{"user in read ACL HEADs", user,
-			req{Method: "HEAD", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Allow, ""},
-		{"account in read ACL", plain,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct"}, Allow, ""},
-		{"group in read ACL", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "readers"}, Allow, ""},
-		{"group not held", plain,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "readers"}, Forbidden, ""},
-		{"other user in read ACL", plain,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
-		{"storage account name in ACL", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "AUTH_acct"}, Forbidden, ""},
-		{"read ACL does not grant PUT", user,
-			req{Method: "PUT", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
-		{"read ACL does not grant DELETE", user,
-			req{Method: "DELETE", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: "acct:user"}, Forbidden, ""},
-		{"write ACL grants PUT", user,
-			req{Method: "PUT", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct:user"}, Allow, ""},
-		{"write ACL grants POST", user,
-			req{Method: "POST", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct"}, Allow, ""},
-		{"write ACL grants DELETE", user,
-			req{Method: "DELETE", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "writers"}, Allow, ""},
-		{"write ACL does not grant GET", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", WriteACL: "acct:user"}, Forbidden, ""},
-		{"write ACL does not grant container PUT", user,
-			req{Method: "PUT", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
-		{"write ACL does not grant container POST", user,
-			req{Method: "POST", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
-		{"write ACL does not grant container DELETE", user,
-			req{Method: "DELETE", Account: "AUTH_other", Container: "c", WriteACL: "acct:user"}, Forbidden, ""},
-		{"user GET public object", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", Object: "o", ReadACL: ".r:*"}, Allow, ""},
-		{"user list public container without .rlistings", user,
-			req{Method: "GET", Account: "AUTH_other", Container: "c", ReadACL: ".r:*"}, Forbidden, ""},
-	}
-	for _, tc := range tests {
+	for _, tc := range authorizeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.skip != "" {
 				t.Skip(tc.skip)
 			}
-			if got := ta.Authorize(tc.id, tc.r); got != tc.want {
-				t.Errorf("Authorize(%v, %+v) = %v, want %v", tc.id, tc.r, got, tc.want)
+			var id *Identity // anonymous
+			if tc.user != "" {
+				var ok bool
+				if id, _, ok = ta.Lookup(tc.user); !ok {
+					t.Fatalf("no user %s", tc.user)
+				}
+			}
+			if got := ta.Authorize(id, tc.r); got != tc.want {
+				t.Errorf("Authorize(%v, %+v) = %v, want %v", id, tc.r, got, tc.want)
 			}
 		})
 	}

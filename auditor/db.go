@@ -39,10 +39,11 @@ func (d *Databases) RunOnce(ctx context.Context) Stats {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = log.With("component", "auditor")
 	for _, dev := range d.Devices() {
 		files, err := d.Store.ListFiles(d.Kind, dev)
 		if err != nil {
-			log.Warn("auditor: listing databases", "kind", d.Kind, "device", dev, "err", err)
+			log.Warn("listing databases", "kind", d.Kind, "device", dev, "err", err)
 			st.Errors++
 			continue
 		}
@@ -79,27 +80,27 @@ func (d *Databases) auditOne(f db.File, st *Stats, log *slog.Logger) string {
 		return "passed"
 	}
 	if !errors.Is(err, db.ErrCorrupt) {
-		log.Warn("auditor: checking database", "db", f.Path, "err", err)
+		log.Warn("checking database", "db", f.Path, "err", err)
 		st.Errors++
 		return "error"
 	}
 	switch qerr := d.Store.Quarantine(f, d.replicas(f)); {
 	case qerr == nil:
 		st.Quarantined++
-		log.Warn("auditor: quarantined database", "db", f.Path, "reason", err)
+		log.Warn("quarantined database", "db", f.Path, "reason", err)
 		return "quarantined"
 	case errors.Is(qerr, db.ErrLastReplica):
 		// Quarantining it would leave no copy at all: keep serving what
 		// can still be read, and tell the operator.
-		log.Error("auditor: corrupt database is its last replica; NOT quarantined, restore it by hand",
+		log.Error("corrupt database is its last replica; NOT quarantined, restore it by hand",
 			"db", f.Path, "reason", err)
 		st.Kept++
 		return "error"
 	case errors.Is(qerr, db.ErrHealthy):
-		log.Warn("auditor: database passed its re-check with writers held off; kept", "db", f.Path, "first_error", err)
+		log.Warn("database passed its re-check with writers held off; kept", "db", f.Path, "first_error", err)
 		return "passed"
 	default:
-		log.Error("auditor: quarantining database", "db", f.Path, "err", qerr)
+		log.Error("quarantining database", "db", f.Path, "err", qerr)
 		st.Errors++
 		return "error"
 	}

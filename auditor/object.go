@@ -72,7 +72,7 @@ func (a *Objects) RunOnce(ctx context.Context, zeroByteOnly bool) Stats {
 	}
 	for _, dev := range a.Devices() {
 		if err := a.Store.CheckDevice(dev); err != nil {
-			a.log().Warn("auditor: skipping device", "device", dev, "err", err)
+			a.log().Warn("skipping device", "device", dev, "err", err)
 			st.Errors++
 			continue
 		}
@@ -109,9 +109,9 @@ func (a *Objects) Run(ctx context.Context, interval time.Duration) {
 
 func (a *Objects) log() *slog.Logger {
 	if a.Log == nil {
-		return slog.Default()
+		return slog.Default().With("component", "auditor")
 	}
-	return a.Log
+	return a.Log.With("component", "auditor")
 }
 
 // auditDevice audits one policy's objects on dev into st.
@@ -120,7 +120,7 @@ func (a *Objects) auditDevice(ctx context.Context, store *storage.ObjectStore, d
 	if !zeroByteOnly {
 		afterPart = func(part int, suffixes []string) {
 			if err := store.RehashPartition(dev, part, suffixes); err != nil {
-				a.log().Warn("auditor: rehashing partition", "device", dev, "partition", part, "err", err)
+				a.log().Warn("rehashing partition", "device", dev, "partition", part, "err", err)
 			}
 		}
 	}
@@ -142,7 +142,7 @@ func (a *Objects) auditDevice(ctx context.Context, store *storage.ObjectStore, d
 			}
 		}()
 		if err != nil {
-			a.log().Warn("auditor: checking object", "device", dev, "path", ref.Path, "err", err)
+			a.log().Warn("checking object", "device", dev, "path", ref.Path, "err", err)
 			st.Errors++
 			result = "error"
 			return nil
@@ -154,12 +154,12 @@ func (a *Objects) auditDevice(ctx context.Context, store *storage.ObjectStore, d
 		if res.Quarantined {
 			result = "quarantined"
 			st.Quarantined++
-			a.log().Warn("auditor: quarantined object", "device", dev, "path", ref.Path, "reason", res.Reason)
+			a.log().Warn("quarantined object", "device", dev, "path", ref.Path, "reason", res.Reason)
 		}
 		return nil
 	}, afterPart)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		a.log().Warn("auditor: walking device", "device", dev, "err", err)
+		a.log().Warn("walking device", "device", dev, "err", err)
 		st.Errors++
 	}
 }

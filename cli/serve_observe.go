@@ -68,7 +68,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 		ln, err := listeners.listen("metrics", addr, true)
 		switch {
 		case err != nil && addr == config.DefaultMetricsAddr && errors.Is(err, syscall.EADDRINUSE):
-			log.Warn("metrics: default address in use; serving without /metrics (set metrics.addr or --metrics-addr)", "addr", addr)
+			log.Warn("default address in use; serving without /metrics (set metrics.addr or --metrics-addr)", "component", "metrics", "addr", addr)
 		case err != nil:
 			o.close()
 			return nil, err

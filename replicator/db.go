@@ -44,7 +44,7 @@ func (d *Databases) RunOnce(ctx context.Context) PassStats {
 	for _, dev := range d.Devices() {
 		files, err := d.Store.ListFiles(d.Kind, dev)
 		if err != nil {
-			d.log().Warn("replicator: listing databases", "kind", d.Kind, "device", dev, "err", err)
+			d.log().Warn("listing databases", "kind", d.Kind, "device", dev, "err", err)
 			st.Failures++
 			continue
 		}
@@ -83,9 +83,9 @@ func (d *Databases) Run(ctx context.Context, interval time.Duration) {
 
 func (d *Databases) log() *slog.Logger {
 	if d.Log == nil {
-		return slog.Default()
+		return slog.Default().With("component", "replicator")
 	}
-	return d.Log
+	return d.Log.With("component", "replicator")
 }
 
 // replicateOne handles one database. In the summary, Partitions counts
@@ -94,7 +94,7 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	st := PassStats{Partitions: 1}
 	removable, _, err := d.Store.Reclaim(f, before)
 	if err != nil {
-		d.log().Warn("replicator: reclaiming", "db", f.Path, "err", err)
+		d.log().Warn("reclaiming", "db", f.Path, "err", err)
 		st.Failures++
 		return st
 	}
@@ -104,9 +104,9 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 			return id.Deleted && id.ObjectCount == 0 && id.DeleteTimestamp.Compare(before) < 0
 		}
 		if err := d.Store.Remove(f, stillGone); errors.Is(err, db.ErrChanged) {
-			d.log().Info("replicator: reclaimable database came back to life; kept", "db", f.Path)
+			d.log().Info("reclaimable database came back to life; kept", "db", f.Path)
 		} else if err != nil {
-			d.log().Warn("replicator: removing reclaimed database", "db", f.Path, "err", err)
+			d.log().Warn("removing reclaimed database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {
 			st.Removed++
@@ -115,7 +115,7 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	}
 	r := d.Ring()
 	if f.Part >= r.PartitionCount() {
-		d.log().Warn("replicator: database partition outside the ring", "db", f.Path)
+		d.log().Warn("database partition outside the ring", "db", f.Path)
 		st.Failures++
 		return st
 	}
@@ -125,7 +125,7 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	if !isPrimary {
 		st.Handoffs = 1
 		if pre, err = d.Store.Stat(f); err != nil {
-			d.log().Warn("replicator: reading handoff database", "db", f.Path, "err", err)
+			d.log().Warn("reading handoff database", "db", f.Path, "err", err)
 			st.Failures++
 			return st
 		}
@@ -142,7 +142,7 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		}
 		res, err := d.Store.Replicate(f, n.Device)
 		if err != nil {
-			d.log().Warn("replicator: database sync failed", "db", f.Path, "peer", n.Device, "err", err)
+			d.log().Warn("database sync failed", "db", f.Path, "peer", n.Device, "err", err)
 			st.Failures++
 			continue
 		}
@@ -157,7 +157,7 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 	}
 	if isPrimary && d.AccountRing != nil {
 		if err := d.reportToAccount(f); err != nil {
-			d.log().Debug("replicator: account update of a container", "db", f.Path, "err", err)
+			d.log().Debug("account update of a container", "db", f.Path, "err", err)
 		}
 	}
 	if !isPrimary && ok == want && st.Remote == 0 {
@@ -165,9 +165,9 @@ func (d *Databases) replicateOne(f db.File, before timestamp.Timestamp) PassStat
 		// a write that arrived since keeps it for the next pass.
 		unchanged := func(id db.Identity) bool { return id.Version == pre.Version }
 		if err := d.Store.Remove(f, unchanged); errors.Is(err, db.ErrChanged) {
-			d.log().Debug("replicator: handoff database changed during replication; kept", "db", f.Path)
+			d.log().Debug("handoff database changed during replication; kept", "db", f.Path)
 		} else if err != nil {
-			d.log().Warn("replicator: removing handoff database", "db", f.Path, "err", err)
+			d.log().Warn("removing handoff database", "db", f.Path, "err", err)
 			st.Failures++
 		} else {
 			st.Removed++

@@ -116,7 +116,7 @@ func (o *Objects) RunOnce(ctx context.Context) PassStats {
 feed:
 	for _, dev := range o.Devices() {
 		if err := o.Store.CheckDevice(dev); err != nil {
-			o.log().Warn("replicator: skipping device", "device", dev, "err", err)
+			o.log().Warn("skipping device", "device", dev, "err", err)
 			mu.Lock()
 			total.Failures++
 			mu.Unlock()
@@ -125,7 +125,7 @@ feed:
 		for _, po := range o.perPolicy() {
 			parts, err := po.Store.Partitions(dev)
 			if err != nil {
-				o.log().Warn("replicator: listing partitions", "device", dev, "policy", po.Store.PolicyIndex(), "err", err)
+				o.log().Warn("listing partitions", "device", dev, "policy", po.Store.PolicyIndex(), "err", err)
 				mu.Lock()
 				total.Failures++
 				mu.Unlock()
@@ -171,9 +171,9 @@ func (o *Objects) Run(ctx context.Context, interval time.Duration) {
 
 func (o *Objects) log() *slog.Logger {
 	if o.Log == nil {
-		return slog.Default()
+		return slog.Default().With("component", "replicator")
 	}
-	return o.Log
+	return o.Log.With("component", "replicator")
 }
 
 // replicatePartition is Swift's update() for a primary partition and
@@ -184,7 +184,7 @@ func (o *Objects) replicatePartition(ctx context.Context, dev string, part int) 
 	if part >= r.PartitionCount() {
 		// A partition of an older ring with a bigger part power: leave it
 		// for an operator (Swift's relinker), don't guess.
-		o.log().Warn("replicator: partition outside the ring", "device", dev, "partition", part)
+		o.log().Warn("partition outside the ring", "device", dev, "partition", part)
 		st.Failures++
 		return st
 	}
@@ -234,7 +234,7 @@ func (o *Objects) replicatePartition(ctx context.Context, dev string, part int) 
 				break
 			}
 			st.Failures++
-			o.log().Warn("replicator: sync failed", "device", dev, "partition", part, "peer", peer, "err", err)
+			o.log().Warn("sync failed", "device", dev, "partition", part, "peer", peer, "err", err)
 			if !isPrimary || !(errors.Is(err, storage.ErrDeviceUnavailable) || errors.Is(err, storage.ErrNoSpace)) {
 				break
 			}
@@ -249,7 +249,7 @@ func (o *Objects) replicatePartition(ctx context.Context, dev string, part int) 
 		remain, err := o.Store.PruneHandoff(dev, part, names)
 		switch {
 		case err != nil:
-			o.log().Warn("replicator: removing handoff partition", "device", dev, "partition", part, "err", err)
+			o.log().Warn("removing handoff partition", "device", dev, "partition", part, "err", err)
 			st.Failures++
 		case remain == 0:
 			st.Removed++

@@ -18,12 +18,12 @@ import (
 
 // New registers CORS with the core; it is no filter of its own.
 func New(env *proxy.Env) (proxy.Middleware, error) {
-	env.SetCORS(&cors{cfg: env.Config, core: env.Core})
+	env.SetCORS(&cors{cfg: &env.Config.CORS, core: env.Core})
 	return nil, nil
 }
 
 type cors struct {
-	cfg  *config.Config // read per request: CORS settings may be changed by tests
+	cfg  *config.CORSConfig
 	core proxy.Core
 }
 
@@ -57,7 +57,7 @@ func (c *cors) containerCORS(r *proxy.Request) containerCORS {
 // originAllowed is Swift's is_origin_allowed.
 func (c *cors) originAllowed(ci containerCORS, origin string) bool {
 	allowed := strings.Fields(ci.allowOrigin)
-	allowed = append(allowed, c.cfg.CORS.CORSAllowOrigin...)
+	allowed = append(allowed, c.cfg.CORSAllowOrigin...)
 	return slices.Contains(allowed, origin) || slices.Contains(allowed, "*")
 }
 
@@ -114,7 +114,7 @@ var simpleExpose = []string{"cache-control", "content-language", "content-type",
 // Origin (Swift's cors_validation).
 func (c *cors) Respond(r *proxy.Request, origin string) {
 	ci := c.containerCORS(r)
-	if c.cfg.CORS.StrictCORSMode && !c.originAllowed(ci, origin) {
+	if c.cfg.StrictCORSMode && !c.originAllowed(ci, origin) {
 		return
 	}
 	h := &r.Ctx.Response.Header
@@ -143,7 +143,7 @@ func (c *cors) exposeHeaders(r *proxy.Request, ci containerCORS) string {
 	for _, x := range simpleExpose {
 		set[x] = true
 	}
-	for _, x := range c.cfg.CORS.CORSExposeHeaders {
+	for _, x := range c.cfg.CORSExposeHeaders {
 		set[strings.ToLower(strings.TrimSpace(x))] = true
 	}
 	for k := range r.Ctx.Response.Header.All() {

@@ -4,11 +4,22 @@
 // pipeline order (server/proxy/pipeline.go).
 package server
 
-import "swiftbox/server/proxy"
+import (
+	"swiftbox/server/middleware/cors"
+	"swiftbox/server/middleware/crossdomain"
+	"swiftbox/server/middleware/signed"
+	"swiftbox/server/middleware/staticweb"
+	"swiftbox/server/proxy"
+)
 
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
-	return []proxy.Filter{}
+	var fs []proxy.Filter
+	fs = append(fs, signed.Filters()...)
+	fs = append(fs, proxy.Filter{Name: "staticweb", New: staticweb.New})
+	fs = append(fs, proxy.Filter{Name: "crossdomain", New: crossdomain.New})
+	fs = append(fs, proxy.Filter{Name: "cors", New: cors.New})
+	return fs
 }
 
 // NewProxy builds the proxy core with every middleware of Filters.

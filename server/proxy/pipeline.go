@@ -14,7 +14,9 @@ import (
 
 // pipelineOrder is Swift's proxy pipeline, as proxy-server.conf lists it:
 // each name is a filter, the front slot is where s3api and keystone sit
-// (Options.Front). The proxy core (router.go) runs after the last.
+// (Options.Front). The proxy core (router.go) runs after the last. "cors"
+// is no filter in Swift but its controllers' cors_validation: its factory
+// registers the core's CORS hooks (hooks_cors.go) and returns no filter.
 var pipelineOrder = []string{
 	"catch_errors", "gatekeeper", "healthcheck", "cname_lookup", "domain_remap",
 	"proxy_logging", "etag_quoter", "info", "container_sync", "bulk", "tempurl",
@@ -22,7 +24,7 @@ var pipelineOrder = []string{
 	frontSlot,
 	"tempauth", "authenticate", "formpost", "staticweb", "copy",
 	"container_quotas", "account_quotas", "slo", "dlo", "versioned_writes",
-	"object_versioning", "symlink",
+	"object_versioning", "symlink", "cors",
 }
 
 const frontSlot = "front"
@@ -106,13 +108,9 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"info":              Legacy(p.info),
 		"container_sync":    Legacy(p.containerSync),
 		"bulk":              Legacy(p.bulk),
-		"tempurl":           Legacy(p.tempURL),
 		"ratelimit":         Legacy(p.rateLimit),
-		"crossdomain":       Legacy(p.crossDomain),
 		"tempauth":          Legacy(p.tempauthEndpoint),
 		"authenticate":      Legacy(p.authenticate),
-		"formpost":          Legacy(p.formPost),
-		"staticweb":         Legacy(p.staticWeb),
 		"copy":              Legacy(p.copyMiddleware),
 		"container_quotas":  Legacy(p.containerQuotas),
 		"account_quotas":    Legacy(p.accountQuotas),

@@ -140,7 +140,7 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if tempURLScopeDenies(ctx, account, container) {
+	if confineDenies(ctx, account, container) {
 		Unauthorized(ctx, account)
 		return
 	}

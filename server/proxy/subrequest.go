@@ -19,7 +19,7 @@ const (
 	keyBadToken   = "swiftbox.bad_token"
 )
 
-var inheritedKeys = []string{KeyTransID, keyIdentity, keyAuthorized}
+var inheritedKeys = []string{KeyTransID, keyIdentity, keyAuthorized, keyConfine}
 
 // SetIdentity authenticates ctx as id: the proxy core skips token checks
 // and authorizes the request (and its subrequests) for id. Front

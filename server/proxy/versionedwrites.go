@@ -325,13 +325,13 @@ func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object st
 // pre-authed requests replace swift.authorize); an access key's buckets
 // still hold.
 func preAuthed(parent *fasthttp.RequestCtx, next Handler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
-	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyTempURLScope), parent.UserValue(keyGrantScope)
+	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyConfine), parent.UserValue(keyGrantScope)
 	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
-	parent.SetUserValue(keyTempURLScope, nil)
+	parent.SetUserValue(keyConfine, nil)
 	parent.SetUserValue(keyGrantScope, withoutGrant(grant))
 	defer func() {
 		parent.SetUserValue(keyAuthorized, old)
-		parent.SetUserValue(keyTempURLScope, scope)
+		parent.SetUserValue(keyConfine, scope)
 		parent.SetUserValue(keyGrantScope, grant)
 	}()
 	return Subrequest(parent, next, method, uri, prep)

@@ -1,4 +1,4 @@
-package proxy
+package signed_test
 
 import (
 	"bytes"
@@ -9,17 +9,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"swiftbox/server/middleware/signed"
+	"swiftbox/server/servertest"
 )
 
 type formFile struct{ name, body, ctype string }
 
 // postForm sends a signed (by key) form to path with the given fields and files.
-func postForm(t *testing.T, c *testCluster, path, key string, fields map[string]string, files []formFile) (*http.Response, string) {
+func postForm(t *testing.T, c *servertest.Cluster, path, key string, fields map[string]string, files []formFile) (*http.Response, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	if key != "" {
-		msg := path + "\n" + fields["redirect"] + "\n" + orZero(fields["max_file_size"]) + "\n" + orZero(fields["max_file_count"]) + "\n" + orZero(fields["expires"])
+		msg := path + "\n" + fields["redirect"] + "\n" + signed.OrZero(fields["max_file_size"]) + "\n" + signed.OrZero(fields["max_file_count"]) + "\n" + signed.OrZero(fields["expires"])
 		fields["signature"] = signForm(key, msg)
 	}
 	for _, k := range []string{"redirect", "max_file_size", "max_file_count", "expires", "signature", "x_delete_after"} {
@@ -38,7 +41,7 @@ func postForm(t *testing.T, c *testCluster, path, key string, fields map[string]
 	w.Close()
 	req, _ := http.NewRequest("POST", c.URL+path, &buf)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +50,17 @@ func postForm(t *testing.T, c *testCluster, path, key string, fields map[string]
 	return resp, string(b)
 }
 
+// noRedirect shows formpost's redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func signForm(key, msg string) string {
-	return signHMACRaw("sha256", key, msg)
+	return signed.SignHMACRaw("sha256", key, msg)
 }
 
 func TestFormPost(t *testing.T) {
-	c := startTestCluster(t)
-	http.DefaultClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	t.Cleanup(func() { http.DefaultClient.CheckRedirect = nil })
-	c.must(201, "PUT", "/v1/AUTH_test/up", "", "X-Container-Meta-Temp-URL-Key: formkey")
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/up", "", "X-Container-Meta-Temp-URL-Key: formkey")
 	exp := fmt.Sprint(time.Now().Add(time.Hour).Unix())
 	fields := func() map[string]string {
 		return map[string]string{"max_file_size": "100", "max_file_count": "3", "expires": exp}
@@ -66,11 +71,11 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 201 || body != "201 Created" {
 		t.Fatalf("upload: %d %q", resp.StatusCode, body)
 	}
-	r, got := c.must(200, "GET", "/v1/AUTH_test/up/pre_a.txt", "")
+	r, got := c.Must(200, "GET", "/v1/AUTH_test/up/pre_a.txt", "")
 	if got != "aaa" || r.Header.Get("Content-Type") != "text/plain" {
 		t.Errorf("a.txt: %q %q", got, r.Header.Get("Content-Type"))
 	}
-	if _, got = c.must(200, "GET", "/v1/AUTH_test/up/pre_dir/b.bin", ""); got != "bbbb" {
+	if _, got = c.Must(200, "GET", "/v1/AUTH_test/up/pre_dir/b.bin", ""); got != "bbbb" {
 		t.Errorf("b.bin: %q", got)
 	}
 	// Redirect: 303 with status and message.
@@ -80,7 +85,7 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "http://example.com/done?x=1&status=201&message=" {
 		t.Errorf("redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	c.must(200, "GET", "/v1/AUTH_test/up/c.txt", "")
+	c.Must(200, "GET", "/v1/AUTH_test/up/c.txt", "")
 
 	// A file bigger than fasthttp's in-memory body limit streams through.
 	f = fields()
@@ -90,10 +95,10 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("big upload: %d", resp.StatusCode)
 	}
-	if _, got = c.must(200, "GET", "/v1/AUTH_test/up/big3m", ""); got != big {
+	if _, got = c.Must(200, "GET", "/v1/AUTH_test/up/big3m", ""); got != big {
 		t.Errorf("big3m: %d bytes", len(got))
 	}
-	c.must(200, "GET", "/v1/AUTH_test/up/small", "")
+	c.Must(200, "GET", "/v1/AUTH_test/up/small", "")
 
 	// x_delete_after becomes the object's X-Delete-At.
 	f = fields()
@@ -102,7 +107,7 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("x_delete_after: %d", resp.StatusCode)
 	}
-	r, _ = c.must(200, "HEAD", "/v1/AUTH_test/up/tmp", "")
+	r, _ = c.Must(200, "HEAD", "/v1/AUTH_test/up/tmp", "")
 	if r.Header.Get("X-Delete-At") == "" {
 		t.Errorf("no X-Delete-At: %v", r.Header)
 	}
@@ -120,8 +125,8 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 400 || body != "400 Bad Request\r\nFormPost: Max File Count Exceeded" {
 		t.Errorf("count: %d %q", resp.StatusCode, body)
 	}
-	c.must(200, "GET", "/v1/AUTH_test/up/d1", "")
-	c.must(404, "GET", "/v1/AUTH_test/up/d2", "")
+	c.Must(200, "GET", "/v1/AUTH_test/up/d1", "")
+	c.Must(404, "GET", "/v1/AUTH_test/up/d2", "")
 
 	// Too big a file.
 	f = fields()
@@ -130,7 +135,7 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 400 || body != "FormPost: max_file_size exceeded" {
 		t.Errorf("size: %d %q", resp.StatusCode, body)
 	}
-	c.must(404, "GET", "/v1/AUTH_test/up/big", "")
+	c.Must(404, "GET", "/v1/AUTH_test/up/big", "")
 
 	// Forged and expired signatures.
 	resp, body = postForm(t, c, "/v1/AUTH_test/up/", "wrongkey", fields(), []formFile{{"e", "e", ""}})
@@ -148,5 +153,5 @@ func TestFormPost(t *testing.T) {
 	if resp.StatusCode != 400 || body != "400 Bad Request\r\nFormPost: No Files To Process" {
 		t.Errorf("no files: %d %q", resp.StatusCode, body)
 	}
-	c.must(404, "GET", "/v1/AUTH_test/up/e", "")
+	c.Must(404, "GET", "/v1/AUTH_test/up/e", "")
 }

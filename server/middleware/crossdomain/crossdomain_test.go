@@ -1,0 +1,21 @@
+package crossdomain_test
+
+import (
+	"strings"
+	"testing"
+
+	"swiftbox/server/servertest"
+)
+
+func TestCrossDomain(t *testing.T) {
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	resp, body := c.Must(200, "GET", "/crossdomain.xml", "", "X-Auth-Token:")
+	want := "<?xml version=\"1.0\"?>\n<!DOCTYPE cross-domain-policy SYSTEM \"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd\" >\n<cross-domain-policy>\n<allow-access-from domain=\"*\" secure=\"false\" />\n</cross-domain-policy>"
+	if body != want || resp.Header.Get("Content-Type") != "application/xml" {
+		t.Errorf("crossdomain: %q %q", resp.Header.Get("Content-Type"), body)
+	}
+	if _, info := c.Must(200, "GET", "/info", ""); !strings.Contains(info, `"crossdomain":{}`) {
+		t.Errorf("info: %s", info)
+	}
+}

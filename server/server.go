@@ -4,11 +4,22 @@
 // pipeline order (server/proxy/pipeline.go).
 package server
 
-import "swiftbox/server/proxy"
+import (
+	"swiftbox/server/middleware/etagquoter"
+	"swiftbox/server/middleware/quotas"
+	"swiftbox/server/middleware/symlink"
+	"swiftbox/server/middleware/versioning"
+	"swiftbox/server/proxy"
+)
 
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
-	return []proxy.Filter{}
+	var fs []proxy.Filter
+	fs = append(fs, etagquoter.Filter())
+	fs = append(fs, quotas.Filters()...)
+	fs = append(fs, versioning.Filters()...)
+	fs = append(fs, symlink.Filter())
+	return fs
 }
 
 // NewProxy builds the proxy core with every middleware of Filters.

@@ -1,19 +1,17 @@
-package proxy
+package versioning
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"swiftbox/server/proxy"
 	"swiftbox/server/pyfmt"
 
 	"github.com/valyala/fasthttp"
 
-	"swiftbox/keystone"
-	"swiftbox/ring"
 	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
 )
@@ -32,76 +30,65 @@ const (
 	deleteMarkerType = "application/x-deleted;swift_versions_deleted=1"
 )
 
-// versionedWrites is the middleware.
-func (p *Proxy) versionedWrites(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	if !p.cfg.Versioning.AllowVersionedWrites {
-		return next
-	}
-	return func(ctx *fasthttp.RequestCtx) {
-		version, account, container, object, err := SplitPath(ctx)
+// versionedWrites is the versioned_writes middleware.
+func (s *state) versionedWrites(next proxy.Handler) proxy.Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		version, account, container, object, err := proxy.SplitPath(ctx)
 		if err != nil || container == "" {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		method := string(ctx.Method())
 		if object == "" {
 			if method == fasthttp.MethodPut || method == fasthttp.MethodPost {
 				if err := versionsContainerHeaders(&ctx.Request.Header); err != nil {
-					WriteError(ctx, err)
-					return
+					return err
 				}
 			}
-			next(ctx)
+			err := next(ctx)
 			if method != fasthttp.MethodGet && method != fasthttp.MethodHead {
-				p.vinfo.forget(account, container)
+				s.infos.Forget(account + "/" + container)
 			}
-			return
+			return err
 		}
 		if method != fasthttp.MethodPut && method != fasthttp.MethodDelete {
-			next(ctx)
-			return
+			return next(ctx)
 		}
-		info, err := p.versioningInfo(ctx, account, container)
+		info, err := s.containerInfo(ctx, account, container)
 		if err != nil {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		mode, loc := "stack", info.Metadata[versionsLocation].Value
 		if loc == "" {
 			mode, loc = "history", info.Metadata[historyLocation].Value
 		}
-		if loc == "" || !p.mayWrite(ctx, account, container, object) {
-			next(ctx)
-			return
+		if loc == "" || !s.core.MayWrite(ctx, account, container, object) {
+			return next(ctx)
 		}
 		vc, _ := url.PathUnescape(loc)
 		vc, _, _ = strings.Cut(vc, "/")
-		vw := &versioner{p: p, ctx: ctx, next: next, version: version, account: account,
+		vw := &versioner{s: s, ctx: ctx, next: next, version: version, account: account,
 			container: container, object: object, vc: vc}
 		var arch *archived
 		switch {
 		case method == fasthttp.MethodPut:
 			// A PUT the proxy would refuse archives nothing.
-			r := &Request{Ctx: ctx, Method: method, Version: version, Account: account, Container: container, Object: object}
-			if _, _, err = p.checkObjectPut(r, time.Now()); err == nil {
+			r := &proxy.Request{Ctx: ctx, Method: method, Version: version, Account: account, Container: container, Object: object}
+			if err = s.core.CheckObjectPut(r); err == nil {
 				arch, err = vw.copyCurrent()
 			}
 		case mode == "history":
 			arch, err = vw.deletePush()
 		default:
-			err = vw.deletePop()
-			if err == nil {
-				return // deletePop answered
-			}
+			return vw.deletePop()
 		}
 		if err != nil {
-			WriteError(ctx, err)
-			return
+			return err
 		}
-		next(ctx)
+		err = next(ctx)
 		// A PUT that failed (a short body, an ETag mismatch…) takes its
 		// archive back: the object is still the version archived.
-		vw.release(arch, method == fasthttp.MethodPut && !isSuccess(ctx.Response.StatusCode()))
+		vw.release(arch, method == fasthttp.MethodPut && (err != nil || !isSuccess(ctx.Response.StatusCode())))
+		return err
 	}
 }
 
@@ -150,7 +137,7 @@ type archived struct {
 // releases it when its write is done.
 func (v *versioner) archive(objectURI, copyURI string, ts timestamp.Timestamp) *archived {
 	a := &archived{key: v.account + "/" + copyURI, object: objectURI, copy: copyURI, ts: ts}
-	v.p.archives.hold(a.key)
+	v.s.claims.hold(a.key)
 	return a
 }
 
@@ -162,92 +149,23 @@ func (v *versioner) release(a *archived, failed bool) {
 	if a == nil {
 		return
 	}
-	at, last := v.p.archives.drop(a.key)
+	at, last := v.s.claims.drop(a.key)
 	if !failed || !last {
 		return
 	}
-	head := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodHead, a.object+"?symlink=get", func(req *fasthttp.Request) {
+	head := proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodHead, a.object+"?symlink=get", func(req *fasthttp.Request) {
 		req.Header.Set("X-Newest", "True")
 	})
-	closeResp(head)
+	proxy.CloseResponse(head)
 	cur, err := timestamp.Parse(string(head.Header.Peek("X-Timestamp")))
 	if !isSuccess(head.StatusCode()) || err != nil || cur != a.ts {
 		return
 	}
-	closeResp(preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, a.copy, func(req *fasthttp.Request) {
+	proxy.CloseResponse(proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodDelete, a.copy, func(req *fasthttp.Request) {
 		req.Header.Set("X-Timestamp", at.Internal())
 		req.Header.Set(allowReserved, "true")
 	}))
 }
-
-// versioningInfo is the container's info for the versioning middlewares,
-// read once per request (legacy versioning and object versioning both look
-// at it) and kept a few seconds, as Swift keeps container info in memcache;
-// container writes through this proxy forget it at once.
-func (p *Proxy) versioningInfo(ctx *fasthttp.RequestCtx, account, container string) (db.ContainerInfo, error) {
-	type memo struct {
-		a, c string
-		info db.ContainerInfo
-		err  error
-	}
-	if v, ok := ctx.UserValue(keyVersioningInfo).(*memo); ok && v.a == account && v.c == container {
-		return v.info, v.err
-	}
-	info, err, ok := p.vinfo.get(account, container)
-	if !ok {
-		info, err = p.ContainerInfo(ctx, account, container)
-		if err == nil || notFound(err) {
-			p.vinfo.put(account, container, info, err)
-		}
-	}
-	ctx.SetUserValue(keyVersioningInfo, &memo{account, container, info, err})
-	return info, err
-}
-
-// versioningCacheTTL bounds how stale the cached info may be when another
-// node changed the container.
-const versioningCacheTTL = 5 * time.Second
-
-// versioningCache holds recent container infos for the versioning
-// middlewares.
-type versioningCache struct {
-	mu sync.Mutex
-	m  map[string]versioningCacheEntry
-}
-
-type versioningCacheEntry struct {
-	info    db.ContainerInfo
-	err     error
-	expires time.Time
-}
-
-func (vc *versioningCache) get(a, c string) (db.ContainerInfo, error, bool) {
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	e, ok := vc.m[a+"/"+c]
-	if !ok || time.Now().After(e.expires) {
-		return db.ContainerInfo{}, nil, false
-	}
-	return e.info, e.err, true
-}
-
-func (vc *versioningCache) put(a, c string, info db.ContainerInfo, err error) {
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	if vc.m == nil || len(vc.m) > 10000 {
-		vc.m = map[string]versioningCacheEntry{}
-	}
-	vc.m[a+"/"+c] = versioningCacheEntry{info, err, time.Now().Add(versioningCacheTTL)}
-}
-
-// forget drops a container's info (after a container PUT, POST or DELETE).
-func (vc *versioningCache) forget(a, c string) {
-	vc.mu.Lock()
-	delete(vc.m, a+"/"+c)
-	vc.mu.Unlock()
-}
-
-const keyVersioningInfo = "swiftbox.versioning_info"
 
 // versionsContainerHeaders turns a container PUT/POST's versioning headers
 // into the one location and mode Swift keeps.
@@ -274,7 +192,7 @@ func versionsContainerHeaders(h *fasthttp.RequestHeader) error {
 		if val == "" {
 			set, clear = "", true
 		} else if strings.Contains(val, "/") {
-			return Errorf(fasthttp.StatusPreconditionFailed, "Container name cannot contain slashes")
+			return proxy.Errorf(fasthttp.StatusPreconditionFailed, "Container name cannot contain slashes")
 		}
 	}
 	for _, k := range []string{"X-Remove-Versions-Location", "X-Remove-History-Location"} {
@@ -298,49 +216,10 @@ func versionsContainerHeaders(h *fasthttp.RequestHeader) error {
 	return nil
 }
 
-// mayWrite reports whether the request would be allowed to write the
-// object (versioning writes on the user's behalf only then; otherwise the
-// proxy core refuses the request itself).
-func (p *Proxy) mayWrite(ctx *fasthttp.RequestCtx, account, container, object string) bool {
-	if AuthorizedLevel(ctx) != 0 {
-		return true
-	}
-	if ctx.UserValue(keyBadToken) != nil {
-		return false
-	}
-	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Account: account, Container: container, Object: object,
-		ID: RequestIdentity(ctx)}
-	if r.ID == nil {
-		// Anonymous writes go only where an ACL lets anyone write.
-		if !strings.HasPrefix(account, p.auth.Prefix()) {
-			return false
-		}
-	}
-	return p.Authorize(r) == keystone.Allow
-}
-
-// preAuthed runs a subrequest as the account owner (Swift's
-// make_pre_authed_request): the caller was authorized already.
-// Nor is it held to a temp URL's or an S3 grant's scope (Swift's
-// pre-authed requests replace swift.authorize); an access key's buckets
-// still hold.
-func preAuthed(parent *fasthttp.RequestCtx, next Handler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
-	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyTempURLScope), parent.UserValue(keyGrantScope)
-	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
-	parent.SetUserValue(keyTempURLScope, nil)
-	parent.SetUserValue(keyGrantScope, withoutGrant(grant))
-	defer func() {
-		parent.SetUserValue(keyAuthorized, old)
-		parent.SetUserValue(keyTempURLScope, scope)
-		parent.SetUserValue(keyGrantScope, grant)
-	}()
-	return Subrequest(parent, next, method, uri, prep)
-}
-
 type versioner struct {
-	p                                   *Proxy
+	s                                   *state
 	ctx                                 *fasthttp.RequestCtx
-	next                                fasthttp.RequestHandler
+	next                                proxy.Handler
 	version, account, container, object string
 	vc                                  string // the versions container
 }
@@ -359,23 +238,23 @@ func checkVersionResp(resp *fasthttp.Response) error {
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	closeResp(resp)
+	proxy.CloseResponse(resp)
 	if code >= 400 && code < 500 {
-		return Errorf(fasthttp.StatusPreconditionFailed, "")
+		return proxy.Errorf(fasthttp.StatusPreconditionFailed, "")
 	}
-	return Errorf(fasthttp.StatusServiceUnavailable, "")
+	return proxy.Errorf(fasthttp.StatusServiceUnavailable, "")
 }
 
 // getSource reads an object as it is stored (a link as a link).
 func (v *versioner) getSource(uri string) *fasthttp.Response {
-	return preAuthed(v.ctx, Lift(v.next), fasthttp.MethodGet, uri+"?symlink=get", func(req *fasthttp.Request) {
+	return proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodGet, uri+"?symlink=get", func(req *fasthttp.Request) {
 		req.Header.Set("X-Newest", "True")
 	})
 }
 
 // putFrom writes source's body and metadata to uri.
 func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *fasthttp.Request)) *fasthttp.Response {
-	return preAuthed(v.ctx, Lift(v.next), fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
+	return proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 		for k, val := range src.Header.All() {
 			switch strings.ToLower(string(k)) {
 			case "x-timestamp", "content-length", "transfer-encoding", "connection", "date", "server",
@@ -387,7 +266,7 @@ func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *
 		if size := string(src.Header.Peek("X-Object-Sysmeta-Slo-Size")); size != "" {
 			req.Header.Set("Content-Type", string(src.Header.ContentType())+";swift_bytes="+size)
 		}
-		req.SetBodyStream(ResponseBody(src), src.Header.ContentLength())
+		req.SetBodyStream(proxy.ResponseBody(src), src.Header.ContentLength())
 		if extra != nil {
 			extra(req)
 		}
@@ -398,9 +277,9 @@ func (v *versioner) putFrom(uri string, src *fasthttp.Response, extra func(req *
 func sourceTimestamp(src *fasthttp.Response) (timestamp.Timestamp, error) {
 	ts, err := timestamp.Parse(string(src.Header.Peek("X-Timestamp")))
 	if err != nil {
-		t, ok := ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
+		t, ok := proxy.ParseHTTPDate(string(src.Header.Peek("Last-Modified")))
 		if !ok {
-			return ts, Errorf(fasthttp.StatusServiceUnavailable, "")
+			return ts, proxy.Errorf(fasthttp.StatusServiceUnavailable, "")
 		}
 		ts = timestamp.FromUnix(t.Unix())
 	}
@@ -420,10 +299,10 @@ func (v *versioner) copyCurrent() (*archived, error) {
 		return nil, err
 	}
 	if string(v.ctx.Method()) == fasthttp.MethodPut && string(v.ctx.Request.Header.Peek("If-None-Match")) == "*" {
-		return nil, Errorf(fasthttp.StatusPreconditionFailed, "") // the PUT would be refused
+		return nil, proxy.Errorf(fasthttp.StatusPreconditionFailed, "") // the PUT would be refused
 	}
-	if src.Header.ContentLength() < 0 || int64(src.Header.ContentLength()) > v.p.limits.MaxFileSize {
-		return nil, Errorf(fasthttp.StatusRequestEntityTooLarge, "")
+	if src.Header.ContentLength() < 0 || int64(src.Header.ContentLength()) > v.s.limits.MaxFileSize {
+		return nil, proxy.Errorf(fasthttp.StatusRequestEntityTooLarge, "")
 	}
 	ts, err := sourceTimestamp(src)
 	if err != nil {
@@ -431,7 +310,7 @@ func (v *versioner) copyCurrent() (*archived, error) {
 	}
 	a := v.archive(objectURI, v.objectURI(v.vc, versionPrefix(v.object)+ts.Internal()), ts)
 	resp := v.putFrom(a.copy, src, nil)
-	defer closeResp(resp)
+	defer proxy.CloseResponse(resp)
 	if err := checkVersionResp(resp); err != nil {
 		v.release(a, true)
 		return nil, err
@@ -446,11 +325,11 @@ func (v *versioner) deletePush() (*archived, error) {
 		return nil, err
 	}
 	uri := v.objectURI(v.vc, versionPrefix(v.object)+timestamp.FromTime(time.Now()).Internal())
-	resp := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
+	resp := proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodPut, uri, func(req *fasthttp.Request) {
 		req.Header.SetContentType(deleteMarkerType)
 		req.Header.SetContentLength(0)
 	})
-	defer closeResp(resp)
+	defer proxy.CloseResponse(resp)
 	if err := checkVersionResp(resp); err != nil {
 		v.release(a, false)
 		return nil, err
@@ -460,21 +339,17 @@ func (v *versioner) deletePush() (*archived, error) {
 
 // versionsNewestFirst lists the archived versions of the object.
 func (v *versioner) versionsNewestFirst() ([]db.ObjectEntry, error) {
-	p := v.p
-	pl := p.containerPlace(v.account, v.vc)
 	prefix := versionPrefix(v.object)
 	var out []db.ObjectEntry
 	marker := ""
 	for {
-		page, err := readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), n, pl.part, v.account, v.vc,
-				db.ListOptions{Prefix: prefix, Marker: marker, Reverse: true, Limit: 10000})
-		})
+		page, err := v.s.core.ListObjects(v.ctx, v.account, v.vc,
+			db.ListOptions{Prefix: prefix, Marker: marker, Reverse: true, Limit: 10000})
 		if err != nil {
-			if notFound(err) {
+			if proxy.NotFound(err) {
 				return out, nil
 			}
-			return nil, Errorf(fasthttp.StatusInternalServerError, "")
+			return nil, proxy.Errorf(fasthttp.StatusInternalServerError, "")
 		}
 		out = append(out, page...)
 		if len(page) < 10000 {
@@ -496,7 +371,7 @@ func (v *versioner) restore(name string) (bool, error) {
 		return false, err
 	}
 	resp := v.putFrom(v.objectURI(v.container, v.object), src, nil)
-	defer closeResp(resp)
+	defer proxy.CloseResponse(resp)
 	return true, checkVersionResp(resp)
 }
 
@@ -512,10 +387,10 @@ func (v *versioner) deletePop() error {
 	for i := 0; i < len(items); i++ {
 		item := items[i]
 		if item.ContentType == deleteMarkerType {
-			head := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodHead, v.objectURI(v.container, v.object), func(req *fasthttp.Request) {
+			head := proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodHead, v.objectURI(v.container, v.object), func(req *fasthttp.Request) {
 				req.Header.Set("X-Newest", "True")
 			})
-			closeResp(head)
+			proxy.CloseResponse(head)
 			if head.StatusCode() != fasthttp.StatusNotFound {
 				if err := checkVersionResp(head); err != nil {
 					return err
@@ -533,8 +408,8 @@ func (v *versioner) deletePop() error {
 				if !ok {
 					continue
 				}
-				del := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, v.objectURI(v.vc, items[i].Name), nil)
-				closeResp(del)
+				del := proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodDelete, v.objectURI(v.vc, items[i].Name), nil)
+				proxy.CloseResponse(del)
 				if del.StatusCode() != fasthttp.StatusNotFound {
 					if err := checkVersionResp(del); err != nil {
 						return err
@@ -556,10 +431,9 @@ func (v *versioner) deletePop() error {
 		break
 	}
 	if target == "" {
-		v.next(v.ctx)
-		return nil
+		return v.next(v.ctx)
 	}
-	resp := preAuthed(v.ctx, Lift(v.next), fasthttp.MethodDelete, target, nil)
-	adoptResponse(v.ctx, resp)
+	resp := proxy.PreAuthed(v.ctx, v.next, fasthttp.MethodDelete, target, nil)
+	proxy.AdoptResponse(v.ctx, resp)
 	return nil
 }

@@ -87,16 +87,26 @@ func TestSymlink(t *testing.T) {
 		t.Errorf("POST to link: %d %v", resp.StatusCode, resp.Header)
 	}
 	c.Must(400, "POST", "/v1/AUTH_test/c/target", "", "X-Symlink-Target: c/o")
+}
+
+// Static links pin their target's etag and size; listings show links'
+// targets.
+func TestSymlinkStaticAndListing(t *testing.T) {
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/target", "hello", "Content-Type: text/x-hello")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/link", "", "X-Symlink-Target: c/target")
 
 	// Static links.
 	c.Must(409, "PUT", "/v1/AUTH_test/c/static", "", "X-Symlink-Target: c/target", "X-Symlink-Target-Etag: 0123")
-	_, body = c.Must(409, "PUT", "/v1/AUTH_test/c/static", "", "X-Symlink-Target: c/nothing", "X-Symlink-Target-Etag: 0123")
+	_, body := c.Must(409, "PUT", "/v1/AUTH_test/c/static", "", "X-Symlink-Target: c/nothing", "X-Symlink-Target-Etag: 0123")
 	if body != "X-Symlink-Target does not exist" {
 		t.Errorf("static missing: %q", body)
 	}
 	c.Must(400, "PUT", "/v1/AUTH_test/c/static", "", "X-Symlink-Target: c/target", "X-Symlink-Target-Etag: a;b")
 	c.Must(201, "PUT", "/v1/AUTH_test/c/static", "", "X-Symlink-Target: c/target", "X-Symlink-Target-Etag: 5d41402abc4b2a76b9719d911017c592")
-	resp, _ = c.Must(200, "HEAD", "/v1/AUTH_test/c/static?symlink=get", "")
+	resp, _ := c.Must(200, "HEAD", "/v1/AUTH_test/c/static?symlink=get", "")
 	if resp.Header.Get("X-Symlink-Target-Bytes") != "5" || resp.Header.Get("Content-Type") != "text/x-hello" {
 		t.Errorf("static link: %v", resp.Header)
 	}

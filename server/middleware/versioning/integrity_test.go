@@ -209,13 +209,30 @@ func TestVersionedWritesChunkedAndFailedPut(t *testing.T) {
 	}
 }
 
+// startLegacy serves a cluster whose container c keeps its versions in
+// lv (legacy versioned writes, stack mode).
+func startLegacy(t *testing.T) *servertest.Cluster {
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/lv", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	return c
+}
+
+// waitFor waits up to ten seconds for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s", what)
+		}
+	}
+}
+
 // A failing PUT leaves an archived copy alone while another write counts
 // on it (that write copied the same version and is replacing the object).
 func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	t.Parallel()
-	c := servertest.Start(t, servertest.Options{})
-	c.Must(201, "PUT", "/v1/AUTH_test/lv", "")
-	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	c := startLegacy(t)
 	c.Must(201, "PUT", "/v1/AUTH_test/c/o", "first")
 	resp, _ := c.Must(200, "HEAD", "/v1/AUTH_test/c/o", "")
 	ts := resp.Header.Get("X-Timestamp")
@@ -233,13 +250,7 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	// Past what the server reads into memory before the handler runs.
 	io.WriteString(conn, "PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: "+c.Token+
 		"\r\nContent-Length: 4000000\r\n\r\n"+strings.Repeat("s", 2<<20))
-	deadline := time.Now().Add(10 * time.Second)
-	for list := listJSON(t, c, "/v1/AUTH_test/lv"); len(list) == 0; list = listJSON(t, c, "/v1/AUTH_test/lv") {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow PUT archived nothing")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the slow PUT to archive o", func() bool { return len(listJSON(t, c, "/v1/AUTH_test/lv")) == 1 })
 	short := strings.Repeat("x", 200000)
 	if got := rawPut(t, c, "/v1/AUTH_test/c/o", short, "Content-Length: 300000"); got >= 200 && got < 300 {
 		t.Fatalf("short PUT: %d", got)
@@ -250,12 +261,7 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	}
 	// Once nobody counts on it, the last failure takes it back.
 	conn.Close()
-	for list := listJSON(t, c, "/v1/AUTH_test/lv"); len(list) != 0; list = listJSON(t, c, "/v1/AUTH_test/lv") {
-		if time.Now().After(deadline) {
-			t.Fatalf("archive left: %v", list)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the archive to go", func() bool { return len(listJSON(t, c, "/v1/AUTH_test/lv")) == 0 })
 	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c/o", ""); body != "first" {
 		t.Fatalf("object now %q", body)
 	}
@@ -265,9 +271,7 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 // successful PUT relies on: every version written stays, once.
 func TestVersioningFailedPutsRacingGoodOnes(t *testing.T) {
 	t.Parallel()
-	c := servertest.Start(t, servertest.Options{})
-	c.Must(201, "PUT", "/v1/AUTH_test/lv", "")
-	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	c := startLegacy(t)
 	c.Must(201, "PUT", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
 	for _, cont := range []string{"c", "ov"} {
 		path := "/v1/AUTH_test/" + cont + "/o"

@@ -11,12 +11,10 @@ import (
 	"swiftbox/server/servertest"
 )
 
+// twoPolicies makes silver a second policy.
 func twoPolicies(c *config.Config) {
 	c.StoragePolicies = []config.StoragePolicy{
-		{Index: 0, Name: "gold", Aliases: "yellow", Default: true},
-		{Index: 1, Name: "silver"},
-		{Index: 2, Name: "bronze", Deprecated: true},
-	}
+		{Index: 0, Name: "gold", Default: true}, {Index: 1, Name: "silver"}}
 }
 
 // The hidden versions container takes its primary's storage policy; a

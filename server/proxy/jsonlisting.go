@@ -16,19 +16,23 @@ type JSONItem struct {
 	vals map[string]any
 }
 
+// NewJSONItem is an entry with one key.
 func NewJSONItem(k string, v any) *JSONItem {
 	it := &JSONItem{vals: map[string]any{}}
 	it.Set(k, v)
 	return it
 }
 
+// Get is k's value.
 func (it *JSONItem) Get(k string) (any, bool) { v, ok := it.vals[k]; return v, ok }
 
+// Str is k's value if it is a string.
 func (it *JSONItem) Str(k string) (string, bool) {
 	s, ok := it.vals[k].(string)
 	return s, ok
 }
 
+// Int is k's value if it is an integer.
 func (it *JSONItem) Int(k string) (int64, bool) {
 	switch v := it.vals[k].(type) {
 	case json.Number:
@@ -42,6 +46,7 @@ func (it *JSONItem) Int(k string) (int64, bool) {
 	return 0, false
 }
 
+// Set sets k, a new key going last.
 func (it *JSONItem) Set(k string, v any) {
 	if _, ok := it.vals[k]; !ok {
 		it.keys = append(it.keys, k)
@@ -49,6 +54,7 @@ func (it *JSONItem) Set(k string, v any) {
 	it.vals[k] = v
 }
 
+// Del removes k.
 func (it *JSONItem) Del(k string) {
 	if _, ok := it.vals[k]; !ok {
 		return
@@ -62,7 +68,7 @@ func (it *JSONItem) Del(k string) {
 	}
 }
 
-// key is what listings sort by: the name, or a subdir's prefix.
+// Key is what listings sort by: the name, or a subdir's prefix.
 func (it *JSONItem) Key() string {
 	if s, ok := it.Str("subdir"); ok {
 		return s
@@ -140,6 +146,7 @@ func (it *JSONItem) json() string {
 	return b.String()
 }
 
+// WriteJSONItems writes items as a JSON listing in Swift's shape.
 func WriteJSONItems(b *bytes.Buffer, items []*JSONItem) {
 	b.WriteByte('[')
 	for i, it := range items {

@@ -1,8 +1,9 @@
 package etagquoter_test
 
 import (
-	"swiftbox/server/servertest"
 	"testing"
+
+	"swiftbox/server/servertest"
 )
 
 func TestEtagQuoter(t *testing.T) {

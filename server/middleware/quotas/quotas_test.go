@@ -2,9 +2,10 @@ package quotas_test
 
 import (
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 const quotaExceeded = "Upload exceeds quota."

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"swiftbox/server/proxy"
 	"swiftbox/server/servertest"
-
-	"github.com/valyala/fasthttp"
 )
 
 const md5OfEmpty = "d41d8cd98f00b204e9800998ecf8427e"

@@ -7,11 +7,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/valyala/fasthttp"
+
 	"swiftbox/server/proxy"
 	"swiftbox/server/pyfmt"
 	"swiftbox/storage/timestamp"
-
-	"github.com/valyala/fasthttp"
 )
 
 // checkVersionsParams validates ?versions paging parameters.

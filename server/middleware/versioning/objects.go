@@ -6,12 +6,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/valyala/fasthttp"
+
 	"swiftbox/server/middleware/symlink"
 	"swiftbox/server/proxy"
 	"swiftbox/server/pyfmt"
 	"swiftbox/storage/timestamp"
-
-	"github.com/valyala/fasthttp"
 )
 
 func (o *ovRequest) objectRequest() error {

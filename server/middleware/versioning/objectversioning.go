@@ -6,11 +6,10 @@ import (
 	"strconv"
 	"strings"
 
-	"swiftbox/server/proxy"
-	"swiftbox/server/pyfmt"
-
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/server/proxy"
+	"swiftbox/server/pyfmt"
 	"swiftbox/storage/timestamp"
 )
 
@@ -88,6 +87,7 @@ func (s *state) objectVersioning(next proxy.Handler) proxy.Handler {
 	}
 }
 
+// ovRequest is one request object versioning acts on.
 type ovRequest struct {
 	s                                   *state
 	ctx                                 *fasthttp.RequestCtx

@@ -3,8 +3,9 @@ package versioning_test
 import (
 	"encoding/json"
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
+
+	"swiftbox/server/servertest"
 )
 
 func listJSON(t *testing.T, c *servertest.Cluster, path string) []map[string]any {

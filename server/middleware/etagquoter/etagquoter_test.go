@@ -1,6 +1,7 @@
 package etagquoter_test
 
 import (
+	"strings"
 	"testing"
 
 	"swiftbox/server/servertest"
@@ -43,4 +44,7 @@ func TestEtagQuoter(t *testing.T) {
 	// Clients cannot set the sysmeta themselves.
 	c.Must(204, "POST", "/v1/AUTH_test/c", "", "X-Container-Sysmeta-Rfc-Compliant-Etags: True")
 	etag(bare)
+	if _, info := c.Must(200, "GET", "/info", ""); !strings.Contains(info, `"etag_quoter":{"enable_by_default":false}`) {
+		t.Errorf("/info: %s", info)
+	}
 }

@@ -7,8 +7,12 @@ package server
 import (
 	"swiftbox/server/middleware/cors"
 	"swiftbox/server/middleware/crossdomain"
+	"swiftbox/server/middleware/etagquoter"
+	"swiftbox/server/middleware/quotas"
 	"swiftbox/server/middleware/signed"
 	"swiftbox/server/middleware/staticweb"
+	"swiftbox/server/middleware/symlink"
+	"swiftbox/server/middleware/versioning"
 	"swiftbox/server/proxy"
 )
 
@@ -19,6 +23,10 @@ func Filters() []proxy.Filter {
 	fs = append(fs, proxy.Filter{Name: "staticweb", New: staticweb.New})
 	fs = append(fs, proxy.Filter{Name: "crossdomain", New: crossdomain.New})
 	fs = append(fs, proxy.Filter{Name: "cors", New: cors.New})
+	fs = append(fs, etagquoter.Filter())
+	fs = append(fs, quotas.Filters()...)
+	fs = append(fs, versioning.Filters()...)
+	fs = append(fs, symlink.Filter())
 	return fs
 }
 

@@ -22,7 +22,7 @@ func TestConfine(t *testing.T) {
 			for _, sub := range []func() *fasthttp.Response{
 				func() *fasthttp.Response { return Subrequest(ctx, next, "GET", "/v1/AUTH_test/a/o", nil) },
 				func() *fasthttp.Response { return Subrequest(ctx, next, "GET", "/v1/AUTH_test/b/o", nil) },
-				func() *fasthttp.Response { return preAuthed(ctx, next, "GET", "/v1/AUTH_test/b/o", nil) },
+				func() *fasthttp.Response { return PreAuthed(ctx, next, "GET", "/v1/AUTH_test/b/o", nil) },
 				func() *fasthttp.Response { return Subrequest(ctx, next, "GET", "/v1/AUTH_test/b/o", nil) },
 			} {
 				resp := sub()

@@ -29,7 +29,7 @@ const keyInboundTimestamp = "swiftbox.inbound_x_timestamp"
 
 // keySyncOverride marks a valid container-sync request: an SLO manifest
 // arrives as stored and may come before its segments, so slo takes it as
-// it is (Swift's swift.slo_override; keySymlinkOverride is its
+// it is (Swift's swift.slo_override; KeySymlinkOverride is its
 // swift.symlink_override for static links).
 const keySyncOverride = "swiftbox.sync_override"
 
@@ -180,7 +180,7 @@ func (p *Proxy) containerSync(next fasthttp.RequestHandler) fasthttp.RequestHand
 		}
 		SetAuthorized(ctx, AuthorizedRequest)
 		ctx.SetUserValue(keySyncOverride, true)
-		ctx.SetUserValue(keySymlinkOverride, true)
+		ctx.SetUserValue(KeySymlinkOverride, true)
 		next(ctx)
 	}
 }

@@ -35,13 +35,10 @@ func (p *Proxy) infoDoc() map[string]any {
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
 	doc := map[string]any{
-		"swift":            swift,
-		"tempauth":         map[string]any{"account_acls": true},
-		"container_quotas": map[string]any{},
-		"account_quotas":   map[string]any{},
-		"ratelimit":        p.rateLimitInfo(),
-		"etag_quoter":      map[string]any{"enable_by_default": p.cfg.EtagQuoter.EnableByDefault},
-		"container_sync":   p.containerSyncInfo(),
+		"swift":          swift,
+		"tempauth":       map[string]any{"account_acls": true},
+		"ratelimit":      p.rateLimitInfo(),
+		"container_sync": p.containerSyncInfo(),
 		"slo": map[string]any{
 			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
 			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
@@ -67,12 +64,10 @@ func (p *Proxy) infoDoc() map[string]any {
 			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
 			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
-		"symlink": map[string]any{"symloop_max": p.cfg.Symlink.SymloopMax, "static_links": true},
 	}
 	for name, entry := range p.infos {
 		doc[name] = entry()
 	}
-	p.versioningInfoDoc(doc)
 	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
 		doc["domain_remap"] = p.domainRemapInfo()
 	}
@@ -80,16 +75,6 @@ func (p *Proxy) infoDoc() map[string]any {
 		doc["cname_lookup"] = p.cnameLookupInfo()
 	}
 	return doc
-}
-
-// versioningInfoDoc adds the versioning middlewares' entries, when on.
-func (p *Proxy) versioningInfoDoc(doc map[string]any) {
-	if p.cfg.Versioning.AllowVersionedWrites {
-		doc["versioned_writes"] = map[string]any{"allowed_flags": []string{"x-versions-location", "x-history-location"}}
-	}
-	if p.cfg.Versioning.AllowObjectVersioning {
-		doc["object_versioning"] = map[string]any{}
-	}
 }
 
 // info serves GET/HEAD/OPTIONS /info.

@@ -9,27 +9,31 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// jsonItem is one entry of a JSON listing with its keys in order, so a
+// JSONItem is one entry of a JSON listing with its keys in order, so a
 // middleware can rewrite a listing and send it back in Swift's shape.
-type jsonItem struct {
+type JSONItem struct {
 	keys []string
 	vals map[string]any
 }
 
-func newJSONItem(k string, v any) *jsonItem {
-	it := &jsonItem{vals: map[string]any{}}
-	it.set(k, v)
+// NewJSONItem is an entry with one key.
+func NewJSONItem(k string, v any) *JSONItem {
+	it := &JSONItem{vals: map[string]any{}}
+	it.Set(k, v)
 	return it
 }
 
-func (it *jsonItem) get(k string) (any, bool) { v, ok := it.vals[k]; return v, ok }
+// Get is k's value.
+func (it *JSONItem) Get(k string) (any, bool) { v, ok := it.vals[k]; return v, ok }
 
-func (it *jsonItem) str(k string) (string, bool) {
+// Str is k's value if it is a string.
+func (it *JSONItem) Str(k string) (string, bool) {
 	s, ok := it.vals[k].(string)
 	return s, ok
 }
 
-func (it *jsonItem) int(k string) (int64, bool) {
+// Int is k's value if it is an integer.
+func (it *JSONItem) Int(k string) (int64, bool) {
 	switch v := it.vals[k].(type) {
 	case json.Number:
 		n, err := v.Int64()
@@ -42,14 +46,16 @@ func (it *jsonItem) int(k string) (int64, bool) {
 	return 0, false
 }
 
-func (it *jsonItem) set(k string, v any) {
+// Set sets k, a new key going last.
+func (it *JSONItem) Set(k string, v any) {
 	if _, ok := it.vals[k]; !ok {
 		it.keys = append(it.keys, k)
 	}
 	it.vals[k] = v
 }
 
-func (it *jsonItem) del(k string) {
+// Del removes k.
+func (it *JSONItem) Del(k string) {
 	if _, ok := it.vals[k]; !ok {
 		return
 	}
@@ -62,28 +68,28 @@ func (it *jsonItem) del(k string) {
 	}
 }
 
-// key is what listings sort by: the name, or a subdir's prefix.
-func (it *jsonItem) key() string {
-	if s, ok := it.str("subdir"); ok {
+// Key is what listings sort by: the name, or a subdir's prefix.
+func (it *JSONItem) Key() string {
+	if s, ok := it.Str("subdir"); ok {
 		return s
 	}
-	s, _ := it.str("name")
+	s, _ := it.Str("name")
 	return s
 }
 
-// decodeListing parses a JSON listing keeping each entry's key order.
-func decodeListing(body []byte) ([]*jsonItem, error) {
+// DecodeListing parses a JSON listing keeping each entry's key order.
+func DecodeListing(body []byte) ([]*JSONItem, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 		return nil, fmt.Errorf("listing: not a JSON array")
 	}
-	var out []*jsonItem
+	var out []*JSONItem
 	for dec.More() {
 		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 			return nil, fmt.Errorf("listing: not an object")
 		}
-		it := &jsonItem{vals: map[string]any{}}
+		it := &JSONItem{vals: map[string]any{}}
 		for dec.More() {
 			t, err := dec.Token()
 			if err != nil {
@@ -94,7 +100,7 @@ func decodeListing(body []byte) ([]*jsonItem, error) {
 			if err := dec.Decode(&v); err != nil {
 				return nil, err
 			}
-			it.set(k, v)
+			it.Set(k, v)
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, err
@@ -127,7 +133,7 @@ func jsonValue(v any) string {
 	return string(b)
 }
 
-func (it *jsonItem) json() string {
+func (it *JSONItem) json() string {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, k := range it.keys {
@@ -140,7 +146,8 @@ func (it *jsonItem) json() string {
 	return b.String()
 }
 
-func writeJSONItems(b *bytes.Buffer, items []*jsonItem) {
+// WriteJSONItems writes items as a JSON listing in Swift's shape.
+func WriteJSONItems(b *bytes.Buffer, items []*JSONItem) {
 	b.WriteByte('[')
 	for i, it := range items {
 		if i > 0 {
@@ -152,7 +159,7 @@ func writeJSONItems(b *bytes.Buffer, items []*jsonItem) {
 }
 
 // text is a value as listing_formats puts it in XML.
-func (it *jsonItem) text(k string) string {
+func (it *JSONItem) text(k string) string {
 	switch x := it.vals[k].(type) {
 	case string:
 		return xmlEscape(x)
@@ -163,15 +170,15 @@ func (it *jsonItem) text(k string) string {
 	}
 }
 
-// renderListing sends a rewritten container listing in format.
-func renderListing(ctx *fasthttp.RequestCtx, format, container string, items []*jsonItem) {
+// RenderObjectListing sends a rewritten container listing in format.
+func RenderObjectListing(ctx *fasthttp.RequestCtx, format, container string, items []*JSONItem) {
 	out := make([]listingItem, len(items))
 	for i, it := range items {
-		if sd, ok := it.str("subdir"); ok {
+		if sd, ok := it.Str("subdir"); ok {
 			out[i] = listingItem{subdir: sd}
 			continue
 		}
-		name, _ := it.str("name")
+		name, _ := it.Str("name")
 		out[i] = listingItem{name: name, json: it.json(),
 			xml: "<object><name>" + it.text("name") + "</name><hash>" + it.text("hash") + "</hash><bytes>" +
 				it.text("bytes") + "</bytes><content_type>" + it.text("content_type") + "</content_type><last_modified>" +
@@ -180,15 +187,15 @@ func renderListing(ctx *fasthttp.RequestCtx, format, container string, items []*
 	writeListing(ctx, format, "container", container, out)
 }
 
-// renderContainerListing sends a rewritten account listing in format.
-func renderContainerListing(ctx *fasthttp.RequestCtx, format, account string, items []*jsonItem) {
+// RenderContainerListing sends a rewritten account listing in format.
+func RenderContainerListing(ctx *fasthttp.RequestCtx, format, account string, items []*JSONItem) {
 	out := make([]listingItem, len(items))
 	for i, it := range items {
-		if sd, ok := it.str("subdir"); ok {
+		if sd, ok := it.Str("subdir"); ok {
 			out[i] = listingItem{subdir: sd}
 			continue
 		}
-		name, _ := it.str("name")
+		name, _ := it.Str("name")
 		out[i] = listingItem{name: name, json: it.json(),
 			xml: "<container><name>" + it.text("name") + "</name><count>" + it.text("count") + "</count><bytes>" +
 				it.text("bytes") + "</bytes><last_modified>" + it.text("last_modified") + "</last_modified></container>"}

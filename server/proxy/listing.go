@@ -143,7 +143,7 @@ type listingItem struct {
 }
 
 // writeObjectListing renders a container listing in format.
-func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
+func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry, hooks []ListingRowFunc) {
 	items := make([]listingItem, len(entries))
 	version, account, _, _, _ := SplitPath(ctx)
 	for i, e := range entries {
@@ -152,7 +152,9 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 			continue
 		}
 		size, ctype := listingSize(e.Size, e.ContentType)
-		hash, extra := symlinkListing(e.ETag, version, account)
+		row := ListingRow{Hash: e.ETag, Bytes: size}
+		rewriteRow(hooks, version, account, &row)
+		hash, extra, size := row.Hash, row.Extra, row.Bytes
 		etag, sloEtag := splitSLOEtag(hash)
 		if sloEtag != "" {
 			extra += `, "slo_etag": ` + JSONString(`"`+sloEtag+`"`)

@@ -468,7 +468,7 @@ func TestWriteObjectListing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.format, func(t *testing.T) {
 			ctx := &fasthttp.RequestCtx{}
-			writeObjectListing(ctx, tc.format, "c<&>", tc.entries)
+			writeObjectListing(ctx, tc.format, "c<&>", tc.entries, nil)
 			checkResponse(t, ctx, tc.status, tc.ctype, tc.body)
 		})
 	}

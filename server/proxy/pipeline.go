@@ -61,6 +61,14 @@ type Core interface {
 	// Authorize judges r as tempauth/keystone would.
 	Authorize(r *Request) keystone.Decision
 	Policies() config.Policies
+	// Decide is the decision the core will make about ctx's access to a
+	// path; MayWrite says whether it would let ctx write there.
+	Decide(ctx *fasthttp.RequestCtx, account, container, object string) keystone.Decision
+	MayWrite(ctx *fasthttp.RequestCtx, account, container, object string) bool
+	// CheckObjectPut is the core's check of an object PUT before its body.
+	CheckObjectPut(r *Request) error
+	// ListObjects reads a page of a container's listing.
+	ListObjects(ctx *fasthttp.RequestCtx, account, container string, o db.ListOptions) ([]db.ObjectEntry, error)
 }
 
 // RegisterInfo adds name's entry to /info (Swift's register_swift_info);
@@ -98,26 +106,20 @@ func (p *Proxy) buildFilters(o Options) error {
 // its own package under server/middleware and is passed in Options.Filters.
 func (p *Proxy) ownFilters() map[string]Middleware {
 	return map[string]Middleware{
-		"catch_errors":      Legacy(p.catchErrors),
-		"gatekeeper":        Legacy(gatekeeper),
-		"healthcheck":       Legacy(healthcheck),
-		"cname_lookup":      Legacy(p.cnameLookup),
-		"domain_remap":      Legacy(p.domainRemap),
-		"proxy_logging":     Legacy(p.logging.Middleware("swift")),
-		"etag_quoter":       Legacy(p.etagQuoter),
-		"info":              Legacy(p.info),
-		"container_sync":    Legacy(p.containerSync),
-		"bulk":              Legacy(p.bulk),
-		"ratelimit":         Legacy(p.rateLimit),
-		"tempauth":          Legacy(p.tempauthEndpoint),
-		"authenticate":      Legacy(p.authenticate),
-		"copy":              Legacy(p.copyMiddleware),
-		"container_quotas":  Legacy(p.containerQuotas),
-		"account_quotas":    Legacy(p.accountQuotas),
-		"slo":               Legacy(p.slo),
-		"dlo":               Legacy(p.dlo),
-		"versioned_writes":  Legacy(p.versionedWrites),
-		"object_versioning": Legacy(p.objectVersioning),
-		"symlink":           Legacy(p.symlink),
+		"catch_errors":   Legacy(p.catchErrors),
+		"gatekeeper":     Legacy(gatekeeper),
+		"healthcheck":    Legacy(healthcheck),
+		"cname_lookup":   Legacy(p.cnameLookup),
+		"domain_remap":   Legacy(p.domainRemap),
+		"proxy_logging":  Legacy(p.logging.Middleware("swift")),
+		"info":           Legacy(p.info),
+		"container_sync": Legacy(p.containerSync),
+		"bulk":           Legacy(p.bulk),
+		"ratelimit":      Legacy(p.rateLimit),
+		"tempauth":       Legacy(p.tempauthEndpoint),
+		"authenticate":   Legacy(p.authenticate),
+		"copy":           Legacy(p.copyMiddleware),
+		"slo":            Legacy(p.slo),
+		"dlo":            Legacy(p.dlo),
 	}
 }

@@ -129,33 +129,9 @@ func TestInfoPolicies(t *testing.T) {
 	}
 }
 
-// The hidden versions container takes its primary's storage policy; a
-// primary in a deprecated policy cannot enable versioning.
-func TestObjectVersioningPolicy(t *testing.T) {
-	c := startConfiguredCluster(t, twoPolicies)
-	c.must(201, "PUT", "/v1/AUTH_test/v", "", "X-Storage-Policy: silver", "X-Versions-Enabled: true")
-	info, err := c.Proxy.ReadContainerInfo("AUTH_test", reservedName("versions", "v"), false)
-	if err != nil || info.StoragePolicy != 1 {
-		t.Fatalf("versions container: policy %d, %v", info.StoragePolicy, err)
-	}
-	c.must(201, "PUT", "/v1/AUTH_test/w", "", "X-Storage-Policy: silver")
-	c.must(204, "POST", "/v1/AUTH_test/w", "", "X-Versions-Enabled: true")
-	if info, err := c.Proxy.ReadContainerInfo("AUTH_test", reservedName("versions", "w"), false); err != nil || info.StoragePolicy != 1 {
-		t.Fatalf("versions container of an existing primary: policy %d, %v", info.StoragePolicy, err)
-	}
-	c.must(201, "PUT", "/v1/AUTH_test/v/o", "one")
-	c.must(201, "PUT", "/v1/AUTH_test/v/o", "two")
-	// Two versions and the primary's link to the latest, three replicas each.
-	if n := len(dataFiles(t, c.Devices, "objects-1")); n != 9 {
-		t.Errorf("objects-1 holds %d .data files, want 9", n)
-	}
-	if n := len(dataFiles(t, c.Devices, "objects")); n != 0 {
-		t.Errorf("objects holds %d .data files, want 0", n)
-	}
-}
-
 // A container whose policy was deprecated after it was made keeps
-// serving, takes no versioning, and new containers cannot choose it.
+// serving and new containers cannot choose it (nor does it take
+// versioning: server/middleware/versioning's tests).
 func TestDeprecatedPolicyContainer(t *testing.T) {
 	c := startConfiguredCluster(t, twoPolicies)
 	c.must(201, "PUT", "/v1/AUTH_test/s", "", "X-Storage-Policy: silver")
@@ -165,10 +141,6 @@ func TestDeprecatedPolicyContainer(t *testing.T) {
 		t.Fatalf("GET %q", body)
 	}
 	c.must(201, "PUT", "/v1/AUTH_test/s/o2", "more")
-	_, body := c.must(400, "POST", "/v1/AUTH_test/s", "", "X-Versions-Enabled: true")
-	if !strings.Contains(body, "deprecated storage policy") {
-		t.Errorf("versioning on a deprecated policy: %q", body)
-	}
 	c.must(400, "PUT", "/v1/AUTH_test/t", "", "X-Storage-Policy: silver")
 	if resp, _ := c.must(204, "HEAD", "/v1/AUTH_test/s", ""); resp.Header.Get("X-Storage-Policy") != "silver" {
 		t.Errorf("HEAD: %v", resp.Header)

@@ -51,10 +51,8 @@ type Proxy struct {
 	log        *slog.Logger
 	acct       *accountUpdater
 	putLocks   nameLocks
-	archives   archiveClaims // versions copied aside by writes in progress
 	front      []Middleware
 	expiry     expiryQueue
-	vinfo      versioningCache
 	ks         *keystone.Keystone // nil without a Keystone
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
@@ -63,6 +61,7 @@ type Proxy struct {
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
 	infos      map[string]func() map[string]any // /info entries the filters registered
 	cors       CORS                             // hooks_cors.go
+	listHooks  []ListingRowFunc                 // listing row hooks the filters registered
 }
 
 // Options wires a Proxy.

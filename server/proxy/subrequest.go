@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"net/url"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -199,6 +201,83 @@ func Subrequest(parent *fasthttp.RequestCtx, next Handler, method, uri string, p
 		WriteError(sub, err)
 	}
 	return &sub.Response
+}
+
+// PreAuthed runs a subrequest as the account owner (Swift's
+// make_pre_authed_request): the caller was authorized already.
+// Nor is it held to a temp URL's or an S3 grant's scope (Swift's
+// pre-authed requests replace swift.authorize); an access key's buckets
+// still hold.
+func PreAuthed(parent *fasthttp.RequestCtx, next Handler, method, uri string, prep func(req *fasthttp.Request)) *fasthttp.Response {
+	old, scope, grant := parent.UserValue(keyAuthorized), parent.UserValue(keyConfine), parent.UserValue(keyGrantScope)
+	parent.SetUserValue(keyAuthorized, AuthorizedOwner)
+	parent.SetUserValue(keyConfine, nil)
+	parent.SetUserValue(keyGrantScope, withoutGrant(grant))
+	defer func() {
+		parent.SetUserValue(keyAuthorized, old)
+		parent.SetUserValue(keyConfine, scope)
+		parent.SetUserValue(keyGrantScope, grant)
+	}()
+	return Subrequest(parent, next, method, uri, prep)
+}
+
+// CloseResponse releases a subrequest's response (its body stream).
+func CloseResponse(resp *fasthttp.Response) {
+	resp.CloseBodyStream()
+	resp.ResetBody()
+}
+
+// CopyRequestHeaders copies a client request's headers to a subrequest,
+// all but those describing the body.
+func CopyRequestHeaders(dst, src *fasthttp.Request) {
+	for k, v := range src.Header.All() {
+		switch strings.ToLower(string(k)) {
+		case "content-length", "transfer-encoding", "host":
+			continue
+		}
+		dst.Header.SetBytesKV(k, v)
+	}
+}
+
+// AdoptResponse makes a subrequest's response ctx's own, body stream
+// included; the transaction id headers stay.
+func AdoptResponse(ctx *fasthttp.RequestCtx, sub *fasthttp.Response) {
+	tid := string(ctx.Response.Header.Peek("X-Trans-Id"))
+	rid := string(ctx.Response.Header.Peek("X-Openstack-Request-Id"))
+	ctx.Response.CloseBodyStream()
+	ctx.Response.ResetBody()
+	sub.Header.CopyTo(&ctx.Response.Header)
+	if tid != "" {
+		ctx.Response.Header.Set("X-Trans-Id", tid)
+		ctx.Response.Header.Set("X-Openstack-Request-Id", rid)
+	}
+	n := sub.Header.ContentLength()
+	switch {
+	case sub.SkipBody:
+		ctx.Response.SkipBody = true
+		ctx.Response.Header.SetContentLength(n)
+	case sub.BodyStream() != nil:
+		ctx.Response.SetBodyStream(sub.BodyStream(), n)
+	default:
+		ctx.Response.SetBody(sub.Body())
+	}
+}
+
+// SplitURI splits an escaped path "/v1/a/c/o" (an optional query goes)
+// that a middleware built or a response named, reserved names included.
+func SplitURI(uri string) (version, account, container, object string, err error) {
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	path, err := url.PathUnescape(strings.TrimPrefix(uri, "/"))
+	if err != nil {
+		return "", "", "", "", err
+	}
+	parts := append(strings.SplitN(path, "/", 4), "", "", "")
+	if parts[1] == "" {
+		return "", "", "", "", Errorf(fasthttp.StatusBadRequest, "bad path")
+	}
+	return parts[0], parts[1], parts[2], parts[3], nil
 }
 
 // ResponseBody is resp's body as a reader: its stream, or the bytes it holds.

@@ -49,6 +49,8 @@ type Options struct {
 	Configure func(*config.Config)
 	// Front middlewares go where s3api and keystone sit.
 	Front []proxy.Middleware
+	// Users are tempauth's users (nil = Users).
+	Users []string
 }
 
 // Users are tempauth's: test:tester/testing (.admin), test:tester2/testing2
@@ -96,7 +98,10 @@ func Start(t testing.TB, o Options) *Cluster {
 	dbs := db.Open(db.Config{DevicesDir: dir, HashSuffix: "test"})
 	local := backend.NewLocal(objects, dbs, nil)
 	var users []config.User
-	for _, s := range Users {
+	if o.Users == nil {
+		o.Users = Users
+	}
+	for _, s := range o.Users {
 		u, err := config.ParseUser(s)
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package proxy
+package versioning_test
 
 import (
 	"bufio"
@@ -12,18 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"swiftbox/server/pyfmt"
+	"swiftbox/server/servertest"
 )
 
 // rawPut sends a PUT over its own connection exactly as given: head is
 // the header lines (with the token added), body is sent as is (a shorter
 // body than Content-Length says ends with a half-close). It returns the
 // status, or 0 when the server answered nothing.
-func (c *testCluster) rawPut(path string, body string, head ...string) int {
-	c.t.Helper()
+func rawPut(t testing.TB, c *servertest.Cluster, path string, body string, head ...string) int {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
@@ -32,7 +32,7 @@ func (c *testCluster) rawPut(path string, body string, head ...string) int {
 		req += h + "\r\n"
 	}
 	if _, err := io.WriteString(conn, req+"\r\n"+body); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	conn.(*net.TCPConn).CloseWrite()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -51,8 +51,8 @@ func chunked(body string) string {
 
 // containerState is what a failed PUT must not change: the container's
 // and its versions container's counts and bytes, read from the databases.
-func (c *testCluster) containerState(account, container string) string {
-	c.t.Helper()
+func containerState(t testing.TB, c *servertest.Cluster, account, container string) string {
+	t.Helper()
 	s := ""
 	for _, name := range []string{container, container + "-versions", "\x00versions\x00" + container} {
 		info, err := c.Proxy.ReadContainerInfo(account, name, true)
@@ -90,24 +90,24 @@ var failingPuts = []struct {
 // checkFailingPuts runs every failing PUT, each on its own object that
 // prepare wrote, and verifies the containers, the ?versions listing (when
 // versions is set) and the object stay as they were.
-func checkFailingPuts(t *testing.T, c *testCluster, container string, versions bool, prepare func(path string)) {
+func checkFailingPuts(t *testing.T, c *servertest.Cluster, container string, versions bool, prepare func(path string)) {
 	t.Helper()
 	for i, fp := range failingPuts {
 		path := fmt.Sprintf("/v1/AUTH_test/%s/f%d", container, i)
 		prepare(path)
-		before := c.containerState("AUTH_test", container)
+		before := containerState(t, c, "AUTH_test", container)
 		var vlist []map[string]any
 		if versions {
 			vlist = listJSON(t, c, "/v1/AUTH_test/"+container+"?versions")
 		}
-		_, want := c.must(200, "GET", path, "")
+		_, want := c.Must(200, "GET", path, "")
 		if fp.name == "quota" {
 			// A byte quota the objects already fill.
-			c.must(204, "POST", "/v1/AUTH_test/"+container, "", "X-Container-Meta-Quota-Bytes: 1")
+			c.Must(204, "POST", "/v1/AUTH_test/"+container, "", "X-Container-Meta-Quota-Bytes: 1")
 		}
-		got := c.rawPut(path, fp.body, fp.head...)
+		got := rawPut(t, c, path, fp.body, fp.head...)
 		if fp.name == "quota" {
-			c.must(204, "POST", "/v1/AUTH_test/"+container, "", "X-Remove-Container-Meta-Quota-Bytes: 1")
+			c.Must(204, "POST", "/v1/AUTH_test/"+container, "", "X-Remove-Container-Meta-Quota-Bytes: 1")
 		}
 		if fp.want != 0 && got != fp.want {
 			t.Errorf("%s: status %d, want %d", fp.name, got, fp.want)
@@ -115,7 +115,7 @@ func checkFailingPuts(t *testing.T, c *testCluster, container string, versions b
 		if fp.want == 0 && got >= 200 && got < 300 {
 			t.Errorf("%s: status %d", fp.name, got)
 		}
-		if after := c.containerState("AUTH_test", container); after != before {
+		if after := containerState(t, c, "AUTH_test", container); after != before {
 			t.Errorf("%s left data behind:\nbefore %s\nafter  %s", fp.name, before, after)
 		}
 		if versions {
@@ -123,7 +123,7 @@ func checkFailingPuts(t *testing.T, c *testCluster, container string, versions b
 				t.Errorf("%s: %d versions listed, want %d: %v", fp.name, len(after), len(vlist), after)
 			}
 		}
-		if _, body := c.must(200, "GET", path, ""); body != want {
+		if _, body := c.Must(200, "GET", path, ""); body != want {
 			t.Errorf("%s: object now %q, want %q", fp.name, body, want)
 		}
 	}
@@ -134,12 +134,12 @@ func checkFailingPuts(t *testing.T, c *testCluster, container string, versions b
 // bodies; only the proxy's constraints refuse requests without a length).
 func TestObjectVersioningChunkedPut(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
-	if got := c.rawPut("/v1/AUTH_test/c/o", chunked("chunky body"), "Transfer-Encoding: chunked"); got != 201 {
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
+	if got := rawPut(t, c, "/v1/AUTH_test/c/o", chunked("chunky body"), "Transfer-Encoding: chunked"); got != 201 {
 		t.Fatalf("chunked PUT: %d", got)
 	}
-	_, body := c.must(200, "GET", "/v1/AUTH_test/c/o", "")
+	_, body := c.Must(200, "GET", "/v1/AUTH_test/c/o", "")
 	if body != "chunky body" {
 		t.Fatalf("GET: %q", body)
 	}
@@ -151,7 +151,7 @@ func TestObjectVersioningChunkedPut(t *testing.T) {
 	if len(list) != 1 || list[0]["bytes"] != 11.0 || list[0]["hash"] != vers[0]["hash"] {
 		t.Fatalf("listing: %v", list)
 	}
-	if s := c.containerState("AUTH_test", "c"); !strings.Contains(s, `"\x00versions\x00c": 1 objects, 11 bytes`) {
+	if s := containerState(t, c, "AUTH_test", "c"); !strings.Contains(s, `"\x00versions\x00c": 1 objects, 11 bytes`) {
 		t.Fatalf("state: %s", s)
 	}
 }
@@ -160,19 +160,19 @@ func TestObjectVersioningChunkedPut(t *testing.T) {
 // a listing row behind.
 func TestObjectVersioningFailedPutLeavesNothing(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
-	checkFailingPuts(t, c, "c", true, func(path string) { c.must(201, "PUT", path, "first") })
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Enabled: true")
+	checkFailingPuts(t, c, "c", true, func(path string) { c.Must(201, "PUT", path, "first") })
 
 	// An object written before versioning was enabled is archived only by
 	// a PUT that succeeds.
-	c.must(201, "PUT", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
+	c.Must(201, "PUT", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
 	checkFailingPuts(t, c, "p", true, func(path string) {
-		c.must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: false")
-		c.must(201, "PUT", path, "plain")
-		c.must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
+		c.Must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: false")
+		c.Must(201, "PUT", path, "plain")
+		c.Must(204, "POST", "/v1/AUTH_test/p", "", "X-Versions-Enabled: true")
 	})
-	c.must(201, "PUT", "/v1/AUTH_test/p/f0", "second")
+	c.Must(201, "PUT", "/v1/AUTH_test/p/f0", "second")
 	vers := listJSON(t, c, "/v1/AUTH_test/p?prefix=f0&versions")
 	if len(vers) != 2 || vers[0]["bytes"] != 6.0 || vers[1]["bytes"] != 5.0 {
 		t.Fatalf("?versions: %v", vers)
@@ -183,28 +183,47 @@ func TestObjectVersioningFailedPutLeavesNothing(t *testing.T) {
 // and a failing PUT archives nothing.
 func TestVersionedWritesChunkedAndFailedPut(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
+	c := servertest.Start(t, servertest.Options{})
 	for i, hdr := range []string{"X-Versions-Location: c1-versions", "X-History-Location: c2-versions"} {
 		cont := "c" + strconv.Itoa(i+1)
-		c.must(201, "PUT", "/v1/AUTH_test/"+cont+"-versions", "")
-		c.must(201, "PUT", "/v1/AUTH_test/"+cont, "", hdr)
-		c.must(201, "PUT", "/v1/AUTH_test/"+cont+"/o", "first")
-		if got := c.rawPut("/v1/AUTH_test/"+cont+"/o", chunked("chunky"), "Transfer-Encoding: chunked"); got != 201 {
+		c.Must(201, "PUT", "/v1/AUTH_test/"+cont+"-versions", "")
+		c.Must(201, "PUT", "/v1/AUTH_test/"+cont, "", hdr)
+		c.Must(201, "PUT", "/v1/AUTH_test/"+cont+"/o", "first")
+		if got := rawPut(t, c, "/v1/AUTH_test/"+cont+"/o", chunked("chunky"), "Transfer-Encoding: chunked"); got != 201 {
 			t.Fatalf("%s: chunked PUT: %d", cont, got)
 		}
-		if _, body := c.must(200, "GET", "/v1/AUTH_test/"+cont+"/o", ""); body != "chunky" {
+		if _, body := c.Must(200, "GET", "/v1/AUTH_test/"+cont+"/o", ""); body != "chunky" {
 			t.Fatalf("%s: GET %q", cont, body)
 		}
 		if list := listJSON(t, c, "/v1/AUTH_test/"+cont+"-versions"); len(list) != 1 || list[0]["bytes"] != 5.0 {
 			t.Fatalf("%s: versions %v", cont, list)
 		}
-		checkFailingPuts(t, c, cont, false, func(path string) { c.must(201, "PUT", path, "first") })
+		checkFailingPuts(t, c, cont, false, func(path string) { c.Must(201, "PUT", path, "first") })
 		// The archive left is still the one version a stack DELETE restores.
 		if i == 0 {
-			c.must(204, "DELETE", "/v1/AUTH_test/"+cont+"/o", "")
-			if _, body := c.must(200, "GET", "/v1/AUTH_test/"+cont+"/o", ""); body != "first" {
+			c.Must(204, "DELETE", "/v1/AUTH_test/"+cont+"/o", "")
+			if _, body := c.Must(200, "GET", "/v1/AUTH_test/"+cont+"/o", ""); body != "first" {
 				t.Fatalf("after pop: %q", body)
 			}
+		}
+	}
+}
+
+// startLegacy serves a cluster whose container c keeps its versions in
+// lv (legacy versioned writes, stack mode).
+func startLegacy(t *testing.T) *servertest.Cluster {
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/lv", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
+	return c
+}
+
+// waitFor waits up to ten seconds for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s", what)
 		}
 	}
 }
@@ -213,30 +232,38 @@ func TestVersionedWritesChunkedAndFailedPut(t *testing.T) {
 // on it (that write copied the same version and is replacing the object).
 func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/lv", "")
-	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", "first")
-	resp, _ := c.must(200, "HEAD", "/v1/AUTH_test/c/o", "")
+	c := startLegacy(t)
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", "first")
+	resp, _ := c.Must(200, "HEAD", "/v1/AUTH_test/c/o", "")
 	ts := resp.Header.Get("X-Timestamp")
 	if ts == "" {
 		t.Fatalf("no X-Timestamp: %v", resp.Header)
 	}
-	key := "AUTH_test//v1/AUTH_test/lv/" + pyfmt.Quote(versionPrefix("o")+ts)
-	c.Proxy.archives.hold(key) // another write archived o and is replacing it
+	archive := fmt.Sprintf("%03xo/%s", 1, ts)
+	// Another write archived o and is replacing it: a PUT whose body is
+	// still on its way.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Past what the server reads into memory before the handler runs.
+	io.WriteString(conn, "PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: "+c.Token+
+		"\r\nContent-Length: 4000000\r\n\r\n"+strings.Repeat("s", 2<<20))
+	waitFor(t, "the slow PUT to archive o", func() bool { return len(listJSON(t, c, "/v1/AUTH_test/lv")) == 1 })
 	short := strings.Repeat("x", 200000)
-	if got := c.rawPut("/v1/AUTH_test/c/o", short, "Content-Length: 300000"); got >= 200 && got < 300 {
+	if got := rawPut(t, c, "/v1/AUTH_test/c/o", short, "Content-Length: 300000"); got >= 200 && got < 300 {
 		t.Fatalf("short PUT: %d", got)
 	}
 	list := listJSON(t, c, "/v1/AUTH_test/lv")
-	if len(list) != 1 || list[0]["name"] != versionPrefix("o")+ts {
+	if len(list) != 1 || list[0]["name"] != archive {
 		t.Fatalf("archive taken while claimed: %v", list)
 	}
-	// Once nobody counts on it, the next failure takes it back.
-	c.Proxy.archives.drop(key)
-	c.rawPut("/v1/AUTH_test/c/o", short, "Content-Length: 300000")
-	if list := listJSON(t, c, "/v1/AUTH_test/lv"); len(list) != 0 {
-		t.Fatalf("archive left: %v", list)
+	// Once nobody counts on it, the last failure takes it back.
+	conn.Close()
+	waitFor(t, "the archive to go", func() bool { return len(listJSON(t, c, "/v1/AUTH_test/lv")) == 0 })
+	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c/o", ""); body != "first" {
+		t.Fatalf("object now %q", body)
 	}
 }
 
@@ -244,19 +271,17 @@ func TestVersioningFailedPutKeepsClaimedArchive(t *testing.T) {
 // successful PUT relies on: every version written stays, once.
 func TestVersioningFailedPutsRacingGoodOnes(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/lv", "")
-	c.must(201, "PUT", "/v1/AUTH_test/c", "", "X-Versions-Location: lv")
-	c.must(201, "PUT", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
+	c := startLegacy(t)
+	c.Must(201, "PUT", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
 	for _, cont := range []string{"c", "ov"} {
 		path := "/v1/AUTH_test/" + cont + "/o"
 		if cont == "ov" {
 			// Written before versioning, so the first PUT archives it.
-			c.must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: false")
-			c.must(201, "PUT", path, "v00")
-			c.must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
+			c.Must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: false")
+			c.Must(201, "PUT", path, "v00")
+			c.Must(204, "POST", "/v1/AUTH_test/ov", "", "X-Versions-Enabled: true")
 		} else {
-			c.must(201, "PUT", path, "v00")
+			c.Must(201, "PUT", path, "v00")
 		}
 		const good = 8
 		done := make(chan struct{})
@@ -272,12 +297,12 @@ func TestVersioningFailedPutsRacingGoodOnes(t *testing.T) {
 						return
 					default:
 					}
-					c.rawPut(path, body, "Content-Length: "+strconv.Itoa(len(body)), "Etag: 00000000000000000000000000000000")
+					rawPut(t, c, path, body, "Content-Length: "+strconv.Itoa(len(body)), "Etag: 00000000000000000000000000000000")
 				}
 			}()
 		}
 		for i := 1; i <= good; i++ {
-			c.must(201, "PUT", path, fmt.Sprintf("v%02d", i)+strings.Repeat("g", 1<<20))
+			c.Must(201, "PUT", path, fmt.Sprintf("v%02d", i)+strings.Repeat("g", 1<<20))
 		}
 		close(done)
 		wg.Wait()
@@ -285,12 +310,12 @@ func TestVersioningFailedPutsRacingGoodOnes(t *testing.T) {
 		seen := map[string]int{}
 		if cont == "c" {
 			for _, item := range listJSON(t, c, "/v1/AUTH_test/lv") {
-				_, b := c.must(200, "GET", "/v1/AUTH_test/lv/"+item["name"].(string), "")
+				_, b := c.Must(200, "GET", "/v1/AUTH_test/lv/"+item["name"].(string), "")
 				seen[b[:3]]++
 			}
 		} else {
 			for _, item := range listJSON(t, c, "/v1/AUTH_test/ov?versions") {
-				_, b := c.must(200, "GET", path+"?version-id="+item["version_id"].(string), "")
+				_, b := c.Must(200, "GET", path+"?version-id="+item["version_id"].(string), "")
 				seen[b[:3]]++
 			}
 			seen[fmt.Sprintf("v%02d", good)]-- // the current version is listed too

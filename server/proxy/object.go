@@ -211,7 +211,7 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	if r.Header("If-None-Match") == "*" {
-		defer p.putLocks.lock(r.Account + "/" + r.Container + "/" + r.Object)()
+		defer p.putLocks.Lock(r.Account + "/" + r.Container + "/" + r.Object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
 			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "")

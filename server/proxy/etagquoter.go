@@ -86,7 +86,7 @@ func (p *Proxy) rfcEtagsSetting(ctx *fasthttp.RequestCtx, next fasthttp.RequestH
 	} else if info, err := p.versioningInfo(ctx, a, c); err == nil {
 		meta = info.Metadata
 	}
-	if v, ok := metaValue(meta, sysmeta); ok {
+	if v, ok := MetaValue(meta, sysmeta); ok {
 		ctx.Response.Header.Set(client, v)
 	}
 }
@@ -98,7 +98,7 @@ func (p *Proxy) quoteEtags(ctx *fasthttp.RequestCtx, accounts *rfcEtagsCache, a,
 	if err != nil {
 		return false
 	}
-	if v, ok := metaValue(info.Metadata, "X-Container-Sysmeta-"+rfcEtagsSysmeta); ok {
+	if v, ok := MetaValue(info.Metadata, "X-Container-Sysmeta-"+rfcEtagsSysmeta); ok {
 		return pyfmt.True(v)
 	}
 	v, ok, cached := accounts.get(a)
@@ -107,7 +107,7 @@ func (p *Proxy) quoteEtags(ctx *fasthttp.RequestCtx, accounts *rfcEtagsCache, a,
 		if err != nil {
 			return false
 		}
-		v, ok = metaValue(ai.Metadata, "X-Account-Sysmeta-"+rfcEtagsSysmeta)
+		v, ok = MetaValue(ai.Metadata, "X-Account-Sysmeta-"+rfcEtagsSysmeta)
 		accounts.put(a, v, ok)
 	}
 	if ok {

@@ -2,12 +2,10 @@ package proxy
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
-	"swiftbox/storage/db"
 )
 
 // Quotas (Swift's container_quotas and account_quotas): object PUTs that
@@ -22,15 +20,6 @@ const quotaExceeded = "Upload exceeds quota."
 func quotaPath(ctx *fasthttp.RequestCtx) (account, container, object string, ok bool) {
 	_, a, c, o, err := SplitPath(ctx)
 	return a, c, o, err == nil && a != ""
-}
-
-func metaValue(meta db.Metadata, name string) (string, bool) {
-	for k, v := range meta {
-		if strings.EqualFold(k, name) && v.Value != "" {
-			return v.Value, true
-		}
-	}
-	return "", false
 }
 
 // authorizeWrite is the decision the proxy core will make about ctx: a
@@ -91,8 +80,8 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 			if err != nil {
 				break
 			}
-			_, hasBytes := metaValue(info.Metadata, "X-Container-Meta-Quota-Bytes")
-			_, hasCount := metaValue(info.Metadata, "X-Container-Meta-Quota-Count")
+			_, hasBytes := MetaValue(info.Metadata, "X-Container-Meta-Quota-Bytes")
+			_, hasCount := MetaValue(info.Metadata, "X-Container-Meta-Quota-Count")
 			if !hasBytes && !hasCount {
 				break // the common case: no quota, and pending counts stay batched
 			}
@@ -100,14 +89,14 @@ func (p *Proxy) containerQuotas(next fasthttp.RequestHandler) fasthttp.RequestHa
 				break
 			}
 			info.BytesUsed += p.versionsBytesUsed(a, info)
-			if q, ok := metaValue(info.Metadata, "X-Container-Meta-Quota-Bytes"); ok && isDigits(q) {
+			if q, ok := MetaValue(info.Metadata, "X-Container-Meta-Quota-Bytes"); ok && isDigits(q) {
 				limit, _ := strconv.ParseInt(q, 10, 64)
 				if limit < info.BytesUsed+requestLength(ctx) {
 					p.denyOr413(ctx, a, c, o)
 					return
 				}
 			}
-			if q, ok := metaValue(info.Metadata, "X-Container-Meta-Quota-Count"); ok && isDigits(q) {
+			if q, ok := MetaValue(info.Metadata, "X-Container-Meta-Quota-Count"); ok && isDigits(q) {
 				limit, _ := strconv.ParseInt(q, 10, 64)
 				if limit < info.ObjectCount+1 {
 					p.denyOr413(ctx, a, c, o)
@@ -159,7 +148,7 @@ func (p *Proxy) accountQuotas(next fasthttp.RequestHandler) fasthttp.RequestHand
 			next(ctx)
 			return
 		}
-		q, ok := metaValue(info.Metadata, "X-Account-Meta-Quota-Bytes")
+		q, ok := MetaValue(info.Metadata, "X-Account-Meta-Quota-Bytes")
 		if !ok {
 			next(ctx)
 			return

@@ -244,7 +244,7 @@ func (g *globalRates) get(p *Proxy, account string) string {
 	}
 	var v string
 	if info, err := p.AccountInfo(account); err == nil {
-		v, _ = metaValue(info.Metadata, "X-Account-Sysmeta-Global-Write-Ratelimit")
+		v, _ = MetaValue(info.Metadata, "X-Account-Sysmeta-Global-Write-Ratelimit")
 	}
 	g.mu.Lock()
 	if g.m == nil || len(g.m) > 100000 {

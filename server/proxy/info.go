@@ -42,7 +42,6 @@ func (p *Proxy) infoDoc() map[string]any {
 		"formpost":         p.formPostInfo(),
 		"container_quotas": map[string]any{},
 		"account_quotas":   map[string]any{},
-		"ratelimit":        p.rateLimitInfo(),
 		"crossdomain":      map[string]any{},
 		"etag_quoter":      map[string]any{"enable_by_default": p.cfg.EtagQuoter.EnableByDefault},
 		"container_sync":   p.containerSyncInfo(),

@@ -107,7 +107,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"container_sync":    Legacy(p.containerSync),
 		"bulk":              Legacy(p.bulk),
 		"tempurl":           Legacy(p.tempURL),
-		"ratelimit":         Legacy(p.rateLimit),
 		"crossdomain":       Legacy(p.crossDomain),
 		"tempauth":          Legacy(p.tempauthEndpoint),
 		"authenticate":      Legacy(p.authenticate),

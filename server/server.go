@@ -5,6 +5,7 @@
 package server
 
 import (
+	"swiftbox/server/middleware/domainremap"
 	"swiftbox/server/middleware/ratelimit"
 	"swiftbox/server/proxy"
 )
@@ -12,6 +13,8 @@ import (
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
 	return []proxy.Filter{
+		domainremap.CNAMEFilter(),
+		domainremap.RemapFilter(),
 		ratelimit.Filter(),
 	}
 }

@@ -76,12 +76,6 @@ func (p *Proxy) infoDoc() map[string]any {
 		doc[name] = entry()
 	}
 	p.versioningInfoDoc(doc)
-	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
-		doc["domain_remap"] = p.domainRemapInfo()
-	}
-	if len(storageDomains(p.cfg.CNAMELookup.StorageDomain)) > 0 {
-		doc["cname_lookup"] = p.cnameLookupInfo()
-	}
 	return doc
 }
 

@@ -99,8 +99,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"catch_errors":      Legacy(p.catchErrors),
 		"gatekeeper":        Legacy(gatekeeper),
 		"healthcheck":       Legacy(healthcheck),
-		"cname_lookup":      Legacy(p.cnameLookup),
-		"domain_remap":      Legacy(p.domainRemap),
 		"proxy_logging":     Legacy(p.logging.Middleware("swift")),
 		"etag_quoter":       Legacy(p.etagQuoter),
 		"info":              Legacy(p.info),

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"swiftbox/server/middleware/copy"
 	"swiftbox/server/middleware/domainremap"
 	"swiftbox/server/middleware/ratelimit"
 	"swiftbox/server/proxy"
@@ -16,6 +17,7 @@ func Filters() []proxy.Filter {
 		domainremap.CNAMEFilter(),
 		domainremap.RemapFilter(),
 		ratelimit.Filter(),
+		copy.Filter(),
 	}
 }
 

@@ -110,7 +110,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"authenticate":      Legacy(p.authenticate),
 		"formpost":          Legacy(p.formPost),
 		"staticweb":         Legacy(p.staticWeb),
-		"copy":              Legacy(p.copyMiddleware),
 		"container_quotas":  Legacy(p.containerQuotas),
 		"account_quotas":    Legacy(p.accountQuotas),
 		"slo":               Legacy(p.slo),

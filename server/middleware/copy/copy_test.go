@@ -35,9 +35,9 @@ func TestCopy(t *testing.T) {
 	}
 
 	// Errors as Swift reports them.
-	_, body = c.Must(412, "COPY", "/v1/AUTH_test/c/src", "")
-	if body != "Destination header required" {
-		t.Fatalf("body %q", body)
+	resp, body = c.Must(412, "COPY", "/v1/AUTH_test/c/src", "")
+	if body != "Destination header required" || resp.Header.Get("Content-Type") != "text/html; charset=UTF-8" {
+		t.Fatalf("%q %q", resp.Header.Get("Content-Type"), body)
 	}
 	_, body = c.Must(412, "COPY", "/v1/AUTH_test/c/src", "", "Destination: nocontainer")
 	if body != "Destination header must be of the form <container name>/<object name>" {
@@ -46,9 +46,9 @@ func TestCopy(t *testing.T) {
 	c.Must(412, "PUT", "/v1/AUTH_test/c/x", "", "X-Copy-From: c/")
 	c.Must(404, "PUT", "/v1/AUTH_test/c/x", "", "X-Copy-From: c/missing")
 	c.Must(404, "COPY", "/v1/AUTH_test/c/missing", "", "Destination: c/x")
-	_, body = c.Must(400, "PUT", "/v1/AUTH_test/c/x", "abc", "X-Copy-From: c/src")
-	if body != "Copy requests require a zero byte body" {
-		t.Fatalf("body %q", body)
+	resp, body = c.Must(400, "PUT", "/v1/AUTH_test/c/x", "abc", "X-Copy-From: c/src")
+	if body != "Copy requests require a zero byte body" || resp.Header.Get("Content-Type") != "text/plain" {
+		t.Fatalf("%q %q", resp.Header.Get("Content-Type"), body)
 	}
 	c.Must(412, "COPY", "/v1/AUTH_test/c/src", "", "Destination: c/x", "Destination-Account: a/b")
 	c.Must(412, "PUT", "/v1/AUTH_test/c/x", "", "X-Copy-From: c/src", "If-Match: nope")

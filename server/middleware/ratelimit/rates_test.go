@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"errors"
 	"math"
 	"testing"
@@ -38,5 +39,21 @@ func TestRateClock(t *testing.T) {
 	}
 	if !errors.Is(err, errMaxSleep) {
 		t.Errorf("max sleep not hit: %v", err)
+	}
+}
+
+// A wait ends with the request's context (a shutdown), not after it.
+func TestSleepEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep: %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("slept %v", time.Since(start))
+	}
+	if err := sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("sleep: %v", err)
 	}
 }

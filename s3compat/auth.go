@@ -345,26 +345,12 @@ func requestForSigning(ctx *fasthttp.RequestCtx, signed []string) *v4Request {
 	}
 	r.headers["host"] = []string{clientHost(ctx)}
 	if _, ok := r.headers["content-length"]; !ok && slices.Contains(signed, "content-length") &&
-		ctx.Request.Header.ContentLength() >= 0 && hasRawHeader(ctx, "content-length") {
-		r.headers["content-length"] = []string{strconv.Itoa(ctx.Request.Header.ContentLength())}
-	}
-	return r
-}
-
-func hasRawHeader(ctx *fasthttp.RequestCtx, name string) bool {
-	_, ok := rawHeader(ctx, name)
-	return ok
-}
-
-// rawHeader is the first header called name as the client sent it.
-func rawHeader(ctx *fasthttp.RequestCtx, name string) (string, bool) {
-	for _, l := range strings.Split(string(ctx.Request.Header.RawHeaders()), "\r\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			return strings.TrimSpace(v), true
+		ctx.Request.Header.ContentLength() >= 0 {
+		if _, sent := proxy.RawHeader(&ctx.Request.Header, "content-length"); sent {
+			r.headers["content-length"] = []string{strconv.Itoa(ctx.Request.Header.ContentLength())}
 		}
 	}
-	return "", false
+	return r
 }
 
 // clientHost is the Host header a client signed: the server accepts a
@@ -373,7 +359,7 @@ func rawHeader(ctx *fasthttp.RequestCtx, name string) (string, bool) {
 func clientHost(ctx *fasthttp.RequestCtx) string {
 	host := string(ctx.Request.Header.Host())
 	if strings.Contains(host, ":") && bytes.Contains(ctx.Request.Header.RawHeaders(), []byte(host+":")) {
-		if raw, ok := rawHeader(ctx, "host"); ok && raw != host {
+		if raw, ok := proxy.RawHeader(&ctx.Request.Header, "host"); ok && raw != host {
 			return raw
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/keystone"
+	"swiftbox/server/keylock"
 	"swiftbox/server/proxy"
 )
 
@@ -36,8 +37,8 @@ type S3 struct {
 	now            func() time.Time
 	ks             *keystone.Keystone // EC2 credentials (s3token); nil = none
 	logins         *keystone.LoginThrottle
-	deletes        keyLocks
-	accounts       struct { // localAccounts' memo
+	deletes        keylock.Locks // one key's version deletes are several Swift requests
+	accounts       struct {      // localAccounts' memo
 		mu   sync.Mutex
 		at   time.Time
 		list []string

@@ -257,7 +257,7 @@ type deleteOutcome struct {
 // an enabled bucket leaves a delete marker, and deleting the current
 // version brings the previous one back.
 func (r *req) deleteKey(key, v string, has bool) (deleteOutcome, *Error) {
-	defer r.s.deletes.lock(r.account + "/" + r.bucket + "/" + key)()
+	defer r.s.deletes.Lock(r.account + "/" + r.bucket + "/" + key)()
 	var out deleteOutcome
 	if has {
 		if !validVersionID(v) {

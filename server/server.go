@@ -5,10 +5,13 @@
 package server
 
 import (
+	"swiftbox/server/middleware/copy"
 	"swiftbox/server/middleware/cors"
 	"swiftbox/server/middleware/crossdomain"
+	"swiftbox/server/middleware/domainremap"
 	"swiftbox/server/middleware/etagquoter"
 	"swiftbox/server/middleware/quotas"
+	"swiftbox/server/middleware/ratelimit"
 	"swiftbox/server/middleware/signed"
 	"swiftbox/server/middleware/staticweb"
 	"swiftbox/server/middleware/symlink"
@@ -18,15 +21,20 @@ import (
 
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
-	var fs []proxy.Filter
+	fs := []proxy.Filter{
+		domainremap.CNAMEFilter(),
+		domainremap.RemapFilter(),
+		ratelimit.Filter(),
+		copy.Filter(),
+		{Name: "staticweb", New: staticweb.New},
+		{Name: "crossdomain", New: crossdomain.New},
+		{Name: "cors", New: cors.New},
+		etagquoter.Filter(),
+		symlink.Filter(),
+	}
 	fs = append(fs, signed.Filters()...)
-	fs = append(fs, proxy.Filter{Name: "staticweb", New: staticweb.New})
-	fs = append(fs, proxy.Filter{Name: "crossdomain", New: crossdomain.New})
-	fs = append(fs, proxy.Filter{Name: "cors", New: cors.New})
-	fs = append(fs, etagquoter.Filter())
 	fs = append(fs, quotas.Filters()...)
 	fs = append(fs, versioning.Filters()...)
-	fs = append(fs, symlink.Filter())
 	return fs
 }
 

@@ -86,16 +86,6 @@ func ErrorWithType(status int, ctype, body string) error {
 	return &HTTPError{status: status, body: body, ctype: ctype}
 }
 
-// MetaValue is the non-empty value of metadata name (any case).
-func MetaValue(meta db.Metadata, name string) (string, bool) {
-	for k, v := range meta {
-		if strings.EqualFold(k, name) && v.Value != "" {
-			return v.Value, true
-		}
-	}
-	return "", false
-}
-
 // GuessContentType is the content type Swift gives an object named name
 // when the PUT says none.
 func GuessContentType(name string) string { return guessContentType(name) }

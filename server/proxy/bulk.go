@@ -179,7 +179,7 @@ func bulkDeleteFields(status, body string, deleted, notFound int) []bulkField {
 // bulkDeleteList reads the names of a bulk delete body.
 func bulkDeleteList(ctx *fasthttp.RequestCtx, maxDeletes int) ([]bulkItem, error) {
 	h := &ctx.Request.Header
-	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") {
+	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !sentHeader(h, "content-length") {
 		return nil, Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	var body io.Reader
@@ -305,7 +305,7 @@ func (p *Proxy) extractArchive(ctx *fasthttp.RequestCtx, next fasthttp.RequestHa
 		return result(swiftStatus(406), notAcceptableBody), nil
 	}
 	h := &ctx.Request.Header
-	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") {
+	if n := h.ContentLength(); n == -2 || n >= 0 && !IsInternal(ctx) && !sentHeader(h, "content-length") {
 		return result(swiftStatus(411), statusBody[411]), nil
 	}
 	if !pathOK {

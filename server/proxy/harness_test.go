@@ -99,7 +99,7 @@ func startClusterOn(t *testing.T, dir string, fs storage.FS, log *slog.Logger, c
 		users = append(users, u)
 	}
 	auth := keystone.NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), users)
-	p, err := NewProxy(Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: front, Log: log})
+	p, err := NewProxy(Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: front, Log: log, Filters: assembled})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,6 @@ func (p *Proxy) infoDoc() map[string]any {
 	doc := map[string]any{
 		"swift":          swift,
 		"tempauth":       map[string]any{"account_acls": true},
-		"ratelimit":      p.rateLimitInfo(),
 		"container_sync": p.containerSyncInfo(),
 		"slo": map[string]any{
 			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
@@ -67,12 +66,6 @@ func (p *Proxy) infoDoc() map[string]any {
 	}
 	for name, entry := range p.infos {
 		doc[name] = entry()
-	}
-	if len(storageDomains(p.cfg.DomainRemap.StorageDomain)) > 0 {
-		doc["domain_remap"] = p.domainRemapInfo()
-	}
-	if len(storageDomains(p.cfg.CNAMELookup.StorageDomain)) > 0 {
-		doc["cname_lookup"] = p.cnameLookupInfo()
 	}
 	return doc
 }

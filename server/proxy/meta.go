@@ -16,6 +16,17 @@ func utf8Valid(s string) bool { return utf8.ValidString(s) }
 // canonical is the header name as Swift stores it (title case).
 func canonical(k string) string { return http.CanonicalHeaderKey(k) }
 
+// MetaValue is the value of stored metadata name (any case), unless
+// empty (a deleted item).
+func MetaValue(meta db.Metadata, name string) (string, bool) {
+	for k, v := range meta {
+		if strings.EqualFold(k, name) && v.Value != "" {
+			return v.Value, true
+		}
+	}
+	return "", false
+}
+
 // containerSysHeaders are container settings stored like metadata.
 var containerSysHeaders = []string{
 	"X-Container-Read", "X-Container-Write", "X-Versions-Location", "X-History-Location",

@@ -158,7 +158,8 @@ var putBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return 
 // chunked) and the X-Delete-At to store.
 func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error) {
 	ctx := r.Ctx
-	te := strings.ToLower(rawHeader(&ctx.Request.Header, "transfer-encoding"))
+	teRaw, _ := RawHeader(&ctx.Request.Header, "transfer-encoding")
+	te := strings.ToLower(teRaw)
 	if te != "" && te != "chunked" {
 		return 0, "", Errorf(fasthttp.StatusNotImplemented, "")
 	}
@@ -167,7 +168,7 @@ func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error)
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !IsInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+	} else if !IsInternal(ctx) && !sentHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
 		return 0, "", Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	if size > p.limits.MaxFileSize {
@@ -211,7 +212,7 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	if r.Header("If-None-Match") == "*" {
-		defer p.putLocks.lock(r.Account + "/" + r.Container + "/" + r.Object)()
+		defer p.putLocks.Lock(r.Account + "/" + r.Container + "/" + r.Object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
 			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "")
@@ -429,26 +430,4 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 			return total, "", ErrClientDisconnect
 		}
 	}
-}
-
-// hasRawHeader reports whether the client sent header name.
-func hasRawHeader(h *fasthttp.RequestHeader, name string) bool {
-	_, ok := rawHeaderValue(h, name)
-	return ok
-}
-
-// rawHeader is the value of header name as the client sent it.
-func rawHeader(h *fasthttp.RequestHeader, name string) string {
-	v, _ := rawHeaderValue(h, name)
-	return v
-}
-
-func rawHeaderValue(h *fasthttp.RequestHeader, name string) (string, bool) {
-	for _, line := range bytes.Split(h.RawHeaders(), []byte("\n")) {
-		k, v, ok := bytes.Cut(line, []byte(":"))
-		if ok && strings.EqualFold(strings.TrimSpace(string(k)), name) {
-			return strings.TrimSpace(string(v)), true
-		}
-	}
-	return "", false
 }

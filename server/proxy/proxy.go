@@ -9,6 +9,7 @@ import (
 	"swiftbox/keystone"
 	"swiftbox/ring"
 	"swiftbox/server/backend"
+	"swiftbox/server/keylock"
 	"swiftbox/server/metrics"
 )
 
@@ -50,7 +51,7 @@ type Proxy struct {
 	auth       *keystone.TempAuth
 	log        *slog.Logger
 	acct       *accountUpdater
-	putLocks   nameLocks
+	putLocks   keylock.Locks // makes a conditional PUT's check and commit atomic
 	front      []Middleware
 	expiry     expiryQueue
 	ks         *keystone.Keystone // nil without a Keystone

@@ -440,7 +440,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 		return Errorf(fasthttp.StatusMethodNotAllowed, "Multipart Manifest PUTs cannot be COPY requests")
 	}
 	n := h.ContentLength()
-	if n >= 0 && !IsInternal(ctx) && !hasRawHeader(h, "content-length") || n == -2 {
+	if n >= 0 && !IsInternal(ctx) && !sentHeader(h, "content-length") || n == -2 {
 		return Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	maxSize := p.cfg.SLO.MaxManifestSize

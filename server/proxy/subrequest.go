@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
+	"swiftbox/server/pyfmt"
 )
 
 // User values a request carries into its subrequests, as Swift's
@@ -286,6 +287,37 @@ func ResponseBody(resp *fasthttp.Response) io.Reader {
 		return s
 	}
 	return bytes.NewReader(resp.Body())
+}
+
+// ObjectURI is the escaped request URI of an object (or container when
+// obj is "") for subrequests.
+func ObjectURI(version, account, container, obj string) string {
+	u := "/" + version + "/" + pyfmt.Quote(account) + "/" + pyfmt.Quote(container)
+	if obj != "" {
+		u += "/" + pyfmt.Quote(obj)
+	}
+	return u
+}
+
+// Relay sends resp, a subrequest's response, as ctx's response (the
+// transaction id headers of ctx stay). ctx owns resp's body stream after.
+func Relay(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+	ctx.Response.SetStatusCode(resp.StatusCode())
+	for k, v := range resp.Header.All() {
+		if bytes.EqualFold(k, []byte("Content-Length")) || bytes.EqualFold(k, []byte("X-Trans-Id")) {
+			continue
+		}
+		ctx.Response.Header.SetBytesKV(k, v)
+	}
+	if s := resp.BodyStream(); s != nil {
+		ctx.Response.SetBodyStream(s, resp.Header.ContentLength())
+		return
+	}
+	ctx.Response.SetBody(resp.Body())
+	if resp.SkipBody {
+		ctx.Response.Header.SetContentLength(resp.Header.ContentLength())
+		ctx.Response.SkipBody = true
+	}
 }
 
 // Detach returns a request context that carries ctx's request (headers,

@@ -1,9 +1,13 @@
 // Package pyfmt renders values exactly as Swift's Python code does, so
 // messages, headers and listings match Swift byte for byte: urllib's
-// quote, repr of a str, str of a bool, and config_true_value.
+// quote, repr of a str, str of a bool, a float in json, and
+// config_true_value.
 package pyfmt
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Quote is urllib.parse.quote(s): everything but letters, digits, "_.-~"
 // and "/" percent-encoded (Swift quotes realms and paths this way, so a
@@ -53,4 +57,15 @@ func True(v string) bool {
 		return true
 	}
 	return false
+}
+
+// Float marshals to JSON as Python's json does a float: 60.0, not 60.
+type Float float64
+
+func (f Float) MarshalJSON() ([]byte, error) {
+	s := strconv.FormatFloat(float64(f), 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return []byte(s), nil
 }

@@ -4,11 +4,16 @@
 // pipeline order (server/proxy/pipeline.go).
 package server
 
-import "swiftbox/server/proxy"
+import (
+	"swiftbox/server/middleware/containersync"
+	"swiftbox/server/proxy"
+)
 
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
-	return []proxy.Filter{}
+	return []proxy.Filter{
+		containersync.Filter(),
+	}
 }
 
 // NewProxy builds the proxy core with every middleware of Filters.

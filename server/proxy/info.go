@@ -45,7 +45,6 @@ func (p *Proxy) infoDoc() map[string]any {
 		"ratelimit":        p.rateLimitInfo(),
 		"crossdomain":      map[string]any{},
 		"etag_quoter":      map[string]any{"enable_by_default": p.cfg.EtagQuoter.EnableByDefault},
-		"container_sync":   p.containerSyncInfo(),
 		"slo": map[string]any{
 			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
 			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,

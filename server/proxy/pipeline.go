@@ -104,7 +104,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"proxy_logging":     Legacy(p.logging.Middleware("swift")),
 		"etag_quoter":       Legacy(p.etagQuoter),
 		"info":              Legacy(p.info),
-		"container_sync":    Legacy(p.containerSync),
 		"bulk":              Legacy(p.bulk),
 		"tempurl":           Legacy(p.tempURL),
 		"ratelimit":         Legacy(p.rateLimit),

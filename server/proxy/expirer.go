@@ -19,8 +19,10 @@ import (
 // "<delete_at>-<account>/<container>/<object>" in a task container of the
 // hidden account .expiring_objects, named by the delete time rounded down
 // to expiring_objects_container_divisor (less a per-object shard of up to
-// 99 seconds). The expirer walks the due tasks, deletes each object with
-// X-If-Delete-At (so an overwrite made since is kept) and drops the task.
+// 99 seconds). Object writes queue here (as Swift's object server does);
+// the expirer daemon (server/daemon/expirer) walks the due tasks through
+// the Cluster API below, deletes each object with X-If-Delete-At (so an
+// overwrite made since is kept) and drops the task.
 
 const (
 	expiringAccount = ".expiring_objects"

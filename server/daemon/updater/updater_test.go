@@ -425,3 +425,31 @@ func md5hex(s string) string {
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
 }
+
+// A pass whose context has ended applies nothing (serve's shutdown stops
+// it); the next pass applies what it left.
+func TestUpdaterStopsWithItsContext(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
+	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
+	row := db.ObjectRow{Name: "pending", Timestamp: timestamp.Now(), Size: 1, ContentType: "text/plain", ETag: md5hex("x")}
+	if err := store.WriteAsyncPending("d1", backend.AsyncPendingFor("AUTH_test", "c", "pending", row)); err != nil {
+		t.Fatal(err)
+	}
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if st := u.RunOnce(ctx); st.Applied+st.Failed+st.Reconciled != 0 {
+		t.Fatalf("a cancelled pass did work: %+v", st)
+	}
+	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c", ""); body != "" {
+		t.Fatalf("listed before the pass: %q", body)
+	}
+	if st := u.RunOnce(context.Background()); st.Applied != 1 {
+		t.Fatalf("pass: %+v", st)
+	}
+	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c", ""); body != "pending\n" {
+		t.Fatalf("listed after the pass: %q", body)
+	}
+}

@@ -64,6 +64,42 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 	return io.ErrClosedPipe
 }
 
+// crashes runs commits that a kill stops at a kill point. Each runs in an
+// object store (a process) of its own: a store whose group flush the
+// kill stops does not hold up the next one.
+type crashes struct {
+	t       *testing.T
+	devices string
+	kp      *killPoint
+	killed  sync.WaitGroup
+}
+
+func newCrashes(t *testing.T, devices string) *crashes {
+	cr := &crashes{t: t, devices: devices, kp: &killPoint{reached: make(chan struct{}), release: make(chan struct{})}}
+	t.Cleanup(func() { close(cr.kp.release); cr.killed.Wait() })
+	return cr
+}
+
+// run runs op in a commit of a file ending in ext that is stopped at the
+// kill point (after its rename, with after).
+func (cr *crashes) run(ext string, after bool, op func(faulty *storage.ObjectStore) error) {
+	cr.t.Helper()
+	kp := cr.kp
+	kp.mu.Lock()
+	kp.ext, kp.after = ext, after
+	kp.mu.Unlock()
+	fs := storage.NewFaultFS(nil)
+	fs.Inject = kp.inject
+	faulty := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: cr.devices, HashSuffix: "test", FS: fs})
+	cr.killed.Add(1)
+	go func() { defer cr.killed.Done(); op(faulty) }()
+	select {
+	case <-kp.reached:
+	case <-time.After(10 * time.Second):
+		cr.t.Fatalf("the commit of a %s never reached its kill point", ext)
+	}
+}
+
 // A container update is journalled before its object's file lands, and a
 // replay after a crash sends what the disk holds: whichever side of the
 // rename a kill falls on, the listing ends up equal to the disk — an
@@ -72,40 +108,17 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 // previous version, for PUT, overwrite, DELETE and POST.
 func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	c := servertest.Start(t, servertest.Options{})
-	kp := &killPoint{reached: make(chan struct{}), release: make(chan struct{})}
 	cfg := storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}
-	// Each killed commit runs in a process of its own: a store whose
-	// group flush the kill stops does not hold up the next one.
-	var faulty *storage.ObjectStore
-	var killed sync.WaitGroup
-	t.Cleanup(func() { close(kp.release); killed.Wait() })
-
+	kill := newCrashes(t, c.Devices).run
 	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	const a, cont = "AUTH_test", "c"
-	// kill runs op in a commit that is stopped at the kill point.
-	kill := func(ext string, after bool, op func() error) {
-		t.Helper()
-		kp.mu.Lock()
-		kp.ext, kp.after = ext, after
-		kp.mu.Unlock()
-		fs := storage.NewFaultFS(nil)
-		fs.Inject = kp.inject
-		faulty = storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test", FS: fs})
-		killed.Add(1)
-		go func() { defer killed.Done(); op() }()
-		select {
-		case <-kp.reached:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("the commit of a %s never reached its kill point", ext)
-		}
-	}
 	place := func(o string) (string, int) {
 		part, prim := c.Proxy.Cluster().ObjectNodes(0, a, cont, o)
 		return prim[0].Device, part
 	}
 	put := func(o, body string, after bool) {
 		dev, part := place(o)
-		kill(".data", after, func() error {
+		kill(".data", after, func(faulty *storage.ObjectStore) error {
 			w, err := faulty.NewWriter(dev, part, a, cont, o, timestamp.Now(), int64(len(body)))
 			if err != nil {
 				return err
@@ -119,7 +132,7 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	}
 	del := func(o string, after bool) {
 		dev, part := place(o)
-		kill(".ts", after, func() error {
+		kill(".ts", after, func(faulty *storage.ObjectStore) error {
 			ts := timestamp.Now()
 			ap := backend.AsyncPendingFor(a, cont, o, db.ObjectRow{Name: o, Timestamp: ts, Deleted: true})
 			var ref storage.JournalRef
@@ -128,7 +141,7 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	}
 	post := func(o, old string, after bool) {
 		dev, part := place(o)
-		kill(".meta", after, func() error {
+		kill(".meta", after, func(faulty *storage.ObjectStore) error {
 			r, err := faulty.Open(dev, part, a, cont, o)
 			if err != nil {
 				return err
@@ -165,15 +178,7 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 		t.Fatal("nothing replayed")
 	}
 
-	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
-	var raw []map[string]any
-	if err := json.Unmarshal([]byte(body), &raw); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, e := range raw {
-		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
-	}
+	got := listing(t, c)
 	want := map[string]string{
 		"new-landed":  md5hex("new body") + " text/new",
 		"over-landed": md5hex("v2 landed") + " text/new",
@@ -192,6 +197,22 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 			t.Errorf("%s listed, but no device holds it", name)
 		}
 	}
+}
+
+// listing is container AUTH_test/c's listing: each name's etag and
+// content type.
+func listing(t *testing.T, c *servertest.Cluster) map[string]string {
+	t.Helper()
+	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range raw {
+		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
+	}
+	return got
 }
 
 // The updater's reconciler finds listing rows behind the disk — an

@@ -13,7 +13,7 @@ import (
 
 // containerSyncer is the node's container-sync daemon.
 func (n *node) containerSyncer(c *proxy.Cluster) *containersync.Syncer {
-	return &containersync.Syncer{Cluster: c, Config: n.cfg, DBs: n.dbs, Log: n.log.With("component", "container-sync"), Local: n.isLocal,
+	return &containersync.Syncer{Cluster: c, Config: &n.cfg.ContainerSync, DBs: n.dbs, Log: n.log.With("component", "container-sync"), Local: n.isLocal,
 		Devices:       func() []string { return n.devices(n.rings.Container) },
 		Client:        containersync.Client(n.cfg.ContainerSync),
 		ContainerTime: time.Duration(n.cfg.ContainerSync.ContainerTime) * time.Second,

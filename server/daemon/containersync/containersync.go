@@ -53,15 +53,15 @@ type syncPoints struct {
 // Syncer makes container-sync passes.
 type Syncer struct {
 	Cluster *proxy.Cluster
-	// Config holds the container_sync section (realms, allowed hosts),
-	// read at each use.
-	Config  *config.Config
+	// Config is the container_sync section (realms, allowed hosts), read
+	// at each use.
+	Config  *config.ContainerSyncConfig
 	DBs     *db.Store
 	Devices func() []string // container devices on this box
 	// Local reports whether a ring device is on this box (nil: all are).
 	Local  func(*ring.Device) bool
 	Log    *slog.Logger // with component=container-sync
-	Client *http.Client // nil: Client(Config.ContainerSync)
+	Client *http.Client // nil: Client(*Config)
 	// OnPass, when set, receives every pass's statistics (metrics, recon).
 	OnPass func(Stats)
 	// ContainerTime bounds the time spent on one container per pass
@@ -171,7 +171,7 @@ func (s *Syncer) client() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return Client(s.Config.ContainerSync)
+	return Client(*s.Config)
 }
 
 // Client is the container-sync daemon's HTTP client for cs: it
@@ -246,7 +246,7 @@ func (s *Syncer) syncContainer(ctx context.Context, t *syncTarget, st *Stats) {
 		return
 	}
 	var msg string
-	msg, to.endpoint, to.realm, to.realmKey = ValidateSyncTo(s.Config.ContainerSync, value)
+	msg, to.endpoint, to.realm, to.realmKey = ValidateSyncTo(*s.Config, value)
 	if msg != "" || to.endpoint == "" {
 		st.Failures++
 		log.Info("invalid X-Container-Sync-To", "err", msg)

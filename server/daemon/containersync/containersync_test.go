@@ -34,7 +34,7 @@ func TestContainerSyncShares(t *testing.T) {
 	}
 	_, prim := a.Proxy.Cluster().ContainerNodes("AUTH_test", "src")
 	mine := prim[1].Device // this box has the second primary alone
-	syncer := &containersync.Syncer{Cluster: a.Proxy.Cluster(), Config: a.Config, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
+	syncer := &containersync.Syncer{Cluster: a.Proxy.Cluster(), Config: &a.Config.ContainerSync, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
 		Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Local:   func(d *ring.Device) bool { return d.Device == mine }}
 	own := 0
@@ -108,7 +108,7 @@ func TestContainerSyncContainerTime(t *testing.T) {
 	for i := range n {
 		a.Must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/src/o%02d", i), "x", ta)
 	}
-	syncer := &containersync.Syncer{Cluster: a.Proxy.Cluster(), Config: a.Config, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
+	syncer := &containersync.Syncer{Cluster: a.Proxy.Cluster(), Config: &a.Config.ContainerSync, DBs: a.DBs, Log: slog.New(slog.DiscardHandler),
 		Devices: func() []string { return []string{"d1", "d2", "d3"} }, ContainerTime: time.Nanosecond}
 	if st := syncer.RunOnce(context.Background()); st.Puts != 0 || st.Containers != 1 {
 		t.Fatalf("pass with no time: %+v, want the container seen and nothing sent", st)
@@ -178,7 +178,7 @@ func TestContainerSyncSSRFRefused(t *testing.T) {
 			t.Errorf("X-Container-Sync-To %s: %d %q, want 400 Invalid host", target, resp.StatusCode, body)
 		}
 	}
-	syncer := &containersync.Syncer{Cluster: c.Proxy.Cluster(), Config: c.Config, DBs: c.DBs, Log: slog.New(slog.DiscardHandler),
+	syncer := &containersync.Syncer{Cluster: c.Proxy.Cluster(), Config: &c.Config.ContainerSync, DBs: c.DBs, Log: slog.New(slog.DiscardHandler),
 		Devices: func() []string { return []string{"d1", "d2", "d3"} }}
 	pass := func(what string) {
 		t.Helper()

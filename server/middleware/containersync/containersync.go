@@ -26,14 +26,14 @@ import (
 func Filter() proxy.Filter { return proxy.Filter{Name: "container_sync", New: New} }
 
 type middleware struct {
-	cfg  *config.Config // read at each request: the container_sync section
+	cfg  *config.ContainerSyncConfig // read at each request
 	core proxy.Core
 }
 
 // New builds the middleware, registers its /info entry and the check of
 // X-Container-Sync-To on container PUT and POST.
 func New(env *proxy.Env) (proxy.Middleware, error) {
-	m := &middleware{cfg: env.Config, core: env.Core}
+	m := &middleware{cfg: &env.Config.ContainerSync, core: env.Core}
 	env.RegisterInfo("container_sync", m.info)
 	env.RegisterContainerCheck(m.checkSyncTo)
 	return m.wrap, nil
@@ -45,7 +45,7 @@ func (m *middleware) checkSyncTo(r *proxy.Request) error {
 	if !r.HasHeader("X-Container-Sync-To") {
 		return nil
 	}
-	if msg, _, _, _ := syncd.ValidateSyncTo(m.cfg.ContainerSync, r.Header("X-Container-Sync-To")); msg != "" {
+	if msg, _, _, _ := syncd.ValidateSyncTo(*m.cfg, r.Header("X-Container-Sync-To")); msg != "" {
 		return proxy.Errorf(fasthttp.StatusBadRequest, "%s", msg)
 	}
 	return nil
@@ -72,7 +72,7 @@ func (m *middleware) wrap(next proxy.Handler) proxy.Handler {
 				return proxy.Errorf(fasthttp.StatusBadRequest, "Cannot configure container sync on a container with object versioning configured.")
 			}
 		}
-		if !m.cfg.ContainerSync.AllowFullURLs && len(syncTo) > 0 && !strings.HasPrefix(string(syncTo), "//") {
+		if !m.cfg.AllowFullURLs && len(syncTo) > 0 && !strings.HasPrefix(string(syncTo), "//") {
 			return proxy.Errorf(fasthttp.StatusBadRequest, "Full URLs are not allowed for X-Container-Sync-To values. Only realm values of the format //realm/cluster/account/container are allowed.\n")
 		}
 		rawAuth := h.Peek("X-Container-Sync-Auth")
@@ -114,7 +114,7 @@ func (m *middleware) validSyncAuth(ctx *fasthttp.RequestCtx, auth []string, inbo
 	if len(auth) != 3 || userKey == "" {
 		return false
 	}
-	r, ok := m.cfg.ContainerSync.Realms[strings.ToUpper(auth[0])]
+	r, ok := m.cfg.Realms[strings.ToUpper(auth[0])]
 	if !ok || r.Key == "" {
 		return false
 	}
@@ -144,7 +144,7 @@ func (m *middleware) validSyncAuth(ctx *fasthttp.RequestCtx, auth []string, inbo
 // info is the /info entry Swift registers: the realms and their clusters,
 // the current one marked.
 func (m *middleware) info() map[string]any {
-	cs := m.cfg.ContainerSync
+	cs := m.cfg
 	realms := map[string]any{}
 	cur := strings.Split(strings.Trim(strings.ToUpper(cs.Current), "/"), "/")
 	for name, r := range cs.Realms {

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"swiftbox/ring"
-	"swiftbox/server/proxy"
+	"swiftbox/server/daemon/updater"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -58,7 +58,7 @@ a problem. When serve is running, the walk is made by that serve.`,
 	f.BoolVar(&verify, "verify", false, "read every object replica and check its MD5")
 	rootCmd.AddCommand(cmd)
 
-	daemonPasses["account-audit"] = func(ctx context.Context, n *node, _ *proxy.Updater, args []string) []string {
+	daemonPasses["account-audit"] = func(ctx context.Context, n *node, _ *updater.Updater, args []string) []string {
 		if len(args) == 0 {
 			return []string{"account-audit: no account given"}
 		}

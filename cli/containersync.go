@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"time"
 
+	"swiftbox/server/daemon/containersync"
+	"swiftbox/server/daemon/updater"
 	"swiftbox/server/metrics"
 	"swiftbox/server/proxy"
 )
 
 // containerSyncer is the node's container-sync daemon.
-func (n *node) containerSyncer(p *proxy.Proxy) *proxy.ContainerSyncer {
-	return &proxy.ContainerSyncer{Proxy: p, DBs: n.dbs, Log: n.log, Local: n.isLocal,
+func (n *node) containerSyncer(c *proxy.Cluster) *containersync.Syncer {
+	return &containersync.Syncer{Cluster: c, Config: &n.cfg.ContainerSync, DBs: n.dbs, Log: n.log.With("component", "container-sync"), Local: n.isLocal,
 		Devices:       func() []string { return n.devices(n.rings.Container) },
-		Client:        proxy.SyncClient(n.cfg.ContainerSync),
+		Client:        containersync.Client(n.cfg.ContainerSync),
 		ContainerTime: time.Duration(n.cfg.ContainerSync.ContainerTime) * time.Second,
-		OnPass: func(st proxy.ContainerSyncStats) {
+		OnPass: func(st containersync.Stats) {
 			if n.metrics != nil {
 				n.metrics.Sync.ObservePass(metrics.ContainerSyncPass{Start: st.Start, End: st.End, Containers: st.Containers,
 					Synced: st.Synced, Puts: st.Puts, Deletes: st.Deletes, Skips: st.Skips, Failures: st.Failures, Bytes: st.Bytes})
@@ -24,8 +26,8 @@ func (n *node) containerSyncer(p *proxy.Proxy) *proxy.ContainerSyncer {
 }
 
 func init() {
-	daemonPasses["container-sync"] = func(ctx context.Context, n *node, upd *proxy.Updater, _ []string) []string {
-		st := n.containerSyncer(upd.Proxy).RunOnce(ctx)
+	daemonPasses["container-sync"] = func(ctx context.Context, n *node, upd *updater.Updater, _ []string) []string {
+		st := n.containerSyncer(upd.Cluster).RunOnce(ctx)
 		return []string{fmt.Sprintf("container sync: %d containers with sync settings, %d synced [%d deletes, %d puts, %d bytes], %d skipped, %d failed in %s",
 			st.Containers, st.Synced, st.Deletes, st.Puts, st.Bytes, st.Skips, st.Failures, st.End.Sub(st.Start).Round(time.Millisecond))}
 	}

@@ -27,23 +27,24 @@ import (
 	"swiftbox/replicator"
 	"swiftbox/ring"
 	"swiftbox/server/backend"
+	"swiftbox/server/daemon/updater"
 	"swiftbox/server/listener"
 	"swiftbox/server/proxy"
 	"swiftbox/storage/db"
 )
 
 // A daemon pass, by name, run once; it returns a one-line summary per part.
-type daemonPass func(ctx context.Context, n *node, upd *proxy.Updater, args []string) []string
+type daemonPass func(ctx context.Context, n *node, upd *updater.Updater, args []string) []string
 
 var daemonPasses = map[string]daemonPass{
-	"replicator": func(ctx context.Context, n *node, _ *proxy.Updater, _ []string) []string {
+	"replicator": func(ctx context.Context, n *node, _ *updater.Updater, _ []string) []string {
 		out := []string{passLine("object replicator", n.objectReplicator().RunOnce(ctx))}
 		for _, k := range []string{db.KindContainers, db.KindAccounts} {
 			out = append(out, passLine(strings.TrimSuffix(k, "s")+" replicator", n.dbReplicator(k).RunOnce(ctx)))
 		}
 		return out
 	},
-	"auditor": func(ctx context.Context, n *node, _ *proxy.Updater, _ []string) []string {
+	"auditor": func(ctx context.Context, n *node, _ *updater.Updater, _ []string) []string {
 		a := n.objectAuditor()
 		var out []string
 		for _, zbf := range []bool{true, false} {
@@ -62,13 +63,13 @@ var daemonPasses = map[string]daemonPass{
 		}
 		return out
 	},
-	"updater": func(ctx context.Context, n *node, upd *proxy.Updater, _ []string) []string {
+	"updater": func(ctx context.Context, n *node, upd *updater.Updater, _ []string) []string {
 		start := time.Now()
 		replayed := 0
 		if !n.serving {
-			replayed = upd.ReplayJournals() // serve replays them at start
+			replayed = upd.ReplayJournals(ctx) // serve replays them at start
 		}
-		st := upd.RunOnce()
+		st := upd.RunOnce(ctx)
 		return []string{fmt.Sprintf("object updater: %d journalled updates replayed, %d async_pendings applied, %d failed (kept), %d unreadable, %d listing rows reconciled in %s",
 			replayed, st.Applied, st.Failed, st.Unreadable, st.Reconciled, time.Since(start).Round(time.Millisecond))}
 	},
@@ -158,7 +159,7 @@ func runDaemonCmd(ctx context.Context, cfg *config.Config, name string, once boo
 		return err
 	}
 	defer px.Close()
-	upd := &proxy.Updater{Proxy: px, Objects: n.objects, Devices: n.objectDevices, Log: log}
+	upd := &updater.Updater{Cluster: px.Cluster(), Objects: n.objects, Devices: n.objectDevices, Log: log.With("component", "updater")}
 	interval := time.Duration(cfg.Replicator.Interval) * time.Second
 	switch name {
 	case "auditor":
@@ -207,7 +208,7 @@ const (
 )
 
 // controlMiddleware serves controlPath for serve.
-func controlMiddleware(n *node, upd *proxy.Updater, secret []byte, ctx context.Context) proxy.LegacyMiddleware {
+func controlMiddleware(n *node, upd *updater.Updater, secret []byte, ctx context.Context) proxy.LegacyMiddleware {
 	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return func(rc *fasthttp.RequestCtx) {
 			path := string(rc.Path())

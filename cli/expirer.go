@@ -5,12 +5,19 @@ import (
 	"fmt"
 	"time"
 
+	"swiftbox/server/daemon/expirer"
+	"swiftbox/server/daemon/updater"
 	"swiftbox/server/proxy"
 )
 
+// expirer is the node's object expirer.
+func (n *node) expirer(c *proxy.Cluster) *expirer.Expirer {
+	return &expirer.Expirer{Cluster: c, Log: n.log.With("component", "expirer")}
+}
+
 func init() {
-	daemonPasses["expirer"] = func(ctx context.Context, _ *node, upd *proxy.Updater, _ []string) []string {
-		st := upd.Proxy.ExpireOnce(ctx)
+	daemonPasses["expirer"] = func(ctx context.Context, n *node, upd *updater.Updater, _ []string) []string {
+		st := n.expirer(upd.Cluster).RunOnce(ctx)
 		return []string{fmt.Sprintf("object expirer: %d due tasks, %d objects deleted, %d already gone or overwritten, %d failed (kept), %d task containers removed in %s",
 			st.Tasks, st.Deleted, st.Gone, st.Failed, st.Containers, st.End.Sub(st.Start).Round(time.Millisecond))}
 	}

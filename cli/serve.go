@@ -27,6 +27,7 @@ import (
 	"swiftbox/ring"
 	"swiftbox/s3compat"
 	"swiftbox/server/backend"
+	"swiftbox/server/daemon/updater"
 	"swiftbox/server/listener"
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
@@ -240,7 +241,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// The daemon commands' control endpoint gets its own updater (no
 	// minimum age: a pass on request applies everything).
 	nd.serving = true
-	ctlUpd := &proxy.Updater{Objects: objects, Devices: nd.objectDevices, Log: log}
+	ctlUpd := &updater.Updater{Objects: objects, Devices: nd.objectDevices, Log: log.With("component", "updater")}
 	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
 	identity := &keystone.IdentityEndpoint{Auth: auth}
 	var ks *keystone.Keystone
@@ -262,38 +263,32 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return err
 	}
 	defer px.Close()
-	ctlUpd.Proxy = px
+	ctlUpd.Cluster = px.Cluster()
 	identity.StorageURL = px.StorageURL
 	identity.Logins = px.Logins()
 	s3api.SetLoginThrottle(px.Logins())
 
 	// Container updates journalled before a crash or while a container
 	// replica was unavailable are applied before serving, then every 30 s.
-	upd := &proxy.Updater{Proxy: px, Objects: objects, Devices: func() []string { return devs }, Log: log,
-		Metrics: obs.metrics.Updater}
-	if n := upd.ReplayJournals(); n > 0 {
+	upd := &updater.Updater{Cluster: px.Cluster(), Objects: objects, Devices: func() []string { return devs },
+		Log: log.With("component", "updater"), Metrics: obs.metrics.Updater}
+	if n := upd.ReplayJournals(ctx); n > 0 {
 		log.Info("replayed journalled container updates", "updates", n)
 	}
-	if st := upd.ApplyPending(); st.Applied+st.Failed+st.Unreadable > 0 {
+	if st := upd.ApplyPending(ctx); st.Applied+st.Failed+st.Unreadable > 0 {
 		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
 	}
 	upd.MinAge = 10 * time.Second
-	go upd.Run(ctx, 30*time.Second)
 	nd.metrics = obs.metrics
+	// Every daemon goroutine works with ctx and is waited for at shutdown,
+	// before the proxy, backend and node they use are closed.
 	daemons := startDaemons(ctx, nd)
+	daemons.Go(func() { upd.Run(ctx, 30*time.Second) })
+	daemons.Go(func() { nd.expirer(px.Cluster()).Run(ctx, time.Duration(cfg.Expirer.Interval)*time.Second) })
+	daemons.Go(func() {
+		nd.containerSyncer(px.Cluster()).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
+	})
 	defer func() { cancel(); daemons.Wait() }()
-	expirerDone := make(chan struct{})
-	go func() {
-		defer close(expirerDone)
-		px.RunExpirer(ctx, time.Duration(cfg.Expirer.Interval)*time.Second)
-	}()
-	defer func() { cancel(); <-expirerDone }()
-	syncDone := make(chan struct{})
-	go func() {
-		defer close(syncDone)
-		nd.containerSyncer(px).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
-	}()
-	defer func() { cancel(); <-syncDone }()
 
 	url := ln.Scheme() + "://" + displayAddr(ln.Addr())
 	for _, u := range st.Generated {

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"swiftbox/server/middleware/containersync"
 	"swiftbox/server/middleware/copy"
 	"swiftbox/server/middleware/cors"
 	"swiftbox/server/middleware/crossdomain"
@@ -31,6 +32,7 @@ func Filters() []proxy.Filter {
 		{Name: "cors", New: cors.New},
 		etagquoter.Filter(),
 		symlink.Filter(),
+		containersync.Filter(),
 	}
 	fs = append(fs, signed.Filters()...)
 	fs = append(fs, quotas.Filters()...)

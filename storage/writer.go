@@ -342,7 +342,7 @@ func (s *ObjectStore) finalize(device, hashDir string, tmp File, name string, me
 		// Journal first: the update is written before the file it
 		// describes becomes visible, so no crash leaves an object whose
 		// update is lost. A record whose file never lands is harmless:
-		// replay sends what the disk holds (server/updater.go).
+		// replay sends what the disk holds (server/daemon/updater).
 		ref, err := s.stageJournal(device, *ap)
 		if err == nil && large {
 			err = s.syncJournal(device)

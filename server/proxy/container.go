@@ -71,7 +71,7 @@ func (p *Proxy) checkContainerHeaders(r *Request) error {
 	if err := cleanACLs(r); err != nil {
 		return err
 	}
-	if err := p.checkSyncTo(r); err != nil {
+	if err := p.runContainerChecks(r); err != nil {
 		return err
 	}
 	return p.checkMetadata(r, "Container")

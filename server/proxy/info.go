@@ -37,7 +37,6 @@ func (p *Proxy) infoDoc() map[string]any {
 	doc := map[string]any{
 		"swift":          swift,
 		"tempauth":       map[string]any{"account_acls": true},
-		"container_sync": p.containerSyncInfo(),
 		"slo": map[string]any{
 			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
 			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,

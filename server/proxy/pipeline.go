@@ -111,7 +111,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"healthcheck":    Legacy(healthcheck),
 		"proxy_logging":  Legacy(p.logging.Middleware("swift")),
 		"info":           Legacy(p.info),
-		"container_sync": Legacy(p.containerSync),
 		"bulk":           Legacy(p.bulk),
 		"tempauth":       Legacy(p.tempauthEndpoint),
 		"authenticate":   Legacy(p.authenticate),

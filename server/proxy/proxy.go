@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"log/slog"
-	"sync"
 	"sync/atomic"
 
 	"swiftbox/config"
@@ -58,11 +57,11 @@ type Proxy struct {
 	logging    *RequestLogging
 	metrics    *metrics.Metrics
 	logins     *keystone.LoginThrottle
-	syncMu     sync.Mutex                       // one container-sync pass at a time
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
 	infos      map[string]func() map[string]any // /info entries the filters registered
 	cors       CORS                             // hooks_cors.go
 	listHooks  []ListingRowFunc                 // listing row hooks the filters registered
+	contChecks []func(*Request) error           // container PUT/POST header checks (hooks_container.go)
 }
 
 // Options wires a Proxy.

@@ -34,6 +34,8 @@ type Cluster struct {
 	DBs   *db.Store // the container and account databases on d1..d3
 	// Devices is the directory holding d1..d3.
 	Devices string
+	// Config is the proxy's configuration (tests may change it as they go).
+	Config *config.Config
 }
 
 // Options change the cluster Start serves; the zero value is the default.
@@ -127,7 +129,7 @@ func Start(t testing.TB, o Options) *Cluster {
 		dbs.Close()
 		objects.Close()
 	})
-	c := &Cluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p, DBs: dbs, Devices: dir}
+	c := &Cluster{t: t, URL: "http://" + ln.Addr().String(), Proxy: p, DBs: dbs, Devices: dir, Config: cfg}
 	c.Token = c.Login("test:tester", "testing")
 	return c
 }

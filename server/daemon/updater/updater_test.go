@@ -1,6 +1,9 @@
-package proxy
+package updater_test
 
 import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"swiftbox/server/backend"
+	"swiftbox/server/daemon/updater"
+	"swiftbox/server/servertest"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 	"swiftbox/storage/timestamp"
@@ -59,6 +64,42 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 	return io.ErrClosedPipe
 }
 
+// crashes runs commits that a kill stops at a kill point. Each runs in an
+// object store (a process) of its own: a store whose group flush the
+// kill stops does not hold up the next one.
+type crashes struct {
+	t       *testing.T
+	devices string
+	kp      *killPoint
+	killed  sync.WaitGroup
+}
+
+func newCrashes(t *testing.T, devices string) *crashes {
+	cr := &crashes{t: t, devices: devices, kp: &killPoint{reached: make(chan struct{}), release: make(chan struct{})}}
+	t.Cleanup(func() { close(cr.kp.release); cr.killed.Wait() })
+	return cr
+}
+
+// run runs op in a commit of a file ending in ext that is stopped at the
+// kill point (after its rename, with after).
+func (cr *crashes) run(ext string, after bool, op func(faulty *storage.ObjectStore) error) {
+	cr.t.Helper()
+	kp := cr.kp
+	kp.mu.Lock()
+	kp.ext, kp.after = ext, after
+	kp.mu.Unlock()
+	fs := storage.NewFaultFS(nil)
+	fs.Inject = kp.inject
+	faulty := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: cr.devices, HashSuffix: "test", FS: fs})
+	cr.killed.Add(1)
+	go func() { defer cr.killed.Done(); op(faulty) }()
+	select {
+	case <-kp.reached:
+	case <-time.After(10 * time.Second):
+		cr.t.Fatalf("the commit of a %s never reached its kill point", ext)
+	}
+}
+
 // A container update is journalled before its object's file lands, and a
 // replay after a crash sends what the disk holds: whichever side of the
 // rename a kill falls on, the listing ends up equal to the disk — an
@@ -66,41 +107,18 @@ func (k *killPoint) inject(op storage.Op, path string) error {
 // that never landed leaves no ghost row and does not replace the
 // previous version, for PUT, overwrite, DELETE and POST.
 func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
-	c := startTestCluster(t)
-	kp := &killPoint{reached: make(chan struct{}), release: make(chan struct{})}
+	c := servertest.Start(t, servertest.Options{})
 	cfg := storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}
-	// Each killed commit runs in a process of its own: a store whose
-	// group flush the kill stops does not hold up the next one.
-	var faulty *storage.ObjectStore
-	var killed sync.WaitGroup
-	t.Cleanup(func() { close(kp.release); killed.Wait() })
-
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	kill := newCrashes(t, c.Devices).run
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	const a, cont = "AUTH_test", "c"
-	// kill runs op in a commit that is stopped at the kill point.
-	kill := func(ext string, after bool, op func() error) {
-		t.Helper()
-		kp.mu.Lock()
-		kp.ext, kp.after = ext, after
-		kp.mu.Unlock()
-		fs := storage.NewFaultFS(nil)
-		fs.Inject = kp.inject
-		faulty = storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test", FS: fs})
-		killed.Add(1)
-		go func() { defer killed.Done(); op() }()
-		select {
-		case <-kp.reached:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("the commit of a %s never reached its kill point", ext)
-		}
-	}
 	place := func(o string) (string, int) {
-		pl := c.Proxy.objectPlace(0, a, cont, o)
-		return pl.primaries[0].Device, pl.part
+		part, prim := c.Proxy.Cluster().ObjectNodes(0, a, cont, o)
+		return prim[0].Device, part
 	}
 	put := func(o, body string, after bool) {
 		dev, part := place(o)
-		kill(".data", after, func() error {
+		kill(".data", after, func(faulty *storage.ObjectStore) error {
 			w, err := faulty.NewWriter(dev, part, a, cont, o, timestamp.Now(), int64(len(body)))
 			if err != nil {
 				return err
@@ -114,7 +132,7 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	}
 	del := func(o string, after bool) {
 		dev, part := place(o)
-		kill(".ts", after, func() error {
+		kill(".ts", after, func(faulty *storage.ObjectStore) error {
 			ts := timestamp.Now()
 			ap := backend.AsyncPendingFor(a, cont, o, db.ObjectRow{Name: o, Timestamp: ts, Deleted: true})
 			var ref storage.JournalRef
@@ -123,7 +141,7 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	}
 	post := func(o, old string, after bool) {
 		dev, part := place(o)
-		kill(".meta", after, func() error {
+		kill(".meta", after, func(faulty *storage.ObjectStore) error {
 			r, err := faulty.Open(dev, part, a, cont, o)
 			if err != nil {
 				return err
@@ -139,9 +157,9 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 		})
 	}
 	for _, o := range []string{"over-landed", "over-lost", "del-landed", "del-lost", "post-landed", "post-lost"} {
-		c.must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o, "Content-Type: text/old")
+		c.Must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o, "Content-Type: text/old")
 	}
-	c.must(200, "GET", "/v1/AUTH_test/c", "") // the live updates are applied
+	c.Must(200, "GET", "/v1/AUTH_test/c", "") // the live updates are applied
 
 	put("new-landed", "new body", true)
 	put("ghost", "never landed", false)
@@ -154,21 +172,13 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 
 	// The restart: a fresh store replays the journals.
 	restarted := storage.NewObjectStore(cfg)
-	u := &Updater{Proxy: c.Proxy, Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if n := u.ReplayJournals(); n == 0 {
+	if n := u.ReplayJournals(context.Background()); n == 0 {
 		t.Fatal("nothing replayed")
 	}
 
-	_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
-	var raw []map[string]any
-	if err := json.Unmarshal([]byte(body), &raw); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, e := range raw {
-		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
-	}
+	got := listing(t, c)
 	want := map[string]string{
 		"new-landed":  md5hex("new body") + " text/new",
 		"over-landed": md5hex("v2 landed") + " text/new",
@@ -189,31 +199,47 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 	}
 }
 
+// listing is container AUTH_test/c's listing: each name's etag and
+// content type.
+func listing(t *testing.T, c *servertest.Cluster) map[string]string {
+	t.Helper()
+	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range raw {
+		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
+	}
+	return got
+}
+
 // The updater's reconciler finds listing rows behind the disk — an
 // overwrite, a delete and a new object whose updates never reached the
 // container — and sends what the disk holds; rows that agree are left
 // alone.
 func TestReconcileListingWithDisk(t *testing.T) {
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	for _, o := range []string{"same", "overwritten", "deleted"} {
-		c.must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o)
+		c.Must(201, "PUT", "/v1/AUTH_test/c/"+o, "v1 of "+o)
 	}
-	c.must(200, "GET", "/v1/AUTH_test/c", "")
+	c.Must(200, "GET", "/v1/AUTH_test/c", "")
 	// Written behind the listing's back, on every replica.
 	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
 	for _, o := range []string{"overwritten", "unlisted", "deleted"} {
-		pl := c.Proxy.objectPlace(0, "AUTH_test", "c", o)
+		part, primaries := c.Proxy.Cluster().ObjectNodes(0, "AUTH_test", "c", o)
 		ts := timestamp.Now()
-		for _, n := range pl.primaries {
+		for _, n := range primaries {
 			if o == "deleted" {
-				if err := store.Delete(n.Device, pl.part, "AUTH_test", "c", o, ts, nil); err != nil {
+				if err := store.Delete(n.Device, part, "AUTH_test", "c", o, ts, nil); err != nil {
 					t.Fatal(err)
 				}
 				continue
 			}
 			body := "v2 of " + o
-			w, err := store.NewWriter(n.Device, pl.part, "AUTH_test", "c", o, ts, int64(len(body)))
+			w, err := store.NewWriter(n.Device, part, "AUTH_test", "c", o, ts, int64(len(body)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +250,7 @@ func TestReconcileListingWithDisk(t *testing.T) {
 		}
 	}
 	listing := func() map[string]string {
-		_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+		_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 		var raw []map[string]any
 		if err := json.Unmarshal([]byte(body), &raw); err != nil {
 			t.Fatal(err)
@@ -236,9 +262,9 @@ func TestReconcileListingWithDisk(t *testing.T) {
 		return got
 	}
 	want := map[string]string{"same": md5hex("v1 of same"), "overwritten": md5hex("v2 of overwritten"), "unlisted": md5hex("v2 of unlisted")}
-	u := &Updater{Proxy: c.Proxy, Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	st := u.RunOnce()
+	st := u.RunOnce(context.Background())
 	got := listing()
 	for name, w := range want {
 		if got[name] != w {
@@ -253,13 +279,13 @@ func TestReconcileListingWithDisk(t *testing.T) {
 	}
 	// The next sweep looks only at what changed since: nothing to send.
 	for range 4 {
-		if st := u.RunOnce(); st.Reconciled != 0 {
+		if st := u.RunOnce(context.Background()); st.Reconciled != 0 {
 			t.Errorf("a later pass reconciled %d rows of a listing that agrees", st.Reconciled)
 		}
 	}
 	// A restarted updater resumes from the sweep recorded on the devices
 	// instead of comparing every object again.
-	restarted := &Updater{Proxy: c.Proxy, Objects: storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}),
+	restarted := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"}),
 		Devices: u.Devices, Log: u.Log}
 	backdate := time.Now().Add(-time.Hour)
 	for _, d := range []string{"d1", "d2", "d3"} {
@@ -273,8 +299,8 @@ func TestReconcileListingWithDisk(t *testing.T) {
 			os.Chtimes(hd, backdate, backdate)
 		}
 	}
-	c.must(201, "PUT", "/v1/AUTH_test/c/later", "after the restart")
-	if st := restarted.RunOnce(); st.Checked != 3 || st.Reconciled != 0 {
+	c.Must(201, "PUT", "/v1/AUTH_test/c/later", "after the restart")
+	if st := restarted.RunOnce(context.Background()); st.Checked != 3 || st.Reconciled != 0 {
 		t.Errorf("after a restart the first pass checked %d objects and reconciled %d, want the 3 replicas of the one written since (0 behind)",
 			st.Checked, st.Reconciled)
 	}
@@ -286,10 +312,10 @@ func TestReconcileListingWithDisk(t *testing.T) {
 // absent.
 func TestUpdaterUnderWriteLoad(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
-	u := &Updater{Proxy: c.Proxy, Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	stop := make(chan struct{})
 	var daemon sync.WaitGroup
@@ -303,7 +329,7 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			u.RunOnce()
+			u.RunOnce(context.Background())
 			passes++
 		}
 	}()
@@ -316,9 +342,9 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 			for i := 0; time.Now().Before(deadline); i++ {
 				name := fmt.Sprintf("/v1/AUTH_test/c/o%d", (w*7+i)%10)
 				if i%3 == 2 {
-					c.do("DELETE", name, "")
+					c.Do("DELETE", name, "")
 				} else {
-					c.do("PUT", name, fmt.Sprintf("w%d i%d", w, i))
+					c.Do("PUT", name, fmt.Sprintf("w%d i%d", w, i))
 				}
 			}
 		}()
@@ -326,9 +352,9 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 	load.Wait()
 	close(stop)
 	daemon.Wait()
-	u.RunOnce()
+	u.RunOnce(context.Background())
 
-	_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	var raw []map[string]any
 	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		t.Fatal(err)
@@ -339,10 +365,10 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 	}
 	for i := range 10 {
 		o := fmt.Sprintf("o%d", i)
-		pl := c.Proxy.objectPlace(0, "AUTH_test", "c", o)
+		part, primaries := c.Proxy.Cluster().ObjectNodes(0, "AUTH_test", "c", o)
 		var newest db.ObjectRow
-		for _, n := range pl.primaries {
-			row, ok, err := backend.RowOnDisk(store, n.Device, pl.part, "AUTH_test", "c", o)
+		for _, n := range primaries {
+			row, ok, err := backend.RowOnDisk(store, n.Device, part, "AUTH_test", "c", o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -368,8 +394,8 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 // (500 objects, each written twice, on 3 devices) replay in a few
 // transactions, and the listing equals the disk afterwards.
 func TestReplayOfALargeJournalIsQuick(t *testing.T) {
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	const objects, clients = 500, 16
 	var wg sync.WaitGroup
 	for w := range clients {
@@ -378,18 +404,18 @@ func TestReplayOfALargeJournalIsQuick(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < objects; i += clients {
 				for v := range 2 {
-					c.must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/c/o%d", i), fmt.Sprintf("v%d of %d", v, i))
+					c.Must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/c/o%d", i), fmt.Sprintf("v%d of %d", v, i))
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	c.must(200, "GET", "/v1/AUTH_test/c", "") // every update applied
+	c.Must(200, "GET", "/v1/AUTH_test/c", "") // every update applied
 	restarted := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
-	u := &Updater{Proxy: c.Proxy, Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	start, commits := time.Now(), db.Commits()
-	n := u.ReplayJournals()
+	n := u.ReplayJournals(context.Background())
 	took, commits := time.Since(start), db.Commits()-commits
 	t.Logf("replayed %d records in %v, %d database commits", n, took, commits)
 	if n != 3*2*objects {
@@ -399,7 +425,7 @@ func TestReplayOfALargeJournalIsQuick(t *testing.T) {
 	if commits > 30 {
 		t.Errorf("replay of %d records made %d database commits", n, commits)
 	}
-	_, body := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(body), &rows); err != nil {
 		t.Fatal(err)
@@ -413,5 +439,38 @@ func TestReplayOfALargeJournalIsQuick(t *testing.T) {
 		if r["hash"] != md5hex(fmt.Sprintf("v1 of %d", i)) {
 			t.Errorf("%s listed with %v, the disk holds v1", r["name"], r["hash"])
 		}
+	}
+}
+
+func md5hex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// A pass whose context has ended applies nothing (serve's shutdown stops
+// it); the next pass applies what it left.
+func TestUpdaterStopsWithItsContext(t *testing.T) {
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
+	store := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
+	row := db.ObjectRow{Name: "pending", Timestamp: timestamp.Now(), Size: 1, ContentType: "text/plain", ETag: md5hex("x")}
+	if err := store.WriteAsyncPending("d1", backend.AsyncPendingFor("AUTH_test", "c", "pending", row)); err != nil {
+		t.Fatal(err)
+	}
+	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if st := u.RunOnce(ctx); st.Applied+st.Failed+st.Reconciled != 0 {
+		t.Fatalf("a cancelled pass did work: %+v", st)
+	}
+	if resp, body := c.Do("GET", "/v1/AUTH_test/c", ""); resp.StatusCode != 204 || body != "" {
+		t.Fatalf("listed before the pass: %d %q", resp.StatusCode, body)
+	}
+	if st := u.RunOnce(context.Background()); st.Applied != 1 {
+		t.Fatalf("pass: %+v", st)
+	}
+	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c", ""); body != "pending\n" {
+		t.Fatalf("listed after the pass: %q", body)
 	}
 }

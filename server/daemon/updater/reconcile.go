@@ -1,4 +1,4 @@
-package proxy
+package updater
 
 import (
 	"context"
@@ -45,14 +45,14 @@ type reconciler struct {
 }
 
 // reconcile runs one pass of the listing reconciler.
-func (u *Updater) reconcile(st *UpdaterStats) {
+func (u *Updater) reconcile(ctx context.Context, st *Stats) {
 	u.recon.mu.Lock()
 	defer u.recon.mu.Unlock()
 	if u.recon.cursors == nil {
 		u.recon.cursors = map[string]*reconcileCursor{}
 	}
 	for _, dev := range u.Devices() {
-		for _, pi := range u.Proxy.Policies().Indexes() {
+		for _, pi := range u.Cluster.Policies().Indexes() {
 			objects := u.Objects.Policy(pi)
 			key := dev + "/" + strconv.Itoa(pi)
 			cur := u.recon.cursors[key]
@@ -63,29 +63,29 @@ func (u *Updater) reconcile(st *UpdaterStats) {
 			}
 			parts, err := objects.Partitions(dev)
 			if err != nil {
-				u.Log.Warn("updater: listing partitions to reconcile", "device", dev, "policy", pi, "err", err)
+				u.Log.Warn("listing partitions to reconcile", "device", dev, "policy", pi, "err", err)
 				continue
 			}
 			sort.Ints(parts)
 			if cur.next == 0 {
 				cur.sweepStart = time.Now()
 			}
-			for n := 0; n < reconcilePartsPerPass && cur.next < len(parts); n++ {
+			for n := 0; n < reconcilePartsPerPass && cur.next < len(parts) && ctx.Err() == nil; n++ {
 				part := parts[cur.next]
 				cur.next++
 				changed, err := objects.ChangedObjects(dev, part, cur.since)
 				if err != nil {
-					u.Log.Warn("updater: reading a partition to reconcile", "device", dev, "partition", part, "err", err)
+					u.Log.Warn("reading a partition to reconcile", "device", dev, "partition", part, "err", err)
 					continue
 				}
 				for _, on := range changed {
-					u.reconcileObject(objects, dev, part, on, st)
+					u.reconcileObject(ctx, objects, dev, part, on, st)
 				}
 			}
 			if cur.next >= len(parts) {
 				cur.next, cur.since = 0, cur.sweepStart.Add(-reconcileSlack)
 				if err := objects.SetReconciledSince(dev, cur.since); err != nil {
-					u.Log.Warn("updater: recording a reconciled sweep", "device", dev, "policy", pi, "err", err)
+					u.Log.Warn("recording a reconciled sweep", "device", dev, "policy", pi, "err", err)
 				}
 			}
 		}
@@ -94,18 +94,15 @@ func (u *Updater) reconcile(st *UpdaterStats) {
 
 // reconcileObject sends the update for one object when a replica of its
 // container lists an older state than the device holds.
-func (u *Updater) reconcileObject(objects *storage.ObjectStore, dev string, part int, on storage.ObjectName, st *UpdaterStats) {
+func (u *Updater) reconcileObject(ctx context.Context, objects *storage.ObjectStore, dev string, part int, on storage.ObjectName, st *Stats) {
 	disk, ok, err := backend.RowOnDisk(objects, dev, part, on.Account, on.Container, on.Object)
 	if err != nil || !ok {
 		return
 	}
 	st.Checked++
-	p := u.Proxy
-	pl := p.containerPlace(on.Account, on.Container)
 	behind := false
-	for _, n := range pl.primaries {
-		rows, err := p.be.ContainerList(context.Background(), n, pl.part, on.Account, on.Container,
-			db.ListOptions{Prefix: on.Object, Limit: 1, IncludeDeleted: true, AllowReserved: true})
+	for rows, err := range u.Cluster.ReplicaListings(ctx, on.Account, on.Container,
+		db.ListOptions{Prefix: on.Object, Limit: 1, IncludeDeleted: true, AllowReserved: true}) {
 		if err != nil {
 			continue // no such container replica (yet): the replicator's job
 		}
@@ -121,12 +118,12 @@ func (u *Updater) reconcileObject(objects *storage.ObjectStore, dev string, part
 	if !behind {
 		return
 	}
-	if err := u.apply(backend.AsyncPendingFor(on.Account, on.Container, on.Object, disk)); err != nil {
-		u.Log.Debug("updater: reconciling a listing row failed", "object", on.Account+"/"+on.Container+"/"+on.Object, "err", err)
+	if err := u.apply(ctx, backend.AsyncPendingFor(on.Account, on.Container, on.Object, disk)); err != nil {
+		u.Log.Debug("reconciling a listing row failed", "object", on.Account+"/"+on.Container+"/"+on.Object, "err", err)
 		return
 	}
 	st.Reconciled++
-	u.Log.Info("updater: listing row reconciled with the disk", "device", dev,
+	u.Log.Info("listing row reconciled with the disk", "device", dev,
 		"object", on.Account+"/"+on.Container+"/"+on.Object, "timestamp", disk.Timestamp.Internal(), "deleted", disk.Deleted)
 }
 

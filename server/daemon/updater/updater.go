@@ -1,13 +1,16 @@
-package proxy
+// Package updater is Swift's object-updater: it applies the container
+// updates object writes journalled (async_pending) to their containers and
+// reconciles listings with what the disks hold.
+package updater
 
 import (
 	"context"
 	"log/slog"
 	"time"
 
-	"swiftbox/ring"
 	"swiftbox/server/backend"
 	"swiftbox/server/metrics"
+	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -18,10 +21,10 @@ import (
 // record that cannot be applied yet stays for the next pass. Each pass
 // also reconciles part of the listings with the disk (reconcile.go).
 type Updater struct {
-	Proxy   *Proxy
+	Cluster *proxy.Cluster
 	Objects *storage.ObjectStore
 	Devices func() []string
-	Log     *slog.Logger
+	Log     *slog.Logger // with component=updater
 	// MinAge skips records younger than this: the live path is still
 	// applying those (0 = apply everything, as after a restart).
 	MinAge time.Duration
@@ -31,8 +34,8 @@ type Updater struct {
 	recon reconciler // where the listing reconciler stopped (reconcile.go)
 }
 
-// UpdaterStats summarises one pass.
-type UpdaterStats struct {
+// Stats summarises one pass.
+type Stats struct {
 	Applied, Failed, Unreadable int
 	// Backlog is the number of async_pending files the pass found.
 	Backlog int
@@ -42,35 +45,39 @@ type UpdaterStats struct {
 }
 
 // RunOnce makes one pass over every device, every storage policy's
-// async_pending directory, then one step of the listing reconciler.
-func (u *Updater) RunOnce() UpdaterStats {
-	st := u.ApplyPending()
-	u.reconcile(&st)
+// async_pending directory, then one step of the listing reconciler. It
+// stops early when ctx ends (what it did not apply waits for the next).
+func (u *Updater) RunOnce(ctx context.Context) Stats {
+	st := u.ApplyPending(ctx)
+	u.reconcile(ctx, &st)
 	return st
 }
 
 // ApplyPending is RunOnce without the reconciler: what serve runs before
 // it starts serving.
-func (u *Updater) ApplyPending() UpdaterStats {
-	var st UpdaterStats
+func (u *Updater) ApplyPending(ctx context.Context) Stats {
+	var st Stats
 	start := time.Now()
 	defer func() {
 		u.Metrics.ObservePass(metrics.UpdaterPass{Type: "object", Start: start, End: time.Now(),
 			Successes: st.Applied, Failures: st.Failed, Unreadable: st.Unreadable, Backlog: st.Backlog})
 	}()
 	for _, dev := range u.Devices() {
-		for _, pi := range u.Proxy.Policies().Indexes() {
+		for _, pi := range u.Cluster.Policies().Indexes() {
 			paths, err := u.Objects.Policy(pi).ListAsyncPendings(dev)
 			if err != nil {
-				u.Log.Warn("updater: listing async_pending", "device", dev, "policy", pi, "err", err)
+				u.Log.Warn("listing async_pending", "device", dev, "policy", pi, "err", err)
 				continue
 			}
 			st.Backlog += len(paths)
 			for _, path := range paths {
+				if ctx.Err() != nil {
+					return st
+				}
 				if u.MinAge > 0 && !olderThan(u.Objects, path, u.MinAge) {
 					continue
 				}
-				u.applyOne(path, &st)
+				u.applyOne(ctx, path, &st)
 			}
 		}
 	}
@@ -98,14 +105,14 @@ func olderThan(s *storage.ObjectStore, path string, age time.Duration) bool {
 // long before), so replay, which holds up serving, works a segment at a
 // time: one disk look-up per object however many records name it, and one
 // transaction per container replica.
-func (u *Updater) ReplayJournals() (replayed int) {
+func (u *Updater) ReplayJournals(ctx context.Context) (replayed int) {
 	for _, dev := range u.Devices() {
 		n, err := u.Objects.ReplayJournal(dev, func(aps []storage.AsyncPending) error {
-			return u.replaySegment(dev, aps)
+			return u.replaySegment(ctx, dev, aps)
 		})
 		replayed += n
 		if err != nil {
-			u.Log.Warn("updater: replaying the update journal", "device", dev, "err", err)
+			u.Log.Warn("replaying the update journal", "device", dev, "err", err)
 		}
 	}
 	return replayed
@@ -113,7 +120,7 @@ func (u *Updater) ReplayJournals() (replayed int) {
 
 // replaySegment sends, for each object a segment's records name, what
 // dev holds for it now, merged per container.
-func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
+func (u *Updater) replaySegment(ctx context.Context, dev string, aps []storage.AsyncPending) error {
 	type objKey struct {
 		policy  int
 		a, c, o string
@@ -152,7 +159,7 @@ func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
 		groups[ck] = append(groups[ck], ap)
 	}
 	for _, ck := range order {
-		if err := u.applyAll(ck.a, ck.c, groups[ck]); err != nil {
+		if err := u.applyAll(ctx, ck.a, ck.c, groups[ck]); err != nil {
 			for _, ap := range groups[ck] {
 				if err := u.Objects.WriteAsyncPending(dev, ap); err != nil {
 					return err
@@ -165,7 +172,7 @@ func (u *Updater) replaySegment(dev string, aps []storage.AsyncPending) error {
 
 // applyAll sends the updates aps, all of container a/c, to every replica
 // of the container, one transaction each.
-func (u *Updater) applyAll(a, c string, aps []storage.AsyncPending) error {
+func (u *Updater) applyAll(ctx context.Context, a, c string, aps []storage.AsyncPending) error {
 	rows := make([]db.ObjectRow, 0, len(aps))
 	for _, ap := range aps {
 		row, err := backend.RowFromAsyncPending(ap)
@@ -174,18 +181,7 @@ func (u *Updater) applyAll(a, c string, aps []storage.AsyncPending) error {
 		}
 		rows = append(rows, row)
 	}
-	p := u.Proxy
-	pl := p.containerPlace(a, c)
-	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdates(context.Background(), n, pl.part, a, c, rows)
-	})
-	for _, r := range res {
-		if r.err != nil {
-			return r.err
-		}
-	}
-	p.acct.markDirty(a, c)
-	return nil
+	return u.Cluster.UpdateRows(ctx, a, c, rows)
 }
 
 // onDisk is the update that describes what dev holds for ap's object now
@@ -195,8 +191,8 @@ func (u *Updater) onDisk(dev string, ap storage.AsyncPending) (storage.AsyncPend
 	if err != nil {
 		return ap, false, err
 	}
-	pl := u.Proxy.objectPlace(row.StoragePolicy, ap.Account, ap.Container, ap.Object)
-	disk, ok, err := backend.RowOnDisk(u.Objects.Policy(row.StoragePolicy), dev, pl.part, ap.Account, ap.Container, ap.Object)
+	part, _ := u.Cluster.ObjectNodes(row.StoragePolicy, ap.Account, ap.Container, ap.Object)
+	disk, ok, err := backend.RowOnDisk(u.Objects.Policy(row.StoragePolicy), dev, part, ap.Account, ap.Container, ap.Object)
 	if err != nil || !ok {
 		return ap, false, err
 	}
@@ -206,44 +202,33 @@ func (u *Updater) onDisk(dev string, ap storage.AsyncPending) (storage.AsyncPend
 }
 
 // apply sends one update to every replica of its container.
-func (u *Updater) apply(ap storage.AsyncPending) error {
+func (u *Updater) apply(ctx context.Context, ap storage.AsyncPending) error {
 	row, err := backend.RowFromAsyncPending(ap)
 	if err != nil {
 		return err
 	}
-	p := u.Proxy
-	pl := p.containerPlace(ap.Account, ap.Container)
-	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdate(context.Background(), n, pl.part, ap.Account, ap.Container, row)
-	})
-	for _, r := range res {
-		if r.err != nil {
-			return r.err
-		}
-	}
-	p.acct.markDirty(ap.Account, ap.Container)
-	return nil
+	return u.Cluster.UpdateRow(ctx, ap.Account, ap.Container, row)
 }
 
-func (u *Updater) applyOne(path string, st *UpdaterStats) {
+func (u *Updater) applyOne(ctx context.Context, path string, st *Stats) {
 	ap, err := u.Objects.LoadAsyncPending(path)
 	if err != nil {
 		st.Unreadable++
-		u.Log.Warn("updater: unreadable async_pending kept", "path", path, "err", err)
+		u.Log.Warn("unreadable async_pending kept", "path", path, "err", err)
 		return
 	}
 	if _, err := backend.RowFromAsyncPending(ap); err != nil {
 		st.Unreadable++
-		u.Log.Warn("updater: bad async_pending kept", "path", path, "err", err)
+		u.Log.Warn("bad async_pending kept", "path", path, "err", err)
 		return
 	}
-	if err := u.apply(ap); err != nil {
+	if err := u.apply(ctx, ap); err != nil {
 		st.Failed++
-		u.Log.Debug("updater: container update failed; kept", "path", path, "err", err)
+		u.Log.Debug("container update failed; kept", "path", path, "err", err)
 		return
 	}
 	if err := u.Objects.RemoveAsyncPending(path); err != nil {
-		u.Log.Warn("updater: removing applied async_pending", "path", path, "err", err)
+		u.Log.Warn("removing applied async_pending", "path", path, "err", err)
 	}
 	st.Applied++
 }
@@ -258,7 +243,7 @@ func (u *Updater) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if st := u.RunOnce(); st.Applied+st.Failed+st.Unreadable+st.Reconciled > 0 {
+		if st := u.RunOnce(ctx); st.Applied+st.Failed+st.Unreadable+st.Reconciled > 0 {
 			u.Log.Info("updater pass", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable,
 				"reconciled", st.Reconciled)
 		}

@@ -4,11 +4,19 @@
 // pipeline order (server/proxy/pipeline.go).
 package server
 
-import "swiftbox/server/proxy"
+import (
+	"swiftbox/server/middleware/bulk"
+	"swiftbox/server/middleware/largeobject"
+	"swiftbox/server/proxy"
+)
 
 // Filters are the middlewares built outside the proxy core.
 func Filters() []proxy.Filter {
-	return []proxy.Filter{}
+	return []proxy.Filter{
+		bulk.Filter(),
+		largeobject.SLOFilter(),
+		largeobject.DLOFilter(),
+	}
 }
 
 // NewProxy builds the proxy core with every middleware of Filters.

@@ -33,7 +33,7 @@ const keyInboundTimestamp = "swiftbox.inbound_x_timestamp"
 // swift.symlink_override for static links).
 const keySyncOverride = "swiftbox.sync_override"
 
-func syncOverride(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keySyncOverride) != nil }
+func SyncOverride(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keySyncOverride) != nil }
 
 // validateSyncTo is Swift's utils.validate_sync_to: an error message, or
 // the endpoint to sync to and, for realm values, the realm and its key.

@@ -46,17 +46,6 @@ func (p *Proxy) infoDoc() map[string]any {
 		"crossdomain":      map[string]any{},
 		"etag_quoter":      map[string]any{"enable_by_default": p.cfg.EtagQuoter.EnableByDefault},
 		"container_sync":   p.containerSyncInfo(),
-		"slo": map[string]any{
-			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
-			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
-			"yield_frequency":       p.cfg.SLO.YieldFrequency,
-			"min_segment_size":      1,
-			"allow_async_delete":    false,
-		},
-		"bulk_upload": map[string]any{
-			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
-			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
-		},
 		// s3compat's capabilities, as s3api registers them.
 		"s3api": map[string]any{
 			"max_bucket_listing":       p.cfg.S3.MaxBucketListing,
@@ -66,10 +55,6 @@ func (p *Proxy) infoDoc() map[string]any {
 			"allow_multipart_uploads":  true,
 			"min_segment_size":         p.cfg.S3.MinSegmentSize,
 			"s3_acl":                   false,
-		},
-		"bulk_delete": map[string]any{
-			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
-			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
 		"symlink": map[string]any{"symloop_max": p.cfg.Symlink.SymloopMax, "static_links": true},
 	}

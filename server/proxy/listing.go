@@ -143,7 +143,7 @@ type listingItem struct {
 }
 
 // writeObjectListing renders a container listing in format.
-func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry) {
+func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry, hooks listingHooks) {
 	items := make([]listingItem, len(entries))
 	version, account, _, _, _ := SplitPath(ctx)
 	for i, e := range entries {
@@ -151,19 +151,20 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 			items[i] = listingItem{subdir: e.Subdir}
 			continue
 		}
-		size, ctype := listingSize(e.Size, e.ContentType)
+		size, ctype := ListingSize(e.Size, e.ContentType)
 		hash, extra := symlinkListing(e.ETag, version, account)
-		etag, sloEtag := splitSLOEtag(hash)
-		if sloEtag != "" {
-			extra += `, "slo_etag": ` + JSONString(`"`+sloEtag+`"`)
+		row := ListingRow{Version: version, Account: account, Hash: hash, Bytes: size}
+		if extra != "" {
+			row.Extra = []string{strings.TrimPrefix(extra, ", ")}
 		}
+		hooks.rewrite(&row)
 		items[i] = listingItem{name: e.Name,
 			// Swift's shape: json.dumps with its key order and ", " separators.
-			json: `{"bytes": ` + strconv.FormatInt(size, 10) + `, "hash": ` + JSONString(etag) +
+			json: `{"bytes": ` + strconv.FormatInt(row.Bytes, 10) + `, "hash": ` + JSONString(row.Hash) +
 				`, "name": ` + JSONString(e.Name) + `, "content_type": ` + JSONString(ctype) +
-				`, "last_modified": ` + JSONString(isoTime(lastModified(e.ObjectRow))) + extra + "}",
-			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(etag) +
-				"</hash><bytes>" + strconv.FormatInt(size, 10) + "</bytes><content_type>" +
+				`, "last_modified": ` + JSONString(isoTime(lastModified(e.ObjectRow))) + row.extraJSON() + "}",
+			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(row.Hash) +
+				"</hash><bytes>" + strconv.FormatInt(row.Bytes, 10) + "</bytes><content_type>" +
 				xmlEscape(ctype) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
 				"</last_modified></object>"}
 	}
@@ -288,10 +289,10 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-// listingSize is the container server's override_bytes_from_content_type:
+// ListingSize is the container server's override_bytes_from_content_type:
 // a ";swift_bytes=N" content-type parameter (SLO manifests) is the size
 // listed, and is not shown.
-func listingSize(size int64, ctype string) (int64, string) {
+func ListingSize(size int64, ctype string) (int64, string) {
 	i := strings.Index(ctype, ";swift_bytes=")
 	if i < 0 {
 		return size, ctype
@@ -305,33 +306,4 @@ func listingSize(size int64, ctype string) (int64, string) {
 		return size, ctype[:i] + ";" + tail
 	}
 	return size, ctype[:i]
-}
-
-// splitSLOEtag takes the "; slo_etag=X" parameter SLO adds to a
-// manifest's listed etag off, as the slo middleware rewrites listings.
-func splitSLOEtag(etag string) (string, string) {
-	base, params, ok := strings.Cut(etag, ";")
-	if !ok {
-		return etag, ""
-	}
-	slo := ""
-	var keep []string
-	for _, p := range strings.Split(params, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if k == "slo_etag" {
-			slo = v
-			continue
-		}
-		if strings.TrimSpace(p) != "" {
-			keep = append(keep, strings.TrimSpace(p))
-		}
-	}
-	if slo == "" {
-		return etag, ""
-	}
-	out := strings.TrimSpace(base)
-	for _, p := range keep {
-		out += "; " + p
-	}
-	return out, slo
 }

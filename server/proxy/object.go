@@ -54,8 +54,8 @@ var pythonTypes = map[string]string{
 	".xml": "text/xml", ".js": "application/javascript", ".mp3": "audio/mpeg",
 }
 
-// guessContentType is Swift's mimetypes.guess_type fallback chain.
-func guessContentType(name string) string {
+// GuessContentType is Swift's mimetypes.guess_type fallback chain.
+func GuessContentType(name string) string {
 	if t, ok := pythonTypes[strings.ToLower(path.Ext(name))]; ok {
 		return t
 	}
@@ -167,7 +167,7 @@ func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error)
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !IsInternal(ctx) && !hasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+	} else if !IsInternal(ctx) && !HasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
 		return 0, "", Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	if size > p.limits.MaxFileSize {
@@ -197,7 +197,7 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	ctype := r.Header("Content-Type")
 	if ctype == "" || r.Header("X-Detect-Content-Type") == "true" {
-		ctype = guessContentType(r.Object)
+		ctype = GuessContentType(r.Object)
 	}
 	info, err := p.ContainerInfo(ctx, r.Account, r.Container)
 	if err != nil {
@@ -431,8 +431,8 @@ func (p *Proxy) copyBody(ctx *fasthttp.RequestCtx, writers []*replicaWriter, siz
 	}
 }
 
-// hasRawHeader reports whether the client sent header name.
-func hasRawHeader(h *fasthttp.RequestHeader, name string) bool {
+// HasRawHeader reports whether the client sent header name.
+func HasRawHeader(h *fasthttp.RequestHeader, name string) bool {
 	_, ok := rawHeaderValue(h, name)
 	return ok
 }

@@ -835,7 +835,7 @@ func (o *ovRequest) put(vc string) (err error) {
 	}
 	ctype := string(h.Peek("Content-Type"))
 	if ctype == "" {
-		ctype = guessContentType(o.object)
+		ctype = GuessContentType(o.object)
 	}
 	ctype, _, _ = strings.Cut(ctype, ";")
 	ctype = strings.TrimSpace(ctype)

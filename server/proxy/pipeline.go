@@ -47,6 +47,7 @@ type Env struct {
 	Metrics *metrics.Metrics
 	Core    Core
 	p       *Proxy
+	name    string // the filter being built
 }
 
 // Core is what a middleware may ask of the proxy core.
@@ -83,7 +84,9 @@ func (p *Proxy) buildFilters(o Options) error {
 		if _, dup := p.filters[f.Name]; dup {
 			return fmt.Errorf("filter %q is built twice", f.Name)
 		}
-		m, err := f.New(env)
+		fenv := *env
+		fenv.name = f.Name
+		m, err := f.New(&fenv)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
@@ -105,7 +108,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"etag_quoter":       Legacy(p.etagQuoter),
 		"info":              Legacy(p.info),
 		"container_sync":    Legacy(p.containerSync),
-		"bulk":              Legacy(p.bulk),
 		"tempurl":           Legacy(p.tempURL),
 		"ratelimit":         Legacy(p.rateLimit),
 		"crossdomain":       Legacy(p.crossDomain),
@@ -116,8 +118,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"copy":              Legacy(p.copyMiddleware),
 		"container_quotas":  Legacy(p.containerQuotas),
 		"account_quotas":    Legacy(p.accountQuotas),
-		"slo":               Legacy(p.slo),
-		"dlo":               Legacy(p.dlo),
 		"versioned_writes":  Legacy(p.versionedWrites),
 		"object_versioning": Legacy(p.objectVersioning),
 		"symlink":           Legacy(p.symlink),

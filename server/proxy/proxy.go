@@ -62,6 +62,7 @@ type Proxy struct {
 	syncMu     sync.Mutex                       // one container-sync pass at a time
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
 	infos      map[string]func() map[string]any // /info entries the filters registered
+	rowHooks   listingHooks                     // listing-row rewrites the filters registered
 }
 
 // Options wires a Proxy.

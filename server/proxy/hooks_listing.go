@@ -28,9 +28,10 @@ type ListingHook func(row *ListingRow)
 // listingHooks are the registered hooks by filter name.
 type listingHooks map[string]ListingHook
 
-// RegisterListingRow has h rewrite every object row of container listings.
-// Hooks run as Swift's filters see a listing response: the filter last in
-// the pipeline first.
+// RegisterListingRow has h rewrite every object row of container listings
+// (one hook a filter: a second registration replaces the first). Hooks
+// run as Swift's filters see a listing response: the filter last in the
+// pipeline first.
 func (e *Env) RegisterListingRow(h ListingHook) {
 	if e.p.rowHooks == nil {
 		e.p.rowHooks = listingHooks{}

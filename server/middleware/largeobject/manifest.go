@@ -30,16 +30,7 @@ type sloSeg struct {
 
 // sloManifestJSON is json.dumps of the stored manifest.
 func sloManifestJSON(segs []sloSeg) []byte {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range segs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if s.IsData {
-			b.WriteString(`{"data": ` + proxy.JSONString(s.Data) + "}")
-			continue
-		}
+	return segsJSON(segs, func(b *strings.Builder, s *sloSeg) {
 		b.WriteString(`{"name": ` + proxy.JSONString(s.Name) + `, "bytes": ` + strconv.FormatInt(s.Bytes, 10) +
 			`, "hash": ` + proxy.JSONString(s.Hash) + `, "content_type": ` + proxy.JSONString(s.ContentType) +
 			`, "last_modified": ` + proxy.JSONString(s.LastModified))
@@ -50,6 +41,23 @@ func sloManifestJSON(segs []sloSeg) []byte {
 			b.WriteString(`, "sub_slo": true`)
 		}
 		b.WriteByte('}')
+	})
+}
+
+// segsJSON writes segs as a JSON list as json.dumps does: inline data
+// segments as {"data": …}, the others as object writes them.
+func segsJSON(segs []sloSeg, object func(b *strings.Builder, s *sloSeg)) []byte {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range segs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if segs[i].IsData {
+			b.WriteString(`{"data": ` + proxy.JSONString(segs[i].Data) + "}")
+			continue
+		}
+		object(&b, &segs[i])
 	}
 	b.WriteByte(']')
 	return []byte(b.String())
@@ -137,22 +145,11 @@ func sloEtag(segs []sloSeg) string {
 // sloRawJSON is the manifest as it was PUT (?format=raw): json.dumps
 // with sorted keys.
 func sloRawJSON(segs []sloSeg) []byte {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range segs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if s.IsData {
-			b.WriteString(`{"data": ` + proxy.JSONString(s.Data) + "}")
-			continue
-		}
+	return segsJSON(segs, func(b *strings.Builder, s *sloSeg) {
 		b.WriteString(`{"etag": ` + proxy.JSONString(s.Hash) + `, "path": ` + proxy.JSONString(s.Name))
 		if s.Range != "" {
 			b.WriteString(`, "range": ` + proxy.JSONString(s.Range))
 		}
 		b.WriteString(`, "size_bytes": ` + strconv.FormatInt(s.Bytes, 10) + "}")
-	}
-	b.WriteByte(']')
-	return []byte(b.String())
+	})
 }

@@ -5,12 +5,14 @@
 package server
 
 import (
+	"swiftbox/server/middleware/bulk"
 	"swiftbox/server/middleware/containersync"
 	"swiftbox/server/middleware/copy"
 	"swiftbox/server/middleware/cors"
 	"swiftbox/server/middleware/crossdomain"
 	"swiftbox/server/middleware/domainremap"
 	"swiftbox/server/middleware/etagquoter"
+	"swiftbox/server/middleware/largeobject"
 	"swiftbox/server/middleware/quotas"
 	"swiftbox/server/middleware/ratelimit"
 	"swiftbox/server/middleware/signed"
@@ -33,6 +35,9 @@ func Filters() []proxy.Filter {
 		etagquoter.Filter(),
 		symlink.Filter(),
 		containersync.Filter(),
+		bulk.Filter(),
+		largeobject.SLOFilter(),
+		largeobject.DLOFilter(),
 	}
 	fs = append(fs, signed.Filters()...)
 	fs = append(fs, quotas.Filters()...)

@@ -42,7 +42,7 @@ func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) {
 func (p *Proxy) ensureAccount(a string) error {
 	if _, err := p.AccountInfo(a); err == nil {
 		return nil
-	} else if !notFound(err) {
+	} else if !NotFound(err) {
 		return err
 	}
 	pl := p.accountPlace(a)
@@ -67,7 +67,7 @@ func (p *Proxy) accountGet(r *Request) {
 		return
 	}
 	info, err := p.AccountInfo(r.Account)
-	if err != nil && !notFound(err) {
+	if err != nil && !NotFound(err) {
 		WriteError(r.Ctx, err)
 		return
 	}
@@ -94,7 +94,7 @@ func (p *Proxy) accountGet(r *Request) {
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
 			return p.be.AccountList(context.Background(), n, pl.part, r.Account, opts)
 		})
-		if err != nil && !notFound(err) {
+		if err != nil && !NotFound(err) {
 			WriteError(r.Ctx, err)
 			return
 		}

@@ -117,7 +117,7 @@ func (p *Proxy) containerStat(a, c string) (db.ContainerInfo, error) {
 	found := false
 	for _, n := range pl.candidates() {
 		info, err := p.be.ContainerInfo(context.Background(), n, pl.part, a, c, true)
-		if err != nil && !notFound(err) {
+		if err != nil && !NotFound(err) {
 			if firstErr == nil {
 				firstErr = err
 			}

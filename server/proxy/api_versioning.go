@@ -85,16 +85,3 @@ func (p *Proxy) ListObjects(ctx *fasthttp.RequestCtx, account, container string,
 func ErrorWithType(status int, ctype, body string) error {
 	return &HTTPError{status: status, body: body, ctype: ctype}
 }
-
-// GuessContentType is the content type Swift gives an object named name
-// when the PUT says none.
-func GuessContentType(name string) string { return guessContentType(name) }
-
-// AcceptQuality is the q-value an Accept header gives mime.
-func AcceptQuality(accept, mime string) float64 { return acceptQuality(accept, mime) }
-
-// IsDigits reports whether s is a non-empty run of ASCII digits.
-func IsDigits(s string) bool { return isDigits(s) }
-
-// NotFound reports whether err is a replica's 404.
-func NotFound(err error) bool { return notFound(err) }

@@ -5,13 +5,13 @@ import (
 	"strings"
 )
 
-// byteRange is one satisfiable range: [start, end] inclusive.
-type byteRange struct{ start, end int64 }
+// ByteRange is one satisfiable range: [start, end] inclusive.
+type ByteRange struct{ Start, End int64 }
 
-// parseRange parses a Range header for an object of size bytes, following
+// ParseRange parses a Range header for an object of size bytes, following
 // swob.Range: syntactically invalid headers are ignored (ok=false, whole
 // object); a valid header with no satisfiable range gives unsatisfiable.
-func parseRange(h string, size int64) (ranges []byteRange, ok, unsatisfiable bool) {
+func ParseRange(h string, size int64) (ranges []ByteRange, ok, unsatisfiable bool) {
 	h = strings.TrimSpace(h)
 	unit, spec, found := strings.Cut(h, "=")
 	if !found || strings.TrimSpace(strings.ToLower(unit)) != "bytes" {
@@ -66,7 +66,7 @@ func parseRange(h string, size int64) (ranges []byteRange, ok, unsatisfiable boo
 				continue
 			}
 			n := min(r.e, size)
-			ranges = append(ranges, byteRange{size - n, size - 1})
+			ranges = append(ranges, ByteRange{size - n, size - 1})
 		case r.s >= size:
 			continue
 		default:
@@ -74,7 +74,7 @@ func parseRange(h string, size int64) (ranges []byteRange, ok, unsatisfiable boo
 			if r.e >= 0 && r.e < end {
 				end = r.e
 			}
-			ranges = append(ranges, byteRange{r.s, end})
+			ranges = append(ranges, ByteRange{r.s, end})
 		}
 	}
 	if len(ranges) == 0 {
@@ -99,7 +99,7 @@ const (
 // header as RFC 7233 allows), and — beyond Swift, whose overlap test lets
 // identical ranges through — several ranges adding up to more bytes than
 // the object has, so a response is never larger than about the object.
-func egregious(ranges []byteRange, size int64) bool {
+func egregious(ranges []ByteRange, size int64) bool {
 	if len(ranges) <= 1 {
 		return false
 	}
@@ -111,7 +111,7 @@ func egregious(ranges []byteRange, size int64) bool {
 		for _, b := range ranges[i+1:] {
 			// Swift's test, on half-open ranges: sharing a byte overlaps,
 			// identical ranges do not.
-			s1, e1, s2, e2 := a.start, a.end+1, b.start, b.end+1
+			s1, e1, s2, e2 := a.Start, a.End+1, b.Start, b.End+1
 			if (s1 < s2 && s2 < e1) || (s1 < e2 && e2 < e1) || (s2 < s1 && s1 < e2) || (s2 < e1 && e1 < e2) {
 				if overlaps++; overlaps > maxRangeOverlaps {
 					return true
@@ -122,14 +122,14 @@ func egregious(ranges []byteRange, size int64) bool {
 	if len(ranges) >= maxNonascendingRngs {
 		for i := 1; i < len(ranges); i++ {
 			a, b := ranges[i-1], ranges[i]
-			if a.start > b.start || (a.start == b.start && a.end > b.end) { // Python's tuple order
+			if a.Start > b.Start || (a.Start == b.Start && a.End > b.End) { // Python's tuple order
 				return true
 			}
 		}
 	}
 	var total int64
 	for _, r := range ranges {
-		total += r.end - r.start + 1
+		total += r.End - r.Start + 1
 	}
 	return total > size
 }

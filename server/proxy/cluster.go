@@ -116,9 +116,6 @@ func (c *Cluster) Do(ctx context.Context, method, uri string, prep func(req *fas
 	return c.p.internalRequest(method, uri, prep)
 }
 
-// IsNotFound reports whether err is a replica's 404.
-func IsNotFound(err error) bool { return notFound(err) }
-
 // CleanContentType is an object's stored Content-Type as clients see it
 // (an SLO manifest's swift_bytes parameter dropped).
 func CleanContentType(ct string) string { return cleanContentType(ct) }

@@ -242,7 +242,7 @@ func (p *Proxy) containerGet(r *Request) {
 			entries = pathEntries(entries, opts.Prefix)
 		}
 	}
-	writeObjectListing(r.Ctx, format, r.Container, entries, p.listHooks)
+	writeObjectListing(r.Ctx, format, r.Container, entries, p.rowHooks)
 	if r.Method == fasthttp.MethodHead {
 		headBody(r.Ctx)
 	}

@@ -121,15 +121,24 @@ var (
 	errTimeout          = errors.New("timed out reading request body")
 )
 
-// WriteError sends err as Swift would.
-func WriteError(ctx *fasthttp.RequestCtx, err error) {
-	code := StatusOf(err)
-	body := statusBody[code]
+// ErrorBody is the body WriteError sends for err: its own message, or
+// Swift's default body of its status.
+func ErrorBody(err error) string {
 	var he *HTTPError
 	if errors.As(err, &he) && he.body != "" {
-		body = he.body
+		return he.body
 	}
-	WriteStatus(ctx, code, body)
+	return statusBody[StatusOf(err)]
+}
+
+// StatusBody is Swift's default body of a status ("" when it has none).
+func StatusBody(code int) string { return statusBody[code] }
+
+// WriteError sends err as Swift would.
+func WriteError(ctx *fasthttp.RequestCtx, err error) {
+	WriteStatus(ctx, StatusOf(err), ErrorBody(err))
+	var he *HTTPError
+	errors.As(err, &he)
 	if he != nil && he.ctype != "" {
 		ctx.Response.Header.SetContentType(he.ctype)
 	}

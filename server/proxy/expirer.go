@@ -91,7 +91,7 @@ func (p *Proxy) ensureTaskContainer(cont string) error {
 		return nil
 	}
 	if _, err := p.ContainerInfo(nil, expiringAccount, cont); err != nil {
-		if !notFound(err) {
+		if !NotFound(err) {
 			return err
 		}
 		if err := p.ensureAccount(expiringAccount); err != nil {
@@ -143,7 +143,7 @@ func (c *Cluster) DropExpiryContainer(ctx context.Context, cont string) {
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.ContainerDelete(ctx, n, pl.part, expiringAccount, cont, ts)
 	})
-	if _, err := outcome(res, pl.quorum()); err == nil || notFound(err) {
+	if _, err := outcome(res, pl.quorum()); err == nil || NotFound(err) {
 		p.expiry.mu.Lock()
 		delete(p.expiry.known, cont)
 		p.expiry.mu.Unlock()

@@ -12,8 +12,8 @@ import (
 // unavailable reports whether err means "this device can't serve; try a handoff".
 func unavailable(err error) bool { return deviceFault(err) != 0 }
 
-// notFound reports whether err is a 404 from a replica.
-func notFound(err error) bool {
+// NotFound reports whether err is a 404 from a replica.
+func NotFound(err error) bool {
 	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, db.ErrNotFound)
 }
 
@@ -28,7 +28,7 @@ func readFirst[T any](pl placement, fn func(n *ring.Device) (T, error)) (T, erro
 		if err == nil {
 			return v, nil
 		}
-		if notFound(err) {
+		if NotFound(err) {
 			if nfErr == nil {
 				nfErr = err
 			}

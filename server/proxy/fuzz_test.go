@@ -27,8 +27,8 @@ func FuzzParseRange(f *testing.F) {
 		if size < 0 {
 			return
 		}
-		ranges, ok, unsat := parseRange(h, size)
-		r2, ok2, unsat2 := parseRange(h, size)
+		ranges, ok, unsat := ParseRange(h, size)
+		r2, ok2, unsat2 := ParseRange(h, size)
 		if !slices.Equal(ranges, r2) || ok != ok2 || unsat != unsat2 {
 			t.Fatal("parser disagrees with itself")
 		}
@@ -43,8 +43,8 @@ func FuzzParseRange(f *testing.F) {
 			t.Fatalf("%d ranges", len(ranges))
 		}
 		for _, r := range ranges {
-			if r.start < 0 || r.start > r.end || r.end >= size {
-				t.Fatalf("range %d-%d of a %d-byte object from %q", r.start, r.end, size, h)
+			if r.Start < 0 || r.Start > r.End || r.End >= size {
+				t.Fatalf("range %d-%d of a %d-byte object from %q", r.Start, r.End, size, h)
 			}
 		}
 		if !ok || unsat {
@@ -53,9 +53,9 @@ func FuzzParseRange(f *testing.F) {
 		// The ranges, written back as a header, parse to themselves.
 		parts := make([]string, len(ranges))
 		for i, r := range ranges {
-			parts[i] = strconv.FormatInt(r.start, 10) + "-" + strconv.FormatInt(r.end, 10)
+			parts[i] = strconv.FormatInt(r.Start, 10) + "-" + strconv.FormatInt(r.End, 10)
 		}
-		back, ok, unsat := parseRange("bytes="+strings.Join(parts, ","), size)
+		back, ok, unsat := ParseRange("bytes="+strings.Join(parts, ","), size)
 		if !ok || unsat || !slices.Equal(back, ranges) {
 			t.Fatalf("%q gave %v, written back they give %v", h, ranges, back)
 		}

@@ -40,7 +40,8 @@ func InboundTimestamp(ctx *fasthttp.RequestCtx) string {
 // swift.symlink_override for static links).
 const keySyncOverride = "swiftbox.sync_override"
 
-func syncOverride(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keySyncOverride) != nil }
+// SyncOverride reports whether ctx is a valid container-sync request.
+func SyncOverride(ctx *fasthttp.RequestCtx) bool { return ctx.UserValue(keySyncOverride) != nil }
 
 // SetSyncOverride marks ctx a valid container-sync request: manifests and
 // static links it writes are taken as they are stored.

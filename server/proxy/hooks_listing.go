@@ -1,27 +1,60 @@
 package proxy
 
-// ListingRow is what a container listing shows of one object; the
-// hooks middlewares register may rewrite it.
+import "strings"
+
+// Middlewares that store something in an object's listed etag (SLO's
+// "; slo_etag=…", symlink's "; symlink_target=…") rewrite the container
+// listing rows, as Swift's middlewares rewrite listing responses: each
+// registers a ListingHook, and the core runs them on every object row
+// before rendering it.
+
+// ListingRow is one object row of a container listing, as the hooks may
+// rewrite it.
 type ListingRow struct {
-	Hash  string // the stored etag
+	// Version and Account are the listing request's.
+	Version, Account string
+	// Hash is the etag listed ("hash" in JSON and XML).
+	Hash string
+	// Bytes is the size listed.
 	Bytes int64
-	// Extra is JSON fields to append (`, "key": value…`).
-	Extra string
+	// Extra are JSON members added after "last_modified", in order, each
+	// `"key": value` (JSON listings only, as Swift's).
+	Extra []string
 }
 
-// ListingRowFunc rewrites a row of a listing of account (under API
-// version) in place.
-type ListingRowFunc func(version, account string, row *ListingRow)
+// ListingHook rewrites one listing row in place.
+type ListingHook func(row *ListingRow)
 
-// RegisterListingRow adds f to the hooks every object listing row goes
-// through, in the order registered.
-func (e *Env) RegisterListingRow(f ListingRowFunc) {
-	e.p.listHooks = append(e.p.listHooks, f)
-}
+// listingHooks are the registered hooks by filter name.
+type listingHooks map[string]ListingHook
 
-// rewriteRow runs the registered hooks over a row.
-func rewriteRow(hooks []ListingRowFunc, version, account string, row *ListingRow) {
-	for _, f := range hooks {
-		f(version, account, row)
+// RegisterListingRow has h rewrite every object row of container listings
+// (one hook a filter: a second registration replaces the first). Hooks
+// run as Swift's filters see a listing response: the filter last in the
+// pipeline first.
+func (e *Env) RegisterListingRow(h ListingHook) {
+	if e.p.rowHooks == nil {
+		e.p.rowHooks = listingHooks{}
 	}
+	e.p.rowHooks[e.name] = h
+}
+
+// rewrite runs the hooks on row.
+func (hs listingHooks) rewrite(row *ListingRow) {
+	if len(hs) == 0 {
+		return
+	}
+	for i := len(pipelineOrder) - 1; i >= 0; i-- {
+		if h := hs[pipelineOrder[i]]; h != nil {
+			h(row)
+		}
+	}
+}
+
+// extraJSON is the row's extra members as they follow last_modified.
+func (r *ListingRow) extraJSON() string {
+	if len(r.Extra) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(r.Extra, ", ")
 }

@@ -35,19 +35,8 @@ func (p *Proxy) infoDoc() map[string]any {
 		"extra_header_count":         l.ExtraHeaderCount,
 	}
 	doc := map[string]any{
-		"swift":          swift,
-		"tempauth":       map[string]any{"account_acls": true},
-		"slo": map[string]any{
-			"max_manifest_segments": p.cfg.SLO.MaxManifestSegments,
-			"max_manifest_size":     p.cfg.SLO.MaxManifestSize,
-			"yield_frequency":       p.cfg.SLO.YieldFrequency,
-			"min_segment_size":      1,
-			"allow_async_delete":    false,
-		},
-		"bulk_upload": map[string]any{
-			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
-			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
-		},
+		"swift":    swift,
+		"tempauth": map[string]any{"account_acls": true},
 		// s3compat's capabilities, as s3api registers them.
 		"s3api": map[string]any{
 			"max_bucket_listing":       p.cfg.S3.MaxBucketListing,
@@ -57,10 +46,6 @@ func (p *Proxy) infoDoc() map[string]any {
 			"allow_multipart_uploads":  true,
 			"min_segment_size":         p.cfg.S3.MinSegmentSize,
 			"s3_acl":                   false,
-		},
-		"bulk_delete": map[string]any{
-			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
-			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,
 		},
 	}
 	for name, entry := range p.infos {

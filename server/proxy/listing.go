@@ -35,7 +35,7 @@ func ListingFormat(r *Request) (string, error) {
 	}
 	best, bestQ := "", 0.0
 	for _, o := range listingOffers {
-		if q := acceptQuality(accept, o.mime); q > bestQ {
+		if q := AcceptQuality(accept, o.mime); q > bestQ {
 			best, bestQ = o.format, q
 		}
 	}
@@ -45,9 +45,9 @@ func ListingFormat(r *Request) (string, error) {
 	return best, nil
 }
 
-// acceptQuality is the q-value Accept gives mime: that of the most
+// AcceptQuality is the q-value Accept gives mime: that of the most
 // specific matching media range (type/subtype over type/* over */*).
-func acceptQuality(accept, mime string) float64 {
+func AcceptQuality(accept, mime string) float64 {
 	typ, _, _ := strings.Cut(mime, "/")
 	q, spec := 0.0, -1
 	for _, part := range strings.Split(accept, ",") {
@@ -99,7 +99,7 @@ func listOptions(r *Request, maxLimit int) (db.ListOptions, error) {
 	// Any delimiter is allowed, several characters too (as in Swift 2.30).
 	// Swift's constrain_req_limit: a limit that is not all digits is
 	// ignored; a larger one than allowed is refused.
-	if l := r.Query("limit"); l != "" && isDigits(l) {
+	if l := r.Query("limit"); l != "" && IsDigits(l) {
 		n, err := strconv.Atoi(l)
 		if err != nil || n > maxLimit {
 			return o, Errorf(fasthttp.StatusPreconditionFailed, "Maximum limit is %d", maxLimit)
@@ -112,7 +112,7 @@ func listOptions(r *Request, maxLimit int) (db.ListOptions, error) {
 	return o, nil
 }
 
-func isDigits(s string) bool {
+func IsDigits(s string) bool {
 	for _, c := range s {
 		if c < '0' || c > '9' {
 			return false
@@ -143,7 +143,7 @@ type listingItem struct {
 }
 
 // writeObjectListing renders a container listing in format.
-func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry, hooks []ListingRowFunc) {
+func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entries []db.ObjectEntry, hooks listingHooks) {
 	items := make([]listingItem, len(entries))
 	version, account, _, _, _ := SplitPath(ctx)
 	for i, e := range entries {
@@ -151,21 +151,16 @@ func writeObjectListing(ctx *fasthttp.RequestCtx, format, container string, entr
 			items[i] = listingItem{subdir: e.Subdir}
 			continue
 		}
-		size, ctype := listingSize(e.Size, e.ContentType)
-		row := ListingRow{Hash: e.ETag, Bytes: size}
-		rewriteRow(hooks, version, account, &row)
-		hash, extra, size := row.Hash, row.Extra, row.Bytes
-		etag, sloEtag := splitSLOEtag(hash)
-		if sloEtag != "" {
-			extra += `, "slo_etag": ` + JSONString(`"`+sloEtag+`"`)
-		}
+		size, ctype := ListingSize(e.Size, e.ContentType)
+		row := ListingRow{Version: version, Account: account, Hash: e.ETag, Bytes: size}
+		hooks.rewrite(&row)
 		items[i] = listingItem{name: e.Name,
 			// Swift's shape: json.dumps with its key order and ", " separators.
-			json: `{"bytes": ` + strconv.FormatInt(size, 10) + `, "hash": ` + JSONString(etag) +
+			json: `{"bytes": ` + strconv.FormatInt(row.Bytes, 10) + `, "hash": ` + JSONString(row.Hash) +
 				`, "name": ` + JSONString(e.Name) + `, "content_type": ` + JSONString(ctype) +
-				`, "last_modified": ` + JSONString(isoTime(lastModified(e.ObjectRow))) + extra + "}",
-			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(etag) +
-				"</hash><bytes>" + strconv.FormatInt(size, 10) + "</bytes><content_type>" +
+				`, "last_modified": ` + JSONString(isoTime(lastModified(e.ObjectRow))) + row.extraJSON() + "}",
+			xml: "<object><name>" + xmlEscape(e.Name) + "</name><hash>" + xmlEscape(row.Hash) +
+				"</hash><bytes>" + strconv.FormatInt(row.Bytes, 10) + "</bytes><content_type>" +
 				xmlEscape(ctype) + "</content_type><last_modified>" + isoTime(lastModified(e.ObjectRow)) +
 				"</last_modified></object>"}
 	}
@@ -290,10 +285,10 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-// listingSize is the container server's override_bytes_from_content_type:
+// ListingSize is the container server's override_bytes_from_content_type:
 // a ";swift_bytes=N" content-type parameter (SLO manifests) is the size
 // listed, and is not shown.
-func listingSize(size int64, ctype string) (int64, string) {
+func ListingSize(size int64, ctype string) (int64, string) {
 	i := strings.Index(ctype, ";swift_bytes=")
 	if i < 0 {
 		return size, ctype
@@ -307,33 +302,4 @@ func listingSize(size int64, ctype string) (int64, string) {
 		return size, ctype[:i] + ";" + tail
 	}
 	return size, ctype[:i]
-}
-
-// splitSLOEtag takes the "; slo_etag=X" parameter SLO adds to a
-// manifest's listed etag off, as the slo middleware rewrites listings.
-func splitSLOEtag(etag string) (string, string) {
-	base, params, ok := strings.Cut(etag, ";")
-	if !ok {
-		return etag, ""
-	}
-	slo := ""
-	var keep []string
-	for _, p := range strings.Split(params, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if k == "slo_etag" {
-			slo = v
-			continue
-		}
-		if strings.TrimSpace(p) != "" {
-			keep = append(keep, strings.TrimSpace(p))
-		}
-	}
-	if slo == "" {
-		return etag, ""
-	}
-	out := strings.TrimSpace(base)
-	for _, p := range keep {
-		out += "; " + p
-	}
-	return out, slo
 }

@@ -54,8 +54,8 @@ var pythonTypes = map[string]string{
 	".xml": "text/xml", ".js": "application/javascript", ".mp3": "audio/mpeg",
 }
 
-// guessContentType is Swift's mimetypes.guess_type fallback chain.
-func guessContentType(name string) string {
+// GuessContentType is Swift's mimetypes.guess_type fallback chain.
+func GuessContentType(name string) string {
 	if t, ok := pythonTypes[strings.ToLower(path.Ext(name))]; ok {
 		return t
 	}
@@ -106,7 +106,7 @@ const maxDeleteAt = 9999999999
 func parseDeleteAt(v string) (int64, error) {
 	v = strings.TrimSpace(v)
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil && isDigits(v) {
+	if err != nil && IsDigits(v) {
 		return maxDeleteAt, nil // too large for int64: far future
 	}
 	if err != nil {
@@ -168,7 +168,7 @@ func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error)
 	size := int64(ctx.Request.Header.ContentLength())
 	if size < 0 {
 		size = -1 // chunked
-	} else if !IsInternal(ctx) && !sentHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
+	} else if !IsInternal(ctx) && !HasRawHeader(&ctx.Request.Header, "content-length") && te != "chunked" {
 		return 0, "", Errorf(fasthttp.StatusLengthRequired, "")
 	}
 	if size > p.limits.MaxFileSize {
@@ -198,7 +198,7 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	ctype := r.Header("Content-Type")
 	if ctype == "" || r.Header("X-Detect-Content-Type") == "true" {
-		ctype = guessContentType(r.Object)
+		ctype = GuessContentType(r.Object)
 	}
 	info, err := p.ContainerInfo(ctx, r.Account, r.Container)
 	if err != nil {

@@ -51,7 +51,7 @@ func (p *Proxy) openObjectSkipping(pl placement, r *Request, newest bool, skip m
 		for _, n := range pl.candidates() {
 			x, e := open(n)
 			if e != nil {
-				if err == nil || notFound(e) {
+				if err == nil || NotFound(e) {
 					err = e
 				}
 				continue
@@ -93,9 +93,9 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// conditional evaluates If-* headers; it returns 0 to go on, or the status
+// Conditional evaluates If-* headers; it returns 0 to go on, or the status
 // (304/412) to answer.
-func conditional(r *Request, etag string, ts timestamp.Timestamp) int {
+func Conditional(r *Request, etag string, ts timestamp.Timestamp) int {
 	get := r.Method == fasthttp.MethodGet || r.Method == fasthttp.MethodHead
 	if im := r.Header("If-Match"); im != "" && !etagMatches(im, etag) {
 		return fasthttp.StatusPreconditionFailed
@@ -214,7 +214,7 @@ func (p *Proxy) objectGet(r *Request) {
 	for {
 		rd, err := p.openObjectSkipping(pl, r, newest, bad)
 		if err != nil {
-			if failed != nil && (notFound(err) || errors.Is(err, errReplicaFailed)) {
+			if failed != nil && (NotFound(err) || errors.Is(err, errReplicaFailed)) {
 				err = failed // only failing replicas had it
 			}
 			WriteError(ctx, err)
@@ -264,9 +264,9 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 			}
 		}
 	}
-	code := conditional(r, condEtag, rd.Timestamp())
+	code := Conditional(r, condEtag, rd.Timestamp())
 	size := rd.Size()
-	var ranges []byteRange
+	var ranges []ByteRange
 	unsat := false
 	if rh := r.Header("Range"); code == 0 && r.Method == fasthttp.MethodGet && rh != "" {
 		if ig := r.Header("X-Backend-Ignore-Range-If-Metadata-Present"); ig != "" {
@@ -279,7 +279,7 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 		}
 		if rh != "" {
 			var ok bool
-			ranges, ok, unsat = parseRange(rh, size)
+			ranges, ok, unsat = ParseRange(rh, size)
 			if !ok {
 				ranges = nil
 			}
@@ -291,7 +291,7 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 			bodies = append(bodies, rd.Body(0, size))
 		}
 		for _, br := range ranges {
-			bodies = append(bodies, rd.Body(br.start, br.end-br.start+1))
+			bodies = append(bodies, rd.Body(br.Start, br.End-br.Start+1))
 		}
 		if err := bodies[0].Prime(); err != nil {
 			rd.Close()
@@ -333,8 +333,8 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	case len(ranges) == 1:
 		br := ranges[0]
 		ctx.SetStatusCode(fasthttp.StatusPartialContent)
-		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, size))
-		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(br.end-br.start+1))
+		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.Start, br.End, size))
+		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(br.End-br.Start+1))
 	default:
 		p.multiRange(ctx, rd, ranges, bodies, cleanContentType(meta["Content-Type"]), size, onCorrupt)
 	}
@@ -342,7 +342,7 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 }
 
 // multiRange sends multipart/byteranges, streaming each part.
-func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []byteRange, bodies []backend.Body, ctype string, size int64, onCorrupt func(error)) {
+func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ranges []ByteRange, bodies []backend.Body, ctype string, size int64, onCorrupt func(error)) {
 	var b [16]byte
 	rand.Read(b[:])
 	boundary := hex.EncodeToString(b[:])
@@ -354,9 +354,9 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 			head = "\r\n"
 		}
 		head += "--" + boundary + "\r\nContent-Type: " + ctype + "\r\nContent-Range: bytes " +
-			strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end, 10) + "/" + strconv.FormatInt(size, 10) + "\r\n\r\n"
+			strconv.FormatInt(br.Start, 10) + "-" + strconv.FormatInt(br.End, 10) + "/" + strconv.FormatInt(size, 10) + "\r\n\r\n"
 		readers = append(readers, strings.NewReader(head), bodies[i])
-		total += len(head) + int(br.end-br.start+1)
+		total += len(head) + int(br.End-br.Start+1)
 	}
 	tail := "\r\n--" + boundary + "--"
 	readers = append(readers, strings.NewReader(tail))

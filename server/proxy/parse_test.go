@@ -37,22 +37,22 @@ func TestParseRange(t *testing.T) {
 	tests := []struct {
 		h     string
 		size  int64
-		want  []byteRange
+		want  []ByteRange
 		ok    bool
 		unsat bool
 	}{
-		{h: "bytes=0-9", size: 10, want: []byteRange{{0, 9}}, ok: true},
-		{h: "bytes=0-0", size: 10, want: []byteRange{{0, 0}}, ok: true},
-		{h: "bytes=5-", size: 10, want: []byteRange{{5, 9}}, ok: true},
-		{h: "bytes=9-", size: 10, want: []byteRange{{9, 9}}, ok: true},
-		{h: "bytes=-3", size: 10, want: []byteRange{{7, 9}}, ok: true},
-		{h: "bytes=-10", size: 10, want: []byteRange{{0, 9}}, ok: true},
-		{h: "bytes=-100", size: 10, want: []byteRange{{0, 9}}, ok: true},
-		{h: "bytes=5-100", size: 10, want: []byteRange{{5, 9}}, ok: true},
-		{h: "bytes=0-1,5-6", size: 10, want: []byteRange{{0, 1}, {5, 6}}, ok: true},
-		{h: "bytes=0-1, 5-6 ,-2", size: 10, want: []byteRange{{0, 1}, {5, 6}, {8, 9}}, ok: true},
-		{h: " Bytes = 2-3 ", size: 10, want: []byteRange{{2, 3}}, ok: true},
-		{h: "bytes=0-1,10-20", size: 10, want: []byteRange{{0, 1}}, ok: true},
+		{h: "bytes=0-9", size: 10, want: []ByteRange{{0, 9}}, ok: true},
+		{h: "bytes=0-0", size: 10, want: []ByteRange{{0, 0}}, ok: true},
+		{h: "bytes=5-", size: 10, want: []ByteRange{{5, 9}}, ok: true},
+		{h: "bytes=9-", size: 10, want: []ByteRange{{9, 9}}, ok: true},
+		{h: "bytes=-3", size: 10, want: []ByteRange{{7, 9}}, ok: true},
+		{h: "bytes=-10", size: 10, want: []ByteRange{{0, 9}}, ok: true},
+		{h: "bytes=-100", size: 10, want: []ByteRange{{0, 9}}, ok: true},
+		{h: "bytes=5-100", size: 10, want: []ByteRange{{5, 9}}, ok: true},
+		{h: "bytes=0-1,5-6", size: 10, want: []ByteRange{{0, 1}, {5, 6}}, ok: true},
+		{h: "bytes=0-1, 5-6 ,-2", size: 10, want: []ByteRange{{0, 1}, {5, 6}, {8, 9}}, ok: true},
+		{h: " Bytes = 2-3 ", size: 10, want: []ByteRange{{2, 3}}, ok: true},
+		{h: "bytes=0-1,10-20", size: 10, want: []ByteRange{{0, 1}}, ok: true},
 		{h: "bytes=10-", size: 10, ok: true, unsat: true},
 		{h: "bytes=10-20", size: 10, ok: true, unsat: true},
 		{h: "bytes=100-", size: 10, ok: true, unsat: true},
@@ -79,16 +79,16 @@ func TestParseRange(t *testing.T) {
 
 		// Swift's limits on multiple ranges (test_swob.py
 		// test_ranges_for_length_*): egregious sets are ignored.
-		{h: "bytes=10-19,15-24", size: 100, want: []byteRange{{10, 19}, {15, 24}}, ok: true},
-		{h: "bytes=10-19,15-24,20-29", size: 100, want: []byteRange{{10, 19}, {15, 24}, {20, 29}}, ok: true},
-		{h: "bytes=10-19,20-29,30-39", size: 100, want: []byteRange{{10, 19}, {20, 29}, {30, 39}}, ok: true},
+		{h: "bytes=10-19,15-24", size: 100, want: []ByteRange{{10, 19}, {15, 24}}, ok: true},
+		{h: "bytes=10-19,15-24,20-29", size: 100, want: []ByteRange{{10, 19}, {15, 24}, {20, 29}}, ok: true},
+		{h: "bytes=10-19,20-29,30-39", size: 100, want: []ByteRange{{10, 19}, {20, 29}, {30, 39}}, ok: true},
 		{h: "bytes=10-20,20-30,30-40,40-50", size: 100},
-		{h: "bytes=10-15,15-20,30-39,-9", size: 100, want: []byteRange{{10, 15}, {15, 20}, {30, 39}, {91, 99}}, ok: true},
+		{h: "bytes=10-15,15-20,30-39,-9", size: 100, want: []ByteRange{{10, 15}, {15, 20}, {30, 39}, {91, 99}}, ok: true},
 		{h: "bytes=10-15,15-20,30-39,-9", size: 20},
 		{h: "bytes=100-109,200-209,300-309,500-509,400-409,600-609,700-709", size: 100000,
-			want: []byteRange{{100, 109}, {200, 209}, {300, 309}, {500, 509}, {400, 409}, {600, 609}, {700, 709}}, ok: true},
+			want: []ByteRange{{100, 109}, {200, 209}, {300, 309}, {500, 509}, {400, 409}, {600, 609}, {700, 709}}, ok: true},
 		{h: "bytes=100-109,200-209,300-309,500-509,400-409,600-609,700-709,800-809", size: 100000},
-		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 50), ","), size: 100, want: slices.Repeat([]byteRange{{0, 0}}, 50), ok: true},
+		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 50), ","), size: 100, want: slices.Repeat([]ByteRange{{0, 0}}, 50), ok: true},
 		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 51), ","), size: 100},
 		{h: "bytes=" + tenByteRanges(50), size: 1000, want: tenByteWant(50), ok: true},
 		{h: "bytes=" + tenByteRanges(51), size: 2000},
@@ -97,10 +97,10 @@ func TestParseRange(t *testing.T) {
 		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-,", 100), ","), size: 5 << 20},
 		{h: "bytes=" + strings.TrimSuffix(strings.Repeat("0-,", 2), ","), size: 5 << 20},
 		{h: "bytes=0-5,0-5", size: 10},
-		{h: "bytes=0-4,0-4", size: 10, want: []byteRange{{0, 4}, {0, 4}}, ok: true},
+		{h: "bytes=0-4,0-4", size: 10, want: []ByteRange{{0, 4}, {0, 4}}, ok: true},
 	}
 	for _, tc := range tests {
-		got, ok, unsat := parseRange(tc.h, tc.size)
+		got, ok, unsat := ParseRange(tc.h, tc.size)
 		if !slices.Equal(got, tc.want) || ok != tc.ok || unsat != tc.unsat {
 			t.Errorf("parseRange(%q, %d) = %v, %v, %v; want %v, %v, %v",
 				tc.h, tc.size, got, ok, unsat, tc.want, tc.ok, tc.unsat)
@@ -117,10 +117,10 @@ func tenByteRanges(n int) string {
 	return strings.Join(parts, ",")
 }
 
-func tenByteWant(n int) []byteRange {
-	var out []byteRange
+func tenByteWant(n int) []ByteRange {
+	var out []ByteRange
 	for i := range n {
-		out = append(out, byteRange{int64(i * 20), int64(i*20 + 9)})
+		out = append(out, ByteRange{int64(i * 20), int64(i*20 + 9)})
 	}
 	return out
 }
@@ -192,7 +192,7 @@ func TestConditional(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newSreq(tc.method, "/v1/a/c/o", tc.headers...)
-			if got := conditional(r, "abc", ts); got != tc.want {
+			if got := Conditional(r, "abc", ts); got != tc.want {
 				t.Errorf("conditional(%s %q) = %d, want %d", tc.method, tc.headers, got, tc.want)
 			}
 		})
@@ -433,7 +433,7 @@ func TestGuessContentType(t *testing.T) {
 		{"", "application/octet-stream"},
 	}
 	for _, tc := range tests {
-		if got := guessContentType(tc.name); got != tc.want {
+		if got := GuessContentType(tc.name); got != tc.want {
 			t.Errorf("guessContentType(%q) = %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -49,6 +49,7 @@ type Env struct {
 	Metrics *metrics.Metrics
 	Core    Core
 	p       *Proxy
+	name    string // the filter being built
 }
 
 // Core is what a middleware may ask of the proxy core.
@@ -93,7 +94,9 @@ func (p *Proxy) buildFilters(o Options) error {
 		if _, dup := p.filters[f.Name]; dup {
 			return fmt.Errorf("filter %q is built twice", f.Name)
 		}
-		m, err := f.New(env)
+		fenv := *env
+		fenv.name = f.Name
+		m, err := f.New(&fenv)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
@@ -106,15 +109,12 @@ func (p *Proxy) buildFilters(o Options) error {
 // its own package under server/middleware and is passed in Options.Filters.
 func (p *Proxy) ownFilters() map[string]Middleware {
 	return map[string]Middleware{
-		"catch_errors":   Legacy(p.catchErrors),
-		"gatekeeper":     Legacy(gatekeeper),
-		"healthcheck":    Legacy(healthcheck),
-		"proxy_logging":  Legacy(p.logging.Middleware("swift")),
-		"info":           Legacy(p.info),
-		"bulk":           Legacy(p.bulk),
-		"tempauth":       Legacy(p.tempauthEndpoint),
-		"authenticate":   Legacy(p.authenticate),
-		"slo":            Legacy(p.slo),
-		"dlo":            Legacy(p.dlo),
+		"catch_errors":  Legacy(p.catchErrors),
+		"gatekeeper":    Legacy(gatekeeper),
+		"healthcheck":   Legacy(healthcheck),
+		"proxy_logging": Legacy(p.logging.Middleware("swift")),
+		"info":          Legacy(p.info),
+		"tempauth":      Legacy(p.tempauthEndpoint),
+		"authenticate":  Legacy(p.authenticate),
 	}
 }

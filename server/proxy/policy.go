@@ -58,7 +58,7 @@ func (p *Proxy) objectPolicy(r *Request) (int, error) {
 		return p.policyIndexOf(r.Ctx, ps[0].Index)
 	}
 	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
-	if err != nil && !notFound(err) {
+	if err != nil && !NotFound(err) {
 		return 0, err
 	}
 	return p.policyIndexOf(r.Ctx, info.StoragePolicy)

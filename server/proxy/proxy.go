@@ -60,8 +60,8 @@ type Proxy struct {
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
 	infos      map[string]func() map[string]any // /info entries the filters registered
 	cors       CORS                             // hooks_cors.go
-	listHooks  []ListingRowFunc                 // listing row hooks the filters registered
 	contChecks []func(*Request) error           // container PUT/POST header checks (hooks_container.go)
+	rowHooks   listingHooks                     // listing-row rewrites the filters registered
 }
 
 // Options wires a Proxy.

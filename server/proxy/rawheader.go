@@ -38,8 +38,8 @@ func RawHeader(h *fasthttp.RequestHeader, name string) (string, bool) {
 	return string(val), found
 }
 
-// sentHeader reports whether the client sent header name.
-func sentHeader(h *fasthttp.RequestHeader, name string) bool {
+// HasRawHeader reports whether the client sent header name.
+func HasRawHeader(h *fasthttp.RequestHeader, name string) bool {
 	_, ok := RawHeader(h, name)
 	return ok
 }

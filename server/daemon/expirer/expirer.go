@@ -38,7 +38,7 @@ func (e *Expirer) RunOnce(ctx context.Context) (st Stats) {
 	defer func() { st.End = time.Now() }()
 	now := time.Now().Unix()
 	conts, err := e.Cluster.ListContainers(ctx, proxy.ExpiringAccount)
-	if err != nil && !proxy.IsNotFound(err) {
+	if err != nil && !proxy.NotFound(err) {
 		e.Log.Warn("listing task containers", "err", err)
 	}
 	for _, cont := range conts {
@@ -138,7 +138,7 @@ func (e *Expirer) eachTask(ctx context.Context, cont string, fn func(task string
 	for {
 		entries, err := e.Cluster.ListObjects(ctx, proxy.ExpiringAccount, cont, db.ListOptions{Marker: marker, Limit: 1000})
 		if err != nil {
-			if proxy.IsNotFound(err) {
+			if proxy.NotFound(err) {
 				return nil
 			}
 			return err

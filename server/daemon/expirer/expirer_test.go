@@ -20,7 +20,7 @@ func tasks(t *testing.T, cl *proxy.Cluster) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	conts, err := cl.ListContainers(ctx, proxy.ExpiringAccount)
-	if err != nil && !proxy.IsNotFound(err) {
+	if err != nil && !proxy.NotFound(err) {
 		t.Fatal(err)
 	}
 	out := map[string][]string{}

@@ -412,10 +412,10 @@ func post(ctx *fasthttp.RequestCtx, next proxy.Handler) error {
 // symlinkListing takes the symlink parameters off a listed etag: the
 // plain hash, and the JSON fields Swift adds (symlink_etag,
 // symlink_bytes, symlink_path). version and account are the listing's.
-func parseListingEtag(etag, version, account string) (hash, extra string) {
+func parseListingEtag(etag, version, account string) (hash string, extra []string) {
 	base, params, ok := strings.Cut(etag, ";")
 	if !ok || !strings.Contains(params, "symlink_target") {
-		return etag, ""
+		return etag, nil
 	}
 	hash = strings.TrimSpace(base)
 	target := ""
@@ -446,18 +446,15 @@ func parseListingEtag(etag, version, account string) (hash, extra string) {
 	if target != "" {
 		fields = append(fields, `"symlink_path": `+proxy.JSONString("/"+version+"/"+account+"/"+target))
 	}
-	if len(fields) > 0 {
-		extra = ", " + strings.Join(fields, ", ")
-	}
-	return hash, extra
+	return hash, fields
 }
 
 // listingRow shows a link's parameters in a listing row as Swift does:
 // the plain hash, and symlink_etag, symlink_bytes and symlink_path.
-func listingRow(version, account string, row *proxy.ListingRow) {
-	hash, extra := parseListingEtag(row.Hash, version, account)
+func listingRow(row *proxy.ListingRow) {
+	hash, extra := parseListingEtag(row.Hash, row.Version, row.Account)
 	row.Hash = hash
-	row.Extra += extra
+	row.Extra = append(row.Extra, extra...)
 }
 
 // MarkVersionLink makes a link PUT's headers those of object versioning's

@@ -1,4 +1,4 @@
-package proxy
+package largeobject
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/server/proxy"
 )
 
 // A large object's body is its segments' bodies in turn (Swift's
@@ -30,7 +32,7 @@ type segment struct {
 
 type segmentReader struct {
 	ctx      *fasthttp.RequestCtx
-	next     fasthttp.RequestHandler
+	next     proxy.Handler
 	manifest string // the large object's path, for errors
 	pull     func() (segment, error, bool)
 	stop     func()
@@ -40,7 +42,7 @@ type segmentReader struct {
 	err      error
 }
 
-func newSegmentReader(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manifest string, segs iter.Seq2[segment, error]) *segmentReader {
+func newSegmentReader(ctx *fasthttp.RequestCtx, next proxy.Handler, manifest string, segs iter.Seq2[segment, error]) *segmentReader {
 	pull, stop := iter.Pull2(segs)
 	return &segmentReader{ctx: ctx, next: next, manifest: manifest, pull: pull, stop: stop}
 }
@@ -64,7 +66,7 @@ func (s *segmentReader) open() error {
 		return nil
 	}
 	ranged := seg.first != 0 || seg.size < 0 || seg.last != seg.size-1
-	resp := Subrequest(s.ctx, Lift(s.next), fasthttp.MethodGet, seg.path, func(req *fasthttp.Request) {
+	resp := proxy.Subrequest(s.ctx, s.next, fasthttp.MethodGet, seg.path, func(req *fasthttp.Request) {
 		if ranged {
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", seg.first, seg.last))
 		}
@@ -81,7 +83,7 @@ func (s *segmentReader) open() error {
 			seg.path, etag, seg.etag, resp.Header.ContentLength(), seg.size)
 	}
 	s.resp = resp
-	s.cur = io.LimitReader(ResponseBody(resp), n)
+	s.cur = io.LimitReader(proxy.ResponseBody(resp), n)
 	s.left = n
 	return nil
 }
@@ -166,81 +168,108 @@ func (m *multiCloser) Close() error {
 // segments segs(first, last) yields for a byte range: the Range header
 // is honoured (206, multipart/byteranges, 416) and the first segment is
 // checked before answering (409 when it is broken, as Swift).
-func serveSegments(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manifest string, size int64, ctype string,
-	segs func(first, last int64) iter.Seq2[segment, error]) {
-	var ranges []byteRange
+func serveSegments(ctx *fasthttp.RequestCtx, next proxy.Handler, manifest string, size int64, ctype string,
+	segs func(first, last int64) iter.Seq2[segment, error]) error {
+	var ranges []proxy.ByteRange
 	if rh := string(ctx.Request.Header.Peek("Range")); rh != "" {
-		rs, ok, unsat := parseRange(rh, size)
+		rs, ok, unsat := proxy.ParseRange(rh, size)
 		if unsat {
 			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
 			ctx.Response.Header.Del("Etag")
-			WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
-			return
+			return proxy.Errorf(fasthttp.StatusRequestedRangeNotSatisfiable, "")
 		}
 		if ok {
 			ranges = rs
 		}
 	}
-	conflict := func() {
-		ctx.Response.Header.Del("Etag")
-		ctx.Response.Header.Del("Last-Modified")
-		WriteStatus(ctx, fasthttp.StatusConflict, "")
+	if len(ranges) > 1 {
+		return serveByteranges(ctx, next, manifest, size, ctype, ranges, segs)
 	}
-	switch {
-	case len(ranges) <= 1:
-		first, last := int64(0), size-1
-		if len(ranges) == 1 {
-			first, last = ranges[0].start, ranges[0].end
+	first, last := int64(0), size-1
+	if len(ranges) == 1 {
+		first, last = ranges[0].Start, ranges[0].End
+	}
+	r := newSegmentReader(ctx, next, manifest, segs(first, last))
+	if size > 0 {
+		if err := r.prime(); err != nil {
+			r.Close()
+			return brokenSegments(ctx)
 		}
-		r := newSegmentReader(ctx, next, manifest, segs(first, last))
-		if size > 0 {
+	}
+	if len(ranges) == 1 {
+		ctx.SetStatusCode(fasthttp.StatusPartialContent)
+		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, size))
+	} else {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+	}
+	ctx.Response.SetBodyStream(r, int(last-first+1))
+	return nil
+}
+
+// brokenSegments is the answer when a large object's first segment
+// cannot be read: 409, as Swift, before anything is sent.
+func brokenSegments(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.Del("Etag")
+	ctx.Response.Header.Del("Last-Modified")
+	return proxy.Errorf(fasthttp.StatusConflict, "")
+}
+
+// serveByteranges answers several ranges as multipart/byteranges.
+func serveByteranges(ctx *fasthttp.RequestCtx, next proxy.Handler, manifest string, size int64, ctype string,
+	ranges []proxy.ByteRange, segs func(first, last int64) iter.Seq2[segment, error]) error {
+	boundary := newBoundary()
+	var readers []io.Reader
+	var closers []io.Closer
+	total := 0
+	for i, br := range ranges {
+		head := ""
+		if i > 0 {
+			head = "\r\n"
+		}
+		head += fmt.Sprintf("--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n", boundary, ctype, br.Start, br.End, size)
+		r := newSegmentReader(ctx, next, manifest, segs(br.Start, br.End))
+		if i == 0 {
 			if err := r.prime(); err != nil {
 				r.Close()
-				conflict()
-				return
+				return brokenSegments(ctx)
 			}
 		}
-		if len(ranges) == 1 {
-			ctx.SetStatusCode(fasthttp.StatusPartialContent)
-			ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, size))
-		} else {
-			ctx.SetStatusCode(fasthttp.StatusOK)
-		}
-		ctx.Response.SetBodyStream(r, int(last-first+1))
-	default:
-		boundary := newBoundary()
-		var readers []io.Reader
-		var closers []io.Closer
-		total := 0
-		for i, br := range ranges {
-			head := ""
-			if i > 0 {
-				head = "\r\n"
-			}
-			head += fmt.Sprintf("--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n", boundary, ctype, br.start, br.end, size)
-			r := newSegmentReader(ctx, next, manifest, segs(br.start, br.end))
-			if i == 0 {
-				if err := r.prime(); err != nil {
-					r.Close()
-					conflict()
-					return
-				}
-			}
-			readers = append(readers, strings.NewReader(head), r)
-			closers = append(closers, r)
-			total += len(head) + int(br.end-br.start+1)
-		}
-		tail := "\r\n--" + boundary + "--"
-		readers = append(readers, strings.NewReader(tail))
-		total += len(tail)
-		ctx.SetStatusCode(fasthttp.StatusPartialContent)
-		ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
-		ctx.Response.SetBodyStream(&multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
+		readers = append(readers, strings.NewReader(head), r)
+		closers = append(closers, r)
+		total += len(head) + int(br.End-br.Start+1)
 	}
+	tail := "\r\n--" + boundary + "--"
+	readers = append(readers, strings.NewReader(tail))
+	total += len(tail)
+	ctx.SetStatusCode(fasthttp.StatusPartialContent)
+	ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
+	ctx.Response.SetBodyStream(&multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
+	return nil
 }
 
 func newBoundary() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// addIgnoreRange adds name to X-Backend-Ignore-Range-If-Metadata-Present
+// (Swift's update_ignore_range_header).
+func addIgnoreRange(h *fasthttp.RequestHeader, name string) {
+	appendHeaderList(h, "X-Backend-Ignore-Range-If-Metadata-Present", name)
+}
+
+// addEtagIsAt names metadata key name as a source of the etag that answers
+// If-Match/If-None-Match, after any a middleware earlier in the pipeline named
+// (s3api's S3 ETag comes before SLO's, as in Swift): the first present wins.
+func addEtagIsAt(h *fasthttp.RequestHeader, name string) {
+	appendHeaderList(h, "X-Backend-Etag-Is-At", name)
+}
+
+func appendHeaderList(h *fasthttp.RequestHeader, k, name string) {
+	if v := string(h.Peek(k)); v != "" {
+		h.Set(k, v+","+name)
+		return
+	}
+	h.Set(k, name)
 }

@@ -1,4 +1,4 @@
-package proxy
+package largeobject_test
 
 import (
 	"crypto/md5"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 // TestSLOStreams reads and server-side copies a 96 MiB SLO while watching
@@ -19,18 +21,18 @@ func TestSLOStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large body")
 	}
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/segs", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/segs", "")
 	const segSize, nsegs = 16 << 20, 6
 	whole := md5.New()
 	var manifest []string
 	for i := range nsegs {
 		body := strings.Repeat(string(rune('a'+i)), segSize)
 		io.WriteString(whole, body)
-		c.must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/segs/%02d", i), body)
+		c.Must(201, "PUT", fmt.Sprintf("/v1/AUTH_test/segs/%02d", i), body)
 		manifest = append(manifest, fmt.Sprintf(`{"path": "segs/%02d"}`, i))
 	}
-	c.must(201, "PUT", "/v1/AUTH_test/segs/big?multipart-manifest=put", "["+strings.Join(manifest, ",")+"]")
+	c.Must(201, "PUT", "/v1/AUTH_test/segs/big?multipart-manifest=put", "["+strings.Join(manifest, ",")+"]")
 
 	var peak atomic.Uint64
 	var base runtime.MemStats
@@ -64,14 +66,14 @@ func TestSLOStreams(t *testing.T) {
 		t.Fatalf("GET: %d bytes, %v", n, err)
 	}
 	// A server-side copy streams the segments into the new object.
-	c.must(201, "PUT", "/v1/AUTH_test/segs/flat", "", "X-Copy-From: segs/big")
+	c.Must(201, "PUT", "/v1/AUTH_test/segs/flat", "", "X-Copy-From: segs/big")
 	close(done)
 	grew := int64(peak.Load()) - int64(base.HeapInuse)
 	t.Logf("heap growth while streaming: %d MiB", grew>>20)
 	if grew > 48<<20 {
 		t.Fatalf("heap grew by %d MiB for a %d MiB object", grew>>20, segSize*nsegs>>20)
 	}
-	resp2, _ := c.must(200, "HEAD", "/v1/AUTH_test/segs/flat", "")
+	resp2, _ := c.Must(200, "HEAD", "/v1/AUTH_test/segs/flat", "")
 	if resp2.Header.Get("Etag") != hex.EncodeToString(whole.Sum(nil)) {
 		t.Fatalf("copy etag %v", resp2.Header)
 	}

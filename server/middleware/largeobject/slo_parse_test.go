@@ -1,8 +1,9 @@
-package proxy
+package largeobject
 
 import (
-	"errors"
 	"testing"
+
+	"swiftbox/server/proxy"
 )
 
 // The manifest validation messages of Swift's own unit tests.
@@ -36,8 +37,7 @@ func TestSLOParseInput(t *testing.T) {
 	}
 	for _, c := range bad {
 		_, err := parseSLOInput([]byte(c.in), "v1", "a", "/v1/a/c/the-manifest")
-		var he *HTTPError
-		if !errors.As(err, &he) || he.status != 400 || he.body != c.want {
+		if err == nil || proxy.StatusOf(err) != 400 || proxy.ErrorBody(err) != c.want {
 			t.Errorf("%s:\n got %v\nwant %q", c.in, err, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package proxy
+package bulk
 
 import (
 	"errors"
@@ -8,20 +8,23 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/server/proxy"
 )
 
 // Bulk-style result documents, shared by bulk delete, archive extraction
 // and SLO (Swift's bulk.get_response_body).
 
-var bulkFormats = []string{"text/plain", "application/json", "application/xml", "text/xml"}
+// Formats are the result documents' types, as Accept chooses them.
+var Formats = []string{"text/plain", "application/json", "application/xml", "text/xml"}
 
 var errBadAccept = errors.New("invalid accept header")
 
 var acceptToken = `[!#$%&'*+\-.^_` + "`" + `|~0-9A-Za-z]+`
 var acceptPattern = regexp.MustCompile(`(` + acceptToken + `|\*)/(` + acceptToken + `|\*)((?:\s*;\s*` + acceptToken + `\s*=\s*(?:` + acceptToken + `|"[^"]*"))*)`)
 
-// bestMatch is swob's Accept.best_match: "" when nothing is acceptable.
-func bestMatch(accept string, options []string) (string, error) {
+// BestMatch is swob's Accept.best_match: "" when nothing is acceptable.
+func BestMatch(accept string, options []string) (string, error) {
 	if strings.TrimSpace(accept) == "" {
 		return options[0], nil
 	}
@@ -84,8 +87,8 @@ func bestMatch(accept string, options []string) (string, error) {
 	return "", nil
 }
 
-// swiftStatus is a status line as swob writes it ("404 Not Found").
-func swiftStatus(code int) string {
+// Status is a status line as swob writes it ("404 Not Found").
+func Status(code int) string {
 	if s, ok := swiftReasons[code]; ok {
 		return strconv.Itoa(code) + " " + s
 	}
@@ -102,14 +105,14 @@ var swiftReasons = map[int]string{
 	507: "Insufficient Storage",
 }
 
-// bulkField is one entry of a result document, in insertion order.
-type bulkField struct {
-	key   string
-	value any // string or int
+// Field is one entry of a result document, in insertion order.
+type Field struct {
+	Key   string
+	Value any // string or int
 }
 
-// bulkResponseBody renders a result document in format ("" = text).
-func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root string) []byte {
+// ResponseBody renders a result document in format ("" = text).
+func ResponseBody(format string, fields []Field, errs [][2]string, root string) []byte {
 	str := func(v any) string {
 		switch x := v.(type) {
 		case string:
@@ -123,11 +126,11 @@ func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root 
 		var b strings.Builder
 		b.WriteByte('{')
 		for _, f := range fields {
-			b.WriteString(JSONString(f.key) + ": ")
-			if s, ok := f.value.(string); ok {
-				b.WriteString(JSONString(s))
+			b.WriteString(proxy.JSONString(f.Key) + ": ")
+			if s, ok := f.Value.(string); ok {
+				b.WriteString(proxy.JSONString(s))
 			} else {
-				b.WriteString(str(f.value))
+				b.WriteString(str(f.Value))
 			}
 			b.WriteString(", ")
 		}
@@ -136,19 +139,19 @@ func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root 
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("[" + JSONString(e[0]) + ", " + JSONString(e[1]) + "]")
+			b.WriteString("[" + proxy.JSONString(e[0]) + ", " + proxy.JSONString(e[1]) + "]")
 		}
 		b.WriteString("]}")
 		return []byte(b.String())
 	}
-	sorted := append([]bulkField(nil), fields...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].key < sorted[j].key })
+	sorted := append([]Field(nil), fields...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
 	var b strings.Builder
 	if strings.HasSuffix(format, "/xml") {
 		b.WriteString("<" + root + ">\n")
 		for _, f := range sorted {
-			k := strings.ToLower(strings.ReplaceAll(f.key, " ", "_"))
-			b.WriteString("<" + k + ">" + saxEscape(str(f.value)) + "</" + k + ">\n")
+			k := strings.ToLower(strings.ReplaceAll(f.Key, " ", "_"))
+			b.WriteString("<" + k + ">" + saxEscape(str(f.Value)) + "</" + k + ">\n")
 		}
 		b.WriteString("<errors>\n")
 		for _, e := range errs {
@@ -158,7 +161,7 @@ func bulkResponseBody(format string, fields []bulkField, errs [][2]string, root 
 		return []byte(b.String())
 	}
 	for _, f := range sorted {
-		b.WriteString(f.key + ": " + str(f.value) + "\n")
+		b.WriteString(f.Key + ": " + str(f.Value) + "\n")
 	}
 	b.WriteString("Errors:\n")
 	for _, e := range errs {

@@ -1,0 +1,80 @@
+package proxy_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"swiftbox/server/proxy"
+	"swiftbox/server/servertest"
+)
+
+// An access key's scope (SetKeyScope, set by the S3 layer for a key
+// limited to some buckets) holds for every container the request and its
+// subrequests reach: symlink, DLO and SLO targets elsewhere are refused,
+// its own bucket's segments and versions containers are not. It drives the
+// whole pipeline (servertest), whose middlewares make those subrequests.
+func TestKeyScope(t *testing.T) {
+	t.Parallel()
+	front := func(next proxy.Handler) proxy.Handler {
+		return func(ctx *fasthttp.RequestCtx) error {
+			if b := string(ctx.Request.Header.Peek("X-Test-Buckets")); b != "" {
+				proxy.SetKeyScope(ctx, strings.Split(b, ","))
+			}
+			return next(ctx)
+		}
+	}
+	c := servertest.Start(t, servertest.Options{Front: []proxy.Middleware{front}})
+	for _, ct := range []string{"a", "a+segments", "b"} {
+		c.Must(201, "PUT", "/v1/AUTH_test/"+ct, "")
+	}
+	c.Must(201, "PUT", "/v1/AUTH_test/b/secret", "secret")
+	c.Must(201, "PUT", "/v1/AUTH_test/b/segs/1", "segment")
+	c.Must(201, "PUT", "/v1/AUTH_test/a+segments/1", "own segment")
+	c.Must(201, "PUT", "/v1/AUTH_test/a/own", "own")
+	c.Must(201, "PUT", "/v1/AUTH_test/a/link", "", "Content-Type: application/symlink", "X-Symlink-Target: b/secret")
+	c.Must(201, "PUT", "/v1/AUTH_test/a/dlo", "", "X-Object-Manifest: b/segs/")
+	c.Must(201, "PUT", "/v1/AUTH_test/a/slo?multipart-manifest=put", `[{"path":"/b/secret"}]`)
+	c.Must(201, "PUT", "/v1/AUTH_test/a/ownslo?multipart-manifest=put", `[{"path":"/a+segments/1"}]`)
+	for _, p := range []string{"a/link", "a/dlo", "a/slo"} {
+		c.Must(200, "GET", "/v1/AUTH_test/"+p, "") // without a key scope the owner follows them
+	}
+	scoped := "X-Test-Buckets: a"
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/v1/AUTH_test/a/own", 200},
+		{"GET", "/v1/AUTH_test/a/ownslo", 200},
+		{"GET", "/v1/AUTH_test", 200}, // account listings stay (the S3 layer filters them)
+		{"GET", "/v1/AUTH_test/b/secret", 403},
+		{"GET", "/v1/AUTH_test/b", 403},
+		{"GET", "/v1/AUTH_test/a/link", 403},
+		{"HEAD", "/v1/AUTH_test/a/link", 403},
+		{"GET", "/v1/AUTH_test/a/dlo", 403},
+		{"GET", "/v1/AUTH_test/a/slo", 409},
+		{"PUT", "/v1/AUTH_test/a/copy", 403}, // X-Copy-From out of the bucket, below
+	} {
+		h := []string{scoped}
+		if tc.method == "PUT" {
+			h = append(h, "X-Copy-From: b/secret")
+		}
+		if resp, _ := c.Do(tc.method, tc.path, "", h...); resp.StatusCode != tc.want {
+			t.Errorf("%s %s with a key scope: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	// Object versioning's bookkeeping runs pre-authed: it keeps to the
+	// key's bucket (its versions container is the bucket's own).
+	c.Must(204, "POST", "/v1/AUTH_test/a", "", "X-Versions-Enabled: true")
+	c.Must(201, "PUT", "/v1/AUTH_test/a/own", "v2", scoped)
+	c.Must(201, "PUT", "/v1/AUTH_test/a/own", "v3", scoped)
+	// Legacy versioning into another container is outside the key's buckets.
+	c.Must(201, "PUT", "/v1/AUTH_test/arch", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/b2", "", "X-Versions-Location: arch")
+	c.Must(201, "PUT", "/v1/AUTH_test/b2/o", "v1")
+	c.Must(201, "PUT", "/v1/AUTH_test/b2/o", "v2", "X-Test-Buckets: b2,arch")
+	if resp, _ := c.Do("PUT", "/v1/AUTH_test/b2/o", "v3", "X-Test-Buckets: b2"); resp.StatusCode/100 == 2 {
+		t.Errorf("legacy versioning wrote outside the key's buckets: %d", resp.StatusCode)
+	}
+}

@@ -33,7 +33,7 @@ const accountMethods = "HEAD, GET, POST, OPTIONS"
 func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
 	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
-		return p.be.AccountInfo(context.Background(), n, pl.part, a)
+		return p.be.AccountInfo(context.Background(), pl.account(n, a))
 	})
 }
 
@@ -48,7 +48,7 @@ func (p *Proxy) ensureAccount(a string) error {
 	pl := p.accountPlace(a)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		_, err := p.be.AccountCreate(context.Background(), n, pl.part, a, ts, nil)
+		_, err := p.be.AccountCreate(context.Background(), pl.account(n, a), ts, nil)
 		return err
 	})
 	_, err := outcome(res, pl.quorum())
@@ -92,7 +92,7 @@ func (p *Proxy) accountGet(r *Request) {
 	if exists && r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.Account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(context.Background(), n, pl.part, r.Account, opts)
+			return p.be.AccountList(context.Background(), pl.account(n, r.Account), opts)
 		})
 		if err != nil && !notFound(err) {
 			WriteError(r.Ctx, err)
@@ -133,7 +133,7 @@ func (p *Proxy) accountPost(r *Request) {
 	}
 	pl := p.accountPlace(r.Account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.AccountPost(context.Background(), n, pl.part, r.Account, meta)
+		return p.be.AccountPost(context.Background(), pl.account(n, r.Account), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		WriteError(r.Ctx, err)

@@ -60,7 +60,7 @@ func (p *Proxy) ContainerInfo(_ *fasthttp.RequestCtx, a, c string) (db.Container
 func (p *Proxy) ReadContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
-		return p.be.ContainerInfo(context.Background(), n, pl.part, a, c, fresh)
+		return p.be.ContainerInfo(context.Background(), pl.container(n, a, c), fresh)
 	})
 }
 
@@ -110,7 +110,7 @@ func (p *Proxy) containerPut(r *Request) {
 	pl := p.containerPlace(r.Account, r.Container)
 	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.Account, r.Container, ts, policy, meta)
+		c, err := p.be.ContainerCreate(context.Background(), pl.container(n, r.Account, r.Container), ts, policy, meta)
 		if c {
 			created.Store(true)
 		}
@@ -148,7 +148,7 @@ func (p *Proxy) containerPost(r *Request) {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(context.Background(), n, pl.part, r.Account, r.Container, meta)
+		return p.be.ContainerPost(context.Background(), pl.container(n, r.Account, r.Container), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		WriteError(r.Ctx, err)
@@ -165,7 +165,7 @@ func (p *Proxy) containerDelete(r *Request) {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(context.Background(), n, pl.part, r.Account, r.Container, ts)
+		return p.be.ContainerDelete(context.Background(), pl.container(n, r.Account, r.Container), ts)
 	})
 	for _, x := range res {
 		if StatusOf(x.err) == fasthttp.StatusConflict {
@@ -232,7 +232,7 @@ func (p *Proxy) containerGet(r *Request) {
 	if r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.Account, r.Container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), n, pl.part, r.Account, r.Container, opts)
+			return p.be.ContainerList(context.Background(), pl.container(n, r.Account, r.Container), opts)
 		})
 		if err != nil {
 			WriteError(r.Ctx, err)

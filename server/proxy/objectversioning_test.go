@@ -143,7 +143,7 @@ func TestObjectVersioningOrphanListing(t *testing.T) {
 		pl := p.containerPlace("AUTH_test", name)
 		ts := timestamp.Now()
 		for _, n := range pl.primaries {
-			if err := p.be.ContainerDelete(context.Background(), n, pl.part, "AUTH_test", name, ts); err != nil {
+			if err := p.be.ContainerDelete(context.Background(), pl.container(n, "AUTH_test", name), ts); err != nil {
 				t.Fatalf("deleting %s on %s: %v", name, n.Device, err)
 			}
 		}

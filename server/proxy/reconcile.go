@@ -104,7 +104,7 @@ func (u *Updater) reconcileObject(objects *storage.ObjectStore, dev string, part
 	pl := p.containerPlace(on.Account, on.Container)
 	behind := false
 	for _, n := range pl.primaries {
-		rows, err := p.be.ContainerList(context.Background(), n, pl.part, on.Account, on.Container,
+		rows, err := p.be.ContainerList(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: on.Account, Container: on.Container},
 			db.ListOptions{Prefix: on.Object, Limit: 1, IncludeDeleted: true, AllowReserved: true})
 		if err != nil {
 			continue // no such container replica (yet): the replicator's job

@@ -467,7 +467,7 @@ func (v *versioner) versionsNewestFirst() ([]db.ObjectEntry, error) {
 	marker := ""
 	for {
 		page, err := readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), n, pl.part, v.account, v.vc,
+			return p.be.ContainerList(context.Background(), pl.container(n, v.account, v.vc),
 				db.ListOptions{Prefix: prefix, Marker: marker, Reverse: true, Limit: 10000})
 		})
 		if err != nil {

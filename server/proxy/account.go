@@ -13,19 +13,20 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) accountController(r *Request) {
+func (p *Proxy) accountController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.accountGet(r)
+		return p.accountGet(r)
 	case fasthttp.MethodPost:
-		p.accountPost(r)
+		return p.accountPost(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, accountMethods)
 	default:
 		// PUT and DELETE too: allow_account_management is off, as in a
 		// default Swift proxy.
-		MethodNotAllowed(r.Ctx, accountMethods)
+		return MethodNotAllowedError(accountMethods)
 	}
+	return nil
 }
 
 const accountMethods = "HEAD, GET, POST, OPTIONS"
@@ -55,21 +56,18 @@ func (p *Proxy) ensureAccount(a string) error {
 	return err
 }
 
-func (p *Proxy) accountGet(r *Request) {
+func (p *Proxy) accountGet(r *Request) error {
 	format, err := ListingFormat(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r, p.limits.AccountListingLimit)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	info, err := p.AccountInfo(r.Account)
 	if err != nil && !notFound(err) {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	exists := err == nil
 	if !exists {
@@ -95,29 +93,26 @@ func (p *Proxy) accountGet(r *Request) {
 			return p.be.AccountList(context.Background(), pl.account(n, r.Account), opts)
 		})
 		if err != nil && !notFound(err) {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	writeContainerListing(r.Ctx, format, r.Account, entries)
 	if r.Method == fasthttp.MethodHead {
 		headBody(r.Ctx)
 	}
+	return nil
 }
 
-func (p *Proxy) accountPost(r *Request) {
+func (p *Proxy) accountPost(r *Request) error {
 	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil && !r.IsOwner() {
-		WriteStatus(r.Ctx, fasthttp.StatusForbidden, "")
-		return
+		return Errorf(fasthttp.StatusForbidden, "")
 	}
 	dropOwnerOnly(r)
 	if err := p.checkMetadata(r, "Account"); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	if err := p.ensureAccount(r.Account); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
@@ -127,8 +122,7 @@ func (p *Proxy) accountPost(r *Request) {
 	}
 	if info, err := p.AccountInfo(r.Account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	pl := p.accountPlace(r.Account)
@@ -136,10 +130,10 @@ func (p *Proxy) accountPost(r *Request) {
 		return p.be.AccountPost(context.Background(), pl.account(n, r.Account), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	NoContent(r.Ctx)
+	return nil
 }
 
 // headBody turns a listing response into Swift's answer to HEAD on an

@@ -15,21 +15,22 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) containerController(r *Request) {
+func (p *Proxy) containerController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.containerGet(r)
+		return p.containerGet(r)
 	case fasthttp.MethodPut:
-		p.containerPut(r)
+		return p.containerPut(r)
 	case fasthttp.MethodPost:
-		p.containerPost(r)
+		return p.containerPost(r)
 	case fasthttp.MethodDelete:
-		p.containerDelete(r)
+		return p.containerDelete(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, containerMethods)
 	default:
-		MethodNotAllowed(r.Ctx, containerMethods)
+		return MethodNotAllowedError(containerMethods)
 	}
+	return nil
 }
 
 const containerMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
@@ -77,34 +78,29 @@ func (p *Proxy) checkContainerHeaders(r *Request) error {
 	return p.checkMetadata(r, "Container")
 }
 
-func (p *Proxy) containerPut(r *Request) {
+func (p *Proxy) containerPut(r *Request) error {
 	if err := p.checkContainerHeaders(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	// Not requested: an existing container keeps its policy, a new one
 	// gets the default (Swift's X-Backend-Storage-Policy-Default).
 	policy := db.NoPolicy(p.Policies().Default().Index)
 	if pol, ok, err := p.requestedPolicy(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	} else if ok {
 		policy = pol.Index
 	}
 	if err := p.ensureAccount(r.Account); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	if info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container); err == nil {
 		if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	pl := p.containerPlace(r.Account, r.Container)
@@ -117,8 +113,7 @@ func (p *Proxy) containerPut(r *Request) {
 		return err
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	p.acct.updateNow(r.Account, r.Container)
 	if created.Load() {
@@ -128,40 +123,37 @@ func (p *Proxy) containerPut(r *Request) {
 	} else {
 		WriteStatus(r.Ctx, fasthttp.StatusAccepted, acceptedBody)
 	}
+	return nil
 }
 
-func (p *Proxy) containerPost(r *Request) {
+func (p *Proxy) containerPost(r *Request) error {
 	if err := p.checkContainerHeaders(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
 		return p.be.ContainerPost(context.Background(), pl.container(n, r.Account, r.Container), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	NoContent(r.Ctx)
+	return nil
 }
 
-func (p *Proxy) containerDelete(r *Request) {
+func (p *Proxy) containerDelete(r *Request) error {
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
@@ -169,33 +161,29 @@ func (p *Proxy) containerDelete(r *Request) {
 	})
 	for _, x := range res {
 		if StatusOf(x.err) == fasthttp.StatusConflict {
-			WriteStatus(r.Ctx, fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
-			return
+			return Errorf(fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
 		}
 	}
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	p.acct.updateNow(r.Account, r.Container)
 	NoContent(r.Ctx)
+	return nil
 }
 
-func (p *Proxy) containerGet(r *Request) {
+func (p *Proxy) containerGet(r *Request) error {
 	format, err := ListingFormat(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r, p.limits.ContainerListingLimit)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	info, err := p.ReadContainerInfo(r.Account, r.Container, true)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	h := &r.Ctx.Response.Header
 	h.Set("X-Container-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
@@ -235,8 +223,7 @@ func (p *Proxy) containerGet(r *Request) {
 			return p.be.ContainerList(context.Background(), pl.container(n, r.Account, r.Container), opts)
 		})
 		if err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 		if isPath {
 			entries = pathEntries(entries, opts.Prefix)
@@ -246,6 +233,7 @@ func (p *Proxy) containerGet(r *Request) {
 	if r.Method == fasthttp.MethodHead {
 		headBody(r.Ctx)
 	}
+	return nil
 }
 
 // pathEntries shapes a listing for ?path= as Swift does: the directory

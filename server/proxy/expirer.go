@@ -224,7 +224,7 @@ func (p *Proxy) internalRequest(method, uri string, prep func(req *fasthttp.Requ
 	ctx.Init(&fasthttp.Request{}, nil, nil)
 	ctx.SetUserValue(KeyTransID, newTransID())
 	SetAuthorized(ctx, AuthorizedOwner)
-	return Subrequest(ctx, Lift(p.serveSwift), method, uri, prep)
+	return Subrequest(ctx, p.serveSwift, method, uri, prep)
 }
 
 func (p *Proxy) dropTask(cont, task string) {

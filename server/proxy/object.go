@@ -31,21 +31,22 @@ var objectAllowedHeaders = []string{
 
 const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
-func (p *Proxy) objectController(r *Request) {
+func (p *Proxy) objectController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.objectGet(r)
+		return p.objectGet(r)
 	case fasthttp.MethodPut:
-		p.objectPut(r)
+		return p.objectPut(r)
 	case fasthttp.MethodPost:
-		p.objectPost(r)
+		return p.objectPost(r)
 	case fasthttp.MethodDelete:
-		p.objectDelete(r)
+		return p.objectDelete(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, objectMethods)
 	default:
-		MethodNotAllowed(r.Ctx, objectMethods)
+		return MethodNotAllowedError(objectMethods)
 	}
+	return nil
 }
 
 // pythonTypes are Python mimetypes' answers where Go's table differs.
@@ -183,17 +184,15 @@ func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error)
 	return size, delAt, err
 }
 
-func (p *Proxy) objectPut(r *Request) {
+func (p *Proxy) objectPut(r *Request) error {
 	ctx := r.Ctx
 	size, delAt, err := p.checkObjectPut(r, time.Now())
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	ctype := r.Header("Content-Type")
 	if ctype == "" || r.Header("X-Detect-Content-Type") == "true" {
@@ -201,21 +200,18 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	info, err := p.ContainerInfo(ctx, r.Account, r.Container)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	policy, err := p.policyIndexOf(ctx, info.StoragePolicy)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	if r.Header("If-None-Match") == "*" {
 		defer p.putLocks.lock(r.Account + "/" + r.Container + "/" + r.Object)()
 		if rd, err := p.openObject(pl, r, false); err == nil {
 			rd.Close()
-			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "")
-			return
+			return Errorf(fasthttp.StatusPreconditionFailed, "")
 		}
 	}
 	// Unless a middleware gave the timestamp, the object is timed as late
@@ -242,10 +238,9 @@ func (p *Proxy) objectPut(r *Request) {
 		if conflicts >= pl.quorum() {
 			// Every replica already has something newer: Swift answers 202.
 			ctx.SetStatusCode(fasthttp.StatusAccepted)
-			return
+			return nil
 		}
-		WriteError(ctx, failure)
-		return
+		return failure
 	}
 	abortAll := func() {
 		for _, w := range writers {
@@ -255,13 +250,11 @@ func (p *Proxy) objectPut(r *Request) {
 	n, etag, err := p.copyBody(ctx, writers, size, pl.quorum())
 	if err != nil {
 		abortAll()
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	if size >= 0 && n < size {
 		abortAll()
-		WriteStatus(ctx, 499, "")
-		return
+		return Errorf(499, "")
 	}
 	live := writers[:0]
 	for _, w := range writers {
@@ -271,8 +264,7 @@ func (p *Proxy) objectPut(r *Request) {
 	}
 	if want := strings.Trim(strings.ToLower(r.Header("Etag")), `"`); want != "" && want != etag {
 		abortAll()
-		WriteStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
-		return
+		return Errorf(fasthttp.StatusUnprocessableEntity, "")
 	}
 	// The object is timed now that its body is complete (unless a
 	// middleware gave its timestamp): of two overlapping uploads of a name
@@ -304,8 +296,7 @@ func (p *Proxy) objectPut(r *Request) {
 		}
 	}
 	if _, err := outcome(writerResults(live), pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	p.acct.markDirty(r.Account, r.Container)
 	if delAt != "" {
@@ -317,6 +308,7 @@ func (p *Proxy) objectPut(r *Request) {
 	ctx.Response.Header.Set("Last-Modified", HTTPDate(ts))
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 	ctx.Response.Header.SetContentLength(0)
+	return nil
 }
 
 func mustInt64(s string) int64 {

@@ -194,12 +194,10 @@ func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-func (p *Proxy) objectGet(r *Request) {
-	ctx := r.Ctx
+func (p *Proxy) objectGet(r *Request) error {
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	newest := strings.EqualFold(r.Header("X-Newest"), "true")
@@ -217,12 +215,11 @@ func (p *Proxy) objectGet(r *Request) {
 			if failed != nil && (notFound(err) || errors.Is(err, errReplicaFailed)) {
 				err = failed // only failing replicas had it
 			}
-			WriteError(ctx, err)
-			return
+			return err
 		}
 		err = p.serveObject(r, rd)
 		if err == nil {
-			return
+			return nil
 		}
 		object := r.Account + "/" + r.Container + "/" + r.Object
 		if errors.Is(err, storage.ErrCorrupt) {
@@ -366,32 +363,27 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
 }
 
-func (p *Proxy) objectPost(r *Request) {
+func (p *Proxy) objectPost(r *Request) error {
 	ctx := r.Ctx
 	if err := p.checkMetadata(r, "Object"); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	delAt, err := deleteAt(r, time.Now())
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	rd, err := p.openObject(pl, r, false)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	// Swift's object server answers a POST with the object's sysmeta
 	// (the symlink middleware looks for a link there).
@@ -412,8 +404,7 @@ func (p *Proxy) objectPost(r *Request) {
 		return p.be.ObjectPost(context.Background(), pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	if delAt != oldDelAt {
 		// The object server's delete_at_update: queue the new time,
@@ -426,41 +417,37 @@ func (p *Proxy) objectPost(r *Request) {
 		}
 	}
 	WriteStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
+	return nil
 }
 
-func (p *Proxy) objectDelete(r *Request) {
+func (p *Proxy) objectDelete(r *Request) error {
 	ctx := r.Ctx
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	if v := r.Header("X-If-Delete-At"); v != "" {
 		// The expirer's conditional delete: only the version that is due.
 		want, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			WriteStatus(ctx, fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
-			return
+			return Errorf(fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
 			return p.be.ObjectOpen(context.Background(), pl.object(n, r.Account, r.Container, r.Object))
 		})
 		if err != nil {
-			WriteError(ctx, err)
-			return
+			return err
 		}
 		have := rd.Metadata()["X-Delete-At"]
 		rd.Close()
 		if have != strconv.FormatInt(want, 10) {
-			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
-			return
+			return Errorf(fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
 		}
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
@@ -469,8 +456,8 @@ func (p *Proxy) objectDelete(r *Request) {
 	})
 	p.acct.markDirty(r.Account, r.Container)
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	NoContent(ctx)
+	return nil
 }

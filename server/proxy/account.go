@@ -31,17 +31,21 @@ func (p *Proxy) accountController(r *Request) error {
 
 const accountMethods = "HEAD, GET, POST, OPTIONS"
 
-func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) {
+// AccountInfo reads an account's info from the first replica that has it.
+func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) { return p.accountInfo(p.life, a) }
+
+// accountInfo is AccountInfo for a request: ctx is its context.
+func (p *Proxy) accountInfo(ctx context.Context, a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
 	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
-		return p.be.AccountInfo(context.Background(), pl.account(n, a))
+		return p.be.AccountInfo(ctx, pl.account(n, a))
 	})
 }
 
 // ensureAccount creates the account on its replicas if missing
 // (account_autocreate, as with tempauth in Swift).
-func (p *Proxy) ensureAccount(a string) error {
-	if _, err := p.AccountInfo(a); err == nil {
+func (p *Proxy) ensureAccount(ctx context.Context, a string) error {
+	if _, err := p.accountInfo(ctx, a); err == nil {
 		return nil
 	} else if !notFound(err) {
 		return err
@@ -49,7 +53,7 @@ func (p *Proxy) ensureAccount(a string) error {
 	pl := p.accountPlace(a)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		_, err := p.be.AccountCreate(context.Background(), pl.account(n, a), ts, nil)
+		_, err := p.be.AccountCreate(ctx, pl.account(n, a), ts, nil)
 		return err
 	})
 	_, err := outcome(res, pl.quorum())
@@ -65,7 +69,7 @@ func (p *Proxy) accountGet(r *Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := p.AccountInfo(r.Account)
+	info, err := p.accountInfo(r.Ctx, r.Account)
 	if err != nil && !notFound(err) {
 		return err
 	}
@@ -90,7 +94,7 @@ func (p *Proxy) accountGet(r *Request) error {
 	if exists && r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.Account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(context.Background(), pl.account(n, r.Account), opts)
+			return p.be.AccountList(r.Ctx, pl.account(n, r.Account), opts)
 		})
 		if err != nil && !notFound(err) {
 			return err
@@ -111,7 +115,7 @@ func (p *Proxy) accountPost(r *Request) error {
 	if err := p.checkMetadata(r, "Account"); err != nil {
 		return err
 	}
-	if err := p.ensureAccount(r.Account); err != nil {
+	if err := p.ensureAccount(r.Ctx, r.Account); err != nil {
 		return err
 	}
 	ts := timestamp.Now()
@@ -120,14 +124,14 @@ func (p *Proxy) accountPost(r *Request) error {
 		_, stored, _ := keystone.ParseAccountACL(string(v)) // validated in serveSwift
 		meta[keystone.AccountACLSysmeta] = db.MetaValue{Value: stored, Timestamp: ts}
 	}
-	if info, err := p.AccountInfo(r.Account); err == nil {
+	if info, err := p.accountInfo(r.Ctx, r.Account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
 			return err
 		}
 	}
 	pl := p.accountPlace(r.Account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.AccountPost(context.Background(), pl.account(n, r.Account), meta)
+		return p.be.AccountPost(r.Ctx, pl.account(n, r.Account), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err

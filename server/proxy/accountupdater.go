@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -98,7 +97,7 @@ func (u *accountUpdater) update(a, c string) error {
 	}
 	pl := u.p.accountPlace(a)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return u.p.be.AccountUpdate(context.Background(), backend.AccountRef{Node: n, Part: pl.part, Account: a}, row)
+		return u.p.be.AccountUpdate(u.p.life, backend.AccountRef{Node: n, Part: pl.part, Account: a}, row)
 	})
 	_, err = outcome(res, pl.quorum())
 	return err
@@ -117,7 +116,7 @@ func (p *Proxy) containerStat(a, c string) (db.ContainerInfo, error) {
 	var firstErr error
 	found := false
 	for _, n := range pl.candidates() {
-		info, err := p.be.ContainerInfo(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}, true)
+		info, err := p.be.ContainerInfo(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}, true)
 		if err != nil && !notFound(err) {
 			if firstErr == nil {
 				firstErr = err

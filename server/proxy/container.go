@@ -54,15 +54,32 @@ func cleanACLs(r *Request) error {
 
 // ContainerInfo reads a container's info from the first replica that has
 // it, for existence and ACL checks (counts may lag by a few milliseconds).
-func (p *Proxy) ContainerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
-	return p.ReadContainerInfo(a, c, false)
+// ctx is the request's (nil for none).
+func (p *Proxy) ContainerInfo(ctx *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
+	return p.readContainerInfo(p.reqContext(ctx), a, c, false)
 }
 
+// ReadContainerInfo reads it now; fresh counts every acknowledged write.
 func (p *Proxy) ReadContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
+	return p.readContainerInfo(p.life, a, c, fresh)
+}
+
+// readContainerInfo is ReadContainerInfo for a request: ctx is its context.
+func (p *Proxy) readContainerInfo(ctx context.Context, a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
-		return p.be.ContainerInfo(context.Background(), pl.container(n, a, c), fresh)
+		return p.be.ContainerInfo(ctx, pl.container(n, a, c), fresh)
 	})
+}
+
+// reqContext is the context of ctx's request, or with no request (nil)
+// the proxy's own, which Close cancels. fasthttp cancels a request's
+// context when the server shuts down.
+func (p *Proxy) reqContext(ctx *fasthttp.RequestCtx) context.Context {
+	if ctx == nil {
+		return p.life
+	}
+	return ctx
 }
 
 // checkContainerHeaders prepares a container PUT or POST: owner-only
@@ -90,7 +107,7 @@ func (p *Proxy) containerPut(r *Request) error {
 	} else if ok {
 		policy = pol.Index
 	}
-	if err := p.ensureAccount(r.Account); err != nil {
+	if err := p.ensureAccount(r.Ctx, r.Account); err != nil {
 		return err
 	}
 	ts, err := requestTimestamp(r)
@@ -106,7 +123,7 @@ func (p *Proxy) containerPut(r *Request) error {
 	pl := p.containerPlace(r.Account, r.Container)
 	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(context.Background(), pl.container(n, r.Account, r.Container), ts, policy, meta)
+		c, err := p.be.ContainerCreate(r.Ctx, pl.container(n, r.Account, r.Container), ts, policy, meta)
 		if c {
 			created.Store(true)
 		}
@@ -141,7 +158,7 @@ func (p *Proxy) containerPost(r *Request) error {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(context.Background(), pl.container(n, r.Account, r.Container), meta)
+		return p.be.ContainerPost(r.Ctx, pl.container(n, r.Account, r.Container), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err
@@ -157,7 +174,7 @@ func (p *Proxy) containerDelete(r *Request) error {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(context.Background(), pl.container(n, r.Account, r.Container), ts)
+		return p.be.ContainerDelete(r.Ctx, pl.container(n, r.Account, r.Container), ts)
 	})
 	for _, x := range res {
 		if StatusOf(x.err) == fasthttp.StatusConflict {
@@ -181,7 +198,7 @@ func (p *Proxy) containerGet(r *Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := p.ReadContainerInfo(r.Account, r.Container, true)
+	info, err := p.readContainerInfo(r.Ctx, r.Account, r.Container, true)
 	if err != nil {
 		return err
 	}
@@ -220,7 +237,7 @@ func (p *Proxy) containerGet(r *Request) error {
 	if r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.Account, r.Container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), pl.container(n, r.Account, r.Container), opts)
+			return p.be.ContainerList(r.Ctx, pl.container(n, r.Account, r.Container), opts)
 		})
 		if err != nil {
 			return err

@@ -77,7 +77,7 @@ func (p *Proxy) queueExpiry(deleteAt int64, a, c, o string, ts timestamp.Timesta
 func (p *Proxy) updateTaskRow(cont string, row db.ObjectRow) error {
 	pl := p.containerPlace(expiringAccount, cont)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdate(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, row)
+		return p.be.ContainerUpdate(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, row)
 	})
 	p.acct.markDirty(expiringAccount, cont)
 	_, err := outcome(res, pl.quorum())
@@ -96,13 +96,13 @@ func (p *Proxy) ensureTaskContainer(cont string) error {
 		if !notFound(err) {
 			return err
 		}
-		if err := p.ensureAccount(expiringAccount); err != nil {
+		if err := p.ensureAccount(p.life, expiringAccount); err != nil {
 			return err
 		}
 		pl := p.containerPlace(expiringAccount, cont)
 		ts := timestamp.Now()
 		res := writeEach(pl, func(_ int, n *ring.Device) error {
-			_, err := p.be.ContainerCreate(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, ts, 0, nil)
+			_, err := p.be.ContainerCreate(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, ts, 0, nil)
 			return err
 		})
 		if _, err := outcome(res, pl.quorum()); err != nil {
@@ -239,7 +239,7 @@ func (p *Proxy) dropTaskContainer(cont string) {
 	pl := p.containerPlace(expiringAccount, cont)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, ts)
+		return p.be.ContainerDelete(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, ts)
 	})
 	if _, err := outcome(res, pl.quorum()); err == nil || notFound(err) {
 		p.expiry.mu.Lock()
@@ -256,7 +256,7 @@ func (p *Proxy) listAllContainers(account string) ([]string, error) {
 	marker := ""
 	for {
 		entries, err := readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(context.Background(), backend.AccountRef{Node: n, Part: pl.part, Account: account}, db.ListOptions{Marker: marker, Limit: 10000})
+			return p.be.AccountList(p.life, backend.AccountRef{Node: n, Part: pl.part, Account: account}, db.ListOptions{Marker: marker, Limit: 10000})
 		})
 		if err != nil {
 			return out, err
@@ -278,7 +278,7 @@ func (p *Proxy) eachTask(cont string, fn func(task string) bool) error {
 	marker := ""
 	for {
 		entries, err := readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, db.ListOptions{Marker: marker, Limit: 1000})
+			return p.be.ContainerList(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: expiringAccount, Container: cont}, db.ListOptions{Marker: marker, Limit: 1000})
 		})
 		if err != nil {
 			if notFound(err) {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -39,7 +38,7 @@ func (p *Proxy) openObjectSkipping(pl placement, r *Request, newest bool, skip m
 		if skip[n] {
 			return nil, errReplicaFailed
 		}
-		rd, err := p.be.ObjectOpen(context.Background(), pl.object(n, r.Account, r.Container, r.Object))
+		rd, err := p.be.ObjectOpen(r.Ctx, pl.object(n, r.Account, r.Container, r.Object))
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +400,7 @@ func (p *Proxy) objectPost(r *Request) error {
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(context.Background(), pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
+		return p.be.ObjectPost(r.Ctx, pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err
@@ -439,7 +438,7 @@ func (p *Proxy) objectDelete(r *Request) error {
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
-			return p.be.ObjectOpen(context.Background(), pl.object(n, r.Account, r.Container, r.Object))
+			return p.be.ObjectOpen(r.Ctx, pl.object(n, r.Account, r.Container, r.Object))
 		})
 		if err != nil {
 			return err
@@ -452,7 +451,7 @@ func (p *Proxy) objectDelete(r *Request) error {
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(context.Background(), pl.object(n, r.Account, r.Container, r.Object), ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(r.Ctx, pl.object(n, r.Account, r.Container, r.Object), ts, nil, cpl.target(i))
 	})
 	p.acct.markDirty(r.Account, r.Container)
 	if _, err := outcome(res, pl.quorum()); err != nil {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,9 @@ type Proxy struct {
 	syncMu     sync.Mutex                       // one container-sync pass at a time
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
 	infos      map[string]func() map[string]any // /info entries the filters registered
+	life       context.Context                  // work outliving a request; Close cancels it
+	stop       context.CancelFunc
+	closeOnce  sync.Once
 }
 
 // Options wires a Proxy.
@@ -118,6 +122,7 @@ func NewProxy(o Options) (*Proxy, error) {
 	if err := p.buildFilters(o); err != nil {
 		return nil, err
 	}
+	p.life, p.stop = context.WithCancel(context.Background())
 	p.acct = newAccountUpdater(p)
 	return p, nil
 }
@@ -126,8 +131,15 @@ func NewProxy(o Options) (*Proxy, error) {
 // identity, S3 signatures) records into.
 func (p *Proxy) Logins() *keystone.LoginThrottle { return p.logins }
 
-// Close stops background work, flushing account statistics.
-func (p *Proxy) Close() { p.acct.close() }
+// Close stops background work, flushing account statistics first, then
+// cancels what still runs on the proxy's behalf (streamed bodies, queued
+// updates).
+func (p *Proxy) Close() {
+	p.closeOnce.Do(func() {
+		p.acct.close()
+		p.stop()
+	})
+}
 
 // SetRings swaps in new rings (after a rebalance).
 func (p *Proxy) SetRings(r *Rings) { p.rings.Store(r) }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"sort"
 	"strconv"
 	"sync"
@@ -104,7 +103,7 @@ func (u *Updater) reconcileObject(objects *storage.ObjectStore, dev string, part
 	pl := p.containerPlace(on.Account, on.Container)
 	behind := false
 	for _, n := range pl.primaries {
-		rows, err := p.be.ContainerList(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: on.Account, Container: on.Container},
+		rows, err := p.be.ContainerList(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: on.Account, Container: on.Container},
 			db.ListOptions{Prefix: on.Object, Limit: 1, IncludeDeleted: true, AllowReserved: true})
 		if err != nil {
 			continue // no such container replica (yet): the replicator's job

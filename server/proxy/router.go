@@ -218,7 +218,7 @@ func (p *Proxy) Authorize(r *Request) keystone.Decision {
 		return d
 	}
 	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
-	info, err := p.AccountInfo(r.Account)
+	info, err := p.accountInfo(r.Ctx, r.Account)
 	if err != nil {
 		return d
 	}

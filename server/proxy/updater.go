@@ -177,7 +177,7 @@ func (u *Updater) applyAll(a, c string, aps []storage.AsyncPending) error {
 	p := u.Proxy
 	pl := p.containerPlace(a, c)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdates(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}, rows)
+		return p.be.ContainerUpdates(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}, rows)
 	})
 	for _, r := range res {
 		if r.err != nil {
@@ -214,7 +214,7 @@ func (u *Updater) apply(ap storage.AsyncPending) error {
 	p := u.Proxy
 	pl := p.containerPlace(ap.Account, ap.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdate(context.Background(), backend.ContainerRef{Node: n, Part: pl.part, Account: ap.Account, Container: ap.Container}, row)
+		return p.be.ContainerUpdate(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: ap.Account, Container: ap.Container}, row)
 	})
 	for _, r := range res {
 		if r.err != nil {

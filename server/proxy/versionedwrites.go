@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -467,7 +466,7 @@ func (v *versioner) versionsNewestFirst() ([]db.ObjectEntry, error) {
 	marker := ""
 	for {
 		page, err := readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), pl.container(n, v.account, v.vc),
+			return p.be.ContainerList(v.ctx, pl.container(n, v.account, v.vc),
 				db.ListOptions{Prefix: prefix, Marker: marker, Reverse: true, Limit: 10000})
 		})
 		if err != nil {

@@ -67,8 +67,19 @@ func TestCoreErrorResponses(t *testing.T) {
 			t.Errorf("%s: no X-Trans-Id", tc.name)
 		}
 	}
+	// A failed condition or range is answered from the replica.
+	c.must(201, "PUT", "/v1/AUTH_test/c/img", "x", "Content-Type: image/png", "X-Object-Meta-Color: red")
+	resp, body := c.do("GET", "/v1/AUTH_test/c/img", "", "If-Match: \"nope\"")
+	if resp.StatusCode != 412 || body != b412 || resp.Header.Get("Content-Type") != html || resp.Header.Get("X-Object-Meta-Color") != "red" {
+		t.Errorf("If-Match: %d %q (%s) meta %q", resp.StatusCode, body, resp.Header.Get("Content-Type"), resp.Header.Get("X-Object-Meta-Color"))
+	}
+	resp, body = c.do("GET", "/v1/AUTH_test/c/img", "", "Range: bytes=5-9")
+	if resp.StatusCode != 416 || body != "<html><h1>Requested Range Not Satisfiable</h1><p>The Range requested is not available.</p></html>" ||
+		resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Content-Range") != "bytes */1" {
+		t.Errorf("Range: %d %q (%s) %q", resp.StatusCode, body, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Range"))
+	}
 	// HEAD errors: no body, the default body's length.
-	resp, body := c.do("HEAD", "/v1/AUTH_test/c/nope", "")
+	resp, body = c.do("HEAD", "/v1/AUTH_test/c/nope", "")
 	if resp.StatusCode != 404 || body != "" || resp.ContentLength != int64(len(b404)) {
 		t.Errorf("HEAD 404: %d %q length %d", resp.StatusCode, body, resp.ContentLength)
 	}

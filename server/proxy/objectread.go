@@ -217,8 +217,9 @@ func (p *Proxy) objectGet(r *Request) error {
 			return err
 		}
 		err = p.serveObject(r, rd)
-		if err == nil {
-			return nil
+		var answer *HTTPError
+		if err == nil || errors.As(err, &answer) {
+			return err
 		}
 		object := r.Account + "/" + r.Container + "/" + r.Object
 		if errors.Is(err, storage.ErrCorrupt) {
@@ -246,7 +247,8 @@ var errReplicaFailed = errors.New("replica failed earlier in the request")
 
 // serveObject answers a GET or HEAD from the open replica rd. It returns
 // the error, having sent nothing and closed rd, when rd's first bytes
-// fail their checksum (storage.ErrCorrupt) or cannot be read.
+// fail their checksum (storage.ErrCorrupt) or cannot be read; an
+// *HTTPError is the answer itself (a failed condition or range).
 func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	ctx := r.Ctx
 	meta := rd.Metadata()
@@ -303,9 +305,7 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 			ctx.Response.SkipBody = true
 			return nil
 		}
-		ctx.Response.Header.Del("Content-Type")
-		WriteStatus(ctx, code, "")
-		return nil
+		return Errorf(code, "")
 	}
 	if r.Method == fasthttp.MethodHead {
 		rd.Close()
@@ -316,9 +316,8 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	if unsat {
 		rd.Close()
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
-		ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
-		return nil
+		// Swift keeps the object's content type.
+		return &HTTPError{status: fasthttp.StatusRequestedRangeNotSatisfiable, ctype: cleanContentType(meta["Content-Type"])}
 	}
 	// Runs after the handler returned: it must not touch r.
 	device, object := rd.node.Device, r.Account+"/"+r.Container+"/"+r.Object

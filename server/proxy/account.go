@@ -69,7 +69,7 @@ func (p *Proxy) accountGet(r *Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := p.accountInfo(r.Ctx, r.Account)
+	info, err := p.accountInfo(r.Context(), r.Account)
 	if err != nil && !notFound(err) {
 		return err
 	}
@@ -94,7 +94,7 @@ func (p *Proxy) accountGet(r *Request) error {
 	if exists && r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.Account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(r.Ctx, pl.account(n, r.Account), opts)
+			return p.be.AccountList(r.Context(), pl.account(n, r.Account), opts)
 		})
 		if err != nil && !notFound(err) {
 			return err
@@ -115,7 +115,7 @@ func (p *Proxy) accountPost(r *Request) error {
 	if err := p.checkMetadata(r, "Account"); err != nil {
 		return err
 	}
-	if err := p.ensureAccount(r.Ctx, r.Account); err != nil {
+	if err := p.ensureAccount(r.Context(), r.Account); err != nil {
 		return err
 	}
 	ts := timestamp.Now()
@@ -124,14 +124,14 @@ func (p *Proxy) accountPost(r *Request) error {
 		_, stored, _ := keystone.ParseAccountACL(string(v)) // validated in serveSwift
 		meta[keystone.AccountACLSysmeta] = db.MetaValue{Value: stored, Timestamp: ts}
 	}
-	if info, err := p.accountInfo(r.Ctx, r.Account); err == nil {
+	if info, err := p.accountInfo(r.Context(), r.Account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
 			return err
 		}
 	}
 	pl := p.accountPlace(r.Account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.AccountPost(r.Ctx, pl.account(n, r.Account), meta)
+		return p.be.AccountPost(r.Context(), pl.account(n, r.Account), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err

@@ -72,16 +72,6 @@ func (p *Proxy) readContainerInfo(ctx context.Context, a, c string, fresh bool) 
 	})
 }
 
-// reqContext is the context of ctx's request, or with no request (nil)
-// the proxy's own, which Close cancels. fasthttp cancels a request's
-// context when the server shuts down.
-func (p *Proxy) reqContext(ctx *fasthttp.RequestCtx) context.Context {
-	if ctx == nil {
-		return p.life
-	}
-	return ctx
-}
-
 // checkContainerHeaders prepares a container PUT or POST: owner-only
 // settings dropped for non-owners, ACLs cleaned, metadata within limits.
 func (p *Proxy) checkContainerHeaders(r *Request) error {
@@ -107,7 +97,7 @@ func (p *Proxy) containerPut(r *Request) error {
 	} else if ok {
 		policy = pol.Index
 	}
-	if err := p.ensureAccount(r.Ctx, r.Account); err != nil {
+	if err := p.ensureAccount(r.Context(), r.Account); err != nil {
 		return err
 	}
 	ts, err := requestTimestamp(r)
@@ -123,7 +113,7 @@ func (p *Proxy) containerPut(r *Request) error {
 	pl := p.containerPlace(r.Account, r.Container)
 	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(r.Ctx, pl.container(n, r.Account, r.Container), ts, policy, meta)
+		c, err := p.be.ContainerCreate(r.Context(), pl.container(n, r.Account, r.Container), ts, policy, meta)
 		if c {
 			created.Store(true)
 		}
@@ -158,7 +148,7 @@ func (p *Proxy) containerPost(r *Request) error {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(r.Ctx, pl.container(n, r.Account, r.Container), meta)
+		return p.be.ContainerPost(r.Context(), pl.container(n, r.Account, r.Container), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err
@@ -174,7 +164,7 @@ func (p *Proxy) containerDelete(r *Request) error {
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(r.Ctx, pl.container(n, r.Account, r.Container), ts)
+		return p.be.ContainerDelete(r.Context(), pl.container(n, r.Account, r.Container), ts)
 	})
 	for _, x := range res {
 		if StatusOf(x.err) == fasthttp.StatusConflict {
@@ -198,7 +188,7 @@ func (p *Proxy) containerGet(r *Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := p.readContainerInfo(r.Ctx, r.Account, r.Container, true)
+	info, err := p.readContainerInfo(r.Context(), r.Account, r.Container, true)
 	if err != nil {
 		return err
 	}
@@ -237,7 +227,7 @@ func (p *Proxy) containerGet(r *Request) error {
 	if r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.Account, r.Container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(r.Ctx, pl.container(n, r.Account, r.Container), opts)
+			return p.be.ContainerList(r.Context(), pl.container(n, r.Account, r.Container), opts)
 		})
 		if err != nil {
 			return err

@@ -390,7 +390,7 @@ func (p *Proxy) openWriters(r *Request, pl placement, ts timestamp.Timestamp, si
 	var mu sync.Mutex
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		w, err := p.be.ObjectCreate(r.Ctx, pl.object(n, r.Account, r.Container, r.Object), ts, size, cpl.target(i))
+		w, err := p.be.ObjectCreate(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()

@@ -38,7 +38,7 @@ func (p *Proxy) openObjectSkipping(pl placement, r *Request, newest bool, skip m
 		if skip[n] {
 			return nil, errReplicaFailed
 		}
-		rd, err := p.be.ObjectOpen(r.Ctx, pl.object(n, r.Account, r.Container, r.Object))
+		rd, err := p.be.ObjectOpen(r.Context(), pl.object(n, r.Account, r.Container, r.Object))
 		if err != nil {
 			return nil, err
 		}
@@ -399,7 +399,7 @@ func (p *Proxy) objectPost(r *Request) error {
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(r.Ctx, pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
+		return p.be.ObjectPost(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
 		return err
@@ -437,7 +437,7 @@ func (p *Proxy) objectDelete(r *Request) error {
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
-			return p.be.ObjectOpen(r.Ctx, pl.object(n, r.Account, r.Container, r.Object))
+			return p.be.ObjectOpen(r.Context(), pl.object(n, r.Account, r.Container, r.Object))
 		})
 		if err != nil {
 			return err
@@ -450,7 +450,7 @@ func (p *Proxy) objectDelete(r *Request) error {
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(r.Ctx, pl.object(n, r.Account, r.Container, r.Object), ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, nil, cpl.target(i))
 	})
 	p.acct.markDirty(r.Account, r.Container)
 	if _, err := outcome(res, pl.quorum()); err != nil {

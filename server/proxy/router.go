@@ -139,7 +139,7 @@ func (p *Proxy) newRequest(ctx *fasthttp.RequestCtx) (*Request, error) {
 		return nil, Errorf(fasthttp.StatusPreconditionFailed, "Bad URL")
 	}
 	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Version: version,
-		Account: account, Container: container, Object: object}
+		Account: account, Container: container, Object: object, bctx: p.reqContext(ctx)}
 	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
 		r.TransID = tid
 	}
@@ -218,7 +218,7 @@ func (p *Proxy) Authorize(r *Request) keystone.Decision {
 		return d
 	}
 	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
-	info, err := p.accountInfo(r.Ctx, r.Account)
+	info, err := p.accountInfo(r.Context(), r.Account)
 	if err != nil {
 		return d
 	}

@@ -27,8 +27,7 @@ func (p *Proxy) tempauthEndpoint(next Handler) Handler {
 			return UnauthorizedError("")
 		}
 		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP(), user); ok {
-			tooManyLogins(ctx, left)
-			return nil
+			return tooManyLogins(left)
 		}
 		token, id, err := p.auth.Authenticate(user, key)
 		p.logins.Record("tempauth", ctx.RemoteIP(), user, err == nil)
@@ -51,9 +50,9 @@ func (p *Proxy) tempauthEndpoint(next Handler) Handler {
 // tooManyLogins is the answer to a throttled login (the user from the
 // client's address, or the address): 429 with the seconds until it may
 // try again.
-func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
-	WriteStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
+func tooManyLogins(left time.Duration) error {
+	return &HTTPError{status: fasthttp.StatusTooManyRequests, body: "Too many failed logins; try again later.",
+		header: [][2]string{{"Retry-After", strconv.Itoa(int(left.Seconds()) + 1)}}}
 }
 
 // storageURL is http(s)://<host as requested>/v1/<account>.

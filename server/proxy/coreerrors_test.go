@@ -3,6 +3,8 @@ package proxy
 import (
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // TestCoreErrorResponses pins the bytes of the core's error answers:
@@ -87,4 +89,27 @@ func TestCoreErrorResponses(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("Www-Authenticate") != `Swift realm="AUTH_test"` || resp.ContentLength != int64(len(b401)) {
 		t.Errorf("HEAD 401: %d %q length %d", resp.StatusCode, resp.Header.Get("Www-Authenticate"), resp.ContentLength)
 	}
+}
+
+// TestCatchErrorsPanic: a panic inside the pipeline is Swift's 500 with
+// the transaction id, and the connection stays usable.
+func TestCatchErrorsPanic(t *testing.T) {
+	t.Parallel()
+	boom := func(next Handler) Handler {
+		return func(ctx *fasthttp.RequestCtx) error {
+			if string(ctx.Path()) == "/v1/AUTH_test/boom" {
+				ctx.Response.Header.Set("X-Half", "written")
+				panic("boom")
+			}
+			return next(ctx)
+		}
+	}
+	c := startTestCluster(t, boom)
+	resp, body := c.do("GET", "/v1/AUTH_test/boom", "")
+	want := "<html><h1>Internal Error</h1><p>The server has either erred or is incapable of performing the requested operation.</p></html>"
+	if resp.StatusCode != 500 || body != want || resp.Header.Get("Content-Type") != "text/html; charset=UTF-8" ||
+		resp.Header.Get("X-Trans-Id") == "" || resp.Header.Get("X-Half") != "" {
+		t.Errorf("%d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	c.must(204, "HEAD", "/v1/AUTH_test", "")
 }

@@ -119,10 +119,11 @@ func NewProxy(o Options) (*Proxy, error) {
 	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
 	p.infos = map[string]func() map[string]any{}
+	p.life, p.stop = context.WithCancel(context.Background())
 	if err := p.buildFilters(o); err != nil {
+		p.stop()
 		return nil, err
 	}
-	p.life, p.stop = context.WithCancel(context.Background())
 	p.acct = newAccountUpdater(p)
 	return p, nil
 }

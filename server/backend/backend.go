@@ -22,43 +22,65 @@ type Node = ring.Device
 // implementation can carry it over HTTP. Errors are the storage and db
 // packages' sentinels (storage.ErrNotFound, db.ErrNotEmpty, …).
 type Backend interface {
-	// The object methods work in storage policy index policy (Swift's
-	// X-Backend-Storage-Policy-Index): its directories on n.
+	// The object methods work in storage policy index r.Policy (Swift's
+	// X-Backend-Storage-Policy-Index): its directories on r.Node.
 
 	// ObjectCreate starts an object PUT; the writer's Commit makes it
 	// durable and, when ct is set, records the container update for ct.
-	ObjectCreate(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error)
+	ObjectCreate(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error)
 	// ObjectOpen is GET/HEAD.
-	ObjectOpen(ctx context.Context, n *Node, part, policy int, a, c, o string) (ObjectReader, error)
+	ObjectOpen(ctx context.Context, r ObjectRef) (ObjectReader, error)
 	// ObjectPost writes a .meta (fast-POST); a changed Content-Type is
 	// carried to ct's listing.
-	ObjectPost(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
+	ObjectPost(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
 	// ObjectDelete writes a tombstone and records the deletion for ct.
-	ObjectDelete(ctx context.Context, n *Node, part, policy int, a, c, o string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
+	ObjectDelete(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error
 	// AsyncPending records a container update that could not be applied.
 	AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error
 
-	ContainerCreate(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp, policy int, meta db.Metadata) (created bool, err error)
-	ContainerDelete(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error
+	ContainerCreate(ctx context.Context, r ContainerRef, ts timestamp.Timestamp, policy int, meta db.Metadata) (created bool, err error)
+	ContainerDelete(ctx context.Context, r ContainerRef, ts timestamp.Timestamp) error
 	// ContainerInfo reads a container's info; fresh includes every
 	// acknowledged object write in the counts (stale is cheaper and enough
 	// for existence and ACL checks).
-	ContainerInfo(ctx context.Context, n *Node, part int, a, c string, fresh bool) (db.ContainerInfo, error)
-	ContainerPost(ctx context.Context, n *Node, part int, a, c string, meta db.Metadata) error
+	ContainerInfo(ctx context.Context, r ContainerRef, fresh bool) (db.ContainerInfo, error)
+	ContainerPost(ctx context.Context, r ContainerRef, meta db.Metadata) error
 	// ContainerUpdate applies an object row (the object server's container update).
-	ContainerUpdate(ctx context.Context, n *Node, part int, a, c string, row db.ObjectRow) error
+	ContainerUpdate(ctx context.Context, r ContainerRef, row db.ObjectRow) error
 	// ContainerUpdates merges rows in one transaction, as ContainerUpdate
 	// each.
-	ContainerUpdates(ctx context.Context, n *Node, part int, a, c string, rows []db.ObjectRow) error
-	ContainerList(ctx context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error)
+	ContainerUpdates(ctx context.Context, r ContainerRef, rows []db.ObjectRow) error
+	ContainerList(ctx context.Context, r ContainerRef, opts db.ListOptions) ([]db.ObjectEntry, error)
 
-	AccountCreate(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp, meta db.Metadata) (created bool, err error)
-	AccountDelete(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp) error
-	AccountInfo(ctx context.Context, n *Node, part int, a string) (db.AccountInfo, error)
-	AccountPost(ctx context.Context, n *Node, part int, a string, meta db.Metadata) error
+	AccountCreate(ctx context.Context, r AccountRef, ts timestamp.Timestamp, meta db.Metadata) (created bool, err error)
+	AccountDelete(ctx context.Context, r AccountRef, ts timestamp.Timestamp) error
+	AccountInfo(ctx context.Context, r AccountRef) (db.AccountInfo, error)
+	AccountPost(ctx context.Context, r AccountRef, meta db.Metadata) error
 	// AccountUpdate applies a container row (the container server's account update).
-	AccountUpdate(ctx context.Context, n *Node, part int, a string, row db.ContainerRow) error
-	AccountList(ctx context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error)
+	AccountUpdate(ctx context.Context, r AccountRef, row db.ContainerRow) error
+	AccountList(ctx context.Context, r AccountRef, opts db.ListOptions) ([]db.ContainerEntry, error)
+}
+
+// ObjectRef names one object replica: the node and partition the ring
+// places it on, its storage policy index, and its name.
+type ObjectRef struct {
+	Node                       *Node
+	Part, Policy               int
+	Account, Container, Object string
+}
+
+// ContainerRef names one replica of a container database.
+type ContainerRef struct {
+	Node               *Node
+	Part               int
+	Account, Container string
+}
+
+// AccountRef names one replica of an account database.
+type AccountRef struct {
+	Node    *Node
+	Part    int
+	Account string
 }
 
 // ContainerTarget is the container replica an object write updates

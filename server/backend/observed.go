@@ -27,12 +27,12 @@ func (o *observed) seen(n *Node, err error) error {
 	return err
 }
 
-func (o *observed) ObjectCreate(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
-	w, err := o.b.ObjectCreate(ctx, n, part, policy, a, c, ob, ts, size, ct)
+func (o *observed) ObjectCreate(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, size int64, ct *ContainerTarget) (ObjectWriter, error) {
+	w, err := o.b.ObjectCreate(ctx, r, ts, size, ct)
 	if err != nil {
-		return nil, o.seen(n, err)
+		return nil, o.seen(r.Node, err)
 	}
-	return &observedWriter{ObjectWriter: w, o: o, n: n}, nil
+	return &observedWriter{ObjectWriter: w, o: o, n: r.Node}, nil
 }
 
 // observedWriter shows the errors of an object upload's writes and commit.
@@ -51,77 +51,77 @@ func (w *observedWriter) Commit(meta map[string]string) error {
 	return w.o.seen(w.n, w.ObjectWriter.Commit(meta))
 }
 
-func (o *observed) ObjectOpen(ctx context.Context, n *Node, part, policy int, a, c, ob string) (ObjectReader, error) {
-	r, err := o.b.ObjectOpen(ctx, n, part, policy, a, c, ob)
-	return r, o.seen(n, err)
+func (o *observed) ObjectOpen(ctx context.Context, r ObjectRef) (ObjectReader, error) {
+	rd, err := o.b.ObjectOpen(ctx, r)
+	return rd, o.seen(r.Node, err)
 }
 
-func (o *observed) ObjectPost(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
-	return o.seen(n, o.b.ObjectPost(ctx, n, part, policy, a, c, ob, ts, meta, ct))
+func (o *observed) ObjectPost(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	return o.seen(r.Node, o.b.ObjectPost(ctx, r, ts, meta, ct))
 }
 
-func (o *observed) ObjectDelete(ctx context.Context, n *Node, part, policy int, a, c, ob string, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
-	return o.seen(n, o.b.ObjectDelete(ctx, n, part, policy, a, c, ob, ts, meta, ct))
+func (o *observed) ObjectDelete(ctx context.Context, r ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *ContainerTarget) error {
+	return o.seen(r.Node, o.b.ObjectDelete(ctx, r, ts, meta, ct))
 }
 
 func (o *observed) AsyncPending(ctx context.Context, n *Node, p storage.AsyncPending) error {
 	return o.seen(n, o.b.AsyncPending(ctx, n, p))
 }
 
-func (o *observed) ContainerCreate(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp, policy int, meta db.Metadata) (bool, error) {
-	created, err := o.b.ContainerCreate(ctx, n, part, a, c, ts, policy, meta)
-	return created, o.seen(n, err)
+func (o *observed) ContainerCreate(ctx context.Context, r ContainerRef, ts timestamp.Timestamp, policy int, meta db.Metadata) (bool, error) {
+	created, err := o.b.ContainerCreate(ctx, r, ts, policy, meta)
+	return created, o.seen(r.Node, err)
 }
 
-func (o *observed) ContainerDelete(ctx context.Context, n *Node, part int, a, c string, ts timestamp.Timestamp) error {
-	return o.seen(n, o.b.ContainerDelete(ctx, n, part, a, c, ts))
+func (o *observed) ContainerDelete(ctx context.Context, r ContainerRef, ts timestamp.Timestamp) error {
+	return o.seen(r.Node, o.b.ContainerDelete(ctx, r, ts))
 }
 
-func (o *observed) ContainerInfo(ctx context.Context, n *Node, part int, a, c string, fresh bool) (db.ContainerInfo, error) {
-	info, err := o.b.ContainerInfo(ctx, n, part, a, c, fresh)
-	return info, o.seen(n, err)
+func (o *observed) ContainerInfo(ctx context.Context, r ContainerRef, fresh bool) (db.ContainerInfo, error) {
+	info, err := o.b.ContainerInfo(ctx, r, fresh)
+	return info, o.seen(r.Node, err)
 }
 
-func (o *observed) ContainerPost(ctx context.Context, n *Node, part int, a, c string, meta db.Metadata) error {
-	return o.seen(n, o.b.ContainerPost(ctx, n, part, a, c, meta))
+func (o *observed) ContainerPost(ctx context.Context, r ContainerRef, meta db.Metadata) error {
+	return o.seen(r.Node, o.b.ContainerPost(ctx, r, meta))
 }
 
-func (o *observed) ContainerUpdate(ctx context.Context, n *Node, part int, a, c string, row db.ObjectRow) error {
-	return o.seen(n, o.b.ContainerUpdate(ctx, n, part, a, c, row))
+func (o *observed) ContainerUpdate(ctx context.Context, r ContainerRef, row db.ObjectRow) error {
+	return o.seen(r.Node, o.b.ContainerUpdate(ctx, r, row))
 }
 
-func (o *observed) ContainerUpdates(ctx context.Context, n *Node, part int, a, c string, rows []db.ObjectRow) error {
-	return o.seen(n, o.b.ContainerUpdates(ctx, n, part, a, c, rows))
+func (o *observed) ContainerUpdates(ctx context.Context, r ContainerRef, rows []db.ObjectRow) error {
+	return o.seen(r.Node, o.b.ContainerUpdates(ctx, r, rows))
 }
 
-func (o *observed) ContainerList(ctx context.Context, n *Node, part int, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
-	l, err := o.b.ContainerList(ctx, n, part, a, c, opts)
-	return l, o.seen(n, err)
+func (o *observed) ContainerList(ctx context.Context, r ContainerRef, opts db.ListOptions) ([]db.ObjectEntry, error) {
+	l, err := o.b.ContainerList(ctx, r, opts)
+	return l, o.seen(r.Node, err)
 }
 
-func (o *observed) AccountCreate(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp, meta db.Metadata) (bool, error) {
-	created, err := o.b.AccountCreate(ctx, n, part, a, ts, meta)
-	return created, o.seen(n, err)
+func (o *observed) AccountCreate(ctx context.Context, r AccountRef, ts timestamp.Timestamp, meta db.Metadata) (bool, error) {
+	created, err := o.b.AccountCreate(ctx, r, ts, meta)
+	return created, o.seen(r.Node, err)
 }
 
-func (o *observed) AccountDelete(ctx context.Context, n *Node, part int, a string, ts timestamp.Timestamp) error {
-	return o.seen(n, o.b.AccountDelete(ctx, n, part, a, ts))
+func (o *observed) AccountDelete(ctx context.Context, r AccountRef, ts timestamp.Timestamp) error {
+	return o.seen(r.Node, o.b.AccountDelete(ctx, r, ts))
 }
 
-func (o *observed) AccountInfo(ctx context.Context, n *Node, part int, a string) (db.AccountInfo, error) {
-	info, err := o.b.AccountInfo(ctx, n, part, a)
-	return info, o.seen(n, err)
+func (o *observed) AccountInfo(ctx context.Context, r AccountRef) (db.AccountInfo, error) {
+	info, err := o.b.AccountInfo(ctx, r)
+	return info, o.seen(r.Node, err)
 }
 
-func (o *observed) AccountPost(ctx context.Context, n *Node, part int, a string, meta db.Metadata) error {
-	return o.seen(n, o.b.AccountPost(ctx, n, part, a, meta))
+func (o *observed) AccountPost(ctx context.Context, r AccountRef, meta db.Metadata) error {
+	return o.seen(r.Node, o.b.AccountPost(ctx, r, meta))
 }
 
-func (o *observed) AccountUpdate(ctx context.Context, n *Node, part int, a string, row db.ContainerRow) error {
-	return o.seen(n, o.b.AccountUpdate(ctx, n, part, a, row))
+func (o *observed) AccountUpdate(ctx context.Context, r AccountRef, row db.ContainerRow) error {
+	return o.seen(r.Node, o.b.AccountUpdate(ctx, r, row))
 }
 
-func (o *observed) AccountList(ctx context.Context, n *Node, part int, a string, opts db.ListOptions) ([]db.ContainerEntry, error) {
-	l, err := o.b.AccountList(ctx, n, part, a, opts)
-	return l, o.seen(n, err)
+func (o *observed) AccountList(ctx context.Context, r AccountRef, opts db.ListOptions) ([]db.ContainerEntry, error) {
+	l, err := o.b.AccountList(ctx, r, opts)
+	return l, o.seen(r.Node, err)
 }

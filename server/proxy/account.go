@@ -13,34 +13,39 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) accountController(r *Request) {
+func (p *Proxy) accountController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.accountGet(r)
+		return p.accountGet(r)
 	case fasthttp.MethodPost:
-		p.accountPost(r)
+		return p.accountPost(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, accountMethods)
 	default:
 		// PUT and DELETE too: allow_account_management is off, as in a
 		// default Swift proxy.
-		MethodNotAllowed(r.Ctx, accountMethods)
+		return MethodNotAllowedError(accountMethods)
 	}
+	return nil
 }
 
 const accountMethods = "HEAD, GET, POST, OPTIONS"
 
-func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) {
+// AccountInfo reads an account's info from the first replica that has it.
+func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) { return p.accountInfo(p.life, a) }
+
+// accountInfo is AccountInfo for a request: ctx is its context.
+func (p *Proxy) accountInfo(ctx context.Context, a string) (db.AccountInfo, error) {
 	pl := p.accountPlace(a)
 	return readFirst(pl, func(n *ring.Device) (db.AccountInfo, error) {
-		return p.be.AccountInfo(context.Background(), n, pl.part, a)
+		return p.be.AccountInfo(ctx, pl.account(n, a))
 	})
 }
 
 // ensureAccount creates the account on its replicas if missing
 // (account_autocreate, as with tempauth in Swift).
-func (p *Proxy) ensureAccount(a string) error {
-	if _, err := p.AccountInfo(a); err == nil {
+func (p *Proxy) ensureAccount(ctx context.Context, a string) error {
+	if _, err := p.accountInfo(ctx, a); err == nil {
 		return nil
 	} else if !NotFound(err) {
 		return err
@@ -48,28 +53,25 @@ func (p *Proxy) ensureAccount(a string) error {
 	pl := p.accountPlace(a)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		_, err := p.be.AccountCreate(context.Background(), n, pl.part, a, ts, nil)
+		_, err := p.be.AccountCreate(ctx, pl.account(n, a), ts, nil)
 		return err
 	})
 	_, err := outcome(res, pl.quorum())
 	return err
 }
 
-func (p *Proxy) accountGet(r *Request) {
+func (p *Proxy) accountGet(r *Request) error {
 	format, err := ListingFormat(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r, p.limits.AccountListingLimit)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
-	info, err := p.AccountInfo(r.Account)
+	info, err := p.accountInfo(r.Context(), r.Account)
 	if err != nil && !NotFound(err) {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	exists := err == nil
 	if !exists {
@@ -92,32 +94,29 @@ func (p *Proxy) accountGet(r *Request) {
 	if exists && r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.accountPlace(r.Account)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(context.Background(), n, pl.part, r.Account, opts)
+			return p.be.AccountList(r.Context(), pl.account(n, r.Account), opts)
 		})
 		if err != nil && !NotFound(err) {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	writeContainerListing(r.Ctx, format, r.Account, entries)
 	if r.Method == fasthttp.MethodHead {
 		headBody(r.Ctx)
 	}
+	return nil
 }
 
-func (p *Proxy) accountPost(r *Request) {
+func (p *Proxy) accountPost(r *Request) error {
 	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil && !r.IsOwner() {
-		WriteStatus(r.Ctx, fasthttp.StatusForbidden, "")
-		return
+		return Errorf(fasthttp.StatusForbidden, "")
 	}
 	dropOwnerOnly(r)
 	if err := p.checkMetadata(r, "Account"); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
-	if err := p.ensureAccount(r.Account); err != nil {
-		WriteError(r.Ctx, err)
-		return
+	if err := p.ensureAccount(r.Context(), r.Account); err != nil {
+		return err
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Account", ts, nil)
@@ -125,21 +124,20 @@ func (p *Proxy) accountPost(r *Request) {
 		_, stored, _ := keystone.ParseAccountACL(string(v)) // validated in serveSwift
 		meta[keystone.AccountACLSysmeta] = db.MetaValue{Value: stored, Timestamp: ts}
 	}
-	if info, err := p.AccountInfo(r.Account); err == nil {
+	if info, err := p.accountInfo(r.Context(), r.Account); err == nil {
 		if err := p.checkMergedMeta("Account", info.Metadata, meta); err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	pl := p.accountPlace(r.Account)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.AccountPost(context.Background(), n, pl.part, r.Account, meta)
+		return p.be.AccountPost(r.Context(), pl.account(n, r.Account), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	NoContent(r.Ctx)
+	return nil
 }
 
 // headBody turns a listing response into Swift's answer to HEAD on an

@@ -1,11 +1,11 @@
 package proxy
 
 import (
-	"context"
 	"sync"
 	"time"
 
 	"swiftbox/ring"
+	"swiftbox/server/backend"
 	"swiftbox/server/metrics"
 	"swiftbox/storage/db"
 )
@@ -97,7 +97,7 @@ func (u *accountUpdater) update(a, c string) error {
 	}
 	pl := u.p.accountPlace(a)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return u.p.be.AccountUpdate(context.Background(), n, pl.part, a, row)
+		return u.p.be.AccountUpdate(u.p.life, backend.AccountRef{Node: n, Part: pl.part, Account: a}, row)
 	})
 	_, err = outcome(res, pl.quorum())
 	return err
@@ -116,7 +116,7 @@ func (p *Proxy) containerStat(a, c string) (db.ContainerInfo, error) {
 	var firstErr error
 	found := false
 	for _, n := range pl.candidates() {
-		info, err := p.be.ContainerInfo(context.Background(), n, pl.part, a, c, true)
+		info, err := p.be.ContainerInfo(p.life, backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}, true)
 		if err != nil && !NotFound(err) {
 			if firstErr == nil {
 				firstErr = err

@@ -77,7 +77,7 @@ func (p *Proxy) CheckObjectPut(r *Request) error {
 func (p *Proxy) ListObjects(ctx *fasthttp.RequestCtx, account, container string, o db.ListOptions) ([]db.ObjectEntry, error) {
 	pl := p.containerPlace(account, container)
 	return readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-		return p.be.ContainerList(ctx, n, pl.part, account, container, o)
+		return p.be.ContainerList(ctx, pl.container(n, account, container), o)
 	})
 }
 

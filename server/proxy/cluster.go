@@ -51,7 +51,7 @@ func (c *Cluster) UpdateRow(ctx context.Context, a, cont string, row db.ObjectRo
 	p := c.p
 	pl := p.containerPlace(a, cont)
 	return c.updateAll(a, cont, writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdate(ctx, n, pl.part, a, cont, row)
+		return p.be.ContainerUpdate(ctx, pl.container(n, a, cont), row)
 	}))
 }
 
@@ -60,7 +60,7 @@ func (c *Cluster) UpdateRows(ctx context.Context, a, cont string, rows []db.Obje
 	p := c.p
 	pl := p.containerPlace(a, cont)
 	return c.updateAll(a, cont, writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdates(ctx, n, pl.part, a, cont, rows)
+		return p.be.ContainerUpdates(ctx, pl.container(n, a, cont), rows)
 	}))
 }
 
@@ -84,7 +84,7 @@ func (c *Cluster) ReplicaListings(ctx context.Context, a, cont string, opts db.L
 	pl := p.containerPlace(a, cont)
 	return func(yield func([]db.ObjectEntry, error) bool) {
 		for _, n := range pl.primaries {
-			if !yield(p.be.ContainerList(ctx, n, pl.part, a, cont, opts)) {
+			if !yield(p.be.ContainerList(ctx, pl.container(n, a, cont), opts)) {
 				return
 			}
 		}

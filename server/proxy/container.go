@@ -15,21 +15,22 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) containerController(r *Request) {
+func (p *Proxy) containerController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.containerGet(r)
+		return p.containerGet(r)
 	case fasthttp.MethodPut:
-		p.containerPut(r)
+		return p.containerPut(r)
 	case fasthttp.MethodPost:
-		p.containerPost(r)
+		return p.containerPost(r)
 	case fasthttp.MethodDelete:
-		p.containerDelete(r)
+		return p.containerDelete(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, containerMethods)
 	default:
-		MethodNotAllowed(r.Ctx, containerMethods)
+		return MethodNotAllowedError(containerMethods)
 	}
+	return nil
 }
 
 const containerMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
@@ -53,14 +54,21 @@ func cleanACLs(r *Request) error {
 
 // ContainerInfo reads a container's info from the first replica that has
 // it, for existence and ACL checks (counts may lag by a few milliseconds).
-func (p *Proxy) ContainerInfo(_ *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
-	return p.ReadContainerInfo(a, c, false)
+// ctx is the request's (nil for none).
+func (p *Proxy) ContainerInfo(ctx *fasthttp.RequestCtx, a, c string) (db.ContainerInfo, error) {
+	return p.readContainerInfo(p.reqContext(ctx), a, c, false)
 }
 
+// ReadContainerInfo reads it now; fresh counts every acknowledged write.
 func (p *Proxy) ReadContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
+	return p.readContainerInfo(p.life, a, c, fresh)
+}
+
+// readContainerInfo is ReadContainerInfo for a request: ctx is its context.
+func (p *Proxy) readContainerInfo(ctx context.Context, a, c string, fresh bool) (db.ContainerInfo, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) (db.ContainerInfo, error) {
-		return p.be.ContainerInfo(context.Background(), n, pl.part, a, c, fresh)
+		return p.be.ContainerInfo(ctx, pl.container(n, a, c), fresh)
 	})
 }
 
@@ -77,48 +85,42 @@ func (p *Proxy) checkContainerHeaders(r *Request) error {
 	return p.checkMetadata(r, "Container")
 }
 
-func (p *Proxy) containerPut(r *Request) {
+func (p *Proxy) containerPut(r *Request) error {
 	if err := p.checkContainerHeaders(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	// Not requested: an existing container keeps its policy, a new one
 	// gets the default (Swift's X-Backend-Storage-Policy-Default).
 	policy := db.NoPolicy(p.Policies().Default().Index)
 	if pol, ok, err := p.requestedPolicy(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	} else if ok {
 		policy = pol.Index
 	}
-	if err := p.ensureAccount(r.Account); err != nil {
-		WriteError(r.Ctx, err)
-		return
+	if err := p.ensureAccount(r.Context(), r.Account); err != nil {
+		return err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	if info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container); err == nil {
 		if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	var created atomic.Bool // any replica newly created: 201, else 202
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		c, err := p.be.ContainerCreate(context.Background(), n, pl.part, r.Account, r.Container, ts, policy, meta)
+		c, err := p.be.ContainerCreate(r.Context(), pl.container(n, r.Account, r.Container), ts, policy, meta)
 		if c {
 			created.Store(true)
 		}
 		return err
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	p.acct.updateNow(r.Account, r.Container)
 	if created.Load() {
@@ -128,74 +130,67 @@ func (p *Proxy) containerPut(r *Request) {
 	} else {
 		WriteStatus(r.Ctx, fasthttp.StatusAccepted, acceptedBody)
 	}
+	return nil
 }
 
-func (p *Proxy) containerPost(r *Request) {
+func (p *Proxy) containerPost(r *Request) error {
 	if err := p.checkContainerHeaders(r); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	ts := timestamp.Now()
 	meta := dbMetadata(r, "Container", ts, containerSysHeaders)
 	if err := p.checkMergedMeta("Container", info.Metadata, meta); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerPost(context.Background(), n, pl.part, r.Account, r.Container, meta)
+		return p.be.ContainerPost(r.Context(), pl.container(n, r.Account, r.Container), meta)
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	NoContent(r.Ctx)
+	return nil
 }
 
-func (p *Proxy) containerDelete(r *Request) {
+func (p *Proxy) containerDelete(r *Request) error {
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	pl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(context.Background(), n, pl.part, r.Account, r.Container, ts)
+		return p.be.ContainerDelete(r.Context(), pl.container(n, r.Account, r.Container), ts)
 	})
 	for _, x := range res {
 		if StatusOf(x.err) == fasthttp.StatusConflict {
-			WriteStatus(r.Ctx, fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
-			return
+			return Errorf(fasthttp.StatusConflict, "<html><h1>Conflict</h1><p>There was a conflict when trying to complete your request.</p></html>")
 		}
 	}
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	p.acct.updateNow(r.Account, r.Container)
 	NoContent(r.Ctx)
+	return nil
 }
 
-func (p *Proxy) containerGet(r *Request) {
+func (p *Proxy) containerGet(r *Request) error {
 	format, err := ListingFormat(r)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r, p.limits.ContainerListingLimit)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
-	info, err := p.ReadContainerInfo(r.Account, r.Container, true)
+	info, err := p.readContainerInfo(r.Context(), r.Account, r.Container, true)
 	if err != nil {
-		WriteError(r.Ctx, err)
-		return
+		return err
 	}
 	h := &r.Ctx.Response.Header
 	h.Set("X-Container-Object-Count", strconv.FormatInt(info.ObjectCount, 10))
@@ -232,11 +227,10 @@ func (p *Proxy) containerGet(r *Request) {
 	if r.Method == fasthttp.MethodGet && opts.Limit > 0 {
 		pl := p.containerPlace(r.Account, r.Container)
 		entries, err = readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-			return p.be.ContainerList(context.Background(), n, pl.part, r.Account, r.Container, opts)
+			return p.be.ContainerList(r.Context(), pl.container(n, r.Account, r.Container), opts)
 		})
 		if err != nil {
-			WriteError(r.Ctx, err)
-			return
+			return err
 		}
 		if isPath {
 			entries = pathEntries(entries, opts.Prefix)
@@ -246,6 +240,7 @@ func (p *Proxy) containerGet(r *Request) {
 	if r.Method == fasthttp.MethodHead {
 		headBody(r.Ctx)
 	}
+	return nil
 }
 
 // pathEntries shapes a listing for ?path= as Swift does: the directory

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/backend"
+	"swiftbox/server/pyfmt"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -18,7 +19,8 @@ import (
 type HTTPError struct {
 	status int
 	body   string
-	ctype  string // "" = Swift's default, text/html; charset=UTF-8
+	ctype  string      // "" = Swift's default, text/html; charset=UTF-8
+	header [][2]string // response headers the error sets (Allow, Www-Authenticate)
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
@@ -33,6 +35,20 @@ func Errorf(status int, format string, args ...any) error {
 // with content_type text/plain.
 func ConstraintErrorf(status int, format string, args ...any) error {
 	return &HTTPError{status: status, body: fmt.Sprintf(format, args...), ctype: "text/plain"}
+}
+
+// UnauthorizedError is tempauth's 401, naming the realm (the account, or
+// "unknown") so clients know to authenticate.
+func UnauthorizedError(realm string) error {
+	if realm == "" {
+		realm = "unknown"
+	}
+	return &HTTPError{status: fasthttp.StatusUnauthorized, header: [][2]string{{"Www-Authenticate", `Swift realm="` + pyfmt.Quote(realm) + `"`}}}
+}
+
+// MethodNotAllowedError is a 405 naming the methods the resource allows.
+func MethodNotAllowedError(allow string) error {
+	return &HTTPError{status: fasthttp.StatusMethodNotAllowed, header: [][2]string{{"Allow", allow}}}
 }
 
 const acceptedBody = "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"
@@ -136,9 +152,13 @@ func StatusBody(code int) string { return statusBody[code] }
 
 // WriteError sends err as Swift would.
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
-	WriteStatus(ctx, StatusOf(err), ErrorBody(err))
 	var he *HTTPError
-	errors.As(err, &he)
+	if errors.As(err, &he) {
+		for _, kv := range he.header {
+			ctx.Response.Header.Set(kv[0], kv[1])
+		}
+	}
+	WriteStatus(ctx, StatusOf(err), ErrorBody(err))
 	if he != nil && he.ctype != "" {
 		ctx.Response.Header.SetContentType(he.ctype)
 	}

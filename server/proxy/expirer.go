@@ -65,7 +65,7 @@ func (p *Proxy) queueExpiry(deleteAt int64, a, c, o string, ts timestamp.Timesta
 	}
 	row := db.ObjectRow{Name: expiryTaskName(deleteAt, a, c, o), Timestamp: ts, Deleted: deleted,
 		ContentType: "text/plain", ETag: md5OfEmpty}
-	if err := p.updateTaskRow(context.Background(), cont, row); err != nil {
+	if err := p.updateTaskRow(p.life, cont, row); err != nil {
 		p.log.Warn("expiry queue: task not recorded", "container", cont, "task", row.Name, "err", err)
 	}
 }
@@ -75,7 +75,7 @@ func (p *Proxy) queueExpiry(deleteAt int64, a, c, o string, ts timestamp.Timesta
 func (p *Proxy) updateTaskRow(ctx context.Context, cont string, row db.ObjectRow) error {
 	pl := p.containerPlace(expiringAccount, cont)
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerUpdate(ctx, n, pl.part, expiringAccount, cont, row)
+		return p.be.ContainerUpdate(ctx, pl.container(n, expiringAccount, cont), row)
 	})
 	p.acct.markDirty(expiringAccount, cont)
 	_, err := outcome(res, pl.quorum())
@@ -94,13 +94,13 @@ func (p *Proxy) ensureTaskContainer(cont string) error {
 		if !NotFound(err) {
 			return err
 		}
-		if err := p.ensureAccount(expiringAccount); err != nil {
+		if err := p.ensureAccount(p.life, expiringAccount); err != nil {
 			return err
 		}
 		pl := p.containerPlace(expiringAccount, cont)
 		ts := timestamp.Now()
 		res := writeEach(pl, func(_ int, n *ring.Device) error {
-			_, err := p.be.ContainerCreate(context.Background(), n, pl.part, expiringAccount, cont, ts, 0, nil)
+			_, err := p.be.ContainerCreate(p.life, pl.container(n, expiringAccount, cont), ts, 0, nil)
 			return err
 		})
 		if _, err := outcome(res, pl.quorum()); err != nil {
@@ -141,7 +141,7 @@ func (c *Cluster) DropExpiryContainer(ctx context.Context, cont string) {
 	pl := p.containerPlace(expiringAccount, cont)
 	ts := timestamp.Now()
 	res := writeEach(pl, func(_ int, n *ring.Device) error {
-		return p.be.ContainerDelete(ctx, n, pl.part, expiringAccount, cont, ts)
+		return p.be.ContainerDelete(ctx, pl.container(n, expiringAccount, cont), ts)
 	})
 	if _, err := outcome(res, pl.quorum()); err == nil || NotFound(err) {
 		p.expiry.mu.Lock()
@@ -158,7 +158,7 @@ func (p *Proxy) listAllContainers(ctx context.Context, account string) ([]string
 	marker := ""
 	for {
 		entries, err := readFirst(pl, func(n *ring.Device) ([]db.ContainerEntry, error) {
-			return p.be.AccountList(ctx, n, pl.part, account, db.ListOptions{Marker: marker, Limit: 10000})
+			return p.be.AccountList(ctx, pl.account(n, account), db.ListOptions{Marker: marker, Limit: 10000})
 		})
 		if err != nil {
 			return out, err
@@ -177,7 +177,7 @@ func (p *Proxy) listAllContainers(ctx context.Context, account string) ([]string
 func (p *Proxy) listObjects(ctx context.Context, a, c string, opts db.ListOptions) ([]db.ObjectEntry, error) {
 	pl := p.containerPlace(a, c)
 	return readFirst(pl, func(n *ring.Device) ([]db.ObjectEntry, error) {
-		return p.be.ContainerList(ctx, n, pl.part, a, c, opts)
+		return p.be.ContainerList(ctx, pl.container(n, a, c), opts)
 	})
 }
 
@@ -188,5 +188,5 @@ func (p *Proxy) internalRequest(method, uri string, prep func(req *fasthttp.Requ
 	ctx.Init(&fasthttp.Request{}, nil, nil)
 	ctx.SetUserValue(KeyTransID, newTransID())
 	SetAuthorized(ctx, AuthorizedOwner)
-	return Subrequest(ctx, Lift(p.serveSwift), method, uri, prep)
+	return Subrequest(ctx, p.serveSwift, method, uri, prep)
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"swiftbox/ring"
+	"swiftbox/server/backend"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
 )
@@ -122,4 +123,19 @@ func outcome(res []writeResult, quorum int) (successes int, err error) {
 		return successes, Errorf(503, "")
 	}
 	return successes, byStatus[best]
+}
+
+// object names o's replica on n, one of the placement's nodes.
+func (pl placement) object(n *ring.Device, a, c, o string) backend.ObjectRef {
+	return backend.ObjectRef{Node: n, Part: pl.part, Policy: pl.policy, Account: a, Container: c, Object: o}
+}
+
+// container names c's database replica on n.
+func (pl placement) container(n *ring.Device, a, c string) backend.ContainerRef {
+	return backend.ContainerRef{Node: n, Part: pl.part, Account: a, Container: c}
+}
+
+// account names a's database replica on n.
+func (pl placement) account(n *ring.Device, a string) backend.AccountRef {
+	return backend.AccountRef{Node: n, Part: pl.part, Account: a}
 }

@@ -55,11 +55,10 @@ func (p *Proxy) infoDoc() map[string]any {
 }
 
 // info serves GET/HEAD/OPTIONS /info.
-func (p *Proxy) info(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func (p *Proxy) info(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		if string(ctx.Path()) != "/info" {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		switch string(ctx.Method()) {
 		case fasthttp.MethodGet, fasthttp.MethodHead:
@@ -70,9 +69,9 @@ func (p *Proxy) info(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			ctx.Response.Header.Set("Allow", "HEAD, GET, OPTIONS")
 			ctx.Response.Header.SetContentLength(0)
 		default:
-			ctx.Response.Header.Set("Allow", "HEAD, GET, OPTIONS")
-			WriteStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
+			return MethodNotAllowedError("HEAD, GET, OPTIONS")
 		}
+		return nil
 	}
 }
 

@@ -20,8 +20,8 @@ func newTransID() string {
 
 // catchErrors gives every request a transaction id and turns a panic into
 // a 500 instead of a dropped connection (Swift's catch_errors).
-func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func (p *Proxy) catchErrors(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) (err error) {
 		tid := newTransID()
 		ctx.SetUserValue(KeyTransID, tid)
 		ctx.Response.Header.Set("X-Trans-Id", tid)
@@ -32,14 +32,15 @@ func (p *Proxy) catchErrors(next fasthttp.RequestHandler) fasthttp.RequestHandle
 					"path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
 				ctx.Response.Reset()
 				ctx.Response.Header.Set("X-Trans-Id", tid)
-				WriteStatus(ctx, fasthttp.StatusInternalServerError, "")
+				err = Errorf(fasthttp.StatusInternalServerError, "")
 			}
 		}()
-		next(ctx)
+		err = next(ctx)
 		if string(ctx.Request.Header.Peek("Connection")) == "keep-alive" && !ctx.Response.ConnectionClose() {
 			// Eventlet-served Swift echoes it; some clients look for it.
 			ctx.Response.Header.Set("Connection", "keep-alive")
 		}
+		return err
 	}
 }
 
@@ -55,8 +56,8 @@ var (
 // (X-Backend-*, sysmeta, and X-Timestamp: the proxy stamps every write
 // itself) from client requests, and sysmeta from responses, as Swift's
 // gatekeeper does.
-func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func gatekeeper(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		drop := [][]byte{[]byte("X-Timestamp")}
 		for k := range ctx.Request.Header.All() {
 			if hasPrefixFold(k, backendPrefix) || hasPrefixFold(k, transientSysmeta) {
@@ -77,7 +78,7 @@ func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		for _, k := range drop {
 			ctx.Request.Header.DelBytes(k)
 		}
-		next(ctx)
+		err := next(ctx)
 		// Nor do clients see them in responses.
 		drop = drop[:0]
 		for k := range ctx.Response.Header.All() {
@@ -94,6 +95,7 @@ func gatekeeper(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		for _, k := range drop {
 			ctx.Response.Header.DelBytes(k)
 		}
+		return err
 	}
 }
 
@@ -102,18 +104,18 @@ func hasPrefixFold(s, prefix []byte) bool {
 }
 
 // healthcheck answers GET /healthcheck with "OK".
-func healthcheck(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func healthcheck(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		if string(ctx.Path()) == "/healthcheck" {
 			ctx.Response.Header.SetContentType("text/plain")
 			if string(ctx.Method()) == fasthttp.MethodHead {
 				ctx.Response.Header.SetContentLength(2)
 				ctx.Response.SkipBody = true
-				return
+				return nil
 			}
 			ctx.SetBodyString("OK")
-			return
+			return nil
 		}
-		next(ctx)
+		return next(ctx)
 	}
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -31,21 +30,22 @@ var objectAllowedHeaders = []string{
 
 const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
-func (p *Proxy) objectController(r *Request) {
+func (p *Proxy) objectController(r *Request) error {
 	switch r.Method {
 	case fasthttp.MethodGet, fasthttp.MethodHead:
-		p.objectGet(r)
+		return p.objectGet(r)
 	case fasthttp.MethodPut:
-		p.objectPut(r)
+		return p.objectPut(r)
 	case fasthttp.MethodPost:
-		p.objectPost(r)
+		return p.objectPost(r)
 	case fasthttp.MethodDelete:
-		p.objectDelete(r)
+		return p.objectDelete(r)
 	case fasthttp.MethodOptions:
 		AllowOptions(r.Ctx, objectMethods)
 	default:
-		MethodNotAllowed(r.Ctx, objectMethods)
+		return MethodNotAllowedError(objectMethods)
 	}
+	return nil
 }
 
 // pythonTypes are Python mimetypes' answers where Go's table differs.
@@ -184,111 +184,156 @@ func (p *Proxy) checkObjectPut(r *Request, now time.Time) (int64, string, error)
 	return size, delAt, err
 }
 
-func (p *Proxy) objectPut(r *Request) {
+// upload is an object PUT in progress: where the object goes, what is
+// stored with it, and its replicas' writers.
+type upload struct {
+	r       *Request
+	pl      placement
+	size    int64 // -1: chunked
+	delAt   string
+	ctype   string
+	ts      timestamp.Timestamp
+	timed   bool // a middleware gave the timestamp
+	writers []*replicaWriter
+}
+
+func (p *Proxy) objectPut(r *Request) error {
+	u, err := p.newUpload(r)
+	if err != nil {
+		return err
+	}
+	if r.Header("If-None-Match") == "*" {
+		defer p.putLocks.Lock(r.Account + "/" + r.Container + "/" + r.Object)()
+		if rd, err := p.openObject(u.pl, r, false); err == nil {
+			rd.Close()
+			return Errorf(fasthttp.StatusPreconditionFailed, "")
+		}
+	}
+	if superseded, err := p.openUpload(u); err != nil {
+		return err
+	} else if superseded {
+		// Every replica already has something newer: Swift answers 202.
+		r.Ctx.SetStatusCode(fasthttp.StatusAccepted)
+		return nil
+	}
+	etag, err := p.receiveBody(u)
+	if err != nil {
+		u.abort()
+		return err
+	}
+	if err := p.commitUpload(u, etag); err != nil {
+		return err
+	}
+	p.acct.markDirty(r.Account, r.Container)
+	if u.delAt != "" {
+		n, _ := strconv.ParseInt(u.delAt, 10, 64)
+		p.queueExpiry(n, r.Account, r.Container, r.Object, u.ts, false)
+	}
 	ctx := r.Ctx
+	ctx.SetStatusCode(fasthttp.StatusCreated)
+	ctx.Response.Header.Set("Etag", etag)
+	ctx.Response.Header.Set("Last-Modified", HTTPDate(u.ts))
+	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
+	ctx.Response.Header.SetContentLength(0)
+	return nil
+}
+
+// newUpload checks an object PUT and places it.
+func (p *Proxy) newUpload(r *Request) (*upload, error) {
 	size, delAt, err := p.checkObjectPut(r, time.Now())
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return nil, err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return nil, err
 	}
 	ctype := r.Header("Content-Type")
 	if ctype == "" || r.Header("X-Detect-Content-Type") == "true" {
 		ctype = GuessContentType(r.Object)
 	}
-	info, err := p.ContainerInfo(ctx, r.Account, r.Container)
+	info, err := p.ContainerInfo(r.Ctx, r.Account, r.Container)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return nil, err
 	}
-	policy, err := p.policyIndexOf(ctx, info.StoragePolicy)
+	policy, err := p.policyIndexOf(r.Ctx, info.StoragePolicy)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return nil, err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
-	if r.Header("If-None-Match") == "*" {
-		defer p.putLocks.Lock(r.Account + "/" + r.Container + "/" + r.Object)()
-		if rd, err := p.openObject(pl, r, false); err == nil {
-			rd.Close()
-			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "")
-			return
-		}
-	}
+	return &upload{r: r, pl: pl, size: size, delAt: delAt, ctype: ctype, ts: ts,
+		timed: r.Header("X-Timestamp") != ""}, nil
+}
+
+// openUpload opens a quorum of replica writers. superseded is true when
+// every replica already holds something newer.
+func (p *Proxy) openUpload(u *upload) (superseded bool, err error) {
 	// Unless a middleware gave the timestamp, the object is timed as late
-	// as it can be: now, and again when its body is complete (below), so
-	// an upload that finished meanwhile is not mistaken for a newer one.
-	timed := r.Header("X-Timestamp") != ""
-	if now := timestamp.Now(); !timed && now.After(ts) {
-		ts = now
+	// as it can be: now, and again when its body is complete (commitUpload),
+	// so an upload that finished meanwhile is not mistaken for a newer one.
+	if now := timestamp.Now(); !u.timed && now.After(u.ts) {
+		u.ts = now
 	}
-	writers, conflicts, failure := p.openWriters(r, pl, ts, size)
-	if !timed && len(writers) < pl.quorum() && conflicts > 0 {
+	quorum := u.pl.quorum()
+	writers, conflicts, failure := p.openWriters(u.r, u.pl, u.ts, u.size)
+	if !u.timed && len(writers) < quorum && conflicts > 0 {
 		// A concurrent upload committed with a later time in between:
 		// time this one after it.
-		for _, w := range writers {
-			w.w.Abort()
-		}
-		ts = timestamp.Now()
-		writers, conflicts, failure = p.openWriters(r, pl, ts, size)
+		abortWriters(writers)
+		u.ts = timestamp.Now()
+		writers, conflicts, failure = p.openWriters(u.r, u.pl, u.ts, u.size)
 	}
-	if len(writers) < pl.quorum() {
-		for _, w := range writers {
-			w.w.Abort()
+	if len(writers) < quorum {
+		abortWriters(writers)
+		if conflicts >= quorum {
+			return true, nil
 		}
-		if conflicts >= pl.quorum() {
-			// Every replica already has something newer: Swift answers 202.
-			ctx.SetStatusCode(fasthttp.StatusAccepted)
-			return
-		}
-		WriteError(ctx, failure)
-		return
+		return false, failure
 	}
-	abortAll := func() {
-		for _, w := range writers {
-			w.w.Abort()
-		}
-	}
-	n, etag, err := p.copyBody(ctx, writers, size, pl.quorum())
+	u.writers = writers
+	return false, nil
+}
+
+// receiveBody streams the request body to the replicas and checks it
+// against the client's ETag; it returns the body's MD5.
+func (p *Proxy) receiveBody(u *upload) (string, error) {
+	n, etag, err := p.copyBody(u.r.Ctx, u.writers, u.size, u.pl.quorum())
 	if err != nil {
-		abortAll()
-		WriteError(ctx, err)
-		return
+		return "", err
 	}
-	if size >= 0 && n < size {
-		abortAll()
-		WriteStatus(ctx, 499, "")
-		return
+	if u.size >= 0 && n < u.size {
+		return "", Errorf(499, "")
 	}
-	live := writers[:0]
-	for _, w := range writers {
+	if want := strings.Trim(strings.ToLower(u.r.Header("Etag")), `"`); want != "" && want != etag {
+		return "", Errorf(fasthttp.StatusUnprocessableEntity, "")
+	}
+	return etag, nil
+}
+
+// commitUpload makes the replicas that took the whole body durable with
+// the object's metadata, and succeeds when a quorum did.
+func (p *Proxy) commitUpload(u *upload, etag string) error {
+	r := u.r
+	live := u.writers[:0]
+	for _, w := range u.writers {
 		if w.err == nil {
 			live = append(live, w)
 		}
-	}
-	if want := strings.Trim(strings.ToLower(r.Header("Etag")), `"`); want != "" && want != etag {
-		abortAll()
-		WriteStatus(ctx, fasthttp.StatusUnprocessableEntity, "")
-		return
 	}
 	// The object is timed now that its body is complete (unless a
 	// middleware gave its timestamp): of two overlapping uploads of a name
 	// the one that finishes last wins, as S3 clients expect. Never past
 	// its own X-Delete-At: the expirer deletes as of that time, which must
 	// stay later than the object's.
-	if now := timestamp.Now(); !timed && now.After(ts) && (delAt == "" || now.Unix() < mustInt64(delAt)) {
-		ts = now
+	if now := timestamp.Now(); !u.timed && now.After(u.ts) && (u.delAt == "" || now.Unix() < mustInt64(u.delAt)) {
+		u.ts = now
 		for _, w := range live {
-			w.w.Retime(ts)
+			w.w.Retime(u.ts)
 		}
 	}
 	// Gathered after the body: a middleware may set sysmeta headers when
 	// the body ends (S3's trailing checksums), as Swift's metadata footers.
-	meta := objectMeta(r, ts, ctype, delAt)
+	meta := objectMeta(r, u.ts, u.ctype, u.delAt)
 	meta["ETag"] = etag
 	var wg sync.WaitGroup
 	for _, w := range live {
@@ -304,20 +349,17 @@ func (p *Proxy) objectPut(r *Request) {
 			p.log.Warn("object commit failed", "trans_id", r.TransID, "device", w.node.Device, "err", w.err)
 		}
 	}
-	if _, err := outcome(writerResults(live), pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+	_, err := outcome(writerResults(live), u.pl.quorum())
+	return err
+}
+
+// abort discards every replica of the upload.
+func (u *upload) abort() { abortWriters(u.writers) }
+
+func abortWriters(ws []*replicaWriter) {
+	for _, w := range ws {
+		w.w.Abort()
 	}
-	p.acct.markDirty(r.Account, r.Container)
-	if delAt != "" {
-		n, _ := strconv.ParseInt(delAt, 10, 64)
-		p.queueExpiry(n, r.Account, r.Container, r.Object, ts, false)
-	}
-	ctx.SetStatusCode(fasthttp.StatusCreated)
-	ctx.Response.Header.Set("Etag", etag)
-	ctx.Response.Header.Set("Last-Modified", HTTPDate(ts))
-	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
-	ctx.Response.Header.SetContentLength(0)
 }
 
 func mustInt64(s string) int64 {
@@ -349,7 +391,7 @@ func (p *Proxy) openWriters(r *Request, pl placement, ts timestamp.Timestamp, si
 	var mu sync.Mutex
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		w, err := p.be.ObjectCreate(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, size, cpl.target(i))
+		w, err := p.be.ObjectCreate(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, size, cpl.target(i))
 		if err != nil {
 			if errors.Is(err, storage.ErrConflict) {
 				mu.Lock()

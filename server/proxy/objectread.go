@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -39,7 +38,7 @@ func (p *Proxy) openObjectSkipping(pl placement, r *Request, newest bool, skip m
 		if skip[n] {
 			return nil, errReplicaFailed
 		}
-		rd, err := p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object)
+		rd, err := p.be.ObjectOpen(r.Context(), pl.object(n, r.Account, r.Container, r.Object))
 		if err != nil {
 			return nil, err
 		}
@@ -194,12 +193,10 @@ func (c *readerCloser) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-func (p *Proxy) objectGet(r *Request) {
-	ctx := r.Ctx
+func (p *Proxy) objectGet(r *Request) error {
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	newest := strings.EqualFold(r.Header("X-Newest"), "true")
@@ -217,12 +214,12 @@ func (p *Proxy) objectGet(r *Request) {
 			if failed != nil && (NotFound(err) || errors.Is(err, errReplicaFailed)) {
 				err = failed // only failing replicas had it
 			}
-			WriteError(ctx, err)
-			return
+			return err
 		}
 		err = p.serveObject(r, rd)
-		if err == nil {
-			return
+		var answer *HTTPError
+		if err == nil || errors.As(err, &answer) {
+			return err
 		}
 		object := r.Account + "/" + r.Container + "/" + r.Object
 		if errors.Is(err, storage.ErrCorrupt) {
@@ -250,7 +247,8 @@ var errReplicaFailed = errors.New("replica failed earlier in the request")
 
 // serveObject answers a GET or HEAD from the open replica rd. It returns
 // the error, having sent nothing and closed rd, when rd's first bytes
-// fail their checksum (storage.ErrCorrupt) or cannot be read.
+// fail their checksum (storage.ErrCorrupt) or cannot be read; an
+// *HTTPError is the answer itself (a failed condition or range).
 func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	ctx := r.Ctx
 	meta := rd.Metadata()
@@ -307,9 +305,7 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 			ctx.Response.SkipBody = true
 			return nil
 		}
-		ctx.Response.Header.Del("Content-Type")
-		WriteStatus(ctx, code, "")
-		return nil
+		return Errorf(code, "")
 	}
 	if r.Method == fasthttp.MethodHead {
 		rd.Close()
@@ -320,9 +316,8 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	if unsat {
 		rd.Close()
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
-		WriteStatus(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "")
-		ctx.Response.Header.SetContentType(cleanContentType(meta["Content-Type"])) // Swift keeps the object's
-		return nil
+		// Swift keeps the object's content type.
+		return &HTTPError{status: fasthttp.StatusRequestedRangeNotSatisfiable, ctype: cleanContentType(meta["Content-Type"])}
 	}
 	// Runs after the handler returned: it must not touch r.
 	device, object := rd.node.Device, r.Account+"/"+r.Container+"/"+r.Object
@@ -366,32 +361,27 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
 }
 
-func (p *Proxy) objectPost(r *Request) {
+func (p *Proxy) objectPost(r *Request) error {
 	ctx := r.Ctx
 	if err := p.checkMetadata(r, "Object"); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	delAt, err := deleteAt(r, time.Now())
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	rd, err := p.openObject(pl, r, false)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	// Swift's object server answers a POST with the object's sysmeta
 	// (the symlink middleware looks for a link there).
@@ -409,11 +399,10 @@ func (p *Proxy) objectPost(r *Request) {
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectPost(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, meta, cpl.target(i))
+		return p.be.ObjectPost(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, meta, cpl.target(i))
 	})
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	if delAt != oldDelAt {
 		// The object server's delete_at_update: queue the new time,
@@ -426,51 +415,47 @@ func (p *Proxy) objectPost(r *Request) {
 		}
 	}
 	WriteStatus(ctx, fasthttp.StatusAccepted, acceptedBody)
+	return nil
 }
 
-func (p *Proxy) objectDelete(r *Request) {
+func (p *Proxy) objectDelete(r *Request) error {
 	ctx := r.Ctx
 	ts, err := requestTimestamp(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	policy, err := p.objectPolicy(r)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	pl := p.objectPlace(policy, r.Account, r.Container, r.Object)
 	if v := r.Header("X-If-Delete-At"); v != "" {
 		// The expirer's conditional delete: only the version that is due.
 		want, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			WriteStatus(ctx, fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
-			return
+			return Errorf(fasthttp.StatusBadRequest, "Bad X-If-Delete-At header value")
 		}
 		// Expired objects count here: the expirer deletes exactly those.
 		rd, err := readFirst(pl, func(n *ring.Device) (backend.ObjectReader, error) {
-			return p.be.ObjectOpen(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object)
+			return p.be.ObjectOpen(r.Context(), pl.object(n, r.Account, r.Container, r.Object))
 		})
 		if err != nil {
-			WriteError(ctx, err)
-			return
+			return err
 		}
 		have := rd.Metadata()["X-Delete-At"]
 		rd.Close()
 		if have != strconv.FormatInt(want, 10) {
-			WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
-			return
+			return Errorf(fasthttp.StatusPreconditionFailed, "X-If-Delete-At and X-Delete-At do not match")
 		}
 	}
 	cpl := p.containerPlace(r.Account, r.Container)
 	res := writeEach(pl, func(i int, n *ring.Device) error {
-		return p.be.ObjectDelete(context.Background(), n, pl.part, pl.policy, r.Account, r.Container, r.Object, ts, nil, cpl.target(i))
+		return p.be.ObjectDelete(r.Context(), pl.object(n, r.Account, r.Container, r.Object), ts, nil, cpl.target(i))
 	})
 	p.acct.markDirty(r.Account, r.Container)
 	if _, err := outcome(res, pl.quorum()); err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
 	NoContent(ctx)
+	return nil
 }

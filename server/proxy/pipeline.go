@@ -109,12 +109,12 @@ func (p *Proxy) buildFilters(o Options) error {
 // its own package under server/middleware and is passed in Options.Filters.
 func (p *Proxy) ownFilters() map[string]Middleware {
 	return map[string]Middleware{
-		"catch_errors":  Legacy(p.catchErrors),
-		"gatekeeper":    Legacy(gatekeeper),
-		"healthcheck":   Legacy(healthcheck),
+		"catch_errors":  p.catchErrors,
+		"gatekeeper":    gatekeeper,
+		"healthcheck":   healthcheck,
 		"proxy_logging": Legacy(p.logging.Middleware("swift")),
-		"info":          Legacy(p.info),
-		"tempauth":      Legacy(p.tempauthEndpoint),
-		"authenticate":  Legacy(p.authenticate),
+		"info":          p.info,
+		"tempauth":      p.tempauthEndpoint,
+		"authenticate":  p.authenticate,
 	}
 }

@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"swiftbox/config"
@@ -62,6 +64,9 @@ type Proxy struct {
 	cors       CORS                             // hooks_cors.go
 	contChecks []func(*Request) error           // container PUT/POST header checks (hooks_container.go)
 	rowHooks   listingHooks                     // listing-row rewrites the filters registered
+	life       context.Context                  // work outliving a request; Close cancels it
+	stop       context.CancelFunc
+	closeOnce  sync.Once
 }
 
 // Options wires a Proxy.
@@ -115,7 +120,9 @@ func NewProxy(o Options) (*Proxy, error) {
 	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
 	p.infos = map[string]func() map[string]any{}
+	p.life, p.stop = context.WithCancel(context.Background())
 	if err := p.buildFilters(o); err != nil {
+		p.stop()
 		return nil, err
 	}
 	p.acct = newAccountUpdater(p)
@@ -126,8 +133,15 @@ func NewProxy(o Options) (*Proxy, error) {
 // identity, S3 signatures) records into.
 func (p *Proxy) Logins() *keystone.LoginThrottle { return p.logins }
 
-// Close stops background work, flushing account statistics.
-func (p *Proxy) Close() { p.acct.close() }
+// Close stops background work, flushing account statistics first, then
+// cancels what still runs on the proxy's behalf (streamed bodies, queued
+// updates).
+func (p *Proxy) Close() {
+	p.closeOnce.Do(func() {
+		p.acct.close()
+		p.stop()
+	})
+}
 
 // SetRings swaps in new rings (after a rebalance).
 func (p *Proxy) SetRings(r *Rings) { p.rings.Store(r) }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -19,7 +20,8 @@ type Request struct {
 	ID                         *keystone.Identity // nil when anonymous
 	owner                      bool               // swift_owner: may see and set ACLs
 	TransID                    string
-	corsSkip                   bool // denied before CORS headers would be added
+	corsSkip                   bool            // denied before CORS headers would be added
+	bctx                       context.Context // what its backend calls run under (Context)
 }
 
 func (r *Request) Header(name string) string { return string(r.Ctx.Request.Header.Peek(name)) }

@@ -1,10 +1,6 @@
 package proxy
 
 import (
-	"context"
-
-	"swiftbox/server/pyfmt"
-
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/keystone"
@@ -13,15 +9,14 @@ import (
 // authenticate finds who sent the request from its token (tempauth's
 // half that runs before the feature middlewares); front middlewares may
 // already have set an identity (S3 signatures, Keystone).
-func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func (p *Proxy) authenticate(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		if RequestIdentity(ctx) == nil {
 			if token := headerOr(ctx, "X-Auth-Token", "X-Storage-Token"); token != "" {
 				id, err := p.validateToken(ctx, token)
 				if err != nil {
 					p.log.Error("keystone unavailable", "err", err)
-					WriteStatus(ctx, fasthttp.StatusServiceUnavailable, "")
-					return
+					return Errorf(fasthttp.StatusServiceUnavailable, "")
 				}
 				if id != nil {
 					SetIdentity(ctx, id)
@@ -30,7 +25,7 @@ func (p *Proxy) authenticate(next fasthttp.RequestHandler) fasthttp.RequestHandl
 				}
 			}
 		}
-		next(ctx)
+		return next(ctx)
 	}
 }
 
@@ -51,7 +46,7 @@ func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone
 		}
 		return id, nil
 	}
-	scope, exp, err := p.ks.Validate(context.Background(), token)
+	scope, exp, err := p.ks.Validate(ctx, token)
 	if err == nil {
 		p.metrics.Auth.ObserveToken("keystone", scope != nil)
 	}
@@ -59,7 +54,7 @@ func (p *Proxy) validateToken(ctx *fasthttp.RequestCtx, token string) (*keystone
 		return nil, err
 	}
 	if st := string(ctx.Request.Header.Peek("X-Service-Token")); st != "" {
-		svc, _, err := p.ks.Validate(context.Background(), st)
+		svc, _, err := p.ks.Validate(ctx, st)
 		if err != nil {
 			return nil, err
 		}
@@ -79,98 +74,105 @@ func (p *Proxy) ownsAccount(account string) bool {
 
 // serveSwift is the proxy core's entry: parse the path,
 // authorize, then dispatch to the account, container or object controller.
-func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) {
-	version, account, container, object, err := SplitPath(ctx)
+func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) error {
+	r, err := p.newRequest(ctx)
 	if err != nil {
-		WriteError(ctx, err)
-		return
+		return err
 	}
-	if version != "v1" && version != "v1.0" {
-		WriteStatus(ctx, fasthttp.StatusNotFound, "")
-		return
-	}
-	if account == "" {
-		// "/v1" alone names nothing Swift can serve.
-		WriteStatus(ctx, fasthttp.StatusPreconditionFailed, "Bad URL")
-		return
-	}
-	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Version: version,
-		Account: account, Container: container, Object: object}
-	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
-		r.TransID = tid
-	}
-	if err := p.checkNames(r); err != nil {
-		WriteError(ctx, err)
-		return
-	}
-	for k, v := range ctx.Request.Header.All() {
-		// Swift's servers refuse header lines over max_header_size.
-		if len(k)+len(v)+2 > p.limits.MaxHeaderSize {
-			WriteStatus(ctx, fasthttp.StatusBadRequest, "Header Line Too Long")
-			return
-		}
-	}
-	if ctx.UserValue(keyBadToken) != nil {
-		Unauthorized(ctx, account)
-		return
-	}
-	r.ID = RequestIdentity(ctx)
-	if AuthorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(account) {
-		// Not an account of this auth system's reseller prefix.
-		if r.ID == nil || !r.ID.IsResellerAdmin() {
-			if r.ID == nil {
-				Unauthorized(ctx, account)
-			} else {
-				WriteStatus(ctx, fasthttp.StatusForbidden, "")
-			}
-			return
-		}
+	if err := p.admitAccount(r); err != nil {
+		return err
 	}
 	if r.Method == fasthttp.MethodOptions {
 		// Always allowed (tempauth lets OPTIONS through): CORS preflight.
 		p.corsPreflight(r)
-		return
+		return nil
 	}
 	if v := r.Ctx.Request.Header.Peek("X-Account-Access-Control"); v != nil {
 		// An ACL header must be valid whoever sends it (tempauth).
 		if _, _, err := keystone.ParseAccountACL(string(v)); err != nil {
-			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
-			WriteStatus(ctx, fasthttp.StatusBadRequest, "X-Account-Access-Control invalid: "+err.Error()+"\n\nInput: "+string(v)+"\n")
-			ctx.Response.Header.SetContentType("text/plain; charset=UTF-8")
-			return
+			return &HTTPError{status: fasthttp.StatusBadRequest, ctype: "text/plain; charset=UTF-8",
+				body: "X-Account-Access-Control invalid: " + err.Error() + "\n\nInput: " + string(v) + "\n"}
 		}
 	}
+	account, container := r.Account, r.Container
 	if confineDenies(ctx, account, container) {
-		Unauthorized(ctx, account)
-		return
+		return UnauthorizedError(account)
 	}
 	if keyScopeDenies(ctx, container) {
-		WriteStatus(ctx, fasthttp.StatusForbidden, "")
-		return
+		return Errorf(fasthttp.StatusForbidden, "")
 	}
 	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && container != "" {
 		defer p.corsResponse(r, string(origin))
 	}
 	if d := p.Authorize(r); d != keystone.Allow && AuthorizedLevel(ctx) == 0 {
-		if object == "" && r.Method != fasthttp.MethodGet && r.Method != fasthttp.MethodHead {
+		if r.Object == "" && r.Method != fasthttp.MethodGet && r.Method != fasthttp.MethodHead {
 			// Container writes are denied before Swift's CORS handling.
 			r.corsSkip = true
 		}
 		if d == keystone.Unauthorized {
-			Unauthorized(ctx, account)
-		} else {
-			WriteStatus(ctx, fasthttp.StatusForbidden, "")
+			return UnauthorizedError(account)
 		}
-		return
+		return Errorf(fasthttp.StatusForbidden, "")
 	}
 	switch {
-	case object != "":
-		p.objectController(r)
+	case r.Object != "":
+		return p.objectController(r)
 	case container != "":
-		p.containerController(r)
+		return p.containerController(r)
 	default:
-		p.accountController(r)
+		return p.accountController(r)
 	}
+}
+
+// newRequest parses a Swift API request's path and checks its names and
+// header lines.
+func (p *Proxy) newRequest(ctx *fasthttp.RequestCtx) (*Request, error) {
+	version, account, container, object, err := SplitPath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if version != "v1" && version != "v1.0" {
+		return nil, Errorf(fasthttp.StatusNotFound, "")
+	}
+	if account == "" {
+		// "/v1" alone names nothing Swift can serve.
+		return nil, Errorf(fasthttp.StatusPreconditionFailed, "Bad URL")
+	}
+	r := &Request{Ctx: ctx, Method: string(ctx.Method()), Version: version,
+		Account: account, Container: container, Object: object, bctx: p.reqContext(ctx)}
+	if tid, ok := ctx.UserValue(KeyTransID).(string); ok {
+		r.TransID = tid
+	}
+	if err := p.checkNames(r); err != nil {
+		return nil, err
+	}
+	for k, v := range ctx.Request.Header.All() {
+		// Swift's servers refuse header lines over max_header_size.
+		if len(k)+len(v)+2 > p.limits.MaxHeaderSize {
+			return nil, Errorf(fasthttp.StatusBadRequest, "Header Line Too Long")
+		}
+	}
+	return r, nil
+}
+
+// admitAccount sets who sent r and refuses a bad token, and an account
+// outside this auth system's reseller prefix unless a reseller admin asks.
+func (p *Proxy) admitAccount(r *Request) error {
+	ctx := r.Ctx
+	if ctx.UserValue(keyBadToken) != nil {
+		return UnauthorizedError(r.Account)
+	}
+	r.ID = RequestIdentity(ctx)
+	if AuthorizedLevel(ctx) != AuthorizedOwner && !p.ownsAccount(r.Account) {
+		// Not an account of this auth system's reseller prefix.
+		if r.ID == nil {
+			return UnauthorizedError(r.Account)
+		}
+		if !r.ID.IsResellerAdmin() {
+			return Errorf(fasthttp.StatusForbidden, "")
+		}
+	}
+	return nil
 }
 
 // checkNames enforces Swift's name length constraints.
@@ -216,7 +218,7 @@ func (p *Proxy) Authorize(r *Request) keystone.Decision {
 		return d
 	}
 	// Account ACLs (X-Account-Access-Control), as tempauth checks them last.
-	info, err := p.AccountInfo(r.Account)
+	info, err := p.accountInfo(r.Context(), r.Account)
 	if err != nil {
 		return d
 	}
@@ -253,23 +255,16 @@ func AllowOptions(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 }
 
-func MethodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
-	ctx.Response.Header.Set("Allow", allow)
-	WriteStatus(ctx, fasthttp.StatusMethodNotAllowed, "")
-}
-
+// MethodNotAllowed writes MethodNotAllowedError.
 // NoContent is Swift's 204 for POST and DELETE.
 func NoContent(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 	ctx.Response.Header.SetContentType("text/html; charset=UTF-8")
 }
 
-// Unauthorized is tempauth's 401, naming the realm (the account, or
-// "unknown") so clients know to authenticate.
+// Unauthorized writes UnauthorizedError at once, for a middleware that
+// renders a response of its own around it (a custom body, an error page);
+// a handler returns UnauthorizedError instead.
 func Unauthorized(ctx *fasthttp.RequestCtx, realm string) {
-	if realm == "" {
-		realm = "unknown"
-	}
-	ctx.Response.Header.Set("Www-Authenticate", `Swift realm="`+pyfmt.Quote(realm)+`"`)
-	WriteStatus(ctx, fasthttp.StatusUnauthorized, "")
+	WriteError(ctx, UnauthorizedError(realm))
 }

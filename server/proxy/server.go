@@ -30,7 +30,7 @@ func (p *Proxy) HandlerWithFront(front []Middleware) fasthttp.RequestHandler {
 			ms = append(ms, m)
 		}
 	}
-	return Serve(Chain(Lift(p.serveSwift), ms...))
+	return Serve(Chain(p.serveSwift, ms...))
 }
 
 // maxRequestBodyInMemory is the largest body fasthttp may buffer; anything

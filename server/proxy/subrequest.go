@@ -330,6 +330,7 @@ func Detach(ctx *fasthttp.RequestCtx) *fasthttp.RequestCtx {
 	d.Init(&fasthttp.Request{}, ctx.RemoteAddr(), nil)
 	ctx.Request.Header.CopyTo(&d.Request.Header)
 	ctx.VisitUserValuesAll(func(k, v any) { d.SetUserValue(k, v) })
+	d.SetUserValue(keyDetached, true)
 	if s := ctx.RequestBodyStream(); s != nil {
 		d.Request.SetBodyStream(s, ctx.Request.Header.ContentLength())
 	} else {

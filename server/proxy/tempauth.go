@@ -12,32 +12,27 @@ import (
 
 // tempauthEndpoint answers Swift's auth v1.0 requests (GET /auth/v1.0,
 // /auth/v1 or /v1.0) with a token and the user's storage URL.
-func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func (p *Proxy) tempauthEndpoint(next Handler) Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		path := string(ctx.Path())
 		if path != "/auth/v1.0" && path != "/auth/v1" && path != "/v1.0" && path != "/auth/v1.0/" {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		if string(ctx.Method()) != fasthttp.MethodGet {
-			WriteStatus(ctx, fasthttp.StatusBadRequest, "")
-			return
+			return Errorf(fasthttp.StatusBadRequest, "")
 		}
 		user := headerOr(ctx, "X-Auth-User", "X-Storage-User")
 		key := headerOr(ctx, "X-Auth-Key", "X-Storage-Pass")
 		if user == "" || key == "" {
-			Unauthorized(ctx, "")
-			return
+			return UnauthorizedError("")
 		}
 		if left, ok := p.logins.Throttled("tempauth", ctx.RemoteIP(), user); ok {
-			tooManyLogins(ctx, left)
-			return
+			return tooManyLogins(left)
 		}
 		token, id, err := p.auth.Authenticate(user, key)
 		p.logins.Record("tempauth", ctx.RemoteIP(), user, err == nil)
 		if err != nil {
-			Unauthorized(ctx, "")
-			return
+			return UnauthorizedError("")
 		}
 		url := p.storageURL(ctx, id)
 		h := &ctx.Response.Header
@@ -48,15 +43,16 @@ func (p *Proxy) tempauthEndpoint(next fasthttp.RequestHandler) fasthttp.RequestH
 		body, _ := json.Marshal(map[string]any{"storage": map[string]string{"default": "local", "local": url}})
 		h.SetContentType("application/json; charset=UTF-8")
 		ctx.SetBody(body)
+		return nil
 	}
 }
 
 // tooManyLogins is the answer to a throttled login (the user from the
 // client's address, or the address): 429 with the seconds until it may
 // try again.
-func tooManyLogins(ctx *fasthttp.RequestCtx, left time.Duration) {
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
-	WriteStatus(ctx, fasthttp.StatusTooManyRequests, "Too many failed logins; try again later.")
+func tooManyLogins(left time.Duration) error {
+	return &HTTPError{status: fasthttp.StatusTooManyRequests, body: "Too many failed logins; try again later.",
+		header: [][2]string{{"Retry-After", strconv.Itoa(int(left.Seconds()) + 1)}}}
 }
 
 // storageURL is http(s)://<host as requested>/v1/<account>.

@@ -33,8 +33,7 @@ func quotaPath(ctx *fasthttp.RequestCtx) (account, container, object string, ok 
 func denyOr413(core proxy.Core, ctx *fasthttp.RequestCtx, a, c, o string) error {
 	switch core.Decide(ctx, a, c, o) {
 	case keystone.Unauthorized:
-		proxy.Unauthorized(ctx, a)
-		return nil
+		return proxy.UnauthorizedError(a)
 	case keystone.Forbidden:
 		return proxy.Errorf(fasthttp.StatusForbidden, "")
 	}

@@ -255,7 +255,6 @@ func AllowOptions(ctx *fasthttp.RequestCtx, allow string) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 }
 
-// MethodNotAllowed writes MethodNotAllowedError.
 // NoContent is Swift's 204 for POST and DELETE.
 func NoContent(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)

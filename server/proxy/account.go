@@ -32,7 +32,9 @@ func (p *Proxy) accountController(r *Request) error {
 const accountMethods = "HEAD, GET, POST, OPTIONS"
 
 // AccountInfo reads an account's info from the first replica that has it.
-func (p *Proxy) AccountInfo(a string) (db.AccountInfo, error) { return p.accountInfo(p.life, a) }
+func (p *Proxy) AccountInfo(ctx *fasthttp.RequestCtx, a string) (db.AccountInfo, error) {
+	return p.accountInfo(p.reqContext(ctx), a)
+}
 
 // accountInfo is AccountInfo for a request: ctx is its context.
 func (p *Proxy) accountInfo(ctx context.Context, a string) (db.AccountInfo, error) {

@@ -60,8 +60,8 @@ func (p *Proxy) ContainerInfo(ctx *fasthttp.RequestCtx, a, c string) (db.Contain
 }
 
 // ReadContainerInfo reads it now; fresh counts every acknowledged write.
-func (p *Proxy) ReadContainerInfo(a, c string, fresh bool) (db.ContainerInfo, error) {
-	return p.readContainerInfo(p.life, a, c, fresh)
+func (p *Proxy) ReadContainerInfo(ctx *fasthttp.RequestCtx, a, c string, fresh bool) (db.ContainerInfo, error) {
+	return p.readContainerInfo(p.reqContext(ctx), a, c, fresh)
 }
 
 // readContainerInfo is ReadContainerInfo for a request: ctx is its context.

@@ -54,11 +54,12 @@ type Env struct {
 
 // Core is what a middleware may ask of the proxy core.
 type Core interface {
-	// ContainerInfo is a container's info (cached briefly).
+	// ContainerInfo is a container's info (cached briefly). The info
+	// methods read under ctx's context (nil: the proxy's own).
 	ContainerInfo(ctx *fasthttp.RequestCtx, account, container string) (db.ContainerInfo, error)
 	// ReadContainerInfo reads it now; fresh counts every acknowledged write.
-	ReadContainerInfo(account, container string, fresh bool) (db.ContainerInfo, error)
-	AccountInfo(account string) (db.AccountInfo, error)
+	ReadContainerInfo(ctx *fasthttp.RequestCtx, account, container string, fresh bool) (db.ContainerInfo, error)
+	AccountInfo(ctx *fasthttp.RequestCtx, account string) (db.AccountInfo, error)
 	// Authorize judges r as tempauth/keystone would.
 	Authorize(r *Request) keystone.Decision
 	Policies() config.Policies

@@ -118,7 +118,7 @@ func (q *quoter) setting(ctx *fasthttp.RequestCtx, next proxy.Handler, a, c stri
 	var s setting
 	var ok bool
 	if c == "" {
-		if info, err := q.core.AccountInfo(a); err == nil {
+		if info, err := q.core.AccountInfo(ctx, a); err == nil {
 			s, ok = read(info.Metadata, sysmeta), true
 		}
 	} else {
@@ -165,7 +165,7 @@ func (q *quoter) quoted(ctx *fasthttp.RequestCtx, a, c string) bool {
 	}
 	s, cached := q.accounts.Get(a)
 	if !cached {
-		ai, err := q.core.AccountInfo(a)
+		ai, err := q.core.AccountInfo(ctx, a)
 		if err != nil {
 			return false
 		}

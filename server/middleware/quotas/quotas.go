@@ -90,10 +90,10 @@ func over(env *proxy.Env, ctx *fasthttp.RequestCtx, a, c string) bool {
 	if !hasBytes && !hasCount {
 		return false // the common case: no quota, and pending counts stay batched
 	}
-	if info, err = env.Core.ReadContainerInfo(a, c, true); err != nil {
+	if info, err = env.Core.ReadContainerInfo(ctx, a, c, true); err != nil {
 		return false
 	}
-	info.BytesUsed += versioning.VersionsBytesUsed(env, a, info)
+	info.BytesUsed += versioning.VersionsBytesUsed(ctx, env, a, info)
 	if q, ok := proxy.MetaValue(info.Metadata, "X-Container-Meta-Quota-Bytes"); ok && proxy.IsDigits(q) {
 		limit, _ := strconv.ParseInt(q, 10, 64)
 		if limit < info.BytesUsed+requestLength(ctx) {
@@ -142,7 +142,7 @@ func NewAccount(env *proxy.Env) (proxy.Middleware, error) {
 			if method == fasthttp.MethodPost || o == "" {
 				return next(ctx)
 			}
-			info, err := core.AccountInfo(a)
+			info, err := core.AccountInfo(ctx, a)
 			if err != nil {
 				return next(ctx)
 			}

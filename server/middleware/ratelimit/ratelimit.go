@@ -71,7 +71,7 @@ func (l *limiter) middleware(next proxy.Handler) proxy.Handler {
 		var global string
 		if write {
 			// Only writes can be limited by the account setting.
-			global = l.globals.get(l.core, account)
+			global = l.globals.get(ctx, l.core, account)
 		}
 		if slices.Contains(l.cfg.AccountWhitelist, account) || global == "WHITELIST" {
 			return next(ctx)
@@ -184,7 +184,7 @@ type globalRate struct {
 
 const globalRateTTL = 10 * time.Second
 
-func (g *globalRates) get(core proxy.Core, account string) string {
+func (g *globalRates) get(ctx *fasthttp.RequestCtx, core proxy.Core, account string) string {
 	now := time.Now()
 	g.mu.Lock()
 	e, ok := g.m[account]
@@ -193,7 +193,7 @@ func (g *globalRates) get(core proxy.Core, account string) string {
 		return e.value
 	}
 	var v string
-	if info, err := core.AccountInfo(account); err == nil {
+	if info, err := core.AccountInfo(ctx, account); err == nil {
 		v, _ = proxy.MetaValue(info.Metadata, "X-Account-Sysmeta-Global-Write-Ratelimit")
 	}
 	g.mu.Lock()

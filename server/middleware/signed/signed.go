@@ -126,7 +126,7 @@ type key struct {
 // container.
 func keys(ctx *fasthttp.RequestCtx, core proxy.Core, account, container string) []key {
 	var out []key
-	if info, err := core.AccountInfo(account); err == nil {
+	if info, err := core.AccountInfo(ctx, account); err == nil {
 		for _, k := range metaKeys(info.Metadata, "Account") {
 			out = append(out, key{k, account, ""})
 		}

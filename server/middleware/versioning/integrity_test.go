@@ -55,7 +55,7 @@ func containerState(t testing.TB, c *servertest.Cluster, account, container stri
 	t.Helper()
 	s := ""
 	for _, name := range []string{container, container + "-versions", "\x00versions\x00" + container} {
-		info, err := c.Proxy.ReadContainerInfo(account, name, true)
+		info, err := c.Proxy.ReadContainerInfo(nil, account, name, true)
 		if err != nil {
 			s += name + ": none; "
 			continue

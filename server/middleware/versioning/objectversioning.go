@@ -222,7 +222,7 @@ func (o *ovRequest) versionsContainer() (vc string, enabled string) {
 func (o *ovRequest) containerDelete() error {
 	vc, _ := o.versionsContainer()
 	if vc != "" && o.ownerMay() {
-		info, err := o.s.core.ReadContainerInfo(o.account, vc, true)
+		info, err := o.s.core.ReadContainerInfo(o.ctx, o.account, vc, true)
 		switch {
 		case err == nil && info.ObjectCount > 0:
 			return proxy.Errorf(fasthttp.StatusConflict, "Delete all versions before deleting container.")
@@ -279,7 +279,7 @@ func (o *ovRequest) containerRead() error {
 		h.Set("X-Versions-Enabled", enabled)
 	}
 	if vc != "" && h.Peek("X-Container-Bytes-Used") != nil {
-		if vinfo, err := o.s.core.ReadContainerInfo(o.account, vc, true); err == nil {
+		if vinfo, err := o.s.core.ReadContainerInfo(o.ctx, o.account, vc, true); err == nil {
 			n, _ := strconv.ParseInt(string(h.Peek("X-Container-Bytes-Used")), 10, 64)
 			h.Set("X-Container-Bytes-Used", strconv.FormatInt(n+vinfo.BytesUsed, 10))
 		}

@@ -23,13 +23,13 @@ func TestObjectVersioningPolicy(t *testing.T) {
 	t.Parallel()
 	c := servertest.Start(t, servertest.Options{Configure: twoPolicies})
 	c.Must(201, "PUT", "/v1/AUTH_test/v", "", "X-Storage-Policy: silver", "X-Versions-Enabled: true")
-	info, err := c.Proxy.ReadContainerInfo("AUTH_test", "\x00versions\x00v", false)
+	info, err := c.Proxy.ReadContainerInfo(nil, "AUTH_test", "\x00versions\x00v", false)
 	if err != nil || info.StoragePolicy != 1 {
 		t.Fatalf("versions container: policy %d, %v", info.StoragePolicy, err)
 	}
 	c.Must(201, "PUT", "/v1/AUTH_test/w", "", "X-Storage-Policy: silver")
 	c.Must(204, "POST", "/v1/AUTH_test/w", "", "X-Versions-Enabled: true")
-	if info, err := c.Proxy.ReadContainerInfo("AUTH_test", "\x00versions\x00w", false); err != nil || info.StoragePolicy != 1 {
+	if info, err := c.Proxy.ReadContainerInfo(nil, "AUTH_test", "\x00versions\x00w", false); err != nil || info.StoragePolicy != 1 {
 		t.Fatalf("versions container of an existing primary: policy %d, %v", info.StoragePolicy, err)
 	}
 }

@@ -99,7 +99,7 @@ func (s *state) containerInfo(ctx *fasthttp.RequestCtx, account, container strin
 
 // VersionsBytesUsed is what a container's hidden versions take, counted
 // in its bytes used as Swift's container info shows them (quotas see it).
-func VersionsBytesUsed(env *proxy.Env, account string, info db.ContainerInfo) int64 {
+func VersionsBytesUsed(ctx *fasthttp.RequestCtx, env *proxy.Env, account string, info db.ContainerInfo) int64 {
 	if !env.Config.Versioning.AllowObjectVersioning {
 		return 0
 	}
@@ -107,7 +107,7 @@ func VersionsBytesUsed(env *proxy.Env, account string, info db.ContainerInfo) in
 	if vc, _, _ = strings.Cut(vc, "/"); vc == "" {
 		return 0
 	}
-	vinfo, err := env.Core.ReadContainerInfo(account, vc, true)
+	vinfo, err := env.Core.ReadContainerInfo(ctx, account, vc, true)
 	if err != nil {
 		return 0
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"swiftbox/storage/storagetest"
 	"testing"
 
 	"github.com/pkg/xattr"
@@ -157,7 +158,7 @@ func TestBodyDamageOfReplacedVersion(t *testing.T) {
 // When the filesystem has no room for the table's xattr it goes into the
 // metadata, invisible to callers, and still verifies.
 func TestBlockTableInMetadataWhenXattrsFull(t *testing.T) {
-	ffs := NewFaultFS(OSFS{})
+	ffs := storagetest.NewFaultFS(OSFS{})
 	ffs.XattrLimit = 300
 	s := newStore(t, ffs)
 	body := make([]byte, 5<<20)

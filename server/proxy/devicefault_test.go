@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"swiftbox/storage/storagetest"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,10 +31,10 @@ func (s *syncBuffer) take() string {
 // fails I/O (EIO), and logs the fault with its device.
 func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 	var mu sync.Mutex
-	var armed storage.Op
+	var armed storagetest.Op
 	var fault error
-	fs := storage.NewFaultFS(nil)
-	fs.Inject = func(op storage.Op, path string) error {
+	fs := storagetest.NewFaultFS(nil)
+	fs.Inject = func(op storagetest.Op, path string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if op == armed {
@@ -46,12 +47,12 @@ func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 	c.must(201, "PUT", "/v1/AUTH_test/c", "")
 	type point struct {
 		method string
-		ops    []storage.Op
+		ops    []storagetest.Op
 	}
 	points := []point{
-		{"PUT", []storage.Op{storage.OpCreate, storage.OpWrite, storage.OpFallocate, storage.OpSetxattr, storage.OpMkdir, storage.OpRename, storage.OpSyncfs}},
-		{"POST", []storage.Op{storage.OpCreate, storage.OpSetxattr, storage.OpRename, storage.OpSyncfs}},
-		{"DELETE", []storage.Op{storage.OpCreate, storage.OpSetxattr, storage.OpRename, storage.OpSyncfs}},
+		{"PUT", []storagetest.Op{storagetest.OpCreate, storagetest.OpWrite, storagetest.OpFallocate, storagetest.OpSetxattr, storagetest.OpMkdir, storagetest.OpRename, storagetest.OpSyncfs}},
+		{"POST", []storagetest.Op{storagetest.OpCreate, storagetest.OpSetxattr, storagetest.OpRename, storagetest.OpSyncfs}},
+		{"DELETE", []storagetest.Op{storagetest.OpCreate, storagetest.OpSetxattr, storagetest.OpRename, storagetest.OpSyncfs}},
 	}
 	faults := []struct {
 		err  error
@@ -61,7 +62,7 @@ func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 	for _, p := range points {
 		for _, op := range p.ops {
 			for _, f := range faults {
-				if op == storage.OpSetxattr && errors.Is(f.err, syscall.ENOSPC) {
+				if op == storagetest.OpSetxattr && errors.Is(f.err, syscall.ENOSPC) {
 					continue // xattr space is full: metadata goes to a sidecar file, as designed
 				}
 				i++
@@ -193,9 +194,9 @@ func TestDeviceFaultStatus(t *testing.T) {
 // the GET while other replicas are readable: the next one serves it.
 func TestGetTurnsToAnotherReplicaOnReadError(t *testing.T) {
 	var bad sync.Map // .data paths whose reads fail
-	fs := storage.NewFaultFS(nil)
-	fs.Inject = func(op storage.Op, path string) error {
-		if _, ok := bad.Load(path); ok && op == storage.OpRead {
+	fs := storagetest.NewFaultFS(nil)
+	fs.Inject = func(op storagetest.Op, path string) error {
+		if _, ok := bad.Load(path); ok && op == storagetest.OpRead {
 			return syscall.EIO
 		}
 		return nil

@@ -5,6 +5,7 @@
 package servertest
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,8 @@ type Cluster struct {
 	DBs   *db.Store // the container and account databases on d1..d3
 	// Devices is the directory holding d1..d3.
 	Devices string
+	// Config is the config the proxy runs with.
+	Config *config.Config
 	// Auth is tempauth, over Users.
 	Auth *keystone.TempAuth
 	// Rings place accounts, containers and objects (hash suffix "test").
@@ -125,7 +129,7 @@ func Start(t testing.TB, o Options) *Cluster {
 		users = append(users, u)
 	}
 	auth := keystone.NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), users)
-	c := &Cluster{t: t, DBs: dbs, Devices: dir, Rings: rings, Auth: auth}
+	c := &Cluster{t: t, DBs: dbs, Devices: dir, Rings: rings, Auth: auth, Config: cfg}
 	front, ks, identity := c.front(o, cfg, auth)
 	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth,
 		Front: front, Log: o.Log, Keystone: ks, Logging: o.Logging, Metrics: o.Metrics})
@@ -285,4 +289,33 @@ func (c *Cluster) Must(want int, method, path, body string, headers ...string) (
 		c.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
 	}
 	return resp, b
+}
+
+// LogBuffer collects what a logger writes (slog.NewTextHandler(buf, nil)),
+// safe for the server's goroutines and the test.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Take returns what was logged since the last Take.
+func (l *LogBuffer) Take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.b.String()
+	l.b.Reset()
+	return out
 }

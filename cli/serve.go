@@ -256,7 +256,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
 		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
-		Front: []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
+		FrontInfo: map[string]func() map[string]any{"s3api": s3api.Info},
+		Front:     []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
 	})
 	if err != nil {
 		return err

@@ -69,6 +69,23 @@ func (s *S3) Middleware(next proxy.Handler) proxy.Handler {
 	}
 }
 
+// Info is the S3 API's /info entry, as Swift's s3api registers it. s3_acl
+// is true: S3 ACLs are kept and enforced as s3api does with s3_acl on
+// (acl.go), bucket names are one namespace across the accounts and a
+// listing's owner is the access key; Swift's functional tests choose
+// their expectations by it.
+func (s *S3) Info() map[string]any {
+	return map[string]any{
+		"max_bucket_listing":       s.cfg.MaxBucketListing,
+		"max_parts_listing":        s.cfg.MaxPartsListing,
+		"max_upload_part_num":      s.cfg.MaxUploadPartNum,
+		"max_multi_delete_objects": s.cfg.MaxMultiDeleteObjects,
+		"allow_multipart_uploads":  true,
+		"min_segment_size":         s.cfg.MinSegmentSize,
+		"s3_acl":                   true,
+	}
+}
+
 // Handler serves every request as S3 (the --s3-addr listener); unsigned
 // ones are anonymous requests to the buckets of s3.anonymous_account.
 func (s *S3) Handler(next proxy.Handler) proxy.Handler {

@@ -57,16 +57,6 @@ func (p *Proxy) infoDoc() map[string]any {
 			"max_containers_per_extraction": p.cfg.Bulk.MaxContainersPerExtraction,
 			"max_failed_extractions":        p.cfg.Bulk.MaxFailedExtractions,
 		},
-		// s3compat's capabilities, as s3api registers them.
-		"s3api": map[string]any{
-			"max_bucket_listing":       p.cfg.S3.MaxBucketListing,
-			"max_parts_listing":        p.cfg.S3.MaxPartsListing,
-			"max_upload_part_num":      p.cfg.S3.MaxUploadPartNum,
-			"max_multi_delete_objects": p.cfg.S3.MaxMultiDeleteObjects,
-			"allow_multipart_uploads":  true,
-			"min_segment_size":         p.cfg.S3.MinSegmentSize,
-			"s3_acl":                   false,
-		},
 		"bulk_delete": map[string]any{
 			"max_deletes_per_request": p.cfg.Bulk.MaxDeletesPerRequest,
 			"max_failed_deletes":      p.cfg.Bulk.MaxFailedDeletes,

@@ -62,6 +62,9 @@ type Options struct {
 	// Front middlewares go where s3api and keystone sit, before the
 	// identity endpoint and the S3 API.
 	Front []proxy.Middleware
+	// Users are tempauth's users as account:user:key[:groups] (nil =
+	// Users).
+	Users []string
 	// Identity serves the built-in Keystone identity endpoint (/v3,
 	// /v2.0) for the local users, as serve does.
 	Identity bool
@@ -121,7 +124,10 @@ func Start(t testing.TB, o Options) *Cluster {
 	dbs := db.Open(db.Config{DevicesDir: dir, HashSuffix: "test"})
 	local := backend.NewLocal(objects, dbs, nil)
 	var users []config.User
-	for _, s := range Users {
+	if o.Users == nil {
+		o.Users = Users
+	}
+	for _, s := range o.Users {
 		u, err := config.ParseUser(s)
 		if err != nil {
 			t.Fatal(err)
@@ -131,8 +137,12 @@ func Start(t testing.TB, o Options) *Cluster {
 	auth := keystone.NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), users)
 	c := &Cluster{t: t, DBs: dbs, Devices: dir, Rings: rings, Auth: auth, Config: cfg}
 	front, ks, identity := c.front(o, cfg, auth)
+	var info map[string]func() map[string]any
+	if c.S3 != nil {
+		info = map[string]func() map[string]any{"s3api": c.S3.Info}
+	}
 	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth,
-		Front: front, Log: o.Log, Keystone: ks, Logging: o.Logging, Metrics: o.Metrics})
+		Front: front, FrontInfo: info, Log: o.Log, Keystone: ks, Logging: o.Logging, Metrics: o.Metrics})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,9 +36,13 @@ const Region = "us-east-1"
 // Creds are test:tester's (.admin of AUTH_test).
 var Creds = aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "testing"}
 
-// Client is an aws-sdk-go-v2 client for the S3 API at endpoint,
-// path-style, with the SDK's defaults (checksums, aws-chunked trailers).
+// Client is an aws-sdk-go-v2 client for the S3 API at endpoint through
+// hc (nil = http.DefaultClient), path-style, with the SDK's defaults
+// (checksums, aws-chunked trailers).
 func Client(endpoint string, hc *http.Client, user, key string) *s3.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
 	// The SDK's defaults, spelled out: the environment may hold other settings.
 	return s3.New(s3.Options{
 		Region:                     Region,

@@ -44,6 +44,8 @@ func signedReq(t *testing.T, method, u string, body io.Reader, payloadHash strin
 
 func doS3(t *testing.T, req *http.Request) (int, string) { return s3test.Do(t, req) }
 
+func mustS3(t *testing.T, req *http.Request, want int) { s3test.Must(t, req, want) }
+
 func sha256hex(s string) string { return s3test.SHA256Hex(s) }
 
 func hmacSHA(key []byte, s string) []byte { return s3test.HMAC(key, s) }

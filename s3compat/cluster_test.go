@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +55,15 @@ func randBytes(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// anonymousAUTHtest makes unsigned S3 requests AUTH_test's (config
+// s3.anonymous_account).
+func anonymousAUTHtest(c *config.Config) { c.S3.AnonymousAccount = "AUTH_test" }
+
+// startS3Listener serves a cluster with an S3 listener whose unsigned
+// requests are AUTH_test's, and returns the listener's host:port.
+func startS3Listener(t *testing.T) string {
+	s := servertest.Start(t, servertest.Options{S3Listener: true, Configure: anonymousAUTHtest})
+	return strings.TrimPrefix(s.S3URL, "http://")
 }

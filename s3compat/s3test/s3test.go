@@ -108,6 +108,14 @@ func Do(t testing.TB, req *http.Request) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// Must is Do that fails the test unless the status is want.
+func Must(t testing.TB, req *http.Request, want int) {
+	t.Helper()
+	if st, body := Do(t, req); st != want {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL, st, body)
+	}
+}
+
 // SHA256Hex is the hex SHA-256 of s (a payload hash).
 func SHA256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -198,4 +206,19 @@ func MultipartETag(data []byte, partSize int) string {
 		n++
 	}
 	return fmt.Sprintf(`"%x-%d"`, h.Sum(nil), n)
+}
+
+// Between is the text of s between the first a and the b after it ("" if
+// either is missing), e.g. an error document's <Code>.
+func Between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len(a):]
+	j := strings.Index(rest, b)
+	if j < 0 {
+		return ""
+	}
+	return rest[:j]
 }

@@ -27,6 +27,8 @@ import (
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Cluster is a running in-process proxy.
@@ -46,6 +48,8 @@ type Cluster struct {
 	Rings *proxy.Rings
 	// S3 is the S3 API when Options.S3 asked for it.
 	S3 *s3compat.S3
+	// S3URL is the S3 listener's http://127.0.0.1:PORT (Options.S3Listener).
+	S3URL string
 }
 
 // Options change the cluster Start serves; the zero value is the default.
@@ -73,6 +77,10 @@ type Options struct {
 	// config keystone.auth_url set, S3 and Swift tokens are also checked
 	// with that Keystone.
 	S3 bool
+	// S3Listener also serves the S3 API alone on a port of its own (serve's
+	// --s3-addr): every request there is S3, unsigned ones anonymous
+	// requests to s3.anonymous_account's buckets. It implies S3.
+	S3Listener bool
 	// Logging records requests in metrics and the access log (nil = off);
 	// Metrics receives the proxy's metrics (nil = none).
 	Logging *proxy.RequestLogging
@@ -164,8 +172,12 @@ func Start(t testing.TB, o Options) *Cluster {
 	srv := proxy.NewHTTPServer(p.Handler(), expect, "swiftbox-test")
 	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
+	s3srv := c.serveS3(o, p)
 	t.Cleanup(func() {
 		srv.Shutdown()
+		if s3srv != nil {
+			s3srv.Shutdown()
+		}
 		p.Close()
 		local.Close()
 		dbs.Close()
@@ -174,6 +186,22 @@ func Start(t testing.TB, o Options) *Cluster {
 	c.URL, c.Proxy = "http://"+ln.Addr().String(), p
 	c.Token = c.Login("test:tester", "testing")
 	return c
+}
+
+// serveS3 serves the S3 listener o asks for, as serve's --s3-addr.
+func (c *Cluster) serveS3(o Options, p *proxy.Proxy) *fasthttp.Server {
+	if !o.S3Listener {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	srv := proxy.NewHTTPServer(p.HandlerWithFront([]proxy.Middleware{c.S3.Handler}), p.ExpectHandler, "swiftbox-test")
+	srv.HeaderReceived = p.HeaderReceived
+	go srv.Serve(ln)
+	c.S3URL = "http://" + ln.Addr().String()
+	return srv
 }
 
 // front is the front slot o asks for, in serve's order: o.Front, the
@@ -190,7 +218,7 @@ func (c *Cluster) front(o Options, cfg *config.Config, auth *keystone.TempAuth) 
 		identity = &keystone.IdentityEndpoint{Auth: auth}
 		front = append(front, func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) })
 	}
-	if o.S3 {
+	if o.S3 || o.S3Listener {
 		c.S3 = s3compat.New(cfg, auth, o.Log)
 		if ks != nil {
 			c.S3.SetKeystone(ks)

@@ -8,17 +8,21 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"swiftbox/config"
 	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -282,5 +286,86 @@ func TestS3PostObject(t *testing.T) {
 	}
 	if st, body := s3test.PostForm(t, s.URL+"/forms", fields(good, sign(good), "up/g"), "x"); st != 204 {
 		t.Errorf("the right signature while throttled: %d %s", st, body)
+	}
+}
+
+// TestS3VirtualHostAndListener uses virtual-hosted-style addressing under
+// s3.storage_domain and the --s3-addr listener.
+func TestS3VirtualHostAndListener(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{S3Listener: true, Configure: func(c *config.Config) {
+		c.S3.StorageDomain = "s3.test"
+		anonymousAUTHtest(c)
+	}})
+	s3Addr := strings.TrimPrefix(s.S3URL, "http://")
+	_, port, _ := net.SplitHostPort(s3Addr)
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, s3Addr)
+	}}}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://s3.test:" + port), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider("test:tester", "testing", "")})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("vhost")}); err != nil {
+		t.Fatalf("CreateBucket virtual-hosted: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("PutObject virtual-hosted: %v", err)
+	}
+	// Path-style on the main listener sees the same object.
+	pc := s3Client(t, s, "test:tester", "testing")
+	out, err := pc.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("vhost"), Key: aws.String("k/ey")})
+	if err != nil {
+		t.Fatalf("path-style GET: %v", err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(b) != "v" {
+		t.Fatalf("path-style GET: %q", b)
+	}
+	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("vhost")})
+	if err != nil || len(lo.Contents) != 1 {
+		t.Fatalf("virtual-hosted listing: %v %+v", err, lo)
+	}
+	// Unsigned requests on the S3 listener reach anonymous_account's
+	// buckets as far as their ACLs allow.
+	anon := func(path string) (int, string) {
+		resp, err := http.Get("http://" + s3Addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		t.Fatalf("anonymous GET of a private bucket: %d %s", st, body)
+	}
+	if _, err := pc.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("vhost"), ACL: "public-read"}); err != nil {
+		t.Fatalf("PutBucketAcl public-read: %v", err)
+	}
+	acl, err := pc.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("vhost")})
+	if err != nil || len(acl.Grants) != 2 {
+		t.Fatalf("GetBucketAcl: %v %+v", err, acl)
+	}
+	if st, body := anon("/vhost/k/ey"); st != 200 || body != "v" {
+		t.Fatalf("anonymous GET of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/vhost"); st != 200 || !strings.Contains(body, "<Key>k/ey</Key>") {
+		t.Fatalf("anonymous listing of a public-read bucket: %d %s", st, body)
+	}
+	if st, body := anon("/"); st != 403 {
+		t.Fatalf("anonymous ListBuckets: %d %s", st, body)
+	}
+	if st, body := anon("/nosuchbucket/k"); st != 404 || !strings.Contains(body, "<Code>NoSuchBucket</Code>") {
+		t.Fatalf("anonymous GET in a missing bucket: %d %s", st, body)
+	}
+	// The main listener leaves unsigned path-style requests to Swift.
+	resp, err := http.Get(s.URL + "/vhost/k/ey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatalf("unsigned path-style request on the Swift listener served as S3")
 	}
 }

@@ -50,6 +50,9 @@ func versionsContainer(bucket string) string { return "\x00versions\x00" + bucke
 // or an access key's scope on the bucket reaches all of them (the proxy
 // core knows no S3 naming and is told).
 func bucketContainers(bucket string) []string {
+	if bucket == "" {
+		return []string{""} // the account itself
+	}
 	return []string{bucket, segmentsContainer(bucket), versionsContainer(bucket)}
 }
 

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"swiftbox/s3compat/s3test"
 	"testing"
 	"time"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // URLs presigned by real clients work as issued, and refuse the headers

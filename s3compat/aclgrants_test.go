@@ -5,13 +5,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"swiftbox/s3compat/s3test"
-	"swiftbox/server/servertest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // grantsOf is "PERMISSION:grantee" of each grant (grantee: ID or group URI).

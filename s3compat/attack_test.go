@@ -19,14 +19,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"swiftbox/config"
-	"swiftbox/s3compat/s3test"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"swiftbox/config"
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // Attacks on the S3 signatures and on the headers a signature must cover

@@ -8,12 +8,13 @@ import (
 	"hash/crc32"
 	"io"
 	"strings"
-	"swiftbox/s3compat/s3test"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // GetObjectAttributes of a plain object (with a checksum) and of a

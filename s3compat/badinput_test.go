@@ -13,9 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"swiftbox/config"
-	"swiftbox/s3compat/s3test"
-	"swiftbox/server/servertest"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/config"
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 func TestS3BadInput(t *testing.T) {

@@ -7,12 +7,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"swiftbox/s3compat/s3test"
-	"swiftbox/server/servertest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // A bucket policy opens a private bucket to unsigned requests (a public

@@ -5,12 +5,13 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"swiftbox/s3compat/s3test"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // If-Match/If-None-Match on a multipart object compare the ETag S3 gave

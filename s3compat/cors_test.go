@@ -3,12 +3,13 @@ package s3compat_test
 import (
 	"context"
 	"net/http"
-	"swiftbox/s3compat/s3test"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // Bucket CORS: Put/Get/DeleteBucketCors, preflights decided by the rules

@@ -3,11 +3,12 @@ package s3compat_test
 import (
 	"context"
 	"fmt"
-	"swiftbox/s3compat/s3test"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // ListBuckets pages with max-buckets and continuation tokens, and filters

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"swiftbox/config"
-	"swiftbox/s3compat/s3test"
 	"testing"
 	"time"
 
@@ -18,6 +16,9 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/config"
+	"swiftbox/s3compat/s3test"
 )
 
 func TestS3Basics(t *testing.T) {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"swiftbox/s3compat/s3test"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 func tagList(ts []types.Tag) string {

@@ -2,12 +2,13 @@ package s3compat_test
 
 import (
 	"context"
-	"swiftbox/s3compat/s3test"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // Reading a configuration swiftbox does not support answers as S3 does

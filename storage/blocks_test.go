@@ -8,10 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"swiftbox/storage/storagetest"
 	"testing"
 
 	"github.com/pkg/xattr"
+
+	"swiftbox/storage/storagetest"
 )
 
 func TestBlockShiftAndTable(t *testing.T) {

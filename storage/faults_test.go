@@ -6,11 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"swiftbox/storage/storagetest"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"swiftbox/storage/storagetest"
 )
 
 // failOn returns an Inject hook failing op (on paths containing substr)

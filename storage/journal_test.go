@@ -4,8 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"swiftbox/storage/storagetest"
 	"testing"
+
+	"swiftbox/storage/storagetest"
 )
 
 func apFor(obj string) AsyncPending {

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"swiftbox/storage/storagetest"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"swiftbox/storage/storagetest"
 )
 
 // Concurrent commits share flushes: fewer syncfs calls than commits, and

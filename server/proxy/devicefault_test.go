@@ -8,14 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"swiftbox/server/proxy"
-	"swiftbox/server/servertest"
-	"swiftbox/storage/storagetest"
 	"sync"
 	"syscall"
 	"testing"
 
+	"swiftbox/server/proxy"
+	"swiftbox/server/servertest"
 	"swiftbox/storage"
+	"swiftbox/storage/storagetest"
 )
 
 // Every way a device can fail a write — at each point of the object

@@ -6,9 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 // rawRequest sends req as written on a new connection and returns the

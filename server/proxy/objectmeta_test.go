@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 // An object's user metadata keeps empty values, on PUT and POST, as

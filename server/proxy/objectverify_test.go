@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
 
 	"github.com/pkg/xattr"
+
+	"swiftbox/server/servertest"
 )
 
 // flip inverts 4 bytes at off of the file at path.

@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"swiftbox/server/servertest"
 	"testing"
 	"time"
 
 	"swiftbox/config"
+	"swiftbox/server/servertest"
 )
 
 func twoPolicies(c *config.Config) {

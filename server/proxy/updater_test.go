@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"swiftbox/storage/storagetest"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"swiftbox/server/backend"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
+	"swiftbox/storage/storagetest"
 	"swiftbox/storage/timestamp"
 )
 

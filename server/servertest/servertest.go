@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"swiftbox/config"
 	"swiftbox/keystone"
 	"swiftbox/ring"
@@ -27,8 +29,6 @@ import (
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
-
-	"github.com/valyala/fasthttp"
 )
 
 // Cluster is a running in-process proxy.

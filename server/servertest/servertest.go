@@ -197,7 +197,11 @@ func (c *Cluster) serveS3(o Options, p *proxy.Proxy) *fasthttp.Server {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	srv := proxy.NewHTTPServer(p.HandlerWithFront([]proxy.Middleware{c.S3.Handler}), p.ExpectHandler, "swiftbox-test")
+	expect := p.ExpectHandler
+	if o.Logging != nil {
+		expect = o.Logging.Expect("s3", expect)
+	}
+	srv := proxy.NewHTTPServer(p.HandlerWithFront([]proxy.Middleware{c.S3.Handler}), expect, "swiftbox-test")
 	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
 	c.S3URL = "http://" + ln.Addr().String()

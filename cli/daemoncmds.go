@@ -208,24 +208,24 @@ const (
 )
 
 // controlMiddleware serves controlPath for serve.
-func controlMiddleware(n *node, upd *updater.Updater, secret []byte, ctx context.Context) proxy.LegacyMiddleware {
-	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-		return func(rc *fasthttp.RequestCtx) {
+func controlMiddleware(n *node, upd *updater.Updater, secret []byte, ctx context.Context) proxy.Middleware {
+	return func(next proxy.Handler) proxy.Handler {
+		return func(rc *fasthttp.RequestCtx) error {
 			path := string(rc.Path())
 			if !strings.HasPrefix(path, controlPath) {
-				next(rc)
-				return
+				return next(rc)
 			}
 			ip, _, _ := net.SplitHostPort(rc.RemoteAddr().String())
 			if pip := net.ParseIP(ip); pip == nil || !pip.IsLoopback() ||
 				subtle.ConstantTimeCompare(rc.Request.Header.Peek(controlHeader), secret) != 1 || string(rc.Method()) != "POST" {
+				// A bare status: the client is swiftbox's own askServe.
 				rc.SetStatusCode(fasthttp.StatusForbidden)
-				return
+				return nil
 			}
 			pass, ok := daemonPasses[strings.TrimPrefix(path, controlPath)]
 			if !ok {
 				rc.SetStatusCode(fasthttp.StatusNotFound)
-				return
+				return nil
 			}
 			var args []string
 			for _, v := range rc.QueryArgs().PeekMulti("arg") {
@@ -234,6 +234,7 @@ func controlMiddleware(n *node, upd *updater.Updater, secret []byte, ctx context
 			body, _ := json.Marshal(pass(ctx, n, upd, args))
 			rc.Response.Header.SetContentType("application/json")
 			rc.SetBody(body)
+			return nil
 		}
 	}
 }

@@ -219,8 +219,8 @@ func fillUp(t *testing.T, dir string) string {
 // again once space returns.
 func testFaultDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
-		// storage.FaultFS can fake ENOSPC, but only inside the storage
-		// package's tests: the binary cannot reach it.
+		// storagetest.FaultFS can fake ENOSPC, but only inside the
+		// tests: the binary cannot reach it.
 		reportSkip(t, "disk-full", "needs root for a loop-mounted ext4 (the fault-injecting filesystem is not reachable from the binary)")
 	}
 	row := faultRow{Scenario: "disk-full", Rounds: 2}

@@ -114,20 +114,6 @@ func checkTree(t *testing.T, root string, files map[string][]byte) {
 	}
 }
 
-// multipartETag is the ETag S3 gives an object uploaded in parts of
-// partSize bytes.
-func multipartETag(data []byte, partSize int) string {
-	h := md5.New()
-	n := 0
-	for off := 0; off < len(data); off += partSize {
-		end := min(off+partSize, len(data))
-		sum := md5.Sum(data[off:end])
-		h.Write(sum[:])
-		n++
-	}
-	return fmt.Sprintf(`"%x-%d"`, h.Sum(nil), n)
-}
-
 // headETag is the S3 ETag of bucket/key, through aws-sdk-go-v2.
 func headETag(t *testing.T, c *s3.Client, bucket, key string) string {
 	t.Helper()

@@ -257,7 +257,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
 		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
-		Front: []proxy.Middleware{proxy.Legacy(controlMiddleware(nd, ctlUpd, st.Secret, ctx)), proxy.Legacy(identity.Middleware), proxy.Legacy(s3api.Middleware)},
+		FrontInfo: map[string]func() map[string]any{"s3api": s3api.Info},
+		Front:     []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
 	})
 	if err != nil {
 		return err
@@ -328,7 +329,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	listeners.serve(ln, srv)
 	if s3ln != nil {
 		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
-		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{proxy.Legacy(s3api.Handler)}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
+		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
 		s3srv.HeaderReceived = px.HeaderReceived
 		listeners.serve(s3ln, s3srv)
 	}

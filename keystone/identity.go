@@ -37,9 +37,12 @@ type IdentityEndpoint struct {
 	StorageURL func(ctx *fasthttp.RequestCtx, account string) string
 }
 
-// Middleware answers identity requests and passes the rest on.
-func (e *IdentityEndpoint) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+// Middleware answers identity requests and passes the rest on. It has the
+// shape of the proxy's Middleware (keystone is below the proxy, so it
+// cannot name the type): it writes its own responses, Keystone's JSON
+// errors included, and returns next's error.
+func (e *IdentityEndpoint) Middleware(next func(*fasthttp.RequestCtx) error) func(*fasthttp.RequestCtx) error {
+	return func(ctx *fasthttp.RequestCtx) error {
 		path := strings.TrimSuffix(string(ctx.Path()), "/")
 		method := string(ctx.Method())
 		switch {
@@ -54,12 +57,13 @@ func (e *IdentityEndpoint) Middleware(next fasthttp.RequestHandler) fasthttp.Req
 		case path == "/v2.0/tokens":
 			if method != "POST" {
 				identityError(ctx, fasthttp.StatusMethodNotAllowed, "Method Not Allowed")
-				return
+				return nil
 			}
 			e.login(ctx, e.tokensV2)
 		default:
-			next(ctx)
+			return next(ctx)
 		}
+		return nil
 	}
 }
 

@@ -300,7 +300,7 @@ func (r *req) with(a access, bucket string, fn func()) {
 	pa, pc := proxy.GrantScope(r.ctx)
 	r.account, r.foreign = a.account, a.foreign
 	proxy.SetAuthorized(r.ctx, a.level)
-	proxy.SetGrantScope(r.ctx, a.account, bucket)
+	proxy.SetGrantScope(r.ctx, a.account, bucketContainers(bucket))
 	defer func() {
 		r.account, r.foreign = own, foreign
 		if l, ok := prev.(int); ok {

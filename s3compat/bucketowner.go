@@ -31,7 +31,7 @@ func (r *req) preAuthedIn(container string, fn func()) {
 // there, as an ACL grant or a bucket policy allowed it.
 func (r *req) grant(level int) {
 	proxy.SetAuthorized(r.ctx, level)
-	proxy.SetGrantScope(r.ctx, r.account, r.bucket)
+	proxy.SetGrantScope(r.ctx, r.account, bucketContainers(r.bucket))
 }
 
 // otherAccounts are the local users' accounts but the request's.

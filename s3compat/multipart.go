@@ -37,7 +37,33 @@ const (
 )
 
 // segmentsContainer holds the parts of the bucket's multipart uploads.
-func (r *req) segmentsContainer() string { return r.bucket + "+segments" }
+func (r *req) segmentsContainer() string { return segmentsContainer(r.bucket) }
+
+func segmentsContainer(bucket string) string { return bucket + "+segments" }
+
+// versionsContainer is where object versioning (Swift's
+// object_versioning, which S3 versioning is built on) keeps bucket's
+// versions.
+func versionsContainer(bucket string) string { return "\x00versions\x00" + bucket }
+
+// bucketContainers are the containers bucket's data lives in: a grant
+// or an access key's scope on the bucket reaches all of them (the proxy
+// core knows no S3 naming and is told).
+func bucketContainers(bucket string) []string {
+	if bucket == "" {
+		return []string{""} // the account itself
+	}
+	return []string{bucket, segmentsContainer(bucket), versionsContainer(bucket)}
+}
+
+// keyContainers are the containers of an access key's buckets.
+func keyContainers(buckets []string) []string {
+	var out []string
+	for _, b := range buckets {
+		out = append(out, bucketContainers(b)...)
+	}
+	return out
+}
 
 func readerOf(resp *fasthttp.Response) io.Reader { return proxy.ResponseBody(resp) }
 

@@ -49,7 +49,7 @@ type postForm struct {
 	filename string
 }
 
-func (s *S3) servePostObject(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, bucketInHost string) {
+func (s *S3) servePostObject(ctx *fasthttp.RequestCtx, next proxy.Handler, bucketInHost string) {
 	ctx.Response.Header.DisableNormalizing()
 	r := &req{s: s, ctx: ctx, next: next, auth: &authInfo{}}
 	if e := r.parsePath(bucketInHost); e != nil {
@@ -257,7 +257,7 @@ func (r *req) checkPostAuth(form *postForm) (int64, int64, *Error) {
 		return 0, 0, e
 	}
 	if len(key.Buckets) > 0 {
-		proxy.SetKeyScope(r.ctx, key.Buckets)
+		proxy.SetKeyScope(r.ctx, keyContainers(key.Buckets))
 	}
 	var want string
 	if v4 {

@@ -55,27 +55,52 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 }
 
 // Middleware serves S3 requests and passes every other request to next.
-func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+//
+// An S3 request's errors are S3's XML documents, written by writeError
+// (errors.go), the one place S3 errors are written: the S3 layer answers
+// every S3 request itself and returns nil, translating the Swift
+// subrequests' responses (proxy.Subrequest writes their errors as Swift's).
+func (s *S3) Middleware(next proxy.Handler) proxy.Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		if !isS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		s.serve(ctx, next)
+		return nil
+	}
+}
+
+// Info is the S3 API's /info entry, as Swift's s3api registers it. s3_acl
+// is true: S3 ACLs are kept and enforced as s3api does with s3_acl on
+// (acl.go), bucket names are one namespace across the accounts and a
+// listing's owner is the access key; Swift's functional tests choose
+// their expectations by it.
+func (s *S3) Info() map[string]any {
+	return map[string]any{
+		"max_bucket_listing":       s.cfg.MaxBucketListing,
+		"max_parts_listing":        s.cfg.MaxPartsListing,
+		"max_upload_part_num":      s.cfg.MaxUploadPartNum,
+		"max_multi_delete_objects": s.cfg.MaxMultiDeleteObjects,
+		"allow_multipart_uploads":  true,
+		"min_segment_size":         s.cfg.MinSegmentSize,
+		"s3_acl":                   true,
 	}
 }
 
 // Handler serves every request as S3 (the --s3-addr listener); unsigned
 // ones are anonymous requests to the buckets of s3.anonymous_account.
-func (s *S3) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) { s.serve(ctx, next) }
+func (s *S3) Handler(next proxy.Handler) proxy.Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
+		s.serve(ctx, next)
+		return nil
+	}
 }
 
 // req is one S3 request being served.
 type req struct {
 	s       *S3
 	ctx     *fasthttp.RequestCtx
-	next    fasthttp.RequestHandler
+	next    proxy.Handler
 	id      *keystone.Identity
 	account string
 	bucket  string
@@ -96,7 +121,7 @@ type req struct {
 	located map[string]*bucketPlace
 }
 
-func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+func (s *S3) serve(ctx *fasthttp.RequestCtx, next proxy.Handler) {
 	switch string(ctx.Method()) {
 	case "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS":
 	default:
@@ -165,7 +190,7 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 	if len(key.Buckets) > 0 {
 		// The key's buckets hold for every container the request reaches,
 		// link targets included.
-		proxy.SetKeyScope(ctx, key.Buckets)
+		proxy.SetKeyScope(ctx, keyContainers(key.Buckets))
 	}
 	// S3 sends x-amz-meta-* names in lower case; the rest are set canonical.
 	ctx.Response.Header.DisableNormalizing()
@@ -182,7 +207,7 @@ func emptyResponse(ctx *fasthttp.RequestCtx) {
 
 // serveAnonymous serves an unsigned request as the anonymous user of
 // s3.anonymous_account: container ACLs (public-read) decide.
-func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
+func (s *S3) serveAnonymous(ctx *fasthttp.RequestCtx, next proxy.Handler) {
 	if s.cfg.AnonymousAccount == "" {
 		writeError(ctx, errAccessDenied)
 		return
@@ -411,7 +436,7 @@ func (r *req) sub(method, container, object, query string, prep func(*fasthttp.R
 	if query != "" {
 		uri += "?" + query
 	}
-	return proxy.Subrequest(r.ctx, proxy.Lift(r.next), method, uri, prep)
+	return proxy.Subrequest(r.ctx, r.next, method, uri, prep)
 }
 
 // readBody reads a small request body (XML documents) through the

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/pkg/xattr"
+
+	"swiftbox/storage/storagetest"
 )
 
 func TestBlockShiftAndTable(t *testing.T) {
@@ -157,7 +159,7 @@ func TestBodyDamageOfReplacedVersion(t *testing.T) {
 // When the filesystem has no room for the table's xattr it goes into the
 // metadata, invisible to callers, and still verifies.
 func TestBlockTableInMetadataWhenXattrsFull(t *testing.T) {
-	ffs := NewFaultFS(OSFS{})
+	ffs := storagetest.NewFaultFS(OSFS{})
 	ffs.XattrLimit = 300
 	s := newStore(t, ffs)
 	body := make([]byte, 5<<20)

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"swiftbox/storage/storagetest"
 )
 
 // failOn returns an Inject hook failing op (on paths containing substr)
 // with err.
-func failOn(op Op, substr string, err error) func(Op, string) error {
-	return func(o Op, p string) error {
+func failOn(op storagetest.Op, substr string, err error) func(storagetest.Op, string) error {
+	return func(o storagetest.Op, p string) error {
 		if o == op && strings.Contains(p, substr) {
 			return err
 		}
@@ -24,9 +26,9 @@ func failOn(op Op, substr string, err error) func(Op, string) error {
 }
 
 func TestFallocateENOSPC(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
-	ffs.Inject = failOn(OpFallocate, "", unix.ENOSPC)
+	ffs.Inject = failOn(storagetest.OpFallocate, "", unix.ENOSPC)
 	if _, err := s.NewWriter(testDev, 1, "a", "c", "o", ts(1), 1<<20); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("got %v", err)
 	}
@@ -39,7 +41,7 @@ func TestFallocateENOSPC(t *testing.T) {
 }
 
 func TestFallocateReserve(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	st, err := OSFS{}.Statfs(s.cfg.DevicesDir)
 	if err != nil {
@@ -77,19 +79,19 @@ func TestFallocateReserve(t *testing.T) {
 func TestFailuresLeaveNothing(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		op   Op
+		op   storagetest.Op
 		path string
 		err  error
 		want error
 	}{
-		{"write EIO", OpWrite, "", unix.EIO, unix.EIO},
-		{"write ENOSPC", OpWrite, "", unix.ENOSPC, ErrNoSpace},
-		{"syncfs EIO", OpSyncfs, "", unix.EIO, unix.EIO},
-		{"setxattr EIO", OpSetxattr, "", unix.EIO, unix.EIO},
-		{"rename EIO", OpRename, ".data", unix.EIO, unix.EIO},
+		{"write EIO", storagetest.OpWrite, "", unix.EIO, unix.EIO},
+		{"write ENOSPC", storagetest.OpWrite, "", unix.ENOSPC, ErrNoSpace},
+		{"syncfs EIO", storagetest.OpSyncfs, "", unix.EIO, unix.EIO},
+		{"setxattr EIO", storagetest.OpSetxattr, "", unix.EIO, unix.EIO},
+		{"rename EIO", storagetest.OpRename, ".data", unix.EIO, unix.EIO},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ffs := NewFaultFS(nil)
+			ffs := storagetest.NewFaultFS(nil)
 			s := newStore(t, ffs)
 			mustPut(t, s, "o", 100, []byte("old"), nil)
 			ffs.Inject = failOn(c.op, c.path, c.err)
@@ -110,7 +112,7 @@ func TestFailuresLeaveNothing(t *testing.T) {
 }
 
 func TestNoXattrSupport(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	ffs.NoXattr = true
 	if err := put(t, s, "o", 1, []byte("x"), nil); !errors.Is(err, ErrXattrUnsupported) {
@@ -178,7 +180,7 @@ func checkOverflowRoundTrip(t *testing.T, s *ObjectStore) {
 func TestExt4XattrOverflowFaultFS(t *testing.T) {
 	for _, e := range []error{unix.ENOSPC, unix.E2BIG} {
 		t.Run(e.Error(), func(t *testing.T) {
-			ffs := NewFaultFS(nil)
+			ffs := storagetest.NewFaultFS(nil)
 			ffs.XattrLimit, ffs.XattrErr = 4096, e
 			checkOverflowRoundTrip(t, newStore(t, ffs))
 		})
@@ -197,7 +199,7 @@ func TestExt4XattrOverflowReal(t *testing.T) {
 }
 
 func TestOverflowSidecarCorrupt(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	ffs.XattrLimit = 4096
 	s := newStore(t, ffs)
 	mustPut(t, s, "o", 100, []byte("x"), ext4Meta())
@@ -211,7 +213,7 @@ func TestOverflowSidecarCorrupt(t *testing.T) {
 }
 
 func TestCrashAfterCommitKeepsObject(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	mustPut(t, s, "o", 100, []byte("durable"), map[string]string{"X-Object-Meta-A": "1"})
 	if err := s.Delete(testDev, 1, "a", "c", "gone", ts(100), nil); !errors.Is(err, ErrNotFound) {
@@ -260,7 +262,7 @@ func TestCrashAfterCommitKeepsObject(t *testing.T) {
 // TestCrashBeforeDirSyncLosesOnlyUncommitted checks that the crash model
 // bites: a rename whose directory was never fsynced is undone.
 func TestCrashModelUndoesUnsyncedRename(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	dir := t.TempDir()
 	f, err := ffs.CreateTemp(dir, "x")
 	if err != nil {
@@ -317,7 +319,7 @@ func TestCrashLeftoversCleaned(t *testing.T) {
 // Device checks and free space are cached briefly: a full device is
 // noticed once the cache expires, and an ENOSPC forgets the cache at once.
 func TestDeviceCacheExpires(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	s.cfg.DeviceCacheTTL = 50 * time.Millisecond
 	s.cfg.FallocateReserve = 1 << 20
@@ -336,10 +338,10 @@ func TestDeviceCacheExpires(t *testing.T) {
 // FlushInvalidations; one that cannot be written stays noted and is
 // reported.
 func TestInvalidationsFlushAndRetry(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	mustPut(t, s, "o", 1, []byte("x"), nil)
-	ffs.Inject = failOn(OpWrite, "hashes.invalid", unix.EIO)
+	ffs.Inject = failOn(storagetest.OpWrite, "hashes.invalid", unix.EIO)
 	if err := s.FlushInvalidations(); !errors.Is(err, unix.EIO) {
 		t.Fatalf("flush with EIO: %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"swiftbox/storage/storagetest"
 )
 
 func apFor(obj string) AsyncPending {
@@ -15,7 +17,7 @@ func apFor(obj string) AsyncPending {
 // A journalled update survives a crash with its object and is replayed;
 // a released one is not; a torn tail record is ignored.
 func TestJournalCrashReplay(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	for i, name := range []string{"kept", "released"} {
 		w, err := s.NewWriter(testDev, 1, "a", "c", name, ts(int64(10+i)), 3)
@@ -93,7 +95,7 @@ func TestJournalSegmentsDeletedWhenReleased(t *testing.T) {
 // A large object takes the fsync path instead of the group flush; it and
 // its journalled update survive a crash all the same.
 func TestLargeCommitSurvivesCrash(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	body := make([]byte, ownSyncSize+123)
 	for i := range body {

@@ -8,16 +8,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"swiftbox/storage/storagetest"
 )
 
 // Concurrent commits share flushes: fewer syncfs calls than commits, and
 // every commit survives a crash right after it returned.
 func TestGroupCommitSharesFlushes(t *testing.T) {
-	ffs := NewFaultFS(nil)
+	ffs := storagetest.NewFaultFS(nil)
 	s := newStore(t, ffs)
 	var flushes atomic.Int64
-	ffs.Inject = func(op Op, path string) error {
-		if op == OpSyncfs {
+	ffs.Inject = func(op storagetest.Op, path string) error {
+		if op == storagetest.OpSyncfs {
 			flushes.Add(1)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"errors"
@@ -12,28 +12,23 @@ import (
 	"syscall"
 	"testing"
 
+	"swiftbox/server/proxy"
+	"swiftbox/server/servertest"
 	"swiftbox/storage"
+	"swiftbox/storage/storagetest"
 )
-
-// take returns what was logged since the last take.
-func (s *syncBuffer) take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
-}
 
 // Every way a device can fail a write — at each point of the object
 // write path the fault-injecting filesystem reaches, for PUT, POST and
 // DELETE — answers 507 when the device is full (ENOSPC) and 503 when it
 // fails I/O (EIO), and logs the fault with its device.
 func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
-	var armed storage.Op
+	var armed storagetest.Op
 	var fault error
-	fs := storage.NewFaultFS(nil)
-	fs.Inject = func(op storage.Op, path string) error {
+	fs := storagetest.NewFaultFS(nil)
+	fs.Inject = func(op storagetest.Op, path string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if op == armed {
@@ -41,17 +36,17 @@ func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 		}
 		return nil
 	}
-	logs := &syncBuffer{}
-	c := startClusterOn(t, t.TempDir(), fs, slog.New(slog.NewTextHandler(logs, nil)), nil)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	logs := &servertest.LogBuffer{}
+	c := servertest.Start(t, servertest.Options{FS: fs, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	type point struct {
 		method string
-		ops    []storage.Op
+		ops    []storagetest.Op
 	}
 	points := []point{
-		{"PUT", []storage.Op{storage.OpCreate, storage.OpWrite, storage.OpFallocate, storage.OpSetxattr, storage.OpMkdir, storage.OpRename, storage.OpSyncfs}},
-		{"POST", []storage.Op{storage.OpCreate, storage.OpSetxattr, storage.OpRename, storage.OpSyncfs}},
-		{"DELETE", []storage.Op{storage.OpCreate, storage.OpSetxattr, storage.OpRename, storage.OpSyncfs}},
+		{"PUT", []storagetest.Op{storagetest.OpCreate, storagetest.OpWrite, storagetest.OpFallocate, storagetest.OpSetxattr, storagetest.OpMkdir, storagetest.OpRename, storagetest.OpSyncfs}},
+		{"POST", []storagetest.Op{storagetest.OpCreate, storagetest.OpSetxattr, storagetest.OpRename, storagetest.OpSyncfs}},
+		{"DELETE", []storagetest.Op{storagetest.OpCreate, storagetest.OpSetxattr, storagetest.OpRename, storagetest.OpSyncfs}},
 	}
 	faults := []struct {
 		err  error
@@ -61,23 +56,23 @@ func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 	for _, p := range points {
 		for _, op := range p.ops {
 			for _, f := range faults {
-				if op == storage.OpSetxattr && errors.Is(f.err, syscall.ENOSPC) {
+				if op == storagetest.OpSetxattr && errors.Is(f.err, syscall.ENOSPC) {
 					continue // xattr space is full: metadata goes to a sidecar file, as designed
 				}
 				i++
 				obj := fmt.Sprintf("/v1/AUTH_test/c/o%d", i)
 				if p.method != "PUT" {
-					c.must(201, "PUT", obj, "existing", "Content-Type: text/plain")
+					c.Must(201, "PUT", obj, "existing", "Content-Type: text/plain")
 				}
-				logs.take()
+				logs.Take()
 				mu.Lock()
 				armed, fault = op, f.err
 				mu.Unlock()
-				var resp, body = c.do(p.method, obj, strings.Repeat("x", 3000), "X-Object-Meta-K: v")
+				var resp, body = c.Do(p.method, obj, strings.Repeat("x", 3000), "X-Object-Meta-K: v")
 				mu.Lock()
 				armed = ""
 				mu.Unlock()
-				logged := logs.take()
+				logged := logs.Take()
 				if resp.StatusCode != f.want {
 					t.Errorf("object %s with %v at %s: %d %s, want %d", p.method, f.err, op, resp.StatusCode, body, f.want)
 				}
@@ -93,6 +88,7 @@ func TestDeviceFaultsAnswer507Or503AndLog(t *testing.T) {
 // POST and DELETE and account POST with no byte free (a small tmpfs per
 // device, so it needs root).
 func TestFullDeviceDatabaseWritesAnswer507AndLog(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small filesystem needs root")
 	}
@@ -105,10 +101,10 @@ func TestFullDeviceDatabaseWritesAnswer507AndLog(t *testing.T) {
 		}
 		t.Cleanup(func() { exec.Command("umount", "-l", p).Run() })
 	}
-	logs := &syncBuffer{}
-	c := startClusterOn(t, dir, nil, slog.New(slog.NewTextHandler(logs, nil)), nil)
-	c.must(201, "PUT", "/v1/AUTH_test/kept", "")
-	c.must(204, "POST", "/v1/AUTH_test", "", "X-Account-Meta-Before: full")
+	logs := &servertest.LogBuffer{}
+	c := servertest.Start(t, servertest.Options{Dir: dir, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	c.Must(201, "PUT", "/v1/AUTH_test/kept", "")
+	c.Must(204, "POST", "/v1/AUTH_test", "", "X-Account-Meta-Before: full")
 	// Fill every device to the last byte.
 	for _, d := range []string{"d1", "d2", "d3"} {
 		f, err := os.Create(filepath.Join(dir, d, "filler"))
@@ -150,9 +146,9 @@ func TestFullDeviceDatabaseWritesAnswer507AndLog(t *testing.T) {
 		{"POST", "/v1/AUTH_test", bigMeta("X-Account-Meta-Big")},
 		{"DELETE", "/v1/AUTH_test/kept", nil},
 	} {
-		logs.take()
-		resp, body := c.do(r.method, r.path, "", r.hdrs...)
-		logged := logs.take()
+		logs.Take()
+		resp, body := c.Do(r.method, r.path, "", r.hdrs...)
+		logged := logs.Take()
 		if resp.StatusCode/100 == 2 {
 			// bbolt reused pages it already owned: nothing needed space.
 			t.Logf("%s %s on a full device: %d (fit in pages the database had)", r.method, r.path, resp.StatusCode)
@@ -169,6 +165,7 @@ func TestFullDeviceDatabaseWritesAnswer507AndLog(t *testing.T) {
 
 // The one mapping of device errors, whichever layer wrapped them.
 func TestDeviceFaultStatus(t *testing.T) {
+	t.Parallel()
 	pathErr := func(e error) error { return &os.PathError{Op: "write", Path: "/srv/node/d1/x", Err: e} }
 	for _, c := range []struct {
 		err  error
@@ -183,7 +180,7 @@ func TestDeviceFaultStatus(t *testing.T) {
 		{storage.ErrNotFound, 404},
 		{errors.New("something else"), 500},
 	} {
-		if got := StatusOf(c.err); got != c.want {
+		if got := proxy.StatusOf(c.err); got != c.want {
 			t.Errorf("status(%v) = %d, want %d", c.err, got, c.want)
 		}
 	}
@@ -192,19 +189,20 @@ func TestDeviceFaultStatus(t *testing.T) {
 // A replica whose disk fails the read (EIO: a bad sector) must not fail
 // the GET while other replicas are readable: the next one serves it.
 func TestGetTurnsToAnotherReplicaOnReadError(t *testing.T) {
+	t.Parallel()
 	var bad sync.Map // .data paths whose reads fail
-	fs := storage.NewFaultFS(nil)
-	fs.Inject = func(op storage.Op, path string) error {
-		if _, ok := bad.Load(path); ok && op == storage.OpRead {
+	fs := storagetest.NewFaultFS(nil)
+	fs.Inject = func(op storagetest.Op, path string) error {
+		if _, ok := bad.Load(path); ok && op == storagetest.OpRead {
 			return syscall.EIO
 		}
 		return nil
 	}
-	c := startClusterOn(t, t.TempDir(), fs, slog.New(slog.NewTextHandler(&syncBuffer{}, nil)), nil)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{FS: fs, Log: slog.New(slog.NewTextHandler(&servertest.LogBuffer{}, nil))})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	body := strings.Repeat("0123456789", 30000)
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", body)
-	reps := c.replicas("o")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", body)
+	reps := c.Replicas("AUTH_test", "c", "o")
 	bad.Store(reps[0], true)
 	for _, rng := range []string{"", "bytes=10-99"} {
 		var hdr []string
@@ -212,7 +210,7 @@ func TestGetTurnsToAnotherReplicaOnReadError(t *testing.T) {
 		if rng != "" {
 			hdr, want, code = []string{"Range: " + rng}, body[10:100], 206
 		}
-		st, got, err := c.getBody("/v1/AUTH_test/c/o", hdr...)
+		st, got, err := c.Get("/v1/AUTH_test/c/o", hdr...)
 		if st != code || err != nil || string(got) != want {
 			t.Fatalf("GET %q with the first replica's disk failing reads: %d, %d bytes, %v", rng, st, len(got), err)
 		}
@@ -220,7 +218,7 @@ func TestGetTurnsToAnotherReplicaOnReadError(t *testing.T) {
 	for _, r := range reps {
 		bad.Store(r, true)
 	}
-	if st, _, _ := c.getBody("/v1/AUTH_test/c/o"); st != 503 {
+	if st, _, _ := c.Get("/v1/AUTH_test/c/o"); st != 503 {
 		t.Fatalf("GET with every replica failing reads: %d, want 503", st)
 	}
 }

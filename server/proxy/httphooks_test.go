@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bufio"
@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 // rawRequest sends req as written on a new connection and returns the
 // response, failing if none comes within two seconds.
-func rawRequest(t *testing.T, c *testCluster, req string) *http.Response {
+func rawRequest(t *testing.T, c *servertest.Cluster, req string) *http.Response {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
 	if err != nil {
@@ -31,7 +33,8 @@ func rawRequest(t *testing.T, c *testCluster, req string) *http.Response {
 }
 
 func TestHostWithTwoPortsIsAccepted(t *testing.T) {
-	c := startTestCluster(t)
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
 	host := strings.TrimPrefix(c.URL, "http://")
 	resp := rawRequest(t, c, fmt.Sprintf("GET /v1/AUTH_test HTTP/1.1\r\nHost: %s:%s\r\nX-Auth-Token: %s\r\n\r\n",
 		host, host[strings.LastIndexByte(host, ':')+1:], c.Token))
@@ -41,7 +44,8 @@ func TestHostWithTwoPortsIsAccepted(t *testing.T) {
 }
 
 func TestUnsupportedTransferEncodingIs501(t *testing.T) {
-	c := startTestCluster(t)
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
 	resp := rawRequest(t, c, fmt.Sprintf("PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nTransfer-Encoding: gzip,chunked\r\n\r\n", c.Token))
 	if resp.StatusCode != 501 {
 		t.Fatalf("Transfer-Encoding gzip,chunked: %d, want 501", resp.StatusCode)
@@ -55,8 +59,9 @@ func TestUnsupportedTransferEncodingIs501(t *testing.T) {
 // A client that declares more than max_file_size and sends no body (nor
 // Expect) is refused at once, not after fasthttp waits for body bytes.
 func TestOversizeUploadRefusedBeforeBody(t *testing.T) {
-	c := startTestCluster(t)
-	max := c.Proxy.limits.MaxFileSize
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	max := c.Config.Constraints.MaxFileSize
 	resp := rawRequest(t, c, fmt.Sprintf("PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Length: %d\r\n\r\n", c.Token, max+1))
 	if resp.StatusCode != 413 {
 		t.Fatalf("PUT of max_file_size+1 with no body: %d, want 413", resp.StatusCode)

@@ -37,16 +37,6 @@ func (p *Proxy) infoDoc() map[string]any {
 	doc := map[string]any{
 		"swift":    swift,
 		"tempauth": map[string]any{"account_acls": true},
-		// s3compat's capabilities, as s3api registers them.
-		"s3api": map[string]any{
-			"max_bucket_listing":       p.cfg.S3.MaxBucketListing,
-			"max_parts_listing":        p.cfg.S3.MaxPartsListing,
-			"max_upload_part_num":      p.cfg.S3.MaxUploadPartNum,
-			"max_multi_delete_objects": p.cfg.S3.MaxMultiDeleteObjects,
-			"allow_multipart_uploads":  true,
-			"min_segment_size":         p.cfg.S3.MinSegmentSize,
-			"s3_acl":                   false,
-		},
 	}
 	for name, entry := range p.infos {
 		doc[name] = entry()

@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bufio"
@@ -11,20 +11,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"swiftbox/server/servertest"
 )
 
 // An object's user metadata keeps empty values, on PUT and POST, as
 // Swift's object server stores them (S3 clients send x-amz-meta-x: "").
 func TestObjectEmptyMetadataKept(t *testing.T) {
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", "x", "X-Object-Meta-Empty:", "X-Object-Meta-Full: y")
-	resp, _ := c.must(200, "HEAD", "/v1/AUTH_test/c/o", "")
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", "x", "X-Object-Meta-Empty:", "X-Object-Meta-Full: y")
+	resp, _ := c.Must(200, "HEAD", "/v1/AUTH_test/c/o", "")
 	if v, ok := resp.Header["X-Object-Meta-Empty"]; !ok || len(v) != 1 || v[0] != "" || resp.Header.Get("X-Object-Meta-Full") != "y" {
 		t.Fatalf("after PUT: %v", resp.Header)
 	}
-	c.must(202, "POST", "/v1/AUTH_test/c/o", "", "X-Object-Meta-Other:")
-	resp, _ = c.must(200, "HEAD", "/v1/AUTH_test/c/o", "")
+	c.Must(202, "POST", "/v1/AUTH_test/c/o", "", "X-Object-Meta-Other:")
+	resp, _ = c.Must(200, "HEAD", "/v1/AUTH_test/c/o", "")
 	if _, ok := resp.Header["X-Object-Meta-Other"]; !ok || resp.Header.Get("X-Object-Meta-Full") != "" {
 		t.Fatalf("after POST: %v", resp.Header)
 	}
@@ -33,8 +36,9 @@ func TestObjectEmptyMetadataKept(t *testing.T) {
 // Of two overlapping uploads of one name, the one whose body ends last
 // wins, whichever started first (S3 clients, s3-tests, expect it).
 func TestOverlappingPutsLastFinishedWins(t *testing.T) {
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("PUT", c.URL+"/v1/AUTH_test/c/o", pr)
 	req.ContentLength = 4
@@ -49,16 +53,16 @@ func TestOverlappingPutsLastFinishedWins(t *testing.T) {
 	}()
 	pw.Write([]byte("AA")) // the first upload is under way…
 	time.Sleep(50 * time.Millisecond)
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", "BBBB") // …a second one starts and ends
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", "BBBB") // …a second one starts and ends
 	pw.Write([]byte("AA"))                          // …then the first ends
 	pw.Close()
 	if resp := <-done; resp == nil || resp.StatusCode != 201 {
 		t.Fatalf("first upload: %v", resp)
 	}
-	if _, body := c.must(200, "GET", "/v1/AUTH_test/c/o", ""); body != "AAAA" {
+	if _, body := c.Must(200, "GET", "/v1/AUTH_test/c/o", ""); body != "AAAA" {
 		t.Fatalf("object is %q, want the upload that finished last (AAAA)", body)
 	}
-	_, listing := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	_, listing := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	if !strings.Contains(listing, fmt.Sprintf(`"hash": "%x"`, md5.Sum([]byte("AAAA")))) {
 		t.Fatalf("listing does not show the winner: %s", listing)
 	}
@@ -67,8 +71,9 @@ func TestOverlappingPutsLastFinishedWins(t *testing.T) {
 // An upload whose body ends after its own X-Delete-At keeps a timestamp
 // before it, so the expirer's delete (timed at X-Delete-At) still wins.
 func TestSlowUploadPastDeleteAtStaysExpirable(t *testing.T) {
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	t.Parallel()
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	deleteAt := time.Now().Unix() + 2
 	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
 	if err != nil {
@@ -86,7 +91,7 @@ func TestSlowUploadPastDeleteAtStaysExpirable(t *testing.T) {
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("upload: %v %v", resp, err)
 	}
-	_, listing := c.must(200, "GET", "/v1/AUTH_test/c?format=json", "")
+	_, listing := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	var rows []struct {
 		LastModified string `json:"last_modified"`
 	}

@@ -1,11 +1,10 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
 	"crypto/rand"
 	"errors"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,44 +13,8 @@ import (
 
 	"github.com/pkg/xattr"
 
-	"swiftbox/storage"
+	"swiftbox/server/servertest"
 )
-
-// getBody GETs path and returns the status, the body and the error met
-// reading it (a response cut short shows as io.ErrUnexpectedEOF).
-func (c *testCluster) getBody(path string, headers ...string) (int, []byte, error) {
-	c.t.Helper()
-	req, _ := http.NewRequest("GET", c.URL+path, nil)
-	req.Header.Set("X-Auth-Token", c.Token)
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-// replicas returns the .data of each replica of AUTH_test/c/o, in the
-// order the proxy reads them.
-func (c *testCluster) replicas(o string) []string {
-	c.t.Helper()
-	s := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
-	pl := c.Proxy.objectPlace(0, "AUTH_test", "c", o)
-	var out []string
-	for _, n := range pl.primaries {
-		m, _ := filepath.Glob(filepath.Join(s.HashDir(n.Device, pl.part, "AUTH_test", "c", o), "*.data"))
-		if len(m) != 1 {
-			c.t.Fatalf("replica of %s on %s: %v", o, n.Device, m)
-		}
-		out = append(out, m[0])
-	}
-	return out
-}
 
 // flip inverts 4 bytes at off of the file at path.
 func flip(t *testing.T, path string, off int64) {
@@ -110,8 +73,8 @@ func randomBody(t *testing.T, n int) []byte {
 // quarantined, and the next GET is served whole from another replica.
 func TestGetNeverServesCorruptBytes(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	const size = 3<<20 + 12345
 	cases := []struct {
 		name     string
@@ -135,14 +98,14 @@ func TestGetNeverServesCorruptBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := randomBody(t, size)
 			path := "/v1/AUTH_test/c/" + tc.name
-			c.must(201, "PUT", path, string(body))
+			c.Must(201, "PUT", path, string(body))
 			if tc.goodGet {
-				st, got, err := c.getBody(path)
+				st, got, err := c.Get(path)
 				if st != 200 || err != nil || !bytes.Equal(got, body) {
 					t.Fatalf("good GET: %d %v", st, err)
 				}
 			}
-			reps := c.replicas(tc.name)
+			reps := c.Replicas("AUTH_test", "c", tc.name)
 			flip(t, reps[0], tc.flipAt)
 			var hdr []string
 			want := body
@@ -153,7 +116,7 @@ func TestGetNeverServesCorruptBytes(t *testing.T) {
 				}
 			}
 			for i := range 3 {
-				st, got, err := c.getBody(path, hdr...)
+				st, got, err := c.Get(path, hdr...)
 				if tc.to == 0 && tc.rng != "" {
 					// multipart: the parts must carry the right bytes
 					if err == nil && (st != 206 || !bytes.Contains(got, body[:100]) || !bytes.Contains(got, body[3<<20:3<<20+100])) {
@@ -184,11 +147,11 @@ func TestGetNeverServesCorruptBytes(t *testing.T) {
 // verifies the whole body first; a damaged one never completes a 200.
 func TestLegacyObjectWithoutBlockTable(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	const size = 2<<20 + 777
 	strip := func(o string) []string {
-		reps := c.replicas(o)
+		reps := c.Replicas("AUTH_test", "c", o)
 		for _, r := range reps {
 			if err := xattr.Remove(r, "user.swiftbox.blocks"); err != nil {
 				t.Fatalf("no block table on %s: %v", r, err)
@@ -199,9 +162,9 @@ func TestLegacyObjectWithoutBlockTable(t *testing.T) {
 	hasTable := func(r string) bool { _, err := xattr.Get(r, "user.swiftbox.blocks"); return err == nil }
 
 	body := randomBody(t, size)
-	c.must(201, "PUT", "/v1/AUTH_test/c/whole", string(body))
+	c.Must(201, "PUT", "/v1/AUTH_test/c/whole", string(body))
 	reps := strip("whole")
-	st, got, err := c.getBody("/v1/AUTH_test/c/whole")
+	st, got, err := c.Get("/v1/AUTH_test/c/whole")
 	if st != 200 || err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("legacy GET: %d %v", st, err)
 	}
@@ -209,9 +172,9 @@ func TestLegacyObjectWithoutBlockTable(t *testing.T) {
 		t.Errorf("a verified whole GET did not record the block table")
 	}
 
-	c.must(201, "PUT", "/v1/AUTH_test/c/ranged", string(body))
+	c.Must(201, "PUT", "/v1/AUTH_test/c/ranged", string(body))
 	reps = strip("ranged")
-	st, got, err = c.getBody("/v1/AUTH_test/c/ranged", "Range: bytes=1000-1999")
+	st, got, err = c.Get("/v1/AUTH_test/c/ranged", "Range: bytes=1000-1999")
 	if st != 206 || err != nil || !bytes.Equal(got, body[1000:2000]) {
 		t.Fatalf("legacy range: %d %v", st, err)
 	}
@@ -219,23 +182,23 @@ func TestLegacyObjectWithoutBlockTable(t *testing.T) {
 		t.Errorf("a verified range did not record the block table")
 	}
 
-	c.must(201, "PUT", "/v1/AUTH_test/c/rotten", string(body))
+	c.Must(201, "PUT", "/v1/AUTH_test/c/rotten", string(body))
 	reps = strip("rotten")
 	flip(t, reps[0], size-10)
-	st, got, err = c.getBody("/v1/AUTH_test/c/rotten")
+	st, got, err = c.Get("/v1/AUTH_test/c/rotten")
 	checkServed(t, "legacy GET of a damaged replica", st, got, err, body)
 	if !quarantined(reps[0]) {
 		t.Errorf("damaged legacy replica not quarantined")
 	}
-	st, got, err = c.getBody("/v1/AUTH_test/c/rotten")
+	st, got, err = c.Get("/v1/AUTH_test/c/rotten")
 	if st != 200 || err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("next GET: %d %v", st, err)
 	}
 
-	c.must(201, "PUT", "/v1/AUTH_test/c/rotten-range", string(body))
+	c.Must(201, "PUT", "/v1/AUTH_test/c/rotten-range", string(body))
 	reps = strip("rotten-range")
 	flip(t, reps[0], size-10)
-	st, got, err = c.getBody("/v1/AUTH_test/c/rotten-range", "Range: bytes=0-99")
+	st, got, err = c.Get("/v1/AUTH_test/c/rotten-range", "Range: bytes=0-99")
 	if st != 206 || err != nil || !bytes.Equal(got, body[:100]) {
 		t.Fatalf("legacy range of a damaged replica: %d %v; want the good replica's bytes", st, err)
 	}
@@ -248,20 +211,20 @@ func TestLegacyObjectWithoutBlockTable(t *testing.T) {
 // 500 MB. Such a Range header is ignored: the object, once.
 func TestRangeAmplification(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	body := randomBody(t, 5<<20)
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
 	for _, n := range []int{100, 50, 3} {
 		rng := "bytes=" + strings.TrimSuffix(strings.Repeat("0-,", n), ",")
 		start := time.Now()
-		st, got, err := c.getBody("/v1/AUTH_test/c/o", "Range: "+rng)
+		st, got, err := c.Get("/v1/AUTH_test/c/o", "Range: "+rng)
 		if st != 200 || err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("%d ranges of 0-: %d, %d bytes, %v; want 200 with the object once", n, st, len(got), err)
 		}
 		t.Logf("%d ranges: %d bytes in %v", n, len(got), time.Since(start))
 	}
-	st, got, _ := c.getBody("/v1/AUTH_test/c/o", "Range: bytes=0-9,20-29")
+	st, got, _ := c.Get("/v1/AUTH_test/c/o", "Range: bytes=0-9,20-29")
 	if st != 206 || !bytes.Contains(got, body[20:30]) {
 		t.Fatalf("two ranges: %d", st)
 	}
@@ -272,11 +235,11 @@ func TestRangeAmplification(t *testing.T) {
 // replicas: the GET turns to the next one, each time.
 func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	body := randomBody(t, 300<<10)
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
-	reps := c.replicas("o")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.Replicas("AUTH_test", "c", "o")
 	flip(t, reps[0], 10)
 	// A file where the quarantine folder would go: quarantining fails.
 	dev := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(reps[0])))))
@@ -284,11 +247,11 @@ func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		st, got, err := c.getBody("/v1/AUTH_test/c/o")
+		st, got, err := c.Get("/v1/AUTH_test/c/o")
 		if st != 200 || err != nil || !bytes.Equal(got, body) {
 			t.Fatalf("GET %d: %d, %d bytes, %v; want the good replicas' bytes", i, st, len(got), err)
 		}
-		st, got, err = c.getBody("/v1/AUTH_test/c/o", "Range: bytes=5-20")
+		st, got, err = c.Get("/v1/AUTH_test/c/o", "Range: bytes=5-20")
 		if st != 206 || err != nil || !bytes.Equal(got, body[5:21]) {
 			t.Fatalf("range GET %d: %d, %d bytes, %v", i, st, len(got), err)
 		}
@@ -303,20 +266,20 @@ func TestGetSkipsDamagedReplicaThatStays(t *testing.T) {
 // the damaged replica is moved aside, so the retry copies good bytes.
 func TestCopyFromDamagedReplica(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	body := randomBody(t, 3<<20)
-	c.must(201, "PUT", "/v1/AUTH_test/c/src", string(body))
-	reps := c.replicas("src")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/src", string(body))
+	reps := c.Replicas("AUTH_test", "c", "src")
 	flip(t, reps[0], 2<<20+100) // past the first chunk: found while copying
-	if resp, b := c.do("COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst"); resp.StatusCode != 503 {
+	if resp, b := c.Do("COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst"); resp.StatusCode != 503 {
 		t.Fatalf("COPY from a damaged replica: %d %s, want 503", resp.StatusCode, b)
 	}
-	if st, _, _ := c.getBody("/v1/AUTH_test/c/dst"); st != 404 {
+	if st, _, _ := c.Get("/v1/AUTH_test/c/dst"); st != 404 {
 		t.Fatalf("GET of the failed copy: %d", st)
 	}
-	c.must(201, "COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst")
-	if st, got, err := c.getBody("/v1/AUTH_test/c/dst"); st != 200 || err != nil || !bytes.Equal(got, body) {
+	c.Must(201, "COPY", "/v1/AUTH_test/c/src", "", "Destination: c/dst")
+	if st, got, err := c.Get("/v1/AUTH_test/c/dst"); st != 200 || err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("GET of the retried copy: %d %v", st, err)
 	}
 }
@@ -326,18 +289,18 @@ func TestCopyFromDamagedReplica(t *testing.T) {
 // first part's whole read builds the table the later parts then use.
 func TestMultiRangeOfLegacyObject(t *testing.T) {
 	t.Parallel()
-	c := startTestCluster(t)
-	c.must(201, "PUT", "/v1/AUTH_test/c", "")
+	c := servertest.Start(t, servertest.Options{})
+	c.Must(201, "PUT", "/v1/AUTH_test/c", "")
 	body := randomBody(t, 1<<20+333)
-	c.must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
-	reps := c.replicas("o")
+	c.Must(201, "PUT", "/v1/AUTH_test/c/o", string(body))
+	reps := c.Replicas("AUTH_test", "c", "o")
 	for _, r := range reps {
 		if err := xattr.Remove(r, "user.swiftbox.blocks"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range 3 {
-		st, got, err := c.getBody("/v1/AUTH_test/c/o", "Range: bytes=0-9,70000-70099,1048576-1048600")
+		st, got, err := c.Get("/v1/AUTH_test/c/o", "Range: bytes=0-9,70000-70099,1048576-1048600")
 		if st != 206 || err != nil || !bytes.Contains(got, body[:10]) || !bytes.Contains(got, body[70000:70100]) ||
 			!bytes.Contains(got, body[1048576:1048601]) {
 			t.Fatalf("multi-range GET %d: %d, %d bytes, %v", i, st, len(got), err)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -81,6 +82,9 @@ type Options struct {
 	// Front middlewares run before tempauth, where Swift's pipeline has
 	// s3api and keystone: they may authenticate with SetIdentity.
 	Front []Middleware
+	// FrontInfo are the /info entries of the front middlewares (s3api's),
+	// by name, as a filter's RegisterInfo adds its own.
+	FrontInfo map[string]func() map[string]any
 	// Keystone, if set, validates tokens tempauth did not issue and owns
 	// the accounts of its reseller prefixes.
 	Keystone *keystone.Keystone
@@ -119,7 +123,10 @@ func NewProxy(o Options) (*Proxy, error) {
 	})
 	p.be = logFaults(p.be, p.log)
 	p.rings.Store(o.Rings)
-	p.infos = map[string]func() map[string]any{}
+	p.infos = maps.Clone(o.FrontInfo)
+	if p.infos == nil {
+		p.infos = map[string]func() map[string]any{}
+	}
 	p.life, p.stop = context.WithCancel(context.Background())
 	if err := p.buildFilters(o); err != nil {
 		p.stop()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -71,38 +72,30 @@ const keyGrantScope = "swiftbox.grant_scope"
 
 func init() { inheritedKeys = append(inheritedKeys, keyGrantScope) }
 
+// The S3 layer names the containers of a bucket (its own, its segments
+// and versions containers): the core only checks membership.
 type grantScope struct {
-	account, container string   // the grant's bucket ("" both: no grant limit)
-	buckets            []string // the access key's buckets (nil: any)
-}
-
-// inBucket says whether container c is bucket b's: its own, its S3
-// segments container or its object-versioning container.
-func inBucket(c, b string) bool {
-	return c == b || c == b+"+segments" || c == "\x00versions\x00"+b
+	account    string   // the grant's account ("" and no containers: no grant limit)
+	containers []string // the grant's bucket's containers
+	keyOnly    []string // the containers of the access key's buckets (nil: any)
 }
 
 // covers says whether ctx's path is in the grant's bucket.
 func (s *grantScope) covers(ctx *fasthttp.RequestCtx) bool {
-	if s.account == "" && s.container == "" {
+	if s.account == "" && s.containers == nil {
 		return true
 	}
 	_, a, c, _, err := SplitPath(ctx)
-	return err == nil && a == s.account && inBucket(c, s.container)
+	return err == nil && a == s.account && slices.Contains(s.containers, c)
 }
 
 // keyDenies says whether container is outside the access key's buckets.
 // Account requests (listings) stay possible: the S3 layer filters them.
 func (s *grantScope) keyDenies(container string) bool {
-	if s == nil || s.buckets == nil || container == "" {
+	if s == nil || s.keyOnly == nil || container == "" {
 		return false
 	}
-	for _, b := range s.buckets {
-		if inBucket(container, b) {
-			return false
-		}
-	}
-	return true
+	return !slices.Contains(s.keyOnly, container)
 }
 
 func scopeOf(ctx *fasthttp.RequestCtx) *grantScope {
@@ -111,7 +104,7 @@ func scopeOf(ctx *fasthttp.RequestCtx) *grantScope {
 }
 
 func setScope(ctx *fasthttp.RequestCtx, s grantScope) {
-	if s.account == "" && s.container == "" && s.buckets == nil {
+	if s.account == "" && s.containers == nil && s.keyOnly == nil {
 		ctx.SetUserValue(keyGrantScope, nil)
 		return
 	}
@@ -119,33 +112,33 @@ func setScope(ctx *fasthttp.RequestCtx, s grantScope) {
 }
 
 // SetGrantScope limits what SetAuthorized granted ctx (and its
-// subrequests) to container of account; "" for both lifts the limit.
-// The access key's part stays.
-func SetGrantScope(ctx *fasthttp.RequestCtx, account, container string) {
-	s := grantScope{account: account, container: container}
+// subrequests) to containers of account (a bucket's); "" and nil lift
+// the limit. The access key's part stays.
+func SetGrantScope(ctx *fasthttp.RequestCtx, account string, containers []string) {
+	s := grantScope{account: account, containers: containers}
 	if old := scopeOf(ctx); old != nil {
-		s.buckets = old.buckets
+		s.keyOnly = old.keyOnly
 	}
 	setScope(ctx, s)
 }
 
 // GrantScope is ctx's grant scope, if any.
-func GrantScope(ctx *fasthttp.RequestCtx) (account, container string) {
+func GrantScope(ctx *fasthttp.RequestCtx) (account string, containers []string) {
 	if s := scopeOf(ctx); s != nil {
-		return s.account, s.container
+		return s.account, s.containers
 	}
-	return "", ""
+	return "", nil
 }
 
 // SetKeyScope limits ctx and every subrequest it makes (symlink, DLO
-// and SLO targets, copies) to the containers of buckets, an access
-// key's; nil lifts the limit.
-func SetKeyScope(ctx *fasthttp.RequestCtx, buckets []string) {
+// and SLO targets, copies) to containers, those of an access key's
+// buckets; nil lifts the limit.
+func SetKeyScope(ctx *fasthttp.RequestCtx, containers []string) {
 	var s grantScope
 	if old := scopeOf(ctx); old != nil {
 		s = *old
 	}
-	s.buckets = buckets
+	s.keyOnly = containers
 	setScope(ctx, s)
 }
 
@@ -160,10 +153,10 @@ func keyScopeDenies(ctx *fasthttp.RequestCtx, container string) bool {
 // grant, but never leaves the key's buckets.
 func withoutGrant(v any) any {
 	s, _ := v.(*grantScope)
-	if s == nil || s.buckets == nil {
+	if s == nil || s.keyOnly == nil {
 		return nil
 	}
-	return &grantScope{buckets: s.buckets}
+	return &grantScope{keyOnly: s.keyOnly}
 }
 
 // IsInternal reports whether ctx is a subrequest (no raw header bytes to

@@ -20,6 +20,7 @@ import (
 	"swiftbox/server/servertest"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
+	"swiftbox/storage/storagetest"
 	"swiftbox/storage/timestamp"
 )
 
@@ -36,18 +37,18 @@ type killPoint struct {
 	release chan struct{}
 }
 
-func (k *killPoint) inject(op storage.Op, path string) error {
+func (k *killPoint) inject(op storagetest.Op, path string) error {
 	k.mu.Lock()
 	stop := false
 	switch {
 	case k.ext == "":
-	case op == storage.OpRename && strings.HasSuffix(path, k.ext):
+	case op == storagetest.OpRename && strings.HasSuffix(path, k.ext):
 		if k.after {
 			k.renamed = true
 		} else {
 			stop = true
 		}
-	case k.renamed && op != storage.OpRemove:
+	case k.renamed && op != storagetest.OpRemove:
 		// Past the rename's stale-sidecar removal, which runs under the
 		// object's lock (a killed process holds no lock).
 		stop = true
@@ -88,7 +89,7 @@ func (cr *crashes) run(ext string, after bool, op func(faulty *storage.ObjectSto
 	kp.mu.Lock()
 	kp.ext, kp.after = ext, after
 	kp.mu.Unlock()
-	fs := storage.NewFaultFS(nil)
+	fs := storagetest.NewFaultFS(nil)
 	fs.Inject = kp.inject
 	faulty := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: cr.devices, HashSuffix: "test", FS: fs})
 	cr.killed.Add(1)

@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
@@ -7,12 +7,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // ListBuckets pages with max-buckets and continuation tokens, and filters
 // by prefix.
 func TestS3ListBucketsPaginated(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	for i := range 5 {
@@ -43,7 +46,7 @@ func TestS3ListBucketsPaginated(t *testing.T) {
 	if fmt.Sprint(got) != "[page-0 page-1 page-2 page-3 page-4]" {
 		t.Fatalf("paged listing: %v", got)
 	}
-	if _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(0)}); s3Code(err) != "InvalidArgument" {
+	if _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(0)}); s3test.Code(err) != "InvalidArgument" {
 		t.Fatalf("max-buckets 0: %v", err)
 	}
 }

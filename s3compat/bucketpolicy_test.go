@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
@@ -11,14 +11,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // A bucket policy opens a private bucket to unsigned requests (a public
 // bucket), only for the actions and keys it names; a Deny wins; bad
 // policies are MalformedPolicy.
 func TestS3BucketPolicy(t *testing.T) {
-	_, s3Addr := startS3Listener(t, "s3:\n  anonymous_account: AUTH_test\n")
-	c := s3ClientAt(t, "http://"+s3Addr, &http.Client{}, "test:tester", "testing")
+	t.Parallel()
+	s3Addr := startS3Listener(t)
+	c := s3test.Client("http://"+s3Addr, &http.Client{}, "test:tester", "testing")
 	ctx := context.Background()
 	b := aws.String("site")
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
@@ -43,7 +47,7 @@ func TestS3BucketPolicy(t *testing.T) {
 	if st := anon("GET", "/site/pub/a.txt"); st != 403 {
 		t.Fatalf("anonymous GET before any policy: %d", st)
 	}
-	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); s3Code(err) != "NoSuchBucketPolicy" {
+	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); s3test.Code(err) != "NoSuchBucketPolicy" {
 		t.Fatalf("GetBucketPolicy with none: %v", err)
 	}
 	policy := `{"Version":"2012-10-17","Statement":[` +
@@ -101,7 +105,7 @@ func TestS3BucketPolicy(t *testing.T) {
 	}
 	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b,
 		Policy: aws.String(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::elsewhere/*"}]}`)})
-	if s3Code(err) != "MalformedPolicy" {
+	if s3test.Code(err) != "MalformedPolicy" {
 		t.Fatalf("a policy for another bucket: %v", err)
 	}
 	if _, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b}); err != nil {
@@ -115,7 +119,8 @@ func TestS3BucketPolicy(t *testing.T) {
 // Another account's user reaches a bucket its policy names them in (or
 // "*"), for the actions granted; a Deny for them wins over the ACLs.
 func TestS3BucketPolicyOtherAccount(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin", "--user", "test2:tester2:testing2:.admin")
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{S3: true, Users: []string{"test:tester:testing:.admin", "test2:tester2:testing2:.admin"}})
 	owner := s3Client(t, s, "test:tester", "testing")
 	other := s3Client(t, s, "test2:tester2", "testing2")
 	ctx := context.Background()
@@ -126,7 +131,7 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	if _, err := owner.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("doc"), Body: strings.NewReader("shared doc")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3Code(err) != "AccessDenied" {
+	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("other account before the policy: %v", err)
 	}
 	policy := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/test2:tester2"]},` +
@@ -146,7 +151,7 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	if _, err := other.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); err != nil {
 		t.Fatalf("other account's listing under the policy: %v", err)
 	}
-	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("x"), Body: strings.NewReader("x")}); s3Code(err) != "AccessDenied" {
+	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("x"), Body: strings.NewReader("x")}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("other account's PUT (not granted): %v", err)
 	}
 	// Allowed to write into shared, the other user may not copy the
@@ -165,7 +170,7 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	if _, err := other.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("mine"), Body: strings.NewReader("x")}); err != nil {
 		t.Fatalf("other account's PUT under a write policy: %v", err)
 	}
-	if _, err := other.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("stolen"), CopySource: aws.String("vault/secret")}); s3Code(err) != "AccessDenied" {
+	if _, err := other.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("stolen"), CopySource: aws.String("vault/secret")}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("copy of the owner's private object by a writer: %v, want AccessDenied", err)
 	}
 	// A public-read ACL, and a policy denying this user: the Deny wins.
@@ -176,11 +181,11 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 	if _, err := owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(deny)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3Code(err) != "AccessDenied" {
+	if _, err := other.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("doc")}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("other account's GET under a Deny: %v", err)
 	}
 	// READ (public-read) does not show the bucket's settings.
-	if _, err := other.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); s3Code(err) != "AccessDenied" {
+	if _, err := other.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("other account reading the policy with READ: %v", err)
 	}
 }
@@ -188,8 +193,10 @@ func TestS3BucketPolicyOtherAccount(t *testing.T) {
 // What a policy grants on one bucket stays there: a symlink in it to
 // another container is judged by the caller's own rights.
 func TestS3PolicyGrantStaysInItsBucket(t *testing.T) {
-	s, s3Addr := startS3Listener(t, "s3:\n  anonymous_account: AUTH_test\n")
-	c := s3ClientAt(t, "http://"+s3Addr, &http.Client{}, "test:tester", "testing")
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{S3Listener: true, Configure: anonymousAUTHtest})
+	s3Addr := strings.TrimPrefix(s.S3URL, "http://")
+	c := s3test.Client("http://"+s3Addr, &http.Client{}, "test:tester", "testing")
 	ctx := context.Background()
 	for _, b := range []string{"pub", "priv"} {
 		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
@@ -202,7 +209,7 @@ func TestS3PolicyGrantStaysInItsBucket(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pub"), Key: aws.String("page"), Body: strings.NewReader("public page")}); err != nil {
 		t.Fatal(err)
 	}
-	sc := s.conn(t, "test:tester", "testing")
+	sc := swiftConn(t, s, "test:tester", "testing")
 	if _, err := sc.ObjectPut(ctx, "pub", "link", strings.NewReader(""), false, "", "application/symlink", map[string]string{"X-Symlink-Target": "priv/secret"}); err != nil {
 		t.Fatal(err)
 	}

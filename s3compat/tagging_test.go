@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 func tagList(ts []types.Tag) string {
@@ -24,7 +26,8 @@ func tagList(ts []types.Tag) string {
 // Put/Get/DeleteObjectTagging keeping the object's metadata and expiry,
 // the tag count on GET/HEAD, S3's limits, bucket tag sets.
 func TestS3Tagging(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tags")}); err != nil {
@@ -72,12 +75,12 @@ func TestS3Tagging(t *testing.T) {
 	} {
 		_, err = c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tags"), Key: aws.String("o"),
 			Tagging: &types.Tagging{TagSet: set}})
-		if s3Code(err) != "InvalidTag" {
+		if s3test.Code(err) != "InvalidTag" {
 			t.Errorf("%s: %v, want InvalidTag", name, err)
 		}
 	}
 	if _, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tags"), Key: aws.String("bad"), Body: strings.NewReader("x"),
-		Tagging: aws.String(strings.Repeat("k", 129) + "=v")}); s3Code(err) != "InvalidTag" {
+		Tagging: aws.String(strings.Repeat("k", 129) + "=v")}); s3test.Code(err) != "InvalidTag" {
 		t.Errorf("PUT with a 129-character tag key: %v, want InvalidTag", err)
 	}
 	if _, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("tags"), Key: aws.String("bad")}); err == nil {
@@ -124,7 +127,7 @@ func TestS3Tagging(t *testing.T) {
 	}
 
 	// Deleting the tags keeps an object's expiry (set through Swift).
-	sc := s.conn(t, "test:tester", "testing")
+	sc := swiftConn(t, s, "test:tester", "testing")
 	at := time.Now().Add(time.Hour).Unix()
 	if err := sc.ObjectUpdate(ctx, "tags", "o", map[string]string{"X-Delete-At": fmt.Sprint(at), "X-Object-Meta-Color": "red"}); err != nil {
 		t.Fatal(err)
@@ -142,7 +145,7 @@ func TestS3Tagging(t *testing.T) {
 	}
 
 	// Bucket tags.
-	if _, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")}); s3Code(err) != "NoSuchTagSet" {
+	if _, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")}); s3test.Code(err) != "NoSuchTagSet" {
 		t.Fatalf("GetBucketTagging of an untagged bucket: %v", err)
 	}
 	_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("tags"),
@@ -157,14 +160,15 @@ func TestS3Tagging(t *testing.T) {
 	if _, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String("tags")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")}); s3Code(err) != "NoSuchTagSet" {
+	if _, err = c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tags")}); s3test.Code(err) != "NoSuchTagSet" {
 		t.Fatalf("GetBucketTagging after delete: %v", err)
 	}
 }
 
 // GetObjectTagging with a versionId reads that version's tags.
 func TestS3TaggingOfVersions(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	b := aws.String("vtags")
@@ -192,7 +196,7 @@ func TestS3TaggingOfVersions(t *testing.T) {
 	}
 	_, err = c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: b, Key: aws.String("k"), VersionId: v1.VersionId,
 		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}}})
-	if s3Code(err) != "NotImplemented" {
+	if s3test.Code(err) != "NotImplemented" {
 		t.Fatalf("PutObjectTagging of an old version: %v, want NotImplemented", err)
 	}
 }

@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
@@ -7,13 +7,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // Reading a configuration swiftbox does not support answers as S3 does
 // for a bucket without it (tools such as Terraform read them all);
 // setting one is NotImplemented.
 func TestS3UnconfiguredBucketSettings(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	b := aws.String("plain")
@@ -30,7 +33,7 @@ func TestS3UnconfiguredBucketSettings(t *testing.T) {
 	_, errs["OwnershipControlsNotFoundError"] = c.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: b})
 	_, errs["NoSuchPublicAccessBlockConfiguration"] = c.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
 	for code, err := range errs {
-		if s3Code(err) != code {
+		if s3test.Code(err) != code {
 			t.Errorf("want %s, got %v", code, err)
 		}
 	}
@@ -48,10 +51,10 @@ func TestS3UnconfiguredBucketSettings(t *testing.T) {
 	}
 	_, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{
 		Rules: []types.ServerSideEncryptionRule{{ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}}}})
-	if s3Code(err) != "NotImplemented" {
+	if s3test.Code(err) != "NotImplemented" {
 		t.Errorf("PutBucketEncryption: %v, want NotImplemented", err)
 	}
-	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("missing")}); s3Code(err) != "NoSuchBucket" {
+	if _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("missing")}); s3test.Code(err) != "NoSuchBucket" {
 		t.Errorf("GetBucketPolicy of a missing bucket: %v", err)
 	}
 }

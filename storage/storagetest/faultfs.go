@@ -1,4 +1,6 @@
-package storage
+// Package storagetest is test support for the storage packages and their
+// users: FaultFS, a file system that injects errors and simulates crashes.
+package storagetest
 
 import (
 	"errors"
@@ -9,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"swiftbox/storage/fsys"
 )
 
 // Op names an FS operation for FaultFS.Inject.
@@ -43,7 +47,7 @@ const (
 // entries created, renamed or linked through this FaultFS since the last
 // SyncDir of their parent directory are undone. Removals are not undone.
 type FaultFS struct {
-	Inner FS
+	Inner fsys.FS
 
 	// Inject, when set, is called before each operation; a non-nil result
 	// is returned as the operation's error (wrapped in *os.PathError) and
@@ -72,10 +76,10 @@ type dirOp struct {
 	old, new string
 }
 
-// NewFaultFS wraps inner (nil = OSFS).
-func NewFaultFS(inner FS) *FaultFS {
+// NewFaultFS wraps inner (nil = the real one, fsys.OSFS).
+func NewFaultFS(inner fsys.FS) *FaultFS {
 	if inner == nil {
-		inner = OSFS{}
+		inner = fsys.OSFS{}
 	}
 	return &FaultFS{Inner: inner, files: map[string]*faultFile{}}
 }
@@ -99,7 +103,7 @@ func (f *FaultFS) track(ff *faultFile, created bool) {
 	}
 }
 
-func (f *FaultFS) CreateTemp(dir, pattern string) (File, error) {
+func (f *FaultFS) CreateTemp(dir, pattern string) (fsys.File, error) {
 	if err := f.inject(OpCreate, dir); err != nil {
 		return nil, err
 	}
@@ -112,7 +116,7 @@ func (f *FaultFS) CreateTemp(dir, pattern string) (File, error) {
 	return ff, nil
 }
 
-func (f *FaultFS) Open(name string) (File, error) {
+func (f *FaultFS) Open(name string) (fsys.File, error) {
 	if err := f.inject(OpOpen, name); err != nil {
 		return nil, err
 	}
@@ -123,7 +127,7 @@ func (f *FaultFS) Open(name string) (File, error) {
 	return &faultFile{File: inner, fs: f, path: name, readOnly: true}, nil
 }
 
-func (f *FaultFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+func (f *FaultFS) OpenFile(name string, flag int, perm os.FileMode) (fsys.File, error) {
 	op := OpOpen
 	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
 		op = OpCreate
@@ -268,9 +272,9 @@ func (f *FaultFS) Syncfs(path string) error {
 	return nil
 }
 
-func (f *FaultFS) Statfs(path string) (FSStats, error) {
+func (f *FaultFS) Statfs(path string) (fsys.FSStats, error) {
 	if err := f.inject(OpStatfs, path); err != nil {
-		return FSStats{}, err
+		return fsys.FSStats{}, err
 	}
 	st, err := f.Inner.Statfs(path)
 	if err == nil && f.Avail != nil {
@@ -351,7 +355,7 @@ func (f *FaultFS) removeTree(dir string) error {
 }
 
 type faultFile struct {
-	File
+	fsys.File
 	fs       *FaultFS
 	path     string
 	readOnly bool

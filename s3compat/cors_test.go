@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // Bucket CORS: Put/Get/DeleteBucketCors, preflights decided by the rules
@@ -15,13 +17,14 @@ import (
 // actual requests, on the --s3-addr listener where unsigned requests are
 // the anonymous account's.
 func TestS3CORS(t *testing.T) {
-	_, s3Addr := startS3Listener(t, "s3:\n  anonymous_account: AUTH_test\n")
-	c := s3ClientAt(t, "http://"+s3Addr, &http.Client{}, "test:tester", "testing")
+	t.Parallel()
+	s3Addr := startS3Listener(t)
+	c := s3test.Client("http://"+s3Addr, &http.Client{}, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("web"), ACL: types.BucketCannedACLPublicRead}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("web")}); s3Code(err) != "NoSuchCORSConfiguration" {
+	if _, err := c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("web")}); s3test.Code(err) != "NoSuchCORSConfiguration" {
 		t.Fatalf("GetBucketCors with none: %v", err)
 	}
 	preflight := func(path, origin, method, headers string) *http.Response {
@@ -96,7 +99,7 @@ func TestS3CORS(t *testing.T) {
 	// Bad configurations.
 	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("web"), CORSConfiguration: &types.CORSConfiguration{
 		CORSRules: []types.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PATCH"}}}}})
-	if s3Code(err) != "InvalidRequest" {
+	if s3test.Code(err) != "InvalidRequest" {
 		t.Fatalf("PATCH in a CORS rule: %v", err)
 	}
 	if _, err = c.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: aws.String("web")}); err != nil {

@@ -1,18 +1,18 @@
-package cli_test
+package s3compat_test
 
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // grantsOf is "PERMISSION:grantee" of each grant (grantee: ID or group URI).
@@ -29,19 +29,10 @@ func grantsOf(gs []types.Grant) []string {
 }
 
 func TestS3ACLGrants(t *testing.T) {
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte("s3:\n  anonymous_account: AUTH_test\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s3Addr := ln.Addr().String()
-	ln.Close()
-	s := startServer(t, filepath.Join(dir, "devs"), "--config", cfgFile, "--s3-addr", s3Addr,
-		"--user", "test:tester:testing:.admin", "--user", "test2:tester2:testing2:.admin")
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{S3Listener: true, Configure: anonymousAUTHtest,
+		Users: []string{"test:tester:testing:.admin", "test2:tester2:testing2:.admin"}})
+	s3Addr := strings.TrimPrefix(s.S3URL, "http://")
 	main := s3Client(t, s, "test:tester", "testing")
 	alt := s3Client(t, s, "test2:tester2", "testing2")
 	ctx := context.Background()
@@ -69,7 +60,7 @@ func TestS3ACLGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One bucket namespace: another account cannot take the name.
-	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); s3Code(err) != "BucketAlreadyExists" {
+	if _, err := alt.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); s3test.Code(err) != "BucketAlreadyExists" {
 		t.Fatalf("CreateBucket of another account's bucket: %v", err)
 	}
 	if err := put(main, "private", nil); err != nil {
@@ -81,7 +72,7 @@ func TestS3ACLGrants(t *testing.T) {
 	if err := put(main, "public", &s3.PutObjectInput{ACL: types.ObjectCannedACLPublicRead}); err != nil {
 		t.Fatal(err)
 	}
-	if err := put(main, "bad", &s3.PutObjectInput{GrantRead: aws.String(`id="no:body"`)}); s3Code(err) != "InvalidArgument" {
+	if err := put(main, "bad", &s3.PutObjectInput{GrantRead: aws.String(`id="no:body"`)}); s3test.Code(err) != "InvalidArgument" {
 		t.Fatalf("grant to an unknown user: %v", err)
 	}
 
@@ -95,19 +86,19 @@ func TestS3ACLGrants(t *testing.T) {
 	}
 
 	// The grants decide what the other account's user may do.
-	if got, err := s3Get(t, alt, "acls", "shared", ""); err != nil || got != "shared" {
+	if got, err := s3test.Get(t, alt, "acls", "shared", ""); err != nil || got != "shared" {
 		t.Fatalf("granted GET: %q %v", got, err)
 	}
-	if _, err := s3Get(t, alt, "acls", "private", ""); s3Code(err) != "AccessDenied" {
+	if _, err := s3test.Get(t, alt, "acls", "private", ""); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("ungranted GET: %v", err)
 	}
-	if _, err := alt.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("shared")}); s3Code(err) != "AccessDenied" {
+	if _, err := alt.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("shared")}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("GetObjectAcl without READ_ACP: %v", err)
 	}
-	if err := put(alt, "mine", nil); s3Code(err) != "AccessDenied" {
+	if err := put(alt, "mine", nil); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("PutObject without WRITE: %v", err)
 	}
-	if _, err := alt.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); s3Code(err) != "AccessDenied" {
+	if _, err := alt.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("listing without READ: %v", err)
 	}
 	// AllUsers READ lets anonymous clients in.
@@ -183,28 +174,28 @@ func TestS3ACLGrants(t *testing.T) {
 	if err != nil || aws.ToString(oa.Owner.ID) != "test2:tester2" {
 		t.Fatalf("the writer owns its object: %v %+v", err, oa)
 	}
-	if got, err := s3Get(t, alt, "acls", "mine", ""); err != nil || got != "mine" {
+	if got, err := s3test.Get(t, alt, "acls", "mine", ""); err != nil || got != "mine" {
 		t.Fatalf("owner's GET: %q %v", got, err)
 	}
-	if _, err := alt.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPublicRead}); s3Code(err) != "AccessDenied" {
+	if _, err := alt.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPublicRead}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("PutBucketAcl without WRITE_ACP: %v", err)
 	}
 
 	// Bad documents.
 	bad := &types.AccessControlPolicy{Owner: ba.Owner, Grants: []types.Grant{{Grantee: &types.Grantee{Type: types.TypeCanonicalUser}, Permission: types.PermissionRead}}}
-	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "MalformedACLError" {
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3test.Code(err) != "MalformedACLError" {
 		t.Fatalf("grant without an ID: %v", err)
 	}
 	bad.Grants[0].Grantee = &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://example.com/nobody")}
-	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "InvalidArgument" {
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3test.Code(err) != "InvalidArgument" {
 		t.Fatalf("unknown group: %v", err)
 	}
 	bad.Owner = &types.Owner{ID: aws.String("test2:tester2")}
 	bad.Grants = ba.Grants
-	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3Code(err) != "AccessDenied" {
+	if _, err := main.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, AccessControlPolicy: bad}); s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("giving the bucket away: %v", err)
 	}
-	if _, err := main.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: b, Key: aws.String("private"), ACL: "nonsense"}); s3Code(err) != "InvalidArgument" {
+	if _, err := main.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: b, Key: aws.String("private"), ACL: "nonsense"}); s3test.Code(err) != "InvalidArgument" {
 		t.Fatalf("unknown canned ACL: %v", err)
 	}
 	// PutObjectAcl keeps the object's metadata; a canned ACL replaces the grants.
@@ -219,7 +210,7 @@ func TestS3ACLGrants(t *testing.T) {
 	if err != nil || h.Metadata["color"] != "blue" {
 		t.Fatalf("metadata after PutObjectAcl: %v %v", err, h.Metadata)
 	}
-	if got, err := s3Get(t, alt, "acls", "meta", ""); err != nil || got != "m" {
+	if got, err := s3test.Get(t, alt, "acls", "meta", ""); err != nil || got != "m" {
 		t.Fatalf("GET of an authenticated-read object: %q %v", got, err)
 	}
 }

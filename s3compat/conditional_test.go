@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // If-Match/If-None-Match on a multipart object compare the ETag S3 gave
@@ -17,7 +19,8 @@ import (
 // downloads send If-Match with every range. Through Swift the SLO's own
 // etag still answers.
 func TestS3MultipartConditionalETag(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	b, k := aws.String("cond"), aws.String("mp")
@@ -44,7 +47,7 @@ func TestS3MultipartConditionalETag(t *testing.T) {
 		t.Fatal(err)
 	}
 	etag := aws.ToString(done.ETag)
-	if want := multipartETag(data, 5<<20); etag != want {
+	if want := s3test.MultipartETag(data, 5<<20); etag != want {
 		t.Fatalf("ETag %s, want %s", etag, want)
 	}
 
@@ -60,12 +63,12 @@ func TestS3MultipartConditionalETag(t *testing.T) {
 	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: k, IfMatch: aws.String(etag)}); err != nil {
 		t.Fatalf("HEAD If-Match the multipart ETag: %v", err)
 	}
-	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, IfMatch: aws.String(`"0123456789abcdef0123456789abcdef-2"`)}); s3Code(err) != "PreconditionFailed" {
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, IfMatch: aws.String(`"0123456789abcdef0123456789abcdef-2"`)}); s3test.Code(err) != "PreconditionFailed" {
 		t.Fatalf("GET If-Match another ETag: %v", err)
 	}
 	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, IfNoneMatch: aws.String(etag)})
-	if s3Code(err) != "NotModified" {
-		t.Fatalf("GET If-None-Match the multipart ETag: %v (%s), want 304", err, s3Code(err))
+	if s3test.Code(err) != "NotModified" {
+		t.Fatalf("GET If-None-Match the multipart ETag: %v (%s), want 304", err, s3test.Code(err))
 	}
 	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("copy"), CopySource: aws.String("cond/mp"),
 		CopySourceIfMatch: aws.String(etag)}); err != nil {
@@ -73,7 +76,7 @@ func TestS3MultipartConditionalETag(t *testing.T) {
 	}
 
 	// Swift clients see the SLO's etag and may condition on it.
-	url, tok := s.token(t, "test:tester", "testing")
+	url, tok := swiftToken(t, s, "test:tester", "testing")
 	req, _ := http.NewRequest("HEAD", url+"/cond/mp", nil)
 	req.Header.Set("X-Auth-Token", tok)
 	resp, err := http.DefaultClient.Do(req)

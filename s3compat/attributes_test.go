@@ -1,4 +1,4 @@
-package cli_test
+package s3compat_test
 
 import (
 	"bytes"
@@ -13,12 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/s3compat/s3test"
 )
 
 // GetObjectAttributes of a plain object (with a checksum) and of a
 // multipart one, its parts paged with max-parts and part-number-marker.
 func TestS3ObjectAttributes(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("attrs")}); err != nil {
@@ -76,7 +79,7 @@ func TestS3ObjectAttributes(t *testing.T) {
 		len(op.Parts) != 1 || aws.ToInt32(op.Parts[0].PartNumber) != 2 || aws.ToInt64(op.Parts[0].Size) != partSize {
 		t.Fatalf("multipart attributes: %+v parts %+v", a, op)
 	}
-	if _, err = c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("none"), ObjectAttributes: all}); s3Code(err) != "NoSuchKey" {
+	if _, err = c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("none"), ObjectAttributes: all}); s3test.Code(err) != "NoSuchKey" {
 		t.Fatalf("attributes of a missing key: %v", err)
 	}
 }
@@ -85,7 +88,8 @@ func TestS3ObjectAttributes(t *testing.T) {
 // composite checksum (of the parts' checksums, "-N"), checked against the
 // one the client declares and returned with checksum mode.
 func TestS3MultipartCompositeChecksum(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("sums")}); err != nil {
@@ -133,7 +137,7 @@ func TestS3MultipartCompositeChecksum(t *testing.T) {
 		t.Fatalf("HEAD with checksum mode: %v %v", aws.ToString(head.ChecksumSHA256), err)
 	}
 	bad := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=-2"
-	if _, _, err = upload("bad", func([]types.CompletedPart) *string { return &bad }); s3Code(err) != "BadDigest" {
+	if _, _, err = upload("bad", func([]types.CompletedPart) *string { return &bad }); s3test.Code(err) != "BadDigest" {
 		t.Fatalf("complete with a wrong composite checksum: %v, want BadDigest", err)
 	}
 	if _, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("sums"), Key: aws.String("bad")}); err == nil {
@@ -144,7 +148,8 @@ func TestS3MultipartCompositeChecksum(t *testing.T) {
 // A part uploaded twice and listed twice in a row at completion counts
 // once, with the ETag listed last (S3's behaviour for resent parts).
 func TestS3MultipartResentPart(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("resend")}); err != nil {
@@ -181,7 +186,8 @@ func TestS3MultipartResentPart(t *testing.T) {
 // FULL_OBJECT multipart checksums: the whole object's CRC, from the
 // parts' CRCs, checked against the client's and returned.
 func TestS3MultipartFullObjectCRC(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	b := aws.String("crc")
@@ -228,7 +234,7 @@ func TestS3MultipartFullObjectCRC(t *testing.T) {
 	}
 	obj.Body.Close()
 	if _, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("x"),
-		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject}); s3Code(err) != "InvalidRequest" {
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeFullObject}); s3test.Code(err) != "InvalidRequest" {
 		t.Fatalf("SHA256 FULL_OBJECT: %v, want InvalidRequest", err)
 	}
 }

@@ -1,11 +1,10 @@
-package cli_test
+package s3compat_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"testing"
 
@@ -13,23 +12,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-)
 
-// s3Get reads key (at version v when not "") and returns its body.
-func s3Get(t *testing.T, c *s3.Client, bucket, key, v string) (string, error) {
-	t.Helper()
-	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
-	if v != "" {
-		in.VersionId = aws.String(v)
-	}
-	out, err := c.GetObject(context.Background(), in)
-	if err != nil {
-		return "", err
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	return string(b), err
-}
+	"swiftbox/s3compat/s3test"
+)
 
 // errHeader is header name of the HTTP response behind an SDK error.
 func errHeader(err error, name string) string {
@@ -97,7 +82,8 @@ func newer(a, b string) bool {
 }
 
 func TestS3Versioning(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	t.Parallel()
+	s := startS3(t, nil)
 	c := s3Client(t, s, "test:tester", "testing")
 	ctx := context.Background()
 	b := "vers"
@@ -113,7 +99,7 @@ func TestS3Versioning(t *testing.T) {
 			VersioningConfiguration: &types.VersioningConfiguration{Status: st}})
 		return err
 	}
-	if err := setVersioning("Sometimes"); s3Code(err) != "MalformedXML" {
+	if err := setVersioning("Sometimes"); s3test.Code(err) != "MalformedXML" {
 		t.Fatalf("bad status: %v", err)
 	}
 	// An unversioned bucket lists each object once, as version "null".
@@ -155,7 +141,7 @@ func TestS3Versioning(t *testing.T) {
 		}
 	}
 	for i, body := range []string{"one", "two", "three"} {
-		if got, err := s3Get(t, c, b, "doc", ids[i]); err != nil || got != body {
+		if got, err := s3test.Get(t, c, b, "doc", ids[i]); err != nil || got != body {
 			t.Fatalf("GET version %s: %q %v", ids[i], got, err)
 		}
 		h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), VersionId: aws.String(ids[i])})
@@ -163,7 +149,7 @@ func TestS3Versioning(t *testing.T) {
 			t.Fatalf("HEAD version %s: %v %+v", ids[i], err, h)
 		}
 	}
-	if _, err := s3Get(t, c, b, "doc", "1234567890.12345"); s3Code(err) != "NoSuchVersion" {
+	if _, err := s3test.Get(t, c, b, "doc", "1234567890.12345"); s3test.Code(err) != "NoSuchVersion" {
 		t.Fatalf("missing version: %v", err)
 	}
 
@@ -173,11 +159,11 @@ func TestS3Versioning(t *testing.T) {
 		t.Fatalf("DeleteObject: %v %+v", err, del)
 	}
 	marker := aws.ToString(del.VersionId)
-	_, err = s3Get(t, c, b, "doc", "")
-	if s3Code(err) != "NoSuchKey" || errHeader(err, "x-amz-delete-marker") != "true" || errHeader(err, "x-amz-version-id") != marker {
+	_, err = s3test.Get(t, c, b, "doc", "")
+	if s3test.Code(err) != "NoSuchKey" || errHeader(err, "x-amz-delete-marker") != "true" || errHeader(err, "x-amz-version-id") != marker {
 		t.Fatalf("GET behind a delete marker: %v %q", err, errHeader(err, "x-amz-delete-marker"))
 	}
-	if _, err = s3Get(t, c, b, "doc", marker); s3Code(err) != "MethodNotAllowed" || errHeader(err, "x-amz-delete-marker") != "true" {
+	if _, err = s3test.Get(t, c, b, "doc", marker); s3test.Code(err) != "MethodNotAllowed" || errHeader(err, "x-amz-delete-marker") != "true" {
 		t.Fatalf("GET of the delete marker: %v", err)
 	}
 	if got := allVersions(t, c, b, 1000); !equalStrings(got, append([]string{"doc@" + marker + "!"}, want...)) {
@@ -189,13 +175,13 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) != marker {
 		t.Fatalf("delete the marker: %v %+v", err, del)
 	}
-	if got, err := s3Get(t, c, b, "doc", ""); err != nil || got != "three" {
+	if got, err := s3test.Get(t, c, b, "doc", ""); err != nil || got != "three" {
 		t.Fatalf("GET after removing the marker: %q %v", got, err)
 	}
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), VersionId: aws.String(ids[2])}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s3Get(t, c, b, "doc", ""); err != nil || got != "two" {
+	if got, err := s3test.Get(t, c, b, "doc", ""); err != nil || got != "two" {
 		t.Fatalf("GET after deleting the newest version: %q %v", got, err)
 	}
 
@@ -205,12 +191,12 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || aws.ToString(cp.CopySourceVersionId) != ids[0] || aws.ToString(cp.VersionId) == "" {
 		t.Fatalf("CopyObject from a version: %v %+v", err, cp)
 	}
-	if got, err := s3Get(t, c, b, "copy", ""); err != nil || got != "one" {
+	if got, err := s3test.Get(t, c, b, "copy", ""); err != nil || got != "one" {
 		t.Fatalf("GET copy: %q %v", got, err)
 	}
 
 	// Versions written through S3 are Swift's object versions.
-	url, token := s.token(t, "test:tester", "testing")
+	url, token := swiftToken(t, s, "test:tester", "testing")
 	req, _ := http.NewRequest("GET", url+"/"+b+"?versions&prefix=doc&format=json", nil)
 	req.Header.Set("X-Auth-Token", token)
 	resp, err := http.DefaultClient.Do(req)
@@ -243,7 +229,7 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || aws.ToString(done.VersionId) == "" {
 		t.Fatalf("CompleteMultipartUpload: %v %+v", err, done)
 	}
-	if got, err := s3Get(t, c, b, "dir/mpu", aws.ToString(done.VersionId)); err != nil || got != "part" {
+	if got, err := s3test.Get(t, c, b, "dir/mpu", aws.ToString(done.VersionId)); err != nil || got != "part" {
 		t.Fatalf("GET multipart version: %q %v", got, err)
 	}
 
@@ -271,7 +257,7 @@ func TestS3Versioning(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), Body: bytes.NewReader([]byte("null one"))}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s3Get(t, c, b, "doc", "null"); err != nil || got != "null one" {
+	if got, err := s3test.Get(t, c, b, "doc", "null"); err != nil || got != "null one" {
 		t.Fatalf("GET null version: %q %v", got, err)
 	}
 	if got := allVersions(t, c, b, 1000); len(got) != 5 || got[2] != "doc@null" {
@@ -307,7 +293,7 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || len(md.Deleted) != 1 || !aws.ToBool(md.Deleted[0].DeleteMarker) || aws.ToString(md.Deleted[0].DeleteMarkerVersionId) == "" {
 		t.Fatalf("DeleteObjects making a marker: %v %+v", err, md)
 	}
-	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}); s3Code(err) != "BucketNotEmpty" {
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}); s3test.Code(err) != "BucketNotEmpty" {
 		t.Fatalf("DeleteBucket with versions left: %v", err)
 	}
 }

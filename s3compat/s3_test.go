@@ -1,0 +1,643 @@
+package s3compat_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"swiftbox/config"
+	"swiftbox/s3compat/s3test"
+)
+
+func TestS3Basics(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, nil)
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	// us-east-1 lets the owner create its bucket again, as AWS does, but
+	// not with another ACL.
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")})
+	if err != nil {
+		t.Fatalf("CreateBucket again: %v", err)
+	}
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt"), ACL: types.BucketCannedACLPublicRead})
+	if s3test.Code(err) != "BucketAlreadyExists" {
+		t.Fatalf("CreateBucket again, public-read: %v, want BucketAlreadyExists", err)
+	}
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
+	if s3test.Code(err) != "InvalidBucketName" {
+		t.Fatalf("CreateBucket Bad_Name: %v", err)
+	}
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("elsewhere"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: "eu-west-1"}})
+	if s3test.Code(err) != "InvalidLocationConstraint" {
+		t.Fatalf("CreateBucket eu-west-1: %v", err)
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatalf("HeadBucket: %v", err)
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("nope")}); err == nil {
+		t.Fatal("HeadBucket of a missing bucket succeeded")
+	}
+	lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || len(lb.Buckets) != 1 || *lb.Buckets[0].Name != "bkt" {
+		t.Fatalf("ListBuckets: %v %+v", err, lb)
+	}
+	loc, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("bkt")})
+	if err != nil || loc.LocationConstraint != "" {
+		t.Fatalf("GetBucketLocation: %v %+v", err, loc)
+	}
+
+	// PutObject with the SDK's default checksum (aws-chunked trailer).
+	body := []byte("hello, swiftbox")
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"),
+		Body: bytes.NewReader(body), ContentType: aws.String("text/plain"),
+		Metadata: map[string]string{"color": "blue"}})
+	if err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	wantETag := fmt.Sprintf(`"%x"`, md5.Sum(body))
+	if aws.ToString(put.ETag) != wantETag {
+		t.Fatalf("PutObject ETag %s, want %s", aws.ToString(put.ETag), wantETag)
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatalf("GetObject: %v", err)
+	}
+	got, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !bytes.Equal(got, body) || get.Metadata["color"] != "blue" || aws.ToString(get.ContentType) != "text/plain" || aws.ToString(get.ETag) != wantETag {
+		t.Fatalf("GetObject: %q meta %v type %s etag %s", got, get.Metadata, aws.ToString(get.ContentType), aws.ToString(get.ETag))
+	}
+	rg, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), Range: aws.String("bytes=7-")})
+	if err != nil {
+		t.Fatalf("GetObject range: %v", err)
+	}
+	got, _ = io.ReadAll(rg.Body)
+	rg.Body.Close()
+	if string(got) != "swiftbox" || aws.ToString(rg.ContentRange) != "bytes 7-14/15" {
+		t.Fatalf("GetObject range: %q %s", got, aws.ToString(rg.ContentRange))
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), Range: aws.String("bytes=100-")})
+	if s3test.Code(err) != "InvalidRange" {
+		t.Fatalf("GetObject bad range: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), IfMatch: aws.String(`"0000"`)})
+	if s3test.Code(err) != "PreconditionFailed" {
+		t.Fatalf("GetObject If-Match: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
+	if s3test.Code(err) != "NoSuchKey" {
+		t.Fatalf("GetObject missing: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("nobucket"), Key: aws.String("x")})
+	if s3test.Code(err) != "NoSuchBucket" {
+		t.Fatalf("GetObject missing bucket: %v", err)
+	}
+	ov, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"),
+		ResponseContentType: aws.String("application/x-test"), ResponseContentDisposition: aws.String("attachment")})
+	if err != nil || aws.ToString(ov.ContentType) != "application/x-test" || aws.ToString(ov.ContentDisposition) != "attachment" {
+		t.Fatalf("GetObject response-*: %v", err)
+	}
+	ov.Body.Close()
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt")})
+	if err != nil || aws.ToInt64(head.ContentLength) != int64(len(body)) || head.Metadata["color"] != "blue" {
+		t.Fatalf("HeadObject: %v %+v", err, head)
+	}
+	// Content-MD5 mismatch.
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("bad"),
+		Body: strings.NewReader("data"), ContentMD5: aws.String(base64.StdEncoding.EncodeToString(make([]byte, 16)))})
+	if s3test.Code(err) != "BadDigest" {
+		t.Fatalf("PutObject bad Content-MD5: %v", err)
+	}
+
+	// Swift sees what S3 wrote, and the other way round.
+	sc := swiftConn(t, s, "test:tester", "testing")
+	sb, err := sc.ObjectGetBytes(ctx, "bkt", "dir/hello.txt")
+	if err != nil || !bytes.Equal(sb, body) {
+		t.Fatalf("Swift GET of an S3 object: %v %q", err, sb)
+	}
+	if err := sc.ObjectPutBytes(ctx, "bkt", "from swift", []byte("swift data"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("from swift")})
+	if err != nil {
+		t.Fatalf("S3 GET of a Swift object: %v", err)
+	}
+	got, _ = io.ReadAll(sg.Body)
+	sg.Body.Close()
+	if string(got) != "swift data" {
+		t.Fatalf("S3 GET of a Swift object: %q", got)
+	}
+
+	// Copy: COPY keeps metadata, REPLACE takes the request's, to itself needs REPLACE.
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/dir/hello.txt")}); err != nil {
+		t.Fatalf("CopyObject: %v", err)
+	}
+	h2, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
+	if err != nil || h2.Metadata["color"] != "blue" || aws.ToString(h2.ETag) != wantETag {
+		t.Fatalf("copied object: %v %+v", err, h2)
+	}
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/copy")})
+	if s3test.Code(err) != "InvalidRequest" {
+		t.Fatalf("CopyObject to itself: %v", err)
+	}
+	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/copy"),
+		MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"color": "red"}}); err != nil {
+		t.Fatalf("CopyObject REPLACE to itself: %v", err)
+	}
+	h3, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
+	if err != nil || h3.Metadata["color"] != "red" {
+		t.Fatalf("after REPLACE: %v %+v", err, h3)
+	}
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy2"), CopySource: aws.String("bkt/copy"),
+		CopySourceIfMatch: aws.String(`"nope"`)})
+	if s3test.Code(err) != "PreconditionFailed" {
+		t.Fatalf("CopyObject copy-source-if-match: %v", err)
+	}
+
+	// Another user of the account without .admin: AccessDenied.
+	c2 := s3Client(t, s, "test:tester2", "testing2")
+	_, err = c2.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
+	if s3test.Code(err) != "AccessDenied" {
+		t.Fatalf("GetObject without access: %v", err)
+	}
+	// Wrong secret and unknown access key.
+	bad := s3Client(t, s, "test:tester", "wrong")
+	_, err = bad.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if s3test.Code(err) != "SignatureDoesNotMatch" {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	unknown := s3Client(t, s, "test:nobody", "x")
+	_, err = unknown.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if s3test.Code(err) != "InvalidAccessKeyId" {
+		t.Fatalf("unknown access key: %v", err)
+	}
+
+	// DeleteBucket refuses a bucket with objects; DeleteObjects empties it.
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("bkt")})
+	if s3test.Code(err) != "BucketNotEmpty" {
+		t.Fatalf("DeleteBucket non-empty: %v", err)
+	}
+	del, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("bkt"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("dir/hello.txt")}, {Key: aws.String("copy")}, {Key: aws.String("from swift")}, {Key: aws.String("never there")}}}})
+	if err != nil || len(del.Deleted) != 4 || len(del.Errors) != 0 {
+		t.Fatalf("DeleteObjects: %v %+v", err, del)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("never there")}); err != nil {
+		t.Fatalf("DeleteObject of a missing key: %v", err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatalf("DeleteBucket: %v", err)
+	}
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("bkt")})
+	if s3test.Code(err) != "NoSuchBucket" {
+		t.Fatalf("DeleteBucket again: %v", err)
+	}
+}
+
+func TestS3Presigned(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, nil)
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pre")}); err != nil {
+		t.Fatal(err)
+	}
+	ps := s3.NewPresignClient(c)
+	pu, err := ps.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pre"), Key: aws.String("a b+c%d")}, s3.WithPresignExpires(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", pu.URL, strings.NewReader("presigned body"))
+	for k, v := range pu.SignedHeader {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("presigned PUT: %d %s", resp.StatusCode, b)
+	}
+	pg, err := ps.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("pre"), Key: aws.String("a b+c%d")}, s3.WithPresignExpires(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "presigned body" {
+		t.Fatalf("presigned GET: %d %s", resp.StatusCode, b)
+	}
+	// Expired: signed two hours ago for one hour.
+	old, err := ps.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("pre"), Key: aws.String("a b+c%d")},
+		s3.WithPresignExpires(time.Hour), func(o *s3.PresignOptions) { o.Presigner = v4.NewSigner() },
+		withSigningTime(time.Now().Add(-2*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(old.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "<Code>AccessDenied</Code>") || !strings.Contains(string(b), "expired") {
+		t.Fatalf("expired presigned GET: %d %s", resp.StatusCode, b)
+	}
+	// Tampered signature.
+	resp, err = http.Get(strings.Replace(pg.URL, "X-Amz-Signature=", "X-Amz-Signature=0", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "SignatureDoesNotMatch") {
+		t.Fatalf("tampered presigned GET: %d %s", resp.StatusCode, b)
+	}
+}
+
+// withSigningTime presigns as if at t.
+func withSigningTime(t time.Time) func(*s3.PresignOptions) {
+	return func(o *s3.PresignOptions) {
+		o.Presigner = timeSigner{o.Presigner, t}
+	}
+}
+
+type timeSigner struct {
+	s s3.HTTPPresignerV4
+	t time.Time
+}
+
+func (ts timeSigner) PresignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
+	return ts.s.PresignHTTP(ctx, creds, r, payloadHash, service, region, ts.t, optFns...)
+}
+
+func TestS3Checksums(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		client *s3.Client
+	}{{"http", s3Client(t, s, "test:tester", "testing")}, {"tls-trailer", s3test.TLSClient(t, s.URL, "test:tester", "testing")}} {
+		c := tc.client
+		bucket := "sums-" + tc.name
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		body := bytes.Repeat([]byte("checksummed data "), 20000)
+		for _, alg := range []types.ChecksumAlgorithm{"", types.ChecksumAlgorithmCrc32, types.ChecksumAlgorithmCrc32c,
+			types.ChecksumAlgorithmSha1, types.ChecksumAlgorithmSha256, types.ChecksumAlgorithmCrc64nvme} {
+			key := "obj-" + string(alg)
+			// A plain io.Reader: over TLS the SDK streams it aws-chunked.
+			var rd io.Reader = bytes.NewReader(body)
+			if tc.name == "tls-trailer" {
+				rd = struct{ io.Reader }{rd}
+			}
+			put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+				Body: rd, ChecksumAlgorithm: alg, ContentLength: aws.Int64(int64(len(body)))})
+			if err != nil {
+				t.Fatalf("%s PutObject %s: %v", tc.name, alg, err)
+			}
+			get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatalf("%s GetObject %s: %v", tc.name, alg, err)
+			}
+			got, err := io.ReadAll(get.Body) // the SDK validates the checksum while reading
+			get.Body.Close()
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("%s GetObject %s: %v (%d bytes)", tc.name, alg, err, len(got))
+			}
+			if get.ContentEncoding != nil {
+				t.Errorf("%s: Content-Encoding %q stored", tc.name, *get.ContentEncoding)
+			}
+			sums := map[types.ChecksumAlgorithm][2]*string{
+				types.ChecksumAlgorithmCrc32: {put.ChecksumCRC32, get.ChecksumCRC32}, types.ChecksumAlgorithmCrc32c: {put.ChecksumCRC32C, get.ChecksumCRC32C},
+				types.ChecksumAlgorithmSha1: {put.ChecksumSHA1, get.ChecksumSHA1}, types.ChecksumAlgorithmSha256: {put.ChecksumSHA256, get.ChecksumSHA256},
+				types.ChecksumAlgorithmCrc64nvme: {put.ChecksumCRC64NVME, get.ChecksumCRC64NVME}}
+			want := alg
+			if want == "" {
+				want = types.ChecksumAlgorithmCrc32 // the SDK's default
+			}
+			if v := sums[want]; v[0] == nil || v[1] == nil || *v[0] != *v[1] {
+				t.Errorf("%s %s: checksum put %v get %v", tc.name, want, aws.ToString(v[0]), aws.ToString(v[1]))
+			}
+		}
+	}
+}
+
+func TestS3Listing(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, nil)
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lst")}); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"a/1", "a/2", "a/b/3", "b/", "c 100%+plus", "d/ünïcode", "e", "f/x", "f/y", "g"}
+	for _, k := range keys {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lst"), Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
+			t.Fatalf("put %q: %v", k, err)
+		}
+	}
+	// v2, paginated by 3 with a delimiter: keys and prefixes once each, in order.
+	var seen []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("lst"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(3)})
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if n := len(out.Contents) + len(out.CommonPrefixes); n > 3 || aws.ToInt32(out.KeyCount) != int32(n) {
+			t.Fatalf("page of %d entries, KeyCount %d", n, aws.ToInt32(out.KeyCount))
+		}
+		for _, o := range out.Contents {
+			seen = append(seen, *o.Key)
+		}
+		for _, cp := range out.CommonPrefixes {
+			seen = append(seen, *cp.Prefix)
+		}
+	}
+	want := "a/ b/ c 100%+plus d/ e f/ g"
+	if got := strings.Join(sortedCopy(seen), " "); got != want || pages != 3 {
+		t.Fatalf("v2 delimiter listing in %d pages: %q, want %q", pages, got, want)
+	}
+	// v1 with prefix and marker.
+	out, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("lst"), Prefix: aws.String("a/"), Marker: aws.String("a/1")})
+	if err != nil || len(out.Contents) != 2 || *out.Contents[0].Key != "a/2" || out.Contents[0].Owner == nil {
+		t.Fatalf("v1 prefix+marker: %v %+v", err, out)
+	}
+	// v1 truncation gives NextMarker with a delimiter.
+	out, err = c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("lst"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	if err != nil || !aws.ToBool(out.IsTruncated) || aws.ToString(out.NextMarker) != "b/" {
+		t.Fatalf("v1 truncated: %v %+v", err, out)
+	}
+	out, err = c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("lst"), Delimiter: aws.String("/"), Marker: out.NextMarker})
+	if err != nil || len(out.Contents) == 0 || *out.Contents[0].Key != "c 100%+plus" {
+		t.Fatalf("v1 after NextMarker: %v %+v", err, out)
+	}
+	// start-after, fetch-owner, encoding-type=url.
+	v2, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("lst"), StartAfter: aws.String("c"), MaxKeys: aws.Int32(2),
+		FetchOwner: aws.Bool(true), EncodingType: types.EncodingTypeUrl})
+	if err != nil || len(v2.Contents) != 2 || v2.Contents[0].Owner == nil {
+		t.Fatalf("v2 start-after: %v %+v", err, v2)
+	}
+	if k := aws.ToString(v2.Contents[0].Key); k != "c%20100%25%2Bplus" {
+		t.Errorf("url-encoded key %q", k)
+	}
+	if k := aws.ToString(v2.Contents[1].Key); k != "d/%C3%BCn%C3%AFcode" {
+		t.Errorf("url-encoded unicode key %q", k)
+	}
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("nolist")})
+	if s3test.Code(err) != "NoSuchBucket" {
+		t.Fatalf("listing a missing bucket: %v", err)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestS3Multipart(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, nil)
+	c := s3test.TLSClient(t, s.URL, "test:tester", "testing")
+	ctx := context.Background()
+	b := aws.String("mpu")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("big file"),
+		ContentType: aws.String("application/x-big"), Metadata: map[string]string{"k": "v"}})
+	if err != nil {
+		t.Fatalf("CreateMultipartUpload: %v", err)
+	}
+	id := cr.UploadId
+	parts := [][]byte{bytes.Repeat([]byte("1"), 5<<20), bytes.Repeat([]byte("2"), 5<<20), []byte("three")}
+	var completed []types.CompletedPart
+	etagSum := md5.New()
+	for i, p := range parts {
+		up, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatalf("UploadPart %d: %v", i+1, err)
+		}
+		sum := md5.Sum(p)
+		if aws.ToString(up.ETag) != fmt.Sprintf(`"%x"`, sum) {
+			t.Fatalf("UploadPart %d ETag %s", i+1, aws.ToString(up.ETag))
+		}
+		etagSum.Write(sum[:])
+		completed = append(completed, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	lp, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: b, Key: aws.String("big file"), UploadId: id})
+	if err != nil || len(lp.Parts) != 3 || aws.ToInt64(lp.Parts[2].Size) != 5 {
+		t.Fatalf("ListParts: %v %+v", err, lp)
+	}
+	lu, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: b})
+	if err != nil || len(lu.Uploads) != 1 || aws.ToString(lu.Uploads[0].UploadId) != aws.ToString(id) || aws.ToString(lu.Uploads[0].Key) != "big file" {
+		t.Fatalf("ListMultipartUploads: %v %+v", err, lu)
+	}
+	// Bad completions: out of order, wrong etag, too small.
+	_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{completed[1], completed[0]}}})
+	if s3test.Code(err) != "InvalidPartOrder" {
+		t.Fatalf("out of order: %v", err)
+	}
+	_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{ETag: aws.String(`"00000000000000000000000000000000"`), PartNumber: aws.Int32(1)}}}})
+	if s3test.Code(err) != "InvalidPart" {
+		t.Fatalf("wrong etag: %v", err)
+	}
+	_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{completed[2], {ETag: completed[2].ETag, PartNumber: aws.Int32(4)}}}})
+	if s3test.Code(err) != "InvalidPart" && s3test.Code(err) != "EntityTooSmall" {
+		t.Fatalf("too small / missing part: %v", err)
+	}
+	done, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed}})
+	if err != nil {
+		t.Fatalf("CompleteMultipartUpload: %v", err)
+	}
+	wantETag := fmt.Sprintf(`"%x-3"`, etagSum.Sum(nil))
+	if aws.ToString(done.ETag) != wantETag {
+		t.Fatalf("multipart ETag %s, want %s", aws.ToString(done.ETag), wantETag)
+	}
+	again, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: aws.String("big file"), UploadId: id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed}})
+	if err != nil || aws.ToString(again.ETag) != wantETag {
+		t.Fatalf("retried CompleteMultipartUpload: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("big file"), PartNumber: aws.Int32(4)})
+	if s3test.Code(err) != "InvalidPart" {
+		t.Fatalf("GetObject partNumber past the parts: %v", err)
+	}
+	all := bytes.Join(parts, nil)
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("big file")})
+	if err != nil {
+		t.Fatalf("GetObject: %v", err)
+	}
+	got, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !bytes.Equal(got, all) || aws.ToString(get.ETag) != wantETag || get.Metadata["k"] != "v" || aws.ToString(get.ContentType) != "application/x-big" {
+		t.Fatalf("GetObject: %d bytes etag %s meta %v type %s", len(got), aws.ToString(get.ETag), get.Metadata, aws.ToString(get.ContentType))
+	}
+	p2, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("big file"), PartNumber: aws.Int32(3)})
+	if err != nil {
+		t.Fatalf("GetObject partNumber: %v", err)
+	}
+	got, _ = io.ReadAll(p2.Body)
+	p2.Body.Close()
+	if string(got) != "three" || aws.ToInt32(p2.PartsCount) != 3 {
+		t.Fatalf("GetObject partNumber=3: %q parts %d", got, aws.ToInt32(p2.PartsCount))
+	}
+	lo, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b})
+	if err != nil || len(lo.Contents) != 1 || aws.ToString(lo.Contents[0].ETag) != wantETag || aws.ToInt64(lo.Contents[0].Size) != int64(len(all)) {
+		t.Fatalf("listing of a multipart object: %v %+v", err, lo.Contents)
+	}
+	// The Swift API reads it as a static large object.
+	sc := swiftConn(t, s, "test:tester", "testing")
+	sb, err := sc.ObjectGetBytes(ctx, "mpu", "big file")
+	if err != nil || !bytes.Equal(sb, all) {
+		t.Fatalf("Swift GET of a multipart object: %v (%d bytes)", err, len(sb))
+	}
+	lu, err = c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: b})
+	if err != nil || len(lu.Uploads) != 0 {
+		t.Fatalf("uploads after completion: %v %+v", err, lu.Uploads)
+	}
+
+	// UploadPartCopy with a range, then abort.
+	cr2, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("copied")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upc, err := c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(1),
+		CopySource: aws.String("mpu/big%20file"), CopySourceRange: aws.String("bytes=0-9")})
+	if err != nil || upc.CopyPartResult == nil || aws.ToString(upc.CopyPartResult.ETag) != fmt.Sprintf(`"%x"`, md5.Sum([]byte("1111111111"))) {
+		t.Fatalf("UploadPartCopy: %v %+v", err, upc)
+	}
+	for rng, code := range map[string]string{"bytes=0-99999999": "InvalidRange", "0-2": "InvalidArgument", "bytes=5-2": "InvalidArgument"} {
+		_, err = c.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(2),
+			CopySource: aws.String("mpu/big%20file"), CopySourceRange: aws.String(rng)})
+		if s3test.Code(err) != code {
+			t.Errorf("UploadPartCopy range %s: %v, want %s", rng, err, code)
+		}
+	}
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(10001), Body: strings.NewReader("x")})
+	if s3test.Code(err) != "InvalidArgument" {
+		t.Fatalf("part number 10001: %v", err)
+	}
+	if _, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId}); err != nil {
+		t.Fatalf("AbortMultipartUpload: %v", err)
+	}
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: aws.String("copied"), UploadId: cr2.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+	if s3test.Code(err) != "NoSuchUpload" {
+		t.Fatalf("UploadPart after abort: %v", err)
+	}
+	// Deleting the object removes its segments; the bucket can go.
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("big file")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}); err != nil {
+		t.Fatalf("DeleteBucket after multipart: %v", err)
+	}
+	names, err := sc.ContainerNamesAll(ctx, nil)
+	if err != nil || len(names) != 0 {
+		t.Fatalf("containers left: %v %v", err, names)
+	}
+}
+
+// More parts than the SLO manifest limit: the upload is finished with
+// nested manifests, reads back whole and by part, and deletes cleanly.
+func TestS3MultipartNested(t *testing.T) {
+	t.Parallel()
+	s := startS3(t, func(c *config.Config) {
+		c.S3.MinSegmentSize = 1
+		c.SLO.MaxManifestSegments = 3
+	})
+	c := s3Client(t, s, "test:tester", "testing")
+	ctx := context.Background()
+	b, k := aws.String("nest"), aws.String("n")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []types.CompletedPart
+	var all []byte
+	for i := 1; i <= 5; i++ {
+		p := bytes.Repeat([]byte{byte('a' + i)}, i*10)
+		all = append(all, p...)
+		up, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: k, UploadId: cr.UploadId, PartNumber: aws.Int32(int32(i)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i))})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}); err != nil {
+		t.Fatalf("CompleteMultipartUpload of 5 parts with 3-segment manifests: %v", err)
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !bytes.Equal(got, all) || !strings.HasSuffix(aws.ToString(get.ETag), `-5"`) {
+		t.Fatalf("nested object: %q etag %s", got, aws.ToString(get.ETag))
+	}
+	p4, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, PartNumber: aws.Int32(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(p4.Body)
+	p4.Body.Close()
+	if string(got) != strings.Repeat("e", 40) || aws.ToInt32(p4.PartsCount) != 5 {
+		t.Fatalf("part 4 of a nested object: %q (%d parts)", got, aws.ToInt32(p4.PartsCount))
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}); err != nil {
+		t.Fatalf("DeleteBucket: %v", err)
+	}
+	sc := swiftConn(t, s, "test:tester", "testing")
+	if names, err := sc.ContainerNamesAll(ctx, nil); err != nil || len(names) != 0 {
+		t.Fatalf("containers left: %v %v", err, names)
+	}
+}

@@ -41,20 +41,20 @@ func TestAttackS3Signing(t *testing.T) {
 	}
 	// Every name is unique: a case must not hide another.
 	names := map[string]bool{}
-	for _, a := range attacks {
-		if names[a.name] {
-			t.Fatalf("duplicate case %q", a.name)
+	for _, atk := range attacks {
+		if names[atk.name] {
+			t.Fatalf("duplicate case %q", atk.name)
 		}
-		names[a.name] = true
+		names[atk.name] = true
 	}
-	for _, a := range attacks {
-		t.Run(a.name, func(t *testing.T) {
-			st, body := doS3(t, a.req())
-			if st != a.status || a.code != "" && between(body, "<Code>", "</Code>") != a.code || !strings.Contains(body, a.msg) {
-				t.Fatalf("got %d %s, want %d %s %q", st, body, a.status, a.code, a.msg)
+	for _, atk := range attacks {
+		t.Run(atk.name, func(t *testing.T) {
+			st, body := doS3(t, atk.req())
+			if st != atk.status || atk.code != "" && between(body, "<Code>", "</Code>") != atk.code || !strings.Contains(body, atk.msg) {
+				t.Fatalf("got %d %s, want %d %s %q", st, body, atk.status, atk.code, atk.msg)
 			}
-			if a.after != nil {
-				a.after(t)
+			if atk.after != nil {
+				atk.after(t)
 			}
 		})
 	}

@@ -63,6 +63,34 @@ func tmpFiles(t *testing.T, devices string) []string {
 	return out
 }
 
+// badInputCases are requests to /v1/AUTH_test (path after it) and the
+// status and part of the body each must get.
+var badInputCases = []struct {
+	name, method, path string
+	hdr                map[string]string
+	body               string
+	want               int
+	wantBody           string
+}{
+	{"object name too long", "PUT", "/c/" + strings.Repeat("o", 1025), nil, "x", 400, "Object name length of 1025 longer than 1024"},
+	{"container name too long", "PUT", "/" + strings.Repeat("c", 257), nil, "", 400, "Container name length"},
+	{"meta name too long", "PUT", "/c/m1", map[string]string{"X-Object-Meta-" + strings.Repeat("k", 129): "v"}, "x", 400, "Metadata name too long"},
+	{"meta value too long", "PUT", "/c/m2", map[string]string{"X-Object-Meta-K": strings.Repeat("v", 257)}, "x", 400, "Metadata value longer than 256"},
+	{"too many meta", "PUT", "/c/m3", manyMeta(91), "x", 400, "Too many metadata items"},
+	{"meta too large", "PUT", "/c/m4", bigMeta(), "x", 400, "Total metadata too large"},
+	{"wrong etag", "PUT", "/c/e1", map[string]string{"Etag": "0123456789abcdef0123456789abcdef"}, "hello", 422, ""},
+	{"bad x-delete-at", "PUT", "/c/d1", map[string]string{"X-Delete-At": "12"}, "x", 400, "X-Delete-At in past"},
+	{"bad x-delete-after", "PUT", "/c/d2", map[string]string{"X-Delete-After": "soon"}, "x", 400, "Non-integer X-Delete-After"},
+	{"missing container", "PUT", "/nope/o", nil, "x", 404, ""},
+	{"client x-timestamp is ignored", "PUT", "/c/t1", map[string]string{"X-Timestamp": "yesterday"}, "x", 201, ""},
+	{"if-none-match etag on put", "PUT", "/c/i1", map[string]string{"If-None-Match": "abc"}, "x", 400, "If-None-Match only supports *"},
+	{"bad storage policy", "PUT", "/c2", map[string]string{"X-Storage-Policy": "platinum"}, "", 400, "Invalid X-Storage-Policy"},
+	{"bad limit is ignored", "GET", "/c?limit=abc", nil, "", 200, "t1"},
+	{"limit over max", "GET", "/c?limit=10001", nil, "", 412, "Maximum limit is 10000"},
+	// tempauth: an account's admin may not PUT it (Swift answers 403).
+	{"account put not allowed", "PUT", "", nil, "", 403, ""},
+}
+
 func TestBadInput(t *testing.T) {
 	dev := t.TempDir()
 	s := startServer(t, dev, "--user", "test:tester:testing:.admin", "--user", "test:reader:secret")
@@ -70,32 +98,7 @@ func TestBadInput(t *testing.T) {
 	if code, _, _ := do(t, "PUT", url+"/c", tok, nil, nil); code != 201 {
 		t.Fatalf("container: %d", code)
 	}
-	cases := []struct {
-		name, method, path string
-		hdr                map[string]string
-		body               string
-		want               int
-		wantBody           string
-	}{
-		{"object name too long", "PUT", "/c/" + strings.Repeat("o", 1025), nil, "x", 400, "Object name length of 1025 longer than 1024"},
-		{"container name too long", "PUT", "/" + strings.Repeat("c", 257), nil, "", 400, "Container name length"},
-		{"meta name too long", "PUT", "/c/m1", map[string]string{"X-Object-Meta-" + strings.Repeat("k", 129): "v"}, "x", 400, "Metadata name too long"},
-		{"meta value too long", "PUT", "/c/m2", map[string]string{"X-Object-Meta-K": strings.Repeat("v", 257)}, "x", 400, "Metadata value longer than 256"},
-		{"too many meta", "PUT", "/c/m3", manyMeta(91), "x", 400, "Too many metadata items"},
-		{"meta too large", "PUT", "/c/m4", bigMeta(), "x", 400, "Total metadata too large"},
-		{"wrong etag", "PUT", "/c/e1", map[string]string{"Etag": "0123456789abcdef0123456789abcdef"}, "hello", 422, ""},
-		{"bad x-delete-at", "PUT", "/c/d1", map[string]string{"X-Delete-At": "12"}, "x", 400, "X-Delete-At in past"},
-		{"bad x-delete-after", "PUT", "/c/d2", map[string]string{"X-Delete-After": "soon"}, "x", 400, "Non-integer X-Delete-After"},
-		{"missing container", "PUT", "/nope/o", nil, "x", 404, ""},
-		{"client x-timestamp is ignored", "PUT", "/c/t1", map[string]string{"X-Timestamp": "yesterday"}, "x", 201, ""},
-		{"if-none-match etag on put", "PUT", "/c/i1", map[string]string{"If-None-Match": "abc"}, "x", 400, "If-None-Match only supports *"},
-		{"bad storage policy", "PUT", "/c2", map[string]string{"X-Storage-Policy": "platinum"}, "", 400, "Invalid X-Storage-Policy"},
-		{"bad limit is ignored", "GET", "/c?limit=abc", nil, "", 200, "t1"},
-		{"limit over max", "GET", "/c?limit=10001", nil, "", 412, "Maximum limit is 10000"},
-		// tempauth: an account's admin may not PUT it (Swift answers 403).
-		{"account put not allowed", "PUT", "", nil, "", 403, ""},
-	}
-	for _, c := range cases {
+	for _, c := range badInputCases {
 		var body io.Reader
 		if c.body != "" {
 			body = strings.NewReader(c.body)
@@ -105,7 +108,26 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: got %d %q, want %d %q", c.name, code, got, c.want, c.wantBody)
 		}
 	}
-	// Range: unsatisfiable → 416 with Content-Range; garbage → whole object
+	checkRanges(t, url, tok)
+	checkConditionals(t, url, tok)
+	// Auth
+	if code, _, _ := do(t, "GET", url+"/c", "AUTH_tkforged", nil, nil); code != 401 {
+		t.Errorf("forged token: %d", code)
+	}
+	if code, _, _ := do(t, "GET", url+"/c", "", nil, nil); code != 401 {
+		t.Errorf("no token: %d", code)
+	}
+	_, rtok := s.token(t, "test:reader", "secret")
+	if code, _, _ := do(t, "GET", url+"/c", rtok, nil, nil); code != 403 {
+		t.Errorf("non-admin user without ACL: %d", code)
+	}
+	checkRawTCPBodies(t, s, url, tok)
+	checkRejectedLeaveNothing(t, dev, url, tok)
+}
+
+// checkRanges: unsatisfiable → 416 with Content-Range; garbage → whole
+// object; suffix and multiple ranges.
+func checkRanges(t *testing.T, url, tok string) {
 	do(t, "PUT", url+"/c/r", tok, nil, strings.NewReader("0123456789"))
 	code, h, _ := do(t, "GET", url+"/c/r", tok, map[string]string{"Range": "bytes=20-30"}, nil)
 	if code != 416 || h.Get("Content-Range") != "bytes */10" {
@@ -124,8 +146,12 @@ func TestBadInput(t *testing.T) {
 		!strings.Contains(got, "\r\n\r\n01\r\n") || !strings.Contains(got, "\r\n\r\n56\r\n") {
 		t.Errorf("multi range: %d %v %q", code, h, got)
 	}
-	// Conditionals
-	_, h, _ = do(t, "HEAD", url+"/c/r", tok, nil, nil)
+}
+
+// checkConditionals: If-None-Match, If-Match, If-Modified-Since and
+// If-Unmodified-Since on c/r.
+func checkConditionals(t *testing.T, url, tok string) {
+	_, h, _ := do(t, "HEAD", url+"/c/r", tok, nil, nil)
 	etag := h.Get("Etag")
 	if code, _, _ := do(t, "GET", url+"/c/r", tok, map[string]string{"If-None-Match": etag}, nil); code != 304 {
 		t.Errorf("if-none-match: %d", code)
@@ -142,18 +168,11 @@ func TestBadInput(t *testing.T) {
 	if code, _, _ := do(t, "GET", url+"/c/r", tok, map[string]string{"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, nil); code != 412 {
 		t.Errorf("if-unmodified-since: %d", code)
 	}
-	// Auth
-	if code, _, _ := do(t, "GET", url+"/c", "AUTH_tkforged", nil, nil); code != 401 {
-		t.Errorf("forged token: %d", code)
-	}
-	if code, _, _ := do(t, "GET", url+"/c", "", nil, nil); code != 401 {
-		t.Errorf("no token: %d", code)
-	}
-	_, rtok := s.token(t, "test:reader", "secret")
-	if code, _, _ := do(t, "GET", url+"/c", rtok, nil, nil); code != 403 {
-		t.Errorf("non-admin user without ACL: %d", code)
-	}
-	// Missing Content-Length and short body, over raw TCP.
+}
+
+// checkRawTCPBodies: missing Content-Length, too large and short body,
+// over raw TCP.
+func checkRawTCPBodies(t *testing.T, s *server, url, tok string) {
 	host := strings.TrimPrefix(s.URL, "http://")
 	path := strings.TrimPrefix(url, s.URL)
 	if got := rawRequest(t, host, "PUT "+path+"/c/nolen HTTP/1.1\r\nHost: x\r\nX-Auth-Token: "+tok+"\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 411") {
@@ -167,6 +186,11 @@ func TestBadInput(t *testing.T) {
 	if code, _, _ := do(t, "HEAD", url+"/c/short", tok, nil, nil); code != 404 {
 		t.Errorf("short body stored: %d", code)
 	}
+}
+
+// checkRejectedLeaveNothing: rejected PUTs leave no object and no temp
+// file; only the one good object ("r") has .data files (t1 is deleted).
+func checkRejectedLeaveNothing(t *testing.T, dev, url, tok string) {
 	do(t, "DELETE", url+"/c/t1", tok, nil, nil)
 	for _, name := range []string{"e1", "short", "m1", "big"} {
 		if code, _, _ := do(t, "HEAD", url+"/c/"+name, tok, nil, nil); code != 404 {

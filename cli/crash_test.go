@@ -202,12 +202,9 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 	if err := c.ContainerCreate(ctx, "crash", nil); err != nil {
 		t.Fatal(err)
 	}
-	const workers, names = 8, 6 // names each worker overwrites and deletes
-	// possible holds, per object, the states the disk may hold: the last
-	// acknowledged one and every one requested after it ("" = deleted).
-	possible := map[string]map[string]bool{}
-	acked, selfKilled := 0, 0
-	var mu sync.Mutex
+	const workers = 8
+	m := &overwriteModel{possible: map[string]map[string]bool{}}
+	selfKilled := 0
 	rng := rand.New(rand.NewSource(2))
 	// Every other round ends at a failpoint instead of a random kill.
 	failpointRound := func(r int) bool { return r%2 == 1 && r < rounds }
@@ -218,71 +215,11 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 			wg.Add(1)
 			go func(w int, seed int64) {
 				defer wg.Done()
-				r := rand.New(rand.NewSource(seed))
-				conn := &swift.Connection{UserName: "test:tester", ApiKey: "testing", AuthUrl: s.AuthURL(), Timeout: 10 * time.Second, Retries: 0}
-				if conn.Authenticate(ctx) != nil {
-					return
-				}
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					name := fmt.Sprintf("w%d/n%d", w, r.Intn(names))
-					fresh := r.Intn(3) == 0
-					if fresh {
-						// A name never written before: no earlier journal
-						// record of it can bring its listing up to date.
-						name = fmt.Sprintf("w%d/fresh-%d-%d", w, round, i)
-					}
-					state := ""
-					var body []byte
-					if fresh || r.Intn(10) < 7 {
-						n := 1 + r.Intn(4000)
-						if r.Intn(40) == 0 {
-							n = 1<<20 + r.Intn(1<<18) // a large object: its own fsyncs
-						}
-						unit := []byte(fmt.Sprintf("%d/%d/%s.", round, i, name))
-						body = bytes.Repeat(unit, n/len(unit)+1)[:n]
-						sum := md5.Sum(body)
-						state = hex.EncodeToString(sum[:])
-					}
-					mu.Lock()
-					if possible[name] == nil {
-						possible[name] = map[string]bool{"": true}
-					}
-					possible[name][state] = true
-					mu.Unlock()
-					var err error
-					if body != nil {
-						_, err = conn.ObjectPut(ctx, "crash", name, bytes.NewReader(body), true, "", "", nil)
-					} else if err = conn.ObjectDelete(ctx, "crash", name); err == swift.ObjectNotFound {
-						err = nil
-					}
-					if err == nil {
-						mu.Lock()
-						possible[name] = map[string]bool{state: true}
-						acked++
-						mu.Unlock()
-					}
-				}
+				m.work(ctx, s, w, round, seed, stop)
 			}(w, rng.Int63())
 		}
-		if failpointRound(round) {
-			// The server kills itself right after renaming an object's
-			// file into place: the crash window of a lost update.
-			select {
-			case <-s.done:
-				selfKilled++
-			case <-time.After(10 * time.Second):
-				s.cmd.Process.Kill()
-				<-s.done
-			}
-		} else {
-			time.Sleep(time.Duration(150+rng.Intn(500)) * time.Millisecond)
-			s.cmd.Process.Kill()
-			<-s.done
+		if killRound(s, failpointRound(round), rng) {
+			selfKilled++
 		}
 		close(stop)
 		wg.Wait()
@@ -294,12 +231,108 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 	}
 	s.env = nil
 	c = s.conn(t, "test:tester", "testing")
-	listing, err := c.ObjectsAll(ctx, "crash", nil)
+	disks, mismatches, lost := m.checkListingMatchesDisk(t, c, dev)
+	t.Logf("%d kill -9 rounds (%d at the failpoint right after an object's rename), %d acknowledged overwrites/deletes over %d objects: %d listing mismatches, %d lost",
+		rounds, selfKilled, m.acked, disks, mismatches, lost)
+}
+
+// killRound ends a round of load: at the failpoint the server set for it
+// (true if it killed itself there), or with a kill -9 at a random moment.
+func killRound(s *server, failpoint bool, rng *rand.Rand) (selfKilled bool) {
+	if failpoint {
+		// The server kills itself right after renaming an object's
+		// file into place: the crash window of a lost update.
+		select {
+		case <-s.done:
+			return true
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	} else {
+		time.Sleep(time.Duration(150+rng.Intn(500)) * time.Millisecond)
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	return false
+}
+
+// overwriteModel is what TestKillDuringOverwritesListingMatchesDisk's
+// workers asked for and were acknowledged.
+type overwriteModel struct {
+	mu sync.Mutex
+	// possible holds, per object, the states the disk may hold: the last
+	// acknowledged one and every one requested after it ("" = deleted).
+	possible map[string]map[string]bool
+	acked    int
+}
+
+// overwriteNames is how many names each worker overwrites and deletes.
+const overwriteNames = 6
+
+// work overwrites and deletes worker w's objects in crash until stop.
+func (m *overwriteModel) work(ctx context.Context, s *server, w, round int, seed int64, stop chan struct{}) {
+	r := rand.New(rand.NewSource(seed))
+	conn := &swift.Connection{UserName: "test:tester", ApiKey: "testing", AuthUrl: s.AuthURL(), Timeout: 10 * time.Second, Retries: 0}
+	if conn.Authenticate(ctx) != nil {
+		return
+	}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		name := fmt.Sprintf("w%d/n%d", w, r.Intn(overwriteNames))
+		fresh := r.Intn(3) == 0
+		if fresh {
+			// A name never written before: no earlier journal
+			// record of it can bring its listing up to date.
+			name = fmt.Sprintf("w%d/fresh-%d-%d", w, round, i)
+		}
+		state := ""
+		var body []byte
+		if fresh || r.Intn(10) < 7 {
+			n := 1 + r.Intn(4000)
+			if r.Intn(40) == 0 {
+				n = 1<<20 + r.Intn(1<<18) // a large object: its own fsyncs
+			}
+			unit := []byte(fmt.Sprintf("%d/%d/%s.", round, i, name))
+			body = bytes.Repeat(unit, n/len(unit)+1)[:n]
+			sum := md5.Sum(body)
+			state = hex.EncodeToString(sum[:])
+		}
+		m.mu.Lock()
+		if m.possible[name] == nil {
+			m.possible[name] = map[string]bool{"": true}
+		}
+		m.possible[name][state] = true
+		m.mu.Unlock()
+		var err error
+		if body != nil {
+			_, err = conn.ObjectPut(ctx, "crash", name, bytes.NewReader(body), true, "", "", nil)
+		} else if err = conn.ObjectDelete(ctx, "crash", name); err == swift.ObjectNotFound {
+			err = nil
+		}
+		if err == nil {
+			m.mu.Lock()
+			m.possible[name] = map[string]bool{state: true}
+			m.acked++
+			m.mu.Unlock()
+		}
+	}
+}
+
+// checkListingMatchesDisk checks that every listing row of crash equals
+// the newest state on disk, and that the disk holds, for every object,
+// a state the model allows. It returns the number of objects on disk,
+// the listing mismatches and the objects lost.
+func (m *overwriteModel) checkListingMatchesDisk(t *testing.T, c *swift.Connection, dev string) (disks, mismatches, lost int) {
+	listing, err := c.ObjectsAll(context.Background(), "crash", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	disk := newestOnDisk(t, dev)
-	mismatches, lost := 0, 0
 	listed := map[string]bool{}
 	for _, o := range listing {
 		listed[o.Name] = true
@@ -324,11 +357,10 @@ func TestKillDuringOverwritesListingMatchesDisk(t *testing.T) {
 		if d.deleted {
 			state = ""
 		}
-		if !possible[short][state] {
+		if !m.possible[short][state] {
 			lost++
-			t.Errorf("%s: the disk holds %q, neither the last acknowledged state nor a later request (%v)", short, state, possible[short])
+			t.Errorf("%s: the disk holds %q, neither the last acknowledged state nor a later request (%v)", short, state, m.possible[short])
 		}
 	}
-	t.Logf("%d kill -9 rounds (%d at the failpoint right after an object's rename), %d acknowledged overwrites/deletes over %d objects: %d listing mismatches, %d lost",
-		rounds, selfKilled, acked, len(disk), mismatches, lost)
+	return len(disk), mismatches, lost
 }

@@ -51,22 +51,45 @@ type containerStats struct{ Count, Bytes int64 }
 func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	t.Parallel()
 	load := dbAuditLoad(t)
+	s, dev, state, metricsURL := startDBAuditServer(t)
+	c := s.conn(t, "test:tester", "testing")
+	want, total, versionedDeleted := runDBLoad(t, c, load)
+	settled := settleAccountListing(t, c, want)
+	audited, auditBad, replPasses, quarantined := checkDBDaemonsClean(t, s, metricsURL, dev)
+	s.Stop()
+	replicas := checkAccountReplicas(t, dev, state, want)
+	t.Logf("load %v, %d workers, %d operations, %d versioned containers created and deleted, %d containers left; "+
+		"%v database checks passed, %v failed, %v database replication passes; "+
+		"account listing settled in %v; quarantined %d; account replicas checked %d",
+		load, dbLoadWorkers, total, versionedDeleted,
+		len(want), audited, auditBad, replPasses, settled.Round(time.Millisecond), quarantined, replicas)
+}
+
+// startDBAuditServer starts a server whose replicators and auditors run
+// every second, with a metrics listener.
+func startDBAuditServer(t *testing.T) (s *server, dev, state, metricsURL string) {
 	dir := t.TempDir()
-	dev := filepath.Join(dir, "node")
-	state := filepath.Join(dir, "state")
+	dev = filepath.Join(dir, "node")
+	state = filepath.Join(dir, "state")
 	cfgPath := filepath.Join(dir, "swiftbox.yaml")
 	cfg := fmt.Sprintf("swift_dir: %q\nreplicator:\n  interval: 1\nauditor:\n  interval: 1\n", state)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", freePort(t))
-	s := startServer(t, dev, "--config", cfgPath, "--user", "test:tester:testing:.admin",
+	metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", freePort(t))
+	s = startServer(t, dev, "--config", cfgPath, "--user", "test:tester:testing:.admin",
 		"--metrics-addr", strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"))
-	c := s.conn(t, "test:tester", "testing")
-	ctx := context.Background()
+	return s, dev, state, metricsURL
+}
 
-	const workers = 4
-	models := make([]map[string]map[string]int64, workers) // container -> object -> size
+const dbLoadWorkers = 4
+
+// runDBLoad runs dbLoadWorkers workers of mixed container and object
+// load for the load's duration. It returns what every container must
+// hold, the operations done and the versioned containers created and
+// deleted.
+func runDBLoad(t *testing.T, c *swift.Connection, load time.Duration) (want map[string]containerStats, total, versionedDeleted int) {
+	models := make([]map[string]map[string]int64, dbLoadWorkers) // container -> object -> size
 	var errMu sync.Mutex
 	var failures []string
 	fail := func(format string, args ...any) {
@@ -74,11 +97,11 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 		defer errMu.Unlock()
 		failures = append(failures, fmt.Sprintf(format, args...))
 	}
-	var ops [workers]int
-	var versionedDeleted [workers]int
+	var ops [dbLoadWorkers]int
+	var versions [dbLoadWorkers]int
 	deadline := time.Now().Add(load)
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range dbLoadWorkers {
 		models[w] = map[string]map[string]int64{}
 		wg.Add(1)
 		go func() {
@@ -92,7 +115,7 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 					l.createPlain()
 				case p < 22:
 					if l.versionedLifecycle() {
-						versionedDeleted[w]++
+						versions[w]++
 					}
 				case p < 67:
 					l.putObject()
@@ -108,7 +131,7 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	if len(failures) > 0 {
 		t.Errorf("%d requests failed under load, first: %s", len(failures), strings.Join(failures[:min(5, len(failures))], "\n"))
 	}
-	want := map[string]containerStats{}
+	want = map[string]containerStats{}
 	for _, m := range models {
 		for name, objs := range m {
 			var st containerStats
@@ -119,8 +142,18 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 			want[name] = st
 		}
 	}
+	for w := range dbLoadWorkers {
+		total += ops[w]
+		versionedDeleted += versions[w]
+	}
+	return want, total, versionedDeleted
+}
 
-	// The account updater and the replicators settle within seconds.
+// settleAccountListing waits until the account listing holds want (the
+// account updater and the replicators settle within seconds) and
+// returns how long that took.
+func settleAccountListing(t *testing.T, c *swift.Connection, want map[string]containerStats) time.Duration {
+	ctx := context.Background()
 	settle := time.Now()
 	var got map[string]containerStats
 	for {
@@ -141,33 +174,42 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("account listing after %v:\n%s", settled.Round(time.Millisecond), diffStats(got, want))
 	}
+	return settled
+}
+
+// checkDBDaemonsClean checks that the daemons ran and that two more passes
+// over the settled state quarantine nothing and find nothing corrupt.
+func checkDBDaemonsClean(t *testing.T, s *server, metricsURL, dev string) (audited, auditBad, replPasses float64, quarantined int) {
 	// Two more daemon passes over the settled state change nothing.
 	time.Sleep(2500 * time.Millisecond)
 	_, m := scrapeMetrics(t, metricsURL)
-	audited := m[`swiftbox_auditor_files_total{result="passed",type="container"}`] + m[`swiftbox_auditor_files_total{result="passed",type="account"}`]
-	auditBad := 0.0
+	audited = m[`swiftbox_auditor_files_total{result="passed",type="container"}`] + m[`swiftbox_auditor_files_total{result="passed",type="account"}`]
 	for _, typ := range []string{"container", "account"} {
 		for _, res := range []string{"quarantined", "error"} {
 			auditBad += m[`swiftbox_auditor_files_total{result="`+res+`",type="`+typ+`"}`]
 		}
 	}
-	replPasses := m[`swiftbox_replication_passes_total{type="container"}`] + m[`swiftbox_replication_passes_total{type="account"}`]
+	replPasses = m[`swiftbox_replication_passes_total{type="container"}`] + m[`swiftbox_replication_passes_total{type="account"}`]
 	if audited == 0 || replPasses == 0 {
 		t.Errorf("the daemons did not run: %v database checks, %v database replication passes", audited, replPasses)
 	}
 	if auditBad > 0 {
 		t.Errorf("%v database checks quarantined or failed", auditBad)
 	}
-	quarantined := quarantinedFiles(t, dev)
-	if len(quarantined) > 0 {
-		t.Errorf("%d files quarantined under load (all were healthy): %v", len(quarantined), quarantined)
+	q := quarantinedFiles(t, dev)
+	if len(q) > 0 {
+		t.Errorf("%d files quarantined under load (all were healthy): %v", len(q), q)
 	}
 	out := s.Output()
 	if strings.Contains(out, "quarantined database") || strings.Contains(out, "NOT quarantined") || strings.Contains(out, "passed its re-check") {
 		t.Errorf("the database auditor found healthy databases corrupt:\n%s", grepLines(out, "auditor:"))
 	}
-	s.Stop()
+	return audited, auditBad, replPasses, len(q)
+}
 
+// checkAccountReplicas checks every replica of the account database,
+// hidden rows included, against want, and returns how many there are.
+func checkAccountReplicas(t *testing.T, dev, state string, want map[string]containerStats) int {
 	// Every replica of the account database, hidden rows included.
 	prefix, suffix, err := config.ReadHashPath(state)
 	if err != nil {
@@ -207,15 +249,7 @@ func TestDatabaseDaemonsUnderLoad(t *testing.T) {
 	if replicas != 3 {
 		t.Errorf("%d replicas of the account database, want 3", replicas)
 	}
-	total := 0
-	for _, n := range ops {
-		total += n
-	}
-	t.Logf("load %v, %d workers, %d operations, %d versioned containers created and deleted, %d containers left; "+
-		"%v database checks passed, %v failed, %v database replication passes; "+
-		"account listing settled in %v; quarantined %d; account replicas checked %d",
-		load, workers, total, versionedDeleted[0]+versionedDeleted[1]+versionedDeleted[2]+versionedDeleted[3],
-		len(want), audited, auditBad, replPasses, settled.Round(time.Millisecond), len(quarantined), replicas)
+	return replicas
 }
 
 // dbLoad is one worker's share of the load: it alone touches the

@@ -108,76 +108,17 @@ func testFaultSlowClients(t *testing.T) {
 	if st, _, _, err := c.do("PUT", objPath("slow", "o"), nil, body); err != nil || st != 201 {
 		t.Fatalf("PUT object: %d %v", st, err)
 	}
-	u, _ := url.Parse(s.URL)
-	su, _ := url.Parse(c.base)
 	n := faultPick(15, 60)
 	start := time.Now()
-	var held []*heldConn
-	for i := 0; i < n; i++ {
-		held = append(held,
-			hold(t, u.Host, "slowloris header", "GET /info HTTP/1.1\r\nHost: a\r\n", "X-Slow: 1\r\n", start),
-			hold(t, u.Host, "stalled header", "GET /info HTTP/1.1\r\nHo", "", start),
-			hold(t, u.Host, "stalled upload", fmt.Sprintf("PUT %s/slow/up%d HTTP/1.1\r\nHost: a\r\nX-Auth-Token: %s\r\nContent-Length: 1048576\r\n\r\n%s",
-				su.Path, i, c.token, strings.Repeat("x", 1024)), "", start),
-			hold(t, u.Host, "idle keep-alive", "GET /info HTTP/1.1\r\nHost: a\r\n\r\n", "", start))
-	}
+	held := holdMisbehaving(t, s, c, n, start)
 	// Normal clients meanwhile.
-	var lat []time.Duration
-	failures := 0
-	var mu sync.Mutex
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			nc := &fclient{base: c.base, token: c.token, hc: &http.Client{Timeout: 10 * time.Second}}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				t0 := time.Now()
-				st, _, got, err := nc.do("GET", objPath("slow", "o"), nil, nil)
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil || st != 200 || len(got) != len(body) {
-					failures++
-				} else {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	open := func() map[string]int {
-		out := map[string]int{}
-		for _, h := range held {
-			if h.cutAfter() == 0 {
-				out[h.kind]++
-			}
-		}
-		return out
-	}
-	for time.Since(start) < limit && len(open()) > 0 {
+	normal := startNormalGets(c, len(body))
+	for time.Since(start) < limit && len(stillOpen(held)) > 0 {
 		time.Sleep(250 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
-	left := open()
-	cuts := map[string]time.Duration{} // the last cut of each kind (0 = one never cut)
-	never := map[string]bool{}
-	for _, h := range held {
-		d := h.cutAfter()
-		never[h.kind] = never[h.kind] || d == 0
-		if never[h.kind] {
-			cuts[h.kind] = 0
-		} else if d > cuts[h.kind] {
-			cuts[h.kind] = d.Round(10 * time.Millisecond)
-		}
-	}
+	lat, failures := normal.stop()
+	left := stillOpen(held)
+	cuts := lastCuts(held)
 	for _, h := range held {
 		h.conn.Close()
 	}
@@ -197,6 +138,97 @@ func testFaultSlowClients(t *testing.T) {
 	t.Logf("%d misbehaving connections (%d of each kind); last cut per kind (0 = never) %v; normal GETs: %d, p99 %v, slowest %v",
 		len(held), n, cuts, len(lat), p99, worst)
 	reportFault(t, row, problems)
+}
+
+// holdMisbehaving opens n connections of each misbehaving kind to s.
+func holdMisbehaving(t *testing.T, s *server, c *fclient, n int, start time.Time) []*heldConn {
+	u, _ := url.Parse(s.URL)
+	su, _ := url.Parse(c.base)
+	var held []*heldConn
+	for i := 0; i < n; i++ {
+		held = append(held,
+			hold(t, u.Host, "slowloris header", "GET /info HTTP/1.1\r\nHost: a\r\n", "X-Slow: 1\r\n", start),
+			hold(t, u.Host, "stalled header", "GET /info HTTP/1.1\r\nHo", "", start),
+			hold(t, u.Host, "stalled upload", fmt.Sprintf("PUT %s/slow/up%d HTTP/1.1\r\nHost: a\r\nX-Auth-Token: %s\r\nContent-Length: 1048576\r\n\r\n%s",
+				su.Path, i, c.token, strings.Repeat("x", 1024)), "", start),
+			hold(t, u.Host, "idle keep-alive", "GET /info HTTP/1.1\r\nHost: a\r\n\r\n", "", start))
+	}
+	return held
+}
+
+// stillOpen counts the held connections not cut yet, by kind.
+func stillOpen(held []*heldConn) map[string]int {
+	out := map[string]int{}
+	for _, h := range held {
+		if h.cutAfter() == 0 {
+			out[h.kind]++
+		}
+	}
+	return out
+}
+
+// lastCuts is the last cut of each kind (0 = one never cut).
+func lastCuts(held []*heldConn) map[string]time.Duration {
+	cuts := map[string]time.Duration{}
+	never := map[string]bool{}
+	for _, h := range held {
+		d := h.cutAfter()
+		never[h.kind] = never[h.kind] || d == 0
+		if never[h.kind] {
+			cuts[h.kind] = 0
+		} else if d > cuts[h.kind] {
+			cuts[h.kind] = d.Round(10 * time.Millisecond)
+		}
+	}
+	return cuts
+}
+
+// normalGets are two well-behaved clients GETting slow/o in a loop.
+type normalGets struct {
+	mu       sync.Mutex
+	lat      []time.Duration // of the GETs served right
+	failures int
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// startNormalGets starts the clients; slow/o is size bytes.
+func startNormalGets(c *fclient, size int) *normalGets {
+	g := &normalGets{done: make(chan struct{})}
+	for w := 0; w < 2; w++ {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			nc := &fclient{base: c.base, token: c.token, hc: &http.Client{Timeout: 10 * time.Second}}
+			for {
+				select {
+				case <-g.done:
+					return
+				default:
+				}
+				t0 := time.Now()
+				st, _, got, err := nc.do("GET", objPath("slow", "o"), nil, nil)
+				d := time.Since(t0)
+				g.mu.Lock()
+				if err != nil || st != 200 || len(got) != size {
+					g.failures++
+				} else {
+					g.lat = append(g.lat, d)
+				}
+				g.mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	return g
+}
+
+// stop stops the clients and returns the latencies of the GETs served
+// right and the number that failed.
+func (g *normalGets) stop() ([]time.Duration, int) {
+	close(g.done)
+	g.wg.Wait()
+	return g.lat, g.failures
 }
 
 // serve under a low open-files limit: connections opened until the limit

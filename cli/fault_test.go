@@ -126,6 +126,37 @@ func sumOps(ops map[string]int) int {
 // auditor and a replicator pass the rot is quarantined and every object
 // has 3 good replicas again.
 func testFaultBitRot(t *testing.T) {
+	x := newBitRot(t)
+	x.rotOneReplicaEach()
+	aborted := x.readAroundRot()
+	x.checkRepaired()
+	if x.row.Corrupt > 0 {
+		x.problems = append(x.problems, fmt.Sprintf("%d GETs completed with corrupt bytes", x.row.Corrupt))
+	}
+	if x.row.Quarantined < x.n {
+		x.problems = append(x.problems, fmt.Sprintf("%d of %d rotten replicas quarantined", x.row.Quarantined, x.n))
+	}
+	t.Logf("%d objects rotted on one replica each; %d reads cut short (the wanted answer to rot found while sending)", x.n, aborted)
+	reportFault(t, x.row, x.problems)
+}
+
+// bitRot is the bitrot-repair scenario: n objects in container rot, one
+// replica of each rotten.
+type bitRot struct {
+	t        *testing.T
+	dev      string
+	c        *fclient
+	n        int
+	bodies   map[string][]byte
+	names    []string          // bodies' keys, sorted
+	flipAt   map[string]int64  // where each object's rot is
+	rotted   map[string]string // name → the rotten replica
+	row      faultRow
+	problems []string
+}
+
+// newBitRot stores the objects and reads each once while all is well.
+func newBitRot(t *testing.T) *bitRot {
 	dev := t.TempDir()
 	s := startFaultServer(t, dev, "")
 	c := newFclient(t, s, 30*time.Second)
@@ -145,7 +176,6 @@ func testFaultBitRot(t *testing.T) {
 		bodies[name] = body
 	}
 	row := faultRow{Scenario: "bitrot-repair", Rounds: 1, Acked: n}
-	var problems []string
 	// One good read of each first (a replica read once must not be
 	// trusted from then on).
 	for name, body := range bodies {
@@ -153,16 +183,20 @@ func testFaultBitRot(t *testing.T) {
 			t.Fatalf("GET %s before the rot: %d %v", name, st, err)
 		}
 	}
+	return &bitRot{t: t, dev: dev, c: c, n: n, bodies: bodies, names: sortedKeys(bodies),
+		flipAt: map[string]int64{}, rotted: map[string]string{}, row: row}
+}
+
+// rotOneReplicaEach flips 4 bytes of one replica of every object.
+func (x *bitRot) rotOneReplicaEach() {
+	t, dev := x.t, x.dev
 	disk := diskState(t, dev)
-	rotted := map[string]string{} // name → the rotten replica
-	flipAt := map[string]int64{}
-	names := sortedKeys(bodies)
-	for i, name := range names {
+	for i, name := range x.names {
 		// 4 bytes near the start or the end (a later block of the larger
 		// ones, found only after the response began); on every device.
-		flipAt[name] = int64(100 + i)
+		x.flipAt[name] = int64(100 + i)
 		if i%2 == 1 {
-			flipAt[name] = int64(len(bodies[name]) - 100 - i)
+			x.flipAt[name] = int64(len(x.bodies[name]) - 100 - i)
 		}
 		o := disk["/AUTH_test/rot/"+name]
 		if o == nil || len(o.replicas) != 3 {
@@ -173,31 +207,34 @@ func testFaultBitRot(t *testing.T) {
 		dir := primaryDirs(t, dev, "rot", name)[[]int{0, 0, 1}[(i/3)%3]]
 		for _, p := range o.replicas {
 			if filepath.Dir(p) == dir {
-				if err := flipBytes(p, flipAt[name], 4); err != nil {
+				if err := flipBytes(p, x.flipAt[name], 4); err != nil {
 					t.Fatal(err)
 				}
-				rotted[name] = p
+				x.rotted[name] = p
 			}
 		}
 	}
-	// Full and ranged GETs, each several times (the proxy may read any
-	// replica first).
-	aborted := 0
+}
+
+// readAroundRot: full and ranged GETs, each several times (the proxy may
+// read any replica first). It returns how many were cut short.
+func (x *bitRot) readAroundRot() (aborted int) {
+	c := x.c
 	for try := 0; try < 3; try++ {
-		for _, name := range names {
-			body := bodies[name]
+		for _, name := range x.names {
+			body := x.bodies[name]
 			st, _, got, err := c.do("GET", objPath("rot", name), nil, nil)
 			switch {
 			case err != nil:
 				aborted++ // cut short: the client sees an error, not data
 			case st == 200 && md5hex(got) != md5hex(body):
-				row.Corrupt++
-				t.Logf("GET %s: 200 completed with wrong bytes", name)
+				x.row.Corrupt++
+				x.t.Logf("GET %s: 200 completed with wrong bytes", name)
 			case st != 200:
-				problems = append(problems, fmt.Sprintf("GET %s with one rotten replica: %d", name, st))
+				x.problems = append(x.problems, fmt.Sprintf("GET %s with one rotten replica: %d", name, st))
 			}
 			// A range around the rot.
-			from := flipAt[name] - 64
+			from := x.flipAt[name] - 64
 			to := min(from+999, int64(len(body))-1)
 			rng := fmt.Sprintf("bytes=%d-%d", from, to)
 			st, _, got, err = c.do("GET", objPath("rot", name), map[string]string{"Range": rng}, nil)
@@ -205,49 +242,48 @@ func testFaultBitRot(t *testing.T) {
 			case err != nil:
 				aborted++
 			case st == 206 && string(got) != string(body[from:to+1]):
-				row.Corrupt++
-				t.Logf("GET %s %s: 206 completed with wrong bytes", name, rng)
+				x.row.Corrupt++
+				x.t.Logf("GET %s %s: 206 completed with wrong bytes", name, rng)
 			case st != 206:
-				problems = append(problems, fmt.Sprintf("ranged GET %s with one rotten replica: %d", name, st))
+				x.problems = append(x.problems, fmt.Sprintf("ranged GET %s with one rotten replica: %d", name, st))
 			}
 		}
 	}
+	return aborted
+}
+
+// checkRepaired runs the auditor and the replicator: every object has 3
+// good replicas, none rotten in service, and reads back right.
+func (x *bitRot) checkRepaired() {
+	t, dev, c := x.t, x.dev, x.c
 	daemonOnce(t, dev, "auditor")
-	row.Quarantined = quarantinedCount(dev, "objects")
+	x.row.Quarantined = quarantinedCount(dev, "objects")
 	daemonOnce(t, dev, "replicator")
-	disk = diskState(t, dev)
-	for _, name := range names {
+	disk := diskState(t, dev)
+	for _, name := range x.names {
 		o := disk["/AUTH_test/rot/"+name]
 		good := 0
 		if o != nil {
 			for _, p := range o.replicas {
-				if b, err := os.ReadFile(p); err == nil && md5hex(b) == md5hex(bodies[name]) {
+				if b, err := os.ReadFile(p); err == nil && md5hex(b) == md5hex(x.bodies[name]) {
 					good++
 				}
 			}
 		}
 		if good == 3 {
-			row.Repaired++
+			x.row.Repaired++
 		} else {
-			problems = append(problems, fmt.Sprintf("%s has %d good replicas after auditor+replicator", name, good))
+			x.problems = append(x.problems, fmt.Sprintf("%s has %d good replicas after auditor+replicator", name, good))
 		}
-		if _, err := os.Stat(rotted[name]); err == nil {
-			if b, _ := os.ReadFile(rotted[name]); md5hex(b) != md5hex(bodies[name]) {
-				problems = append(problems, fmt.Sprintf("rotten replica of %s still in service: %s", name, rotted[name]))
+		if _, err := os.Stat(x.rotted[name]); err == nil {
+			if b, _ := os.ReadFile(x.rotted[name]); md5hex(b) != md5hex(x.bodies[name]) {
+				x.problems = append(x.problems, fmt.Sprintf("rotten replica of %s still in service: %s", name, x.rotted[name]))
 			}
 		}
-		if st, _, got, err := c.do("GET", objPath("rot", name), nil, nil); err != nil || st != 200 || md5hex(got) != md5hex(bodies[name]) {
-			row.Lost++
+		if st, _, got, err := c.do("GET", objPath("rot", name), nil, nil); err != nil || st != 200 || md5hex(got) != md5hex(x.bodies[name]) {
+			x.row.Lost++
 		}
 	}
-	if row.Corrupt > 0 {
-		problems = append(problems, fmt.Sprintf("%d GETs completed with corrupt bytes", row.Corrupt))
-	}
-	if row.Quarantined < n {
-		problems = append(problems, fmt.Sprintf("%d of %d rotten replicas quarantined", row.Quarantined, n))
-	}
-	t.Logf("%d objects rotted on one replica each; %d reads cut short (the wanted answer to rot found while sending)", n, aborted)
-	reportFault(t, row, problems)
 }
 
 // primaryDirs are the hash directories of object container/name on its

@@ -138,18 +138,52 @@ func (k *keystoneServer) lookup(kind, name string) string {
 // open objects to anonymous clients, forged and revoked tokens get 401,
 // and local users keep working beside Keystone.
 func TestKeystoneAuth(t *testing.T) {
+	x := newKeystoneAuth(t)
+	x.projectsAndACLs()
+	x.forgedAndRevokedTokens()
+	x.localUsersBeside()
+	x.s3WithEC2Credential()
+	x.identitiesAreUnique()
+	// Debian's swift CLI with a token from Keystone.
+	if _, err := exec.LookPath("swift"); err == nil {
+		out, err := exec.Command("swift", "--os-auth-token", x.op1, "--os-storage-url", x.acct(x.p1), "list", "c").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "o\n") {
+			t.Fatalf("swift list with a keystone token: %v\n%s", err, out)
+		}
+	}
+	// An expired token: 401 once Keystone's expiry has passed (last: the
+	// test's other tokens expire soon after).
+	time.Sleep(time.Until(x.earlyExpires))
+	x.expect(401, "GET", x.acct(x.p1)+"/c/o", x.early, nil, "")
+}
+
+// keystoneAuth is TestKeystoneAuth's Keystone and swiftbox, with the
+// projects' ids and the users' tokens; its steps run in order.
+type keystoneAuth struct {
+	t                    *testing.T
+	k                    *keystoneServer
+	s                    *server
+	p1, p2, m1           string // projects p1 and p2, user mem1 (ids)
+	op1, mem1, op2, boss string // tokens
+	early                string // op1's token taken first, expiring before the end
+	earlyExpires         time.Time
+}
+
+func newKeystoneAuth(t *testing.T) *keystoneAuth {
 	// user:password:project:role, made before Keystone serves.
 	k := startKeystone(t, "swift:swiftpass:service:admin", "op1:pw:p1:member", "op1:pw:p1:swiftoperator",
 		"mem1:pw:p1:member", "op2:pw:p2:member", "op2:pw:p2:swiftoperator", "boss:pw:p2:ResellerAdmin",
 		"tester:pw:test:member", "tester:pw:test:swiftoperator")
+	x := &keystoneAuth{t: t, k: k}
 	// A token taken first expires (keystoneTokenLife) before the end.
-	early, _, err := k.token("op1", "pw", "p1")
+	var err error
+	x.early, _, err = k.token("op1", "pw", "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	earlyExpires := time.Now().Add(keystoneTokenLife + time.Second)
-	p1, p2 := k.lookup("projects", "p1"), k.lookup("projects", "p2")
-	m1 := k.lookup("users", "mem1")
+	x.earlyExpires = time.Now().Add(keystoneTokenLife + time.Second)
+	x.p1, x.p2 = k.lookup("projects", "p1"), k.lookup("projects", "p2")
+	x.m1 = k.lookup("users", "mem1")
 	cfg := filepath.Join(t.TempDir(), "swiftbox.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`devices: %s
 auth:
@@ -161,26 +195,40 @@ keystone:
   project_name: service
   token_cache_time: 0
 `, t.TempDir(), k.URL)), 0o600)
-	s := startServer(t, "", "--config", cfg)
-	acct := func(p string) string { return s.URL + "/v1/KEY_" + p }
-	tok := func(user, project string) string {
-		tk, _, err := k.token(user, "pw", project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
+	x.s = startServer(t, "", "--config", cfg)
+	x.op1, x.mem1, x.op2, x.boss = x.tok("op1", "p1"), x.tok("mem1", "p1"), x.tok("op2", "p2"), x.tok("boss", "p2")
+	return x
+}
+
+// acct is the storage URL of Keystone project p.
+func (x *keystoneAuth) acct(p string) string { return x.s.URL + "/v1/KEY_" + p }
+
+// tok is a fresh token of user (password pw) in project.
+func (x *keystoneAuth) tok(user, project string) string {
+	tk, _, err := x.k.token(user, "pw", project)
+	if err != nil {
+		x.t.Fatal(err)
 	}
-	op1, mem1, op2, boss := tok("op1", "p1"), tok("mem1", "p1"), tok("op2", "p2"), tok("boss", "p2")
-	expect := func(want int, method, url, token string, hdr map[string]string, body string) {
-		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		if code, _, b := do(t, method, url, token, hdr, rd); code != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, url, code, b, want)
-		}
+	return tk
+}
+
+func (x *keystoneAuth) expect(want int, method, url, token string, hdr map[string]string, body string) {
+	x.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
 	}
+	if code, _, b := do(x.t, method, url, token, hdr, rd); code != want {
+		x.t.Fatalf("%s %s: %d %s, want %d", method, url, code, b, want)
+	}
+}
+
+// projectsAndACLs: operators own their project's account, other projects
+// and plain members do not, ResellerAdmin reaches every account, and
+// project:user, role and referrer ACLs grant exactly what they say.
+func (x *keystoneAuth) projectsAndACLs() {
+	t, expect, acct := x.t, x.expect, x.acct
+	p1, p2, m1, op1, mem1, op2, boss := x.p1, x.p2, x.m1, x.op1, x.mem1, x.op2, x.boss
 	// Operators own their project's account.
 	expect(201, "PUT", acct(p1)+"/c", op1, nil, "")
 	expect(201, "PUT", acct(p1)+"/c/o", op1, nil, "data")
@@ -217,10 +265,15 @@ keystone:
 	expect(204, "POST", acct(p1)+"/c", op1, map[string]string{"X-Container-Read": ".r:*,.r:-evil.example.com"}, "")
 	expect(401, "GET", acct(p1)+"/c/o", "", map[string]string{"Referer": "http://evil.example.com/x"}, "")
 	expect(200, "GET", acct(p1)+"/c/o", "", map[string]string{"Referer": "http://good.example.com/x"}, "")
-	// Forged and revoked tokens.
+}
+
+// forgedAndRevokedTokens: forged tokens get 401, and so does a revoked
+// one once Keystone stops vouching for it; the early token still works.
+func (x *keystoneAuth) forgedAndRevokedTokens() {
+	t, k, expect, acct, p1, op1 := x.t, x.k, x.expect, x.acct, x.p1, x.op1
 	expect(401, "GET", acct(p1)+"/c/o", op1+"x", nil, "")
 	expect(401, "GET", acct(p1)+"/c/o", "gAAAAABforged", nil, "")
-	revoked := tok("op1", "p1")
+	revoked := x.tok("op1", "p1")
 	expect(200, "GET", acct(p1)+"/c/o", revoked, nil, "")
 	req, _ := http.NewRequest("DELETE", k.URL+"/auth/tokens", nil)
 	req.Header.Set("X-Auth-Token", k.admin)
@@ -250,15 +303,23 @@ keystone:
 		}
 		time.Sleep(time.Second)
 	}
-	expect(200, "GET", acct(p1)+"/c/o", early, nil, "")
-	// Local users beside Keystone, each on its own prefix.
+	expect(200, "GET", acct(p1)+"/c/o", x.early, nil, "")
+}
+
+// localUsersBeside: local users work beside Keystone, each on its own prefix.
+func (x *keystoneAuth) localUsersBeside() {
+	t, s, expect, acct, p1, op1, boss := x.t, x.s, x.expect, x.acct, x.p1, x.op1, x.boss
 	_, local := s.token(t, "test:tester", "testing")
 	expect(201, "PUT", s.URL+"/v1/AUTH_test/lc", local, nil, "")
 	expect(403, "GET", acct(p1)+"/c", local, nil, "")
 	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", op1, nil, "")
 	expect(403, "GET", s.URL+"/v1/AUTH_test/lc", boss, nil, "") // Keystone's ResellerAdmin rules Keystone's accounts only
-	// S3 with an EC2 credential of op1 in p1, checked by Keystone's
-	// s3tokens (Swift's s3token): buckets land in KEY_<p1>.
+}
+
+// s3WithEC2Credential: S3 with an EC2 credential of op1 in p1, checked by
+// Keystone's s3tokens (Swift's s3token): buckets land in KEY_<p1>.
+func (x *keystoneAuth) s3WithEC2Credential() {
+	t, k, s, expect, acct, p1, op1 := x.t, x.k, x.s, x.expect, x.acct, x.p1, x.op1
 	var cred struct {
 		Credential struct{ Access, Secret string }
 	}
@@ -278,6 +339,16 @@ keystone:
 	if _, err := bad.ListBuckets(bctx, &s3.ListBucketsInput{}); s3Code(err) != "SignatureDoesNotMatch" {
 		t.Fatalf("S3 with a wrong EC2 secret: %v", err)
 	}
+}
+
+// identitiesAreUnique: identities are unique across auth systems.
+func (x *keystoneAuth) identitiesAreUnique() {
+	t, k, s := x.t, x.k, x.s
+	var err error
+	var cred struct {
+		Credential struct{ Access, Secret string }
+	}
+	bctx := context.Background()
 	// Identities are unique across auth systems: Keystone's user tester in
 	// project test is not local user test:tester, and owns none of its
 	// buckets (finding 5 of issue 13: both were "test:tester").
@@ -329,15 +400,4 @@ keystone:
 	if acl, err := localS3.GetBucketAcl(bctx, &s3.GetBucketAclInput{Bucket: aws.String("localonly")}); err != nil || aws.ToString(acl.Owner.ID) != "test:tester" {
 		t.Fatalf("local bucket owner: %v %v", acl, err)
 	}
-	// Debian's swift CLI with a token from Keystone.
-	if _, err := exec.LookPath("swift"); err == nil {
-		out, err := exec.Command("swift", "--os-auth-token", op1, "--os-storage-url", acct(p1), "list", "c").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "o\n") {
-			t.Fatalf("swift list with a keystone token: %v\n%s", err, out)
-		}
-	}
-	// An expired token: 401 once Keystone's expiry has passed (last: the
-	// test's other tokens expire soon after).
-	time.Sleep(time.Until(earlyExpires))
-	expect(401, "GET", acct(p1)+"/c/o", early, nil, "")
 }

@@ -27,43 +27,85 @@ const policyConfig = `storage_policies:
 // deprecated or unknown policy, /info, swift.conf and rings for every
 // policy, and a damaged policy-1 replica restored by the replicator.
 func TestStoragePolicies(t *testing.T) {
+	x := newPolicyEnv(t)
+	x.containersByPolicy()
+	body := bytes.Repeat([]byte("silver!"), 1000)
+	x.objectsByPolicy(body)
+	x.accountPerPolicy()
+	x.infoConfAndRings()
+	checkObjectInfo(t, x.dev, "/AUTH_test/silvery/coin", "Content-Type: text/plain")
+	x.damagedReplicaRestored(body)
+
+	// The container's policy survives a restart.
+	x.s.Restart()
+	c := x.s.conn(t, "test:tester", "testing")
+	_, ch, err := c.Container(x.ctx, "silvery")
+	if err != nil || ch["X-Storage-Policy"] != "silver" {
+		t.Fatalf("after restart: %v %v", ch, err)
+	}
+}
+
+// policyEnv is TestStoragePolicies' server with policyConfig.
+type policyEnv struct {
+	t              *testing.T
+	ctx            context.Context
+	s              *server
+	c              *swift.Connection
+	dev, state     string // the devices, and the swift_dir in them
+	cfgPath        string
+	storage, token string
+}
+
+func newPolicyEnv(t *testing.T) *policyEnv {
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	dev := filepath.Join(dir, "node")
-	state := filepath.Join(dev, ".swiftbox") // where checkObjectInfo looks
-	if err := os.WriteFile(cfgPath, []byte("devices: "+dev+"\nswift_dir: "+state+"\n"+policyConfig), 0o644); err != nil {
+	x := &policyEnv{t: t, ctx: context.Background(), cfgPath: filepath.Join(dir, "config.yaml"), dev: filepath.Join(dir, "node")}
+	x.state = filepath.Join(x.dev, ".swiftbox") // where checkObjectInfo looks
+	if err := os.WriteFile(x.cfgPath, []byte("devices: "+x.dev+"\nswift_dir: "+x.state+"\n"+policyConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, "", "--config", cfgPath, "--user", "test:tester:testing:.admin")
-	if out := s.Output(); !strings.Contains(out, "storage policies: gold (0, default), silver (1), bronze (2, deprecated)") {
+	x.s = startServer(t, "", "--config", x.cfgPath, "--user", "test:tester:testing:.admin")
+	if out := x.s.Output(); !strings.Contains(out, "storage policies: gold (0, default), silver (1), bronze (2, deprecated)") {
 		t.Errorf("serve does not name the policies:\n%s", out)
 	}
-	ctx := context.Background()
-	c := s.conn(t, "test:tester", "testing")
-	storage, token := s.token(t, "test:tester", "testing")
-	do := func(method, path string, h map[string]string, body string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(method, storage+path, strings.NewReader(body))
-		req.Header.Set("X-Auth-Token", token)
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+	x.c = x.s.conn(t, "test:tester", "testing")
+	x.storage, x.token = x.s.token(t, "test:tester", "testing")
+	return x
+}
+
+// do sends a Swift request as test:tester; the body is read and closed.
+func (x *policyEnv) do(method, path string, h map[string]string, body string) *http.Response {
+	x.t.Helper()
+	req, _ := http.NewRequest(method, x.storage+path, strings.NewReader(body))
+	req.Header.Set("X-Auth-Token", x.token)
+	for k, v := range h {
+		req.Header.Set(k, v)
 	}
-	for _, tc := range []struct {
-		container, policy string
-		want              int
-	}{
-		{"plain", "", 201}, {"golden", "Yellow", 201}, {"silvery", "SILVER", 201},
-		{"silvery", "silver", 202}, {"silvery", "gold", 409}, {"plain", "silver", 409},
-		{"old", "bronze", 400}, {"nope", "platinum", 400},
-	} {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// policyPuts are container PUTs with a policy (by name or alias, in any
+// case) and their status: 202 for the same policy again, 409 for a
+// change, 400 for a deprecated or unknown policy.
+var policyPuts = []struct {
+	container, policy string
+	want              int
+}{
+	{"plain", "", 201}, {"golden", "Yellow", 201}, {"silvery", "SILVER", 201},
+	{"silvery", "silver", 202}, {"silvery", "gold", 409}, {"plain", "silver", 409},
+	{"old", "bronze", 400}, {"nope", "platinum", 400},
+}
+
+// containersByPolicy makes the containers of policyPuts and checks the
+// policy each reports.
+func (x *policyEnv) containersByPolicy() {
+	t, do := x.t, x.do
+	for _, tc := range policyPuts {
 		h := map[string]string{}
 		if tc.policy != "" {
 			h["X-Storage-Policy"] = tc.policy
@@ -77,7 +119,12 @@ func TestStoragePolicies(t *testing.T) {
 			t.Errorf("HEAD %s: X-Storage-Policy %q, want %q", cont, got, want)
 		}
 	}
-	body := bytes.Repeat([]byte("silver!"), 1000)
+}
+
+// objectsByPolicy: objects land in objects/ and objects-1/ on disk, read
+// back, list, and copy across policies.
+func (x *policyEnv) objectsByPolicy(body []byte) {
+	t, ctx, c, dev := x.t, x.ctx, x.c, x.dev
 	if _, err := c.ObjectPut(ctx, "silvery", "coin", bytes.NewReader(body), true, "", "text/plain", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +154,12 @@ func TestStoragePolicies(t *testing.T) {
 	if got, err := c.ObjectGetBytes(ctx, "plain", "coin-copy"); err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("GET cross-policy copy: %d bytes, %v", len(got), err)
 	}
+}
 
+// accountPerPolicy: the account's per-policy headers, none for an unused policy.
+func (x *policyEnv) accountPerPolicy() {
+	t, ctx, c := x.t, x.ctx, x.c
+	var err error
 	var h swift.Headers
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		// Account stats follow the containers' asynchronously.
@@ -135,7 +187,12 @@ func TestStoragePolicies(t *testing.T) {
 	if _, ok := h["X-Account-Storage-Policy-Bronze-Container-Count"]; ok {
 		t.Error("account names an unused policy")
 	}
+}
 
+// infoConfAndRings: /info lists the usable policies; swift.conf and the
+// rings hold every policy.
+func (x *policyEnv) infoConfAndRings() {
+	t, s, state := x.t, x.s, x.state
 	resp, err := http.Get(s.URL + "/info")
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +222,12 @@ func TestStoragePolicies(t *testing.T) {
 		}
 	}
 	run(t, false, "ring", "list", "object-1", "--dir", state)
+}
 
-	checkObjectInfo(t, dev, "/AUTH_test/silvery/coin", "Content-Type: text/plain")
-
-	// A damaged policy-1 replica: the auditor quarantines it into
-	// quarantined/objects-1 and the replicator restores it.
+// damagedReplicaRestored: a damaged policy-1 replica is quarantined into
+// quarantined/objects-1 by the auditor and restored by the replicator.
+func (x *policyEnv) damagedReplicaRestored(body []byte) {
+	t, dev, cfgPath := x.t, x.dev, x.cfgPath
 	d2 := findFiles(t, filepath.Join(dev, "d2", "objects-1"), ".data")
 	if len(d2) != 1 {
 		t.Fatalf("d2/objects-1 holds %v", d2)
@@ -191,13 +249,5 @@ func TestStoragePolicies(t *testing.T) {
 	restored, _ := os.ReadFile(d2[0])
 	if !bytes.Equal(good, restored) || !bytes.Equal(good, body) {
 		t.Fatalf("d2's policy-1 replica not restored (%d bytes, want %d)", len(restored), len(good))
-	}
-
-	// The container's policy survives a restart.
-	s.Restart()
-	c = s.conn(t, "test:tester", "testing")
-	_, ch, err := c.Container(ctx, "silvery")
-	if err != nil || ch["X-Storage-Policy"] != "silver" {
-		t.Fatalf("after restart: %v %v", ch, err)
 	}
 }

@@ -122,6 +122,18 @@ const deleteDoc = `<Delete><Object><Key>keep</Key></Object></Delete>`
 
 func newAuthzEnv(t *testing.T) *authzEnv {
 	t.Helper()
+	e := startAuthzServer(t)
+	e.seedObjects(t)
+	e.seedPolicies(t)
+	e.seedLinks(t)
+	e.checkReachable(t)
+	return e
+}
+
+// startAuthzServer starts the server with alice's keys and an S3 client
+// for each user and key.
+func startAuthzServer(t *testing.T) *authzEnv {
+	t.Helper()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "config.yaml")
 	// The fixture polls until new access keys are known (failed logins
@@ -162,98 +174,117 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 		_, err3 := e.ro.ListBuckets(ctx, &s3.ListBucketsInput{})
 		return err1 == nil && err2 == nil && err3 == nil
 	})
+	return e
+}
 
-	mk := func(c *s3.Client, bucket string, acl types.BucketCannedACL) {
-		t.Helper()
-		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), ACL: acl}); err != nil {
-			t.Fatalf("create %s: %v", bucket, err)
-		}
+func (e *authzEnv) mk(t *testing.T, c *s3.Client, bucket string, acl types.BucketCannedACL) {
+	t.Helper()
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket), ACL: acl}); err != nil {
+		t.Fatalf("create %s: %v", bucket, err)
 	}
-	put := func(c *s3.Client, bucket, key, data string, acl types.ObjectCannedACL) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(data), ACL: acl}); err != nil {
-			t.Fatalf("put %s/%s: %v", bucket, key, err)
-		}
+}
+
+func (e *authzEnv) put(t *testing.T, c *s3.Client, bucket, key, data string, acl types.ObjectCannedACL) {
+	t.Helper()
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(data), ACL: acl}); err != nil {
+		t.Fatalf("put %s/%s: %v", bucket, key, err)
 	}
-	policy := func(bucket, doc string) {
-		t.Helper()
-		if _, err := e.owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)}); err != nil {
-			t.Fatalf("policy on %s: %v", bucket, err)
-		}
+}
+
+// policy sets a bucket policy as the owner.
+func (e *authzEnv) policy(t *testing.T, bucket, doc string) {
+	t.Helper()
+	if _, err := e.owner.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)}); err != nil {
+		t.Fatalf("policy on %s: %v", bucket, err)
 	}
-	grant := func(bucket string, in s3.PutBucketAclInput) {
-		t.Helper()
-		in.Bucket = aws.String(bucket)
-		in.GrantFullControl = aws.String("id=test:tester")
-		if _, err := e.owner.PutBucketAcl(ctx, &in); err != nil {
-			t.Fatalf("grant on %s: %v", bucket, err)
-		}
+}
+
+// grant sets a bucket ACL as the owner, who keeps full control.
+func (e *authzEnv) grant(t *testing.T, bucket string, in s3.PutBucketAclInput) {
+	t.Helper()
+	in.Bucket = aws.String(bucket)
+	in.GrantFullControl = aws.String("id=test:tester")
+	if _, err := e.owner.PutBucketAcl(context.Background(), &in); err != nil {
+		t.Fatalf("grant on %s: %v", bucket, err)
 	}
+}
+
+// seedObjects makes the owner's buckets and objects.
+func (e *authzEnv) seedObjects(t *testing.T) {
+	t.Helper()
 	for _, b := range []string{"pub", "lbv", "acpw", "priv", "rdb", "wrb", "cond", "denyver", "delv"} {
-		mk(e.owner, b, "")
+		e.mk(t, e.owner, b, "")
 	}
-	mk(e.owner, "denyget", types.BucketCannedACLPublicRead)
-	mk(e.owner, "dropbox", types.BucketCannedACLPublicReadWrite)
-	mk(e.owner, "prb", types.BucketCannedACLPublicRead)
-	put(e.owner, "priv", "secret", "top secret", "")
-	put(e.owner, "priv", "segs/1", "segment one", "")
-	put(e.owner, "priv", "seg1", "slo segment", "")
-	put(e.owner, "pub", "a.txt", "public a", "")
-	put(e.owner, "pub", "hidden/x", "hidden", "")
-	put(e.owner, "pub", "keep", "keep me", "")
-	put(e.owner, "lbv", "keep", "keep me", "")
-	put(e.owner, "acpw", "doc", "doc", "")
-	put(e.owner, "denyget", "secret", "public-read but denied", types.ObjectCannedACLPublicRead)
-	put(e.owner, "rdb", "doc", "readable", "")
-	put(e.owner, "rdb", "keep", "keep me", "")
-	put(e.owner, "prb", "private-obj", "private in a public bucket", types.ObjectCannedACLPrivate)
-	put(e.owner, "priv", "keep", "keep me", "")
-	put(e.owner, "dropbox", "owned", "the owner's", "")
+	e.mk(t, e.owner, "denyget", types.BucketCannedACLPublicRead)
+	e.mk(t, e.owner, "dropbox", types.BucketCannedACLPublicReadWrite)
+	e.mk(t, e.owner, "prb", types.BucketCannedACLPublicRead)
+	e.put(t, e.owner, "priv", "secret", "top secret", "")
+	e.put(t, e.owner, "priv", "segs/1", "segment one", "")
+	e.put(t, e.owner, "priv", "seg1", "slo segment", "")
+	e.put(t, e.owner, "pub", "a.txt", "public a", "")
+	e.put(t, e.owner, "pub", "hidden/x", "hidden", "")
+	e.put(t, e.owner, "pub", "keep", "keep me", "")
+	e.put(t, e.owner, "lbv", "keep", "keep me", "")
+	e.put(t, e.owner, "acpw", "doc", "doc", "")
+	e.put(t, e.owner, "denyget", "secret", "public-read but denied", types.ObjectCannedACLPublicRead)
+	e.put(t, e.owner, "rdb", "doc", "readable", "")
+	e.put(t, e.owner, "rdb", "keep", "keep me", "")
+	e.put(t, e.owner, "prb", "private-obj", "private in a public bucket", types.ObjectCannedACLPrivate)
+	e.put(t, e.owner, "priv", "keep", "keep me", "")
+	e.put(t, e.owner, "dropbox", "owned", "the owner's", "")
 	for _, k := range []string{"ip/x", "ua/x", "unk/x", "deny/x"} {
-		put(e.owner, "cond", k, "cond "+k, "")
+		e.put(t, e.owner, "cond", k, "cond "+k, "")
 	}
-	policy("pub", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::pub","arn:aws:s3:::pub/*"]},`+
+	e.put(t, e.owner, "denyver", "x", "versioned read denied", types.ObjectCannedACLPublicRead)
+	e.put(t, e.owner, "delv", "keep", "keep me", "")
+}
+
+// seedPolicies sets the owner's bucket policies, grants and an object ACL.
+func (e *authzEnv) seedPolicies(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e.policy(t, "pub", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::pub","arn:aws:s3:::pub/*"]},`+
 		`{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/hidden/*"}]}`)
-	put(e.owner, "denyver", "x", "versioned read denied", types.ObjectCannedACLPublicRead)
-	put(e.owner, "delv", "keep", "keep me", "")
-	policy("denyver", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyver/*"},`+
+	e.policy(t, "denyver", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyver/*"},`+
 		`{"Effect":"Deny","Principal":"*","Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::denyver/*"}]}`)
-	policy("delv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::delv/*"}]}`)
-	policy("lbv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:ListBucketVersions","Resource":"arn:aws:s3:::lbv"}]}`)
-	policy("denyget", `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyget/*"}]}`)
-	policy("cond", `{"Statement":[`+
+	e.policy(t, "delv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::delv/*"}]}`)
+	e.policy(t, "lbv", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:ListBucketVersions","Resource":"arn:aws:s3:::lbv"}]}`)
+	e.policy(t, "denyget", `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::denyget/*"}]}`)
+	e.policy(t, "cond", `{"Statement":[`+
 		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/ip/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},`+
 		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/ua/*","Condition":{"StringEquals":{"aws:UserAgent":"good-agent"}}},`+
 		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/unk/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},`+
 		`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/deny/*"},`+
 		`{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/deny/*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}]}`)
-	grant("acpw", s3.PutBucketAclInput{GrantReadACP: aws.String("id=other:eve"), GrantWriteACP: aws.String("id=other:eve")})
-	grant("rdb", s3.PutBucketAclInput{GrantRead: aws.String("id=other:eve")})
-	grant("wrb", s3.PutBucketAclInput{GrantWrite: aws.String("id=other:eve")})
+	e.grant(t, "acpw", s3.PutBucketAclInput{GrantReadACP: aws.String("id=other:eve"), GrantWriteACP: aws.String("id=other:eve")})
+	e.grant(t, "rdb", s3.PutBucketAclInput{GrantRead: aws.String("id=other:eve")})
+	e.grant(t, "wrb", s3.PutBucketAclInput{GrantWrite: aws.String("id=other:eve")})
 	// rb's objects are eve's to read (object ACLs), its links lead out.
 	if _, err := e.owner.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String("rdb"), Key: aws.String("doc"),
 		GrantRead: aws.String("id=other:eve"), GrantFullControl: aws.String("id=test:tester")}); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// seedLinks makes eve's world-readable bucket and, with the Swift API,
+// links pointing out of their bucket; alice starts an upload in keyb.
+func (e *authzEnv) seedLinks(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
 	// eve's bucket, world-readable through its Swift ACL.
-	mk(e.eve, "evebox", "")
-	put(e.eve, "evebox", "pub", "eve's public file", "")
+	e.mk(t, e.eve, "evebox", "")
+	e.put(t, e.eve, "evebox", "pub", "eve's public file", "")
 	e.swift(t, "other:eve", "evekey", "POST", "/evebox", "", "X-Container-Read: .r:*,.rlistings")
 
 	// Links made with the Swift API, pointing out of their bucket.
-	symlink := func(path, target string, hdr ...string) {
-		t.Helper()
-		e.swift(t, "test:tester", "testing", "PUT", path, "", append(hdr, "Content-Type: application/symlink", "X-Symlink-Target: "+target)...)
-	}
 	slo := `[{"path":"/priv/seg1"}]`
-	mk(e.alice, "keyb", "")
-	put(e.alice, "keyb", "own", "kb's own", "")
-	symlink("/keyb/link", "priv/secret")
-	symlink("/keyb/xlink", "evebox/pub", "X-Symlink-Target-Account: AUTH_other")
+	e.mk(t, e.alice, "keyb", "")
+	e.put(t, e.alice, "keyb", "own", "kb's own", "")
+	e.symlink(t, "/keyb/link", "priv/secret")
+	e.symlink(t, "/keyb/xlink", "evebox/pub", "X-Symlink-Target-Account: AUTH_other")
 	e.swift(t, "test:tester", "testing", "PUT", "/keyb/dlo", "", "X-Object-Manifest: priv/segs/")
 	e.swift(t, "test:tester", "testing", "PUT", "/keyb/slo?multipart-manifest=put", slo)
-	symlink("/rdb/link", "priv/secret")
+	e.symlink(t, "/rdb/link", "priv/secret")
 	e.swift(t, "test:tester", "testing", "PUT", "/rdb/dlo", "", "X-Object-Manifest: priv/segs/")
 	e.swift(t, "test:tester", "testing", "PUT", "/pub/slo?multipart-manifest=put", slo)
 	e.swift(t, "test:tester", "testing", "PUT", "/pub/link", "", "Content-Type: application/symlink", "X-Symlink-Target: priv/secret")
@@ -262,9 +293,19 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 		t.Fatal(err)
 	}
 	e.upload = aws.ToString(up.UploadId)
+}
 
-	// What the attacks must not reach is reachable the honest way (so a
-	// refusal below is the authorization's, not a broken fixture).
+// symlink makes a Swift symlink at path to target as the owner.
+func (e *authzEnv) symlink(t *testing.T, path, target string, hdr ...string) {
+	t.Helper()
+	e.swift(t, "test:tester", "testing", "PUT", path, "", append(hdr, "Content-Type: application/symlink", "X-Symlink-Target: "+target)...)
+}
+
+// checkReachable checks that what the attacks must not reach is reachable
+// the honest way (so a refusal is the authorization's, not a broken fixture).
+func (e *authzEnv) checkReachable(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
 	for _, c := range []struct {
 		who  *s3.Client
 		b, k string
@@ -284,7 +325,6 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	if st, _ := e.raw(t, nil, "GET", "/cond/ua/x", "", "User-Agent: good-agent"); st != 200 {
 		t.Fatalf("fixture: the User-Agent condition does not open cond/ua: %d", st)
 	}
-	return e
 }
 
 // exists fails the test when bucket/key is gone.
@@ -304,208 +344,10 @@ func (e *authzEnv) exists(bucket, key string) func(t *testing.T) {
 // the exact refusal.
 func TestAttackS3Authz(t *testing.T) {
 	e := newAuthzEnv(t)
-	ctx := context.Background()
-	owner, eve, kb, ro := &ownerCreds, &eveCreds, &e.kbKey, &e.roKey
-	bg := context.Background()
-	copyInto := func(c *s3.Client, bucket, key, src string) func(*testing.T) (int, string) {
-		return func(*testing.T) (int, string) {
-			_, err := c.CopyObject(bg, &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), CopySource: aws.String(src)})
-			return sdkResult(err)
-		}
-	}
-	get := func(c *s3.Client, bucket, key string) func(*testing.T) (int, string) {
-		return func(*testing.T) (int, string) {
-			out, err := c.GetObject(bg, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-			if err == nil {
-				io.Copy(io.Discard, out.Body)
-				out.Body.Close()
-			}
-			return sdkResult(err)
-		}
-	}
-	raw := func(creds *aws.Credentials, method, path, body string, hdr ...string) func(*testing.T) (int, string) {
-		return func(t *testing.T) (int, string) { return e.raw(t, creds, method, path, body, hdr...) }
-	}
-	partCopy := func(c *s3.Client, bucket, src string) func(*testing.T) (int, string) {
-		return func(t *testing.T) (int, string) {
-			up, err := c.CreateMultipartUpload(bg, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("mp-copy")})
-			if err != nil {
-				t.Fatalf("CreateMultipartUpload in %s: %v", bucket, err)
-			}
-			_, err = c.UploadPartCopy(bg, &s3.UploadPartCopyInput{Bucket: aws.String(bucket), Key: aws.String("mp-copy"), UploadId: up.UploadId,
-				PartNumber: aws.Int32(1), CopySource: aws.String(src)})
-			return sdkResult(err)
-		}
-	}
-	// postObject uploads with a browser form signed (V2) by creds.
-	postObject := func(creds aws.Credentials, bucket string) func(*testing.T) (int, string) {
-		return func(t *testing.T) (int, string) {
-			p := base64.StdEncoding.EncodeToString([]byte(`{"expiration":"` + time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z") +
-				`","conditions":[{"bucket":"` + bucket + `"},["starts-with","$key",""]]}`))
-			m := hmac.New(sha1.New, []byte(creds.SecretAccessKey))
-			m.Write([]byte(p))
-			st, body := postForm(t, "http://"+e.s3Addr+"/"+bucket, [][2]string{{"key", "posted"}, {"AWSAccessKeyId", creds.AccessKeyID},
-				{"policy", p}, {"signature", base64.StdEncoding.EncodeToString(m.Sum(nil))}}, "form data")
-			code := ""
-			if m := s3CodeRE.FindStringSubmatch(body); m != nil {
-				code = m[1]
-			}
-			return st, code
-		}
-	}
-	deleteKeep := func(bucket string) string { return "/" + bucket + "?delete" }
-	complete := `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"x"</ETag></Part></CompleteMultipartUpload>`
-
-	cases := []struct {
-		name   string
-		do     func(*testing.T) (int, string)
-		status int
-		code   string
-		check  func(*testing.T)
-	}{
-		// Finding 1: ?delete&versions was judged as ListBucketVersions and
-		// run as DeleteObjects, whose keys were checked only against Deny.
-		{name: "F1/anonymous-delete&versions-under-ListBucketVersions-policy", do: raw(nil, "POST", "/lbv?delete&versions", deleteDoc),
-			status: 400, code: "InvalidArgument", check: e.exists("lbv", "keep")},
-		{name: "F1/anonymous-DeleteObjects-under-ListBucketVersions-policy", do: raw(nil, "POST", deleteKeep("lbv"), deleteDoc),
-			status: 200, code: "AccessDenied", check: e.exists("lbv", "keep")},
-		{name: "F1/anonymous-delete&versions-under-public-Get*-List*-policy", do: raw(nil, "POST", "/pub?delete&versions", deleteDoc),
-			status: 400, code: "InvalidArgument", check: e.exists("pub", "keep")},
-		{name: "F1/anonymous-DeleteObjects-under-public-Get*-List*-policy", do: raw(nil, "POST", deleteKeep("pub"), deleteDoc),
-			status: 200, code: "AccessDenied", check: e.exists("pub", "keep")},
-		{name: "F1/anonymous-versions&delete-order-swapped", do: raw(nil, "POST", "/pub?versions&delete", deleteDoc),
-			status: 400, code: "InvalidArgument", check: e.exists("pub", "keep")},
-
-		// Finding 3: the ACL check looked at acl, the router acted on policy/cors.
-		{name: "F3/WRITE_ACP-grantee-PUT-policy&acl", do: raw(eve, "PUT", "/acpw?policy&acl",
-			`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acpw/*"}]}`), status: 400, code: "InvalidArgument"},
-		{name: "F3/READ_ACP-grantee-GET-policy&acl", do: raw(eve, "GET", "/acpw?policy&acl", ""), status: 400, code: "InvalidArgument"},
-		{name: "F3/WRITE_ACP-grantee-PUT-cors&acl", do: raw(eve, "PUT", "/acpw?cors&acl",
-			`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 400, code: "InvalidArgument"},
-		{name: "F3/READ_ACP-grantee-GET-cors&acl", do: raw(eve, "GET", "/acpw?acl&cors", ""), status: 400, code: "InvalidArgument"},
-		{name: "F3/WRITE_ACP-grantee-PUT-policy", do: raw(eve, "PUT", "/acpw?policy",
-			`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acpw/*"}]}`), status: 403, code: "AccessDenied"},
-		{name: "F3/READ_ACP-grantee-GET-policy", do: raw(eve, "GET", "/acpw?policy", ""), status: 403, code: "AccessDenied"},
-		{name: "F3/READ_ACP-grantee-GET-cors", do: raw(eve, "GET", "/acpw?cors", ""), status: 403, code: "AccessDenied"},
-		{name: "F3/WRITE_ACP-grantee-DELETE-tagging&acl", do: raw(eve, "DELETE", "/acpw?tagging&acl", ""), status: 400, code: "InvalidArgument"},
-
-		// Finding 4: copy sources were judged by ACLs only.
-		{name: "F4/CopyObject-of-policy-denied-source-by-other-account", do: copyInto(e.eve, "evebox", "stolen", "denyget/secret"), status: 403, code: "AccessDenied"},
-		{name: "F4/UploadPartCopy-of-policy-denied-source-by-other-account", do: partCopy(e.eve, "evebox", "denyget/secret"), status: 403, code: "AccessDenied"},
-		{name: "F4/anonymous-CopyObject-of-policy-denied-source", do: raw(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /denyget/secret"), status: 403, code: "AccessDenied"},
-		{name: "F4/direct-GET-of-policy-denied-object", do: get(e.eve, "denyget", "secret"), status: 403, code: "AccessDenied"},
-
-		// Finding 9: a bucket-limited key followed links out of its bucket.
-		{name: "F9/bucket-key-symlink-to-other-bucket", do: get(e.kb, "keyb", "link"), status: 403, code: "AccessDenied"},
-		{name: "F9/bucket-key-symlink-to-other-account", do: get(e.kb, "keyb", "xlink"), status: 403, code: "AccessDenied"},
-		{name: "F9/bucket-key-DLO-segments-in-other-bucket", do: get(e.kb, "keyb", "dlo"), status: 403, code: "AccessDenied"},
-		{name: "F9/bucket-key-SLO-segments-in-other-bucket", do: get(e.kb, "keyb", "slo"), status: 409, code: "BrokenMPU"},
-		{name: "F9/bucket-key-HEAD-symlink-to-other-bucket", do: raw(kb, "HEAD", "/keyb/link", ""), status: 403, code: ""},
-		{name: "F9/bucket-key-CopyObject-from-symlink-out", do: copyInto(e.kb, "keyb", "copied", "keyb/link"), status: 403, code: "AccessDenied"},
-
-		// Access key scopes.
-		{name: "key/bucket-key-GET-other-bucket", do: get(e.kb, "priv", "secret"), status: 403, code: "AccessDenied"},
-		{name: "key/bucket-key-list-other-bucket", do: raw(kb, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
-		{name: "key/bucket-key-CopyObject-from-other-bucket", do: copyInto(e.kb, "keyb", "copied", "priv/secret"), status: 403, code: "AccessDenied"},
-		{name: "key/bucket-key-UploadPartCopy-from-other-bucket", do: partCopy(e.kb, "keyb", "priv/secret"), status: 403, code: "AccessDenied"},
-		{name: "key/bucket-key-DeleteObjects-other-bucket", do: raw(kb, "POST", deleteKeep("priv"), deleteDoc), status: 403, code: "AccessDenied", check: e.exists("priv", "keep")},
-		{name: "key/bucket-key-PUT-policy-other-bucket", do: raw(kb, "PUT", "/priv?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::prbiv/*"}]}`), status: 403, code: "AccessDenied"},
-		{name: "key/bucket-key-POST-Object-into-other-bucket", do: postObject(e.kbKey, "priv"), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-DeleteObjects", do: raw(ro, "POST", deleteKeep("keyb"), `<Delete><Object><Key>own</Key></Object></Delete>`), status: 403, code: "AccessDenied", check: e.exists("keyb", "own")},
-		{name: "key/read-only-CreateMultipartUpload", do: raw(ro, "POST", "/keyb/new?uploads", ""), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-CompleteMultipartUpload", do: raw(ro, "POST", "/keyb/mp?uploadId="+e.upload, complete), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-AbortMultipartUpload", do: raw(ro, "DELETE", "/keyb/mp?uploadId="+e.upload, ""), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-CopyObject", do: copyInto(e.ro, "keyb", "copied", "keyb/own"), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-POST-Object", do: postObject(e.roKey, "keyb"), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-PUT-object", do: raw(ro, "PUT", "/keyb/new", "x"), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-PUT-acl", do: raw(ro, "PUT", "/keyb/own?acl", "", "X-Amz-Acl: public-read"), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-PUT-tagging", do: raw(ro, "PUT", "/keyb/own?tagging", `<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>`), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-DELETE-tagging", do: raw(ro, "DELETE", "/keyb/own?tagging", ""), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-PUT-bucket-policy", do: raw(ro, "PUT", "/keyb?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::keyb/*"}]}`), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-DELETE-bucket", do: raw(ro, "DELETE", "/keyb", ""), status: 403, code: "AccessDenied"},
-		{name: "key/read-only-CreateBucket", do: raw(ro, "PUT", "/rocreated", ""), status: 403, code: "AccessDenied"},
-
-		// Bucket policies: wildcards, Deny, owner-only settings, conditions.
-		{name: "policy/Get*-List*-does-not-grant-PutObject", do: raw(nil, "PUT", "/pub/new", "x"), status: 403, code: "AccessDenied"},
-		{name: "policy/Get*-List*-does-not-grant-DeleteObject", do: raw(nil, "DELETE", "/pub/a.txt", ""), status: 403, code: "AccessDenied", check: e.exists("pub", "a.txt")},
-		{name: "policy/Get*-does-not-grant-GetBucketPolicy", do: raw(nil, "GET", "/pub?policy", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/never-grants-PutBucketPolicy", do: raw(nil, "PUT", "/pub?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/*"}]}`), status: 403, code: "AccessDenied"},
-		{name: "policy/never-grants-PutBucketAcl", do: raw(nil, "PUT", "/pub?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
-		{name: "policy/never-grants-PutBucketCors", do: raw(nil, "PUT", "/pub?cors", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 403, code: "AccessDenied"},
-		{name: "policy/never-grants-DeleteBucket", do: raw(nil, "DELETE", "/pub", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-s3:*-wins-over-Allow-Get*", do: raw(nil, "GET", "/pub/hidden/x", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-wins-for-HEAD", do: raw(nil, "HEAD", "/pub/hidden/x", ""), status: 403, code: ""},
-		{name: "policy/Deny-wins-over-public-read-ACL-anonymous", do: raw(nil, "GET", "/denyget/secret", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/SourceIp-condition-not-met", do: raw(nil, "GET", "/cond/ip/x", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/UserAgent-condition-not-met", do: raw(nil, "GET", "/cond/ua/x", "", "User-Agent: evil-agent"), status: 403, code: "AccessDenied"},
-		{name: "policy/Allow-with-undecidable-condition-grants-nothing", do: raw(nil, "GET", "/cond/unk/x", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-with-undecidable-condition-denies", do: raw(nil, "GET", "/cond/deny/x", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-GetObjectVersion-on-versionId-read", do: raw(nil, "GET", "/denyver/x?versionId=null", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-GetObjectVersion-on-copy-source-version", do: copyInto(e.eve, "evebox", "stolen", "denyver/x?versionId=null"), status: 403, code: "AccessDenied"},
-		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion-per-key", do: raw(nil, "POST", deleteKeep("delv"),
-			`<Delete><Object><Key>keep</Key><VersionId>null</VersionId></Object></Delete>`), status: 200, code: "AccessDenied", check: e.exists("delv", "keep")},
-		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion", do: raw(nil, "DELETE", "/delv/keep?versionId=null", ""), status: 403, code: "AccessDenied", check: e.exists("delv", "keep")},
-		// GetObjectAttributes tells size, ETag and checksums: it needs s3:GetObject (or s3:GetObjectVersion) as well.
-		{name: "policy/Deny-GetObject-holds-for-GetObjectAttributes", do: raw(nil, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize,Checksum"), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-GetObject-holds-for-other-accounts-GetObjectAttributes", do: raw(eve, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize"), status: 403, code: "AccessDenied"},
-		{name: "policy/Deny-GetObjectVersion-holds-for-GetObjectAttributes-of-a-version", do: raw(nil, "GET", "/denyver/x?attributes&versionId=null", "", "X-Amz-Object-Attributes: ETag"), status: 403, code: "AccessDenied"},
-		{name: "policy/symlink-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/link", ""), status: 403, code: "AccessDenied"},
-		{name: "policy/SLO-segments-out-of-the-granted-bucket", do: raw(nil, "GET", "/pub/slo", ""), status: 409, code: "BrokenMPU"},
-		{name: "policy/granted-GetObject-is-not-a-copy-source-elsewhere", do: raw(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /priv/secret"), status: 403, code: "AccessDenied"},
-
-		// ACL grants and other accounts.
-		{name: "grant/READ-grantee-PUT", do: raw(eve, "PUT", "/rdb/new", "x"), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-DELETE", do: raw(eve, "DELETE", "/rdb/doc", ""), status: 403, code: "AccessDenied", check: e.exists("rdb", "doc")},
-		{name: "grant/READ-grantee-DeleteObjects", do: raw(eve, "POST", deleteKeep("rdb"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("rdb", "keep")},
-		{name: "grant/READ-grantee-GET-bucket-acl", do: raw(eve, "GET", "/rdb?acl", ""), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-PUT-bucket-acl", do: raw(eve, "PUT", "/rdb?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-GET-versioning", do: raw(eve, "GET", "/rdb?versioning", ""), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-GET-bucket-tagging", do: raw(eve, "GET", "/rdb?tagging", ""), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-DELETE-bucket", do: raw(eve, "DELETE", "/rdb", ""), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-symlink-out-of-the-bucket", do: get(e.eve, "rdb", "link"), status: 403, code: "AccessDenied"},
-		{name: "grant/READ-grantee-DLO-out-of-the-bucket", do: get(e.eve, "rdb", "dlo"), status: 403, code: "AccessDenied"},
-		{name: "grant/WRITE-grantee-copies-a-private-object-in", do: copyInto(e.eve, "wrb", "stolen", "priv/secret"), status: 403, code: "AccessDenied"},
-		{name: "grant/WRITE-grantee-UploadPartCopy-of-a-private-object", do: partCopy(e.eve, "wrb", "priv/secret"), status: 403, code: "AccessDenied"},
-		{name: "grant/WRITE_ACP-grantee-PUT-cors", do: raw(eve, "PUT", "/acpw?cors", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-GET", do: get(e.eve, "priv", "secret"), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-ListObjects", do: raw(eve, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-ListObjectVersions", do: raw(eve, "GET", "/priv?versions", ""), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-ListMultipartUploads", do: raw(eve, "GET", "/priv?uploads", ""), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-PUT-bucket-acl", do: raw(eve, "PUT", "/priv?acl", "", "X-Amz-Acl: public-read"), status: 403, code: "AccessDenied"},
-		{name: "cross/no-grant-DeleteObjects", do: raw(eve, "POST", deleteKeep("priv"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("priv", "keep")},
-		{name: "cross/no-grant-CopyObject-into-own-bucket", do: copyInto(e.eve, "evebox", "stolen", "priv/secret"), status: 403, code: "AccessDenied"},
-		{name: "cross/CreateBucket-of-taken-name", do: raw(eve, "PUT", "/priv", ""), status: 409, code: "BucketAlreadyExists"},
-		{name: "cross/owner-signature-replayed-by-other-key", do: raw(&aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "evekey"}, "GET", "/priv/secret", ""), status: 403, code: "SignatureDoesNotMatch"},
-
-		// Anonymous callers.
-		{name: "anonymous/GET-private", do: raw(nil, "GET", "/priv/secret", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/list-private", do: raw(nil, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/PUT-private", do: raw(nil, "PUT", "/priv/new", "x"), status: 403, code: "AccessDenied"},
-		{name: "anonymous/DeleteObjects-private", do: raw(nil, "POST", deleteKeep("priv"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("priv", "keep")},
-		{name: "anonymous/private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/PUT-into-public-read-bucket", do: raw(nil, "PUT", "/prb/new", "x"), status: 403, code: "AccessDenied"},
-		{name: "anonymous/PUT-acl-of-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
-		// A public-read bucket (Swift's .r:*) lets anyone HEAD it and its objects: that is not READ_ACP, nor the owner's settings.
-		{name: "anonymous/GET-acl-of-public-read-bucket", do: raw(nil, "GET", "/prb?acl", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-acl-of-private-object-in-public-read-bucket", do: raw(nil, "GET", "/prb/private-obj?acl", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-acl-of-public-read-object", do: raw(nil, "GET", "/denyget/secret?acl", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-acl-of-public-read-write-bucket", do: raw(nil, "GET", "/dropbox?acl", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-versioning-of-public-read-bucket", do: raw(nil, "GET", "/prb?versioning", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-tagging-of-public-read-bucket", do: raw(nil, "GET", "/prb?tagging", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-cors-of-public-read-bucket", do: raw(nil, "GET", "/prb?cors", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-location-of-public-read-bucket", do: raw(nil, "GET", "/prb?location", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-policyStatus-of-public-read-bucket", do: raw(nil, "GET", "/prb?policyStatus", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/GET-unconfigured-lifecycle-of-public-read-bucket", do: raw(nil, "GET", "/prb?lifecycle", ""), status: 403, code: "AccessDenied"},
-		{name: "anonymous/PUT-object-acl-in-public-read-write-bucket", do: raw(nil, "PUT", "/dropbox/owned?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
-		{name: "anonymous/ListBuckets", do: raw(nil, "GET", "/", ""), status: 403, code: "AccessDenied"},
-
-		// Classification: one operation per request, unknown ones refused.
-		{name: "op/uploads&versions", do: raw(owner, "GET", "/priv?uploads&versions", ""), status: 400, code: "InvalidArgument"},
-		{name: "op/object-acl&tagging", do: raw(owner, "PUT", "/priv/secret?acl&tagging", "", "X-Amz-Acl: public-read"), status: 400, code: "InvalidArgument"},
-		{name: "op/uploads&uploadId", do: raw(owner, "POST", "/priv/secret?uploads&uploadId=x", ""), status: 400, code: "InvalidArgument"},
-		{name: "op/unknown-torrent", do: raw(owner, "GET", "/priv/secret?torrent", ""), status: 501, code: "NotImplemented"},
-		{name: "op/PUT-lifecycle", do: raw(owner, "PUT", "/priv?lifecycle", "<LifecycleConfiguration/>"), status: 501, code: "NotImplemented"},
-		{name: "op/POST-bucket-acl", do: raw(owner, "POST", "/priv?acl", ""), status: 405, code: "MethodNotAllowed"},
+	var cases []authzCase
+	for _, theme := range [][]authzCase{e.findingsCases(), e.keyScopesCases(), e.policiesCases(), e.grantsCases(),
+		e.anonymousCases(), e.classificationCases()} {
+		cases = append(cases, theme...)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -519,7 +361,12 @@ func TestAttackS3Authz(t *testing.T) {
 		})
 	}
 	t.Logf("%d attack cases", len(cases))
-	// Nothing was copied anywhere.
+	e.nothingCopied(t)
+}
+
+// nothingCopied checks that no attack copied anything anywhere.
+func (e *authzEnv) nothingCopied(t *testing.T) {
+	ctx := context.Background()
 	for _, b := range []string{"evebox", "wrb", "dropbox", "keyb"} {
 		c := e.owner
 		if b == "evebox" {
@@ -530,5 +377,249 @@ func TestAttackS3Authz(t *testing.T) {
 				t.Errorf("%s/%s was written", b, k)
 			}
 		}
+	}
+}
+
+// copyInto is a CopyObject by c of src into bucket/key.
+func (e *authzEnv) copyInto(c *s3.Client, bucket, key, src string) func(*testing.T) (int, string) {
+	return func(*testing.T) (int, string) {
+		_, err := c.CopyObject(context.Background(), &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), CopySource: aws.String(src)})
+		return sdkResult(err)
+	}
+}
+
+// get is a GetObject by c of bucket/key, its body read.
+func (e *authzEnv) get(c *s3.Client, bucket, key string) func(*testing.T) (int, string) {
+	return func(*testing.T) (int, string) {
+		out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err == nil {
+			io.Copy(io.Discard, out.Body)
+			out.Body.Close()
+		}
+		return sdkResult(err)
+	}
+}
+
+// send is e.raw as a case's action.
+func (e *authzEnv) send(creds *aws.Credentials, method, path, body string, hdr ...string) func(*testing.T) (int, string) {
+	return func(t *testing.T) (int, string) { return e.raw(t, creds, method, path, body, hdr...) }
+}
+
+// partCopy is an UploadPartCopy by c of src into a new upload in bucket.
+func (e *authzEnv) partCopy(c *s3.Client, bucket, src string) func(*testing.T) (int, string) {
+	return func(t *testing.T) (int, string) {
+		up, err := c.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("mp-copy")})
+		if err != nil {
+			t.Fatalf("CreateMultipartUpload in %s: %v", bucket, err)
+		}
+		_, err = c.UploadPartCopy(context.Background(), &s3.UploadPartCopyInput{Bucket: aws.String(bucket), Key: aws.String("mp-copy"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), CopySource: aws.String(src)})
+		return sdkResult(err)
+	}
+}
+
+// postObject uploads with a browser form signed (V2) by creds.
+func (e *authzEnv) postObject(creds aws.Credentials, bucket string) func(*testing.T) (int, string) {
+	return func(t *testing.T) (int, string) {
+		p := base64.StdEncoding.EncodeToString([]byte(`{"expiration":"` + time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z") +
+			`","conditions":[{"bucket":"` + bucket + `"},["starts-with","$key",""]]}`))
+		m := hmac.New(sha1.New, []byte(creds.SecretAccessKey))
+		m.Write([]byte(p))
+		st, body := postForm(t, "http://"+e.s3Addr+"/"+bucket, [][2]string{{"key", "posted"}, {"AWSAccessKeyId", creds.AccessKeyID},
+			{"policy", p}, {"signature", base64.StdEncoding.EncodeToString(m.Sum(nil))}}, "form data")
+		code := ""
+		if m := s3CodeRE.FindStringSubmatch(body); m != nil {
+			code = m[1]
+		}
+		return st, code
+	}
+}
+
+// deleteKeep is the DeleteObjects path of bucket.
+func deleteKeep(bucket string) string { return "/" + bucket + "?delete" }
+
+const completeDoc = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"x"</ETag></Part></CompleteMultipartUpload>`
+
+// authzCase is one attack of TestAttackS3Authz: do returns the status and
+// S3 code it got; check verifies that nothing was harmed.
+type authzCase struct {
+	name   string
+	do     func(*testing.T) (int, string)
+	status int
+	code   string
+	check  func(*testing.T)
+}
+
+// Findings 1, 3, 4 and 9 of the review.
+func (e *authzEnv) findingsCases() []authzCase {
+	eve, kb := &eveCreds, &e.kbKey
+	return []authzCase{
+		// Finding 1: ?delete&versions was judged as ListBucketVersions and
+		// run as DeleteObjects, whose keys were checked only against Deny.
+		{name: "F1/anonymous-delete&versions-under-ListBucketVersions-policy", do: e.send(nil, "POST", "/lbv?delete&versions", deleteDoc),
+			status: 400, code: "InvalidArgument", check: e.exists("lbv", "keep")},
+		{name: "F1/anonymous-DeleteObjects-under-ListBucketVersions-policy", do: e.send(nil, "POST", deleteKeep("lbv"), deleteDoc),
+			status: 200, code: "AccessDenied", check: e.exists("lbv", "keep")},
+		{name: "F1/anonymous-delete&versions-under-public-Get*-List*-policy", do: e.send(nil, "POST", "/pub?delete&versions", deleteDoc),
+			status: 400, code: "InvalidArgument", check: e.exists("pub", "keep")},
+		{name: "F1/anonymous-DeleteObjects-under-public-Get*-List*-policy", do: e.send(nil, "POST", deleteKeep("pub"), deleteDoc),
+			status: 200, code: "AccessDenied", check: e.exists("pub", "keep")},
+		{name: "F1/anonymous-versions&delete-order-swapped", do: e.send(nil, "POST", "/pub?versions&delete", deleteDoc),
+			status: 400, code: "InvalidArgument", check: e.exists("pub", "keep")},
+
+		// Finding 3: the ACL check looked at acl, the router acted on policy/cors.
+		{name: "F3/WRITE_ACP-grantee-PUT-policy&acl", do: e.send(eve, "PUT", "/acpw?policy&acl",
+			`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acpw/*"}]}`), status: 400, code: "InvalidArgument"},
+		{name: "F3/READ_ACP-grantee-GET-policy&acl", do: e.send(eve, "GET", "/acpw?policy&acl", ""), status: 400, code: "InvalidArgument"},
+		{name: "F3/WRITE_ACP-grantee-PUT-cors&acl", do: e.send(eve, "PUT", "/acpw?cors&acl",
+			`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 400, code: "InvalidArgument"},
+		{name: "F3/READ_ACP-grantee-GET-cors&acl", do: e.send(eve, "GET", "/acpw?acl&cors", ""), status: 400, code: "InvalidArgument"},
+		{name: "F3/WRITE_ACP-grantee-PUT-policy", do: e.send(eve, "PUT", "/acpw?policy",
+			`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::acpw/*"}]}`), status: 403, code: "AccessDenied"},
+		{name: "F3/READ_ACP-grantee-GET-policy", do: e.send(eve, "GET", "/acpw?policy", ""), status: 403, code: "AccessDenied"},
+		{name: "F3/READ_ACP-grantee-GET-cors", do: e.send(eve, "GET", "/acpw?cors", ""), status: 403, code: "AccessDenied"},
+		{name: "F3/WRITE_ACP-grantee-DELETE-tagging&acl", do: e.send(eve, "DELETE", "/acpw?tagging&acl", ""), status: 400, code: "InvalidArgument"},
+
+		// Finding 4: copy sources were judged by ACLs only.
+		{name: "F4/CopyObject-of-policy-denied-source-by-other-account", do: e.copyInto(e.eve, "evebox", "stolen", "denyget/secret"), status: 403, code: "AccessDenied"},
+		{name: "F4/UploadPartCopy-of-policy-denied-source-by-other-account", do: e.partCopy(e.eve, "evebox", "denyget/secret"), status: 403, code: "AccessDenied"},
+		{name: "F4/anonymous-CopyObject-of-policy-denied-source", do: e.send(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /denyget/secret"), status: 403, code: "AccessDenied"},
+		{name: "F4/direct-GET-of-policy-denied-object", do: e.get(e.eve, "denyget", "secret"), status: 403, code: "AccessDenied"},
+
+		// Finding 9: a bucket-limited key followed links out of its bucket.
+		{name: "F9/bucket-key-symlink-to-other-bucket", do: e.get(e.kb, "keyb", "link"), status: 403, code: "AccessDenied"},
+		{name: "F9/bucket-key-symlink-to-other-account", do: e.get(e.kb, "keyb", "xlink"), status: 403, code: "AccessDenied"},
+		{name: "F9/bucket-key-DLO-segments-in-other-bucket", do: e.get(e.kb, "keyb", "dlo"), status: 403, code: "AccessDenied"},
+		{name: "F9/bucket-key-SLO-segments-in-other-bucket", do: e.get(e.kb, "keyb", "slo"), status: 409, code: "BrokenMPU"},
+		{name: "F9/bucket-key-HEAD-symlink-to-other-bucket", do: e.send(kb, "HEAD", "/keyb/link", ""), status: 403, code: ""},
+		{name: "F9/bucket-key-CopyObject-from-symlink-out", do: e.copyInto(e.kb, "keyb", "copied", "keyb/link"), status: 403, code: "AccessDenied"},
+	}
+}
+
+// Access key scopes: bucket-limited and read-only keys.
+func (e *authzEnv) keyScopesCases() []authzCase {
+	kb, ro := &e.kbKey, &e.roKey
+	return []authzCase{
+		{name: "key/bucket-key-GET-other-bucket", do: e.get(e.kb, "priv", "secret"), status: 403, code: "AccessDenied"},
+		{name: "key/bucket-key-list-other-bucket", do: e.send(kb, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
+		{name: "key/bucket-key-CopyObject-from-other-bucket", do: e.copyInto(e.kb, "keyb", "copied", "priv/secret"), status: 403, code: "AccessDenied"},
+		{name: "key/bucket-key-UploadPartCopy-from-other-bucket", do: e.partCopy(e.kb, "keyb", "priv/secret"), status: 403, code: "AccessDenied"},
+		{name: "key/bucket-key-DeleteObjects-other-bucket", do: e.send(kb, "POST", deleteKeep("priv"), deleteDoc), status: 403, code: "AccessDenied", check: e.exists("priv", "keep")},
+		{name: "key/bucket-key-PUT-policy-other-bucket", do: e.send(kb, "PUT", "/priv?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::prbiv/*"}]}`), status: 403, code: "AccessDenied"},
+		{name: "key/bucket-key-POST-Object-into-other-bucket", do: e.postObject(e.kbKey, "priv"), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-DeleteObjects", do: e.send(ro, "POST", deleteKeep("keyb"), `<Delete><Object><Key>own</Key></Object></Delete>`), status: 403, code: "AccessDenied", check: e.exists("keyb", "own")},
+		{name: "key/read-only-CreateMultipartUpload", do: e.send(ro, "POST", "/keyb/new?uploads", ""), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-CompleteMultipartUpload", do: e.send(ro, "POST", "/keyb/mp?uploadId="+e.upload, completeDoc), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-AbortMultipartUpload", do: e.send(ro, "DELETE", "/keyb/mp?uploadId="+e.upload, ""), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-CopyObject", do: e.copyInto(e.ro, "keyb", "copied", "keyb/own"), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-POST-Object", do: e.postObject(e.roKey, "keyb"), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-PUT-object", do: e.send(ro, "PUT", "/keyb/new", "x"), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-PUT-acl", do: e.send(ro, "PUT", "/keyb/own?acl", "", "X-Amz-Acl: public-read"), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-PUT-tagging", do: e.send(ro, "PUT", "/keyb/own?tagging", `<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>`), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-DELETE-tagging", do: e.send(ro, "DELETE", "/keyb/own?tagging", ""), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-PUT-bucket-policy", do: e.send(ro, "PUT", "/keyb?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::keyb/*"}]}`), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-DELETE-bucket", do: e.send(ro, "DELETE", "/keyb", ""), status: 403, code: "AccessDenied"},
+		{name: "key/read-only-CreateBucket", do: e.send(ro, "PUT", "/rocreated", ""), status: 403, code: "AccessDenied"},
+	}
+}
+
+// Bucket policies: wildcards, Deny, owner-only settings, conditions.
+func (e *authzEnv) policiesCases() []authzCase {
+	eve := &eveCreds
+	return []authzCase{
+		{name: "policy/Get*-List*-does-not-grant-PutObject", do: e.send(nil, "PUT", "/pub/new", "x"), status: 403, code: "AccessDenied"},
+		{name: "policy/Get*-List*-does-not-grant-DeleteObject", do: e.send(nil, "DELETE", "/pub/a.txt", ""), status: 403, code: "AccessDenied", check: e.exists("pub", "a.txt")},
+		{name: "policy/Get*-does-not-grant-GetBucketPolicy", do: e.send(nil, "GET", "/pub?policy", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/never-grants-PutBucketPolicy", do: e.send(nil, "PUT", "/pub?policy", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/*"}]}`), status: 403, code: "AccessDenied"},
+		{name: "policy/never-grants-PutBucketAcl", do: e.send(nil, "PUT", "/pub?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		{name: "policy/never-grants-PutBucketCors", do: e.send(nil, "PUT", "/pub?cors", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 403, code: "AccessDenied"},
+		{name: "policy/never-grants-DeleteBucket", do: e.send(nil, "DELETE", "/pub", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-s3:*-wins-over-Allow-Get*", do: e.send(nil, "GET", "/pub/hidden/x", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-wins-for-HEAD", do: e.send(nil, "HEAD", "/pub/hidden/x", ""), status: 403, code: ""},
+		{name: "policy/Deny-wins-over-public-read-ACL-anonymous", do: e.send(nil, "GET", "/denyget/secret", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/SourceIp-condition-not-met", do: e.send(nil, "GET", "/cond/ip/x", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/UserAgent-condition-not-met", do: e.send(nil, "GET", "/cond/ua/x", "", "User-Agent: evil-agent"), status: 403, code: "AccessDenied"},
+		{name: "policy/Allow-with-undecidable-condition-grants-nothing", do: e.send(nil, "GET", "/cond/unk/x", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-with-undecidable-condition-denies", do: e.send(nil, "GET", "/cond/deny/x", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-on-versionId-read", do: e.send(nil, "GET", "/denyver/x?versionId=null", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-on-copy-source-version", do: e.copyInto(e.eve, "evebox", "stolen", "denyver/x?versionId=null"), status: 403, code: "AccessDenied"},
+		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion-per-key", do: e.send(nil, "POST", deleteKeep("delv"),
+			`<Delete><Object><Key>keep</Key><VersionId>null</VersionId></Object></Delete>`), status: 200, code: "AccessDenied", check: e.exists("delv", "keep")},
+		{name: "policy/DeleteObject-does-not-grant-DeleteObjectVersion", do: e.send(nil, "DELETE", "/delv/keep?versionId=null", ""), status: 403, code: "AccessDenied", check: e.exists("delv", "keep")},
+		// GetObjectAttributes tells size, ETag and checksums: it needs s3:GetObject (or s3:GetObjectVersion) as well.
+		{name: "policy/Deny-GetObject-holds-for-GetObjectAttributes", do: e.send(nil, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize,Checksum"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObject-holds-for-other-accounts-GetObjectAttributes", do: e.send(eve, "GET", "/denyget/secret?attributes", "", "X-Amz-Object-Attributes: ETag,ObjectSize"), status: 403, code: "AccessDenied"},
+		{name: "policy/Deny-GetObjectVersion-holds-for-GetObjectAttributes-of-a-version", do: e.send(nil, "GET", "/denyver/x?attributes&versionId=null", "", "X-Amz-Object-Attributes: ETag"), status: 403, code: "AccessDenied"},
+		{name: "policy/symlink-out-of-the-granted-bucket", do: e.send(nil, "GET", "/pub/link", ""), status: 403, code: "AccessDenied"},
+		{name: "policy/SLO-segments-out-of-the-granted-bucket", do: e.send(nil, "GET", "/pub/slo", ""), status: 409, code: "BrokenMPU"},
+		{name: "policy/granted-GetObject-is-not-a-copy-source-elsewhere", do: e.send(nil, "PUT", "/dropbox/stolen", "", "X-Amz-Copy-Source: /priv/secret"), status: 403, code: "AccessDenied"},
+	}
+}
+
+// ACL grants and other accounts.
+func (e *authzEnv) grantsCases() []authzCase {
+	eve := &eveCreds
+	return []authzCase{
+		{name: "grant/READ-grantee-PUT", do: e.send(eve, "PUT", "/rdb/new", "x"), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-DELETE", do: e.send(eve, "DELETE", "/rdb/doc", ""), status: 403, code: "AccessDenied", check: e.exists("rdb", "doc")},
+		{name: "grant/READ-grantee-DeleteObjects", do: e.send(eve, "POST", deleteKeep("rdb"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("rdb", "keep")},
+		{name: "grant/READ-grantee-GET-bucket-acl", do: e.send(eve, "GET", "/rdb?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-PUT-bucket-acl", do: e.send(eve, "PUT", "/rdb?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-GET-versioning", do: e.send(eve, "GET", "/rdb?versioning", ""), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-GET-bucket-tagging", do: e.send(eve, "GET", "/rdb?tagging", ""), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-DELETE-bucket", do: e.send(eve, "DELETE", "/rdb", ""), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-symlink-out-of-the-bucket", do: e.get(e.eve, "rdb", "link"), status: 403, code: "AccessDenied"},
+		{name: "grant/READ-grantee-DLO-out-of-the-bucket", do: e.get(e.eve, "rdb", "dlo"), status: 403, code: "AccessDenied"},
+		{name: "grant/WRITE-grantee-copies-a-private-object-in", do: e.copyInto(e.eve, "wrb", "stolen", "priv/secret"), status: 403, code: "AccessDenied"},
+		{name: "grant/WRITE-grantee-UploadPartCopy-of-a-private-object", do: e.partCopy(e.eve, "wrb", "priv/secret"), status: 403, code: "AccessDenied"},
+		{name: "grant/WRITE_ACP-grantee-PUT-cors", do: e.send(eve, "PUT", "/acpw?cors", `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-GET", do: e.get(e.eve, "priv", "secret"), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-ListObjects", do: e.send(eve, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-ListObjectVersions", do: e.send(eve, "GET", "/priv?versions", ""), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-ListMultipartUploads", do: e.send(eve, "GET", "/priv?uploads", ""), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-PUT-bucket-acl", do: e.send(eve, "PUT", "/priv?acl", "", "X-Amz-Acl: public-read"), status: 403, code: "AccessDenied"},
+		{name: "cross/no-grant-DeleteObjects", do: e.send(eve, "POST", deleteKeep("priv"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("priv", "keep")},
+		{name: "cross/no-grant-CopyObject-into-own-bucket", do: e.copyInto(e.eve, "evebox", "stolen", "priv/secret"), status: 403, code: "AccessDenied"},
+		{name: "cross/CreateBucket-of-taken-name", do: e.send(eve, "PUT", "/priv", ""), status: 409, code: "BucketAlreadyExists"},
+		{name: "cross/owner-signature-replayed-by-other-key", do: e.send(&aws.Credentials{AccessKeyID: "test:tester", SecretAccessKey: "evekey"}, "GET", "/priv/secret", ""), status: 403, code: "SignatureDoesNotMatch"},
+	}
+}
+
+// Anonymous callers.
+func (e *authzEnv) anonymousCases() []authzCase {
+	return []authzCase{
+		{name: "anonymous/GET-private", do: e.send(nil, "GET", "/priv/secret", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/list-private", do: e.send(nil, "GET", "/priv", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-private", do: e.send(nil, "PUT", "/priv/new", "x"), status: 403, code: "AccessDenied"},
+		{name: "anonymous/DeleteObjects-private", do: e.send(nil, "POST", deleteKeep("priv"), deleteDoc), status: 200, code: "AccessDenied", check: e.exists("priv", "keep")},
+		{name: "anonymous/private-object-in-public-read-bucket", do: e.send(nil, "GET", "/prb/private-obj", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-into-public-read-bucket", do: e.send(nil, "PUT", "/prb/new", "x"), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-acl-of-public-read-write-bucket", do: e.send(nil, "PUT", "/dropbox?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		// A public-read bucket (Swift's .r:*) lets anyone HEAD it and its objects: that is not READ_ACP, nor the owner's settings.
+		{name: "anonymous/GET-acl-of-public-read-bucket", do: e.send(nil, "GET", "/prb?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-private-object-in-public-read-bucket", do: e.send(nil, "GET", "/prb/private-obj?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-object", do: e.send(nil, "GET", "/denyget/secret?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-acl-of-public-read-write-bucket", do: e.send(nil, "GET", "/dropbox?acl", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-versioning-of-public-read-bucket", do: e.send(nil, "GET", "/prb?versioning", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-tagging-of-public-read-bucket", do: e.send(nil, "GET", "/prb?tagging", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-cors-of-public-read-bucket", do: e.send(nil, "GET", "/prb?cors", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-location-of-public-read-bucket", do: e.send(nil, "GET", "/prb?location", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-policyStatus-of-public-read-bucket", do: e.send(nil, "GET", "/prb?policyStatus", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/GET-unconfigured-lifecycle-of-public-read-bucket", do: e.send(nil, "GET", "/prb?lifecycle", ""), status: 403, code: "AccessDenied"},
+		{name: "anonymous/PUT-object-acl-in-public-read-write-bucket", do: e.send(nil, "PUT", "/dropbox/owned?acl", "", "X-Amz-Acl: public-read-write"), status: 403, code: "AccessDenied"},
+		{name: "anonymous/ListBuckets", do: e.send(nil, "GET", "/", ""), status: 403, code: "AccessDenied"},
+	}
+}
+
+// Classification: one operation per request, unknown ones refused.
+func (e *authzEnv) classificationCases() []authzCase {
+	owner := &ownerCreds
+	return []authzCase{
+		{name: "op/uploads&versions", do: e.send(owner, "GET", "/priv?uploads&versions", ""), status: 400, code: "InvalidArgument"},
+		{name: "op/object-acl&tagging", do: e.send(owner, "PUT", "/priv/secret?acl&tagging", "", "X-Amz-Acl: public-read"), status: 400, code: "InvalidArgument"},
+		{name: "op/uploads&uploadId", do: e.send(owner, "POST", "/priv/secret?uploads&uploadId=x", ""), status: 400, code: "InvalidArgument"},
+		{name: "op/unknown-torrent", do: e.send(owner, "GET", "/priv/secret?torrent", ""), status: 501, code: "NotImplemented"},
+		{name: "op/PUT-lifecycle", do: e.send(owner, "PUT", "/priv?lifecycle", "<LifecycleConfiguration/>"), status: 501, code: "NotImplemented"},
+		{name: "op/POST-bucket-acl", do: e.send(owner, "POST", "/priv?acl", ""), status: 405, code: "MethodNotAllowed"},
 	}
 }

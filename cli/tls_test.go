@@ -72,29 +72,67 @@ func pemFingerprint(t *testing.T, path string) string {
 // aws:SecureTransport holds, and the daemon commands reach serve over TLS.
 func TestServeTLSSelfSignedClients(t *testing.T) {
 	t.Parallel()
-	dev := t.TempDir()
-	cfg := listenConfig(t, "s3:\n  anonymous_account: AUTH_test\n")
-	s3Addr := freeAddr(t)
-	s := startServer(t, dev, "--config", cfg, "--tls-self-signed", "--user", "test:tester:testing:.admin",
-		"--s3-addr", s3Addr, "--metrics-addr", "", "--backend-addr", "", "--access-log", "")
+	x := startTLSServe(t)
+	x.data = x.swiftClient()
+	x.s3Client()
+
+	// A daemon command asks the running serve over TLS, pinning its certificate.
+	if out := run(t, false, "expirer", "--once", "--devices", x.dev, "--config", x.cfg); !strings.Contains(out, "running serve") {
+		t.Fatalf("expirer --once through a TLS serve:\n%s", out)
+	}
+
+	x.work = t.TempDir()
+	os.WriteFile(filepath.Join(x.work, "up.bin"), x.data, 0o644)
+	t.Run("swift CLI", x.swiftCLI)
+	t.Run("aws CLI", x.awsCLI)
+	t.Run("rclone", x.rclone)
+	x.restartKeepsCertificate()
+}
+
+// tlsServe is a serve with --tls-self-signed and what its clients need.
+type tlsServe struct {
+	t        *testing.T
+	s        *server
+	dev, cfg string
+	s3Addr   string
+	ca, fp   string // the certificate's file and fingerprint
+	hc       *http.Client
+	work     string // the CLIs' folder, holding up.bin
+	data     []byte // up.bin's content
+}
+
+// startTLSServe starts the serve and checks its certificate's files and
+// printed fingerprint.
+func startTLSServe(t *testing.T) *tlsServe {
+	x := &tlsServe{t: t, dev: t.TempDir()}
+	x.cfg = listenConfig(t, "s3:\n  anonymous_account: AUTH_test\n")
+	x.s3Addr = freeAddr(t)
+	x.s = startServer(t, x.dev, "--config", x.cfg, "--tls-self-signed", "--user", "test:tester:testing:.admin",
+		"--s3-addr", x.s3Addr, "--metrics-addr", "", "--backend-addr", "", "--access-log", "")
+	s := x.s
 	if !strings.HasPrefix(s.URL, "https://") {
 		t.Fatalf("serving on %s:\n%s", s.URL, s.Output())
 	}
-	tlsDir := filepath.Join(filepath.Dir(cfg), "tls")
-	ca := filepath.Join(tlsDir, "selfsigned.crt")
-	fp := pemFingerprint(t, ca)
-	if !strings.Contains(s.Output(), "SHA-256 fingerprint "+fp) {
-		t.Fatalf("fingerprint %s not printed:\n%s", fp, s.Output())
+	tlsDir := filepath.Join(filepath.Dir(x.cfg), "tls")
+	x.ca = filepath.Join(tlsDir, "selfsigned.crt")
+	x.fp = pemFingerprint(t, x.ca)
+	if !strings.Contains(s.Output(), "SHA-256 fingerprint "+x.fp) {
+		t.Fatalf("fingerprint %s not printed:\n%s", x.fp, s.Output())
 	}
 	for path, want := range map[string]os.FileMode{tlsDir: os.ModeDir | 0o700, filepath.Join(tlsDir, "selfsigned.key"): 0o600} {
 		if fi, err := os.Stat(path); err != nil || fi.Mode() != want {
 			t.Errorf("%s: %v %v, want %v", path, fi.Mode(), err, want)
 		}
 	}
-	hc := tlsClient(t, ca)
-	ctx := context.Background()
+	x.hc = tlsClient(t, x.ca)
+	return x
+}
 
-	// Go's Swift client.
+// swiftClient: Go's Swift client over TLS; the storage URL is https. A
+// client without the CA is refused. It returns the object it stored.
+func (x *tlsServe) swiftClient() []byte {
+	t, s, hc := x.t, x.s, x.hc
+	ctx := context.Background()
 	sc := &swift.Connection{UserName: "test:tester", ApiKey: "testing", AuthUrl: s.AuthURL(), Timeout: time.Minute,
 		Transport: hc.Transport}
 	if err := sc.Authenticate(ctx); err != nil {
@@ -117,9 +155,14 @@ func TestServeTLSSelfSignedClients(t *testing.T) {
 	if _, err := http.Get(s.URL + "/healthcheck"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("a client without the CA: %v", err)
 	}
+	return data
+}
 
-	// aws-sdk-go-v2, which sends aws-chunked bodies with trailing checksums
-	// over TLS; and aws:SecureTransport is true.
+// s3Client: aws-sdk-go-v2, which sends aws-chunked bodies with trailing
+// checksums over TLS; and aws:SecureTransport is true.
+func (x *tlsServe) s3Client() {
+	t, s, hc, s3Addr := x.t, x.s, x.hc, x.s3Addr
+	ctx := context.Background()
 	c := s3ClientAt(t, s.URL, hc, "test:tester", "testing")
 	b := aws.String("tlsbucket")
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
@@ -155,51 +198,55 @@ func TestServeTLSSelfSignedClients(t *testing.T) {
 			t.Errorf("anonymous GET %s over TLS (aws:SecureTransport): %d, want %d", key, resp.StatusCode, want)
 		}
 	}
+}
 
-	// A daemon command asks the running serve over TLS, pinning its certificate.
-	if out := run(t, false, "expirer", "--once", "--devices", dev, "--config", cfg); !strings.Contains(out, "running serve") {
-		t.Fatalf("expirer --once through a TLS serve:\n%s", out)
+// swiftCLI: Debian's swift CLI round trip.
+func (x *tlsServe) swiftCLI(t *testing.T) {
+	s, work, ca, data := x.s, x.work, x.ca, x.data
+	if _, err := exec.LookPath("swift"); err != nil {
+		t.Skip("Debian's swift CLI (python3-swiftclient) is not installed")
 	}
+	swiftCLI(t, s, work, "--os-cacert", ca, "upload", "--object-name", "cli.bin", "tls", "up.bin")
+	swiftCLI(t, s, work, "--os-cacert", ca, "download", "tls", "cli.bin", "-o", "down.bin")
+	if got, _ := os.ReadFile(filepath.Join(work, "down.bin")); string(got) != string(data) {
+		t.Fatal("swift CLI round trip over TLS differs")
+	}
+}
 
-	work := t.TempDir()
-	src := filepath.Join(work, "up.bin")
-	os.WriteFile(src, data, 0o644)
-	t.Run("swift CLI", func(t *testing.T) {
-		if _, err := exec.LookPath("swift"); err != nil {
-			t.Skip("Debian's swift CLI (python3-swiftclient) is not installed")
-		}
-		swiftCLI(t, s, work, "--os-cacert", ca, "upload", "--object-name", "cli.bin", "tls", "up.bin")
-		swiftCLI(t, s, work, "--os-cacert", ca, "download", "tls", "cli.bin", "-o", "down.bin")
-		if got, _ := os.ReadFile(filepath.Join(work, "down.bin")); string(got) != string(data) {
-			t.Fatal("swift CLI round trip over TLS differs")
-		}
-	})
-	t.Run("aws CLI", func(t *testing.T) {
-		needTool(t, "aws", "awscli")
-		env := clientEnv(t, "AWS_ACCESS_KEY_ID=test:tester", "AWS_SECRET_ACCESS_KEY=testing",
-			"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
-		runTool(t, s, env, work, "aws", "--endpoint-url", s.URL, "--ca-bundle", ca, "s3", "cp", "up.bin", "s3://tlsbucket/aws.bin")
-		runTool(t, s, env, work, "aws", "--endpoint-url", s.URL, "--ca-bundle", ca, "s3", "cp", "s3://tlsbucket/aws.bin", "aws-down.bin")
-		if got, _ := os.ReadFile(filepath.Join(work, "aws-down.bin")); string(got) != string(data) {
-			t.Fatal("aws CLI round trip over TLS differs")
-		}
-	})
-	t.Run("rclone", func(t *testing.T) {
-		needTool(t, "rclone", "rclone")
-		env := clientEnv(t, "RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_SB_TYPE=s3", "RCLONE_CONFIG_SB_PROVIDER=Other",
-			"RCLONE_CONFIG_SB_ACCESS_KEY_ID=test:tester", "RCLONE_CONFIG_SB_SECRET_ACCESS_KEY=testing",
-			"RCLONE_CONFIG_SB_ENDPOINT="+s.URL, "RCLONE_CONFIG_SB_REGION=us-east-1", "RCLONE_CONFIG_SB_FORCE_PATH_STYLE=true",
-			"RCLONE_CONFIG_SW_TYPE=swift", "RCLONE_CONFIG_SW_AUTH="+s.AuthURL(), "RCLONE_CONFIG_SW_USER=test:tester", "RCLONE_CONFIG_SW_KEY=testing")
-		runTool(t, s, env, work, "rclone", "--ca-cert", ca, "copyto", "up.bin", "sb:tlsbucket/rclone.bin")
-		runTool(t, s, env, work, "rclone", "--ca-cert", ca, "copyto", "up.bin", "sw:tls/rclone.bin")
-		for _, remote := range []string{"sb:tlsbucket/rclone.bin", "sw:tls/rclone.bin"} {
-			if got := runTool(t, s, env, work, "rclone", "--ca-cert", ca, "cat", remote); got != string(data) {
-				t.Fatalf("rclone %s over TLS differs", remote)
-			}
-		}
-	})
+// awsCLI: the aws CLI round trip.
+func (x *tlsServe) awsCLI(t *testing.T) {
+	s, work, ca, data := x.s, x.work, x.ca, x.data
+	needTool(t, "aws", "awscli")
+	env := clientEnv(t, "AWS_ACCESS_KEY_ID=test:tester", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+	runTool(t, s, env, work, "aws", "--endpoint-url", s.URL, "--ca-bundle", ca, "s3", "cp", "up.bin", "s3://tlsbucket/aws.bin")
+	runTool(t, s, env, work, "aws", "--endpoint-url", s.URL, "--ca-bundle", ca, "s3", "cp", "s3://tlsbucket/aws.bin", "aws-down.bin")
+	if got, _ := os.ReadFile(filepath.Join(work, "aws-down.bin")); string(got) != string(data) {
+		t.Fatal("aws CLI round trip over TLS differs")
+	}
+}
 
-	// The certificate is kept: a restart presents the same one.
+// rclone: rclone over S3 and Swift.
+func (x *tlsServe) rclone(t *testing.T) {
+	s, work, ca, data := x.s, x.work, x.ca, x.data
+	needTool(t, "rclone", "rclone")
+	env := clientEnv(t, "RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_SB_TYPE=s3", "RCLONE_CONFIG_SB_PROVIDER=Other",
+		"RCLONE_CONFIG_SB_ACCESS_KEY_ID=test:tester", "RCLONE_CONFIG_SB_SECRET_ACCESS_KEY=testing",
+		"RCLONE_CONFIG_SB_ENDPOINT="+s.URL, "RCLONE_CONFIG_SB_REGION=us-east-1", "RCLONE_CONFIG_SB_FORCE_PATH_STYLE=true",
+		"RCLONE_CONFIG_SW_TYPE=swift", "RCLONE_CONFIG_SW_AUTH="+s.AuthURL(), "RCLONE_CONFIG_SW_USER=test:tester", "RCLONE_CONFIG_SW_KEY=testing")
+	runTool(t, s, env, work, "rclone", "--ca-cert", ca, "copyto", "up.bin", "sb:tlsbucket/rclone.bin")
+	runTool(t, s, env, work, "rclone", "--ca-cert", ca, "copyto", "up.bin", "sw:tls/rclone.bin")
+	for _, remote := range []string{"sb:tlsbucket/rclone.bin", "sw:tls/rclone.bin"} {
+		if got := runTool(t, s, env, work, "rclone", "--ca-cert", ca, "cat", remote); got != string(data) {
+			t.Fatalf("rclone %s over TLS differs", remote)
+		}
+	}
+}
+
+// restartKeepsCertificate: the certificate is kept, a restart presents
+// the same one.
+func (x *tlsServe) restartKeepsCertificate() {
+	t, s, ca, fp := x.t, x.s, x.ca, x.fp
 	s.Restart()
 	if !strings.Contains(s.Output(), "using self-signed certificate") || pemFingerprint(t, ca) != fp {
 		t.Fatalf("restart did not reuse the certificate:\n%s", s.Output())

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 // errHeader is header name of the HTTP response behind an SDK error.
@@ -83,29 +84,76 @@ func newer(a, b string) bool {
 
 func TestS3Versioning(t *testing.T) {
 	t.Parallel()
+	v := newVersTest(t)
+	v.unversioned()
+	v.setStatus(types.BucketVersioningStatusEnabled)
+	ids := v.threeVersions()
+	v.deleteMarker(ids)
+	v.copyFromVersion(ids)
+	v.swiftSeesVersions(ids)
+	v.multipartVersion()
+	v.listingPages()
+	v.suspended()
+	v.multiDelete()
+}
+
+// versTest is TestS3Versioning's state: one bucket, b, whose versions the
+// steps write, read and delete in turn.
+type versTest struct {
+	t   *testing.T
+	s   *servertest.Cluster
+	c   *s3.Client
+	ctx context.Context
+	b   string
+}
+
+func newVersTest(t *testing.T) *versTest {
 	s := startS3(t, nil)
-	c := s3Client(t, s, "test:tester", "testing")
-	ctx := context.Background()
-	b := "vers"
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+	v := &versTest{t: t, s: s, c: s3Client(t, s, "test:tester", "testing"), ctx: context.Background(), b: "vers"}
+	if _, err := v.c.CreateBucket(v.ctx, &s3.CreateBucketInput{Bucket: aws.String(v.b)}); err != nil {
 		t.Fatal(err)
 	}
-	gv, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)})
+	gv, err := v.c.GetBucketVersioning(v.ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(v.b)})
 	if err != nil || gv.Status != "" {
 		t.Fatalf("GetBucketVersioning of a new bucket: %v %q", err, gv.Status)
 	}
-	setVersioning := func(st types.BucketVersioningStatus) error {
-		_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
-			VersioningConfiguration: &types.VersioningConfiguration{Status: st}})
-		return err
+	return v
+}
+
+func (v *versTest) setVersioning(st types.BucketVersioningStatus) error {
+	_, err := v.c.PutBucketVersioning(v.ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(v.b),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: st}})
+	return err
+}
+
+// setStatus sets the bucket's versioning and checks GetBucketVersioning
+// answers it.
+func (v *versTest) setStatus(st types.BucketVersioningStatus) {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
+	if err := v.setVersioning(st); err != nil {
+		t.Fatalf("set %s: %v", st, err)
 	}
-	if err := setVersioning("Sometimes"); s3test.Code(err) != "MalformedXML" {
+	if gv, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)}); err != nil || gv.Status != st {
+		t.Fatalf("GetBucketVersioning: %v %q", err, gv.Status)
+	}
+}
+
+func (v *versTest) put(key, body string) *s3.PutObjectOutput {
+	out, err := v.c.PutObject(v.ctx, &s3.PutObjectInput{Bucket: aws.String(v.b), Key: aws.String(key), Body: bytes.NewReader([]byte(body))})
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return out
+}
+
+// unversioned: a bad status is refused, and an unversioned bucket lists
+// each object once, as version "null".
+func (v *versTest) unversioned() {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
+	if err := v.setVersioning("Sometimes"); s3test.Code(err) != "MalformedXML" {
 		t.Fatalf("bad status: %v", err)
 	}
-	// An unversioned bucket lists each object once, as version "null".
-	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("plain"), Body: bytes.NewReader([]byte("p"))}); err != nil {
-		t.Fatal(err)
-	}
+	v.put("plain", "p")
 	lv, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
 	if err != nil || len(lv.Versions) != 1 || aws.ToString(lv.Versions[0].VersionId) != "null" || !aws.ToBool(lv.Versions[0].IsLatest) {
 		t.Fatalf("unversioned listing: %v %+v", err, lv)
@@ -113,15 +161,12 @@ func TestS3Versioning(t *testing.T) {
 	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("plain")}); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	if err := setVersioning(types.BucketVersioningStatusEnabled); err != nil {
-		t.Fatalf("enable: %v", err)
-	}
-	if gv, err = c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)}); err != nil || gv.Status != types.BucketVersioningStatusEnabled {
-		t.Fatalf("GetBucketVersioning: %v %q", err, gv.Status)
-	}
-
-	// Three versions of one key, each readable by its id.
+// threeVersions writes three versions of doc, each readable by its id,
+// and returns their ids, oldest first.
+func (v *versTest) threeVersions() []string {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	var ids []string
 	for _, body := range []string{"one", "two", "three"} {
 		out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), Body: bytes.NewReader([]byte(body))})
@@ -130,14 +175,13 @@ func TestS3Versioning(t *testing.T) {
 		}
 		ids = append(ids, aws.ToString(out.VersionId))
 	}
-	want := []string{"doc@" + ids[2], "doc@" + ids[1], "doc@" + ids[0]}
-	if got := allVersions(t, c, b, 1000); !equalStrings(got, want) {
+	if got, want := allVersions(t, c, b, 1000), docVersions(ids); !equalStrings(got, want) {
 		t.Fatalf("versions %v, want %v", got, want)
 	}
-	lv, _ = c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
-	for i, v := range lv.Versions {
-		if aws.ToBool(v.IsLatest) != (i == 0) || aws.ToString(v.ETag) == "" {
-			t.Fatalf("version %d: latest %v etag %q", i, aws.ToBool(v.IsLatest), aws.ToString(v.ETag))
+	lv, _ := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
+	for i, ver := range lv.Versions {
+		if aws.ToBool(ver.IsLatest) != (i == 0) || aws.ToString(ver.ETag) == "" {
+			t.Fatalf("version %d: latest %v etag %q", i, aws.ToBool(ver.IsLatest), aws.ToString(ver.ETag))
 		}
 	}
 	for i, body := range []string{"one", "two", "three"} {
@@ -152,8 +196,20 @@ func TestS3Versioning(t *testing.T) {
 	if _, err := s3test.Get(t, c, b, "doc", "1234567890.12345"); s3test.Code(err) != "NoSuchVersion" {
 		t.Fatalf("missing version: %v", err)
 	}
+	return ids
+}
 
-	// A DELETE leaves a delete marker that hides the key.
+// docVersions is the listing of doc's versions ids (oldest first), newest
+// first.
+func docVersions(ids []string) []string {
+	return []string{"doc@" + ids[2], "doc@" + ids[1], "doc@" + ids[0]}
+}
+
+// deleteMarker: a DELETE leaves a delete marker that hides the key;
+// deleting the marker brings the newest version back; deleting that
+// version, the one before it.
+func (v *versTest) deleteMarker(ids []string) {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	del, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("doc")})
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) == "" {
 		t.Fatalf("DeleteObject: %v %+v", err, del)
@@ -166,11 +222,9 @@ func TestS3Versioning(t *testing.T) {
 	if _, err = s3test.Get(t, c, b, "doc", marker); s3test.Code(err) != "MethodNotAllowed" || errHeader(err, "x-amz-delete-marker") != "true" {
 		t.Fatalf("GET of the delete marker: %v", err)
 	}
-	if got := allVersions(t, c, b, 1000); !equalStrings(got, append([]string{"doc@" + marker + "!"}, want...)) {
+	if got := allVersions(t, c, b, 1000); !equalStrings(got, append([]string{"doc@" + marker + "!"}, docVersions(ids)...)) {
 		t.Fatalf("versions with the marker: %v", got)
 	}
-	// Deleting the marker brings the newest version back; deleting that
-	// version, the one before it.
 	del, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), VersionId: aws.String(marker)})
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) != marker {
 		t.Fatalf("delete the marker: %v %+v", err, del)
@@ -184,8 +238,11 @@ func TestS3Versioning(t *testing.T) {
 	if got, err := s3test.Get(t, c, b, "doc", ""); err != nil || got != "two" {
 		t.Fatalf("GET after deleting the newest version: %q %v", got, err)
 	}
+}
 
-	// Copy from an old version.
+// copyFromVersion copies doc's oldest version to copy.
+func (v *versTest) copyFromVersion(ids []string) {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	cp, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("copy"),
 		CopySource: aws.String(b + "/doc?versionId=" + ids[0])})
 	if err != nil || aws.ToString(cp.CopySourceVersionId) != ids[0] || aws.ToString(cp.VersionId) == "" {
@@ -194,10 +251,14 @@ func TestS3Versioning(t *testing.T) {
 	if got, err := s3test.Get(t, c, b, "copy", ""); err != nil || got != "one" {
 		t.Fatalf("GET copy: %q %v", got, err)
 	}
+}
 
-	// Versions written through S3 are Swift's object versions.
-	url, token := swiftToken(t, s, "test:tester", "testing")
-	req, _ := http.NewRequest("GET", url+"/"+b+"?versions&prefix=doc&format=json", nil)
+// swiftSeesVersions: versions written through S3 are Swift's object
+// versions.
+func (v *versTest) swiftSeesVersions(ids []string) {
+	t := v.t
+	url, token := swiftToken(t, v.s, "test:tester", "testing")
+	req, _ := http.NewRequest("GET", url+"/"+v.b+"?versions&prefix=doc&format=json", nil)
 	req.Header.Set("X-Auth-Token", token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -213,8 +274,11 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || len(sv) != 2 || sv[0].VersionID != ids[1] || !sv[0].IsLatest || sv[1].VersionID != ids[0] {
 		t.Fatalf("Swift ?versions: %v %+v", err, sv)
 	}
+}
 
-	// A multipart upload makes a version too.
+// multipartVersion: a multipart upload makes a version too.
+func (v *versTest) multipartVersion() {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	cr, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("dir/mpu")})
 	if err != nil {
 		t.Fatal(err)
@@ -232,8 +296,12 @@ func TestS3Versioning(t *testing.T) {
 	if got, err := s3test.Get(t, c, b, "dir/mpu", aws.ToString(done.VersionId)); err != nil || got != "part" {
 		t.Fatalf("GET multipart version: %q %v", got, err)
 	}
+}
 
-	// Pages of one entry each add up to the whole listing.
+// listingPages: pages of one entry each add up to the whole listing;
+// delimiter and prefix work on versions.
+func (v *versTest) listingPages() {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	whole := allVersions(t, c, b, 1000)
 	if paged := allVersions(t, c, b, 1); !equalStrings(paged, whole) || len(whole) != 4 {
 		t.Fatalf("paged %v, whole %v", paged, whole)
@@ -246,29 +314,35 @@ func TestS3Versioning(t *testing.T) {
 	if err != nil || len(pl.Versions) != 1 || aws.ToString(pl.Versions[0].Key) != "dir/mpu" {
 		t.Fatalf("prefixed listing: %v %+v", err, pl)
 	}
+}
 
-	// Suspended: a new write is the "null" version.
-	if err := setVersioning(types.BucketVersioningStatusSuspended); err != nil {
+// suspended: a new write is the "null" version.
+func (v *versTest) suspended() {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
+	if err := v.setVersioning(types.BucketVersioningStatusSuspended); err != nil {
 		t.Fatal(err)
 	}
-	if gv, _ = c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)}); gv.Status != types.BucketVersioningStatusSuspended {
+	if gv, _ := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b)}); gv.Status != types.BucketVersioningStatusSuspended {
 		t.Fatalf("status %q", gv.Status)
 	}
-	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("doc"), Body: bytes.NewReader([]byte("null one"))}); err != nil {
-		t.Fatal(err)
-	}
+	v.put("doc", "null one")
 	if got, err := s3test.Get(t, c, b, "doc", "null"); err != nil || got != "null one" {
 		t.Fatalf("GET null version: %q %v", got, err)
 	}
 	if got := allVersions(t, c, b, 1000); len(got) != 5 || got[2] != "doc@null" {
 		t.Fatalf("versions when suspended: %v", got)
 	}
+}
 
-	// One multi-delete removes every version by id.
+// multiDelete: one multi-delete removes every version by id; in an
+// enabled bucket it answers a key's delete marker, and the bucket with
+// versions left cannot be deleted.
+func (v *versTest) multiDelete() {
+	t, c, ctx, b := v.t, v.c, v.ctx, v.b
 	var objs []types.ObjectIdentifier
-	lv, _ = c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
-	for _, v := range lv.Versions {
-		objs = append(objs, types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
+	lv, _ := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(b)})
+	for _, ver := range lv.Versions {
+		objs = append(objs, types.ObjectIdentifier{Key: ver.Key, VersionId: ver.VersionId})
 	}
 	md, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: objs}})
 	if err != nil || len(md.Deleted) != len(objs) || len(md.Errors) != 0 {
@@ -282,13 +356,10 @@ func TestS3Versioning(t *testing.T) {
 	if got := allVersions(t, c, b, 1000); len(got) != 0 {
 		t.Fatalf("versions left: %v", got)
 	}
-	// A multi-delete of a key in an enabled bucket answers its delete marker.
-	if err := setVersioning(types.BucketVersioningStatusEnabled); err != nil {
+	if err := v.setVersioning(types.BucketVersioningStatusEnabled); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader([]byte("k"))}); err != nil {
-		t.Fatal(err)
-	}
+	v.put("k", "k")
 	md, err = c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("k")}}}})
 	if err != nil || len(md.Deleted) != 1 || !aws.ToBool(md.Deleted[0].DeleteMarker) || aws.ToString(md.Deleted[0].DeleteMarkerVersionId) == "" {
 		t.Fatalf("DeleteObjects making a marker: %v %+v", err, md)

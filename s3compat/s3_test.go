@@ -19,14 +19,38 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/s3compat/s3test"
+	"swiftbox/server/servertest"
 )
 
 func TestS3Basics(t *testing.T) {
 	t.Parallel()
 	s := startS3(t, nil)
-	c := s3Client(t, s, "test:tester", "testing")
-	ctx := context.Background()
+	b := &basicsTest{t: t, s: s, c: s3Client(t, s, "test:tester", "testing"), ctx: context.Background(),
+		body: []byte("hello, swiftbox")}
+	b.wantETag = fmt.Sprintf(`"%x"`, md5.Sum(b.body))
+	b.buckets()
+	b.putAndGet()
+	b.swiftInterop()
+	b.copies()
+	b.refusedUsers()
+	b.deleteAll()
+}
 
+// basicsTest is TestS3Basics' state: bucket bkt of test:tester, and the
+// object dir/hello.txt (body, ETag wantETag) in it.
+type basicsTest struct {
+	t        *testing.T
+	s        *servertest.Cluster
+	c        *s3.Client
+	ctx      context.Context
+	body     []byte
+	wantETag string
+}
+
+// buckets creates bkt and checks creation's refusals, HEAD, listing and
+// location.
+func (b *basicsTest) buckets() {
+	t, c, ctx := b.t, b.c, b.ctx
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
@@ -63,16 +87,19 @@ func TestS3Basics(t *testing.T) {
 	if err != nil || loc.LocationConstraint != "" {
 		t.Fatalf("GetBucketLocation: %v %+v", err, loc)
 	}
+}
 
-	// PutObject with the SDK's default checksum (aws-chunked trailer).
-	body := []byte("hello, swiftbox")
+// putAndGet writes dir/hello.txt with the SDK's default checksum
+// (aws-chunked trailer) and reads it whole, by range, conditionally and
+// with response-* overrides.
+func (b *basicsTest) putAndGet() {
+	t, c, ctx, body, wantETag := b.t, b.c, b.ctx, b.body, b.wantETag
 	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"),
 		Body: bytes.NewReader(body), ContentType: aws.String("text/plain"),
 		Metadata: map[string]string{"color": "blue"}})
 	if err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
-	wantETag := fmt.Sprintf(`"%x"`, md5.Sum(body))
 	if aws.ToString(put.ETag) != wantETag {
 		t.Fatalf("PutObject ETag %s, want %s", aws.ToString(put.ETag), wantETag)
 	}
@@ -94,22 +121,7 @@ func TestS3Basics(t *testing.T) {
 	if string(got) != "swiftbox" || aws.ToString(rg.ContentRange) != "bytes 7-14/15" {
 		t.Fatalf("GetObject range: %q %s", got, aws.ToString(rg.ContentRange))
 	}
-	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), Range: aws.String("bytes=100-")})
-	if s3test.Code(err) != "InvalidRange" {
-		t.Fatalf("GetObject bad range: %v", err)
-	}
-	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), IfMatch: aws.String(`"0000"`)})
-	if s3test.Code(err) != "PreconditionFailed" {
-		t.Fatalf("GetObject If-Match: %v", err)
-	}
-	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
-	if s3test.Code(err) != "NoSuchKey" {
-		t.Fatalf("GetObject missing: %v", err)
-	}
-	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("nobucket"), Key: aws.String("x")})
-	if s3test.Code(err) != "NoSuchBucket" {
-		t.Fatalf("GetObject missing bucket: %v", err)
-	}
+	b.getRefusals()
 	ov, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"),
 		ResponseContentType: aws.String("application/x-test"), ResponseContentDisposition: aws.String("attachment")})
 	if err != nil || aws.ToString(ov.ContentType) != "application/x-test" || aws.ToString(ov.ContentDisposition) != "attachment" {
@@ -126,11 +138,36 @@ func TestS3Basics(t *testing.T) {
 	if s3test.Code(err) != "BadDigest" {
 		t.Fatalf("PutObject bad Content-MD5: %v", err)
 	}
+}
 
-	// Swift sees what S3 wrote, and the other way round.
-	sc := swiftConn(t, s, "test:tester", "testing")
+// getRefusals: GETs of a bad range, a failed If-Match, a missing key and
+// a missing bucket.
+func (b *basicsTest) getRefusals() {
+	t, c, ctx := b.t, b.c, b.ctx
+	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), Range: aws.String("bytes=100-")})
+	if s3test.Code(err) != "InvalidRange" {
+		t.Fatalf("GetObject bad range: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("dir/hello.txt"), IfMatch: aws.String(`"0000"`)})
+	if s3test.Code(err) != "PreconditionFailed" {
+		t.Fatalf("GetObject If-Match: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
+	if s3test.Code(err) != "NoSuchKey" {
+		t.Fatalf("GetObject missing: %v", err)
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("nobucket"), Key: aws.String("x")})
+	if s3test.Code(err) != "NoSuchBucket" {
+		t.Fatalf("GetObject missing bucket: %v", err)
+	}
+}
+
+// swiftInterop: Swift sees what S3 wrote, and the other way round.
+func (b *basicsTest) swiftInterop() {
+	t, c, ctx := b.t, b.c, b.ctx
+	sc := swiftConn(t, b.s, "test:tester", "testing")
 	sb, err := sc.ObjectGetBytes(ctx, "bkt", "dir/hello.txt")
-	if err != nil || !bytes.Equal(sb, body) {
+	if err != nil || !bytes.Equal(sb, b.body) {
 		t.Fatalf("Swift GET of an S3 object: %v %q", err, sb)
 	}
 	if err := sc.ObjectPutBytes(ctx, "bkt", "from swift", []byte("swift data"), "text/plain"); err != nil {
@@ -140,18 +177,22 @@ func TestS3Basics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("S3 GET of a Swift object: %v", err)
 	}
-	got, _ = io.ReadAll(sg.Body)
+	got, _ := io.ReadAll(sg.Body)
 	sg.Body.Close()
 	if string(got) != "swift data" {
 		t.Fatalf("S3 GET of a Swift object: %q", got)
 	}
+}
 
-	// Copy: COPY keeps metadata, REPLACE takes the request's, to itself needs REPLACE.
+// copies: COPY keeps metadata, REPLACE takes the request's, to itself
+// needs REPLACE.
+func (b *basicsTest) copies() {
+	t, c, ctx := b.t, b.c, b.ctx
 	if _, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/dir/hello.txt")}); err != nil {
 		t.Fatalf("CopyObject: %v", err)
 	}
 	h2, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
-	if err != nil || h2.Metadata["color"] != "blue" || aws.ToString(h2.ETag) != wantETag {
+	if err != nil || h2.Metadata["color"] != "blue" || aws.ToString(h2.ETag) != b.wantETag {
 		t.Fatalf("copied object: %v %+v", err, h2)
 	}
 	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/copy")})
@@ -171,14 +212,17 @@ func TestS3Basics(t *testing.T) {
 	if s3test.Code(err) != "PreconditionFailed" {
 		t.Fatalf("CopyObject copy-source-if-match: %v", err)
 	}
+}
 
-	// Another user of the account without .admin: AccessDenied.
+// refusedUsers: another user of the account without .admin gets
+// AccessDenied; a wrong secret and an unknown access key are refused.
+func (b *basicsTest) refusedUsers() {
+	t, ctx, s := b.t, b.ctx, b.s
 	c2 := s3Client(t, s, "test:tester2", "testing2")
-	_, err = c2.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
+	_, err := c2.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy")})
 	if s3test.Code(err) != "AccessDenied" {
 		t.Fatalf("GetObject without access: %v", err)
 	}
-	// Wrong secret and unknown access key.
 	bad := s3Client(t, s, "test:tester", "wrong")
 	_, err = bad.ListBuckets(ctx, &s3.ListBucketsInput{})
 	if s3test.Code(err) != "SignatureDoesNotMatch" {
@@ -189,9 +233,13 @@ func TestS3Basics(t *testing.T) {
 	if s3test.Code(err) != "InvalidAccessKeyId" {
 		t.Fatalf("unknown access key: %v", err)
 	}
+}
 
-	// DeleteBucket refuses a bucket with objects; DeleteObjects empties it.
-	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("bkt")})
+// deleteAll: DeleteBucket refuses a bucket with objects; DeleteObjects
+// empties it.
+func (b *basicsTest) deleteAll() {
+	t, c, ctx := b.t, b.c, b.ctx
+	_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("bkt")})
 	if s3test.Code(err) != "BucketNotEmpty" {
 		t.Fatalf("DeleteBucket non-empty: %v", err)
 	}

@@ -31,106 +31,137 @@ import (
 func TestS3BadInput(t *testing.T) {
 	t.Parallel()
 	s := startS3(t, nil)
-	now := time.Now()
-	code := func(body string) string {
-		i := strings.Index(body, "<Code>")
-		j := strings.Index(body, "</Code>")
-		if i < 0 || j < i {
-			return body
-		}
-		return body[i+6 : j]
-	}
-	st, body := s3test.Do(t, s3test.SignedRequest(t, s3test.Creds, "PUT", s.URL+"/bad", nil, s3test.SHA256Hex(""), now))
+	b := &badInput{t: t, u: s.URL, now: time.Now()}
+	st, body := s3test.Do(t, b.signed("PUT", "/bad", nil, s3test.SHA256Hex(""), b.now))
 	if st != 200 {
 		t.Fatalf("create bucket: %d %s", st, body)
 	}
+	b.chunkedUploads()
+	b.refusedRequests()
+	b.sigV2()
+}
 
-	// Signed aws-chunked upload: good, then each chunk's signature wrong.
-	chunks := []string{strings.Repeat("x", 8192), strings.Repeat("y", 100)}
-	decoded := strconv.Itoa(8192 + 100)
-	put := func(key string, corrupt int) (int, string) {
-		req := s3test.SignedRequest(t, s3test.Creds, "PUT", s.URL+"/bad/"+key, nil, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now,
-			"Content-Encoding: aws-chunked", "X-Amz-Decoded-Content-Length: "+decoded)
-		framed := s3test.AWSChunked(s3test.Creds.SecretAccessKey, s3test.SeedSignature(req), now, chunks, corrupt)
-		req.Body = io.NopCloser(strings.NewReader(framed))
-		req.ContentLength = int64(len(framed))
-		return s3test.Do(t, req)
+// badInput is TestS3BadInput's state: the server at u, with bucket bad,
+// and the time its requests are signed at.
+type badInput struct {
+	t   *testing.T
+	u   string
+	now time.Time
+}
+
+func (b *badInput) signed(method, path string, body io.Reader, payloadHash string, at time.Time, hdr ...string) *http.Request {
+	return s3test.SignedRequest(b.t, s3test.Creds, method, b.u+path, body, payloadHash, at, hdr...)
+}
+
+// errCode is the <Code> of an S3 error body (the whole body if it has none).
+func errCode(body string) string {
+	i := strings.Index(body, "<Code>")
+	j := strings.Index(body, "</Code>")
+	if i < 0 || j < i {
+		return body
 	}
-	if st, body := put("chunked", -1); st != 200 {
+	return body[i+6 : j]
+}
+
+// badChunks are the chunks of chunkedUploads' aws-chunked uploads.
+var badChunks = []string{strings.Repeat("x", 8192), strings.Repeat("y", 100)}
+
+// chunkedPut is a signed aws-chunked PUT of badChunks to bad/key, the
+// signature of chunk corrupt wrong (-1: none).
+func (b *badInput) chunkedPut(key string, corrupt int) (int, string) {
+	decoded := strconv.Itoa(8192 + 100)
+	req := b.signed("PUT", "/bad/"+key, nil, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", b.now,
+		"Content-Encoding: aws-chunked", "X-Amz-Decoded-Content-Length: "+decoded)
+	framed := s3test.AWSChunked(s3test.Creds.SecretAccessKey, s3test.SeedSignature(req), b.now, badChunks, corrupt)
+	req.Body = io.NopCloser(strings.NewReader(framed))
+	req.ContentLength = int64(len(framed))
+	return s3test.Do(b.t, req)
+}
+
+// chunkedUploads: a signed aws-chunked upload, good, then each chunk's
+// signature wrong.
+func (b *badInput) chunkedUploads() {
+	t, now := b.t, b.now
+	if st, body := b.chunkedPut("chunked", -1); st != 200 {
 		t.Fatalf("aws-chunked PUT: %d %s", st, body)
 	}
-	st, body = s3test.Do(t, s3test.SignedRequest(t, s3test.Creds, "GET", s.URL+"/bad/chunked", nil, s3test.SHA256Hex(""), now))
-	if st != 200 || body != chunks[0]+chunks[1] {
+	st, body := s3test.Do(t, b.signed("GET", "/bad/chunked", nil, s3test.SHA256Hex(""), now))
+	if st != 200 || body != badChunks[0]+badChunks[1] {
 		t.Fatalf("GET of the aws-chunked object: %d %d bytes", st, len(body))
 	}
 	for i := range 3 {
-		if st, body := put("badchunk", i); st != 403 || code(body) != "SignatureDoesNotMatch" {
+		if st, body := b.chunkedPut("badchunk", i); st != 403 || errCode(body) != "SignatureDoesNotMatch" {
 			t.Errorf("bad signature on chunk %d: %d %s", i, st, body)
 		}
 	}
-	if st, body := s3test.Do(t, s3test.SignedRequest(t, s3test.Creds, "HEAD", s.URL+"/bad/badchunk", nil, s3test.SHA256Hex(""), now)); st != 404 {
+	if st, body := s3test.Do(t, b.signed("HEAD", "/bad/badchunk", nil, s3test.SHA256Hex(""), now)); st != 404 {
 		t.Errorf("object left by a refused upload: %d %s", st, body)
 	}
+}
 
-	// x-amz-content-sha256 that does not match the body.
-	req := s3test.SignedRequest(t, s3test.Creds, "PUT", s.URL+"/bad/sha", strings.NewReader("actual body"), s3test.SHA256Hex("other body"), now)
-	if st, body := s3test.Do(t, req); st != 400 || code(body) != "XAmzContentSHA256Mismatch" {
+// malformedXMLBodies are POSTs whose XML body S3 refuses as MalformedXML.
+var malformedXMLBodies = []struct{ path, body string }{
+	{"/bad?delete", "<Delete><Object><Key>x</Key>"},
+	{"/bad?delete", "not xml"},
+}
+
+// refusedRequests: a body unlike its x-amz-content-sha256, clock skew,
+// malformed XML, the wrong region, an operation swiftbox does not have.
+func (b *badInput) refusedRequests() {
+	t, now := b.t, b.now
+	req := b.signed("PUT", "/bad/sha", strings.NewReader("actual body"), s3test.SHA256Hex("other body"), now)
+	if st, body := s3test.Do(t, req); st != 400 || errCode(body) != "XAmzContentSHA256Mismatch" {
 		t.Errorf("sha256 mismatch: %d %s", st, body)
 	}
-	// Clock skew.
-	if st, body := s3test.Do(t, s3test.SignedRequest(t, s3test.Creds, "GET", s.URL+"/bad", nil, s3test.SHA256Hex(""), now.Add(-20*time.Minute))); st != 403 || code(body) != "RequestTimeTooSkewed" {
+	if st, body := s3test.Do(t, b.signed("GET", "/bad", nil, s3test.SHA256Hex(""), now.Add(-20*time.Minute))); st != 403 || errCode(body) != "RequestTimeTooSkewed" {
 		t.Errorf("skewed request: %d %s", st, body)
 	}
-	// Malformed XML bodies.
-	for _, tc := range []struct{ path, body string }{
-		{"/bad?delete", "<Delete><Object><Key>x</Key>"},
-		{"/bad?delete", "not xml"},
-	} {
-		req := s3test.SignedRequest(t, s3test.Creds, "POST", s.URL+tc.path, strings.NewReader(tc.body), s3test.SHA256Hex(tc.body), now)
-		if st, body := s3test.Do(t, req); st != 400 || code(body) != "MalformedXML" {
+	for _, tc := range malformedXMLBodies {
+		req := b.signed("POST", tc.path, strings.NewReader(tc.body), s3test.SHA256Hex(tc.body), now)
+		if st, body := s3test.Do(t, req); st != 400 || errCode(body) != "MalformedXML" {
 			t.Errorf("POST %s %q: %d %s", tc.path, tc.body, st, body)
 		}
 	}
-	// Wrong region.
-	req, _ = http.NewRequest("GET", s.URL+"/bad", nil)
+	req, _ = http.NewRequest("GET", b.u+"/bad", nil)
 	req.Header.Set("X-Amz-Content-Sha256", s3test.SHA256Hex(""))
 	v4.NewSigner().SignHTTP(context.Background(), s3test.Creds, req, s3test.SHA256Hex(""), "s3", "eu-west-1", now)
-	if st, body := s3test.Do(t, req); st != 400 || code(body) != "AuthorizationHeaderMalformed" {
+	if st, body := s3test.Do(t, req); st != 400 || errCode(body) != "AuthorizationHeaderMalformed" {
 		t.Errorf("wrong region: %d %s", st, body)
 	}
-	// An operation swiftbox does not have.
-	if st, body := s3test.Do(t, s3test.SignedRequest(t, s3test.Creds, "PUT", s.URL+"/bad?lifecycle", nil, s3test.SHA256Hex(""), now)); st != 501 || code(body) != "NotImplemented" {
+	if st, body := s3test.Do(t, b.signed("PUT", "/bad?lifecycle", nil, s3test.SHA256Hex(""), now)); st != 501 || errCode(body) != "NotImplemented" {
 		t.Errorf("PUT lifecycle: %d %s", st, body)
 	}
+}
 
-	// SigV2, header and query.
+// sigV2: SigV2, header and query, good and bad.
+func (b *badInput) sigV2() {
+	t, now := b.t, b.now
+	// v2 is the SigV2 signature of method and path at date (a Date
+	// header or an Expires) by test:tester.
 	v2 := func(method, path, date string) string {
-		sts := method + "\n\n\n" + date + "\n" + path
-		m := hmac.New(sha1.New, []byte("testing"))
-		m.Write([]byte(sts))
-		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+		return v2Sign("testing", method+"\n\n\n"+date+"\n"+path)
 	}
 	date := now.UTC().Format(http.TimeFormat)
-	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked", nil)
+	req, _ := http.NewRequest("GET", b.u+"/bad/chunked", nil)
 	req.Header.Set("Date", date)
 	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/chunked", date))
 	if st, body := s3test.Do(t, req); st != 200 || len(body) != 8292 {
 		t.Errorf("SigV2 header GET: %d %s", st, body)
 	}
 	req.Header.Set("Authorization", "AWS test:tester:"+v2("GET", "/bad/other", date))
-	if st, body := s3test.Do(t, req); st != 403 || code(body) != "SignatureDoesNotMatch" {
+	if st, body := s3test.Do(t, req); st != 403 || errCode(body) != "SignatureDoesNotMatch" {
 		t.Errorf("SigV2 wrong signature: %d %s", st, body)
 	}
 	exp := strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
 	q := url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
-	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
+	req, _ = http.NewRequest("GET", b.u+"/bad/chunked?"+q.Encode(), nil)
 	if st, body := s3test.Do(t, req); st != 200 || len(body) != 8292 {
 		t.Errorf("SigV2 query GET: %d %s", st, body)
 	}
 	exp = strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)
 	q = url.Values{"AWSAccessKeyId": {"test:tester"}, "Expires": {exp}, "Signature": {v2("GET", "/bad/chunked", exp)}}
-	req, _ = http.NewRequest("GET", s.URL+"/bad/chunked?"+q.Encode(), nil)
-	if st, body := s3test.Do(t, req); st != 403 || code(body) != "AccessDenied" {
+	req, _ = http.NewRequest("GET", b.u+"/bad/chunked?"+q.Encode(), nil)
+	if st, body := s3test.Do(t, req); st != 403 || errCode(body) != "AccessDenied" {
 		t.Errorf("SigV2 expired query: %d %s", st, body)
 	}
 }

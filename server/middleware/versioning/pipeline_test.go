@@ -73,7 +73,11 @@ func TestObjectVersioningRefusesContainerSync(t *testing.T) {
 func scopeFront(next proxy.Handler) proxy.Handler {
 	return func(ctx *fasthttp.RequestCtx) error {
 		if b := string(ctx.Request.Header.Peek("X-Test-Buckets")); b != "" {
-			proxy.SetKeyScope(ctx, strings.Split(b, ","))
+			var containers []string // a bucket's: its own, segments and versions
+			for _, b := range strings.Split(b, ",") {
+				containers = append(containers, b, b+"+segments", "\x00versions\x00"+b)
+			}
+			proxy.SetKeyScope(ctx, containers)
 		}
 		return next(ctx)
 	}

@@ -28,6 +28,9 @@ import (
 //	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
 //	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
 //	BENCH_ACCESS_LOG=1   keep serve's access log on (stdout) [off]
+//	BENCH_ACCESS_LOG=compare  a second swiftbox beside the first, its access
+//	                     log on (to a file), loaded right after it on each
+//	                     load: ratio with/without the access log
 //	COMPARE_SWIFT=1      the same Swift loads against a Swift all-in-one
 //	                     (SWIFT_AUTH [http://127.0.0.1:8080/auth/v1.0],
 //	                     SWIFT_USER, SWIFT_KEY): ratio swiftbox/Swift
@@ -53,7 +56,20 @@ func TestBench(t *testing.T) {
 	if os.Getenv("BENCH_ACCESS_LOG") == "1" {
 		accessLog = "-"
 	}
+	compareLog := os.Getenv("BENCH_ACCESS_LOG") == "compare"
+	if compareLog {
+		accessLog = ""
+	}
 	s := startServer(t, devices, "--user", "bench:bench:bench:.admin", "--log-level", "warn", "--access-log", accessLog)
+	var logged *server // the same server with its access log on (compare)
+	if compareLog {
+		dir := filepath.Join(t.TempDir(), "node")
+		for i := 1; i <= ndev; i++ {
+			os.MkdirAll(filepath.Join(dir, fmt.Sprintf("d%d", i)), 0o755)
+		}
+		logged = startServer(t, dir, "--user", "bench:bench:bench:.admin", "--log-level", "warn",
+			"--access-log", filepath.Join(t.TempDir(), "access.log"))
+	}
 	replicas := "?"
 	if m := regexp.MustCompile(`(\d+) replicas\)`).FindStringSubmatch(s.Output()); m != nil {
 		replicas = m[1]
@@ -64,15 +80,12 @@ func TestBench(t *testing.T) {
 
 	var targets []benchTarget
 	for _, api := range strings.Split(envOr("BENCH_APIS", "swift,s3"), ",") {
-		switch api {
-		case "swift":
-			targets = append(targets, benchTarget{name: "swift", pid: s.cmd.Process.Pid,
-				args: []string{"-proto", "swift", "-auth", s.AuthURL(), "-user", "bench:bench", "-key", "bench"}})
-		case "s3":
-			targets = append(targets, benchTarget{name: "s3", pid: s.cmd.Process.Pid,
-				args: []string{"-proto", "s3", "-endpoint", s.URL, "-access-key", "bench:bench", "-secret-key", "bench"}})
-		default:
+		if api != "swift" && api != "s3" {
 			t.Fatalf("BENCH_APIS: unknown API %q (swift, s3)", api)
+		}
+		targets = append(targets, apiTarget(api, "", s))
+		if logged != nil {
+			targets = append(targets, apiTarget(api, "+log", logged))
 		}
 	}
 	if compareSwift {
@@ -88,8 +101,11 @@ func TestBench(t *testing.T) {
 		minioNote = fmt.Sprintf("MinIO %s: one drive (%s), no erasure coding\n", m.version, m.dir)
 	}
 	for i := range targets {
-		if targets[i].name == "s3" {
+		switch targets[i].name {
+		case "s3":
 			targets[i].vs = "swift"
+		case "swift+log", "s3+log":
+			targets[i].vs = strings.TrimSuffix(targets[i].name, "+log")
 		}
 	}
 
@@ -133,13 +149,13 @@ func TestBench(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
 	b.WriteString(minioNote)
-	fmt.Fprintf(&b, "%-4s %-6s %-6s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
+	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
 	for _, r := range rows {
 		rss := "-"
 		if r.rssMiB > 0 {
 			rss = fmt.Sprintf("%.1f", r.rssMiB)
 		}
-		fmt.Fprintf(&b, "%-4s %-6s %-6s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
 			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
 	}
 	fmt.Print(b.String())
@@ -156,6 +172,16 @@ type benchTarget struct {
 	args []string
 	pid  int
 	vs   string
+}
+
+// apiTarget loads s through api ("swift" or "s3"), named api+suffix.
+func apiTarget(api, suffix string, s *server) benchTarget {
+	if api == "swift" {
+		return benchTarget{name: api + suffix, pid: s.cmd.Process.Pid,
+			args: []string{"-proto", "swift", "-auth", s.AuthURL(), "-user", "bench:bench", "-key", "bench"}}
+	}
+	return benchTarget{name: api + suffix, pid: s.cmd.Process.Pid,
+		args: []string{"-proto", "s3", "-endpoint", s.URL, "-access-key", "bench:bench", "-secret-key", "bench"}}
 }
 
 type result struct {

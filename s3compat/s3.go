@@ -21,6 +21,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/keystone"
+	"swiftbox/s3compat/s3detect"
 	"swiftbox/server/proxy"
 )
 
@@ -56,7 +57,7 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 // Middleware serves S3 requests and passes every other request to next.
 func (s *S3) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !isS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
+		if !s3detect.IsS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
 			next(ctx)
 			return
 		}
@@ -115,7 +116,7 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler) {
 		writeError(ctx, e)
 		return
 	}
-	if !isS3Request(ctx) {
+	if !s3detect.IsS3Request(ctx) {
 		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
 			s.servePostObject(ctx, next, bh)
 			return

@@ -111,7 +111,7 @@ func (p *Proxy) bulkStream(ctx *fasthttp.RequestCtx, outType, root string, work 
 	}
 	tid, _ := ctx.UserValue(KeyTransID).(string)
 	dctx := Detach(ctx)
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	SetBodyStreamWriter(ctx, func(w *bufio.Writer) {
 		sep := ""
 		first := " "
 		if strings.HasSuffix(outType, "/xml") {

@@ -36,7 +36,7 @@ func Relay(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		ctx.Response.Header.SetBytesKV(k, v)
 	}
 	if s := resp.BodyStream(); s != nil {
-		ctx.Response.SetBodyStream(s, resp.Header.ContentLength())
+		SetBodyStream(ctx, s, resp.Header.ContentLength())
 		return
 	}
 	ctx.Response.SetBody(resp.Body())

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,18 @@ import (
 
 	"swiftbox/storage"
 )
+
+// syncBuffer is a bytes.Buffer safe for a logger's writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
 
 // take returns what was logged since the last take.
 func (s *syncBuffer) take() string {

@@ -232,7 +232,7 @@ func (p *Proxy) dloGetHead(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandle
 	} else {
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	}
-	ctx.Response.SetBodyStream(rd, int(length))
+	SetBodyStream(ctx, rd, int(length))
 }
 
 // addIgnoreRange adds name to X-Backend-Ignore-Range-If-Metadata-Present

@@ -101,7 +101,6 @@ func (p *Proxy) ownFilters() map[string]Middleware {
 		"healthcheck":       Legacy(healthcheck),
 		"cname_lookup":      Legacy(p.cnameLookup),
 		"domain_remap":      Legacy(p.domainRemap),
-		"proxy_logging":     Legacy(p.logging.Middleware("swift")),
 		"etag_quoter":       Legacy(p.etagQuoter),
 		"info":              Legacy(p.info),
 		"container_sync":    Legacy(p.containerSync),

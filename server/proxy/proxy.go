@@ -56,7 +56,6 @@ type Proxy struct {
 	expiry     expiryQueue
 	vinfo      versioningCache
 	ks         *keystone.Keystone // nil without a Keystone
-	logging    *RequestLogging
 	metrics    *metrics.Metrics
 	logins     *keystone.LoginThrottle
 	syncMu     sync.Mutex                       // one container-sync pass at a time
@@ -79,8 +78,6 @@ type Options struct {
 	// Keystone, if set, validates tokens tempauth did not issue and owns
 	// the accounts of its reseller prefixes.
 	Keystone *keystone.Keystone
-	// Logging records requests in metrics and the access log (nil = off).
-	Logging *RequestLogging
 	// Metrics receives auth and other proxy metrics (nil = none).
 	Metrics *metrics.Metrics
 	// Filters are the middlewares built outside the core, each placed in
@@ -100,7 +97,6 @@ func NewProxy(o Options) (*Proxy, error) {
 		log:        o.Log,
 		front:      o.Front,
 		ks:         o.Keystone,
-		logging:    o.Logging,
 		metrics:    o.Metrics,
 	}
 	if p.metrics == nil {

@@ -206,7 +206,7 @@ func serveSegments(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manif
 		} else {
 			ctx.SetStatusCode(fasthttp.StatusOK)
 		}
-		ctx.Response.SetBodyStream(r, int(last-first+1))
+		SetBodyStream(ctx, r, int(last-first+1))
 	default:
 		boundary := newBoundary()
 		var readers []io.Reader
@@ -235,7 +235,7 @@ func serveSegments(ctx *fasthttp.RequestCtx, next fasthttp.RequestHandler, manif
 		total += len(tail)
 		ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
-		ctx.Response.SetBodyStream(&multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
+		SetBodyStream(ctx, &multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
 	}
 }
 

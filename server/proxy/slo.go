@@ -492,7 +492,7 @@ func (p *Proxy) sloPut(ctx *fasthttp.RequestCtx, next, self fasthttp.RequestHand
 	ctx.Response.Header.SetContentType(outType)
 	tid, _ := ctx.UserValue(KeyTransID).(string)
 	job.ctx = Detach(ctx) // ctx belongs to the server once the handler returns
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	SetBodyStreamWriter(ctx, func(w *bufio.Writer) {
 		defer func() {
 			if r := recover(); r != nil {
 				p.log.Error("panic in SLO manifest PUT", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))

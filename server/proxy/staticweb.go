@@ -290,7 +290,7 @@ func (s *staticWebReq) errorResponse() {
 	}
 	ctx.SetStatusCode(code)
 	if st := resp.BodyStream(); st != nil {
-		ctx.Response.SetBodyStream(st, resp.Header.ContentLength())
+		SetBodyStream(ctx, st, resp.Header.ContentLength())
 	} else {
 		ctx.Response.SetBody(resp.Body())
 	}

@@ -241,7 +241,7 @@ func adoptResponse(ctx *fasthttp.RequestCtx, sub *fasthttp.Response) {
 		ctx.Response.SkipBody = true
 		ctx.Response.Header.SetContentLength(n)
 	case sub.BodyStream() != nil:
-		ctx.Response.SetBodyStream(sub.BodyStream(), n)
+		SetBodyStream(ctx, sub.BodyStream(), n)
 	default:
 		ctx.Response.SetBody(sub.Body())
 	}

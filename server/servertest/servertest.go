@@ -20,6 +20,8 @@ import (
 	"swiftbox/ring"
 	"swiftbox/server"
 	"swiftbox/server/backend"
+	"swiftbox/server/metrics"
+	"swiftbox/server/middleware/proxylogging"
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
@@ -49,6 +51,10 @@ type Options struct {
 	Configure func(*config.Config)
 	// Front middlewares go where s3api and keystone sit.
 	Front []proxy.Middleware
+	// Metrics receives the proxy's metrics (nil = none).
+	Metrics *metrics.Metrics
+	// Logging is proxy_logging's (nil = no request logging).
+	Logging *proxylogging.Logging
 }
 
 // Users are tempauth's: test:tester/testing (.admin), test:tester2/testing2
@@ -104,7 +110,12 @@ func Start(t testing.TB, o Options) *Cluster {
 		users = append(users, u)
 	}
 	auth := keystone.NewTempAuth("AUTH", time.Hour, []byte("0123456789abcdef0123456789abcdef"), users)
-	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: o.Front, Log: o.Log})
+	var filters []proxy.Filter
+	if o.Logging != nil {
+		filters = append(filters, proxylogging.Filter(o.Logging))
+	}
+	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth, Front: o.Front, Log: o.Log,
+		Metrics: o.Metrics, Filters: filters})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +123,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := proxy.NewHTTPServer(p.Handler(), p.ExpectHandler, "swiftbox-test")
+	srv := proxy.NewHTTPServer(p.Handler(), o.Logging.Expect(proxylogging.APISwift, p.ExpectHandler), "swiftbox-test")
 	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
 	t.Cleanup(func() {

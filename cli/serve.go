@@ -256,9 +256,8 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	px, err := server.NewProxy(proxy.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
-		Auth:    auth, Log: log, Metrics: obs.metrics, Keystone: ks,
-		Filters: []proxy.Filter{proxylogging.Filter(obs.logging)},
-		Front:   []proxy.Middleware{proxy.Legacy(controlMiddleware(nd, ctlUpd, st.Secret, ctx)), proxy.Legacy(identity.Middleware), proxy.Legacy(s3api.Middleware)},
+		Auth:    auth, Log: log, Metrics: obs.metrics, Keystone: ks, Filters: []proxy.Filter{proxylogging.Filter(obs.logging)},
+		Front: []proxy.Middleware{proxy.Legacy(controlMiddleware(nd, ctlUpd, st.Secret, ctx)), proxy.Legacy(identity.Middleware), proxy.Legacy(s3api.Middleware)},
 	})
 	if err != nil {
 		return err

@@ -80,11 +80,10 @@ func number(dst []byte, n int64) []byte {
 
 // appendUnixTime is Swift's StrFormatTime: "%.9f" seconds since the epoch.
 func appendUnixTime(dst []byte, t time.Time) []byte {
-	ns := t.UnixNano()
-	dst = strconv.AppendInt(dst, ns/1e9, 10)
-	frac := ns % 1e9
+	dst = strconv.AppendInt(dst, t.Unix(), 10)
 	dst = append(dst, '.')
-	for d := int64(1e8); d > 0; d /= 10 {
+	frac := t.Nanosecond()
+	for d := 100000000; d > 0; d /= 10 {
 		dst = append(dst, byte('0'+frac/d%10))
 	}
 	return dst

@@ -354,3 +354,47 @@ func TestAccessLogReopen(t *testing.T) {
 		t.Errorf("rotated %q, current %q", old, cur)
 	}
 }
+
+// A response stream replaced before the handler returns (an error after
+// all) neither ends the record early nor counts; a stream set past
+// proxy.SetBodyStream counts as its Content-Length.
+func TestProxyLoggingReplacedStreams(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Options{})
+	l := &proxylogging.Logging{Metrics: m.HTTP}
+	h := l.Wrap(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/replaced":
+			proxy.SetBodyStream(ctx, strings.NewReader(strings.Repeat("r", 100)), 100)
+			ctx.SetStatusCode(503)
+			ctx.SetBodyString("gone")
+		case "/direct":
+			ctx.SetBodyStream(strings.NewReader(strings.Repeat("d", 50)), 50)
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := proxy.NewHTTPServer(h, nil, "t")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	get := func(path string, want int) {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if len(b) != want {
+			t.Fatalf("%s: %d bytes, want %d", path, len(b), want)
+		}
+	}
+	get("/replaced", 4)
+	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"status_class": "5xx"}, 1)
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 4)
+	get("/direct", 50)
+	waitMetric(t, m, "swiftbox_http_requests_total", nil, 2)
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 54)
+	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
+}

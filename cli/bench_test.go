@@ -5,6 +5,7 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +28,8 @@ import (
 //	                     1 replica [3; 1 with COMPARE_MINIO=1]
 //	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
 //	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
+//	BENCH_ROUNDS         loads of each target per op and size, alternating
+//	                     between the targets; the mean ratio is printed [1]
 //	BENCH_ACCESS_LOG=1   keep serve's access log on (stdout) [off]
 //	BENCH_ACCESS_LOG=compare  a second swiftbox beside the first, its access
 //	                     log on (to a file), loaded right after it on each
@@ -57,18 +60,10 @@ func TestBench(t *testing.T) {
 		accessLog = "-"
 	}
 	compareLog := os.Getenv("BENCH_ACCESS_LOG") == "compare"
-	if compareLog {
-		accessLog = ""
-	}
 	s := startServer(t, devices, "--user", "bench:bench:bench:.admin", "--log-level", "warn", "--access-log", accessLog)
 	var logged *server // the same server with its access log on (compare)
 	if compareLog {
-		dir := filepath.Join(t.TempDir(), "node")
-		for i := 1; i <= ndev; i++ {
-			os.MkdirAll(filepath.Join(dir, fmt.Sprintf("d%d", i)), 0o755)
-		}
-		logged = startServer(t, dir, "--user", "bench:bench:bench:.admin", "--log-level", "warn",
-			"--access-log", filepath.Join(t.TempDir(), "access.log"))
+		logged = startLoggedServer(t, ndev)
 	}
 	replicas := "?"
 	if m := regexp.MustCompile(`(\d+) replicas\)`).FindStringSubmatch(s.Output()); m != nil {
@@ -109,40 +104,16 @@ func TestBench(t *testing.T) {
 		}
 	}
 
-	type row struct {
-		op, size, api string
-		res           result
-		rssMiB        float64
-		ratio         string
+	rounds, err := strconv.Atoi(envOr("BENCH_ROUNDS", "1"))
+	if err != nil || rounds < 1 {
+		t.Fatalf("BENCH_ROUNDS: %v", err)
 	}
-	var rows []row
+	var rows []benchRow
+	ratios := &ratioSet{byKey: map[string][]float64{}}
 	for _, size := range sizes {
 		for _, op := range []string{"put", "get"} {
-			got := map[string]result{}
-			for _, tg := range targets {
-				r := row{op: op, size: size, api: tg.name}
-				var stop func() float64
-				if tg.pid != 0 {
-					stop = sampleRSS(tg.pid)
-				}
-				r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
-				if stop != nil {
-					r.rssMiB = stop()
-				}
-				got[tg.name] = r.res
-				// A ratio of this API against the one it is measured by
-				// (S3 against Swift, Swift against SAIO, S3 against MinIO).
-				if tg.name == "saio" || tg.name == "minio" {
-					if ours, ok := got[tg.vs]; ok && r.res.OpsPerS > 0 {
-						r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, ours.OpsPerS/r.res.OpsPerS)
-					}
-				} else if base, ok := got[tg.vs]; ok && base.OpsPerS > 0 {
-					r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, r.res.OpsPerS/base.OpsPerS)
-					if r.res.OpsPerS/base.OpsPerS < 0.9 {
-						r.ratio += " (<0.90)"
-					}
-				}
-				rows = append(rows, r)
+			for range rounds {
+				rows = append(rows, loadRound(t, objbench, targets, op, size, duration, concurrency, ratios)...)
 			}
 		}
 	}
@@ -158,6 +129,12 @@ func TestBench(t *testing.T) {
 		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
 			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
 	}
+	if rounds > 1 {
+		fmt.Fprintf(&b, "geometric mean of %d rounds' ratios:\n", rounds)
+		for _, k := range ratios.keys {
+			fmt.Fprintf(&b, "%s %.3fx %s\n", k, geomean(ratios.byKey[k]), fmtRatios(ratios.byKey[k]))
+		}
+	}
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(b.String()), 0o644)
@@ -172,6 +149,86 @@ type benchTarget struct {
 	args []string
 	pid  int
 	vs   string
+}
+
+type benchRow struct {
+	op, size, api string
+	res           result
+	rssMiB        float64
+	ratio         string
+}
+
+// ratioSet collects each round's ratio of a pair of targets.
+type ratioSet struct {
+	byKey map[string][]float64 // by "op size a/b"
+	keys  []string             // in the order first seen
+}
+
+func (rs *ratioSet) add(k string, r float64) {
+	if rs.byKey[k] == nil {
+		rs.keys = append(rs.keys, k)
+	}
+	rs.byKey[k] = append(rs.byKey[k], r)
+}
+
+// loadRound loads each target in turn with op and size, a row each.
+func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, duration, concurrency string, ratios *ratioSet) []benchRow {
+	var rows []benchRow
+	got := map[string]result{}
+	for _, tg := range targets {
+		r := benchRow{op: op, size: size, api: tg.name}
+		var stop func() float64
+		if tg.pid != 0 {
+			stop = sampleRSS(tg.pid)
+		}
+		r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
+		if stop != nil {
+			r.rssMiB = stop()
+		}
+		got[tg.name] = r.res
+		// A ratio of this API against the one it is measured by
+		// (S3 against Swift, Swift against SAIO, S3 against MinIO).
+		if tg.name == "saio" || tg.name == "minio" {
+			if ours, ok := got[tg.vs]; ok && r.res.OpsPerS > 0 {
+				r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, ours.OpsPerS/r.res.OpsPerS)
+			}
+		} else if base, ok := got[tg.vs]; ok && base.OpsPerS > 0 {
+			r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, r.res.OpsPerS/base.OpsPerS)
+			if r.res.OpsPerS/base.OpsPerS < 0.9 {
+				r.ratio += " (<0.90)"
+			}
+			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s", op, size, tg.name, tg.vs), r.res.OpsPerS/base.OpsPerS)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func geomean(xs []float64) float64 {
+	sum := 0.0
+	for _, x := range xs {
+		sum += math.Log(x)
+	}
+	return math.Exp(sum / float64(len(xs)))
+}
+
+func fmtRatios(xs []float64) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprintf("%.2f", x))
+	}
+	return "(" + strings.Join(parts, " ") + ")"
+}
+
+// startLoggedServer starts a bench server on ndev devices of its own
+// with its access log on, in a file.
+func startLoggedServer(t *testing.T, ndev int) *server {
+	dir := filepath.Join(t.TempDir(), "node")
+	for i := 1; i <= ndev; i++ {
+		os.MkdirAll(filepath.Join(dir, fmt.Sprintf("d%d", i)), 0o755)
+	}
+	return startServer(t, dir, "--user", "bench:bench:bench:.admin", "--log-level", "warn",
+		"--access-log", filepath.Join(t.TempDir(), "access.log"))
 }
 
 // apiTarget loads s through api ("swift" or "s3"), named api+suffix.

@@ -57,6 +57,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 		}
 		al.Headers = cfg.AccessLog.Headers
 		al.RevealSensitivePrefix = cfg.AccessLog.RevealSensitivePrefix
+		al.Log = log.With("component", "proxy_logging")
 		o.access, o.logging.Access = al, al
 		onHangup(ctx, func() {
 			if err := al.Reopen(); err != nil {

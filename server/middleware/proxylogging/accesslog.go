@@ -3,6 +3,7 @@ package proxylogging
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ type AccessLog struct {
 	closer io.Closer
 	spare  []byte // the buffer the last write out emptied (under wmu)
 	path   string // the file, for Reopen ("" when not a file)
+	failed bool   // the last write out failed (under wmu)
 
 	kick chan struct{}
 	stop chan struct{}
@@ -34,6 +36,8 @@ type AccessLog struct {
 	RevealSensitivePrefix int
 	// Headers logs the request headers (Swift's access_log_headers).
 	Headers bool
+	// Log, if set, is told when writing out starts and stops failing.
+	Log *slog.Logger
 }
 
 const (
@@ -148,12 +152,26 @@ func (l *AccessLog) flushLocked() error {
 	var err error
 	if len(buf) > 0 {
 		_, err = l.w.Write(buf)
+		l.noteFailure(err, len(buf))
 	}
 	if cap(buf) > 4*flushAt {
 		buf = nil // a burst's buffer is not kept for good
 	}
 	l.spare = buf[:0]
 	return err
+}
+
+// noteFailure logs the first of a run of failed writes out, and the
+// first success after it.
+func (l *AccessLog) noteFailure(err error, n int) {
+	switch {
+	case l.Log == nil || (err != nil) == l.failed:
+	case err != nil:
+		l.Log.Error("writing the access log failed: lines are lost until it works again", "path", l.path, "bytes", n, "err", err)
+	default:
+		l.Log.Info("writing the access log works again", "path", l.path)
+	}
+	l.failed = err != nil
 }
 
 // Reopen writes out the lines logged so far and reopens the log file, so

@@ -1,7 +1,9 @@
 package proxylogging_test
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +72,47 @@ func TestAccessLogWritesWithinASecond(t *testing.T) {
 			t.Fatal("the line was not written 3 s later")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// flakyWriter fails while broken is set.
+type flakyWriter struct {
+	mu     sync.Mutex
+	broken bool
+	lines  int
+}
+
+func (w *flakyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.broken {
+		return 0, errors.New("no space left on device")
+	}
+	w.lines += strings.Count(string(p), "\n")
+	return len(p), nil
+}
+
+// A log that cannot be written says so once, and once when it can again.
+func TestAccessLogReportsWriteFailures(t *testing.T) {
+	t.Parallel()
+	w := &flakyWriter{broken: true}
+	var logs strings.Builder
+	l := proxylogging.NewAccessLog(w, nil)
+	l.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	for range 3 {
+		l.Write(&proxylogging.AccessEntry{Status: 200})
+		l.Flush()
+	}
+	w.mu.Lock()
+	w.broken = false
+	w.mu.Unlock()
+	l.Write(&proxylogging.AccessEntry{Status: 200})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Count(out, "writing the access log failed") != 1 || strings.Count(out, "access log works again") != 1 ||
+		!strings.Contains(out, "no space left") || w.lines != 1 {
+		t.Errorf("%d lines written, logged:\n%s", w.lines, out)
 	}
 }

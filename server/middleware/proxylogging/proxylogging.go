@@ -42,8 +42,8 @@ func (l *Logging) off() bool { return l == nil || l.Metrics == nil && l.Access =
 
 // Middleware records the requests of one API: "swift" for the proxy
 // (where a request with an S3 signature counts as "s3"), "backend" for
-// the storage-node listener. In a proxy.Chain next has written its
-// response when it returns.
+// the storage-node listener (proxy.StorageNodeHandler). In a proxy.Chain
+// next has written its response when it returns.
 func (l *Logging) Middleware(api string) proxy.Middleware {
 	return func(next proxy.Handler) proxy.Handler {
 		if l.off() {
@@ -65,17 +65,6 @@ func (l *Logging) Middleware(api string) proxy.Middleware {
 			rec.responded(ctx)
 			return err
 		}
-	}
-}
-
-// Wrap is Middleware for a listener that serves a fasthttp handler
-// directly (the storage-node listener).
-func (l *Logging) Wrap(api string) func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-		return proxy.Serve(l.Middleware(api)(func(ctx *fasthttp.RequestCtx) error {
-			next(ctx)
-			return nil
-		}))
 	}
 }
 

@@ -258,7 +258,7 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 	al := proxylogging.NewAccessLog(io.Discard, nil)
 	l := &proxylogging.Logging{Metrics: m.HTTP, Access: al}
 	chunk := strings.Repeat("s", 4096)
-	h := l.Wrap(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) {
+	h := proxy.Serve(l.Middleware(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) error {
 		n := 100
 		if string(ctx.Path()) == "/endless" {
 			n = 1 << 20
@@ -273,7 +273,8 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 				}
 			}
 		})
-	})
+		return nil
+	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +363,7 @@ func TestProxyLoggingReplacedStreams(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(metrics.Options{})
 	l := &proxylogging.Logging{Metrics: m.HTTP}
-	h := l.Wrap(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) {
+	h := proxy.Serve(l.Middleware(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) error {
 		switch string(ctx.Path()) {
 		case "/replaced":
 			proxy.SetBodyStream(ctx, strings.NewReader(strings.Repeat("r", 100)), 100)
@@ -371,7 +372,8 @@ func TestProxyLoggingReplacedStreams(t *testing.T) {
 		case "/direct":
 			ctx.SetBodyStream(strings.NewReader(strings.Repeat("d", 50)), 50)
 		}
-	})
+		return nil
+	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -120,14 +120,17 @@ func TestBench(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
 	b.WriteString(minioNote)
-	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
+	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s %10s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "srv µs/op", "ratio")
 	for _, r := range rows {
-		rss := "-"
+		rss, srv := "-", "-"
 		if r.rssMiB > 0 {
 			rss = fmt.Sprintf("%.1f", r.rssMiB)
 		}
-		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
-			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
+		if r.srvUS > 0 {
+			srv = fmt.Sprintf("%.0f", r.srvUS)
+		}
+		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f %10s  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, srv, r.ratio)
 	}
 	if rounds > 1 {
 		fmt.Fprintf(&b, "geometric mean of %d rounds' ratios:\n", rounds)
@@ -155,6 +158,7 @@ type benchRow struct {
 	op, size, api string
 	res           result
 	rssMiB        float64
+	srvUS         float64 // the server's CPU per operation, µs
 	ratio         string
 }
 
@@ -175,15 +179,24 @@ func (rs *ratioSet) add(k string, r float64) {
 func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, duration, concurrency string, ratios *ratioSet) []benchRow {
 	var rows []benchRow
 	got := map[string]result{}
+	srv := map[string]float64{} // server CPU µs per op
 	for _, tg := range targets {
 		r := benchRow{op: op, size: size, api: tg.name}
 		var stop func() float64
+		var cpu func() []cpuSample
 		if tg.pid != 0 {
-			stop = sampleRSS(tg.pid)
+			stop, cpu = sampleRSS(tg.pid), sampleCPU(tg.pid)
 		}
 		r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
 		if stop != nil {
 			r.rssMiB = stop()
+			// The server's CPU in objbench's timed phase, per operation:
+			// what the load costs it, however busy the machine is.
+			end := time.Now().Add(-time.Duration(r.res.CleanupS * float64(time.Second)))
+			used := cpuBetween(cpu(), end.Add(-time.Duration(r.res.ElapsedS*float64(time.Second))), end)
+			if r.res.Count > 0 {
+				r.srvUS = used.Seconds() * 1e6 / float64(r.res.Count)
+			}
 		}
 		got[tg.name] = r.res
 		// A ratio of this API against the one it is measured by
@@ -197,8 +210,12 @@ func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, d
 			if r.res.OpsPerS/base.OpsPerS < 0.9 {
 				r.ratio += " (<0.90)"
 			}
-			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s", op, size, tg.name, tg.vs), r.res.OpsPerS/base.OpsPerS)
+			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s ops/s", op, size, tg.name, tg.vs), r.res.OpsPerS/base.OpsPerS)
+			if b := srv[tg.vs]; b > 0 && r.srvUS > 0 {
+				ratios.add(fmt.Sprintf("%-4s %-6s %s/%s srv CPU/op", op, size, tg.name, tg.vs), r.srvUS/b)
+			}
 		}
+		srv[tg.name] = r.srvUS
 		rows = append(rows, r)
 	}
 	return rows
@@ -250,6 +267,9 @@ type result struct {
 		P99 float64 `json:"p99"`
 	} `json:"latency_ms"`
 	ClientCores float64 `json:"-"` // CPU objbench itself kept busy: not the server's
+	Count       int64   `json:"count"`
+	// The timed phase's length and what came after it (objbench's cleanup).
+	ElapsedS, CleanupS float64 `json:"-"`
 }
 
 func envOr(k, d string) string {
@@ -284,6 +304,8 @@ func runObjbench(t *testing.T, bin string, target []string, op, size, duration, 
 		ClientCPU struct {
 			Cores float64 `json:"cores"`
 		} `json:"client_cpu"`
+		ElapsedS float64 `json:"elapsed_s"`
+		CleanupS float64 `json:"cleanup_s"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Ops) == 0 {
 		t.Errorf("objbench output: %v\n%s", err, out)
@@ -291,6 +313,7 @@ func runObjbench(t *testing.T, bin string, target []string, op, size, duration, 
 	}
 	r := doc.Ops[0]
 	r.ClientCores = doc.ClientCPU.Cores
+	r.ElapsedS, r.CleanupS = doc.ElapsedS, doc.CleanupS
 	return r
 }
 

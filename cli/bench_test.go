@@ -120,24 +120,7 @@ func TestBench(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
 	b.WriteString(minioNote)
-	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s %10s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "srv µs/op", "ratio")
-	for _, r := range rows {
-		rss, srv := "-", "-"
-		if r.rssMiB > 0 {
-			rss = fmt.Sprintf("%.1f", r.rssMiB)
-		}
-		if r.srvUS > 0 {
-			srv = fmt.Sprintf("%.0f", r.srvUS)
-		}
-		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f %10s  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
-			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, srv, r.ratio)
-	}
-	if rounds > 1 {
-		fmt.Fprintf(&b, "geometric mean of %d rounds' ratios:\n", rounds)
-		for _, k := range ratios.keys {
-			fmt.Fprintf(&b, "%s %.3fx %s\n", k, geomean(ratios.byKey[k]), fmtRatios(ratios.byKey[k]))
-		}
-	}
+	b.WriteString(benchTable(rows, ratios, rounds))
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(b.String()), 0o644)
@@ -219,6 +202,30 @@ func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, d
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// benchTable is the rows as a table, then the rounds' mean ratios.
+func benchTable(rows []benchRow, ratios *ratioSet, rounds int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s %10s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "srv µs/op", "ratio")
+	for _, r := range rows {
+		rss, srv := "-", "-"
+		if r.rssMiB > 0 {
+			rss = fmt.Sprintf("%.1f", r.rssMiB)
+		}
+		if r.srvUS > 0 {
+			srv = fmt.Sprintf("%.0f", r.srvUS)
+		}
+		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f %10s  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, srv, r.ratio)
+	}
+	if rounds > 1 {
+		fmt.Fprintf(&b, "geometric mean of %d rounds' ratios:\n", rounds)
+		for _, k := range ratios.keys {
+			fmt.Fprintf(&b, "%s %.3fx %s\n", k, geomean(ratios.byKey[k]), fmtRatios(ratios.byKey[k]))
+		}
+	}
+	return b.String()
 }
 
 func geomean(xs []float64) float64 {

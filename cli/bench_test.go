@@ -29,7 +29,8 @@ import (
 //	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
 //	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
 //	BENCH_ROUNDS         loads of each target per op and size, alternating
-//	                     between the targets; the mean ratio is printed [1]
+//	                     between the targets (in reverse order every other
+//	                     round); the mean ratios are printed [1]
 //	BENCH_ACCESS_LOG=1   keep serve's access log on (stdout) [off]
 //	BENCH_ACCESS_LOG=compare  a second swiftbox beside the first, its access
 //	                     log on (to a file), loaded right after it on each
@@ -112,8 +113,8 @@ func TestBench(t *testing.T) {
 	ratios := &ratioSet{byKey: map[string][]float64{}}
 	for _, size := range sizes {
 		for _, op := range []string{"put", "get"} {
-			for range rounds {
-				rows = append(rows, loadRound(t, objbench, targets, op, size, duration, concurrency, ratios)...)
+			for round := range rounds {
+				rows = append(rows, loadRound(t, objbench, targets, op, size, duration, concurrency, round%2 == 1, ratios)...)
 			}
 		}
 	}
@@ -158,12 +159,17 @@ func (rs *ratioSet) add(k string, r float64) {
 	rs.byKey[k] = append(rs.byKey[k], r)
 }
 
-// loadRound loads each target in turn with op and size, a row each.
-func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, duration, concurrency string, ratios *ratioSet) []benchRow {
-	var rows []benchRow
-	got := map[string]result{}
-	srv := map[string]float64{} // server CPU µs per op
-	for _, tg := range targets {
+// loadRound loads each target in turn with op and size, a row each, in
+// reverse order when reverse is set (so that no target always follows
+// another), and then takes the ratios.
+func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, duration, concurrency string, reverse bool, ratios *ratioSet) []benchRow {
+	rows := make([]benchRow, len(targets))
+	for n := range targets {
+		i := n
+		if reverse {
+			i = len(targets) - 1 - n
+		}
+		tg := targets[i]
 		r := benchRow{op: op, size: size, api: tg.name}
 		var stop func() float64
 		var cpu func() []cpuSample
@@ -181,25 +187,34 @@ func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, d
 				r.srvUS = used.Seconds() * 1e6 / float64(r.res.Count)
 			}
 		}
-		got[tg.name] = r.res
+		rows[i] = r
+	}
+	got := map[string]benchRow{}
+	for _, r := range rows {
+		got[r.api] = r
+	}
+	for i, tg := range targets {
+		r := &rows[i]
+		base, ok := got[tg.vs]
 		// A ratio of this API against the one it is measured by
 		// (S3 against Swift, Swift against SAIO, S3 against MinIO).
-		if tg.name == "saio" || tg.name == "minio" {
-			if ours, ok := got[tg.vs]; ok && r.res.OpsPerS > 0 {
-				r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, ours.OpsPerS/r.res.OpsPerS)
+		switch {
+		case !ok:
+		case tg.name == "saio" || tg.name == "minio":
+			if r.res.OpsPerS > 0 {
+				r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, base.res.OpsPerS/r.res.OpsPerS)
 			}
-		} else if base, ok := got[tg.vs]; ok && base.OpsPerS > 0 {
-			r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, r.res.OpsPerS/base.OpsPerS)
-			if r.res.OpsPerS/base.OpsPerS < 0.9 {
+		case base.res.OpsPerS > 0:
+			x := r.res.OpsPerS / base.res.OpsPerS
+			r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, x)
+			if x < 0.9 {
 				r.ratio += " (<0.90)"
 			}
-			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s ops/s", op, size, tg.name, tg.vs), r.res.OpsPerS/base.OpsPerS)
-			if b := srv[tg.vs]; b > 0 && r.srvUS > 0 {
-				ratios.add(fmt.Sprintf("%-4s %-6s %s/%s srv CPU/op", op, size, tg.name, tg.vs), r.srvUS/b)
+			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s ops/s", op, size, tg.name, tg.vs), x)
+			if base.srvUS > 0 && r.srvUS > 0 {
+				ratios.add(fmt.Sprintf("%-4s %-6s %s/%s srv CPU/op", op, size, tg.name, tg.vs), r.srvUS/base.srvUS)
 			}
 		}
-		srv[tg.name] = r.srvUS
-		rows = append(rows, r)
 	}
 	return rows
 }

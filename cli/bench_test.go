@@ -27,6 +27,7 @@ import (
 //	BENCH_DEVICES_COUNT  devices d1…dN made there: 3 gives 3 replicas, 1 gives
 //	                     1 replica [3; 1 with COMPARE_MINIO=1]
 //	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
+//	BENCH_OPS            objbench ops to run: put, get or both [put,get]
 //	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
 //	BENCH_ROUNDS         loads of each target per op and size, alternating
 //	                     between the targets (in reverse order every other
@@ -112,7 +113,7 @@ func TestBench(t *testing.T) {
 	var rows []benchRow
 	ratios := &ratioSet{byKey: map[string][]float64{}}
 	for _, size := range sizes {
-		for _, op := range []string{"put", "get"} {
+		for _, op := range strings.Split(envOr("BENCH_OPS", "put,get"), ",") {
 			for round := range rounds {
 				rows = append(rows, loadRound(t, objbench, targets, op, size, duration, concurrency, round%2 == 1, ratios)...)
 			}

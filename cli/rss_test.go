@@ -15,29 +15,39 @@ import (
 func sampleRSS(pid int) func() float64 {
 	var mu sync.Mutex
 	peak := 0.0
-	done := make(chan struct{})
+	stop := every(50*time.Millisecond, func() {
+		if v := rssMiB(pid); v > 0 {
+			mu.Lock()
+			peak = max(peak, v)
+			mu.Unlock()
+		}
+	})
+	return func() float64 {
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
+}
+
+// every calls f every d until the returned func is called, which returns
+// once f no longer runs.
+func every(d time.Duration, f func()) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
-		tk := time.NewTicker(50 * time.Millisecond)
+		defer close(finished)
+		tk := time.NewTicker(d)
 		defer tk.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tk.C:
-			}
-			if v := rssMiB(pid); v > 0 {
-				mu.Lock()
-				peak = max(peak, v)
-				mu.Unlock()
+				f()
 			}
 		}
 	}()
-	return func() float64 {
-		close(done)
-		mu.Lock()
-		defer mu.Unlock()
-		return peak
-	}
+	return func() { close(done); <-finished }
 }
 
 func rssMiB(pid int) float64 {
@@ -67,7 +77,6 @@ type cpuSample struct {
 func sampleCPU(pid int) func() []cpuSample {
 	var mu sync.Mutex
 	var samples []cpuSample
-	done := make(chan struct{})
 	take := func() {
 		if c, ok := cpuTime(pid); ok {
 			mu.Lock()
@@ -76,20 +85,9 @@ func sampleCPU(pid int) func() []cpuSample {
 		}
 	}
 	take()
-	go func() {
-		tk := time.NewTicker(50 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tk.C:
-				take()
-			}
-		}
-	}()
+	stop := every(50*time.Millisecond, take)
 	return func() []cpuSample {
-		close(done)
+		stop()
 		take()
 		mu.Lock()
 		defer mu.Unlock()

@@ -275,14 +275,8 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 		})
 		return nil
 	}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := proxy.NewHTTPServer(h, nil, "t")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); al.Close() })
-	base := "http://" + ln.Addr().String()
+	t.Cleanup(func() { al.Close() })
+	base := serve(t, h)
 	resp, err := http.Get(base + "/v1/a/c")
 	if err != nil {
 		t.Fatal(err)
@@ -374,15 +368,9 @@ func TestProxyLoggingReplacedStreams(t *testing.T) {
 		}
 		return nil
 	}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := proxy.NewHTTPServer(h, nil, "t")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown() })
+	base := serve(t, h)
 	get := func(path string, want int) {
-		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,4 +387,17 @@ func TestProxyLoggingReplacedStreams(t *testing.T) {
 	waitMetric(t, m, "swiftbox_http_requests_total", nil, 2)
 	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 54)
 	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
+}
+
+// serve serves h on a loopback port until the test ends; it returns the
+// base URL.
+func serve(t *testing.T, h fasthttp.RequestHandler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := proxy.NewHTTPServer(h, nil, "t")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return "http://" + ln.Addr().String()
 }

@@ -5,6 +5,7 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,8 +27,15 @@ import (
 //	BENCH_DEVICES_COUNT  devices d1…dN made there: 3 gives 3 replicas, 1 gives
 //	                     1 replica [3; 1 with COMPARE_MINIO=1]
 //	BENCH_APIS           swiftbox APIs to load: swift, s3 or both [swift,s3]
+//	BENCH_OPS            objbench ops to run: put, get or both [put,get]
 //	BENCH_DURATION, BENCH_SIZES, BENCH_CONCURRENCY, BENCH_OUT
+//	BENCH_ROUNDS         loads of each target per op and size, alternating
+//	                     between the targets (in reverse order every other
+//	                     round); the mean ratios are printed [1]
 //	BENCH_ACCESS_LOG=1   keep serve's access log on (stdout) [off]
+//	BENCH_ACCESS_LOG=compare  a second swiftbox beside the first, its access
+//	                     log on (to a file), loaded right after it on each
+//	                     load: ratio with/without the access log
 //	COMPARE_SWIFT=1      the same Swift loads against a Swift all-in-one
 //	                     (SWIFT_AUTH [http://127.0.0.1:8080/auth/v1.0],
 //	                     SWIFT_USER, SWIFT_KEY): ratio swiftbox/Swift
@@ -53,7 +61,12 @@ func TestBench(t *testing.T) {
 	if os.Getenv("BENCH_ACCESS_LOG") == "1" {
 		accessLog = "-"
 	}
+	compareLog := os.Getenv("BENCH_ACCESS_LOG") == "compare"
 	s := startServer(t, devices, "--user", "bench:bench:bench:.admin", "--log-level", "warn", "--access-log", accessLog)
+	var logged *server // the same server with its access log on (compare)
+	if compareLog {
+		logged = startLoggedServer(t, ndev)
+	}
 	replicas := "?"
 	if m := regexp.MustCompile(`(\d+) replicas\)`).FindStringSubmatch(s.Output()); m != nil {
 		replicas = m[1]
@@ -64,15 +77,12 @@ func TestBench(t *testing.T) {
 
 	var targets []benchTarget
 	for _, api := range strings.Split(envOr("BENCH_APIS", "swift,s3"), ",") {
-		switch api {
-		case "swift":
-			targets = append(targets, benchTarget{name: "swift", pid: s.cmd.Process.Pid,
-				args: []string{"-proto", "swift", "-auth", s.AuthURL(), "-user", "bench:bench", "-key", "bench"}})
-		case "s3":
-			targets = append(targets, benchTarget{name: "s3", pid: s.cmd.Process.Pid,
-				args: []string{"-proto", "s3", "-endpoint", s.URL, "-access-key", "bench:bench", "-secret-key", "bench"}})
-		default:
+		if api != "swift" && api != "s3" {
 			t.Fatalf("BENCH_APIS: unknown API %q (swift, s3)", api)
+		}
+		targets = append(targets, apiTarget(api, "", s))
+		if logged != nil {
+			targets = append(targets, apiTarget(api, "+log", logged))
 		}
 	}
 	if compareSwift {
@@ -88,60 +98,31 @@ func TestBench(t *testing.T) {
 		minioNote = fmt.Sprintf("MinIO %s: one drive (%s), no erasure coding\n", m.version, m.dir)
 	}
 	for i := range targets {
-		if targets[i].name == "s3" {
+		switch targets[i].name {
+		case "s3":
 			targets[i].vs = "swift"
+		case "swift+log", "s3+log":
+			targets[i].vs = strings.TrimSuffix(targets[i].name, "+log")
 		}
 	}
 
-	type row struct {
-		op, size, api string
-		res           result
-		rssMiB        float64
-		ratio         string
+	rounds, err := strconv.Atoi(envOr("BENCH_ROUNDS", "1"))
+	if err != nil || rounds < 1 {
+		t.Fatalf("BENCH_ROUNDS: %v", err)
 	}
-	var rows []row
+	var rows []benchRow
+	ratios := &ratioSet{byKey: map[string][]float64{}}
 	for _, size := range sizes {
-		for _, op := range []string{"put", "get"} {
-			got := map[string]result{}
-			for _, tg := range targets {
-				r := row{op: op, size: size, api: tg.name}
-				var stop func() float64
-				if tg.pid != 0 {
-					stop = sampleRSS(tg.pid)
-				}
-				r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
-				if stop != nil {
-					r.rssMiB = stop()
-				}
-				got[tg.name] = r.res
-				// A ratio of this API against the one it is measured by
-				// (S3 against Swift, Swift against SAIO, S3 against MinIO).
-				if tg.name == "saio" || tg.name == "minio" {
-					if ours, ok := got[tg.vs]; ok && r.res.OpsPerS > 0 {
-						r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, ours.OpsPerS/r.res.OpsPerS)
-					}
-				} else if base, ok := got[tg.vs]; ok && base.OpsPerS > 0 {
-					r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, r.res.OpsPerS/base.OpsPerS)
-					if r.res.OpsPerS/base.OpsPerS < 0.9 {
-						r.ratio += " (<0.90)"
-					}
-				}
-				rows = append(rows, r)
+		for _, op := range strings.Split(envOr("BENCH_OPS", "put,get"), ",") {
+			for round := range rounds {
+				rows = append(rows, loadRound(t, objbench, targets, op, size, duration, concurrency, round%2 == 1, ratios)...)
 			}
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nswiftbox: %d device(s) in %s, %s replica(s), concurrency %s, %s per load\n", ndev, devices, replicas, concurrency, duration)
 	b.WriteString(minioNote)
-	fmt.Fprintf(&b, "%-4s %-6s %-6s %10s %10s %9s %9s %9s %8s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "ratio")
-	for _, r := range rows {
-		rss := "-"
-		if r.rssMiB > 0 {
-			rss = fmt.Sprintf("%.1f", r.rssMiB)
-		}
-		fmt.Fprintf(&b, "%-4s %-6s %-6s %10.1f %10.2f %9.2f %9.2f %9s %8.2f  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
-			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, r.ratio)
-	}
+	b.WriteString(benchTable(rows, ratios, rounds))
 	fmt.Print(b.String())
 	if out := os.Getenv("BENCH_OUT"); out != "" {
 		os.WriteFile(out, []byte(b.String()), 0o644)
@@ -158,6 +139,148 @@ type benchTarget struct {
 	vs   string
 }
 
+type benchRow struct {
+	op, size, api string
+	res           result
+	rssMiB        float64
+	srvUS         float64 // the server's CPU per operation, µs
+	ratio         string
+}
+
+// ratioSet collects each round's ratio of a pair of targets.
+type ratioSet struct {
+	byKey map[string][]float64 // by "op size a/b"
+	keys  []string             // in the order first seen
+}
+
+func (rs *ratioSet) add(k string, r float64) {
+	if rs.byKey[k] == nil {
+		rs.keys = append(rs.keys, k)
+	}
+	rs.byKey[k] = append(rs.byKey[k], r)
+}
+
+// loadRound loads each target in turn with op and size, a row each, in
+// reverse order when reverse is set (so that no target always follows
+// another), and then takes the ratios.
+func loadRound(t *testing.T, objbench string, targets []benchTarget, op, size, duration, concurrency string, reverse bool, ratios *ratioSet) []benchRow {
+	rows := make([]benchRow, len(targets))
+	for n := range targets {
+		i := n
+		if reverse {
+			i = len(targets) - 1 - n
+		}
+		tg := targets[i]
+		r := benchRow{op: op, size: size, api: tg.name}
+		var stop func() float64
+		var cpu func() []cpuSample
+		if tg.pid != 0 {
+			stop, cpu = sampleRSS(tg.pid), sampleCPU(tg.pid)
+		}
+		r.res = runObjbench(t, objbench, tg.args, op, size, duration, concurrency)
+		if stop != nil {
+			r.rssMiB = stop()
+			// The server's CPU in objbench's timed phase, per operation:
+			// what the load costs it, however busy the machine is.
+			end := time.Now().Add(-time.Duration(r.res.CleanupS * float64(time.Second)))
+			used := cpuBetween(cpu(), end.Add(-time.Duration(r.res.ElapsedS*float64(time.Second))), end)
+			if r.res.Count > 0 {
+				r.srvUS = used.Seconds() * 1e6 / float64(r.res.Count)
+			}
+		}
+		rows[i] = r
+	}
+	got := map[string]benchRow{}
+	for _, r := range rows {
+		got[r.api] = r
+	}
+	for i, tg := range targets {
+		r := &rows[i]
+		base, ok := got[tg.vs]
+		// A ratio of this API against the one it is measured by
+		// (S3 against Swift, Swift against SAIO, S3 against MinIO).
+		switch {
+		case !ok:
+		case tg.name == "saio" || tg.name == "minio":
+			if r.res.OpsPerS > 0 {
+				r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.vs, tg.name, base.res.OpsPerS/r.res.OpsPerS)
+			}
+		case base.res.OpsPerS > 0:
+			x := r.res.OpsPerS / base.res.OpsPerS
+			r.ratio = fmt.Sprintf("%s/%s %.2fx", tg.name, tg.vs, x)
+			if x < 0.9 {
+				r.ratio += " (<0.90)"
+			}
+			ratios.add(fmt.Sprintf("%-4s %-6s %s/%s ops/s", op, size, tg.name, tg.vs), x)
+			if base.srvUS > 0 && r.srvUS > 0 {
+				ratios.add(fmt.Sprintf("%-4s %-6s %s/%s srv CPU/op", op, size, tg.name, tg.vs), r.srvUS/base.srvUS)
+			}
+		}
+	}
+	return rows
+}
+
+// benchTable is the rows as a table, then the rounds' mean ratios.
+func benchTable(rows []benchRow, ratios *ratioSet, rounds int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-4s %-6s %-9s %10s %10s %9s %9s %9s %8s %10s  %s\n", "op", "size", "api", "ops/s", "MiB/s", "p50 ms", "p99 ms", "RSS MiB", "cli CPU", "srv µs/op", "ratio")
+	for _, r := range rows {
+		rss, srv := "-", "-"
+		if r.rssMiB > 0 {
+			rss = fmt.Sprintf("%.1f", r.rssMiB)
+		}
+		if r.srvUS > 0 {
+			srv = fmt.Sprintf("%.0f", r.srvUS)
+		}
+		fmt.Fprintf(&b, "%-4s %-6s %-9s %10.1f %10.2f %9.2f %9.2f %9s %8.2f %10s  %s\n", r.op, r.size, r.api, r.res.OpsPerS, r.res.MiBPerS,
+			r.res.Latency.P50, r.res.Latency.P99, rss, r.res.ClientCores, srv, r.ratio)
+	}
+	if rounds > 1 {
+		fmt.Fprintf(&b, "geometric mean of %d rounds' ratios:\n", rounds)
+		for _, k := range ratios.keys {
+			fmt.Fprintf(&b, "%s %.3fx %s\n", k, geomean(ratios.byKey[k]), fmtRatios(ratios.byKey[k]))
+		}
+	}
+	return b.String()
+}
+
+func geomean(xs []float64) float64 {
+	sum := 0.0
+	for _, x := range xs {
+		sum += math.Log(x)
+	}
+	return math.Exp(sum / float64(len(xs)))
+}
+
+func fmtRatios(xs []float64) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprintf("%.2f", x))
+	}
+	return "(" + strings.Join(parts, " ") + ")"
+}
+
+// startLoggedServer starts a bench server on ndev devices of its own
+// with its access log on, in a file.
+func startLoggedServer(t *testing.T, ndev int) *server {
+	dir := filepath.Join(t.TempDir(), "node")
+	for i := 1; i <= ndev; i++ {
+		os.MkdirAll(filepath.Join(dir, fmt.Sprintf("d%d", i)), 0o755)
+	}
+	return startServer(t, dir, "--user", "bench:bench:bench:.admin", "--log-level", "warn",
+		"--access-log", filepath.Join(t.TempDir(), "access.log"))
+}
+
+// apiTarget loads s through api ("swift" or "s3"), named api+suffix.
+func apiTarget(api, suffix string, s *server) benchTarget {
+	if api == "swift" {
+		return benchTarget{name: api + suffix, pid: s.cmd.Process.Pid,
+			args: []string{"-proto", "swift", "-auth", s.AuthURL(), "-user", "bench:bench", "-key", "bench"}}
+	}
+	return benchTarget{name: api + suffix, pid: s.cmd.Process.Pid,
+		args: []string{"-proto", "s3", "-endpoint", s.URL, "-access-key", "bench:bench", "-secret-key", "bench"}}
+}
+
 type result struct {
 	OpsPerS float64 `json:"ops_per_s"`
 	MiBPerS float64 `json:"mib_per_s"`
@@ -167,6 +290,9 @@ type result struct {
 		P99 float64 `json:"p99"`
 	} `json:"latency_ms"`
 	ClientCores float64 `json:"-"` // CPU objbench itself kept busy: not the server's
+	Count       int64   `json:"count"`
+	// The timed phase's length and what came after it (objbench's cleanup).
+	ElapsedS, CleanupS float64 `json:"-"`
 }
 
 func envOr(k, d string) string {
@@ -201,6 +327,8 @@ func runObjbench(t *testing.T, bin string, target []string, op, size, duration, 
 		ClientCPU struct {
 			Cores float64 `json:"cores"`
 		} `json:"client_cpu"`
+		ElapsedS float64 `json:"elapsed_s"`
+		CleanupS float64 `json:"cleanup_s"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Ops) == 0 {
 		t.Errorf("objbench output: %v\n%s", err, out)
@@ -208,6 +336,7 @@ func runObjbench(t *testing.T, bin string, target []string, op, size, duration, 
 	}
 	r := doc.Ops[0]
 	r.ClientCores = doc.ClientCPU.Cores
+	r.ElapsedS, r.CleanupS = doc.ElapsedS, doc.CleanupS
 	return r
 }
 

@@ -29,6 +29,7 @@ import (
 	"swiftbox/server/backend"
 	"swiftbox/server/daemon/updater"
 	"swiftbox/server/listener"
+	"swiftbox/server/middleware/proxylogging"
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
 )
@@ -256,7 +257,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	px, err := server.NewProxy(proxy.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
 		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
-		Auth:    auth, Log: log, Logging: obs.logging, Metrics: obs.metrics, Keystone: ks,
+		Auth:    auth, Log: log, Metrics: obs.metrics, Keystone: ks, Filters: []proxy.Filter{proxylogging.Filter(obs.logging)},
 		FrontInfo: map[string]func() map[string]any{"s3api": s3api.Info},
 		Front:     []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
 	})
@@ -324,12 +325,12 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		say("storage policies: %s", strings.Join(names, ", "))
 	}
 	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
-	srv := proxy.NewHTTPServer(px.Handler(), obs.logging.Expect("swift", px.ExpectHandler), "swiftbox")
+	srv := proxy.NewHTTPServer(px.Handler(), obs.logging.Expect(proxylogging.APISwift, px.ExpectHandler), "swiftbox")
 	srv.HeaderReceived = px.HeaderReceived
 	listeners.serve(ln, srv)
 	if s3ln != nil {
 		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
-		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect("s3", px.ExpectHandler), "swiftbox")
+		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect(proxylogging.APIS3, px.ExpectHandler), "swiftbox")
 		s3srv.HeaderReceived = px.HeaderReceived
 		listeners.serve(s3ln, s3srv)
 	}

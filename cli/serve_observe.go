@@ -14,6 +14,7 @@ import (
 	"swiftbox/config"
 	"swiftbox/ring"
 	"swiftbox/server/metrics"
+	"swiftbox/server/middleware/proxylogging"
 	"swiftbox/server/proxy"
 	"swiftbox/server/recon"
 	"swiftbox/storage"
@@ -25,8 +26,8 @@ import (
 type observability struct {
 	metrics *metrics.Metrics
 	recon   *recon.Cache
-	logging *proxy.RequestLogging
-	access  *proxy.AccessLog
+	logging *proxylogging.Logging
+	access  *proxylogging.AccessLog
 }
 
 func (o *observability) close() {
@@ -48,14 +49,15 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	}
 	o.metrics.Rings.Set("container", rings.Container)
 	o.metrics.Rings.Set("account", rings.Account)
-	o.logging = &proxy.RequestLogging{Metrics: o.metrics.HTTP}
+	o.logging = &proxylogging.Logging{Metrics: o.metrics.HTTP}
 	if p := cfg.AccessLog.Path; p != "" {
-		al, err := proxy.OpenAccessLog(p)
+		al, err := proxylogging.OpenAccessLog(p)
 		if err != nil {
 			return nil, err
 		}
 		al.Headers = cfg.AccessLog.Headers
 		al.RevealSensitivePrefix = cfg.AccessLog.RevealSensitivePrefix
+		al.Log = log.With("component", "proxy_logging")
 		o.access, o.logging.Access = al, al
 		onHangup(ctx, func() {
 			if err := al.Reopen(); err != nil {
@@ -82,7 +84,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	types := portTypes(rings)
 	rh := &recon.Handler{Devices: cfg.Devices, SwiftDir: cfg.StateDir, Cache: o.recon, CheckDevice: objects.CheckDevice, Version: Version}
 	h := proxy.StorageNodeHandler(func(port int) string { return types[port] }, nil,
-		o.logging.Middleware("backend"), rh.Middleware)
+		o.logging.Middleware(proxylogging.APIBackend), proxy.Legacy(rh.Middleware))
 	for _, addr := range addrs {
 		// Swift's backend API is plain HTTP, as Swift's tools expect.
 		ln, err := listeners.listen("storage-node", addr, false)

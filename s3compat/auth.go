@@ -48,18 +48,6 @@ type authInfo struct {
 	v2Stored string   // string to sign (v2), for errors
 }
 
-// isS3Request reports whether ctx carries S3 authentication, as s3api's
-// S3Request recognises one; other requests go on to the Swift API.
-func isS3Request(ctx *fasthttp.RequestCtx) bool {
-	a := ctx.Request.Header.Peek("Authorization")
-	if len(a) > 0 {
-		s := string(a)
-		return strings.HasPrefix(s, "AWS4-HMAC-SHA256 ") || strings.HasPrefix(s, "AWS ")
-	}
-	q := ctx.QueryArgs()
-	return q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") || (q.Has("Signature") && q.Has("AWSAccessKeyId"))
-}
-
 var errTwoAuthMechanisms = s3err(400, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified").
 	with("ArgumentName", "Authorization")
 

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/config"
+	"swiftbox/s3compat/s3detect"
 )
 
 // The examples of AWS's "Signature Version 4 … Amazon S3" documentation.
@@ -74,7 +75,7 @@ func TestSigV4Vectors(t *testing.T) {
 	s := testS3()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if !isS3Request(tc.ctx) {
+			if !s3detect.IsS3Request(tc.ctx) {
 				t.Fatal("not recognised as S3")
 			}
 			a, e := s.parseAuth(tc.ctx)

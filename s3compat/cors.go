@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/s3compat/s3detect"
 )
 
 // Bucket CORS (Put/Get/DeleteBucketCors): the configuration is kept as
@@ -248,7 +250,7 @@ func (r *req) corsResponse() {
 // the access key's named in it (a presigned URL's, say; the preflight
 // itself is not signed), else the anonymous account.
 func (s *S3) preflightAccount(ctx *fasthttp.RequestCtx) string {
-	if isS3Request(ctx) {
+	if s3detect.IsS3Request(ctx) {
 		if a, e := s.parseAuth(ctx); e == nil {
 			if id, _, _, ok := s.auth.LookupS3(a.access); ok && id != nil {
 				return id.Account

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"swiftbox/s3compat/s3detect"
 )
 
 // Fuzz targets for what an S3 client sends before it is authenticated or
@@ -117,7 +119,7 @@ func FuzzSigV4Query(f *testing.F) {
 		if extra != "" {
 			ctx.Request.Header.Set(extra, "v")
 		}
-		if !isS3Request(ctx) {
+		if !s3detect.IsS3Request(ctx) {
 			return
 		}
 		a, e := s.parseAuth(ctx)

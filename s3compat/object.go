@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"swiftbox/server/proxy"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -292,7 +293,7 @@ func (r *req) getObjectRange(m, rng string) *Error {
 		return nil
 	}
 	if s := resp.BodyStream(); s != nil {
-		r.ctx.Response.SetBodyStream(s, n)
+		proxy.SetBodyStream(r.ctx, s, n)
 	} else {
 		r.ctx.Response.SetBody(resp.Body())
 	}

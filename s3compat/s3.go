@@ -21,6 +21,7 @@ import (
 
 	"swiftbox/config"
 	"swiftbox/keystone"
+	"swiftbox/s3compat/s3detect"
 	"swiftbox/server/keylock"
 	"swiftbox/server/proxy"
 )
@@ -62,7 +63,7 @@ func New(cfg *config.Config, auth *keystone.TempAuth, log *slog.Logger) *S3 {
 // subrequests' responses (proxy.Subrequest writes their errors as Swift's).
 func (s *S3) Middleware(next proxy.Handler) proxy.Handler {
 	return func(ctx *fasthttp.RequestCtx) error {
-		if !isS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
+		if !s3detect.IsS3Request(ctx) && !isPostObject(ctx, s.bucketInHost(ctx)) && (s.cfg.AnonymousAccount == "" || s.bucketInHost(ctx) == "") {
 			return next(ctx)
 		}
 		s.serve(ctx, next)
@@ -141,7 +142,7 @@ func (s *S3) serve(ctx *fasthttp.RequestCtx, next proxy.Handler) {
 		writeError(ctx, e)
 		return
 	}
-	if !isS3Request(ctx) {
+	if !s3detect.IsS3Request(ctx) {
 		if bh := s.bucketInHost(ctx); isPostObject(ctx, bh) {
 			s.servePostObject(ctx, next, bh)
 			return

@@ -324,12 +324,12 @@ func (p *Proxy) serveObject(r *Request, rd *openedObject) error {
 	onCorrupt := func(err error) { p.logCorrupt(device, object, err) }
 	switch {
 	case len(ranges) == 0:
-		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(size))
+		SetBodyStream(ctx, &readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(size))
 	case len(ranges) == 1:
 		br := ranges[0]
 		ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		ctx.Response.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.Start, br.End, size))
-		ctx.SetBodyStream(&readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(br.End-br.Start+1))
+		SetBodyStream(ctx, &readerCloser{Reader: bodies[0], rd: rd, corrupt: onCorrupt}, int(br.End-br.Start+1))
 	default:
 		p.multiRange(ctx, rd, ranges, bodies, cleanContentType(meta["Content-Type"]), size, onCorrupt)
 	}
@@ -358,7 +358,7 @@ func (p *Proxy) multiRange(ctx *fasthttp.RequestCtx, rd backend.ObjectReader, ra
 	total += len(tail)
 	ctx.SetStatusCode(fasthttp.StatusPartialContent)
 	ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
-	ctx.SetBodyStream(&readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
+	SetBodyStream(ctx, &readerCloser{Reader: io.MultiReader(readers...), rd: rd, corrupt: onCorrupt}, total)
 }
 
 func (p *Proxy) objectPost(r *Request) error {

@@ -110,12 +110,11 @@ func (p *Proxy) buildFilters(o Options) error {
 // its own package under server/middleware and is passed in Options.Filters.
 func (p *Proxy) ownFilters() map[string]Middleware {
 	return map[string]Middleware{
-		"catch_errors":  p.catchErrors,
-		"gatekeeper":    gatekeeper,
-		"healthcheck":   healthcheck,
-		"proxy_logging": Legacy(p.logging.Middleware("swift")),
-		"info":          p.info,
-		"tempauth":      p.tempauthEndpoint,
-		"authenticate":  p.authenticate,
+		"catch_errors": p.catchErrors,
+		"gatekeeper":   gatekeeper,
+		"healthcheck":  healthcheck,
+		"info":         p.info,
+		"tempauth":     p.tempauthEndpoint,
+		"authenticate": p.authenticate,
 	}
 }

@@ -57,7 +57,6 @@ type Proxy struct {
 	front      []Middleware
 	expiry     expiryQueue
 	ks         *keystone.Keystone // nil without a Keystone
-	logging    *RequestLogging
 	metrics    *metrics.Metrics
 	logins     *keystone.LoginThrottle
 	filters    map[string]Middleware            // by pipeline name (pipeline.go)
@@ -88,8 +87,6 @@ type Options struct {
 	// Keystone, if set, validates tokens tempauth did not issue and owns
 	// the accounts of its reseller prefixes.
 	Keystone *keystone.Keystone
-	// Logging records requests in metrics and the access log (nil = off).
-	Logging *RequestLogging
 	// Metrics receives auth and other proxy metrics (nil = none).
 	Metrics *metrics.Metrics
 	// Filters are the middlewares built outside the core, each placed in
@@ -109,7 +106,6 @@ func NewProxy(o Options) (*Proxy, error) {
 		log:        o.Log,
 		front:      o.Front,
 		ks:         o.Keystone,
-		logging:    o.Logging,
 		metrics:    o.Metrics,
 	}
 	if p.metrics == nil {

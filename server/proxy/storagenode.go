@@ -12,8 +12,8 @@ import (
 // 404). serverType maps a local port to "object", "container" or
 // "account" (from the rings), so OPTIONS names the server as Swift's do
 // (swift-recon --validate-servers).
-func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHandler, mws ...LegacyMiddleware) fasthttp.RequestHandler {
-	h := func(ctx *fasthttp.RequestCtx) {
+func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHandler, mws ...Middleware) fasthttp.RequestHandler {
+	h := func(ctx *fasthttp.RequestCtx) error {
 		if string(ctx.Method()) == fasthttp.MethodOptions {
 			typ := "object"
 			if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok && serverType != nil {
@@ -24,16 +24,14 @@ func StorageNodeHandler(serverType func(port int) string, api fasthttp.RequestHa
 			ctx.Response.Header.Set("Server", typ+"-server/"+swiftVersion)
 			ctx.Response.Header.Set("Allow", "DELETE, GET, HEAD, OPTIONS, POST, PUT, REPLICATE, SSYNC, UPDATE")
 			ctx.Response.Header.SetContentLength(0)
-			return
+			return nil
 		}
 		if api != nil {
 			api(ctx)
-			return
+			return nil
 		}
 		WriteStatus(ctx, fasthttp.StatusNotFound, "")
+		return nil
 	}
-	for i := len(mws) - 1; i >= 0; i-- {
-		h = mws[i](h)
-	}
-	return h
+	return Serve(Chain(h, mws...))
 }

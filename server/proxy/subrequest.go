@@ -251,7 +251,7 @@ func AdoptResponse(ctx *fasthttp.RequestCtx, sub *fasthttp.Response) {
 		ctx.Response.SkipBody = true
 		ctx.Response.Header.SetContentLength(n)
 	case sub.BodyStream() != nil:
-		ctx.Response.SetBodyStream(sub.BodyStream(), n)
+		SetBodyStream(ctx, sub.BodyStream(), n)
 	default:
 		ctx.Response.SetBody(sub.Body())
 	}
@@ -303,7 +303,7 @@ func Relay(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		ctx.Response.Header.SetBytesKV(k, v)
 	}
 	if s := resp.BodyStream(); s != nil {
-		ctx.Response.SetBodyStream(s, resp.Header.ContentLength())
+		SetBodyStream(ctx, s, resp.Header.ContentLength())
 		return
 	}
 	ctx.Response.SetBody(resp.Body())

@@ -17,20 +17,23 @@ func Quote(s string) string { return QuoteSafe(s, "/") }
 // QuoteSafe is urllib.parse.quote(s, safe): letters, digits, "_.-~" and
 // the safe characters stay, every other byte is %XX.
 func QuoteSafe(s, safe string) string {
+	return string(AppendQuoteSafe(make([]byte, 0, len(s)), s, safe))
+}
+
+// AppendQuoteSafe appends QuoteSafe(s, safe) to dst (the access log builds
+// its lines without allocating).
+func AppendQuoteSafe[S ~string | ~[]byte](dst []byte, s S, safe string) []byte {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '_' || c == '.' || c == '-' || c == '~' || strings.IndexByte(safe, c) >= 0 {
-			b.WriteByte(c)
+			dst = append(dst, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
+		dst = append(dst, '%', hex[c>>4], hex[c&15])
 	}
-	return b.String()
+	return dst
 }
 
 // Repr is Python's repr of a str, as Swift's messages quote values.

@@ -26,6 +26,7 @@ import (
 	"swiftbox/server"
 	"swiftbox/server/backend"
 	"swiftbox/server/metrics"
+	"swiftbox/server/middleware/proxylogging"
 	"swiftbox/server/proxy"
 	"swiftbox/storage"
 	"swiftbox/storage/db"
@@ -81,10 +82,10 @@ type Options struct {
 	// --s3-addr): every request there is S3, unsigned ones anonymous
 	// requests to s3.anonymous_account's buckets. It implies S3.
 	S3Listener bool
-	// Logging records requests in metrics and the access log (nil = off);
 	// Metrics receives the proxy's metrics (nil = none).
-	Logging *proxy.RequestLogging
 	Metrics *metrics.Metrics
+	// Logging is proxy_logging's (nil = no request logging).
+	Logging *proxylogging.Logging
 }
 
 // Users are tempauth's: test:tester/testing (.admin), test:tester2/testing2
@@ -149,8 +150,12 @@ func Start(t testing.TB, o Options) *Cluster {
 	if c.S3 != nil {
 		info = map[string]func() map[string]any{"s3api": c.S3.Info}
 	}
+	var filters []proxy.Filter
+	if o.Logging != nil {
+		filters = append(filters, proxylogging.Filter(o.Logging))
+	}
 	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth,
-		Front: front, FrontInfo: info, Log: o.Log, Keystone: ks, Logging: o.Logging, Metrics: o.Metrics})
+		Front: front, FrontInfo: info, Log: o.Log, Keystone: ks, Metrics: o.Metrics, Filters: filters})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +170,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect := p.ExpectHandler
-	if o.Logging != nil {
-		expect = o.Logging.Expect("swift", expect)
-	}
-	srv := proxy.NewHTTPServer(p.Handler(), expect, "swiftbox-test")
+	srv := proxy.NewHTTPServer(p.Handler(), o.Logging.Expect(proxylogging.APISwift, p.ExpectHandler), "swiftbox-test")
 	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
 	s3srv := c.serveS3(o, p)
@@ -197,11 +198,7 @@ func (c *Cluster) serveS3(o Options, p *proxy.Proxy) *fasthttp.Server {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	expect := p.ExpectHandler
-	if o.Logging != nil {
-		expect = o.Logging.Expect("s3", expect)
-	}
-	srv := proxy.NewHTTPServer(p.HandlerWithFront([]proxy.Middleware{c.S3.Handler}), expect, "swiftbox-test")
+	srv := proxy.NewHTTPServer(p.HandlerWithFront([]proxy.Middleware{c.S3.Handler}), o.Logging.Expect(proxylogging.APIS3, p.ExpectHandler), "swiftbox-test")
 	srv.HeaderReceived = p.HeaderReceived
 	go srv.Serve(ln)
 	c.S3URL = "http://" + ln.Addr().String()

@@ -98,7 +98,7 @@ func (b *bulk) stream(ctx *fasthttp.RequestCtx, outType, root string, work func(
 	setContentType(ctx, outType)
 	tid, _ := ctx.UserValue(proxy.KeyTransID).(string)
 	dctx := proxy.Detach(ctx)
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	proxy.SetBodyStreamWriter(ctx, func(w *bufio.Writer) {
 		sep := ""
 		first := " "
 		if strings.HasSuffix(outType, "/xml") {

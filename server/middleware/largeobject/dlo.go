@@ -252,7 +252,7 @@ func (r *dloRead) answer(manifestPath string) error {
 		return brokenSegments(r.ctx)
 	}
 	r.setRangeStatus()
-	r.ctx.Response.SetBodyStream(rd, int(r.length()))
+	proxy.SetBodyStream(r.ctx, rd, int(r.length()))
 	return nil
 }
 

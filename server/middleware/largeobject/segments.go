@@ -202,7 +202,7 @@ func serveSegments(ctx *fasthttp.RequestCtx, next proxy.Handler, manifest string
 	} else {
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	}
-	ctx.Response.SetBodyStream(r, int(last-first+1))
+	proxy.SetBodyStream(ctx, r, int(last-first+1))
 	return nil
 }
 
@@ -243,7 +243,7 @@ func serveByteranges(ctx *fasthttp.RequestCtx, next proxy.Handler, manifest stri
 	total += len(tail)
 	ctx.SetStatusCode(fasthttp.StatusPartialContent)
 	ctx.Response.Header.SetContentType("multipart/byteranges;boundary=" + boundary)
-	ctx.Response.SetBodyStream(&multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
+	proxy.SetBodyStream(ctx, &multiCloser{Reader: io.MultiReader(readers...), closers: closers}, total)
 	return nil
 }
 

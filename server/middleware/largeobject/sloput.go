@@ -79,7 +79,7 @@ func (s *slo) put(ctx *fasthttp.RequestCtx, next, self proxy.Handler, version, a
 	ctx.Response.Header.SetContentType(outType)
 	tid, _ := ctx.UserValue(proxy.KeyTransID).(string)
 	job.ctx = proxy.Detach(ctx) // ctx belongs to the server once the handler returns
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	proxy.SetBodyStreamWriter(ctx, func(w *bufio.Writer) {
 		defer func() {
 			if r := recover(); r != nil {
 				s.log.Error("panic in SLO manifest PUT", "trans_id", tid, "panic", r, "stack", string(debug.Stack()))

@@ -299,7 +299,7 @@ func (s *request) errorResponse() {
 	s.setTransID()
 	ctx.SetStatusCode(code)
 	if st := resp.BodyStream(); st != nil {
-		ctx.Response.SetBodyStream(st, resp.Header.ContentLength())
+		proxy.SetBodyStream(ctx, st, resp.Header.ContentLength())
 	} else {
 		ctx.Response.SetBody(resp.Body())
 	}

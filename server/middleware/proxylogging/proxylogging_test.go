@@ -1,62 +1,51 @@
-package proxy
+package proxylogging_test
 
 import (
 	"bufio"
-	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"swiftbox/server/pyfmt"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 
+	"swiftbox/config"
 	"swiftbox/server/metrics"
+	"swiftbox/server/middleware/proxylogging"
+	"swiftbox/server/proxy"
+	"swiftbox/server/servertest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the access log's writer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// loggedCluster serves c's proxy again with request logging into m and
-// the returned buffer.
-func loggedCluster(t *testing.T, c *testCluster, m *metrics.Metrics, headers bool) (*AccessLog, *syncBuffer) {
-	buf := &syncBuffer{}
-	al := NewAccessLog(buf, nil)
-	al.Headers = headers
-	c.Proxy.logging = &RequestLogging{Metrics: m.HTTP, Access: al}
-	c.Proxy.metrics = m
-	c.Proxy.filters["proxy_logging"] = Legacy(c.Proxy.logging.Middleware("swift"))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// loggedCluster starts a cluster whose requests are logged into m and
+// an access log file, whose contents the returned func reads (the login
+// of servertest.Start included).
+func loggedCluster(t *testing.T, m *metrics.Metrics, headers bool) (*servertest.Cluster, func() string) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	al, err := proxylogging.OpenAccessLog(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewHTTPServer(c.Proxy.Handler(), c.Proxy.logging.Expect("swift", c.Proxy.ExpectHandler), "swiftbox-test")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); al.Close() })
-	c.URL = "http://" + ln.Addr().String()
-	return al, buf
+	al.Headers = headers
+	t.Cleanup(func() { al.Close() })
+	c := servertest.Start(t, servertest.Options{Metrics: m, Logging: &proxylogging.Logging{Metrics: m.HTTP, Access: al}})
+	return c, func() string {
+		al.Flush()
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+}
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // metricValue sums the samples of family name whose labels include want.
@@ -117,15 +106,15 @@ func waitMetric(t *testing.T, m *metrics.Metrics, name string, labels map[string
 // A known load moves the request counters, histograms and byte counters
 // by exactly its counts, streamed and chunked bodies included.
 func TestProxyLoggingMetrics(t *testing.T) {
-	c := startTestCluster(t)
+	t.Parallel()
 	m := metrics.New(metrics.Options{})
-	loggedCluster(t, c, m, false)
+	c, _ := loggedCluster(t, m, false)
 
-	c.must(201, "PUT", "/v1/AUTH_test/m", "")
+	c.Must(201, "PUT", "/v1/AUTH_test/m", "")
 	sizes := []int{0, 1000, 70000, 3 << 20}
 	var total int
 	for i, n := range sizes {
-		c.must(201, "PUT", "/v1/AUTH_test/m/o"+strconv.Itoa(i), strings.Repeat("x", n))
+		c.Must(201, "PUT", "/v1/AUTH_test/m/o"+strconv.Itoa(i), strings.Repeat("x", n))
 		total += n
 	}
 	// A chunked upload: no Content-Length, so the bytes are counted as read.
@@ -138,17 +127,17 @@ func TestProxyLoggingMetrics(t *testing.T) {
 	resp.Body.Close()
 	total += 5000
 	for i := range sizes {
-		c.must(200, "GET", "/v1/AUTH_test/m/o"+strconv.Itoa(i), "")
+		c.Must(200, "GET", "/v1/AUTH_test/m/o"+strconv.Itoa(i), "")
 	}
-	c.must(206, "GET", "/v1/AUTH_test/m/o2", "", "Range: bytes=10-19")
-	c.must(200, "HEAD", "/v1/AUTH_test/m/o1", "")
-	c.must(404, "GET", "/v1/AUTH_test/m/missing", "")
-	_, listing := c.must(200, "GET", "/v1/AUTH_test/m", "")
-	c.must(204, "HEAD", "/v1/AUTH_test", "")
-	c.must(200, "GET", "/v1/AUTH_test/m/o1", "", "Authorization: AWS abc:def")
+	c.Must(206, "GET", "/v1/AUTH_test/m/o2", "", "Range: bytes=10-19")
+	c.Must(200, "HEAD", "/v1/AUTH_test/m/o1", "")
+	c.Must(404, "GET", "/v1/AUTH_test/m/missing", "")
+	_, listing := c.Must(200, "GET", "/v1/AUTH_test/m", "")
+	c.Must(204, "HEAD", "/v1/AUTH_test", "")
+	c.Must(200, "GET", "/v1/AUTH_test/m/o1", "", "Authorization: AWS abc:def")
 	// Refused before the body is sent: fasthttp answers without the handler.
 	tooBig, _ := http.NewRequest("PUT", c.URL+"/v1/AUTH_test/m/big", strings.NewReader("x"))
-	tooBig.ContentLength = c.Proxy.limits.MaxFileSize + 1
+	tooBig.ContentLength = config.Default().Constraints.MaxFileSize + 1
 	tooBig.Header.Set("Expect", "100-continue")
 	tooBig.Header.Set("X-Auth-Token", c.Token)
 	if resp, err := http.DefaultClient.Do(tooBig); err == nil {
@@ -168,23 +157,25 @@ func TestProxyLoggingMetrics(t *testing.T) {
 	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"method": "GET", "status_class": "4xx"}, 1)
 	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"api": "s3"}, 1)
 	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"method": "PUT", "status_class": "4xx"}, 1)
-	waitMetric(t, m, "swiftbox_http_request_duration_seconds", map[string]string{"api": "swift"}, float64(1+len(sizes)+1+len(sizes)+1+1+1+1+1+1)) // the 413 included
+	// The login of servertest.Start and the 413 included.
+	waitMetric(t, m, "swiftbox_http_request_duration_seconds", map[string]string{"api": "swift"}, float64(1+1+len(sizes)+1+len(sizes)+1+1+1+1+1+1))
 	waitMetric(t, m, "swiftbox_http_request_body_bytes_total", map[string]string{"method": "PUT"}, float64(total))
 	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", map[string]string{"api": "swift", "method": "GET", "policy": "0"},
 		float64(total-5000+10+len(listing)+len("<html><h1>Not Found</h1><p>The resource could not be found.</p></html>")))
 	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
-	// Every request the handler saw carried the token: each was one valid
-	// validation (the 413 was refused before the handler).
+	// Every request the handler saw but the first login carried the
+	// token: each was one valid validation (the 413 was refused before
+	// the handler).
 	if v, n := metricValue(t, m, "swiftbox_auth_token_validations_total", map[string]string{"system": "tempauth", "result": "valid"}),
-		metricValue(t, m, "swiftbox_http_requests_total", nil)-1; v != n {
+		metricValue(t, m, "swiftbox_http_requests_total", nil)-2; v != n {
 		t.Errorf("%v valid token validations for %v requests", v, n)
 	}
-	c.login("test:tester", "testing")
-	if resp, _ := c.do("GET", "/auth/v1.0", "", "X-Auth-User: test:tester", "X-Auth-Key: wrong", "X-Auth-Token: "); resp.StatusCode != 401 {
+	c.Login("test:tester", "testing")
+	if resp, _ := c.Do("GET", "/auth/v1.0", "", "X-Auth-User: test:tester", "X-Auth-Key: wrong", "X-Auth-Token: "); resp.StatusCode != 401 {
 		t.Errorf("bad login: %d", resp.StatusCode)
 	}
-	c.do("HEAD", "/v1/AUTH_test", "", "X-Auth-Token: AUTH_tkbogus")
-	for labels, want := range map[[2]string]float64{{"logins_total", "success"}: 1, {"logins_total", "failure"}: 1, {"token_validations_total", "invalid"}: 1} {
+	c.Do("HEAD", "/v1/AUTH_test", "", "X-Auth-Token: AUTH_tkbogus")
+	for labels, want := range map[[2]string]float64{{"logins_total", "success"}: 2, {"logins_total", "failure"}: 1, {"token_validations_total", "invalid"}: 1} {
 		if got := metricValue(t, m, "swiftbox_auth_"+labels[0], map[string]string{"result": labels[1]}); got != want {
 			t.Errorf("swiftbox_auth_%s{result=%s} = %v, want %v", labels[0], labels[1], got, want)
 		}
@@ -193,21 +184,22 @@ func TestProxyLoggingMetrics(t *testing.T) {
 
 // Access log lines carry Swift's proxy-logging fields in Swift's order.
 func TestAccessLogLines(t *testing.T) {
-	c := startTestCluster(t)
+	t.Parallel()
 	m := metrics.New(metrics.Options{})
-	al, buf := loggedCluster(t, c, m, true)
-	c.must(201, "PUT", "/v1/AUTH_test/logs", "")
+	c, logged := loggedCluster(t, m, true)
+	c.Must(201, "PUT", "/v1/AUTH_test/logs", "")
 	body := strings.Repeat("z", 12345)
-	putResp, _ := c.must(201, "PUT", "/v1/AUTH_test/logs/a%20b?note=put&x=1", body,
+	putResp, _ := c.Must(201, "PUT", "/v1/AUTH_test/logs/a%20b?note=put&x=1", body,
 		"User-Agent: test agent/1.0", "Referer: http://example.com/x", "X-Forwarded-For: 10.1.2.3, 10.0.0.1", "Etag: "+md5hex(body))
-	getResp, _ := c.must(200, "GET", "/v1/AUTH_test/logs/a%20b", "")
-	c.must(204, "HEAD", "/v1/AUTH_test", "")
-	waitMetric(t, m, "swiftbox_http_requests_total", nil, 4)
-	al.Flush()
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want 4 access log lines, got %d:\n%s", len(lines), buf.String())
+	getResp, _ := c.Must(200, "GET", "/v1/AUTH_test/logs/a%20b", "")
+	c.Must(204, "HEAD", "/v1/AUTH_test", "")
+	waitMetric(t, m, "swiftbox_http_requests_total", nil, 5)
+	raw := logged()
+	lines := strings.Split(strings.TrimSpace(raw), "\n")
+	if len(lines) != 5 { // the login of servertest.Start first
+		t.Fatalf("want 5 access log lines, got %d:\n%s", len(lines), raw)
 	}
+	lines = lines[1:]
 	names := []string{"client_ip", "remote_addr", "datetime", "method", "path", "protocol", "status_int",
 		"referer", "user_agent", "auth_token", "bytes_recvd", "bytes_sent", "client_etag", "transaction_id",
 		"headers", "request_time", "source", "log_info", "start_time", "end_time", "policy_index"}
@@ -258,34 +250,20 @@ func TestAccessLogLines(t *testing.T) {
 	}
 }
 
-func TestQuoteSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"/v1/a/c/o":       "/v1/a/c/o",
-		"a b?c=d&e":       "a%20b%3Fc%3Dd%26e",
-		"{S}:x~_.-":       "{S}:x~_.-",
-		"caf\xc3\xa9\n\"": "caf%C3%A9%0A%22",
-	} {
-		if got := pyfmt.QuoteSafe(in, ":/{}"); got != want {
-			t.Errorf("pyfmt.QuoteSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // Bodies written with SetBodyStreamWriter (listings, large objects) are
 // counted as sent, and a client that hangs up mid-body still ends the
 // request's record (in-flight back to 0, a 200 line with what was sent).
 func TestProxyLoggingCountsStreams(t *testing.T) {
 	m := metrics.New(metrics.Options{})
-	buf := &syncBuffer{}
-	al := NewAccessLog(buf, nil)
-	l := &RequestLogging{Metrics: m.HTTP, Access: al}
+	al := proxylogging.NewAccessLog(io.Discard, nil)
+	l := &proxylogging.Logging{Metrics: m.HTTP, Access: al}
 	chunk := strings.Repeat("s", 4096)
-	h := l.Middleware("swift")(func(ctx *fasthttp.RequestCtx) {
+	h := proxy.Serve(l.Middleware(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) error {
 		n := 100
 		if string(ctx.Path()) == "/endless" {
 			n = 1 << 20
 		}
-		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		proxy.SetBodyStreamWriter(ctx, func(w *bufio.Writer) {
 			for i := 0; i < n; i++ {
 				if _, err := w.WriteString(chunk); err != nil {
 					return
@@ -295,15 +273,10 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 				}
 			}
 		})
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(h, nil, "t")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); al.Close() })
-	base := "http://" + ln.Addr().String()
+		return nil
+	}))
+	t.Cleanup(func() { al.Close() })
+	base := serve(t, h)
 	resp, err := http.Get(base + "/v1/a/c")
 	if err != nil {
 		t.Fatal(err)
@@ -326,17 +299,14 @@ func TestProxyLoggingCountsStreams(t *testing.T) {
 	if got := metricValue(t, m, "swiftbox_http_response_body_bytes_total", nil); got < 100*4096+1<<20 || got >= 100*4096+4096*(1<<20) {
 		t.Errorf("bytes sent after a hang-up: %v", got)
 	}
-	if !reqStreamOffset.ok || !respStreamOffset.ok {
-		t.Errorf("fasthttp's body stream field was not found: byte counts fall back to Content-Length")
-	}
 }
 
 // A panicking handler is logged and counted as the 500 catch_errors
 // answers, and leaves nothing in flight.
 func TestProxyLoggingPanics(t *testing.T) {
 	m := metrics.New(metrics.Options{})
-	l := &RequestLogging{Metrics: m.HTTP}
-	h := l.Middleware("swift")(func(ctx *fasthttp.RequestCtx) { panic("boom") })
+	l := &proxylogging.Logging{Metrics: m.HTTP}
+	h := l.Middleware(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) error { panic("boom") })
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -357,18 +327,18 @@ func TestProxyLoggingPanics(t *testing.T) {
 func TestAccessLogReopen(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/access.log"
-	l, err := OpenAccessLog(path)
+	l, err := proxylogging.OpenAccessLog(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Write(&AccessEntry{Method: "GET", Status: 200})
+	l.Write(&proxylogging.AccessEntry{Method: []byte("GET"), Status: 200})
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Reopen(); err != nil {
 		t.Fatal(err)
 	}
-	l.Write(&AccessEntry{Method: "PUT", Status: 201})
+	l.Write(&proxylogging.AccessEntry{Method: []byte("PUT"), Status: 201})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -380,28 +350,54 @@ func TestAccessLogReopen(t *testing.T) {
 	}
 }
 
-type writerToReader struct {
-	io.Reader
-	used bool
+// A response stream replaced before the handler returns (an error after
+// all) neither ends the record early nor counts; a stream set past
+// proxy.SetBodyStream counts as its Content-Length.
+func TestProxyLoggingReplacedStreams(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(metrics.Options{})
+	l := &proxylogging.Logging{Metrics: m.HTTP}
+	h := proxy.Serve(l.Middleware(proxylogging.APISwift)(func(ctx *fasthttp.RequestCtx) error {
+		switch string(ctx.Path()) {
+		case "/replaced":
+			proxy.SetBodyStream(ctx, strings.NewReader(strings.Repeat("r", 100)), 100)
+			ctx.SetStatusCode(503)
+			ctx.SetBodyString("gone")
+		case "/direct":
+			ctx.SetBodyStream(strings.NewReader(strings.Repeat("d", 50)), 50)
+		}
+		return nil
+	}))
+	base := serve(t, h)
+	get := func(path string, want int) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if len(b) != want {
+			t.Fatalf("%s: %d bytes, want %d", path, len(b), want)
+		}
+	}
+	get("/replaced", 4)
+	waitMetric(t, m, "swiftbox_http_requests_total", map[string]string{"status_class": "5xx"}, 1)
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 4)
+	get("/direct", 50)
+	waitMetric(t, m, "swiftbox_http_requests_total", nil, 2)
+	waitMetric(t, m, "swiftbox_http_response_body_bytes_total", nil, 54)
+	waitMetric(t, m, "swiftbox_http_requests_in_flight", nil, 0)
 }
 
-func (w *writerToReader) WriteTo(dst io.Writer) (int64, error) {
-	w.used = true
-	return io.Copy(dst, readOnly{w.Reader})
-}
-
-// The wrapped response stream keeps its WriteTo (GETs copy in 1 MiB steps).
-func TestSentCounterKeepsWriteTo(t *testing.T) {
-	rec := &requestRecord{l: &RequestLogging{}, endGauge: func() {}}
-	src := &writerToReader{Reader: strings.NewReader(strings.Repeat("w", 5000))}
-	var dst bytes.Buffer
-	n, err := (&sentCounter{r: src, rec: rec}).WriteTo(&dst)
-	if err != nil || n != 5000 || dst.Len() != 5000 || !src.used || rec.outBytes.Load() != 5000 {
-		t.Errorf("WriteTo: n %d err %v used %v counted %d", n, err, src.used, rec.outBytes.Load())
+// serve serves h on a loopback port until the test ends; it returns the
+// base URL.
+func serve(t *testing.T, h fasthttp.RequestHandler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	plain := &sentCounter{r: readOnly{strings.NewReader("abc")}, rec: rec}
-	dst.Reset()
-	if n, err := plain.WriteTo(&dst); n != 3 || err != nil || rec.outBytes.Load() != 5003 {
-		t.Errorf("WriteTo of a plain reader: %d %v counted %d", n, err, rec.outBytes.Load())
-	}
+	srv := proxy.NewHTTPServer(h, nil, "t")
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return "http://" + ln.Addr().String()
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package proxylogging
+
+const raceEnabled = false

@@ -84,7 +84,7 @@ func startObservability(ctx context.Context, cfg *config.Config, objects *storag
 	types := portTypes(rings)
 	rh := &recon.Handler{Devices: cfg.Devices, SwiftDir: cfg.StateDir, Cache: o.recon, CheckDevice: objects.CheckDevice, Version: Version}
 	h := proxy.StorageNodeHandler(func(port int) string { return types[port] }, nil,
-		o.logging.Middleware(proxylogging.APIBackend), proxy.Legacy(rh.Middleware))
+		o.logging.Middleware(proxylogging.APIBackend), rh.Middleware)
 	for _, addr := range addrs {
 		// Swift's backend API is plain HTTP, as Swift's tools expect.
 		ln, err := listeners.listen("storage-node", addr, false)

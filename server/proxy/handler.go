@@ -40,17 +40,3 @@ func Chain(core Handler, ms ...Middleware) Handler {
 	}
 	return settled(h)
 }
-
-// Lift adapts a fasthttp handler that writes its own response.
-func Lift(h fasthttp.RequestHandler) Handler {
-	return func(ctx *fasthttp.RequestCtx) error {
-		h(ctx)
-		return nil
-	}
-}
-
-// Legacy adapts a middleware written against fasthttp handlers (one that
-// writes its own responses) to the pipeline.
-func Legacy(m func(next fasthttp.RequestHandler) fasthttp.RequestHandler) Middleware {
-	return func(next Handler) Handler { return Lift(m(Serve(next))) }
-}

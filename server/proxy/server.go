@@ -1,5 +1,7 @@
-// Package server is swiftbox's HTTP front: the Swift API proxy, its
-// feature middlewares in Swift's pipeline order, and the listener.
+// Package proxy is the Swift proxy core: the pipeline and its handler
+// contract, the router, the account, container and object controllers,
+// placement, fan-out and subrequests. Swift's middlewares live in
+// server/middleware and plug in through Env; package server assembles them.
 package proxy
 
 import (
@@ -7,11 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 )
-
-// LegacyMiddleware is a middleware written against fasthttp handlers,
-// writing its own responses (the storage-node listener's, and those not
-// yet moved to the Handler contract).
-type LegacyMiddleware = func(next fasthttp.RequestHandler) fasthttp.RequestHandler
 
 // Handler returns the proxy's full pipeline in Swift's order (pipeline.go)
 // with the front middlewares of Options.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"swiftbox/server/proxy"
 
 	"strconv"
 	"strings"
@@ -44,13 +45,13 @@ type Handler struct {
 }
 
 // Middleware answers /recon/ requests and passes the rest to next.
-func (h *Handler) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
+func (h *Handler) Middleware(next proxy.Handler) proxy.Handler {
+	return func(ctx *fasthttp.RequestCtx) error {
 		if !strings.HasPrefix(string(ctx.Path()), "/recon/") {
-			next(ctx)
-			return
+			return next(ctx)
 		}
 		h.Serve(ctx)
+		return nil
 	}
 }
 

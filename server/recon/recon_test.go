@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"swiftbox/server/metrics"
+	"swiftbox/server/proxy"
 )
 
 func TestCacheDumpMerges(t *testing.T) {
@@ -39,7 +40,7 @@ func serve(t *testing.T, h *Handler) func(path string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &fasthttp.Server{Handler: h.Middleware(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(418) })}
+	srv := &fasthttp.Server{Handler: proxy.Serve(h.Middleware(func(ctx *fasthttp.RequestCtx) error { ctx.SetStatusCode(418); return nil }))}
 	go srv.Serve(ln)
 	t.Cleanup(func() { ln.Close() })
 	return func(path string) (int, string) {

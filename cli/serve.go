@@ -191,13 +191,7 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			return err
 		}
 	}
-	// Without storage_policies swift.conf stays as it was (Swift implies
-	// the same Policy-0).
-	var confPolicies config.Policies
-	if len(cfg.StoragePolicies) > 0 {
-		confPolicies = cfg.Policies
-	}
-	if err := st.WritePolicies(confPolicies); err != nil {
+	if err := writeSwiftConfPolicies(cfg, st); err != nil {
 		return err
 	}
 	rings, err := loadOrBuildRings(cfg, devs, say)
@@ -205,23 +199,10 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return err
 	}
 
-	var static, userList []config.User
-	for _, s := range cfg.Auth.Users {
-		u, _ := config.ParseUser(s)
-		static = append(static, u)
+	auth, err := startTempAuth(ctx, cfg, st, out, say)
+	if err != nil {
+		return err
 	}
-	userList = append(slices.Clone(static), st.Generated...)
-	if len(userList) == 0 {
-		u, err := st.GenerateAdmin()
-		if err != nil {
-			return err
-		}
-		say("created admin user %s:%s and stored it in %s", u.Account, u.Name, filepath.Join(cfg.StateDir, "users.yaml"))
-		userList = append(userList, u)
-	}
-	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
-	auth.SetRequireGroups(cfg.Auth.RequireGroup)
-	watchUsers(ctx, cfg.StateDir, static, auth, out)
 
 	nd := openNode(cfg, log, st.HashPrefix, st.HashSuffix, rings, devs)
 	defer nd.close() // writes out noted suffix invalidations
@@ -243,6 +224,117 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	// minimum age: a pass on request applies everything).
 	nd.serving = true
 	ctlUpd := &updater.Updater{Objects: objects, Devices: nd.objectDevices, Log: log.With("component", "updater")}
+	px, s3api, err := newServeProxy(ctx, cfg, st, rings, local, auth, nd, ctlUpd, obs, say, log)
+	if err != nil {
+		return err
+	}
+	defer px.Close()
+
+	daemons := startServeDaemons(ctx, cfg, nd, px.Cluster(), devs, obs, log)
+	defer func() { cancel(); daemons.Wait() }()
+
+	url := ln.Scheme() + "://" + displayAddr(ln.Addr())
+	announceAdmin(out, say, st, url)
+	addrPath, err := writeAddrFile(cfg, url, certs)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(addrPath)
+	sayPolicies(cfg, say)
+	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
+	serveAPIs(cfg, listeners, ln, s3ln, px, s3api, obs, url, say)
+	err = listeners.run(ctx)
+	say("shut down")
+	return err
+}
+
+// serveAPIs serves the Swift API (and the S3 API on its own listener when
+// configured) on the listeners.
+func serveAPIs(cfg *config.Config, listeners *listenerSet, ln, s3ln *listener.Listener, px *proxy.Proxy, s3api *s3compat.S3,
+	obs *observability, url string, say func(string, ...any)) {
+	srv := proxy.NewHTTPServer(px.Handler(), obs.logging.Expect(proxylogging.APISwift, px.ExpectHandler), "swiftbox")
+	srv.HeaderReceived = px.HeaderReceived
+	listeners.serve(ln, srv)
+	if s3ln != nil {
+		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
+		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect(proxylogging.APIS3, px.ExpectHandler), "swiftbox")
+		s3srv.HeaderReceived = px.HeaderReceived
+		listeners.serve(s3ln, s3srv)
+	}
+	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
+	say("listeners: header timeout %s, client timeout %s, keep-alive timeout %s, at most %d connections each",
+		config.Seconds(cfg.Listen.HeaderTimeout), config.Seconds(cfg.Listen.ClientTimeout),
+		config.Seconds(cfg.Listen.KeepaliveTimeout), listeners.lim.MaxClients)
+	listeners.stats = obs.metrics.Listeners
+}
+
+// writeSwiftConfPolicies writes the configured storage policies to
+// swift.conf; without storage_policies swift.conf stays as it was (Swift
+// implies the same Policy-0).
+func writeSwiftConfPolicies(cfg *config.Config, st *config.State) error {
+	var confPolicies config.Policies
+	if len(cfg.StoragePolicies) > 0 {
+		confPolicies = cfg.Policies
+	}
+	return st.WritePolicies(confPolicies)
+}
+
+// startServeDaemons replays the container updates journalled before a
+// crash (or while a container replica was unavailable), then starts every
+// daemon of serve: the node's replicators and auditors, the updater, the
+// expirer and container sync. Each works with ctx and is waited for at
+// shutdown, before the proxy, backend and node they use are closed.
+func startServeDaemons(ctx context.Context, cfg *config.Config, nd *node, cluster *proxy.Cluster, devs []string,
+	obs *observability, log *slog.Logger) *sync.WaitGroup {
+	// Pending updates are applied before serving, then every 30 s.
+	upd := &updater.Updater{Cluster: cluster, Objects: nd.objects, Devices: func() []string { return devs },
+		Log: log.With("component", "updater"), Metrics: obs.metrics.Updater}
+	if n := upd.ReplayJournals(ctx); n > 0 {
+		log.Info("replayed journalled container updates", "updates", n)
+	}
+	if st := upd.ApplyPending(ctx); st.Applied+st.Failed+st.Unreadable > 0 {
+		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
+	}
+	upd.MinAge = 10 * time.Second
+	nd.metrics = obs.metrics
+	daemons := startDaemons(ctx, nd)
+	daemons.Go(func() { upd.Run(ctx, 30*time.Second) })
+	daemons.Go(func() { nd.expirer(cluster).Run(ctx, time.Duration(cfg.Expirer.Interval)*time.Second) })
+	daemons.Go(func() {
+		nd.containerSyncer(cluster).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
+	})
+	return daemons
+}
+
+// startTempAuth builds tempauth over the config's users and the state
+// dir's (an admin is generated when there are none), and keeps it in step
+// with users.yaml.
+func startTempAuth(ctx context.Context, cfg *config.Config, st *config.State, out io.Writer, say func(string, ...any)) (*keystone.TempAuth, error) {
+	var static, userList []config.User
+	for _, s := range cfg.Auth.Users {
+		u, _ := config.ParseUser(s)
+		static = append(static, u)
+	}
+	userList = append(slices.Clone(static), st.Generated...)
+	if len(userList) == 0 {
+		u, err := st.GenerateAdmin()
+		if err != nil {
+			return nil, err
+		}
+		say("created admin user %s:%s and stored it in %s", u.Account, u.Name, filepath.Join(cfg.StateDir, "users.yaml"))
+		userList = append(userList, u)
+	}
+	auth := keystone.NewTempAuth(cfg.Auth.ResellerPrefix, cfg.TokenLifetime(), st.Secret, userList)
+	auth.SetRequireGroups(cfg.Auth.RequireGroup)
+	watchUsers(ctx, cfg.StateDir, static, auth, out)
+	return auth, nil
+}
+
+// newServeProxy builds the proxy with serve's front (the daemon commands'
+// control endpoint, the built-in identity endpoint, the S3 API) and
+// Keystone when configured.
+func newServeProxy(ctx context.Context, cfg *config.Config, st *config.State, rings *proxy.Rings, local *backend.Local,
+	auth *keystone.TempAuth, nd *node, ctlUpd *updater.Updater, obs *observability, say func(string, ...any), log *slog.Logger) (*proxy.Proxy, *s3compat.S3, error) {
 	// The built-in identity endpoint (Keystone v3/v2.0 for local users).
 	identity := &keystone.IdentityEndpoint{Auth: auth}
 	var ks *keystone.Keystone
@@ -262,37 +354,17 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		Front:     []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer px.Close()
 	ctlUpd.Cluster = px.Cluster()
 	identity.StorageURL = px.StorageURL
 	identity.Logins = px.Logins()
 	s3api.SetLoginThrottle(px.Logins())
+	return px, s3api, nil
+}
 
-	// Container updates journalled before a crash or while a container
-	// replica was unavailable are applied before serving, then every 30 s.
-	upd := &updater.Updater{Cluster: px.Cluster(), Objects: objects, Devices: func() []string { return devs },
-		Log: log.With("component", "updater"), Metrics: obs.metrics.Updater}
-	if n := upd.ReplayJournals(ctx); n > 0 {
-		log.Info("replayed journalled container updates", "updates", n)
-	}
-	if st := upd.ApplyPending(ctx); st.Applied+st.Failed+st.Unreadable > 0 {
-		log.Info("applied pending container updates", "applied", st.Applied, "failed", st.Failed, "unreadable", st.Unreadable)
-	}
-	upd.MinAge = 10 * time.Second
-	nd.metrics = obs.metrics
-	// Every daemon goroutine works with ctx and is waited for at shutdown,
-	// before the proxy, backend and node they use are closed.
-	daemons := startDaemons(ctx, nd)
-	daemons.Go(func() { upd.Run(ctx, 30*time.Second) })
-	daemons.Go(func() { nd.expirer(px.Cluster()).Run(ctx, time.Duration(cfg.Expirer.Interval)*time.Second) })
-	daemons.Go(func() {
-		nd.containerSyncer(px.Cluster()).Run(ctx, time.Duration(cfg.ContainerSync.Interval)*time.Second)
-	})
-	defer func() { cancel(); daemons.Wait() }()
-
-	url := ln.Scheme() + "://" + displayAddr(ln.Addr())
+// announceAdmin prints the credentials of the admin serve generated.
+func announceAdmin(out io.Writer, say func(string, ...any), st *config.State, url string) {
 	for _, u := range st.Generated {
 		if u.Account+":"+u.Name != "admin:admin" {
 			continue // only the admin serve generated; `swiftbox user` prints its own
@@ -301,15 +373,24 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		fmt.Fprintf(out, "  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", url, u.Account, u.Name, u.Key)
 		fmt.Fprintf(out, "  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u.Account, u.Name, u.Key, url)
 	}
+}
+
+// writeAddrFile records where serve listens (and the certificate the
+// daemon commands pin) in the state dir; the caller removes it.
+func writeAddrFile(cfg *config.Config, url string, certs *listener.Certs) (string, error) {
 	addrPath := filepath.Join(cfg.StateDir, addrFile)
 	addrText := url + "\n"
 	if certs != nil {
 		addrText += certs.CertFile + "\n" // what the daemon commands pin
 	}
 	if err := os.WriteFile(addrPath, []byte(addrText), 0o600); err != nil {
-		return fmt.Errorf("state dir: %w", err)
+		return "", fmt.Errorf("state dir: %w", err)
 	}
-	defer os.Remove(addrPath)
+	return addrPath, nil
+}
+
+// sayPolicies names the storage policies when there are several.
+func sayPolicies(cfg *config.Config, say func(string, ...any)) {
 	if len(cfg.Policies) > 1 {
 		var names []string
 		for _, p := range cfg.Policies {
@@ -324,24 +405,6 @@ func runServe(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		}
 		say("storage policies: %s", strings.Join(names, ", "))
 	}
-	say("serving the Swift API on %s (devices %s, %d replicas)", url, cfg.Devices, rings.Object.ReplicaCount())
-	srv := proxy.NewHTTPServer(px.Handler(), obs.logging.Expect(proxylogging.APISwift, px.ExpectHandler), "swiftbox")
-	srv.HeaderReceived = px.HeaderReceived
-	listeners.serve(ln, srv)
-	if s3ln != nil {
-		say("serving the S3 API on %s://%s", s3ln.Scheme(), displayAddr(s3ln.Addr()))
-		s3srv := proxy.NewHTTPServer(px.HandlerWithFront([]proxy.Middleware{s3api.Handler}), obs.logging.Expect(proxylogging.APIS3, px.ExpectHandler), "swiftbox")
-		s3srv.HeaderReceived = px.HeaderReceived
-		listeners.serve(s3ln, s3srv)
-	}
-	say("S3 API: endpoint %s, region %s, access key = account:user, secret = its key", url, cfg.S3.Location)
-	say("listeners: header timeout %s, client timeout %s, keep-alive timeout %s, at most %d connections each",
-		config.Seconds(cfg.Listen.HeaderTimeout), config.Seconds(cfg.Listen.ClientTimeout),
-		config.Seconds(cfg.Listen.KeepaliveTimeout), listeners.lim.MaxClients)
-	listeners.stats = obs.metrics.Listeners
-	err = listeners.run(ctx)
-	say("shut down")
-	return err
 }
 
 // displayAddr turns a wildcard listen address into one a client can use.

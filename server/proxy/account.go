@@ -13,22 +13,6 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) accountController(r *Request) error {
-	switch r.Method {
-	case fasthttp.MethodGet, fasthttp.MethodHead:
-		return p.accountGet(r)
-	case fasthttp.MethodPost:
-		return p.accountPost(r)
-	case fasthttp.MethodOptions:
-		AllowOptions(r.Ctx, accountMethods)
-	default:
-		// PUT and DELETE too: allow_account_management is off, as in a
-		// default Swift proxy.
-		return MethodNotAllowedError(accountMethods)
-	}
-	return nil
-}
-
 const accountMethods = "HEAD, GET, POST, OPTIONS"
 
 // AccountInfo reads an account's info from the first replica that has it.

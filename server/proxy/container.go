@@ -15,24 +15,6 @@ import (
 	"swiftbox/storage/timestamp"
 )
 
-func (p *Proxy) containerController(r *Request) error {
-	switch r.Method {
-	case fasthttp.MethodGet, fasthttp.MethodHead:
-		return p.containerGet(r)
-	case fasthttp.MethodPut:
-		return p.containerPut(r)
-	case fasthttp.MethodPost:
-		return p.containerPost(r)
-	case fasthttp.MethodDelete:
-		return p.containerDelete(r)
-	case fasthttp.MethodOptions:
-		AllowOptions(r.Ctx, containerMethods)
-	default:
-		return MethodNotAllowedError(containerMethods)
-	}
-	return nil
-}
-
 const containerMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
 // cleanACLs normalises X-Container-Read/-Write in place (Swift's

@@ -30,24 +30,6 @@ var objectAllowedHeaders = []string{
 
 const objectMethods = "HEAD, GET, PUT, POST, DELETE, OPTIONS"
 
-func (p *Proxy) objectController(r *Request) error {
-	switch r.Method {
-	case fasthttp.MethodGet, fasthttp.MethodHead:
-		return p.objectGet(r)
-	case fasthttp.MethodPut:
-		return p.objectPut(r)
-	case fasthttp.MethodPost:
-		return p.objectPost(r)
-	case fasthttp.MethodDelete:
-		return p.objectDelete(r)
-	case fasthttp.MethodOptions:
-		AllowOptions(r.Ctx, objectMethods)
-	default:
-		return MethodNotAllowedError(objectMethods)
-	}
-	return nil
-}
-
 // pythonTypes are Python mimetypes' answers where Go's table differs.
 var pythonTypes = map[string]string{
 	".wav": "audio/x-wav", ".bmp": "image/x-ms-bmp", ".ico": "image/vnd.microsoft.icon",

@@ -116,11 +116,13 @@ func (p *Proxy) serveSwift(ctx *fasthttp.RequestCtx) error {
 	}
 	switch {
 	case r.Object != "":
-		return p.objectController(r)
+		return dispatch(r, resource{get: p.objectGet, put: p.objectPut, post: p.objectPost, delete: p.objectDelete, allow: objectMethods})
 	case container != "":
-		return p.containerController(r)
+		return dispatch(r, resource{get: p.containerGet, put: p.containerPut, post: p.containerPost, delete: p.containerDelete, allow: containerMethods})
 	default:
-		return p.accountController(r)
+		// No account PUT or DELETE: allow_account_management is off, as
+		// in a default Swift proxy.
+		return dispatch(r, resource{get: p.accountGet, post: p.accountPost, allow: accountMethods})
 	}
 }
 
@@ -266,4 +268,34 @@ func NoContent(ctx *fasthttp.RequestCtx) {
 // a handler returns UnauthorizedError instead.
 func Unauthorized(ctx *fasthttp.RequestCtx, realm string) {
 	WriteError(ctx, UnauthorizedError(realm))
+}
+
+// resource is what one level of the path (account, container, object)
+// serves: a handler per method (nil: not allowed) and its Allow header.
+type resource struct {
+	get, put, post, delete func(*Request) error
+	allow                  string
+}
+
+// dispatch runs r's method on res, as Swift's controllers do: GET and
+// HEAD share a handler, OPTIONS lists the methods, others get 405.
+func dispatch(r *Request, res resource) error {
+	var h func(*Request) error
+	switch r.Method {
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+		h = res.get
+	case fasthttp.MethodPut:
+		h = res.put
+	case fasthttp.MethodPost:
+		h = res.post
+	case fasthttp.MethodDelete:
+		h = res.delete
+	case fasthttp.MethodOptions:
+		AllowOptions(r.Ctx, res.allow)
+		return nil
+	}
+	if h == nil {
+		return MethodNotAllowedError(res.allow)
+	}
+	return h(r)
 }

@@ -124,69 +124,108 @@ func headETag(t *testing.T, c *s3.Client, bucket, key string) string {
 	return aws.ToString(h.ETag)
 }
 
-// TestS3ClientsAWSCLI drives `aws s3` and `aws s3api` (whichever aws is on
-// PATH: Debian's awscli or a pip aws-cli 1.x).
-func TestS3ClientsAWSCLI(t *testing.T) {
-	needTool(t, "aws", "awscli")
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
-	env := clientEnv(t, "AWS_ACCESS_KEY_ID=test:tester", "AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
-	work := t.TempDir()
-	aws3 := func(args ...string) string {
-		t.Helper()
-		return runTool(t, s, env, work, "aws", append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
-	}
-	sdk := s3Client(t, s, "test:tester", "testing")
+// awsCLI is TestS3ClientsAWSCLI's fixture: a server, an environment that
+// configures aws for it and nothing else, and the local tree it uploads.
+type awsCLI struct {
+	t    *testing.T
+	s    *server
+	env  []string
+	work string     // aws's working directory
+	sdk  *s3.Client // for checks that need no aws run of their own
+	big  []byte     // 20 MiB: multipart at aws's default 8 MiB threshold
+	tree map[string][]byte
+	src  string // tree, written out
+}
 
-	// aws s3: cp (20 MiB: multipart at the default 8 MiB threshold), sync, ls, rm.
-	big := randBytes(t, 20<<20)
-	tree := map[string][]byte{
-		"big.bin":             big,
+func newAWSCLI(t *testing.T) *awsCLI {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	a := &awsCLI{t: t, s: s, work: t.TempDir(), sdk: s3Client(t, s, "test:tester", "testing")}
+	a.env = clientEnv(t, "AWS_ACCESS_KEY_ID=test:tester", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+	a.big = randBytes(t, 20<<20)
+	a.tree = map[string][]byte{
+		"big.bin":             a.big,
 		"a.txt":               []byte("alpha\n"),
 		"sub/b c+d%e.txt":     []byte("odd name\n"),
 		"sub/ünïcødé.txt":     []byte("unicode\n"),
 		"sub/deeper/zero.bin": {},
 	}
-	src := filepath.Join(work, "src")
-	writeTree(t, src, tree)
-	aws3("s3", "mb", "s3://cli")
-	aws3("s3", "cp", "--only-show-errors", filepath.Join(src, "big.bin"), "s3://cli/big.bin")
-	if got, want := headETag(t, sdk, "cli", "big.bin"), multipartETag(big, 8<<20); got != want {
+	a.src = filepath.Join(a.work, "src")
+	writeTree(t, a.src, a.tree)
+	return a
+}
+
+// run runs aws against the server with JSON output and returns stdout.
+func (a *awsCLI) run(args ...string) string {
+	a.t.Helper()
+	return runTool(a.t, a.s, a.env, a.work, "aws", append([]string{"--endpoint-url", a.s.URL, "--output", "json"}, args...)...)
+}
+
+// runJSON runs aws and decodes its output into v, failing on bad JSON.
+func (a *awsCLI) runJSON(v any, args ...string) {
+	a.t.Helper()
+	if err := json.Unmarshal([]byte(a.run(args...)), v); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// TestS3ClientsAWSCLI drives `aws s3` and `aws s3api` (whichever aws is on
+// PATH: Debian's awscli or a pip aws-cli 1.x).
+func TestS3ClientsAWSCLI(t *testing.T) {
+	needTool(t, "aws", "awscli")
+	a := newAWSCLI(t)
+	a.s3CopySync()
+	a.swiftSeesMultipartWhole()
+	a.s3apiObjects()
+	a.s3apiMultipart()
+}
+
+// s3CopySync drives aws s3: cp (multipart both ways), sync, ls, rm.
+func (a *awsCLI) s3CopySync() {
+	t, work, big, tree := a.t, a.work, a.big, a.tree
+	a.run("s3", "mb", "s3://cli")
+	a.run("s3", "cp", "--only-show-errors", filepath.Join(a.src, "big.bin"), "s3://cli/big.bin")
+	if got, want := headETag(t, a.sdk, "cli", "big.bin"), multipartETag(big, 8<<20); got != want {
 		t.Errorf("aws s3 cp of 20 MiB: ETag %s, want the 3-part %s", got, want)
 	}
 	// The download is ranged GETs with If-Match: the multipart ETag.
-	aws3("s3", "cp", "--only-show-errors", "s3://cli/big.bin", filepath.Join(work, "big.back"))
+	a.run("s3", "cp", "--only-show-errors", "s3://cli/big.bin", filepath.Join(work, "big.back"))
 	if got, _ := os.ReadFile(filepath.Join(work, "big.back")); !bytes.Equal(got, big) {
 		t.Errorf("aws s3 cp download: %d bytes differ from the 20 MiB uploaded", len(got))
 	}
-	aws3("s3", "sync", "--only-show-errors", src, "s3://cli/tree")
-	ls := aws3("s3", "ls", "--recursive", "s3://cli/tree/")
+	a.run("s3", "sync", "--only-show-errors", a.src, "s3://cli/tree")
+	ls := a.run("s3", "ls", "--recursive", "s3://cli/tree/")
 	for name, data := range tree {
 		if !strings.Contains(ls, fmt.Sprintf("%d tree/%s\n", len(data), name)) {
 			t.Errorf("aws s3 ls lacks %d tree/%s:\n%s", len(data), name, ls)
 		}
 	}
 	dst := filepath.Join(work, "dst")
-	aws3("s3", "sync", "--only-show-errors", "s3://cli/tree", dst)
+	a.run("s3", "sync", "--only-show-errors", "s3://cli/tree", dst)
 	checkTree(t, dst, tree)
-	aws3("s3", "rm", "--only-show-errors", "s3://cli/tree/a.txt")
-	aws3("s3", "rm", "--only-show-errors", "--recursive", "s3://cli/tree/sub/")
+	a.run("s3", "rm", "--only-show-errors", "s3://cli/tree/a.txt")
+	a.run("s3", "rm", "--only-show-errors", "--recursive", "s3://cli/tree/sub/")
 	// Checks that need no aws of their own go through the SDK: each aws
 	// run costs a second of Python start-up.
-	if keys := listKeys(t, sdk, "cli", "tree/"); strings.Join(keys, ",") != "tree/big.bin" {
+	if keys := listKeys(t, a.sdk, "cli", "tree/"); strings.Join(keys, ",") != "tree/big.bin" {
 		t.Errorf("after aws s3 rm: %v", keys)
 	}
+}
 
-	// Swift sees the multipart object whole.
-	sc := s.conn(t, "test:tester", "testing")
-	if got, err := sc.ObjectGetBytes(context.Background(), "cli", "tree/big.bin"); err != nil || !bytes.Equal(got, big) {
-		t.Errorf("Swift GET of the aws-synced 20 MiB object: %v, %d bytes", err, len(got))
+// swiftSeesMultipartWhole reads the aws-synced multipart object by Swift.
+func (a *awsCLI) swiftSeesMultipartWhole() {
+	sc := a.s.conn(a.t, "test:tester", "testing")
+	if got, err := sc.ObjectGetBytes(context.Background(), "cli", "tree/big.bin"); err != nil || !bytes.Equal(got, a.big) {
+		a.t.Errorf("Swift GET of the aws-synced 20 MiB object: %v, %d bytes", err, len(got))
 	}
+}
 
-	// aws s3api.
-	aws3("s3api", "create-bucket", "--bucket", "api")
-	small := filepath.Join(src, "a.txt")
-	aws3("s3api", "put-object", "--bucket", "api", "--key", "d/one.txt", "--body", small,
+// s3apiObjects drives aws s3api on single objects: put and head with
+// metadata, a delimited listing, copy-object and delete-objects.
+func (a *awsCLI) s3apiObjects() {
+	t, sdk, tree := a.t, a.sdk, a.tree
+	a.run("s3api", "create-bucket", "--bucket", "api")
+	a.run("s3api", "put-object", "--bucket", "api", "--key", "d/one.txt", "--body", filepath.Join(a.src, "a.txt"),
 		"--content-type", "text/plain", "--metadata", "color=blue,shape=round")
 	var head struct {
 		ContentLength int64
@@ -194,9 +233,7 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 		ETag          string
 		Metadata      map[string]string
 	}
-	if err := json.Unmarshal([]byte(aws3("s3api", "head-object", "--bucket", "api", "--key", "d/one.txt")), &head); err != nil {
-		t.Fatal(err)
-	}
+	a.runJSON(&head, "s3api", "head-object", "--bucket", "api", "--key", "d/one.txt")
 	if head.ContentLength != 6 || head.ContentType != "text/plain" || head.ETag != fmt.Sprintf(`"%x"`, md5.Sum(tree["a.txt"])) ||
 		head.Metadata["color"] != "blue" || head.Metadata["shape"] != "round" {
 		t.Errorf("head-object: %+v", head)
@@ -211,9 +248,7 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 		Contents       []struct{ Key string }
 		CommonPrefixes []struct{ Prefix string }
 	}
-	if err := json.Unmarshal([]byte(aws3("s3api", "list-objects-v2", "--bucket", "api", "--prefix", "d/", "--delimiter", "/")), &list); err != nil {
-		t.Fatal(err)
-	}
+	a.runJSON(&list, "s3api", "list-objects-v2", "--bucket", "api", "--prefix", "d/", "--delimiter", "/")
 	var keys []string
 	for _, c := range list.Contents {
 		keys = append(keys, c.Key)
@@ -221,7 +256,7 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 	if strings.Join(keys, ",") != "d/one.txt,d/two.txt" || len(list.CommonPrefixes) != 1 || list.CommonPrefixes[0].Prefix != "d/sub/" {
 		t.Errorf("list-objects-v2 prefix d/ delimiter /: %+v", list)
 	}
-	aws3("s3api", "copy-object", "--bucket", "api", "--key", "copied", "--copy-source", "api/d/one.txt")
+	a.run("s3api", "copy-object", "--bucket", "api", "--key", "copied", "--copy-source", "api/d/one.txt")
 	if h, err := sdk.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("api"), Key: aws.String("copied")}); err != nil ||
 		aws.ToInt64(h.ContentLength) != 6 || h.Metadata["color"] != "blue" {
 		t.Errorf("the copy-object copy: %v %+v", err, h)
@@ -230,17 +265,19 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 		Deleted []struct{ Key string }
 		Errors  []struct{ Key, Code string }
 	}
-	if err := json.Unmarshal([]byte(aws3("s3api", "delete-objects", "--bucket", "api", "--delete",
-		`{"Objects":[{"Key":"top.txt"},{"Key":"copied"},{"Key":"d/sub/four.txt"}]}`)), &del); err != nil {
-		t.Fatal(err)
-	}
+	a.runJSON(&del, "s3api", "delete-objects", "--bucket", "api", "--delete",
+		`{"Objects":[{"Key":"top.txt"},{"Key":"copied"},{"Key":"d/sub/four.txt"}]}`)
 	if len(del.Deleted) != 3 || len(del.Errors) != 0 {
 		t.Errorf("delete-objects: %+v", del)
 	}
+}
 
-	// Multipart by hand: 5 MiB + 1 MiB.
+// s3apiMultipart is a multipart upload by hand through aws s3api
+// (5 MiB + 1 MiB), read back, and the api bucket's final listing.
+func (a *awsCLI) s3apiMultipart() {
+	t, work, big := a.t, a.work, a.big
 	var up struct{ UploadId string }
-	if err := json.Unmarshal([]byte(aws3("s3api", "create-multipart-upload", "--bucket", "api", "--key", "mp")), &up); err != nil || up.UploadId == "" {
+	if err := json.Unmarshal([]byte(a.run("s3api", "create-multipart-upload", "--bucket", "api", "--key", "mp")), &up); err != nil || up.UploadId == "" {
 		t.Fatalf("create-multipart-upload: %v %+v", err, up)
 	}
 	var parts []map[string]any
@@ -248,7 +285,7 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 		f := filepath.Join(work, fmt.Sprintf("part%d", i+1))
 		os.WriteFile(f, p, 0o644)
 		var pr struct{ ETag string }
-		json.Unmarshal([]byte(aws3("s3api", "upload-part", "--bucket", "api", "--key", "mp", "--upload-id", up.UploadId,
+		json.Unmarshal([]byte(a.run("s3api", "upload-part", "--bucket", "api", "--key", "mp", "--upload-id", up.UploadId,
 			"--part-number", fmt.Sprint(i+1), "--body", f)), &pr)
 		if pr.ETag != fmt.Sprintf(`"%x"`, md5.Sum(p)) {
 			t.Errorf("upload-part %d: ETag %q", i+1, pr.ETag)
@@ -257,16 +294,16 @@ func TestS3ClientsAWSCLI(t *testing.T) {
 	}
 	mpu, _ := json.Marshal(map[string]any{"Parts": parts})
 	var done struct{ ETag string }
-	json.Unmarshal([]byte(aws3("s3api", "complete-multipart-upload", "--bucket", "api", "--key", "mp", "--upload-id", up.UploadId,
+	json.Unmarshal([]byte(a.run("s3api", "complete-multipart-upload", "--bucket", "api", "--key", "mp", "--upload-id", up.UploadId,
 		"--multipart-upload", string(mpu))), &done)
 	if want := multipartETag(big[:6<<20], 5<<20); done.ETag != want {
 		t.Errorf("complete-multipart-upload: ETag %q, want %s", done.ETag, want)
 	}
-	aws3("s3api", "get-object", "--bucket", "api", "--key", "mp", filepath.Join(work, "mp.back"))
+	a.run("s3api", "get-object", "--bucket", "api", "--key", "mp", filepath.Join(work, "mp.back"))
 	if got, _ := os.ReadFile(filepath.Join(work, "mp.back")); !bytes.Equal(got, big[:6<<20]) {
 		t.Errorf("get-object of the multipart object: %d bytes differ", len(got))
 	}
-	if keys := listKeys(t, sdk, "api", ""); strings.Join(keys, ",") != "d/one.txt,d/sub/three.txt,d/two.txt,mp" {
+	if keys := listKeys(t, a.sdk, "api", ""); strings.Join(keys, ",") != "d/one.txt,d/sub/three.txt,d/two.txt,mp" {
 		t.Errorf("final listing: %v", keys)
 	}
 }
@@ -354,21 +391,20 @@ func TestS3ClientsS3cmd(t *testing.T) {
 	}
 }
 
-// TestS3ClientsRclone drives rclone's S3 backend (provider Other, path
-// style, configured by environment), with a file past its chunk size.
-func TestS3ClientsRclone(t *testing.T) {
-	needTool(t, "rclone", "rclone")
-	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
-	env := clientEnv(t, "RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_SB_TYPE=s3", "RCLONE_CONFIG_SB_PROVIDER=Other",
-		"RCLONE_CONFIG_SB_ACCESS_KEY_ID=test:tester", "RCLONE_CONFIG_SB_SECRET_ACCESS_KEY=testing",
-		"RCLONE_CONFIG_SB_ENDPOINT="+s.URL, "RCLONE_CONFIG_SB_REGION=us-east-1", "RCLONE_CONFIG_SB_FORCE_PATH_STYLE=true")
-	work := t.TempDir()
-	rclone := func(args ...string) string {
-		t.Helper()
-		return runTool(t, s, env, work, "rclone", append([]string{"--s3-chunk-size", "5M", "--s3-upload-cutoff", "5M"}, args...)...)
-	}
-	big := randBytes(t, 11<<20)
-	tree := map[string][]byte{
+// rcloneRun is TestS3ClientsRclone's fixture: a server and an rclone
+// remote "sb" on it, configured by environment alone, with 5 MiB chunks.
+type rcloneRun struct {
+	t    *testing.T
+	s    *server
+	env  []string
+	work string // rclone's working directory
+}
+
+// rcloneTree is the tree TestS3ClientsRclone copies: names with spaces,
+// unicode, and characters that need escaping in URLs, and big past the
+// chunk size.
+func rcloneTree(t *testing.T, big []byte) map[string][]byte {
+	return map[string][]byte{
 		"big.bin":                   big,
 		"plain.txt":                 []byte("plain\n"),
 		"with space/a b.txt":        []byte("spaces\n"),
@@ -377,58 +413,76 @@ func TestS3ClientsRclone(t *testing.T) {
 		"deep/er/still/?hash#.txt":  []byte("query chars\n"),
 		"deep/er/still/tilde~*.bin": randBytes(t, 70_000),
 	}
-	src := filepath.Join(work, "src")
-	writeTree(t, src, tree)
-	rclone("mkdir", "sb:rcl")
-	rclone("copy", src, "sb:rcl/data")
-	rclone("check", src, "sb:rcl/data")
+}
 
-	lsjson := func() map[string]int64 {
-		t.Helper()
-		var entries []struct {
-			Path  string
-			Size  int64
-			IsDir bool
-		}
-		if err := json.Unmarshal([]byte(rclone("lsjson", "-R", "--files-only", "sb:rcl/data")), &entries); err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]int64{}
-		for _, e := range entries {
-			m[e.Path] = e.Size
-		}
-		return m
+func newRclone(t *testing.T) *rcloneRun {
+	s := startServer(t, t.TempDir(), "--user", "test:tester:testing:.admin")
+	env := clientEnv(t, "RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_SB_TYPE=s3", "RCLONE_CONFIG_SB_PROVIDER=Other",
+		"RCLONE_CONFIG_SB_ACCESS_KEY_ID=test:tester", "RCLONE_CONFIG_SB_SECRET_ACCESS_KEY=testing",
+		"RCLONE_CONFIG_SB_ENDPOINT="+s.URL, "RCLONE_CONFIG_SB_REGION=us-east-1", "RCLONE_CONFIG_SB_FORCE_PATH_STYLE=true")
+	return &rcloneRun{t: t, s: s, env: env, work: t.TempDir()}
+}
+
+// run runs rclone with 5 MiB chunks and upload cutoff; it returns stdout.
+func (r *rcloneRun) run(args ...string) string {
+	r.t.Helper()
+	return runTool(r.t, r.s, r.env, r.work, "rclone", append([]string{"--s3-chunk-size", "5M", "--s3-upload-cutoff", "5M"}, args...)...)
+}
+
+// lsjson is the size of each file under sb:rcl/data by rclone lsjson.
+func (r *rcloneRun) lsjson() map[string]int64 {
+	r.t.Helper()
+	var entries []struct {
+		Path  string
+		Size  int64
+		IsDir bool
 	}
-	wantList := func(files map[string][]byte) {
-		t.Helper()
-		got := lsjson()
-		var gotNames, wantNames []string
-		for n := range got {
-			gotNames = append(gotNames, n)
-		}
-		for n, d := range files {
-			wantNames = append(wantNames, n)
-			if got[n] != int64(len(d)) {
-				t.Errorf("lsjson: %s is %d bytes, want %d", n, got[n], len(d))
-			}
-		}
-		sort.Strings(gotNames)
-		sort.Strings(wantNames)
-		if strings.Join(gotNames, "|") != strings.Join(wantNames, "|") {
-			t.Errorf("lsjson names:\n%q\nwant\n%q", gotNames, wantNames)
+	if err := json.Unmarshal([]byte(r.run("lsjson", "-R", "--files-only", "sb:rcl/data")), &entries); err != nil {
+		r.t.Fatal(err)
+	}
+	m := map[string]int64{}
+	for _, e := range entries {
+		m[e.Path] = e.Size
+	}
+	return m
+}
+
+// wantList fails unless rclone lists exactly files under sb:rcl/data,
+// each with its size.
+func (r *rcloneRun) wantList(files map[string][]byte) {
+	r.t.Helper()
+	got := r.lsjson()
+	var gotNames, wantNames []string
+	for n := range got {
+		gotNames = append(gotNames, n)
+	}
+	for n, d := range files {
+		wantNames = append(wantNames, n)
+		if got[n] != int64(len(d)) {
+			r.t.Errorf("lsjson: %s is %d bytes, want %d", n, got[n], len(d))
 		}
 	}
-	wantList(tree)
-	sdk := s3Client(t, s, "test:tester", "testing")
-	if got, want := headETag(t, sdk, "rcl", "data/big.bin"), multipartETag(big, 5<<20); got != want {
-		t.Errorf("rclone upload of 11 MiB with 5 MiB chunks: ETag %s, want %s", got, want)
+	sort.Strings(gotNames)
+	sort.Strings(wantNames)
+	if strings.Join(gotNames, "|") != strings.Join(wantNames, "|") {
+		r.t.Errorf("lsjson names:\n%q\nwant\n%q", gotNames, wantNames)
 	}
-	sc := s.conn(t, "test:tester", "testing")
-	for _, name := range []string{"ünïcødé/日本語 ø.txt", "big.bin"} {
-		if got, err := sc.ObjectGetBytes(context.Background(), "rcl", "data/"+name); err != nil || !bytes.Equal(got, tree[name]) {
-			t.Errorf("Swift GET of rclone's %s: %v, %d bytes", name, err, len(got))
-		}
-	}
+}
+
+// TestS3ClientsRclone drives rclone's S3 backend (provider Other, path
+// style, configured by environment), with a file past its chunk size.
+func TestS3ClientsRclone(t *testing.T) {
+	needTool(t, "rclone", "rclone")
+	r := newRclone(t)
+	big := randBytes(t, 11<<20)
+	tree := rcloneTree(t, big)
+	src := filepath.Join(r.work, "src")
+	writeTree(t, src, tree)
+	r.run("mkdir", "sb:rcl")
+	r.run("copy", src, "sb:rcl/data")
+	r.run("check", src, "sb:rcl/data")
+	r.wantList(tree)
+	r.othersSeeCopy(tree)
 
 	// sync: one file changed, one gone, one new.
 	os.Remove(filepath.Join(src, "plain.txt"))
@@ -436,29 +490,49 @@ func TestS3ClientsRclone(t *testing.T) {
 	tree["with space/a b.txt"] = []byte("changed, and longer\n")
 	tree["new+file.txt"] = []byte("new\n")
 	writeTree(t, src, tree)
-	rclone("sync", src, "sb:rcl/data")
-	rclone("check", src, "sb:rcl/data")
-	wantList(tree)
-	back := filepath.Join(work, "back")
-	rclone("copy", "sb:rcl/data", back)
+	r.run("sync", src, "sb:rcl/data")
+	r.run("check", src, "sb:rcl/data")
+	r.wantList(tree)
+	back := filepath.Join(r.work, "back")
+	r.run("copy", "sb:rcl/data", back)
 	checkTree(t, back, tree)
+	r.checkNoticesMissing(src)
 
-	// check must notice a difference, or it proves nothing above.
-	cmd := exec.Command("rclone", "check", src, "sb:rcl/data")
-	cmd.Env = env
-	os.WriteFile(filepath.Join(src, "extra.txt"), []byte("local only"), 0o644)
-	if out, err := cmd.CombinedOutput(); err == nil {
-		t.Errorf("rclone check passed with a file missing remotely:\n%s", out)
-	}
-	os.Remove(filepath.Join(src, "extra.txt"))
-
-	rclone("delete", "--include", "*.txt", "sb:rcl/data")
+	r.run("delete", "--include", "*.txt", "sb:rcl/data")
 	for n := range tree {
 		if strings.HasSuffix(n, ".txt") {
 			delete(tree, n)
 		}
 	}
-	wantList(tree)
+	r.wantList(tree)
+}
+
+// othersSeeCopy checks rclone's upload through the SDK (the multipart
+// ETag of big.bin) and through Swift (the bytes).
+func (r *rcloneRun) othersSeeCopy(tree map[string][]byte) {
+	t := r.t
+	sdk := s3Client(t, r.s, "test:tester", "testing")
+	if got, want := headETag(t, sdk, "rcl", "data/big.bin"), multipartETag(tree["big.bin"], 5<<20); got != want {
+		t.Errorf("rclone upload of 11 MiB with 5 MiB chunks: ETag %s, want %s", got, want)
+	}
+	sc := r.s.conn(t, "test:tester", "testing")
+	for _, name := range []string{"ünïcødé/日本語 ø.txt", "big.bin"} {
+		if got, err := sc.ObjectGetBytes(context.Background(), "rcl", "data/"+name); err != nil || !bytes.Equal(got, tree[name]) {
+			t.Errorf("Swift GET of rclone's %s: %v, %d bytes", name, err, len(got))
+		}
+	}
+}
+
+// checkNoticesMissing: rclone check must notice a difference, or the
+// checks that passed prove nothing.
+func (r *rcloneRun) checkNoticesMissing(src string) {
+	cmd := exec.Command("rclone", "check", src, "sb:rcl/data")
+	cmd.Env = r.env
+	os.WriteFile(filepath.Join(src, "extra.txt"), []byte("local only"), 0o644)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		r.t.Errorf("rclone check passed with a file missing remotely:\n%s", out)
+	}
+	os.Remove(filepath.Join(src, "extra.txt"))
 }
 
 // TestS3ClientsRestic backs up to and restores from a restic repository

@@ -86,6 +86,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Logging is proxy_logging's (nil = no request logging).
 	Logging *proxylogging.Logging
+	// WrapBackend wraps the local backend the proxy calls (nil = none),
+	// e.g. to watch the calls a request makes.
+	WrapBackend func(backend.Backend) backend.Backend
 }
 
 // Users are tempauth's: test:tester/testing (.admin), test:tester2/testing2
@@ -132,6 +135,10 @@ func Start(t testing.TB, o Options) *Cluster {
 		ReclaimAge: time.Duration(cfg.ReclaimAge) * time.Second, FS: o.FS})
 	dbs := db.Open(db.Config{DevicesDir: dir, HashSuffix: "test"})
 	local := backend.NewLocal(objects, dbs, nil)
+	var be backend.Backend = local
+	if o.WrapBackend != nil {
+		be = o.WrapBackend(local)
+	}
 	var users []config.User
 	if o.Users == nil {
 		o.Users = Users
@@ -154,7 +161,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if o.Logging != nil {
 		filters = append(filters, proxylogging.Filter(o.Logging))
 	}
-	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: local, Auth: auth,
+	p, err := server.NewProxy(proxy.Options{Config: cfg, HashSuffix: "test", Rings: rings, Backend: be, Auth: auth,
 		Front: front, FrontInfo: info, Log: o.Log, Keystone: ks, Metrics: o.Metrics, Filters: filters})
 	if err != nil {
 		t.Fatal(err)

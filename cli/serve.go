@@ -348,8 +348,12 @@ func newServeProxy(ctx context.Context, cfg *config.Config, st *config.State, ri
 	}
 	px, err := server.NewProxy(proxy.Options{
 		Config: cfg, HashPrefix: st.HashPrefix, HashSuffix: st.HashSuffix, Rings: rings,
-		Backend: backend.Observed(local, func(n *backend.Node, err error) { obs.metrics.Devices.ObserveError(n.Device, err) }),
-		Auth:    auth, Log: log, Metrics: obs.metrics, Keystone: ks, Filters: []proxy.Filter{proxylogging.Filter(obs.logging)},
+		Backend: backend.Observed(local, func(_ context.Context, c backend.Call) {
+			if c.Err != nil {
+				obs.metrics.Devices.ObserveError(c.Node.Device, c.Err)
+			}
+		}),
+		Auth: auth, Log: log, Metrics: obs.metrics, Keystone: ks, Filters: []proxy.Filter{proxylogging.Filter(obs.logging)},
 		FrontInfo: map[string]func() map[string]any{"s3api": s3api.Info},
 		Front:     []proxy.Middleware{controlMiddleware(nd, ctlUpd, st.Secret, ctx), func(next proxy.Handler) proxy.Handler { return identity.Middleware(next) }, s3api.Middleware},
 	})

@@ -43,7 +43,7 @@ func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // and when it ended, by the daemon's labels (none, or its type).
 type lastPass struct{ duration, last *prometheus.GaugeVec }
 
-func newLastPass(subsystem, pass string, labels ...string) lastPass {
+func newLastPass(reg prometheus.Registerer, subsystem, pass string, labels ...string) lastPass {
 	l := lastPass{
 		duration: gaugeVec(subsystem, "last_pass_duration_seconds", "How long the last "+pass+" took.", labels...),
 		last:     gaugeVec(subsystem, "last_pass_timestamp_seconds", "When the last "+pass+" ended, in seconds since the epoch.", labels...),
@@ -53,6 +53,7 @@ func newLastPass(subsystem, pass string, labels ...string) lastPass {
 		l.duration.WithLabelValues()
 		l.last.WithLabelValues()
 	}
+	reg.MustRegister(l.duration, l.last)
 	return l
 }
 
@@ -77,7 +78,7 @@ func newReplication(reg prometheus.Registerer, recon ReconSink) *Replication {
 		recon: recon,
 		passes: counterVec("replication", "passes_total",
 			"Complete replication passes.", "type"),
-		pass: newLastPass("replication", "complete replication pass", "type"),
+		pass: newLastPass(reg, "replication", "complete replication pass", "type"),
 		partitions: counterVec("replication", "partitions_total",
 			"Partitions (or databases) replicated, by result: success, failure, hashmatch (already in sync), removed (handoff cleared).", "type", "result"),
 		suffixes: counterVec("replication", "suffixes_total",
@@ -85,7 +86,7 @@ func newReplication(reg prometheus.Registerer, recon ReconSink) *Replication {
 		handoffs: gaugeVec("replication", "handoff_partitions",
 			"Handoff partitions found on this node's devices in the last pass.", "type"),
 	}
-	reg.MustRegister(r.passes, r.pass.duration, r.pass.last, r.partitions, r.suffixes, r.handoffs)
+	reg.MustRegister(r.passes, r.partitions, r.suffixes, r.handoffs)
 	return r
 }
 
@@ -165,10 +166,10 @@ func newAuditor(reg prometheus.Registerer, recon ReconSink) *Auditor {
 			"Files (objects, or databases) audited, by result: passed, quarantined, error.", "type", "result"),
 		bytes: counterVec("auditor", "bytes_total",
 			"Bytes read and verified by the auditor.", "type"),
-		pass: newLastPass("auditor", "complete audit pass", "type"),
+		pass: newLastPass(reg, "auditor", "complete audit pass", "type"),
 	}
 	a.files.WithLabelValues("object", "quarantined")
-	reg.MustRegister(a.files, a.bytes, a.pass.duration, a.pass.last)
+	reg.MustRegister(a.files, a.bytes)
 	return a
 }
 
@@ -248,12 +249,12 @@ func newUpdater(reg prometheus.Registerer, recon ReconSink) *Updater {
 			"Pending container updates (async_pending) processed, by result: success, failure (kept for a later pass), unreadable.", "type", "result"),
 		backlog: gaugeVec("updater", "async_pending",
 			"async_pending files waiting on this node's devices at the start of the last pass.", "type"),
-		pass: newLastPass("updater", "updater sweep", "type"),
+		pass: newLastPass(reg, "updater", "updater sweep", "type"),
 	}
 	for _, r := range []string{"success", "failure", "unreadable"} {
 		u.updates.WithLabelValues("object", r)
 	}
-	reg.MustRegister(u.updates, u.backlog, u.pass.duration, u.pass.last)
+	reg.MustRegister(u.updates, u.backlog)
 	return u
 }
 
@@ -312,11 +313,11 @@ func newExpirer(reg prometheus.Registerer, recon ReconSink) *Expirer {
 			"Expired objects processed, by result: success (deleted), failure (retried later).", "result"),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "expirer", Name: "backlog",
 			Help: "Objects past their X-Delete-At still queued at the end of the last pass."}),
-		pass: newLastPass("expirer", "expirer pass"),
+		pass: newLastPass(reg, "expirer", "expirer pass"),
 	}
 	e.objects.WithLabelValues("success")
 	e.objects.WithLabelValues("failure")
-	reg.MustRegister(e.objects, e.backlog, e.pass.duration, e.pass.last)
+	reg.MustRegister(e.objects, e.backlog)
 	return e
 }
 
@@ -359,14 +360,14 @@ func newContainerSync(reg prometheus.Registerer) *ContainerSync {
 			"Containers with sync settings visited, by result: synced (every row sent), failed.", "result"),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "container_sync", Name: "bytes_total",
 			Help: "Object bytes sent by container sync."}),
-		pass: newLastPass("container_sync", "container-sync pass"),
+		pass: newLastPass(reg, "container_sync", "container-sync pass"),
 	}
 	for _, r := range []string{"put", "delete", "skip", "failure"} {
 		c.rows.WithLabelValues(r)
 	}
 	c.containers.WithLabelValues("synced")
 	c.containers.WithLabelValues("failed")
-	reg.MustRegister(c.rows, c.containers, c.bytes, c.pass.duration, c.pass.last)
+	reg.MustRegister(c.rows, c.containers, c.bytes)
 	return c
 }
 

@@ -8,13 +8,11 @@ import (
 	"swiftbox/server/backend"
 	"swiftbox/server/proxy"
 	"swiftbox/server/servertest"
-	"swiftbox/storage/db"
-	"swiftbox/storage/timestamp"
 )
 
-// ctxRecorder notes the context of every backend call it passes on.
+// ctxRecorder notes the context of every backend call (backend.Observed
+// shows it each).
 type ctxRecorder struct {
-	backend.Backend
 	mu    sync.Mutex
 	calls []recordedCall
 }
@@ -30,9 +28,9 @@ type recordedCall struct {
 	bare context.Context
 }
 
-func (r *ctxRecorder) see(ctx context.Context, method string) {
+func (r *ctxRecorder) see(ctx context.Context, c backend.Call) {
 	tid, _ := ctx.Value(proxy.KeyTransID).(string)
-	call := recordedCall{method: method, transID: tid}
+	call := recordedCall{method: c.Method, transID: tid}
 	if tid == "" {
 		call.bare = ctx
 	}
@@ -49,71 +47,6 @@ func (r *ctxRecorder) take() []recordedCall {
 	return out
 }
 
-func (r *ctxRecorder) ObjectCreate(ctx context.Context, ref backend.ObjectRef, ts timestamp.Timestamp, size int64, ct *backend.ContainerTarget) (backend.ObjectWriter, error) {
-	r.see(ctx, "ObjectCreate")
-	return r.Backend.ObjectCreate(ctx, ref, ts, size, ct)
-}
-
-func (r *ctxRecorder) ObjectOpen(ctx context.Context, ref backend.ObjectRef) (backend.ObjectReader, error) {
-	r.see(ctx, "ObjectOpen")
-	return r.Backend.ObjectOpen(ctx, ref)
-}
-
-func (r *ctxRecorder) ObjectPost(ctx context.Context, ref backend.ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *backend.ContainerTarget) error {
-	r.see(ctx, "ObjectPost")
-	return r.Backend.ObjectPost(ctx, ref, ts, meta, ct)
-}
-
-func (r *ctxRecorder) ObjectDelete(ctx context.Context, ref backend.ObjectRef, ts timestamp.Timestamp, meta map[string]string, ct *backend.ContainerTarget) error {
-	r.see(ctx, "ObjectDelete")
-	return r.Backend.ObjectDelete(ctx, ref, ts, meta, ct)
-}
-
-func (r *ctxRecorder) ContainerCreate(ctx context.Context, ref backend.ContainerRef, ts timestamp.Timestamp, policy int, meta db.Metadata) (bool, error) {
-	r.see(ctx, "ContainerCreate")
-	return r.Backend.ContainerCreate(ctx, ref, ts, policy, meta)
-}
-
-func (r *ctxRecorder) ContainerInfo(ctx context.Context, ref backend.ContainerRef, fresh bool) (db.ContainerInfo, error) {
-	r.see(ctx, "ContainerInfo")
-	return r.Backend.ContainerInfo(ctx, ref, fresh)
-}
-
-func (r *ctxRecorder) ContainerList(ctx context.Context, ref backend.ContainerRef, opts db.ListOptions) ([]db.ObjectEntry, error) {
-	r.see(ctx, "ContainerList")
-	return r.Backend.ContainerList(ctx, ref, opts)
-}
-
-func (r *ctxRecorder) ContainerPost(ctx context.Context, ref backend.ContainerRef, meta db.Metadata) error {
-	r.see(ctx, "ContainerPost")
-	return r.Backend.ContainerPost(ctx, ref, meta)
-}
-
-func (r *ctxRecorder) ContainerDelete(ctx context.Context, ref backend.ContainerRef, ts timestamp.Timestamp) error {
-	r.see(ctx, "ContainerDelete")
-	return r.Backend.ContainerDelete(ctx, ref, ts)
-}
-
-func (r *ctxRecorder) AccountInfo(ctx context.Context, ref backend.AccountRef) (db.AccountInfo, error) {
-	r.see(ctx, "AccountInfo")
-	return r.Backend.AccountInfo(ctx, ref)
-}
-
-func (r *ctxRecorder) AccountList(ctx context.Context, ref backend.AccountRef, opts db.ListOptions) ([]db.ContainerEntry, error) {
-	r.see(ctx, "AccountList")
-	return r.Backend.AccountList(ctx, ref, opts)
-}
-
-func (r *ctxRecorder) AccountPost(ctx context.Context, ref backend.AccountRef, meta db.Metadata) error {
-	r.see(ctx, "AccountPost")
-	return r.Backend.AccountPost(ctx, ref, meta)
-}
-
-func (r *ctxRecorder) AccountUpdate(ctx context.Context, ref backend.AccountRef, row db.ContainerRow) error {
-	r.see(ctx, "AccountUpdate")
-	return r.Backend.AccountUpdate(ctx, ref, row)
-}
-
 // TestBackendCallsCarryRequestContext: every backend call a request makes
 // runs under that request's context (fasthttp's RequestCtx, cancelled when
 // the server shuts down), and work outliving it (account updates, expiry
@@ -123,8 +56,7 @@ func TestBackendCallsCarryRequestContext(t *testing.T) {
 	t.Parallel()
 	rec := &ctxRecorder{}
 	c := servertest.Start(t, servertest.Options{WrapBackend: func(b backend.Backend) backend.Backend {
-		rec.Backend = b
-		return rec
+		return backend.Observed(b, rec.see)
 	}})
 	var life context.Context // the proxy's, as its first call of no request shows it
 	proxyCalls := func(calls []recordedCall) {

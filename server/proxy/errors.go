@@ -125,9 +125,10 @@ func deviceFault(err error) int {
 // writer's Write or Commit) returns is logged with its device: a full or
 // failing disk is never silent, whichever status the request ends with.
 func logFaults(be backend.Backend, log *slog.Logger) backend.Backend {
-	return backend.Observed(be, func(n *backend.Node, err error) {
-		if s := deviceFault(err); s != 0 {
-			log.Warn("device fault", "device", n.Device, "ip", n.IP, "port", n.Port, "status", s, "err", err)
+	return backend.Observed(be, func(_ context.Context, c backend.Call) {
+		if s := deviceFault(c.Err); s != 0 {
+			n := c.Node
+			log.Warn("device fault", "device", n.Device, "ip", n.IP, "port", n.Port, "status", s, "call", c.Method, "err", c.Err)
 		}
 	})
 }

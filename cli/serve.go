@@ -297,6 +297,7 @@ func startServeDaemons(ctx context.Context, cfg *config.Config, nd *node, cluste
 	}
 	upd.MinAge = 10 * time.Second
 	nd.metrics = obs.metrics
+	obs.metrics.WatchDBCommits(nd.dbs.Commits)
 	daemons := startDaemons(ctx, nd)
 	daemons.Go(func() { upd.Run(ctx, 30*time.Second) })
 	daemons.Go(func() { nd.expirer(cluster).Run(ctx, time.Duration(cfg.Expirer.Interval)*time.Second) })

@@ -133,3 +133,13 @@ func (m *Metrics) Serve(ctx context.Context, ln net.Listener, bearerToken string
 		return srv.Shutdown()
 	}
 }
+
+// WatchDBCommits exports commits, the write transactions the container
+// and account databases committed (one may carry many updates: group
+// commit), as swiftbox_db_commits_total.
+func (m *Metrics) WatchDBCommits(commits func() uint64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "db", Name: "commits_total",
+		Help: "Write transactions the container and account databases committed; one may carry many updates (group commit).",
+	}, func() float64 { return float64(commits()) }))
+}

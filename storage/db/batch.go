@@ -3,7 +3,6 @@ package db
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -11,10 +10,6 @@ import (
 // maxBatch bounds the calls one transaction serves, so a flood of updates
 // cannot grow one transaction without limit.
 const maxBatch = 1024
-
-// commits counts committed write transactions across all Stores; tests use
-// it to prove that concurrent updates share transactions.
-var commits atomic.Uint64
 
 // batcher is a group commit for one database: concurrent calls queue up,
 // one of them (the leader) runs everything queued in one bbolt transaction,
@@ -132,7 +127,7 @@ func (h *handle) update(fn func(*txCtx) error) error {
 		if ferr != nil && !errors.As(ferr, &se) {
 			return ferr
 		}
-		tx.OnCommit(func() { commits.Add(1) })
+		tx.OnCommit(func() { h.commits.Add(1) })
 		return c.flush()
 	})
 	if err != nil {
@@ -145,7 +140,3 @@ func (h *handle) update(fn func(*txCtx) error) error {
 func (h *handle) view(fn func(*txCtx) error) error {
 	return h.db.View(func(tx *bolt.Tx) error { return fn(&txCtx{tx: tx}) })
 }
-
-// Commits is the number of write transactions committed so far by every
-// Store of the process (for tests that prove work shares transactions).
-func Commits() uint64 { return commits.Load() }

@@ -15,7 +15,7 @@ func TestConcurrentPutsShareTransactions(t *testing.T) {
 	const a, c = "AUTH_a", "c"
 	mustCreateContainer(t, s, c)
 	const workers, each = 64, 20
-	before := commits.Load()
+	before := s.Commits()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -40,7 +40,7 @@ func TestConcurrentPutsShareTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := workers * (each + each/4)
-	n := commits.Load() - before
+	n := s.Commits() - before
 	t.Logf("%d updates in %d commits", ops, n)
 	if n >= uint64(ops)/2 {
 		t.Fatalf("%d updates took %d commits: not batched", ops, n)

@@ -415,9 +415,9 @@ func TestReplayOfALargeJournalIsQuick(t *testing.T) {
 	restarted := storage.NewObjectStore(storage.ObjectStoreConfig{DevicesDir: c.Devices, HashSuffix: "test"})
 	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: restarted, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	start, commits := time.Now(), db.Commits()
+	start, commits := time.Now(), c.DBs.Commits()
 	n := u.ReplayJournals(context.Background())
-	took, commits := time.Since(start), db.Commits()-commits
+	took, commits := time.Since(start), c.DBs.Commits()-commits
 	t.Logf("replayed %d records in %v, %d database commits", n, took, commits)
 	if n != 3*2*objects {
 		t.Fatalf("replayed %d records, want %d", n, 3*2*objects)

@@ -46,6 +46,14 @@ func UnauthorizedError(realm string) error {
 	return &HTTPError{status: fasthttp.StatusUnauthorized, header: [][2]string{{"Www-Authenticate", `Swift realm="` + pyfmt.Quote(realm) + `"`}}}
 }
 
+// UnauthorizedBody is UnauthorizedError answering with body (tempurl's and
+// formpost's messages).
+func UnauthorizedBody(realm, body string) error {
+	e := UnauthorizedError(realm).(*HTTPError)
+	e.body = body
+	return e
+}
+
 // MethodNotAllowedError is a 405 naming the methods the resource allows.
 func MethodNotAllowedError(allow string) error {
 	return &HTTPError{status: fasthttp.StatusMethodNotAllowed, header: [][2]string{{"Allow", allow}}}

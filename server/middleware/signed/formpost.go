@@ -95,9 +95,7 @@ func (f *formPost) middleware(next proxy.Handler) proxy.Handler {
 		var fe *formError
 		switch {
 		case errors.As(err, &fe) && fe.status == fasthttp.StatusUnauthorized:
-			proxy.Unauthorized(ctx, pathRealm(ctx))
-			ctx.SetBodyString("FormPost: " + pyTitle(fe.message))
-			return nil
+			return proxy.UnauthorizedBody(pathRealm(ctx), "FormPost: "+pyTitle(fe.message))
 		case err != nil:
 			return proxy.ConstraintErrorf(fasthttp.StatusBadRequest, "FormPost: %s", err.Error())
 		}

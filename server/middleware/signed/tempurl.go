@@ -127,13 +127,11 @@ func (t *tempURL) middleware(next proxy.Handler) proxy.Handler {
 		}
 		u, ok := t.parse(ctx)
 		if !ok {
-			invalid(ctx)
-			return nil
+			return invalid(ctx)
 		}
 		k, ok := t.verify(ctx, u)
 		if !ok {
-			invalid(ctx)
-			return nil
+			return invalid(ctx)
 		}
 		if err := t.prepare(ctx, u); err != nil {
 			return err
@@ -291,17 +289,17 @@ func tempURLPath(ctx *fasthttp.RequestCtx) (a, c, o string, ok bool) {
 }
 
 // invalid is tempurl's 401.
-func invalid(ctx *fasthttp.RequestCtx) {
+func invalid(ctx *fasthttp.RequestCtx) error {
 	a, _, _, _ := tempURLPath(ctx)
 	if a == "" {
 		if parts := strings.SplitN(strings.TrimPrefix(string(ctx.Path()), "/"), "/", 3); len(parts) >= 2 {
 			a = parts[1]
 		}
 	}
-	proxy.Unauthorized(ctx, a)
-	if string(ctx.Method()) != fasthttp.MethodHead {
-		ctx.SetBodyString("401 Unauthorized: Temp URL invalid\n")
+	if string(ctx.Method()) == fasthttp.MethodHead {
+		return proxy.UnauthorizedError(a) // the default body's length, as Swift's
 	}
+	return proxy.UnauthorizedBody(a, "401 Unauthorized: Temp URL invalid\n")
 }
 
 // ipInRange reports whether the client is in cidr (a network with no

@@ -32,14 +32,7 @@ func TestAttackLoginThrottle(t *testing.T) {
 	guesser, bystander := sourceClient("127.0.0.2"), sourceClient("127.0.0.3")
 	login := func(c *http.Client, user, key string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", s.AuthURL(), nil)
-		req.Header.Set("X-Auth-User", user)
-		req.Header.Set("X-Auth-Key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := tempauthLogin(t, c, s.AuthURL(), user, key)
 		return resp.StatusCode, resp.Header.Get("X-Auth-Token")
 	}
 	post := func(c *http.Client, path, body string) int {
@@ -131,14 +124,7 @@ func TestAttackLoginThrottleDefaults(t *testing.T) {
 	local, other := sourceClient("127.0.0.1"), sourceClient("127.0.0.9")
 	login := func(c *http.Client, user, key string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", s.AuthURL(), nil)
-		req.Header.Set("X-Auth-User", user)
-		req.Header.Set("X-Auth-Key", key)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp := tempauthLogin(t, c, s.AuthURL(), user, key)
 		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")
 		}
@@ -280,4 +266,19 @@ func throttleCounted(t *testing.T, metricsURL string) {
 			t.Errorf("%s = %v, want at least %v", series, m[series], least)
 		}
 	}
+}
+
+// tempauthLogin sends a tempauth login for user and key from c; the
+// response's body is closed.
+func tempauthLogin(t *testing.T, c *http.Client, authURL, user, key string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", authURL, nil)
+	req.Header.Set("X-Auth-User", user)
+	req.Header.Set("X-Auth-Key", key)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }

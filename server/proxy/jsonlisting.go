@@ -172,23 +172,24 @@ func (it *JSONItem) text(k string) string {
 
 // RenderObjectListing sends a rewritten container listing in format.
 func RenderObjectListing(ctx *fasthttp.RequestCtx, format, container string, items []*JSONItem) {
-	out := make([]listingItem, len(items))
-	for i, it := range items {
-		if sd, ok := it.Str("subdir"); ok {
-			out[i] = listingItem{subdir: sd}
-			continue
-		}
-		name, _ := it.Str("name")
-		out[i] = listingItem{name: name, json: it.json(),
-			xml: "<object><name>" + it.text("name") + "</name><hash>" + it.text("hash") + "</hash><bytes>" +
-				it.text("bytes") + "</bytes><content_type>" + it.text("content_type") + "</content_type><last_modified>" +
-				it.text("last_modified") + "</last_modified></object>"}
-	}
-	writeListing(ctx, format, "container", container, out)
+	writeListing(ctx, format, "container", container, renderItems(items, func(it *JSONItem) string {
+		return "<object><name>" + it.text("name") + "</name><hash>" + it.text("hash") + "</hash><bytes>" +
+			it.text("bytes") + "</bytes><content_type>" + it.text("content_type") + "</content_type><last_modified>" +
+			it.text("last_modified") + "</last_modified></object>"
+	}))
 }
 
 // RenderContainerListing sends a rewritten account listing in format.
 func RenderContainerListing(ctx *fasthttp.RequestCtx, format, account string, items []*JSONItem) {
+	writeListing(ctx, format, "account", account, renderItems(items, func(it *JSONItem) string {
+		return "<container><name>" + it.text("name") + "</name><count>" + it.text("count") + "</count><bytes>" +
+			it.text("bytes") + "</bytes><last_modified>" + it.text("last_modified") + "</last_modified></container>"
+	}))
+}
+
+// renderItems turns rewritten rows into listing items: subdirs as they
+// are, the rest as their JSON and the XML xmlOf makes of them.
+func renderItems(items []*JSONItem, xmlOf func(*JSONItem) string) []listingItem {
 	out := make([]listingItem, len(items))
 	for i, it := range items {
 		if sd, ok := it.Str("subdir"); ok {
@@ -196,9 +197,7 @@ func RenderContainerListing(ctx *fasthttp.RequestCtx, format, account string, it
 			continue
 		}
 		name, _ := it.Str("name")
-		out[i] = listingItem{name: name, json: it.json(),
-			xml: "<container><name>" + it.text("name") + "</name><count>" + it.text("count") + "</count><bytes>" +
-				it.text("bytes") + "</bytes><last_modified>" + it.text("last_modified") + "</last_modified></container>"}
+		out[i] = listingItem{name: name, json: it.json(), xml: xmlOf(it)}
 	}
-	writeListing(ctx, format, "account", account, out)
+	return out
 }

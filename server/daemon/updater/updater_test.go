@@ -203,6 +203,17 @@ func TestReplayAfterKillListsWhatTheDiskHolds(t *testing.T) {
 // listing is container AUTH_test/c's listing: each name's etag and
 // content type.
 func listing(t *testing.T, c *servertest.Cluster) map[string]string {
+	return listed(t, c, func(e map[string]any) string { return e["hash"].(string) + " " + e["content_type"].(string) })
+}
+
+// listedHashes is container AUTH_test/c's listing: each name's etag.
+func listedHashes(t *testing.T, c *servertest.Cluster) map[string]string {
+	return listed(t, c, func(e map[string]any) string { return e["hash"].(string) })
+}
+
+// listed maps each name of container AUTH_test/c's JSON listing to what
+// field makes of its row.
+func listed(t *testing.T, c *servertest.Cluster, field func(map[string]any) string) map[string]string {
 	t.Helper()
 	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
 	var raw []map[string]any
@@ -211,7 +222,7 @@ func listing(t *testing.T, c *servertest.Cluster) map[string]string {
 	}
 	got := map[string]string{}
 	for _, e := range raw {
-		got[e["name"].(string)] = e["hash"].(string) + " " + e["content_type"].(string)
+		got[e["name"].(string)] = field(e)
 	}
 	return got
 }
@@ -250,23 +261,11 @@ func TestReconcileListingWithDisk(t *testing.T) {
 			}
 		}
 	}
-	listing := func() map[string]string {
-		_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
-		var raw []map[string]any
-		if err := json.Unmarshal([]byte(body), &raw); err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]string{}
-		for _, e := range raw {
-			got[e["name"].(string)] = e["hash"].(string)
-		}
-		return got
-	}
 	want := map[string]string{"same": md5hex("v1 of same"), "overwritten": md5hex("v2 of overwritten"), "unlisted": md5hex("v2 of unlisted")}
 	u := &updater.Updater{Cluster: c.Proxy.Cluster(), Objects: store, Devices: func() []string { return []string{"d1", "d2", "d3"} },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	st := u.RunOnce(context.Background())
-	got := listing()
+	got := listedHashes(t, c)
 	for name, w := range want {
 		if got[name] != w {
 			t.Errorf("after a pass %s is listed as %q, the disk holds %q", name, got[name], w)
@@ -355,15 +354,7 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 	daemon.Wait()
 	u.RunOnce(context.Background())
 
-	_, body := c.Must(200, "GET", "/v1/AUTH_test/c?format=json", "")
-	var raw []map[string]any
-	if err := json.Unmarshal([]byte(body), &raw); err != nil {
-		t.Fatal(err)
-	}
-	listed := map[string]string{}
-	for _, e := range raw {
-		listed[e["name"].(string)] = e["hash"].(string)
-	}
+	listedNow := listedHashes(t, c)
 	for i := range 10 {
 		o := fmt.Sprintf("o%d", i)
 		part, primaries := c.Proxy.Cluster().ObjectNodes(0, "AUTH_test", "c", o)
@@ -379,11 +370,11 @@ func TestUpdaterUnderWriteLoad(t *testing.T) {
 		}
 		switch {
 		case newest.Timestamp.IsZero() || newest.Deleted:
-			if h, ok := listed[o]; ok {
+			if h, ok := listedNow[o]; ok {
 				t.Errorf("%s is listed (%s) but deleted on disk", o, h)
 			}
-		case listed[o] != newest.ETag:
-			t.Errorf("%s is listed as %q, the newest replica is %q", o, listed[o], newest.ETag)
+		case listedNow[o] != newest.ETag:
+			t.Errorf("%s is listed as %q, the newest replica is %q", o, listedNow[o], newest.ETag)
 		}
 	}
 	t.Logf("%d updater passes beside the load", passes)
